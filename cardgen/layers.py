@@ -1,0 +1,332 @@
+"""The Layer value: a torch.nn class name plus keyword arguments, and a safe parser.
+
+Layer text such as ``nn.Conv2d(3, 64, 7, stride=2, padding=3)`` is parsed with
+``ast`` and only literals are accepted; nothing is ever evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cardgen.errors import LayerSyntaxError, ShapeError
+
+MAX_TEXT = 2000
+MAX_INT = 2**31 - 1
+
+_REQ = object()  # marks a required parameter
+
+# Constructor parameters in torch's positional order, with defaults.
+_CONV = [("in_channels", _REQ), ("out_channels", _REQ), ("kernel_size", _REQ), ("stride", 1),
+         ("padding", 0), ("dilation", 1), ("groups", 1), ("bias", True),
+         ("padding_mode", "zeros")]
+_CONVT = [("in_channels", _REQ), ("out_channels", _REQ), ("kernel_size", _REQ), ("stride", 1),
+          ("padding", 0), ("output_padding", 0), ("groups", 1), ("bias", True),
+          ("dilation", 1), ("padding_mode", "zeros")]
+_MAXPOOL = [("kernel_size", _REQ), ("stride", None), ("padding", 0), ("dilation", 1),
+            ("return_indices", False), ("ceil_mode", False)]
+_AVGPOOL1 = [("kernel_size", _REQ), ("stride", None), ("padding", 0), ("ceil_mode", False),
+             ("count_include_pad", True)]
+_AVGPOOL = _AVGPOOL1 + [("divisor_override", None)]
+_ADAPTIVE_AVG = [("output_size", _REQ)]
+_ADAPTIVE_MAX = [("output_size", _REQ), ("return_indices", False)]
+_FLATTEN = [("start_dim", 1), ("end_dim", -1)]
+_LINEAR = [("in_features", _REQ), ("out_features", _REQ), ("bias", True)]
+
+KIND_SIGNATURES: dict[str, list[tuple[str, Any]]] = {
+    "conv": _CONV, "conv_transpose": _CONVT, "maxpool": _MAXPOOL, "avgpool": _AVGPOOL,
+    "adaptive_avg": _ADAPTIVE_AVG, "adaptive_max": _ADAPTIVE_MAX, "flatten": _FLATTEN,
+    "linear": _LINEAR,
+}
+
+_PREFIX_KIND = {"Conv": "conv", "ConvTranspose": "conv_transpose", "MaxPool": "maxpool",
+                "AvgPool": "avgpool", "AdaptiveAvgPool": "adaptive_avg",
+                "AdaptiveMaxPool": "adaptive_max"}
+
+# The allow-list: torch.nn class name -> (kind, number of spatial dims).
+LAYER_TYPES: dict[str, tuple[str, int]] = {
+    f"{prefix}{n}d": (kind, n) for prefix, kind in _PREFIX_KIND.items() for n in (1, 2, 3)
+}
+LAYER_TYPES["Flatten"] = ("flatten", 0)
+LAYER_TYPES["Linear"] = ("linear", 0)
+
+POOL_KINDS = ("maxpool", "avgpool", "adaptive_avg", "adaptive_max")
+
+
+def _signature(type_: str) -> list[tuple[str, Any]]:
+    if type_ == "AvgPool1d":
+        return _AVGPOOL1
+    return KIND_SIGNATURES[LAYER_TYPES[type_][0]]
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One torch.nn layer: class name and the keyword arguments it was given.
+
+    ``args`` holds only what was given (positionals named), tuples for sequences;
+    ``get`` fills in torch's defaults.
+    """
+
+    type: str
+    args: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def make(cls, type_: str, **kwargs: Any) -> Layer:
+        return build_layer(type_, [], kwargs)
+
+    @property
+    def kind(self) -> str:
+        return LAYER_TYPES[self.type][0]
+
+    @property
+    def ndim(self) -> int:
+        """Number of spatial dims (0 for Flatten and Linear)."""
+        return LAYER_TYPES[self.type][1]
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.args)
+
+    def get(self, name: str) -> Any:
+        given = dict(self.args)
+        if name in given:
+            return given[name]
+        for pname, default in _signature(self.type):
+            if pname == name:
+                return None if default is _REQ else default
+        raise KeyError(name)
+
+    def tup(self, name: str) -> tuple[Any, ...]:
+        """An int-or-tuple argument expanded to one entry per spatial dim."""
+        value = self.get(name)
+        if isinstance(value, tuple):
+            return value
+        return (value,) * self.ndim
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "args": {k: _thaw(v) for k, v in self.args}}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Layer:
+        if not isinstance(data, Mapping) or set(data) != {"type", "args"}:
+            raise LayerSyntaxError('a layer must be {"type": ..., "args": {...}}')
+        if not isinstance(data["args"], Mapping):
+            raise LayerSyntaxError(f"{data['type']!r}: args must be an object")
+        return build_layer(data["type"], [], dict(data["args"]))
+
+    def __str__(self) -> str:
+        parts = []
+        for name, default in _signature(self.type):
+            given = dict(self.args)
+            if name not in given:
+                continue
+            text = _fmt(given[name])
+            parts.append(text if default is _REQ else f"{name}={text}")
+        return f"{self.type}({', '.join(parts)})"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, tuple):
+        inner = ", ".join(_fmt(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return repr(value)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_int(type_: str, name: str, v: Any, lo: int) -> None:
+    if not _is_int(v):
+        raise LayerSyntaxError(f"{type_}: {name} must be an integer, got {v!r}")
+    if v > MAX_INT:
+        raise LayerSyntaxError(f"{type_}: {name}={v} is too large")
+    if v < lo:
+        raise ShapeError(f"{type_}: {name} must be at least {lo}, got {v}")
+
+
+def _check_tuple(type_: str, name: str, v: Any, ndim: int, lo: int,
+                 allow_none: bool = False) -> None:
+    items = v if isinstance(v, tuple) else (v,)
+    if isinstance(v, tuple) and len(v) != ndim:
+        raise LayerSyntaxError(f"{type_}: {name} must be an int or a tuple of {ndim} ints, got "
+                               f"{_fmt(v)}")
+    for item in items:
+        if allow_none and item is None:
+            continue
+        _check_int(type_, name, item, lo)
+
+
+def _validate(type_: str, args: dict[str, Any]) -> None:
+    kind, nd = LAYER_TYPES[type_]
+    for flag in ("bias", "ceil_mode", "count_include_pad", "return_indices"):
+        if flag in args and not isinstance(args[flag], bool):
+            raise LayerSyntaxError(f"{type_}: {flag} must be True or False, got {args[flag]!r}")
+    if args.get("return_indices"):
+        raise LayerSyntaxError(f"{type_}: return_indices=True returns a tuple; not supported")
+    if kind in ("conv", "conv_transpose"):
+        _check_int(type_, "in_channels", args["in_channels"], 1)
+        _check_int(type_, "out_channels", args["out_channels"], 1)
+        _check_tuple(type_, "kernel_size", args["kernel_size"], nd, 1)
+        _check_tuple(type_, "stride", args.get("stride", 1), nd, 1)
+        _check_tuple(type_, "dilation", args.get("dilation", 1), nd, 1)
+        groups = args.get("groups", 1)
+        _check_int(type_, "groups", groups, 1)
+        if args["in_channels"] % groups:
+            raise ShapeError(f"{type_}: in_channels must be divisible by groups")
+        if args["out_channels"] % groups:
+            raise ShapeError(f"{type_}: out_channels must be divisible by groups")
+        if args.get("padding_mode", "zeros") != "zeros":
+            raise LayerSyntaxError(f"{type_}: only padding_mode='zeros' is supported")
+        padding = args.get("padding", 0)
+        if kind == "conv" and isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ShapeError(f"{type_}: invalid padding string {padding!r}, should be one of "
+                                 "{'valid', 'same'}")
+            if padding == "same" and any(s != 1 for s in _as_tuple(args.get("stride", 1), nd)):
+                raise ShapeError(f"{type_}: padding='same' is not supported for strided "
+                                 "convolutions")
+        else:
+            _check_tuple(type_, "padding", padding, nd, 0)
+        if kind == "conv_transpose":
+            _check_tuple(type_, "output_padding", args.get("output_padding", 0), nd, 0)
+    elif kind in ("maxpool", "avgpool"):
+        _check_tuple(type_, "kernel_size", args["kernel_size"], nd, 1)
+        if args.get("stride") is not None:
+            _check_tuple(type_, "stride", args["stride"], nd, 1)
+        _check_tuple(type_, "padding", args.get("padding", 0), nd, 0)
+        if kind == "maxpool":
+            _check_tuple(type_, "dilation", args.get("dilation", 1), nd, 1)
+        if args.get("divisor_override") is not None:
+            _check_int(type_, "divisor_override", args["divisor_override"], 1)
+    elif kind in ("adaptive_avg", "adaptive_max"):
+        _check_tuple(type_, "output_size", args["output_size"], nd, 1, allow_none=True)
+    elif kind == "flatten":
+        _check_int(type_, "start_dim", args.get("start_dim", 1), -MAX_INT)
+        _check_int(type_, "end_dim", args.get("end_dim", -1), -MAX_INT)
+    elif kind == "linear":
+        _check_int(type_, "in_features", args["in_features"], 1)
+        _check_int(type_, "out_features", args["out_features"], 0)
+
+
+def _as_tuple(v: Any, nd: int) -> tuple[Any, ...]:
+    return v if isinstance(v, tuple) else (v,) * nd
+
+
+def build_layer(type_: Any, positional: list[Any], keywords: dict[str, Any]) -> Layer:
+    """Bind arguments as torch's constructor would, validate, and make a Layer."""
+    if not isinstance(type_, str) or type_ not in LAYER_TYPES:
+        raise LayerSyntaxError(f"unknown layer type {type_!r}; allowed: "
+                               + ", ".join(sorted(LAYER_TYPES)))
+    sig = _signature(type_)
+    if len(positional) > len(sig):
+        raise LayerSyntaxError(f"{type_}() takes at most {len(sig)} positional arguments, "
+                               f"got {len(positional)}")
+    bound: dict[str, Any] = {}
+    for (name, _), value in zip(sig, positional, strict=False):
+        bound[name] = _freeze(value)
+    names = {n for n, _ in sig}
+    for name, value in keywords.items():
+        if name not in names:
+            raise LayerSyntaxError(f"{type_}() got an unexpected keyword argument {name!r}")
+        if name in bound:
+            raise LayerSyntaxError(f"{type_}() got multiple values for argument {name!r}")
+        bound[name] = _freeze(value)
+    missing = [n for n, d in sig if d is _REQ and n not in bound]
+    if missing:
+        raise LayerSyntaxError(f"{type_}() missing required argument {missing[0]!r}")
+    _validate(type_, bound)
+    order = [n for n, _ in sig]
+    return Layer(type_, tuple(sorted(bound.items(), key=lambda kv: order.index(kv[0]))))
+
+
+_LITERAL_NODES = (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.USub, ast.UAdd,
+                  ast.Load)
+
+
+def _literal(node: ast.AST, text: str) -> Any:
+    for sub in ast.walk(node):
+        if not isinstance(sub, _LITERAL_NODES):
+            raise LayerSyntaxError(f"{text!r}: only literal arguments are allowed "
+                                   f"(found {type(sub).__name__})")
+        if isinstance(sub, ast.UnaryOp) and not isinstance(sub.operand, ast.Constant):
+            raise LayerSyntaxError(f"{text!r}: only literal arguments are allowed")
+        if isinstance(sub, ast.Constant) and not isinstance(sub.value, int | str | type(None)):
+            raise LayerSyntaxError(f"{text!r}: {sub.value!r} is not an allowed literal")
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise LayerSyntaxError(f"{text!r}: not a literal ({exc})") from None
+
+
+def parse_layer(text: str) -> Layer:
+    """Parse ``Conv2d(3, 64, 7, stride=2)``, optionally prefixed ``nn.`` or ``torch.nn.``."""
+    if len(text) > MAX_TEXT:
+        raise LayerSyntaxError(f"layer text longer than {MAX_TEXT} characters")
+    if "__" in text:
+        raise LayerSyntaxError(f"{text!r}: dunder names are not allowed")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError) as exc:
+        raise LayerSyntaxError(f"{text!r}: not a layer expression ({exc.__class__.__name__})") \
+            from None
+    call = tree.body
+    if not isinstance(call, ast.Call):
+        raise LayerSyntaxError(f"{text!r}: expected a call such as Conv2d(3, 64, 3)")
+    chain = []
+    func = call.func
+    while isinstance(func, ast.Attribute):
+        chain.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        raise LayerSyntaxError(f"{text!r}: expected a layer name such as nn.Conv2d")
+    chain.append(func.id)
+    chain.reverse()
+    if chain[:-1] not in ([], ["nn"], ["torch", "nn"]):
+        raise LayerSyntaxError(f"{text!r}: only the prefixes nn. and torch.nn. are allowed")
+    name = chain[-1]
+    if name not in LAYER_TYPES:
+        raise LayerSyntaxError(f"{text!r}: unknown layer {name!r}; allowed: "
+                               + ", ".join(sorted(LAYER_TYPES)))
+    positional = []
+    for arg in call.args:
+        if isinstance(arg, ast.Starred):
+            raise LayerSyntaxError(f"{text!r}: *args are not allowed")
+        positional.append(_literal(arg, text))
+    keywords = {}
+    for kw in call.keywords:
+        if kw.arg is None:
+            raise LayerSyntaxError(f"{text!r}: **kwargs are not allowed")
+        keywords[kw.arg] = _literal(kw.value, text)
+    try:
+        return build_layer(name, positional, keywords)
+    except ShapeError as exc:
+        raise ShapeError(f"{text}: {exc}") from None
+
+
+_SHAPE_RE = re.compile(r"^\s*\d+(\s*[,x]\s*\d+)*\s*$")
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``1,3,224,224`` (or ``1x3x224x224``) -> (1, 3, 224, 224); every dim at least 1."""
+    if not _SHAPE_RE.match(text) or len(text) > 200:
+        raise LayerSyntaxError(f"--input {text!r}: expected sizes such as 1,3,224,224")
+    dims = tuple(int(p) for p in re.split(r"[,x]", text.replace(" ", "")))
+    if any(d < 1 or d > MAX_INT for d in dims):
+        raise LayerSyntaxError(f"--input {text!r}: every size must be between 1 and {MAX_INT}")
+    return dims

@@ -1,0 +1,105 @@
+"""Per-dimension output-size arithmetic, exactly as PyTorch computes it.
+
+Each function returns an int or raises ShapeError with PyTorch's reason in words.
+``explain_*`` give the same computation as text with the numbers substituted.
+"""
+
+from __future__ import annotations
+
+from cardgen.errors import ShapeError
+
+
+def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
+    """PyTorch's padding='same' split: total d(k-1), the odd cell goes right."""
+    total = dilation * (kernel - 1)
+    return total // 2, total - total // 2
+
+
+def conv_out(size: int, kernel: int, stride: int = 1, pad_left: int = 0,
+             dilation: int = 1, pad_right: int | None = None) -> int:
+    pad_right = pad_left if pad_right is None else pad_right
+    padded = size + pad_left + pad_right
+    span = dilation * (kernel - 1) + 1
+    if padded < span:
+        raise ShapeError(f"padded input size {padded} is smaller than the dilated kernel size "
+                         f"{span}: kernel size can't be greater than actual input size")
+    return (padded - span) // stride + 1
+
+
+def conv_transpose_out(size: int, kernel: int, stride: int = 1, padding: int = 0,
+                       output_padding: int = 0, dilation: int = 1) -> int:
+    if not (output_padding < stride or output_padding < dilation):
+        raise ShapeError(f"output padding must be smaller than either stride or dilation, got "
+                         f"output_padding={output_padding}, stride={stride}, dilation={dilation}")
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if out < 1:
+        raise ShapeError(f"calculated output size {out} is too small")
+    return out
+
+
+def pool_out(size: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1,
+             ceil_mode: bool = False) -> int:
+    if padding > kernel // 2:
+        raise ShapeError(f"pad should be at most half of kernel size, got padding={padding} "
+                         f"and kernel_size={kernel}")
+    out = pool_out_raw(size, kernel, stride, padding, dilation, ceil_mode)
+    if out < 1:
+        raise ShapeError(f"calculated output size {out} is too small: the window "
+                         f"(kernel {kernel}, dilation {dilation}) does not fit in the padded "
+                         f"input {size + 2 * padding}")
+    return out
+
+
+def pool_out_raw(size: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1,
+                 ceil_mode: bool = False) -> int:
+    """The size before the validity check; the ceil-mode last-window rule applied."""
+    num = size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
+    out = num // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def ceil_dropped(size: int, kernel: int, stride: int, padding: int = 0,
+                 dilation: int = 1) -> bool:
+    """True when ceil mode's extra window would start in the right padding and is dropped."""
+    num = size + 2 * padding - dilation * (kernel - 1) - 1 + stride - 1
+    out = num // stride + 1
+    return (out - 1) * stride >= size + padding
+
+
+def adaptive_bounds(index: int, size: int, out: int) -> tuple[int, int]:
+    """Window [start, end) of output ``index``: floor(i*in/out), ceil((i+1)*in/out)."""
+    return (index * size) // out, -((-(index + 1) * size) // out)
+
+
+def explain_conv(size: int, kernel: int, stride: int, pad_left: int, dilation: int,
+                 pad_right: int | None = None) -> str:
+    pad_right = pad_left if pad_right is None else pad_right
+    pads = f"2*{pad_left}" if pad_left == pad_right else f"{pad_left} + {pad_right}"
+    out = conv_out(size, kernel, stride, pad_left, dilation, pad_right)
+    return f"floor(({size} + {pads} - {dilation}*({kernel}-1) - 1) / {stride}) + 1 = {out}"
+
+
+def explain_conv_transpose(size: int, kernel: int, stride: int, padding: int,
+                           output_padding: int, dilation: int) -> str:
+    out = conv_transpose_out(size, kernel, stride, padding, output_padding, dilation)
+    return (f"({size}-1)*{stride} - 2*{padding} + {dilation}*({kernel}-1) + {output_padding} + 1"
+            f" = {out}")
+
+
+def explain_pool(size: int, kernel: int, stride: int, padding: int, dilation: int,
+                 ceil_mode: bool) -> str:
+    out = pool_out(size, kernel, stride, padding, dilation, ceil_mode)
+    inner = f"{size} + 2*{padding} - {dilation}*({kernel}-1) - 1"
+    if not ceil_mode:
+        return f"floor(({inner}) / {stride}) + 1 = {out}"
+    text = f"ceil(({inner}) / {stride}) + 1"
+    if ceil_dropped(size, kernel, stride, padding, dilation):
+        return f"{text} - 1 (last window would start in the right padding) = {out}"
+    return f"{text} = {out}"
+
+
+def explain_adaptive(size: int, out: int) -> str:
+    return f"output_size {out} (input {size}); window i = [floor(i*{size}/{out}), " \
+           f"ceil((i+1)*{size}/{out}))"

@@ -1,0 +1,139 @@
+"""Output shapes of layers and stacks on full (N, C, ...) shapes, as PyTorch gives them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+
+from cardgen.errors import ShapeError
+from cardgen.layers import Layer
+from cardgen.solver import arith
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One layer of a trace: its input and output shapes and the per-dim formulas."""
+
+    layer: Layer
+    input_shape: Shape
+    output_shape: Shape
+    formulas: tuple[str, ...]
+
+
+def _split(layer: Layer, shape: Shape) -> tuple[Shape, Shape]:
+    """(leading dims, spatial dims); PyTorch takes unbatched (C, ...) or batched (N, C, ...)."""
+    n = layer.ndim
+    if len(shape) not in (n + 1, n + 2):
+        raise ShapeError(f"{layer.type} expects a {n + 1}-D (unbatched) or {n + 2}-D (batched) "
+                         f"input, got shape {list(shape)}")
+    return shape[:-n], shape[-n:]
+
+
+def conv_padding(layer: Layer, dim: int) -> tuple[int, int]:
+    """(left, right) padding of one spatial dim of a Conv layer, resolving 'same'/'valid'."""
+    padding = layer.get("padding")
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        return arith.same_padding(layer.tup("kernel_size")[dim], layer.tup("dilation")[dim])
+    p = layer.tup("padding")[dim]
+    return p, p
+
+
+def pool_stride(layer: Layer) -> tuple[int, ...]:
+    """Pool stride defaults to the kernel size."""
+    if layer.get("stride") is None:
+        return layer.tup("kernel_size")
+    return layer.tup("stride")
+
+
+def adaptive_sizes(layer: Layer, spatial: Shape) -> Shape:
+    """output_size with None replaced by the input size along that dim."""
+    sizes = layer.tup("output_size")
+    return tuple(s if o is None else o for o, s in zip(sizes, spatial, strict=True))
+
+
+def _dims(layer: Layer, spatial: Shape) -> list[tuple[int, str]]:
+    kind = layer.kind
+    results = []
+    for d, size in enumerate(spatial):
+        if kind == "conv":
+            left, right = conv_padding(layer, d)
+            args = (size, layer.tup("kernel_size")[d], layer.tup("stride")[d], left,
+                    layer.tup("dilation")[d], right)
+            results.append((arith.conv_out(*args), arith.explain_conv(*args)))
+        elif kind == "conv_transpose":
+            args = (size, layer.tup("kernel_size")[d], layer.tup("stride")[d],
+                    layer.tup("padding")[d], layer.tup("output_padding")[d],
+                    layer.tup("dilation")[d])
+            results.append((arith.conv_transpose_out(*args),
+                            arith.explain_conv_transpose(*args)))
+        elif kind in ("maxpool", "avgpool"):
+            dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
+            args = (size, layer.tup("kernel_size")[d], pool_stride(layer)[d],
+                    layer.tup("padding")[d], dil, bool(layer.get("ceil_mode")))
+            results.append((arith.pool_out(*args), arith.explain_pool(*args)))
+        else:
+            out = adaptive_sizes(layer, spatial)[d]
+            results.append((out, arith.explain_adaptive(size, out)))
+    return results
+
+
+def layer_step(layer: Layer, shape: Sequence[int]) -> Step:
+    """The output shape of one layer on ``shape``; raises ShapeError where PyTorch would."""
+    shape = tuple(shape)
+    kind = layer.kind
+    if kind == "flatten":
+        rank = max(len(shape), 1)
+        start, end = layer.get("start_dim"), layer.get("end_dim")
+        for name, v in (("start_dim", start), ("end_dim", end)):
+            if not -rank <= v < rank:
+                raise ShapeError(f"Flatten: {name}={v} is out of range for a {len(shape)}-D "
+                                 f"input (expected [{-rank}, {rank - 1}])")
+        s, e = start % rank, end % rank
+        if s > e:
+            raise ShapeError("Flatten: start_dim cannot come after end_dim")
+        out = shape[:s] + (prod(shape[s:e + 1]),) + shape[e + 1:] if shape else (1,)
+        return Step(layer, shape, out, (f"{' * '.join(map(str, shape[s:e + 1]))} = "
+                                        f"{prod(shape[s:e + 1])}",))
+    if kind == "linear":
+        features = layer.get("in_features")
+        if not shape or shape[-1] != features:
+            last = shape[-1] if shape else None
+            raise ShapeError(f"Linear expects the last dim to be in_features={features}, "
+                             f"got {last} (shape {list(shape)})")
+        return Step(layer, shape, shape[:-1] + (layer.get("out_features"),), ())
+    lead, spatial = _split(layer, shape)
+    if kind in ("conv", "conv_transpose"):
+        channels = layer.get("in_channels")
+        if lead[-1] != channels:
+            raise ShapeError(f"{layer.type} expects {channels} input channels, got {lead[-1]} "
+                             f"(shape {list(shape)})")
+        lead = lead[:-1] + (layer.get("out_channels"),)
+    dims = _dims(layer, spatial)
+    return Step(layer, shape, lead + tuple(o for o, _ in dims), tuple(f for _, f in dims))
+
+
+def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:
+    """Each layer's step in turn; ShapeError names the failing layer's position."""
+    steps: list[Step] = []
+    current = tuple(shape)
+    for i, layer in enumerate(layers):
+        try:
+            step = layer_step(layer, current)
+        except ShapeError as exc:
+            where = f"layer {i + 1} {layer}" if len(layers) > 1 else str(layer)
+            raise ShapeError(f"{where}: {exc}") from None
+        steps.append(step)
+        current = step.output_shape
+    return steps
+
+
+def output_shape(layers: Layer | Sequence[Layer], shape: Sequence[int]) -> Shape:
+    if isinstance(layers, Layer):
+        layers = [layers]
+    steps = trace(layers, shape)
+    return steps[-1].output_shape if steps else tuple(shape)
