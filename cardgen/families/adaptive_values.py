@@ -1,0 +1,88 @@
+"""adaptive.values: output values of AdaptiveAvgPool/AdaptiveMaxPool on a small integer grid."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from cardgen.claims import values_claim
+from cardgen.families.base import Diagram, Solution, frac_tex, frac_text, layer_code, pick
+from cardgen.layers import Layer
+from cardgen.solver import adaptive_windows, forward
+
+NAME = "adaptive.values"
+TITLE = "Output values of AdaptiveAvgPool/AdaptiveMaxPool on a small grid (exact fractions)"
+TOPIC = "Adaptive pooling"
+LEVELS = (1, 2, 3)
+
+
+def generate(rng: Any, level: int) -> dict[str, Any]:
+    kind = pick(rng, ("Avg", "Max"))
+    if level == 1:
+        size = rng.randrange(4, 9)
+        out = rng.randrange(2, 4)
+        grid = [[rng.randrange(0, 10) for _ in range(size)]]
+        return {"kind": kind, "nd": 1, "grid": grid, "out": [out]}
+    if level == 2:
+        h, w = pick(rng, ((4, 4), (4, 6), (6, 4), (6, 6)))
+        out = [h // 2, w // 2] if rng.random() < 0.5 else [2, 2]
+    else:
+        h, w = pick(rng, ((5, 5), (3, 3), (5, 4), (4, 5), (7, 7), (3, 5)))
+        out = [pick(rng, (2, 3)), pick(rng, (2, 3))]
+        if rng.random() < 0.25:
+            out = [h + 1, 2]
+    grid = [[rng.randrange(-5, 10) for _ in range(w)] for _ in range(h)]
+    return {"kind": kind, "nd": 2, "grid": grid, "out": out}
+
+
+def solve(params: dict[str, Any]) -> Solution:
+    kind, nd, grid, out = params["kind"], params["nd"], params["grid"], params["out"]
+    layer = Layer.make(f"Adaptive{kind}Pool{nd}d", output_size=out[0] if nd == 1 else out)
+    x = [[grid[0]]] if nd == 1 else [[grid]]
+    y = forward([layer], x)
+    rows = [list(y[0, 0])] if nd == 1 else [list(r) for r in y[0, 0]]
+    answer = ";".join(",".join(frac_text(v) for v in row) for row in rows)
+    h, w = len(grid), len(grid[0])
+    win_r = adaptive_windows(h, out[0]) if nd == 2 else [(0, 1)]
+    win_c = adaptive_windows(w, out[-1])
+    steps = [f"Column windows ({w} -> {out[-1]}): "
+             + ", ".join(f"[{a},{b})" for a, b in win_c) + "."]
+    if nd == 2:
+        steps.insert(0, f"Row windows ({h} -> {out[0]}): "
+                     + ", ".join(f"[{a},{b})" for a, b in win_r) + ".")
+    op = "max" if kind == "Max" else "mean"
+    shown = 0
+    for i, (ra, rb) in enumerate(win_r):
+        for j, (ca, cb) in enumerate(win_c):
+            if shown >= 3:
+                break
+            cells = [grid[r][c] for r in range(ra, rb) for c in range(ca, cb)]
+            value = rows[i][j]
+            where = f"({i},{j})" if nd == 2 else f"{j}"
+            if kind == "Max":
+                steps.append(f"Output {where}: \\( \\max({', '.join(map(str, cells))}) = "
+                             f"{frac_tex(value)} \\)")
+            else:
+                steps.append(f"Output {where}: \\( ({' + '.join(map(str, cells))}) / "
+                             f"{len(cells)} = {frac_tex(Fraction(sum(cells), len(cells)))} \\)")
+            shown += 1
+    total = len(win_r) * len(win_c)
+    if total > shown:
+        steps.append(f"The other {total - shown} output(s) likewise, each the {op} of its window.")
+    last = (len(win_r) - 1, len(win_c) - 1)
+    diagram = Diagram("values_grid", {"grid": grid, "window": (win_r[last[0]], win_c[last[1]]),
+                                      "result": frac_text(rows[last[0]][last[1]])},
+                      f"The window of the last output and its {op}.")
+    shape_desc = f"{h}x{w} grid" if nd == 2 else f"sequence of {w} numbers"
+    return Solution(
+        question=f"{layer_code(layer)} runs on this {shape_desc} (one batch, one channel). "
+                 "What are the output values?",
+        table=grid,
+        answer=answer,
+        form=("values separated by commas, rows separated by ; (fractions as 9/2), e.g. "
+              "3,9/2;1,0" if nd == 2 else "values separated by commas (fractions as 9/2), "
+              "e.g. 3,9/2,6"),
+        steps=steps,
+        claims=[values_claim([layer], x)],
+        diagrams=[diagram],
+    )

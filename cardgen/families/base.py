@@ -1,0 +1,72 @@
+"""What every problem family produces, and small helpers for writing them.
+
+A family is a module with NAME, TITLE, TOPIC, LEVELS, ``generate(rng, level)``
+returning canonical JSON params, and ``solve(params)`` returning a Solution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from cardgen.layers import Layer
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """Data for one diagram; the render stage draws it (``kind`` names a diagrams function)."""
+
+    kind: str
+    args: dict[str, Any]
+    caption: str
+
+
+@dataclass
+class Solution:
+    """A solved problem: text with `code` spans, a typeable answer, worked steps, claims."""
+
+    question: str
+    answer: str
+    form: str  # how to type the answer, shown under the question
+    steps: list[str]
+    claims: list[dict[str, Any]]
+    diagrams: list[Diagram] = field(default_factory=list)
+    table: list[list[int]] | None = None  # numbers the question shows as a grid
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def frac_text(value: Fraction | int) -> str:
+    """Exact, typeable: 6, 9/2, -1/3."""
+    value = Fraction(value)
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/" \
+        f"{value.denominator}"
+
+
+def frac_tex(value: Fraction | int) -> str:
+    value = Fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"\\tfrac{{{value.numerator}}}{{{value.denominator}}}"
+
+
+def layer_code(layer: Layer) -> str:
+    return f"`nn.{layer}`"
+
+
+def pick(rng: Any, items: Sequence[Any]) -> Any:
+    return items[rng.randrange(len(items))]
+
+
+def conv_tex(size: int, k: int, s: int, pl: int, d: int, out: int, pr: int | None = None,
+             name: str = "out") -> str:
+    """The conv/pool size formula with the numbers substituted, as MathJax."""
+    pads = f"2\\cdot {pl}" if pr is None or pr == pl else f"{pl} + {pr}"
+    total = size + pl + (pl if pr is None else pr) - d * (k - 1) - 1
+    return (f"\\( {name} = \\left\\lfloor \\frac{{{size} + {pads} - {d}\\cdot({k}-1) - 1}}{{{s}}}"
+            f" \\right\\rfloor + 1 = \\lfloor {frac_tex(Fraction(total, s))} \\rfloor + 1"
+            f" = {out} \\)")

@@ -1,0 +1,115 @@
+"""conv.output_size: the output shape of a Conv1d/2d/3d layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cardgen.claims import shape_claim
+from cardgen.errors import ShapeError
+from cardgen.families.base import Diagram, Solution, conv_tex, layer_code, pick, shape_text
+from cardgen.layers import Layer
+from cardgen.solver import output_shape
+from cardgen.solver.shapes import conv_padding
+
+NAME = "conv.output_size"
+TITLE = "Output shape of a Conv layer (stride, padding, dilation, 'same'/'valid')"
+TOPIC = "Output size"
+LEVELS = (1, 2, 3)
+
+SMALL = (5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+REAL = (224, 112, 56, 28, 14, 7, 32, 64, 128, 227, 96, 299, 150, 48)
+CHANNELS = (1, 3, 16, 32, 64, 128, 256)
+
+
+def _layer(nd: int, cin: int, cout: int, k: Any, s: Any, p: Any, d: Any = 1) -> Layer:
+    kw: dict[str, Any] = {"in_channels": cin, "out_channels": cout, "kernel_size": k}
+    if s != 1:
+        kw["stride"] = s
+    if p != 0:
+        kw["padding"] = p
+    if d != 1:
+        kw["dilation"] = d
+    return Layer.make(f"Conv{nd}d", **kw)
+
+
+def generate(rng: Any, level: int) -> dict[str, Any]:
+    while True:
+        batch = pick(rng, (1, 1, 2, 8, 16, 32))
+        cin, cout = pick(rng, CHANNELS), pick(rng, CHANNELS[1:])
+        if level == 1:
+            nd = pick(rng, (1, 2))
+            size = pick(rng, SMALL)
+            k = pick(rng, (1, 2, 3, 3, 5))
+            s = pick(rng, (1, 1, 2))
+            p = rng.randrange(0, k // 2 + 1)
+            layer, spatial = _layer(nd, cin, cout, k, s, p), (size,) * nd
+        elif level == 2:
+            nd = 2
+            size = pick(rng, REAL + SMALL)
+            k = pick(rng, (1, 3, 3, 5, 7, 11))
+            s = pick(rng, (1, 2, 2, 3, 4))
+            p = pick(rng, (0, k // 2, k // 2, "valid")) if s > 1 else pick(
+                rng, (0, k // 2, "same", "valid"))
+            layer, spatial = _layer(nd, cin, cout, k, s, p), (size, size)
+        else:
+            nd = pick(rng, (2, 2, 2, 3, 1))
+            spatial = tuple(pick(rng, REAL + SMALL) for _ in range(nd))
+            if nd == 3:
+                spatial = tuple(pick(rng, (8, 16, 32, 7, 9, 15)) for _ in range(3))
+            k = tuple(pick(rng, (1, 2, 3, 5, 7)) for _ in range(nd))
+            s = tuple(pick(rng, (1, 2, 3)) for _ in range(nd))
+            d = tuple(pick(rng, (1, 1, 2, 3)) for _ in range(nd))
+            p = tuple(rng.randrange(0, kk + 1) for kk in k)
+            if nd == 1:
+                k, s, d, p = k[0], s[0], d[0], p[0]
+            if rng.random() < 0.15:
+                s, p = 1, "same"
+            layer, spatial = _layer(nd, cin, cout, k, s, p, d), spatial
+        shape = (batch, cin, *spatial)
+        try:
+            out = output_shape(layer, shape)
+        except ShapeError:
+            continue
+        if min(out[2:]) >= 1:
+            return {"layer": layer.to_json(), "input_shape": list(shape)}
+
+
+def solve(params: dict[str, Any]) -> Solution:
+    layer = Layer.from_json(params["layer"])
+    shape = tuple(params["input_shape"])
+    out = output_shape(layer, shape)
+    names = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}[layer.ndim]
+    steps = [f"Batch {shape[0]} is unchanged; channels become out_channels = {out[1]}."]
+    diagrams = []
+    if layer.get("padding") in ("same", "valid"):
+        mode = layer.get("padding")
+        steps.append(f"`padding='{mode}'`: " + ("total padding d(k-1) per dim, split left = "
+                                                "total // 2, right = the rest; stride 1 keeps "
+                                                "the size." if mode == "same" else
+                                                "no padding at all."))
+    seen = set()
+    for d, name in enumerate(names):
+        size = shape[2 + d]
+        k, s = layer.tup("kernel_size")[d], layer.tup("stride")[d]
+        dil = layer.tup("dilation")[d]
+        pl, pr = conv_padding(layer, d)
+        steps.append(conv_tex(size, k, s, pl, dil, out[2 + d], pr if pr != pl else None,
+                              name=f"{name}_{{out}}"))
+        key = (size, k, s, pl, pr, dil)
+        if key not in seen and len(diagrams) < 2:
+            seen.add(key)
+            diagrams.append(Diagram("sliding_strip", {
+                "size": size, "kernel": k, "stride": s, "pad_left": pl, "pad_right": pr,
+                "dilation": dil}, f"{name}: kernel {k}, stride {s}, padding {pl}"
+                + (f"/{pr}" if pr != pl else "") + (f", dilation {dil}" if dil > 1 else "")
+                + f" on {size} cells: {out[2 + d]} placements."))
+    letters = "x".join(["N", "C"] + names)
+    return Solution(
+        question=f"{layer_code(layer)} receives an input of shape `{shape_text(shape)}`. "
+                 "What is the output shape?",
+        answer=shape_text(out),
+        form=f"the shape as {letters}, e.g. {shape_text((2, 4) + (9,) * layer.ndim)}",
+        steps=steps,
+        claims=[shape_claim([layer], shape)],
+        diagrams=diagrams,
+    )

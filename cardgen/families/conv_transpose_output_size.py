@@ -1,0 +1,105 @@
+"""conv_transpose.output_size: ConvTranspose output sizes, and the output_padding to use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cardgen.claims import shape_claim
+from cardgen.errors import ShapeError
+from cardgen.families.base import Diagram, Solution, layer_code, pick, shape_text
+from cardgen.layers import Layer
+from cardgen.solver import output_shape
+from cardgen.solver.arith import conv_out, conv_transpose_out
+
+NAME = "conv_transpose.output_size"
+TITLE = "ConvTranspose output size, and which output_padding recovers a size"
+TOPIC = "Transposed conv"
+LEVELS = (1, 2, 3)
+
+SIZES = (2, 3, 4, 5, 6, 7, 8, 14, 16, 28, 32, 56, 13, 15)
+
+
+def generate(rng: Any, level: int) -> dict[str, Any]:
+    while True:
+        size = pick(rng, SIZES)
+        k = pick(rng, (2, 3, 4, 5, 7) if level > 1 else (2, 3, 4))
+        s = pick(rng, (1, 2, 2, 3) if level > 1 else (1, 2))
+        p = rng.randrange(0, k // 2 + 1)
+        d = pick(rng, (1, 1, 2)) if level == 3 else 1
+        if level < 3:
+            op = rng.randrange(0, s) if level == 2 else 0
+            params = {"q": "size", "nd": 2 if level == 2 else 1, "size": size, "kernel": k,
+                      "stride": s, "padding": p, "output_padding": op, "dilation": d}
+            try:
+                conv_transpose_out(size, k, s, p, op, d)
+            except ShapeError:
+                continue
+            return params
+        # level 3: a strided conv maps `big` to `size`; which output_padding brings it back?
+        s = pick(rng, (2, 3, 4))
+        big = size * s + rng.randrange(0, s)
+        try:
+            if conv_out(big, k, s, p, d) != size:
+                continue
+            base = conv_transpose_out(size, k, s, p, 0, d)
+        except ShapeError:
+            continue
+        if 0 <= big - base < max(s, d):
+            return {"q": "recover", "nd": 2, "size": size, "kernel": k, "stride": s,
+                    "padding": p, "output_padding": big - base, "dilation": d, "target": big}
+
+
+def _layer(params: dict[str, Any], output_padding: int) -> Layer:
+    kw: dict[str, Any] = {"in_channels": 16, "out_channels": 8, "kernel_size": params["kernel"]}
+    for key, value, default in (("stride", params["stride"], 1),
+                                ("padding", params["padding"], 0),
+                                ("output_padding", output_padding, 0),
+                                ("dilation", params["dilation"], 1)):
+        if value != default:
+            kw[key] = value
+    return Layer.make(f"ConvTranspose{params['nd']}d", **kw)
+
+
+def solve(params: dict[str, Any]) -> Solution:
+    size, k, s, p, d = (params[x] for x in ("size", "kernel", "stride", "padding", "dilation"))
+    op = params["output_padding"]
+    layer = _layer(params, op)
+    shape = (1, 16) + (size,) * params["nd"]
+    out = output_shape(layer, shape)
+    formula = (f"\\( out = (in-1)s - 2p + d(k-1) + output\\_padding + 1 = ({size}-1)\\cdot{s} "
+               f"- 2\\cdot{p} + {d}\\cdot({k}-1) + {op} + 1 = {out[-1]} \\)")
+    diagram = Diagram("transposed_strip", {"size": size, "kernel": k, "stride": s,
+                                           "padding": p, "output_padding": op, "dilation": d},
+                      f"{size} inputs spread by stride {s} ({s - 1} zero(s) between), "
+                      f"kernel {k}: {out[-1]} outputs.")
+    if params["q"] == "size":
+        return Solution(
+            question=f"{layer_code(layer)} receives `{shape_text(shape)}`. What is the output "
+                     "shape?",
+            answer=shape_text(out),
+            form="the shape as NxCxL, e.g. 1x4x10" if params["nd"] == 1
+            else "the shape as NxCxHxW, e.g. 1x4x10x10",
+            steps=[f"Channels become out_channels = {out[1]}.", formula],
+            claims=[shape_claim([layer], shape)],
+            diagrams=[diagram],
+        )
+    target = params["target"]
+    base = conv_transpose_out(size, k, s, p, 0, d)
+    conv = Layer.make("Conv2d", in_channels=8, out_channels=16, kernel_size=k, stride=s,
+                      padding=p, **({"dilation": d} if d != 1 else {}))
+    big_shape = (1, 8, target, target)
+    return Solution(
+        question=f"{layer_code(conv)} maps `{shape_text(big_shape)}` to "
+                 f"`{shape_text(shape)}`. A ConvTranspose2d(16, 8, {k}, stride={s}, padding={p}"
+                 + (f", dilation={d}" if d != 1 else "") + ") should map it back to "
+                 f"{target}x{target}. Which output_padding?",
+        answer=str(op),
+        form="a whole number, e.g. 1",
+        steps=[f"Without output_padding: \\( ({size}-1)\\cdot{s} - 2\\cdot{p} + {d}\\cdot({k}-1)"
+               f" + 1 = {base} \\).",
+               f"The conv's floor threw away \\( {target} - {base} = {op} \\) cell(s); "
+               f"output_padding = {op} adds them back (it must be smaller than the stride "
+               f"{s} or the dilation {d}).", formula],
+        claims=[shape_claim([conv], big_shape), shape_claim([layer], shape)],
+        diagrams=[diagram],
+    )

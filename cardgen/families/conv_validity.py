@@ -1,0 +1,88 @@
+"""conv.validity: does this Conv layer run on this input?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cardgen.claims import error_claim, shape_claim
+from cardgen.errors import ShapeError
+from cardgen.families.base import Diagram, Solution, layer_code, pick, shape_text
+from cardgen.layers import Layer
+from cardgen.solver import output_shape
+
+NAME = "conv.validity"
+TITLE = "Does this Conv layer run on this input? (kernel vs padded input, channels)"
+TOPIC = "Validity"
+LEVELS = (1, 2, 3)
+
+CHANNELS = (1, 3, 8, 16, 32, 64)
+
+
+def generate(rng: Any, level: int) -> dict[str, Any]:
+    want_ok = rng.random() < 0.5
+    while True:
+        size = rng.randrange(2, 10) if level < 3 else rng.randrange(3, 24)
+        k = rng.randrange(2, 8)
+        p = rng.randrange(0, 3) if level > 1 else 0
+        d = pick(rng, (1, 2, 3)) if level == 3 else 1
+        cin = pick(rng, CHANNELS)
+        xin = cin
+        if level >= 2 and rng.random() < 0.35:
+            xin = pick(rng, [c for c in CHANNELS if c != cin])
+        params = {"nd": 1 if level == 1 else 2, "size": size, "kernel": k, "padding": p,
+                  "dilation": d, "in_channels": cin, "x_channels": xin,
+                  "stride": pick(rng, (1, 2))}
+        if _runs(params) == want_ok:
+            return params
+
+
+def _layer(params: dict[str, Any]) -> Layer:
+    kw: dict[str, Any] = {"in_channels": params["in_channels"], "out_channels": 16,
+                          "kernel_size": params["kernel"]}
+    for key, default in (("stride", 1), ("padding", 0), ("dilation", 1)):
+        if params[key] != default:
+            kw[key] = params[key]
+    return Layer.make(f"Conv{params['nd']}d", **kw)
+
+
+def _shape(params: dict[str, Any]) -> tuple[int, ...]:
+    return (1, params["x_channels"]) + (params["size"],) * params["nd"]
+
+
+def _runs(params: dict[str, Any]) -> bool:
+    try:
+        output_shape(_layer(params), _shape(params))
+    except ShapeError:
+        return False
+    return True
+
+
+def solve(params: dict[str, Any]) -> Solution:
+    layer, shape = _layer(params), _shape(params)
+    size, k, p, d = params["size"], params["kernel"], params["padding"], params["dilation"]
+    ok = _runs(params)
+    padded, span = size + 2 * p, d * (k - 1) + 1
+    steps = [f"Channels: the layer expects {params['in_channels']}, the input has "
+             f"{params['x_channels']}"
+             + (" — fine." if params["in_channels"] == params["x_channels"] else
+                " — PyTorch raises (weight expects a different number of channels)."),
+             f"Size: padded input \\( {size} + 2\\cdot{p} = {padded} \\), effective kernel "
+             f"\\( d(k-1)+1 = {d}\\cdot({k}-1)+1 = {span} \\)"
+             + (" — it fits." if padded >= span else
+                " — the kernel is larger than the padded input, so PyTorch raises.")]
+    if ok:
+        steps.append(f"It runs: output `{shape_text(output_shape(layer, shape))}`.")
+    diagrams = []
+    if padded >= span:
+        diagrams.append(Diagram("sliding_strip", {"size": size, "kernel": k,
+                                                  "stride": params["stride"], "pad_left": p,
+                                                  "pad_right": p, "dilation": d},
+                                f"Kernel {k} (dilation {d}) on {size} cells padded by {p}."))
+    return Solution(
+        question=f"Does {layer_code(layer)} run on an input of shape `{shape_text(shape)}`?",
+        answer="yes" if ok else "no",
+        form="yes or no",
+        steps=steps,
+        claims=[shape_claim([layer], shape) if ok else error_claim([layer], shape)],
+        diagrams=diagrams,
+    )

@@ -1,0 +1,124 @@
+"""pool.output_size: MaxPool/AvgPool output shapes; ceil_mode, the last-window and padding rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cardgen.claims import error_claim, shape_claim
+from cardgen.errors import ShapeError
+from cardgen.families.base import Diagram, Solution, conv_tex, layer_code, pick, shape_text
+from cardgen.layers import Layer
+from cardgen.solver import output_shape
+from cardgen.solver.arith import ceil_dropped, pool_out_raw
+
+NAME = "pool.output_size"
+TITLE = "MaxPool/AvgPool output shape: padding, ceil_mode, the last-window rule"
+TOPIC = "Pooling"
+LEVELS = (1, 2, 3)
+
+SIZES = (224, 112, 56, 55, 28, 27, 14, 13, 7, 6, 5, 9, 10, 11, 32, 15, 33)
+
+
+def _layer(p: dict[str, Any]) -> Layer:
+    kind = p["kind"]
+    kw: dict[str, Any] = {"kernel_size": p["kernel"]}
+    if p["stride"] != p["kernel"]:
+        kw["stride"] = p["stride"]
+    if p["padding"]:
+        kw["padding"] = p["padding"]
+    if p.get("dilation", 1) != 1:
+        kw["dilation"] = p["dilation"]
+    if p["ceil_mode"]:
+        kw["ceil_mode"] = True
+    return Layer.make(f"{kind}Pool{p['nd']}d", **kw)
+
+
+def _shape(p: dict[str, Any]) -> tuple[int, ...]:
+    return (p["batch"], p["channels"], *p["sizes"])
+
+
+def _result(p: dict[str, Any]) -> tuple[int, ...] | None:
+    try:
+        return output_shape(_layer(p), _shape(p))
+    except ShapeError:
+        return None
+
+
+def generate(rng: Any, level: int) -> dict[str, Any]:
+    while True:
+        k = pick(rng, (2, 2, 3, 3, 4, 5) if level > 1 else (2, 3))
+        p: dict[str, Any] = {
+            "kind": pick(rng, ("Max", "Avg")), "nd": 2, "batch": pick(rng, (1, 4, 8, 32)),
+            "channels": pick(rng, (3, 16, 64, 96, 256)), "kernel": k,
+            "stride": pick(rng, (k, k, 1, 2)), "padding": 0, "ceil_mode": False}
+        size = pick(rng, SIZES)
+        p["sizes"] = [size, size]
+        if level == 1:
+            p["kind"], p["stride"] = "Max", pick(rng, (k, 2))
+        elif level == 2:
+            p["padding"] = rng.randrange(0, k // 2 + 1)
+            p["ceil_mode"] = rng.random() < 0.4
+        else:
+            p["sizes"] = [size, pick(rng, SIZES)]
+            p["padding"] = rng.randrange(0, k // 2 + 1)
+            twist = pick(rng, ("ceil", "ceil", "badpad", "dilated"))
+            if twist == "ceil":
+                p["ceil_mode"] = True
+                p["stride"] = pick(rng, (2, 3, 4))
+                plain = [pool_out_raw(n, k, p["stride"], p["padding"]) for n in p["sizes"]]
+                ceil = [pool_out_raw(n, k, p["stride"], p["padding"], 1, True)
+                        for n in p["sizes"]]
+                edge = any(ceil_dropped(n, k, p["stride"], p["padding"]) for n in p["sizes"])
+                if plain == ceil and not edge:
+                    continue
+            elif twist == "badpad":
+                p["padding"] = k // 2 + 1
+            else:
+                p["kind"], p["dilation"] = "Max", 2
+        if _result(p) is None and p["padding"] <= k // 2:
+            continue
+        return p
+
+
+def solve(params: dict[str, Any]) -> Solution:
+    layer, shape = _layer(params), _shape(params)
+    out = _result(params)
+    k, s, pad = params["kernel"], params["stride"], params["padding"]
+    d, ceil = params.get("dilation", 1), params["ceil_mode"]
+    question = (f"{layer_code(layer)} receives an input of shape `{shape_text(shape)}`. What "
+                "is the output shape? (Answer `error` if PyTorch refuses.)")
+    form = "the shape as NxCxHxW, e.g. 1x4x10x10, or error"
+    if pad > k // 2:
+        return Solution(
+            question=question, answer="error", form=form,
+            steps=[f"Pooling padding may be at most half the kernel: "
+                   f"\\( p \\le \\lfloor {k}/2 \\rfloor = {k // 2} \\), but p = {pad}.",
+                   "PyTorch raises: pad should be at most half of kernel size."],
+            claims=[error_claim([layer], shape)])
+    assert out is not None
+    steps = [f"Batch and channels are unchanged: `{shape[0]}x{shape[1]}`."]
+    diagrams = []
+    seen = set()
+    for i, (name, size) in enumerate(zip("HW", params["sizes"], strict=True)):
+        if ceil:
+            num = size + 2 * pad - d * (k - 1) - 1
+            raw = num // s + 1 + (1 if num % s else 0)
+            steps.append(f"\\( {name}_{{out}} = \\left\\lceil \\frac{{{size} + 2\\cdot{pad} - "
+                         f"{d}\\cdot({k}-1) - 1}}{{{s}}} \\right\\rceil + 1 = {raw} \\)")
+            if ceil_dropped(size, k, s, pad, d):
+                steps.append(f"Last-window rule: window {raw - 1} would start at "
+                             f"\\( ({raw}-1)\\cdot{s} = {(raw - 1) * s} \\ge {size} + {pad} \\), "
+                             f"inside the right padding, so it is dropped: {out[2 + i]}.")
+            elif raw > num // s + 1:
+                steps.append(f"ceil_mode keeps a last, partial window: it starts at "
+                             f"{(raw - 1) * s - pad}, inside the input.")
+        else:
+            steps.append(conv_tex(size, k, s, pad, d, out[2 + i], name=f"{name}_{{out}}"))
+        if size not in seen:
+            seen.add(size)
+            diagrams.append(Diagram("sliding_strip", {
+                "size": size, "kernel": k, "stride": s, "pad_left": pad, "pad_right": pad,
+                "dilation": d, "ceil_mode": ceil},
+                f"{name}: kernel {k}, stride {s}, padding {pad} on {size} cells."))
+    return Solution(question=question, answer=shape_text(out), form=form, steps=steps,
+                    claims=[shape_claim([layer], shape)], diagrams=diagrams)

@@ -1,0 +1,71 @@
+"""Recipe -> problems: one random stream per family, prefix-stable, no duplicate params."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cardgen.errors import CardgenError
+from cardgen.families import get_family
+
+ATTEMPTS_PER_PROBLEM = 200
+
+
+@dataclass(frozen=True)
+class Problem:
+    family: str
+    level: int
+    params: dict[str, Any]
+    index: int  # position in its family's stream
+
+    @property
+    def key(self) -> str:
+        return canonical_params(self.params)
+
+
+def canonical_params(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, separators=(",", ":"))
+
+
+def family_rng(seed: int, family: str) -> random.Random:
+    """An independent stream per family: other families' counts never shift it."""
+    digest = hashlib.sha256(f"cardgen/{seed}/{family}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:16], "big"))
+
+
+def generate_family(family: str, seed: int, count: int, levels: Sequence[int]) -> list[Problem]:
+    """The first ``count`` distinct problems of the family's stream; problem i has level
+    ``levels[i % len(levels)]``, so raising the count keeps every earlier problem."""
+    module = get_family(family)
+    rng = family_rng(seed, family)
+    seen: set[str] = set()
+    problems: list[Problem] = []
+    while len(problems) < count:
+        level = levels[len(problems) % len(levels)]
+        for _ in range(ATTEMPTS_PER_PROBLEM):
+            params = module.generate(rng, level)
+            key = canonical_params(params)
+            if key not in seen:
+                break
+        else:
+            raise CardgenError(f"{family}: could not find {count} distinct problems at levels "
+                               f"{list(levels)} (found {len(problems)})")
+        seen.add(key)
+        problems.append(Problem(family, level, params, len(problems)))
+    return problems
+
+
+def study_order(groups: Iterable[list[Problem]]) -> list[Problem]:
+    """Interleave families and rise in level: by level, then position, then family order."""
+    ranked = []
+    for family_pos, problems in enumerate(groups):
+        per_level: dict[int, int] = {}
+        for p in problems:
+            rank = per_level.get(p.level, 0)
+            per_level[p.level] = rank + 1
+            ranked.append(((p.level, rank, family_pos), p))
+    return [p for _, p in sorted(ranked, key=lambda item: item[0])]

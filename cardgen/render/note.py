@@ -1,0 +1,53 @@
+"""Problem + Solution -> the four note fields (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from cardgen.families.base import Diagram, Solution
+from cardgen.generate import Problem
+from cardgen.render import diagrams as diagram_functions
+from cardgen.render.env import render_worked
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def inline_html(text: str) -> Markup:
+    """Escape text, then turn `code` spans into <code>; MathJax \\( \\) passes through."""
+    return Markup(_CODE.sub(r"<code>\1</code>", str(escape(text))))
+
+
+def draw(diagram: Diagram) -> str:
+    return getattr(diagram_functions, diagram.kind)(**diagram.args)
+
+
+def front_html(solution: Solution) -> str:
+    parts = [f'<div class="cg-q">{inline_html(solution.question)}</div>']
+    if solution.table:
+        rows = "".join("<tr>" + "".join(f"<td>{int(v)}</td>" for v in row) + "</tr>"
+                       for row in solution.table)
+        parts.append(f'<table class="cg-grid">{rows}</table>')
+    parts.append(f'<div class="cg-form">Type {inline_html(solution.form)}.</div>')
+    return "".join(parts)
+
+
+def worked_html(solution: Solution) -> str:
+    return render_worked([inline_html(s) for s in solution.steps],
+                         [(Markup(draw(d)), inline_html(d.caption)) for d in solution.diagrams])
+
+
+def spec_json(problem: Problem, solution: Solution) -> str:
+    spec: dict[str, Any] = {"v": 1, "family": problem.family, "level": problem.level,
+                            "params": problem.params, "answer": solution.answer,
+                            "claims": solution.claims}
+    return json.dumps(spec, separators=(",", ":"))
+
+
+def note_fields(problem: Problem, solution: Solution) -> tuple[str, str, str, str]:
+    """Front, Answer, Worked, Spec."""
+    return (front_html(solution), solution.answer, worked_html(solution),
+            spec_json(problem, solution))

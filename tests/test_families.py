@@ -1,0 +1,125 @@
+"""The problem generator: claims hold, identity and randomness (DESIGN.md §4), variety."""
+
+from __future__ import annotations
+
+import collections
+import json
+
+import pytest
+
+from cardgen.anki import note_guid
+from cardgen.claims import check_claim
+from cardgen.families import FAMILIES
+from cardgen.generate import canonical_params, family_rng, generate_family, study_order
+
+SEEDS = range(5)
+DRAWS_PER_SEED = 100  # 500 draws per family level
+CASES = [(name, level) for name, mod in FAMILIES.items() for level in mod.LEVELS]
+
+
+def _draws(name: str, level: int) -> list[dict]:
+    module = FAMILIES[name]
+    out = []
+    for seed in SEEDS:
+        rng = family_rng(seed, name)
+        out.extend(module.generate(rng, level) for _ in range(DRAWS_PER_SEED))
+    return out
+
+
+@pytest.fixture(scope="module")
+def solved() -> dict[tuple[str, int], list]:
+    result = {}
+    for name, level in CASES:
+        module = FAMILIES[name]
+        result[name, level] = [(p, module.solve(p)) for p in _draws(name, level)]
+    return result
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_claims_hold_with_solver(solved, name, level):
+    for params, solution in solved[name, level]:
+        assert solution.claims, (name, params)
+        for claim in solution.claims:
+            check = check_claim(json.loads(json.dumps(claim)), "solver")
+            assert check.ok, (name, params, claim, check.detail)
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_claims_hold_with_torch(solved, name, level, require):
+    require("torch")
+    for params, solution in solved[name, level]:
+        for claim in solution.claims:
+            check = check_claim(json.loads(json.dumps(claim)), "torch")
+            assert check.ok, (name, params, claim, check.detail)
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_variety(solved, name, level):
+    items = solved[name, level]
+    distinct = {canonical_params(p) for p, _ in items}
+    assert len(distinct) >= 50
+    answers = collections.Counter(s.answer for _, s in items)
+    top, count = answers.most_common(1)[0]
+    assert count <= len(items) / 2, (top, count)
+    if set(answers) <= {"yes", "no"}:
+        assert 0.3 <= answers["yes"] / len(items) <= 0.7, answers
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_answers_are_typeable_and_specs_json(solved, name, level):
+    for params, solution in solved[name, level][:100]:
+        assert solution.answer and solution.answer.isascii() and solution.answer.isprintable()
+        assert " " not in solution.answer.strip() or solution.answer.startswith("yes ")
+        assert json.loads(json.dumps(params)) == params  # canonical JSON values only
+
+
+def _keys(problems):
+    return [(p.family, p.level, canonical_params(p.params)) for p in problems]
+
+
+def test_same_seed_same_problems():
+    for name, module in FAMILIES.items():
+        a = generate_family(name, 7, 30, module.LEVELS)
+        b = generate_family(name, 7, 30, module.LEVELS)
+        assert _keys(a) == _keys(b)
+        assert _keys(a) != _keys(generate_family(name, 8, 30, module.LEVELS))
+
+
+def test_prefix_stability_and_independence():
+    names = list(FAMILIES)
+    for name in names:
+        levels = FAMILIES[name].LEVELS
+        small = generate_family(name, 3, 12, levels)
+        large = generate_family(name, 3, 40, levels)
+        assert _keys(large[:12]) == _keys(small)
+    # One family's stream does not depend on which other families are built, or how many.
+    deck_a = study_order([generate_family(n, 3, 10, FAMILIES[n].LEVELS) for n in names[:3]])
+    deck_b = study_order([generate_family(n, 3, 25 if n == names[0] else 10,
+                                          FAMILIES[n].LEVELS) for n in names[:4]])
+    for name in names[1:3]:
+        assert _keys([p for p in deck_a if p.family == name]) == \
+            _keys([p for p in deck_b if p.family == name])
+
+
+def test_no_duplicate_params_in_a_family():
+    for name, module in FAMILIES.items():
+        problems = generate_family(name, 11, 60, module.LEVELS)
+        keys = [canonical_params(p.params) for p in problems]
+        assert len(keys) == len(set(keys)), name
+
+
+def test_study_order_rises_in_level_and_interleaves():
+    groups = [generate_family(n, 1, 9, FAMILIES[n].LEVELS) for n in list(FAMILIES)[:4]]
+    order = study_order(groups)
+    levels = [p.level for p in order]
+    assert levels == sorted(levels)
+    first_four = {p.family for p in order[:4]}
+    assert len(first_four) == 4
+
+
+def test_guid_depends_only_on_family_and_params():
+    problem = generate_family("conv.output_size", 1, 1, (1,))[0]
+    guid = note_guid(problem.family, problem.params)
+    reordered = json.loads(json.dumps(problem.params, sort_keys=False))
+    assert note_guid(problem.family, dict(reversed(list(reordered.items())))) == guid
+    assert note_guid("pool.output_size", problem.params) != guid
