@@ -1,0 +1,60 @@
+"""The jinja2 environment and the Anki-facing template text (DESIGN.md §1: render).
+
+Every template is autoescaped, SVG included: values reach markup only through
+``{{ ... }}``, so recipe text can never inject tags. Diagram SVG produced by
+:mod:`cardgen.render.diagrams` is the one trusted input, wrapped in ``Markup``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import jinja2
+from markupsafe import Markup
+
+from cardgen.resources import templates_dir
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The shared environment: loader on the shipped ``templates/``, autoescape on for all."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def render_worked(steps: list[str], diagrams: list[tuple[str, str]]) -> str:
+    """The ``Worked`` field: numbered steps, then each diagram with its caption.
+
+    ``steps`` are plain text that may hold MathJax ``\\( ... \\)``; they are HTML-escaped
+    (MathJax reads the decoded text, so ``\\(a < b\\)`` still typesets; ``\\lt`` also works).
+    ``diagrams`` are ``(svg, caption)`` pairs: the SVG comes from our own diagram
+    functions and is inserted as markup; the caption is escaped text.
+    """
+    figures = [{"svg": Markup(svg), "caption": caption} for svg, caption in diagrams]
+    html = environment().get_template("worked/steps.html.j2").render(steps=steps, diagrams=figures)
+    return html.strip()
+
+
+def _read(name: str) -> str:
+    return (templates_dir() / name).read_text(encoding="utf-8")
+
+
+def card_css() -> str:
+    """The note type's CSS (light and Anki night mode)."""
+    return _read("card.css")
+
+
+def front_template() -> str:
+    """Anki's question template (plain Anki template syntax, not jinja)."""
+    return _read("front.html.j2").strip()
+
+
+def back_template() -> str:
+    """Anki's answer template (plain Anki template syntax, not jinja)."""
+    return _read("back.html.j2").strip()
