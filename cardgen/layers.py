@@ -215,7 +215,10 @@ def _validate(type_: str, args: dict[str, Any]) -> None:
         if args.get("divisor_override") is not None:
             _check_int(type_, "divisor_override", args["divisor_override"], 1)
     elif kind in ("adaptive_avg", "adaptive_max"):
-        _check_tuple(type_, "output_size", args["output_size"], nd, 1, allow_none=True)
+        # torch: None keeps an input dim only inside a 2d/3d tuple; the 1d pools take ints only.
+        size = args["output_size"]
+        _check_tuple(type_, "output_size", size, nd, 1,
+                     allow_none=nd > 1 and isinstance(size, tuple))
     elif kind == "flatten":
         _check_int(type_, "start_dim", args.get("start_dim", 1), -MAX_INT)
         _check_int(type_, "end_dim", args.get("end_dim", -1), -MAX_INT)

@@ -73,13 +73,31 @@ def _dims(layer: Layer, spatial: Shape) -> list[tuple[int, str]]:
                             arith.explain_conv_transpose(*args)))
         elif kind in ("maxpool", "avgpool"):
             dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
-            args = (size, layer.tup("kernel_size")[d], pool_stride(layer)[d],
-                    layer.tup("padding")[d], dil, bool(layer.get("ceil_mode")))
+            kernel = layer.tup("kernel_size")[d]
+            if kind == "avgpool" and layer.ndim == 3 and size < kernel:
+                # avg_pool3d (only the 3d one) checks the unpadded input against the kernel.
+                raise ShapeError(f"input size {size} is smaller than kernel size {kernel}: "
+                                 "AvgPool3d needs the unpadded input to hold the kernel")
+            args = (size, kernel, pool_stride(layer)[d], layer.tup("padding")[d], dil,
+                    bool(layer.get("ceil_mode")))
             results.append((arith.pool_out(*args), arith.explain_pool(*args)))
         else:
             out = adaptive_sizes(layer, spatial)[d]
             results.append((out, arith.explain_adaptive(size, out)))
     return results
+
+
+def _adaptive_avg_is_mean(layer: Layer, shape: Shape) -> bool:
+    """AdaptiveAvgPool2d/3d with every output size 1 is a mean over the last 2/3 dims in torch.
+
+    That path skips the 3D-or-4D (4D-or-5D) rank check: any rank from ndim up works; an
+    output_size given as a tuple still needs rank > ndim (torch's _list_with_default).
+    """
+    n = layer.ndim
+    sizes = layer.get("output_size")
+    if n < 2 or len(shape) < (n + 1 if isinstance(sizes, tuple) else n):
+        return False
+    return all(o == 1 for o in adaptive_sizes(layer, shape[-n:]))
 
 
 def layer_step(layer: Layer, shape: Sequence[int]) -> Step:
@@ -106,6 +124,10 @@ def layer_step(layer: Layer, shape: Sequence[int]) -> Step:
             raise ShapeError(f"Linear expects the last dim to be in_features={features}, "
                              f"got {last} (shape {list(shape)})")
         return Step(layer, shape, shape[:-1] + (layer.get("out_features"),), ())
+    if kind == "adaptive_avg" and _adaptive_avg_is_mean(layer, shape):
+        n = layer.ndim
+        return Step(layer, shape, shape[:-n] + (1,) * n,
+                    tuple(arith.explain_adaptive(size, 1) for size in shape[-n:]))
     lead, spatial = _split(layer, shape)
     if kind in ("conv", "conv_transpose"):
         channels = layer.get("in_channels")

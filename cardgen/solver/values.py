@@ -40,7 +40,7 @@ def _pool(layer: Layer, x: np.ndarray) -> np.ndarray:
     lead = x.shape[:-n]
     y = np.empty(step.output_shape, dtype=object)
     is_max = layer.kind in ("maxpool", "adaptive_max")
-    divisor = layer.get("divisor_override") if layer.kind == "avgpool" else None
+    divisor = layer.kwargs.get("divisor_override")  # AvgPool1d has no such argument
     include_pad = layer.kind == "avgpool" and layer.get("count_include_pad")
     per_dim = [[_dim_cells(layer, d, i, spatial[d], outs[d]) for i in range(outs[d])]
                for d in range(n)]
@@ -49,10 +49,11 @@ def _pool(layer: Layer, x: np.ndarray) -> np.ndarray:
         for out_idx in itertools.product(*(range(o) for o in outs)):
             info = [per_dim[d][i] for d, i in enumerate(out_idx)]
             block = plane[np.ix_(*(c for c, _, _ in info))].ravel().tolist()
-            if not block:
-                raise ShapeError(f"{layer}: output {out_idx} reads no input cell")
             if is_max:
-                y[lead_idx + out_idx] = max(block)
+                # A dilated window can land on padding only; torch's max is then -inf.
+                y[lead_idx + out_idx] = max(block, default=float("-inf"))
+            elif not block:
+                raise ShapeError(f"{layer}: output {out_idx} reads no input cell")
             else:
                 den = divisor or prod(pd if include_pad else v for _, pd, v in info)
                 y[lead_idx + out_idx] = Fraction(sum(block)) / den

@@ -1,0 +1,655 @@
+#!/usr/bin/env python
+"""Record golden vectors from PyTorch into ``tests/golden/*.json.gz``.
+
+    python tools/record_golden.py [--out tests/golden] [--seed N] [--only shapes]
+
+The output is deterministic (fixed seed, gzip mtime 0): re-running it with the same
+torch gives byte-identical files.
+
+Every answer in these files comes from torch itself, never from cardgen's solver:
+
+- ``shapes.json.gz``: a layer (or a short stack) on an input shape, and torch's
+  output shape or the fact that torch refuses (claim kinds ``shape``/``error``).
+  A systematic grid per layer type, a seeded random sample (tuples, groups,
+  unbatched inputs, wrong ranks, bad arguments), inputs up to 10^6 cells along
+  one dim, and random stacks.
+- ``windows.json.gz``: pooling windows (dilation 1), measured by running the
+  layer on one-hot inputs: output ``i`` reads input cell ``j`` exactly when the
+  one-hot at ``j`` reaches output ``i`` (max of a 0/1 tensor, or a positive
+  average); the set must be a contiguous range, recorded as ``[start, stop)``.
+- ``values.json.gz``: pooling stacks on small random integer tensors, outputs as
+  floats (a dilated max pool window that reads only padding gives ``-Infinity``).
+- ``equivalence.json.gz``: adaptive pool vs fixed pool on random float64 input
+  (256 random samples in the batch, so a different window cannot pass by
+  chance); ``equivalent`` pairs, plus ``equivalence_search`` records listing
+  every (kernel, stride) that torch finds equal for a 1-d adaptive pool.
+
+Configurations whose result depends on torch's CPU backend (ConvTranspose
+giving a 0-sized output: oneDNN returns an empty tensor for batched input, the
+native kernels and the meta device refuse) are left out and counted in the
+file header. The meta device is not used: it skips ConvTranspose's
+output_padding check. Design choices of cardgen that differ from torch
+(adaptive output_size 0, zero-size inputs, padding_mode, return_indices) are
+never generated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import itertools
+import json
+import random
+import sys
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import torch
+
+warnings.filterwarnings("ignore")
+torch.set_num_threads(1)
+
+SEED = 20250611
+ROOT = Path(__file__).resolve().parent.parent
+BIG = 10**6
+
+Json = dict[str, Any]
+
+_skipped: Counter[str] = Counter()
+
+
+# ---------------------------------------------------------------- running torch
+
+def layer_json(type_: str, **args: Any) -> Json:
+    return {"type": type_, "args": {k: list(v) if isinstance(v, tuple) else v
+                                    for k, v in args.items()}}
+
+
+def _module(layer: Json) -> torch.nn.Module:
+    args = {k: tuple(v) if isinstance(v, list) else v for k, v in layer["args"].items()}
+    return getattr(torch.nn, layer["type"])(**args)
+
+
+def _run(layers: list[Json], x: torch.Tensor) -> torch.Tensor | None:
+    """torch's output, or None when torch refuses (at construction or when run)."""
+    try:
+        with torch.no_grad():
+            for layer in layers:
+                x = _module(layer).to(x.dtype)(x)
+        return x
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        return None
+
+
+def torch_shape(layers: list[Json], shape: list[int]) -> list[int] | None | str:
+    """Output shape, None for an error, or "backend" when torch's backends disagree."""
+    x = torch.zeros(shape)
+    y = _run(layers, x)
+    if any(layer["type"].startswith("Conv") for layer in layers):
+        with torch.backends.mkldnn.flags(enabled=False):
+            y_native = _run(layers, x)
+        if (y is None) != (y_native is None) or (y is not None and y.shape != y_native.shape):
+            return "backend"
+    return None if y is None else list(y.shape)
+
+
+def shape_claim(layers: list[Json], shape: list[int], source: str) -> Json | None:
+    out = torch_shape(layers, shape)
+    if out == "backend":
+        _skipped[layers[0]["type"]] += 1
+        return None
+    if out is None:
+        return {"kind": "error", "layers": layers, "input_shape": shape, "source": source}
+    return {"kind": "shape", "layers": layers, "input_shape": shape, "output_shape": out,
+            "source": source}
+
+
+# ---------------------------------------------------------------- shape grids
+
+def conv_grid() -> list[tuple[list[Json], list[int]]]:
+    out = []
+    for nd, sizes, ks, pads, dils in ((1, range(1, 11), range(1, 6), [0, 1, 2, 3], [1, 2, 3]),
+                                     (2, range(1, 7), range(1, 5), [0, 1, 2], [1, 2]),
+                                     (3, range(1, 6), range(1, 4), [0, 1, 2], [1, 2])):
+        for n, k, s, p, d in itertools.product(sizes, ks, [1, 2, 3], pads + ["same", "valid"],
+                                               dils):
+            layer = layer_json(f"Conv{nd}d", in_channels=1, out_channels=2, kernel_size=k,
+                               stride=s, padding=p, dilation=d)
+            out.append(([layer], [1, 1] + [n] * nd))
+    return out
+
+
+def conv_transpose_grid() -> list[tuple[list[Json], list[int]]]:
+    out = []
+    for nd, sizes, ks, ops in ((1, range(1, 9), range(1, 5), [0, 1, 2, 3]),
+                               (2, range(1, 5), range(1, 4), [0, 1, 2]),
+                               (3, range(1, 4), range(1, 4), [0, 1, 2])):
+        dils = [1, 2, 3] if nd == 1 else [1, 2]
+        for n, k, s, p, op, d in itertools.product(sizes, ks, [1, 2, 3], [0, 1, 2, 3], ops,
+                                                   dils):
+            layer = layer_json(f"ConvTranspose{nd}d", in_channels=2, out_channels=1,
+                               kernel_size=k, stride=s, padding=p, output_padding=op,
+                               dilation=d)
+            out.append(([layer], [1, 2] + [n] * nd))
+    return out
+
+
+def maxpool_grid() -> list[tuple[list[Json], list[int]]]:
+    out = []
+    for nd, sizes, ks, pads, dils in ((1, range(1, 11), range(1, 6), [0, 1, 2, 3], [1, 2, 3]),
+                                     (2, range(1, 7), range(1, 5), [0, 1, 2], [1, 2]),
+                                     (3, range(1, 6), range(1, 5), [0, 1, 2], [1, 2])):
+        for n, k, s, p, d, c in itertools.product(sizes, ks, [None, 1, 2, 3], pads, dils,
+                                                  [False, True]):
+            layer = layer_json(f"MaxPool{nd}d", kernel_size=k, stride=s, padding=p, dilation=d,
+                               ceil_mode=c)
+            out.append(([layer], [1, 1] + [n] * nd))
+    return out
+
+
+def avgpool_grid() -> list[tuple[list[Json], list[int]]]:
+    out = []
+    for nd, sizes, ks, pads in ((1, range(1, 11), range(1, 6), [0, 1, 2, 3]),
+                                (2, range(1, 7), range(1, 5), [0, 1, 2]),
+                                (3, range(1, 6), range(1, 5), [0, 1, 2])):
+        divs = [None] if nd == 1 else [None, 3]
+        for n, k, s, p, c, cip, div in itertools.product(sizes, ks, [None, 1, 2, 3], pads,
+                                                         [False, True], [True, False], divs):
+            args: Json = {"kernel_size": k, "stride": s, "padding": p, "ceil_mode": c,
+                          "count_include_pad": cip}
+            if div is not None:
+                args["divisor_override"] = div
+            out.append(([layer_json(f"AvgPool{nd}d", **args)], [1, 1] + [n] * nd))
+    return out
+
+
+def adaptive_grid() -> list[tuple[list[Json], list[int]]]:
+    out = []
+    for kind in ("AdaptiveAvgPool", "AdaptiveMaxPool"):
+        for n, o in itertools.product(range(1, 21), range(1, 25)):
+            out.append(([layer_json(f"{kind}1d", output_size=o)], [1, 1, n]))
+        for (h, w), (oh, ow) in itertools.product(
+                itertools.product([1, 2, 3, 5, 7, 8], repeat=2),
+                itertools.product([None, 1, 2, 3, 4, 6, 9], repeat=2)):
+            size = oh if oh == ow and oh is not None else (oh, ow)
+            out.append(([layer_json(f"{kind}2d", output_size=size)], [1, 1, h, w]))
+        for (d, h, w), os3 in itertools.product([(1, 1, 1), (2, 3, 4), (5, 5, 5), (7, 2, 6)],
+                                                itertools.product([None, 1, 2, 3, 5], repeat=3)):
+            out.append(([layer_json(f"{kind}3d", output_size=os3)], [1, 1, d, h, w]))
+    return out
+
+
+def rank_grid() -> list[tuple[list[Json], list[int]]]:
+    """Every spatial layer on inputs of rank 0 .. ndim+3 (torch's rank rules and fast paths)."""
+    out = []
+    for type_ in SPATIAL_TYPES:
+        nd = int(type_[-2])
+        kind = type_[:-2]
+        if kind.startswith("Adaptive"):
+            forms: list[Any] = [1, 2]
+            if nd > 1:
+                forms += [[1] * nd, [None] * nd, [None] + [1] * (nd - 1), [2] + [1] * (nd - 1)]
+            # None keeps an input dim only inside a 2d/3d tuple; torch refuses it elsewhere
+            forms += [None] + ([[None]] if nd == 1 else [])
+            layers = [layer_json(type_, output_size=f) for f in forms]
+        elif kind in ("Conv", "ConvTranspose"):
+            layers = [layer_json(type_, in_channels=1, out_channels=1, kernel_size=1),
+                      layer_json(type_, in_channels=1, out_channels=2, kernel_size=2, padding=1)]
+        else:
+            layers = [layer_json(type_, kernel_size=1),
+                      layer_json(type_, kernel_size=2, ceil_mode=True)]
+        for layer in layers:
+            for rank, fill in itertools.product(range(nd + 4), (1, 3)):
+                shape = [1] * max(0, rank - nd) + [fill] * min(rank, nd)
+                out.append(([layer], shape))
+    return out
+
+
+def flatten_linear_grid() -> list[tuple[list[Json], list[int]]]:
+    out = []
+    for rank in range(0, 6):
+        shape = [2, 3, 1, 4, 2][:rank]
+        for start, end in itertools.product(range(-6, 7), range(-6, 7)):
+            out.append(([layer_json("Flatten", start_dim=start, end_dim=end)], shape))
+        out.append(([layer_json("Flatten")], shape))
+        for fin, fout in itertools.product([1, 2, 3, 4], [0, 1, 5]):
+            out.append(([layer_json("Linear", in_features=fin, out_features=fout)], shape))
+        out.append(([layer_json("Linear", in_features=4, out_features=3, bias=False)], shape))
+    return out
+
+
+# ---------------------------------------------------------------- random configs
+
+def _int_or_tuple(rng: random.Random, nd: int, lo: int, hi: int) -> Any:
+    if nd > 1 and rng.random() < 0.6:
+        return [rng.randint(lo, hi) for _ in range(nd)]
+    value = rng.randint(lo, hi)
+    return [value] if nd == 1 and rng.random() < 0.1 else value
+
+
+def random_layer(rng: random.Random, type_: str, spatial: list[int],
+                 bad: float = 0.05) -> tuple[Json, int]:
+    """A random layer of ``type_`` for ``spatial`` and the channel count it expects."""
+    nd = len(spatial)
+    kind = type_[:-2]
+    args: Json
+    if kind in ("Conv", "ConvTranspose"):
+        groups = rng.choice([1, 1, 1, 2, 3])
+        cin, cout = groups * rng.randint(1, 2), groups * rng.randint(1, 2)
+        if rng.random() < bad:
+            cout += 1
+        args = {"in_channels": cin, "out_channels": cout,
+                "kernel_size": _int_or_tuple(rng, nd, 0 if rng.random() < bad else 1, 6),
+                "stride": _int_or_tuple(rng, nd, 0 if rng.random() < bad else 1, 4),
+                "dilation": _int_or_tuple(rng, nd, 1, 3)}
+        if groups > 1:
+            args["groups"] = groups
+        if kind == "Conv":
+            args["padding"] = rng.choice([_int_or_tuple(rng, nd, -1 if rng.random() < bad else 0,
+                                                        4), "same", "valid"])
+            if args["padding"] == "same" and rng.random() < 0.8:
+                args["stride"] = 1
+        else:
+            args["padding"] = _int_or_tuple(rng, nd, 0, 4)
+            args["output_padding"] = _int_or_tuple(rng, nd, 0, 3)
+        if rng.random() < 0.2:
+            args["bias"] = False
+        return layer_json(type_, **args), cin
+    if kind in ("MaxPool", "AvgPool"):
+        args = {"kernel_size": _int_or_tuple(rng, nd, 0 if rng.random() < bad else 1, 6),
+                "padding": _int_or_tuple(rng, nd, -1 if rng.random() < bad else 0, 3)}
+        if rng.random() < 0.75:
+            args["stride"] = _int_or_tuple(rng, nd, 0 if rng.random() < bad else 1, 4)
+        if rng.random() < 0.5:
+            args["ceil_mode"] = rng.random() < 0.5
+        if kind == "MaxPool" and rng.random() < 0.5:
+            args["dilation"] = _int_or_tuple(rng, nd, 1, 3)
+        if kind == "AvgPool":
+            if rng.random() < 0.5:
+                args["count_include_pad"] = rng.random() < 0.5
+            if nd > 1 and rng.random() < 0.3:
+                args["divisor_override"] = rng.randint(1, 7)
+        return layer_json(type_, **args), rng.randint(1, 3)
+    if kind in ("AdaptiveAvgPool", "AdaptiveMaxPool"):
+        def one(size: int) -> int | None:
+            if nd > 1 and rng.random() < 0.15:
+                return None
+            return rng.choice([1, 2, 3, max(1, size // 2), size, size + rng.randint(1, 5),
+                               rng.randint(1, 2 * size + 2)])
+        sizes = [one(s) for s in spatial]
+        output_size: Any = sizes if nd > 1 or rng.random() < 0.3 else sizes[0]
+        if nd > 1 and len(set(sizes)) == 1 and sizes[0] is not None and rng.random() < 0.5:
+            output_size = sizes[0]
+        return layer_json(type_, output_size=output_size), rng.randint(1, 3)
+    raise ValueError(type_)
+
+
+SPATIAL_TYPES = [f"{k}{n}d" for k in ("Conv", "ConvTranspose", "MaxPool", "AvgPool",
+                                      "AdaptiveAvgPool", "AdaptiveMaxPool") for n in (1, 2, 3)]
+
+
+POOL_TYPES = [f"{k}{n}d" for k in ("MaxPool", "AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool")
+              for n in (1, 2, 3)]
+
+
+def random_config(rng: random.Random, type_: str, max_size: int = 12
+                  ) -> tuple[list[Json], list[int]]:
+    if type_ == "Flatten":
+        shape = [rng.randint(1, 4) for _ in range(rng.randint(0, 5))]
+        args = {}
+        if rng.random() < 0.7:
+            args["start_dim"] = rng.randint(-6, 5)
+        if rng.random() < 0.7:
+            args["end_dim"] = rng.randint(-6, 5)
+        return [layer_json("Flatten", **args)], shape
+    if type_ == "Linear":
+        shape = [rng.randint(1, 5) for _ in range(rng.randint(0, 4))]
+        fin = shape[-1] if shape and rng.random() < 0.85 else rng.randint(1, 5)
+        args = {"in_features": fin, "out_features": rng.randint(0, 6)}
+        if rng.random() < 0.3:
+            args["bias"] = False
+        return [layer_json("Linear", **args)], shape
+    nd = int(type_[-2])
+    spatial = [rng.randint(1, max_size) for _ in range(nd)]
+    layer, channels = random_layer(rng, type_, spatial)
+    if rng.random() < 0.04:
+        channels += 1
+    lead = [rng.randint(1, 3), channels] if rng.random() < 0.7 else [channels]
+    shape = lead + spatial
+    if rng.random() < 0.03:
+        shape = [1] + shape if len(lead) == 2 else shape[1:]
+    return [layer], shape
+
+
+def large_config(rng: random.Random, type_: str) -> tuple[list[Json], list[int]]:
+    """One dim up to 10^6 cells, the others tiny, one channel: cheap for torch to run."""
+    nd = int(type_[-2])
+    spatial = [rng.randint(1, 3) for _ in range(nd)]
+    big = rng.randrange(nd)
+    spatial[big] = rng.choice([rng.randint(100, 1000), rng.randint(1000, BIG),
+                               rng.randint(BIG - 100, BIG)])
+    kind = type_[:-2]
+    if kind.startswith("Adaptive"):
+        size = spatial[big]
+        sizes: list[Any] = [rng.randint(1, 3) if i != big else
+                            rng.choice([1, 7, size // 3 or 1, size - 1 or 1, size,
+                                        min(size + rng.randint(1, 9), BIG),
+                                        rng.randint(1, min(BIG, 2 * size))])
+                            for i in range(nd)]
+        if nd > 1 and rng.random() < 0.2:
+            sizes[(big + 1) % nd] = None
+        layer = layer_json(type_, output_size=sizes if nd > 1 else sizes[0])
+        return [layer], [1, 1] + spatial
+
+    def per_dim(lo: int, hi: int, big_lo: int, big_hi: int) -> Any:
+        values = [rng.randint(lo, hi) for _ in range(nd)]
+        values[big] = rng.randint(big_lo, big_hi)
+        return values[0] if nd == 1 else values
+
+    args: Json
+    if kind in ("Conv", "ConvTranspose"):
+        args = {"in_channels": 1, "out_channels": 1, "kernel_size": per_dim(1, 1, 1, 9),
+                "stride": per_dim(1, 1, 1, 7), "dilation": per_dim(1, 1, 1, 5),
+                "padding": per_dim(0, 0, 0, 6)}
+        if kind == "ConvTranspose":
+            args["output_padding"] = per_dim(0, 0, 0, 3)
+        elif rng.random() < 0.15:
+            args["padding"] = "same"
+            args["stride"] = 1
+        return [layer_json(type_, **args)], [1, 1] + spatial
+    args = {"kernel_size": per_dim(1, 1, 1, 9), "stride": per_dim(1, 1, 1, 9),
+            "padding": per_dim(0, 0, 0, 4), "ceil_mode": rng.random() < 0.5}
+    if kind == "MaxPool":
+        args["dilation"] = per_dim(1, 1, 1, 4)
+    elif rng.random() < 0.5:
+        args["count_include_pad"] = False
+    return [layer_json(type_, **args)], [1, 1] + spatial
+
+
+def random_stack(rng: random.Random) -> tuple[list[Json], list[int]]:
+    nd = rng.choice([1, 2, 2, 3])
+    spatial = [rng.randint(4, 40 if nd < 3 else 12) for _ in range(nd)]
+    channels = rng.randint(1, 3)
+    shape = [rng.randint(1, 2), channels] + spatial
+    layers = []
+    for _ in range(rng.randint(2, 4)):
+        type_ = rng.choice(["Conv", "Conv", "ConvTranspose", "MaxPool", "AvgPool",
+                            "AdaptiveAvgPool", "AdaptiveMaxPool"]) + f"{nd}d"
+        layer, cin = random_layer(rng, type_, spatial, bad=0.0)
+        if type_.startswith("Conv"):
+            args = layer["args"]
+            if channels % args.get("groups", 1):  # keep the stack mostly valid
+                args.pop("groups")
+            args["in_channels"] = channels
+            channels = args["out_channels"]
+        layers.append(layer)
+    if rng.random() < 0.6:
+        layers.append(layer_json("Flatten"))
+        if rng.random() < 0.8:
+            out = torch_shape(layers, shape)
+            features = out[-1] if isinstance(out, list) else 5
+            if rng.random() < 0.1:
+                features += 1
+            layers.append(layer_json("Linear", in_features=features, out_features=10))
+    return layers, shape
+
+
+def fitting_pool(rng: random.Random, type_: str, spatial: list[int],
+                 dilation: bool = True) -> tuple[Json, int]:
+    """A MaxPool/AvgPool that mostly fits ``spatial``: kernel <= size, padding <= kernel/2."""
+    nd = len(spatial)
+    kernel = [rng.randint(1, min(size, 5)) for size in spatial]
+    padding = [rng.randint(0, k // 2) for k in kernel]
+    stride = [rng.randint(1, 3) for _ in spatial]
+
+    def pack(values: list[int]) -> Any:
+        return values[0] if nd == 1 or len(set(values)) == 1 and rng.random() < 0.5 else values
+
+    args: Json = {"kernel_size": pack(kernel), "padding": pack(padding)}
+    if rng.random() < 0.8:
+        args["stride"] = pack(stride)
+    if rng.random() < 0.6:
+        args["ceil_mode"] = rng.random() < 0.6
+    if type_.startswith("MaxPool") and dilation and rng.random() < 0.3:
+        args["dilation"] = pack([rng.randint(1, 3) for _ in spatial])
+    if type_.startswith("AvgPool"):
+        if rng.random() < 0.6:
+            args["count_include_pad"] = rng.random() < 0.5
+        if nd > 1 and rng.random() < 0.3:
+            args["divisor_override"] = rng.randint(1, 7)
+    return layer_json(type_, **args), rng.randint(1, 3)
+
+
+# ---------------------------------------------------------------- windows
+
+def torch_windows(layer: Json, shape: list[int]) -> list[list[list[int]]] | None:
+    """Per spatial dim, the [start, stop) each output index reads, from one-hot inputs."""
+    nd = int(layer["type"][-2])
+    spatial = shape[-nd:]
+    result = []
+    for d, size in enumerate(spatial):
+        x = torch.zeros([size, 1] + spatial, dtype=torch.float64)
+        for j in range(size):
+            index = [j, 0] + [slice(None)] * nd
+            index[2 + d] = j
+            x[tuple(index)] = 1.0
+        y = _run([layer], x)
+        if y is None:
+            return None
+        others = [0] * nd
+        windows = []
+        for i in range(y.shape[2 + d]):
+            others[d] = i
+            column = y[(slice(None), 0) + tuple(others)]
+            cells = [j for j in range(size) if column[j] > 0]
+            if not cells or cells != list(range(cells[0], cells[-1] + 1)):
+                raise AssertionError(f"window not contiguous: {layer} {shape} {cells}")
+            windows.append([cells[0], cells[-1] + 1])
+        result.append(windows)
+    return result
+
+
+def windows_vectors(rng: random.Random) -> list[Json]:
+    configs: list[tuple[Json, list[int]]] = []
+    for type_ in ("MaxPool1d", "AvgPool1d"):
+        for n, k, s, p, c in itertools.product(range(1, 13), range(1, 6), [None, 1, 2, 3, 4],
+                                               [0, 1, 2], [False, True]):
+            configs.append((layer_json(type_, kernel_size=k, stride=s, padding=p, ceil_mode=c),
+                            [1, 1, n]))
+    for type_ in ("AdaptiveAvgPool1d", "AdaptiveMaxPool1d"):
+        for n, o in itertools.product(range(1, 17), range(1, 21)):
+            configs.append((layer_json(type_, output_size=o), [1, 1, n]))
+    for type_ in [t for t in POOL_TYPES if not t.endswith("1d")] * 150:
+        nd = int(type_[-2])
+        spatial = [rng.randint(1, 9 if nd == 2 else 6) for _ in range(nd)]
+        if type_.startswith("Adaptive"):
+            layer, channels = random_layer(rng, type_, spatial, bad=0.0)
+        else:
+            layer, channels = fitting_pool(rng, type_, spatial, dilation=False)
+        configs.append((layer, [rng.randint(1, 2), channels] + spatial))
+    vectors = []
+    for layer, shape in configs:
+        windows = torch_windows(layer, shape)
+        if windows is not None:
+            vectors.append({"kind": "windows", "layer": layer, "input_shape": shape,
+                            "windows": windows})
+    return vectors
+
+
+# ---------------------------------------------------------------- values
+
+def values_vectors(rng: random.Random, count: int) -> list[Json]:
+    vectors = []
+    gen = torch.Generator().manual_seed(rng.randrange(2**31))
+    tries = 0
+    while len(vectors) < count:
+        tries += 1
+        type_ = POOL_TYPES[tries % len(POOL_TYPES)]
+        nd = int(type_[-2])
+        spatial = [rng.randint(1, {1: 12, 2: 7, 3: 4}[nd]) for _ in range(nd)]
+        if type_.startswith("Adaptive") or rng.random() < 0.2:
+            layer, channels = random_layer(rng, type_, spatial, bad=0.0)
+        else:
+            layer, channels = fitting_pool(rng, type_, spatial)
+        channels = min(channels, 2)
+        shape = ([rng.randint(1, 2)] if rng.random() < 0.7 else []) + [channels] + spatial
+        layers = [layer]
+        if rng.random() < 0.15:
+            second = rng.choice(POOL_TYPES)
+            if int(second[-2]) == nd:
+                follow, _ = random_layer(rng, second, spatial, bad=0.0)
+                layers.append(follow)
+        if rng.random() < 0.1:
+            layers.append(layer_json("Flatten", start_dim=rng.choice([0, 1, -2])))
+        x = torch.randint(-9, 10, shape, generator=gen).to(torch.float64)
+        y = _run(layers, x)
+        if y is None or y.numel() == 0:
+            continue
+        vectors.append({"kind": "values", "layers": layers,
+                        "input": x.to(torch.int64).tolist(), "output": y.tolist()})
+    return vectors
+
+
+# ---------------------------------------------------------------- equivalence
+
+def _same(a: torch.Tensor | None, b: torch.Tensor | None) -> bool:
+    if a is None or b is None or a.shape != b.shape:
+        return False
+    return bool(torch.allclose(a, b, rtol=1e-9, atol=1e-12))
+
+
+def torch_equal(layers: list[Json], other: list[Json], shape: list[int],
+                gen: torch.Generator) -> bool:
+    """Same shape and values on 256 random float64 samples (the batch dim)."""
+    x = torch.randn([256] + shape[1:], generator=gen, dtype=torch.float64)
+    return _same(_run(layers, x), _run(other, x))
+
+
+def equivalence_vectors(rng: random.Random) -> list[Json]:
+    gen = torch.Generator().manual_seed(rng.randrange(2**31))
+    vectors: list[Json] = []
+    found: dict[tuple[str, int, int], list[list[int]]] = {}
+    # exhaustive 1-d search: every (kernel, stride) torch finds equal
+    for kind in ("AdaptiveAvgPool", "AdaptiveMaxPool"):
+        fixed = kind.replace("Adaptive", "")
+        for n in range(1, 15):
+            x = torch.randn(256, 1, n, generator=gen, dtype=torch.float64)
+            for o in range(1, n + 3):
+                adaptive = layer_json(f"{kind}1d", output_size=o)
+                y = _run([adaptive], x)
+                equal = [[k, s] for k in range(1, n + 1) for s in range(1, n + 2)
+                         if _same(y, _run([layer_json(f"{fixed}1d", kernel_size=k, stride=s)],
+                                          x))]
+                found[(kind, n, o)] = equal
+                vectors.append({"kind": "equivalence_search", "layer": adaptive,
+                                "input_shape": [1, 1, n], "equal": equal})
+    # pairs in 1d/2d/3d: candidate fixed pools from torch's search, the popular recipe
+    # (stride = in // out, kernel = in - (out-1)*stride) and kernel = stride = in // out
+    for _ in range(900):
+        kind = rng.choice(["AdaptiveAvgPool", "AdaptiveMaxPool"])
+        nd = rng.choice([1, 2, 2, 3])
+        spatial = [rng.randint(1, {1: 14, 2: 14, 3: 7}[nd]) for _ in range(nd)]
+        outs = [None if nd > 1 and rng.random() < 0.1 else rng.randint(1, s + 1)
+                for s in spatial]
+        adaptive = layer_json(f"{kind}{nd}d", output_size=outs if nd > 1 else outs[0])
+        real = [s if o is None else o for s, o in zip(spatial, outs, strict=True)]
+        candidates = []
+        searched = [found.get((kind, s, o)) for s, o in zip(spatial, real, strict=True)]
+        if all(searched):
+            candidates.append([rng.choice(e) for e in searched])  # type: ignore[arg-type]
+        recipe = [[s - (o - 1) * (s // o), s // o] if s >= o else [1, 1]
+                  for s, o in zip(spatial, real, strict=True)]
+        candidates.append(recipe)
+        candidates.append([[max(1, s // o)] * 2 for s, o in zip(spatial, real, strict=True)])
+        seen = []
+        for cand in candidates:
+            if cand in seen:
+                continue
+            seen.append(cand)
+            ks = [k for k, _ in cand]
+            ss = [s for _, s in cand]
+            fixed = layer_json(f"{kind.replace('Adaptive', '')}{nd}d",
+                               kernel_size=ks if nd > 1 else ks[0],
+                               stride=ss if nd > 1 else ss[0])
+            shape = [1, rng.randint(1, 2)] + spatial
+            vectors.append({"kind": "equivalent", "layers": [adaptive], "other": [fixed],
+                            "input_shape": shape,
+                            "equal": torch_equal([adaptive], [fixed], shape, gen)})
+    return vectors
+
+
+# ---------------------------------------------------------------- main
+
+# Documented examples (README, DESIGN.md, the CLI acceptance test), as Layer.to_json
+# spells them; each stack with all its prefixes, so tests can look up every layer's shape.
+EXAMPLES: list[tuple[list[Json], list[int]]] = [
+    ([layer_json("Conv2d", in_channels=3, out_channels=64, kernel_size=7, stride=2, padding=3),
+      layer_json("MaxPool2d", kernel_size=3, stride=2, padding=1),
+      layer_json("AdaptiveAvgPool2d", output_size=[None, 7])], [1, 3, 224, 224]),
+    ([layer_json("AdaptiveAvgPool1d", output_size=3)], [1, 1, 7]),
+    ([layer_json("AdaptiveAvgPool2d", output_size=[5, 7])], [1, 3, 224, 224]),
+    ([layer_json("MaxPool2d", kernel_size=3, stride=2, padding=1, ceil_mode=True)],
+     [1, 64, 112, 112]),
+    ([layer_json("Conv1d", in_channels=1, out_channels=1, kernel_size=5)], [1, 1, 4]),
+    ([layer_json("Flatten"), layer_json("Linear", in_features=512, out_features=10)],
+     [1, 512, 1, 1]),
+]
+
+
+def shape_vectors(rng: random.Random) -> list[Json]:
+    configs: list[tuple[str, list[Json], list[int]]] = []
+    for layers, shape in EXAMPLES:
+        configs += [("example", layers[:n], shape) for n in range(1, len(layers) + 1)]
+    for grid in (conv_grid, conv_transpose_grid, maxpool_grid, avgpool_grid, adaptive_grid,
+                 rank_grid, flatten_linear_grid):
+        configs += [("grid", layers, shape) for layers, shape in grid()]
+    for type_ in SPATIAL_TYPES * 300 + ["Flatten", "Linear"] * 300:
+        configs.append(("random", *random_config(rng, type_)))
+    for type_ in SPATIAL_TYPES * 60:
+        configs.append(("large", *large_config(rng, type_)))
+    for _ in range(600):
+        configs.append(("stack", *random_stack(rng)))
+    vectors = []
+    for source, layers, shape in configs:
+        claim = shape_claim(layers, shape, source)
+        if claim is not None:
+            vectors.append(claim)
+    return vectors
+
+
+def write(path: Path, vectors: list[Json], seed: int, what: str) -> None:
+    header = {"format": 1, "torch": torch.__version__, "generator": "tools/record_golden.py",
+              "seed": seed, "contents": what, "skipped_backend_dependent": dict(_skipped),
+              "count": len(vectors)}
+    text = json.dumps({**header, "vectors": vectors}, separators=(",", ":"))
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                                 mtime=0, compresslevel=9) as gz:
+        gz.write(text.encode())
+    print(f"{path}: {len(vectors)} vectors, {path.stat().st_size} bytes", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "golden")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence"])
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(args.seed)  # weights do not matter for shapes; fixed for determinism
+    jobs = {"shapes": (shape_vectors, "shape and error claims"),
+            "windows": (windows_vectors, "pooling windows from one-hot inputs"),
+            "values": (lambda rng: values_vectors(rng, 2600), "pooling values"),
+            "equivalence": (equivalence_vectors, "adaptive vs fixed pools")}
+    for i, (name, (job, what)) in enumerate(jobs.items()):
+        if args.only and name != args.only:
+            continue
+        rng = random.Random(args.seed * 10 + i)
+        _skipped.clear()
+        write(args.out / f"{name}.json.gz", job(rng), args.seed, what)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
