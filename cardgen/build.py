@@ -47,7 +47,7 @@ def deck_cards(recipe: Recipe, progress: Progress | None = None) -> list[Card]:
         deck = f"{recipe.name}::{family.TOPIC}"
         cards.append(Card(problem, NoteData(fields, tags,
                                             note_guid(problem.family, problem.params), deck)))
-        if progress and (i + 1) % 200 == 0:
+        if progress and ((i + 1) % 200 == 0 or i + 1 == len(problems)):
             progress(i + 1, len(problems))
     return cards
 

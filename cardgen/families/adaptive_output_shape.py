@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cardgen.claims import shape_claim
-from cardgen.families.base import Solution, layer_code, pick, shape_text
+from cardgen.families.base import Solution, fits_claim, layer_code, pick, shape_text
 from cardgen.layers import Layer
 from cardgen.solver import output_shape
 
@@ -19,6 +19,15 @@ OUTS = (1, 2, 3, 4, 5, 6, 7)
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
+    while True:
+        params = _draw(rng, level)
+        layer = Layer.make(f"Adaptive{params['kind']}Pool{params['nd']}d",
+                           output_size=params["output_size"])
+        if fits_claim([layer], params["input_shape"]):
+            return params
+
+
+def _draw(rng: Any, level: int) -> dict[str, Any]:
     kind = pick(rng, ("Avg", "Max"))
     batch, ch = pick(rng, (1, 2, 8, 16, 64)), pick(rng, (3, 64, 128, 512, 2048))
     if level == 1:

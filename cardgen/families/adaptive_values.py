@@ -6,7 +6,15 @@ from fractions import Fraction
 from typing import Any
 
 from cardgen.claims import values_claim
-from cardgen.families.base import Diagram, Solution, frac_tex, frac_text, layer_code, pick
+from cardgen.families.base import (
+    Diagram,
+    Solution,
+    frac_tex,
+    frac_text,
+    layer_code,
+    pick,
+    term,
+)
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, forward
 
@@ -63,7 +71,7 @@ def solve(params: dict[str, Any]) -> Solution:
                 steps.append(f"Output {where}: \\( \\max({', '.join(map(str, cells))}) = "
                              f"{frac_tex(value)} \\)")
             else:
-                steps.append(f"Output {where}: \\( ({' + '.join(map(str, cells))}) / "
+                steps.append(f"Output {where}: \\( ({' + '.join(map(term, cells))}) / "
                              f"{len(cells)} = {frac_tex(Fraction(sum(cells), len(cells)))} \\)")
             shown += 1
     total = len(win_r) * len(win_c)

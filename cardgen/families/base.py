@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from math import prod
 from typing import Any
 
 from cardgen.layers import Layer
@@ -36,6 +37,44 @@ class Solution:
     table: list[list[int]] | None = None  # numbers the question shows as a grid
 
 
+# Cards should be cheap to re-check with torch on a laptop: at most this many
+# multiply-adds per claim (a ResNet stem on 1x3x224x224 is 118M).
+MAX_CARD_MACS = 300_000_000
+
+
+def _macs(layers: Sequence[Layer], shape: Sequence[int]) -> int:
+    from cardgen.solver import layer_step
+
+    total, current = 0, tuple(shape)
+    for layer in layers:
+        out = layer_step(layer, current).output_shape
+        if layer.kind in ("conv", "conv_transpose"):
+            per_out = layer.get("in_channels") // layer.get("groups") * prod(layer.tup(
+                "kernel_size"))
+            big = out if layer.kind == "conv" else current
+            total += prod(big) * per_out
+        elif layer.kind == "linear":
+            total += prod(out) * layer.get("in_features")
+        current = out
+    return total
+
+
+def fits_claim(layers: Sequence[Layer], shape: Sequence[int]) -> bool:
+    """Whether anyone can re-check this stack on this shape quickly, within verify's limits."""
+    from cardgen.claims import error_claim, shape_claim
+    from cardgen.errors import ShapeError
+
+    try:
+        try:
+            shape_claim(layers, shape)
+        except ShapeError:
+            error_claim(layers, shape)
+            return True
+    except ValueError:  # over verify's limits
+        return False
+    return _macs(layers, shape) <= MAX_CARD_MACS
+
+
 def shape_text(shape: Sequence[int]) -> str:
     return "x".join(str(d) for d in shape)
 
@@ -51,7 +90,13 @@ def frac_tex(value: Fraction | int) -> str:
     value = Fraction(value)
     if value.denominator == 1:
         return str(value.numerator)
-    return f"\\tfrac{{{value.numerator}}}{{{value.denominator}}}"
+    sign = "-" if value < 0 else ""
+    return f"{sign}\\tfrac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+
+
+def term(value: int) -> str:
+    """A number inside a sum: negatives in parentheses."""
+    return f"({value})" if value < 0 else str(value)
 
 
 def layer_code(layer: Layer) -> str:

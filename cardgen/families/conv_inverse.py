@@ -63,9 +63,9 @@ def solve(params: dict[str, Any]) -> Solution:
     layer = Layer.make("Conv2d", **layer_kw)
     shape = (1, 3, size, size)
     solve_step = {
-        "padding": f"Solve for p: the output grows by 1 for every \\( {s}/2 \\) of padding; "
-                   f"try p = {max(answer - 1, 0)}, {answer}, {answer + 1} and keep the one "
-                   f"that gives {target}.",
+        "padding": f"Solve for p: \\( \\lfloor ({size} + 2p - {d}({k}-1) - 1)/{s} \\rfloor "
+                   f"= {target - 1} \\) holds only for p = {answer} (each unit of padding "
+                   f"adds 2 to the numerator).",
         "stride": f"Solve for s: \\( \\lfloor ({size} + 2\\cdot{p} - {d}({k}-1) - 1)/s \\rfloor "
                   f"= {target - 1} \\) holds only for s = {answer}.",
         "kernel": f"Solve for k: \\( \\lfloor ({size} + 2\\cdot{p} - {d}(k-1) - 1)/{s} \\rfloor"

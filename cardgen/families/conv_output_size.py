@@ -6,7 +6,15 @@ from typing import Any
 
 from cardgen.claims import shape_claim
 from cardgen.errors import ShapeError
-from cardgen.families.base import Diagram, Solution, conv_tex, layer_code, pick, shape_text
+from cardgen.families.base import (
+    Diagram,
+    Solution,
+    conv_tex,
+    fits_claim,
+    layer_code,
+    pick,
+    shape_text,
+)
 from cardgen.layers import Layer
 from cardgen.solver import output_shape
 from cardgen.solver.shapes import conv_padding
@@ -34,7 +42,7 @@ def _layer(nd: int, cin: int, cout: int, k: Any, s: Any, p: Any, d: Any = 1) -> 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
     while True:
-        batch = pick(rng, (1, 1, 2, 8, 16, 32))
+        batch = pick(rng, (1, 1, 2, 4, 8))
         cin, cout = pick(rng, CHANNELS), pick(rng, CHANNELS[1:])
         if level == 1:
             nd = pick(rng, (1, 2))
@@ -70,7 +78,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             out = output_shape(layer, shape)
         except ShapeError:
             continue
-        if min(out[2:]) >= 1:
+        if min(out[2:]) >= 1 and fits_claim([layer], shape):
             return {"layer": layer.to_json(), "input_shape": list(shape)}
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
-from cardgen.families.base import Solution, pick, shape_text
+from cardgen.families.base import Solution, fits_claim, pick, shape_text
 from cardgen.layers import Layer, parse_layer
 from cardgen.solver import trace
 
@@ -61,7 +61,8 @@ def _downsample(rng: Any) -> tuple[list[str], list[int]]:
 
 def _vgg_head(rng: Any) -> tuple[list[str], list[int]]:
     size = pick(rng, (7, 14, 5, 9, 3))
-    return ["AdaptiveAvgPool2d((7, 7))", "Flatten()", "Linear(25088, 4096)"], \
+    classes = pick(rng, (10, 100, 37))
+    return ["AdaptiveAvgPool2d((7, 7))", "Flatten()", f"Linear(25088, {classes})"], \
         [1, 512, size, size]
 
 
@@ -83,6 +84,8 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             elif tweak == 2 and layers[-1] == "Flatten()":  # does the classifier fit?
                 layers.append(f"Linear({pick(rng, (400, 256, 576, 784))}, 120)")
         parsed = [parse_layer(t) for t in layers]
+        if not fits_claim(parsed, shape):
+            continue
         try:
             trace(parsed, shape)
         except ShapeError:

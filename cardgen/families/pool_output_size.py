@@ -6,7 +6,15 @@ from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
-from cardgen.families.base import Diagram, Solution, conv_tex, layer_code, pick, shape_text
+from cardgen.families.base import (
+    Diagram,
+    Solution,
+    conv_tex,
+    fits_claim,
+    layer_code,
+    pick,
+    shape_text,
+)
 from cardgen.layers import Layer
 from cardgen.solver import output_shape
 from cardgen.solver.arith import ceil_dropped, pool_out_raw
@@ -48,7 +56,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
     while True:
         k = pick(rng, (2, 2, 3, 3, 4, 5) if level > 1 else (2, 3))
         p: dict[str, Any] = {
-            "kind": pick(rng, ("Max", "Avg")), "nd": 2, "batch": pick(rng, (1, 4, 8, 32)),
+            "kind": pick(rng, ("Max", "Avg")), "nd": 2, "batch": pick(rng, (1, 2, 4, 8)),
             "channels": pick(rng, (3, 16, 64, 96, 256)), "kernel": k,
             "stride": pick(rng, (k, k, 1, 2)), "padding": 0, "ceil_mode": False}
         size = pick(rng, SIZES)
@@ -76,6 +84,8 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             else:
                 p["kind"], p["dilation"] = "Max", 2
         if _result(p) is None and p["padding"] <= k // 2:
+            continue
+        if not fits_claim([_layer(p)], _shape(p)):
             continue
         return p
 
