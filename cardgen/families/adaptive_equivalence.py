@@ -24,7 +24,7 @@ def _equivalent(sizes: list[int], outs: list[int]) -> bool:
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
-    want = rng.random() < 0.5
+    want = rng.random() < 0.56  # "no" is one answer, "yes k=.. s=.." many: keep "no" < 50%
     kind = pick(rng, ("Avg", "Max"))
     while True:
         if level == 1:
@@ -96,6 +96,11 @@ def solve(params: dict[str, Any]) -> Solution:
                         f"{s} -> {o}" + (f" (dim {i + 1})" if nd > 1 else ""))
                 for i, (s, o) in enumerate(zip(sizes, outs, strict=True))
                 if s <= 60][:2]
+    if nd == 2 and max(sizes) <= 14:
+        diagrams.insert(0, Diagram("adaptive_grid", {"in_hw": sizes, "out_hw": outs,
+                                                     "highlight": [outs[0] - 1, outs[1] - 1]},
+                                   "The last output's window: its row window crossed with its "
+                                   "column window."))
     where = f"an input of spatial size {'x'.join(map(str, sizes))}"
     if params["q"] == "recipe":
         k, s = guesses[0]

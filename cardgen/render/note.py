@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -21,8 +22,14 @@ def inline_html(text: str) -> Markup:
     return Markup(_CODE.sub(r"<code>\1</code>", str(escape(text))))
 
 
+@lru_cache(maxsize=4096)
+def _draw_cached(kind: str, args_json: str) -> str:
+    return getattr(diagram_functions, kind)(**json.loads(args_json))
+
+
 def draw(diagram: Diagram) -> str:
-    return getattr(diagram_functions, diagram.kind)(**diagram.args)
+    """Diagrams are pure functions of their arguments, and decks repeat them: cache."""
+    return _draw_cached(diagram.kind, json.dumps(diagram.args, sort_keys=True))
 
 
 def front_html(solution: Solution) -> str:
