@@ -61,6 +61,7 @@ def build_recipe(recipe: Recipe, out_dir: Path, timestamp: float,
                  progress: Progress | None = None) -> BuiltDeck:
     cards = deck_cards(recipe, progress)
     model = make_model(front_template(), back_template(), card_css())
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     path = Path(out_dir) / deck_filename(recipe)
     # Anki shows deck descriptions as HTML: recipe text must stay text.
     descriptions = {recipe.name: str(escape(recipe.description))} if recipe.description else None

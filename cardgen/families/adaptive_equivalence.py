@@ -95,7 +95,7 @@ def solve(params: dict[str, Any]) -> Solution:
     diagrams = [Diagram("adaptive_strip", {"size": s, "out": o},
                         f"{s} -> {o}" + (f" (dim {i + 1})" if nd > 1 else ""))
                 for i, (s, o) in enumerate(zip(sizes, outs, strict=True))
-                if s <= 60][:2]
+                ][:2]
     if nd == 2 and max(sizes) <= 14:
         diagrams.insert(0, Diagram("adaptive_grid", {"in_hw": sizes, "out_hw": outs,
                                                      "highlight": [outs[0] - 1, outs[1] - 1]},

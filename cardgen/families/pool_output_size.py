@@ -104,7 +104,12 @@ def solve(params: dict[str, Any]) -> Solution:
             steps=[f"Pooling padding may be at most half the kernel: "
                    f"\\( p \\le \\lfloor {k}/2 \\rfloor = {k // 2} \\), but p = {pad}.",
                    "PyTorch raises: pad should be at most half of kernel size."],
-            claims=[error_claim([layer], shape)])
+            claims=[error_claim([layer], shape)],
+            diagrams=[Diagram("sliding_strip", {
+                "size": params["sizes"][0], "kernel": k, "stride": s, "pad_left": pad,
+                "pad_right": pad, "dilation": d},
+                f"With padding {pad} the first window (kernel {k}) would read more padding "
+                "than input.")])
     assert out is not None
     steps = [f"Batch and channels are unchanged: `{shape[0]}x{shape[1]}`."]
     diagrams = []

@@ -1,0 +1,239 @@
+"""End to end: `cardgen build`, Anki imports and updates, reproducibility, verify, bad recipes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from cardgen.anki import MODEL_ID
+from cardgen.build import build_recipe, deck_cards
+from cardgen.recipes import default_recipe, parse_recipe
+
+EPOCH = 1_750_000_000
+DIAGRAM_FAMILIES = {"conv.output_size", "conv_transpose.output_size", "pool.output_size",
+                    "adaptive.windows", "adaptive.equivalence", "adaptive.values"}
+
+
+def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "SOURCE_DATE_EPOCH": str(EPOCH), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "cardgen", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def default_deck(tmp_path_factory) -> Path:
+    """`cardgen build` in an empty folder: the built-in default recipe."""
+    folder = tmp_path_factory.mktemp("build")
+    result = run_cli("build", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    [line] = result.stdout.splitlines()
+    path = folder / line.split()[0]
+    assert path.parent == folder / "dist" and path.suffix == ".apkg"
+    assert f"{default_recipe().total} notes" in line and f"{path.stat().st_size} bytes" in line
+    return path
+
+
+def _import(col, path: Path):
+    from anki.collection import ImportAnkiPackageRequest
+
+    options = col._backend.get_import_anki_package_presets()  # what Anki desktop offers
+    return col.import_anki_package(ImportAnkiPackageRequest(package_path=str(path),
+                                                            options=options)).log
+
+
+@pytest.fixture
+def collection(tmp_path, require):
+    require("anki")
+    from anki.collection import Collection
+
+    col = Collection(str(tmp_path / "collection.anki2"))
+    yield col
+    col.close()
+
+
+def test_default_build_imports_and_every_card_renders(default_deck, collection):
+    col = collection
+    log = _import(col, default_deck)
+    recipe = default_recipe()
+    assert len(log.new) == recipe.total == col.note_count() == col.card_count()
+    families_seen = set()
+    for cid in col.find_cards(""):
+        card = col.get_card(cid)
+        note = card.note()
+        spec = json.loads(note["Spec"])
+        families_seen.add(spec["family"])
+        question, answer = card.question(), card.answer()
+        assert note["Front"] in question and "[[type:Answer]]" in question
+        assert note["Answer"] == spec["answer"] and note["Answer"] in answer
+        assert note["Worked"] in answer and note["Spec"] not in answer
+        if spec["family"] in DIAGRAM_FAMILIES:
+            assert "<svg" in answer
+        assert f"cardgen::{spec['family']}" in note.tags and f"level::{spec['level']}" in note.tags
+        assert col.decks.name(card.did).startswith(recipe.name + "::")
+    assert families_seen == {f.name for f in recipe.families}
+
+
+def test_rebuild_with_new_wording_updates_in_place_and_keeps_history(tmp_path, collection,
+                                                                     monkeypatch):
+    from anki.cards import Card
+    from anki.scheduler.v3 import CardAnswer
+
+    import cardgen.build as build
+
+    col = collection
+    recipe = parse_recipe(
+        '[deck]\nname = "Update Test"\nseed = 5\n'
+        '[families."conv.output_size"]\ncount = 12\n'
+        '[families."adaptive.windows"]\ncount = 12\n', "update.toml")
+    first = build_recipe(recipe, tmp_path / "v1", EPOCH)
+    _import(col, first.path)
+    col.decks.select(col.decks.id_for_name("Update Test"))
+    queued = col.sched.get_queued_cards().cards[0]
+    card = Card(col, backend_card=queued.card)
+    card.start_timer()
+    col.sched.answer_card(col.sched.build_answer(card=card, states=queued.states,
+                                                 rating=CardAnswer.GOOD))
+    revlog = col.db.all("SELECT id, cid, ease FROM revlog")
+    state = (col.get_card(card.id).type, col.get_card(card.id).due)
+    guids_before = sorted(col.get_note(n).guid for n in col.find_notes(""))
+
+    original = build.front_template
+    monkeypatch.setattr(build, "front_template", lambda: "Reworded: " + original())
+    second = build_recipe(recipe, tmp_path / "v2", EPOCH + 86400)
+    log = _import(col, second.path)
+    assert len(log.new) == 0 and len(log.updated) == 24
+    assert sorted(col.get_note(n).guid for n in col.find_notes("")) == guids_before
+    col.models._clear_cache()  # the Python-side cache predates the backend's import
+    assert col.models.get(MODEL_ID)["tmpls"][0]["qfmt"].startswith("Reworded: ")
+    assert "Reworded: " in col.get_card(card.id).question()
+    assert col.db.all("SELECT id, cid, ease FROM revlog") == revlog
+    assert (col.get_card(card.id).type, col.get_card(card.id).due) == state
+    names = [d.name for d in col.decks.all_names_and_ids()]
+    assert len(names) == len(set(names))
+    assert [m.name for m in col.models.all_names_and_ids()].count("cardgen") == 1
+
+
+def test_guids_do_not_depend_on_templates(monkeypatch):
+    import cardgen.render.note as note
+
+    recipe = parse_recipe('[deck]\nname = "G"\nseed = 1\n[families."pool.output_size"]\n'
+                          'count = 15\n', "g.toml")
+    before = [c.note.guid for c in deck_cards(recipe)]
+    monkeypatch.setattr(note, "front_html", lambda solution: "<p>reworded</p>")
+    after = deck_cards(recipe)
+    assert [c.note.guid for c in after] == before
+    assert all(c.note.fields[0] == "<p>reworded</p>" for c in after)
+
+
+def test_builds_are_byte_identical_across_processes(tmp_path, default_deck):
+    outputs = []
+    for hashseed in ("1", "987"):
+        out = tmp_path / hashseed
+        result = run_cli("build", "--out", str(out), cwd=tmp_path,
+                         env={"PYTHONHASHSEED": hashseed})
+        assert result.returncode == 0, result.stderr
+        outputs.append((out / default_deck.name).read_bytes())
+    assert outputs[0] == outputs[1] == default_deck.read_bytes()
+    later = run_cli("build", "--out", str(tmp_path / "later"), cwd=tmp_path,
+                    env={"SOURCE_DATE_EPOCH": str(EPOCH + 1)})
+    assert later.returncode == 0, later.stderr
+    assert (tmp_path / "later" / default_deck.name).read_bytes() != outputs[0]
+
+
+def test_verify_passes_on_the_default_build(default_deck, tmp_path, require):
+    require("torch")
+    result = run_cli("verify", str(default_deck), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "torch" in result.stdout
+
+
+def _alter_answer(src: Path, dst: Path) -> str:
+    """Copy a deck with one note's Answer changed; returns that note's guid."""
+    with zipfile.ZipFile(src) as zin:
+        db_bytes = zin.read("collection.anki2")
+        media = zin.read("media")
+    db_path = dst.with_suffix(".db")
+    db_path.write_bytes(db_bytes)
+    con = sqlite3.connect(db_path)
+    nid, guid, flds = con.execute("SELECT id, guid, flds FROM notes ORDER BY id LIMIT 1 "
+                                  "OFFSET 7").fetchone()
+    fields = flds.split("\x1f")
+    fields[1] = fields[1] + "9"
+    con.execute("UPDATE notes SET flds = ? WHERE id = ?", ("\x1f".join(fields), nid))
+    con.commit()
+    con.close()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zout:
+        zout.writestr("collection.anki2", db_path.read_bytes())
+        zout.writestr("media", media)
+    dst.write_bytes(buffer.getvalue())
+    return guid
+
+
+def test_verify_fails_on_an_altered_answer_and_names_the_note(default_deck, tmp_path):
+    bad = tmp_path / "altered.apkg"
+    guid = _alter_answer(default_deck, bad)
+    result = run_cli("verify", str(bad), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert guid in result.stdout
+
+
+BAD_RECIPES = {
+    "syntax": ('[deck\nname = "x"\n', "line"),
+    "unknown_family": ('[deck]\nname = "x"\nseed = 1\n[families."conv.nope"]\ncount = 3\n',
+                       "conv.nope"),
+    "negative_count": ('[deck]\nname = "x"\nseed = 1\n[families."conv.validity"]\ncount = -3\n',
+                       "count"),
+    "bad_level": ('[deck]\nname = "x"\nseed = 1\n[families."conv.validity"]\ncount = 3\n'
+                  'levels = [7]\n', "levels"),
+    "unknown_key": ('[deck]\nname = "x"\nseed = 1\ncolour = "red"\n'
+                    '[families."conv.validity"]\ncount = 3\n', "colour"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RECIPES))
+def test_bad_recipes_exit_2_with_one_line_and_write_nothing(tmp_path, case):
+    text, key = BAD_RECIPES[case]
+    recipe = tmp_path / f"{case}.toml"
+    recipe.write_text(text)
+    result = run_cli("build", str(recipe), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and recipe.name in lines[0] and key in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_folder_is_not_a_recipe(tmp_path):
+    (tmp_path / "folder.toml").mkdir()
+    result = run_cli("build", "folder.toml", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 2 and "folder.toml" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_build_uses_the_recipes_in_decks_folder(tmp_path):
+    (tmp_path / "decks").mkdir()
+    (tmp_path / "decks" / "mine.toml").write_text(
+        '[deck]\nname = "Mine"\nseed = 3\n[families."adaptive.values"]\ncount = 5\n')
+    result = run_cli("build", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "dist/mine.apkg  5 notes" in result.stdout
+
+
+def test_recipe_text_is_never_markup(tmp_path):
+    (tmp_path / "x.toml").write_text(
+        '[deck]\nname = "<script>alert(1)</script>"\ndescription = "<script>bad()</script>"\n'
+        'seed = 3\n[families."conv.validity"]\ncount = 4\n')
+    result = run_cli("preview", "x.toml", "--out", "p.html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "p.html").read_text()
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
