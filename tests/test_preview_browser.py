@@ -9,9 +9,9 @@ The shipped preview has no JavaScript; to measure, the test injects a script int
 copy of the page that writes its findings into the DOM, then reads them back with
 ``--dump-dom``.
 
-The cards are built here from the diagram functions (a varied set: adaptive, grid,
-conv, ceil-mode pool, dilation, transposed, values); swap ``sample_cards()`` for the
-default deck's notes once the generator lands.
+The cards are the real pipeline's (every family at every level, as `cardgen preview`
+renders them) plus a hand-picked set that exercises every kind of diagram at its edges
+(adaptive, grid, conv, ceil-mode pool, dilation, transposed, values).
 """
 
 from __future__ import annotations
@@ -187,9 +187,24 @@ def chromium() -> str:
     return require_executable("chromium", "chromium-browser", "google-chrome")
 
 
+def deck_cards_for_preview() -> list[dict]:
+    from cardgen.build import deck_cards
+    from cardgen.families import FAMILIES
+    from cardgen.recipes import parse_recipe
+
+    tables = "".join(f'[families."{name}"]\ncount = 6\n' for name in FAMILIES)
+    recipe = parse_recipe(f'[deck]\nname = "Browser"\nseed = 9\n{tables}', "browser.toml")
+    return [{"front": c.note.fields[0], "answer": c.note.fields[1],
+             "worked": c.note.fields[2], "tags": list(c.note.tags)} for c in deck_cards(recipe)]
+
+
+def all_cards() -> list[dict]:
+    return deck_cards_for_preview() + sample_cards()
+
+
 @pytest.fixture(scope="module")
 def page(tmp_path_factory) -> Path:
-    cards = sample_cards()
+    cards = all_cards()
     text = preview_html(cards, card_css(), "cardgen preview <test>",
                         "Every kind of diagram, light and night mode.")
     path = tmp_path_factory.mktemp("preview") / "preview.html"
@@ -248,7 +263,7 @@ def test_no_console_errors(measured, screenshots):
 
 def test_every_diagram_has_a_size_and_fits_the_phone(measured):
     svgs = measured["svgs"]
-    count = sum(card["worked"].count("<svg") for card in sample_cards())
+    count = sum(card["worked"].count("<svg") for card in all_cards())
     assert len(svgs) == 2 * count  # every card twice: light and night
     width = measured["clientWidth"]
     assert width == PHONE

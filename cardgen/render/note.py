@@ -37,7 +37,7 @@ def front_html(solution: Solution) -> str:
     if solution.table:
         rows = "".join("<tr>" + "".join(f"<td>{int(v)}</td>" for v in row) + "</tr>"
                        for row in solution.table)
-        parts.append(f'<table class="cg-grid">{rows}</table>')
+        parts.append(f'<table class="cg-numbers">{rows}</table>')
     parts.append(f'<div class="cg-form">Type {inline_html(solution.form)}.</div>')
     return "".join(parts)
 
