@@ -53,7 +53,7 @@ def solve(params: dict[str, Any]) -> Solution:
     h, w = len(grid), len(grid[0])
     win_r = adaptive_windows(h, out[0]) if nd == 2 else [(0, 1)]
     win_c = adaptive_windows(w, out[-1])
-    steps = [f"Column windows ({w} -> {out[-1]}): "
+    steps = [f"{'Column windows' if nd == 2 else 'Windows'} ({w} -> {out[-1]}): "
              + ", ".join(f"[{a},{b})" for a, b in win_c) + "."]
     if nd == 2:
         steps.insert(0, f"Row windows ({h} -> {out[0]}): "

@@ -103,18 +103,18 @@ def solve(params: dict[str, Any]) -> Solution:
     form = "the shape with x between dims, e.g. 8x128x28x28, or error"
     steps: list[str] = []
     current = shape
-    for i, layer in enumerate(layers):
+    for layer in layers:
         try:
             step = trace([layer], current)[0]
         except ShapeError as exc:
-            steps.append(f"{i + 1}. `{layer}` on `{shape_text(current)}`: PyTorch raises — "
+            steps.append(f"`{layer}` on `{shape_text(current)}`: PyTorch raises — "
                          f"{exc}.")
             return Solution(question=question, answer="error", form=form, steps=steps,
                             claims=[error_claim(layers, shape)])
         detail = ""
         if step.formulas and layer.kind in ("conv", "maxpool", "avgpool"):
             detail = f" ({step.formulas[-1]})"
-        steps.append(f"{i + 1}. `{layer}`: `{shape_text(current)}` → "
+        steps.append(f"`{layer}`: `{shape_text(current)}` → "
                      f"`{shape_text(step.output_shape)}`{detail}")
         current = step.output_shape
     return Solution(question=question, answer=shape_text(current), form=form, steps=steps,
