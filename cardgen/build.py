@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,11 +14,15 @@ from markupsafe import escape
 from cardgen.anki import NoteData, make_model, note_guid, write_apkg
 from cardgen.families import get_family
 from cardgen.generate import Problem, generate_family, study_order
-from cardgen.recipes import Recipe
+from cardgen.recipes import FamilySpec, Recipe
 from cardgen.render.env import back_template, card_css, front_template
 from cardgen.render.note import note_fields
 
 Progress = Callable[[int, int], None]
+
+# Below this many notes a worker pool costs more than it saves.
+PARALLEL_FROM = 2000
+CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -32,24 +38,60 @@ class BuiltDeck:
     bytes: int
 
 
+def _generate(spec: FamilySpec, seed: int) -> list[Problem]:
+    return generate_family(spec.name, seed, spec.count, spec.levels)
+
+
+def _card(deck_name: str, problem: Problem) -> Card:
+    family = get_family(problem.family)
+    fields = note_fields(problem, family.solve(problem.params))
+    tags = (f"cardgen::{problem.family}", f"level::{problem.level}")
+    return Card(problem, NoteData(fields, tags, note_guid(problem.family, problem.params),
+                                  f"{deck_name}::{family.TOPIC}"))
+
+
+def _cards(deck_name: str, problems: Sequence[Problem]) -> list[Card]:
+    return [_card(deck_name, p) for p in problems]
+
+
+def _workers(total: int) -> int:
+    if total < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return min(os.cpu_count() or 1, 8)
+
+
 def recipe_problems(recipe: Recipe) -> list[Problem]:
-    groups = [generate_family(f.name, recipe.seed, f.count, f.levels) for f in recipe.families]
+    groups = [_generate(f, recipe.seed) for f in recipe.families]
     return study_order(groups)
 
 
 def deck_cards(recipe: Recipe, progress: Progress | None = None) -> list[Card]:
-    problems = recipe_problems(recipe)
-    cards = []
-    for i, problem in enumerate(problems):
-        family = get_family(problem.family)
-        fields = note_fields(problem, family.solve(problem.params))
-        tags = (f"cardgen::{problem.family}", f"level::{problem.level}")
-        deck = f"{recipe.name}::{family.TOPIC}"
-        cards.append(Card(problem, NoteData(fields, tags,
-                                            note_guid(problem.family, problem.params), deck)))
-        if progress and ((i + 1) % 200 == 0 or i + 1 == len(problems)):
-            progress(i + 1, len(problems))
+    """Every card of the recipe, in study order. Large decks use one process per core;
+    each stage is a pure function, so the result is the same either way."""
+    workers = _workers(recipe.total)
+    if workers == 1:
+        problems = recipe_problems(recipe)
+        cards = []
+        for i, problem in enumerate(problems):
+            cards.append(_card(recipe.name, problem))
+            if progress and ((i + 1) % 200 == 0 or i + 1 == len(problems)):
+                progress(i + 1, len(problems))
+        return cards
+    # fork: workers inherit the loaded modules and caches instead of importing again
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        groups = pool.starmap(_generate, [(f, recipe.seed) for f in recipe.families])
+        problems = study_order(groups)
+        chunks = [problems[i:i + CHUNK] for i in range(0, len(problems), CHUNK)]
+        cards: list[Card] = []
+        for chunk_cards in pool.imap(_render_chunk, [(recipe.name, c) for c in chunks]):
+            cards.extend(chunk_cards)
+            if progress:
+                progress(len(cards), len(problems))
     return cards
+
+
+def _render_chunk(job: tuple[str, list[Problem]]) -> list[Card]:
+    return _cards(*job)
 
 
 def deck_filename(recipe: Recipe) -> str:

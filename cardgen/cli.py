@@ -28,16 +28,26 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
 
 def _progress(label: str):
-    """A progress callback that writes to stderr only when it is a terminal or slow."""
+    """Progress on stderr once work takes more than a moment: a live counter on a
+    terminal, a few plain lines in a log."""
     import time
 
     start = time.monotonic()
+    tty = sys.stderr.isatty()
+    shown = {"quarter": 0, "live": False}
 
     def report(done: int, total: int) -> None:
-        if time.monotonic() - start > 0.5:
-            print(f"\r{label}: {done}/{total} notes", end="", file=sys.stderr, flush=True)
-            if done == total:
-                print(file=sys.stderr)
+        if time.monotonic() - start < 0.5:
+            return
+        if tty:
+            shown["live"] = True
+            end = "\n" if done == total else ""
+            print(f"\r{label}: {done}/{total} notes", end=end, file=sys.stderr, flush=True)
+            return
+        quarter = done * 4 // total
+        if quarter > shown["quarter"]:
+            shown["quarter"] = quarter
+            print(f"{label}: {done}/{total} notes", file=sys.stderr, flush=True)
 
     return report
 
