@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
-from cardgen.families.base import Diagram, Solution, layer_code, pick, shape_text
+from cardgen.families.base import Diagram, Solution, fits_claim, layer_code, pick, shape_text
 from cardgen.layers import Layer
 from cardgen.solver.arith import same_padding
 
@@ -18,6 +18,15 @@ SIZES = (7, 8, 12, 14, 16, 28, 32, 56, 64, 112, 224)
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
+    while True:
+        params = _draw(rng, level)
+        layer = _conv(params["nd"], params["kernel"], params["dilation"], "same",
+                      params.get("stride", 1))
+        if fits_claim([layer], (1, 8) + (params["size"],) * params["nd"]):
+            return params
+
+
+def _draw(rng: Any, level: int) -> dict[str, Any]:
     size = pick(rng, SIZES)
     if level == 1:  # odd kernel, no dilation: p = (k-1)/2
         return {"q": "pad", "nd": pick(rng, (1, 2)), "size": size,
