@@ -237,3 +237,32 @@ def test_recipe_text_is_never_markup(tmp_path):
     html = (tmp_path / "p.html").read_text()
     assert "<script" not in html.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_default_deck_worked_fields_are_compact(default_deck):
+    from cardgen.apkg import read_notes
+
+    notes = read_notes(default_deck)
+    sizes = [len(n.fields["Worked"].encode()) for n in notes]
+    assert sum(sizes) / len(sizes) <= 4096
+
+
+def test_deck_description_reaches_anki_as_text(tmp_path, collection):
+    recipe = parse_recipe('[deck]\nname = "Desc"\ndescription = "<script>x()</script> & co"\n'
+                          'seed = 2\n[families."conv.validity"]\ncount = 3\n', "d.toml")
+    built = build_recipe(recipe, tmp_path, EPOCH)
+    _import(collection, built.path)
+    deck = collection.decks.by_name("Desc")
+    assert "<script" not in deck["desc"] and "&lt;script&gt;" in deck["desc"]
+
+
+def test_seed_option_overrides_the_recipe(tmp_path):
+    (tmp_path / "r.toml").write_text('[deck]\nname = "S"\nseed = 1\n'
+                                     '[families."conv.output_size"]\ncount = 5\n')
+    outputs = []
+    for extra in ([], ["--seed", "1"], ["--seed", "2"]):
+        out = tmp_path / f"out{len(outputs)}"
+        result = run_cli("build", "r.toml", "--out", str(out), *extra, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        outputs.append((out / "s.apkg").read_bytes())
+    assert outputs[0] == outputs[1] != outputs[2]
