@@ -17,6 +17,7 @@ torch is imported only inside the torch backend: ``import cardgen.claims`` stays
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import importlib.util
 import math
@@ -24,6 +25,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from math import prod
 from typing import Any
 
@@ -49,6 +51,7 @@ MAX_TENSOR_ELEMENTS = 8_000_000    # any intermediate or output tensor of such a
 MAX_MACS = 4_000_000_000           # multiply-accumulates (or cells read) of one claim
 MAX_WEIGHTS = 5_000_000            # in * out * prod(kernel) of a Conv, in * out of a Linear
 MAX_TOTAL_WEIGHTS = 20_000_000     # all layers of a claim together
+MAX_GEOMETRY = 1024                # kernel_size, stride, padding, dilation, output_padding
 MAX_COLUMNS = 32_000_000           # a Conv's unfolded input: in * prod(kernel) * out cells
 MAX_VALUE_CELLS = 100_000          # `values` input/output and every tensor they pass through
 MAX_VALUE_DEPTH = 6                # nesting depth of `values` input/output
@@ -61,7 +64,7 @@ SAFETY_FACTOR = 2                  # torch: a-priori bound per layer, independen
 LIMITS = {
     "layers": MAX_LAYERS, "rank": MAX_RANK, "input_elements": MAX_INPUT_ELEMENTS,
     "tensor_elements": MAX_TENSOR_ELEMENTS, "macs": MAX_MACS, "weights": MAX_WEIGHTS,
-    "total_weights": MAX_TOTAL_WEIGHTS, "columns": MAX_COLUMNS,
+    "total_weights": MAX_TOTAL_WEIGHTS, "columns": MAX_COLUMNS, "geometry": MAX_GEOMETRY,
     "value_cells": MAX_VALUE_CELLS, "value_depth": MAX_VALUE_DEPTH,
     "equivalent_cells": MAX_EQUIV_CELLS, "exact_work": MAX_EXACT_WORK,
 }
@@ -370,7 +373,23 @@ def _weights(item: Item) -> int:
     return 0
 
 
+_GEOMETRY = ("kernel_size", "stride", "padding", "dilation", "output_padding")
+
+
+def _check_geometry(items: Sequence[Item]) -> None:
+    """Kernel/stride/padding/dilation beyond MAX_GEOMETRY: no card needs them, and
+    torch 2.13's oneDNN ConvTranspose crashes (SIGSEGV) on some large strides."""
+    for item in items:
+        args = item.kwargs if isinstance(item, Layer) else item.args
+        for name in _GEOMETRY:
+            value = args.get(name)
+            values = value if isinstance(value, tuple) else (value,)
+            if any(_is_int(v) and abs(v) > MAX_GEOMETRY for v in values):
+                raise _TooLarge(f"too large: {item} has {name} above {MAX_GEOMETRY}")
+
+
 def _check_weights(items: Sequence[Item]) -> None:
+    _check_geometry(items)
     total = 0
     for item in items:
         w = _weights(item)
@@ -482,7 +501,12 @@ def _shape_list(shape: Sequence[int]) -> list[int]:
 
 def shape_claim(layers: Sequence[Layer], input_shape: Sequence[int]) -> dict[str, Any]:
     """`output_shape` of the stack on `input_shape`; ShapeError if the solver says it raises."""
-    shape = tuple(input_shape)
+    return copy.deepcopy(_shape_claim(tuple(layers), tuple(input_shape)))
+
+
+# Generators test a config (families.base.fits_claim) and then solve it: build once.
+@lru_cache(maxsize=256)
+def _shape_claim(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> dict[str, Any]:
     current = shape
     for layer in layers:
         current = layer_step(layer, current).output_shape
@@ -521,6 +545,9 @@ def error_claim(layers: Sequence[Layer], input_shape: Sequence[int]) -> dict[str
 
 
 def windows_claim(layer: Layer, input_shape: Sequence[int]) -> dict[str, Any]:
+    """The [start, stop) input cells each output index reads, per spatial dim."""
+    _validated({"kind": "windows", "layer": layer.to_json(),  # limits before the work
+                "input_shape": _shape_list(input_shape), "windows": [[]] * layer.ndim})
     windows = pool_windows(layer, tuple(input_shape))
     return _validated({"kind": "windows", "layer": layer.to_json(),
                        "input_shape": _shape_list(input_shape),
@@ -531,6 +558,8 @@ def values_claim(layers: Sequence[Layer], input_nested: Any) -> dict[str, Any]:
     """The exact output of a pooling stack on `input_nested`, as floats."""
     if isinstance(input_nested, np.ndarray):
         input_nested = input_nested.tolist()
+    _validated({"kind": "values", "layers": [layer.to_json() for layer in layers],
+                "input": input_nested, "output": [0.0]})  # limits before the work
     y = forward(layers, input_nested)
     flat = [float(v) for v in y.ravel().tolist()]
     output = np.array(flat, dtype=float).reshape(y.shape).tolist()
