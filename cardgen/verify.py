@@ -8,15 +8,23 @@ unusable, its Answer field differs from the Spec's answer, or a claim does not h
 from __future__ import annotations
 
 import html
+import importlib.metadata
+import importlib.util
 import json
+import os
+import queue
 import re
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from cardgen.apkg import ApkgError, read_notes
-from cardgen.claims import BACKENDS, check_claim, torch_available, torch_version
+from cardgen.claims import BACKENDS, ClaimCheck, check_claim
 from cardgen.errors import CardgenError
 
 __all__ = ["DeckError", "Failure", "FamilyCount", "MAX_CLAIMS", "VerifyReport",
@@ -24,6 +32,8 @@ __all__ = ["DeckError", "Failure", "FamilyCount", "MAX_CLAIMS", "VerifyReport",
 
 MAX_CLAIMS = 64          # claims in one note's Spec
 MAX_SPEC_CHARS = 4_000_000
+CLAIM_TIMEOUT = 120.0    # seconds for one claim in the torch worker
+STARTUP_TIMEOUT = 120.0  # seconds for the worker to import torch
 UNKNOWN_FAMILY = "(unknown)"
 _FRONT_CHARS = 60
 
@@ -114,7 +124,8 @@ def _spec(raw: str) -> tuple[dict[str, Any] | None, str]:
     return spec, ""
 
 
-def _note_reasons(fields: dict[str, str], backend: str) -> tuple[str, list[str]]:
+def _note_reasons(fields: dict[str, str], check: Callable[[Any], ClaimCheck]
+                  ) -> tuple[str, list[str]]:
     """(family, reasons the note fails); no reasons when every check holds."""
     if "Spec" not in fields:
         return UNKNOWN_FAMILY, ["note has no Spec field"]
@@ -132,22 +143,163 @@ def _note_reasons(fields: dict[str, str], backend: str) -> tuple[str, list[str]]
                        f"{_short(spec['answer'])}")
     claims = spec["claims"]
     for i, claim in enumerate(claims):
-        try:
-            check = check_claim(claim, backend)
-        except RecursionError:
-            reasons.append(f"claim {i + 1}: nested too deeply")
-            continue
-        except CardgenError:
-            raise
-        except Exception as exc:  # a checker bug must not hide the rest of the deck
-            reasons.append(f"claim {i + 1}: internal error, please report: "
-                           f"{type(exc).__name__}: {_short(str(exc), 80)}")
-            continue
-        if not check.ok:
+        result = check(claim)
+        if not result.ok:
             kind = claim.get("kind") if isinstance(claim, dict) else None
             label = f"{kind} claim" if isinstance(kind, str) and len(kind) < 20 else "claim"
-            reasons.append(f"{label} {i + 1}/{len(claims)}: {check.detail}")
+            reasons.append(f"{label} {i + 1}/{len(claims)}: {result.detail}")
     return family, reasons
+
+
+def _safe_check(claim: Any, backend: str) -> ClaimCheck:
+    """check_claim, with a checker bug reported as a failed claim instead of a crash."""
+    try:
+        return check_claim(claim, backend)
+    except RecursionError:
+        return ClaimCheck(False, "nested too deeply")
+    except CardgenError:
+        raise
+    except Exception as exc:  # a checker bug must not hide the rest of the deck
+        return ClaimCheck(False, f"internal error, please report: {type(exc).__name__}: "
+                                 f"{_short(str(exc), 80)}")
+
+
+_EOF = object()
+_TIMEOUT = object()
+_WORKER_CODE = "import sys; from cardgen.verify import _worker_main; _worker_main(sys.argv[1])"
+
+
+def _worker_main(backend: str) -> None:
+    """The child side of _Worker: one JSON claim per line in, one JSON result per line out."""
+    out = sys.stdout
+    sys.stdout = sys.stderr  # nothing but replies on the protocol channel
+    from cardgen.claims import torch_version
+
+    version = torch_version() if backend == "torch" else None
+    if backend == "torch" and version is None:
+        sys.exit(3)  # torch does not import here: the parent reports it
+    out.write(json.dumps({"ready": True, "torch": version}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        try:
+            claim = json.loads(line)
+        except (ValueError, RecursionError):
+            result = ClaimCheck(False, "claim is not valid JSON")
+        else:
+            result = _safe_check(claim, backend)
+        out.write(json.dumps({"ok": result.ok, "detail": result.detail}) + "\n")
+        out.flush()
+
+
+def _pump(stream: IO[str], lines: queue.Queue[Any]) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(_EOF)
+
+
+class _Worker:
+    """Checks claims in a child process, so that a crash or hang in torch's native code
+    (a hostile deck can make oneDNN segfault) fails one claim instead of the whole run.
+    A crashed or timed-out child is replaced for the next claim."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: queue.Queue[Any] = queue.Queue()
+        self.reader: threading.Thread | None = None
+        self.version: str | None = None
+
+    def start(self) -> None:
+        root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _WORKER_CODE, self.backend], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, encoding="utf-8",
+            env=env)
+        self.lines = queue.Queue()
+        assert self.proc.stdout is not None
+        self.reader = threading.Thread(target=_pump, args=(self.proc.stdout, self.lines),
+                                       daemon=True)
+        self.reader.start()
+        hello = self._reply(STARTUP_TIMEOUT)
+        if not isinstance(hello, dict) or not hello.get("ready"):
+            self.kill()
+            raise CardgenError(f"cannot start the {self.backend} checker process "
+                               f"(is {self.backend} importable?)")
+        self.version = hello.get("torch")
+
+    def _reply(self, timeout: float) -> Any:
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return _TIMEOUT
+        if line is _EOF:
+            return _EOF
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None
+
+    def check(self, claim: Any) -> ClaimCheck:
+        try:
+            line = json.dumps(claim)
+        except (ValueError, TypeError, RecursionError):
+            return ClaimCheck(False, "claim is not plain JSON data")
+        if self.proc is None:
+            self.start()
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # the child died; its exit status is reported below
+        reply = self._reply(CLAIM_TIMEOUT)
+        if isinstance(reply, dict) and isinstance(reply.get("ok"), bool):
+            return ClaimCheck(reply["ok"], str(reply.get("detail", "")))
+        if reply is _TIMEOUT:
+            self.kill()
+            return ClaimCheck(False, f"{self.backend} did not finish within {CLAIM_TIMEOUT:g} s")
+        status = self.close()
+        return ClaimCheck(False, f"{self.backend} crashed checking this claim "
+                                 f"({_exit_text(status)})")
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+        self.close()
+
+    def close(self) -> int | None:
+        """Stop the child; its exit status if it had already ended, else None."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()  # a healthy child ends its loop
+        except OSError:
+            pass
+        try:
+            status: int | None = proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:  # busy (a hang): stop it
+            proc.kill()
+            proc.wait()
+            status = None
+        if self.reader is not None:
+            self.reader.join(timeout=2)  # it ends at the child's EOF
+            self.reader = None
+        return status
+
+
+def _exit_text(status: int | None) -> str:
+    if status is None:
+        return "no reply"
+    if status < 0:
+        try:
+            return f"killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"killed by signal {-status}"
+    return f"exit status {status}"
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -155,35 +307,62 @@ def _short(text: str, limit: int = 40) -> str:
     return shown if len(shown) <= limit else shown[:limit - 4] + "...'"
 
 
-def backend_label(backend: str) -> str:
+def _torch_installed() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def backend_label(backend: str, version: str | None = None) -> str:
     if backend == "torch":
-        return f"checked with torch {torch_version()}"
-    if torch_available():
+        if version is None:
+            try:
+                version = importlib.metadata.version("torch")
+            except importlib.metadata.PackageNotFoundError:
+                version = "(unknown version)"
+        return f"checked with torch {version}"
+    if _torch_installed():
         return "checked with cardgen's solver"
     return "checked with cardgen's solver (torch not installed)"
 
 
 def verify_deck(path: str | Path, backend: str | None = None,
-                progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+                progress: Callable[[int, int], None] | None = None, *,
+                isolate: bool = True) -> VerifyReport:
     """Check every note of the deck at `path`. Raises DeckError when it cannot be read.
 
-    `backend` is "torch", "solver" or None (torch when importable, else the solver);
-    `progress(done, total)` is called after each note.
+    `backend` is "torch", "solver" or None (torch when installed, else the solver);
+    `progress(done, total)` is called after each note. With torch, claims are checked in
+    a child process unless `isolate` is False (a crash in torch then ends this process).
     """
     if backend is None:
-        backend = "torch" if torch_available() else "solver"
+        backend = "torch" if _torch_installed() else "solver"
     if backend not in BACKENDS:
         raise CardgenError(f"unknown backend {backend!r}; expected one of "
                            + ", ".join(BACKENDS))
-    if backend == "torch" and not torch_available():
+    if backend == "torch" and not _torch_installed():
         raise CardgenError("torch is not installed; use the solver backend")
     try:
         notes = read_notes(path)
     except ApkgError as exc:
         raise DeckError(str(exc)) from None
-    report = VerifyReport(str(path), backend, backend_label(backend))
+    worker = _Worker(backend) if backend == "torch" and isolate else None
+    try:
+        if worker is not None:
+            worker.start()
+        report = VerifyReport(str(path), backend,
+                              backend_label(backend, worker.version if worker else None))
+        check = worker.check if worker is not None else \
+            (lambda claim: _safe_check(claim, backend))
+        _verify_notes(report, notes, check, progress)
+    finally:
+        if worker is not None:
+            worker.close()
+    return report
+
+
+def _verify_notes(report: VerifyReport, notes: list[Any], check: Callable[[Any], ClaimCheck],
+                  progress: Callable[[int, int], None] | None) -> None:
     for done, note in enumerate(notes, 1):
-        family, reasons = _note_reasons(note.fields, backend)
+        family, reasons = _note_reasons(note.fields, check)
         count = report.families.setdefault(family, FamilyCount())
         count.notes += 1
         if reasons:
@@ -192,7 +371,6 @@ def verify_deck(path: str | Path, backend: str | None = None,
             report.failures.extend(Failure(note.guid, family, text, r) for r in reasons)
         if progress is not None:
             progress(done, len(notes))
-    return report
 
 
 def format_report(report: VerifyReport) -> str:

@@ -21,13 +21,6 @@ from cardgen.errors import CardgenError
 from cardgen.layers import parse_layer
 from cardgen.verify import DeckError, VerifyReport, format_report, front_text, verify_deck
 
-try:
-    from tests.conftest import require
-except ImportError:  # conftest without require(): plain skip when torch is missing
-    def require(name: str) -> Any:
-        return pytest.importorskip(name)
-
-
 MODEL = genanki.Model(
     1607392319, "cardgen test",
     fields=[{"name": "Front"}, {"name": "Answer"}, {"name": "Worked"}, {"name": "Spec"}],
@@ -35,7 +28,9 @@ MODEL = genanki.Model(
 
 
 @pytest.fixture(params=["solver", "torch"])
-def backend(request: pytest.FixtureRequest) -> str:
+def backend(request: pytest.FixtureRequest, require: Any) -> str:
+    """Each test runs with both backends; torch via conftest's `require` (skips, or fails
+    under CARDGEN_REQUIRE_ALL=1, when torch is missing)."""
     if request.param == "torch":
         require("torch")
     return request.param
@@ -231,3 +226,68 @@ def test_unknown_backend(tmp_path: Path) -> None:
 def test_front_text(html: str, text: str) -> None:
     assert front_text(html) == text
     assert len(front_text(html)) <= 60
+
+
+# --- the checker process ----------------------------------------------------------------------
+
+
+def test_worker_survives_a_crash() -> None:
+    import os
+    import signal
+
+    from cardgen.verify import _Worker
+
+    claim = shape_claim([parse_layer("MaxPool1d(2)")], [1, 1, 8])
+    worker = _Worker("solver")
+    worker.start()
+    try:
+        assert worker.check(claim).ok
+        assert worker.proc is not None
+        os.kill(worker.proc.pid, signal.SIGKILL)
+        crashed = worker.check(claim)
+        assert not crashed.ok and "crashed" in crashed.detail and "SIGKILL" in crashed.detail
+        again = worker.check(claim)  # a fresh child takes over
+        assert again.ok, again.detail
+    finally:
+        worker.close()
+
+
+def test_worker_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cardgen.verify as verify
+
+    slow = equivalent_claim([parse_layer("AdaptiveMaxPool2d(5)")],
+                            [parse_layer("MaxPool2d(2)")], [1, 2, 10, 10])
+    worker = verify._Worker("solver")
+    worker.start()
+    monkeypatch.setattr(verify, "CLAIM_TIMEOUT", 0.001)
+    try:
+        result = worker.check(slow)
+        assert not result.ok and "did not finish" in result.detail
+        monkeypatch.setattr(verify, "CLAIM_TIMEOUT", 60.0)
+        assert worker.check(slow).ok
+    finally:
+        worker.close()
+
+
+def test_worker_refuses_non_json_claims() -> None:
+    from cardgen.verify import _Worker
+
+    worker = _Worker("solver")
+    try:
+        result = worker.check({"kind": object()})
+        assert not result.ok and "JSON" in result.detail
+        assert worker.proc is None  # never started for it
+    finally:
+        worker.close()
+
+
+def test_in_process_and_isolated_agree(tmp_path: Path, require: Any) -> None:
+    require("torch")
+    notes = good_notes()
+    guid, front, _, spec_text = notes[1]
+    notes[1] = (guid, front, "yes", spec_text)
+    path = write_deck(tmp_path / "deck.apkg", notes)
+    isolated = verify_deck(path, "torch")
+    inline = verify_deck(path, "torch", isolate=False)
+    assert isolated.failures == inline.failures and len(inline.failures) == 1
+    assert isolated.backend_label == inline.backend_label
