@@ -12,8 +12,8 @@ import numpy as np
 
 from cardgen.errors import ShapeError
 from cardgen.layers import Layer
+from cardgen.solver.arith import adaptive_bounds
 from cardgen.solver.shapes import adaptive_sizes, conv_padding, layer_step, pool_stride
-from cardgen.solver.windows import adaptive_windows
 
 MAX_CELLS = 1_000_000
 
@@ -22,7 +22,7 @@ def _dim_cells(layer: Layer, d: int, i: int, size: int, out: int) -> tuple[list[
     """Input indices read by output ``i`` along dim ``d``; with the avg-pool divisor factors."""
     kind = layer.kind
     if kind.startswith("adaptive"):
-        a, b = adaptive_windows(size, out)[i]
+        a, b = adaptive_bounds(i, size, out)
         return list(range(a, b)), b - a, b - a
     k, s, p = layer.tup("kernel_size")[d], pool_stride(layer)[d], layer.tup("padding")[d]
     dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
