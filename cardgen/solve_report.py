@@ -47,8 +47,8 @@ def solve_text(layers: Sequence[Layer], input_shape: Sequence[int]) -> str:
     for i, step in enumerate(steps, 1):
         shape = "x".join(map(str, step.output_shape))
         lines.append(f"{i}. {step.layer}  ->  {shape}")
-        names = ["D", "H", "W"][-len(step.formulas):] if step.formulas and step.layer.ndim \
-            else ["n"] * len(step.formulas)
+        names = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}.get(step.layer.ndim,
+                                                                  ["n"] * len(step.formulas))
         for name, formula in zip(names, step.formulas, strict=False):
             lines.append(f"     {name}: {formula}")
         windows = _windows(step)
