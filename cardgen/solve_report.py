@@ -10,6 +10,9 @@ from cardgen.layers import POOL_KINDS, Layer
 from cardgen.solver import pool_windows, trace
 
 
+DIM_NAMES = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
+
+
 def _windows(step: Any) -> list[list[list[int]]] | None:
     if step.layer.kind not in POOL_KINDS:
         return None
@@ -47,8 +50,7 @@ def solve_text(layers: Sequence[Layer], input_shape: Sequence[int]) -> str:
     for i, step in enumerate(steps, 1):
         shape = "x".join(map(str, step.output_shape))
         lines.append(f"{i}. {step.layer}  ->  {shape}")
-        names = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}.get(step.layer.ndim,
-                                                                  ["n"] * len(step.formulas))
+        names = DIM_NAMES.get(step.layer.ndim, [step.layer.kind] * len(step.formulas))
         for name, formula in zip(names, step.formulas, strict=False):
             lines.append(f"     {name}: {formula}")
         windows = _windows(step)
