@@ -9,7 +9,6 @@ from cardgen.errors import ShapeError
 from cardgen.layers import POOL_KINDS, Layer
 from cardgen.solver import pool_windows, trace
 
-
 DIM_NAMES = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
 
 
