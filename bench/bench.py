@@ -26,16 +26,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 EPOCH = "1750000000"
-# The families whose problem spaces are large enough for 50,000 distinct notes.
-BIG_FAMILIES = ("conv.output_size", "pool.output_size", "adaptive.output_shape",
-                "adaptive.values")
+# The families (and levels) whose problem spaces hold 50,000 distinct notes.
+BIG_FAMILIES = {"conv.output_size": [1, 2, 3], "pool.output_size": [2, 3],
+                "adaptive.output_shape": [1, 2, 3], "adaptive.values": [1, 2, 3]}
 
 
 def recipe_text(total: int) -> str:
     each = total // len(BIG_FAMILIES)
     parts = ['[deck]\nname = "Bench"\nseed = 7\n']
-    for name in BIG_FAMILIES:
-        parts.append(f'[families."{name}"]\ncount = {each}\n')
+    for name, levels in BIG_FAMILIES.items():
+        parts.append(f'[families."{name}"]\ncount = {each}\nlevels = {levels}\n')
     return "\n".join(parts)
 
 
