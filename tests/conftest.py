@@ -70,3 +70,12 @@ def _require_fixture() -> Callable[..., ModuleType]:
 @pytest.fixture(name="require_executable")
 def _require_executable_fixture() -> Callable[..., str]:
     return require_executable
+
+
+@pytest.fixture(params=["solver", "torch"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Runs a test with both claim-checking backends; the torch one through `require`
+    (skips, or fails under CARDGEN_REQUIRE_ALL=1, when torch is missing)."""
+    if request.param == "torch":
+        require("torch")
+    return request.param

@@ -27,15 +27,6 @@ from cardgen.layers import LAYER_TYPES, Layer, parse_layer
 from cardgen.solver import adaptive_windows, fixed_layer_for, output_shape, recipe_guess
 
 
-@pytest.fixture(params=["solver", "torch"])
-def backend(request: pytest.FixtureRequest, require: Any) -> str:
-    """Each test runs with both backends; torch via conftest's `require` (skips, or fails
-    under CARDGEN_REQUIRE_ALL=1, when torch is missing)."""
-    if request.param == "torch":
-        require("torch")
-    return request.param
-
-
 def holds(claim: Any, backend: str) -> ClaimCheck:
     result = check_claim(claim, backend)
     assert isinstance(result, ClaimCheck)

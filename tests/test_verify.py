@@ -27,15 +27,6 @@ MODEL = genanki.Model(
     templates=[{"name": "Card 1", "qfmt": "{{Front}}", "afmt": "{{Answer}}"}])
 
 
-@pytest.fixture(params=["solver", "torch"])
-def backend(request: pytest.FixtureRequest, require: Any) -> str:
-    """Each test runs with both backends; torch via conftest's `require` (skips, or fails
-    under CARDGEN_REQUIRE_ALL=1, when torch is missing)."""
-    if request.param == "torch":
-        require("torch")
-    return request.param
-
-
 def spec(family: str, answer: str, claims: list[Any]) -> str:
     return json.dumps({"v": 1, "family": family, "level": 1, "params": {"answer": answer},
                        "answer": answer, "claims": claims}, separators=(",", ":"))
