@@ -140,7 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cardgen",
         description="Anki decks for the arithmetic of convolution and pooling layers, "
-                    "with every answer checked against PyTorch's rules.")
+                    "with every answer checked against PyTorch's rules.",
+        epilog="start with `cardgen build` (the default deck, in dist/), `cardgen list` "
+               "(the problem families), or `cardgen solve --help` (the calculator). "
+               "Bad input exits with status 2 and one line on stderr.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     solve = sub.add_parser(
         "solve", help="calculator: output shapes, formulas and windows of a stack of layers",
