@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from math import prod
 from typing import Any
 
 from cardgen.layers import Layer
@@ -42,26 +41,9 @@ class Solution:
 MAX_CARD_MACS = 300_000_000
 
 
-def _macs(layers: Sequence[Layer], shape: Sequence[int]) -> int:
-    from cardgen.solver import layer_step
-
-    total, current = 0, tuple(shape)
-    for layer in layers:
-        out = layer_step(layer, current).output_shape
-        if layer.kind in ("conv", "conv_transpose"):
-            per_out = layer.get("in_channels") // layer.get("groups") * prod(layer.tup(
-                "kernel_size"))
-            big = out if layer.kind == "conv" else current
-            total += prod(big) * per_out
-        elif layer.kind == "linear":
-            total += prod(out) * layer.get("in_features")
-        current = out
-    return total
-
-
 def fits_claim(layers: Sequence[Layer], shape: Sequence[int]) -> bool:
     """Whether anyone can re-check this stack on this shape quickly, within verify's limits."""
-    from cardgen.claims import error_claim, shape_claim
+    from cardgen.claims import error_claim, multiply_adds, shape_claim
     from cardgen.errors import ShapeError
 
     try:
@@ -72,7 +54,7 @@ def fits_claim(layers: Sequence[Layer], shape: Sequence[int]) -> bool:
             return True
     except ValueError:  # over verify's limits
         return False
-    return _macs(layers, shape) <= MAX_CARD_MACS
+    return multiply_adds(layers, shape) <= MAX_CARD_MACS
 
 
 def shape_text(shape: Sequence[int]) -> str:
