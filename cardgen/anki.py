@@ -31,6 +31,7 @@ __all__ = [
     "MODEL_ID",
     "NoteData",
     "build_timestamp",
+    "guid_from_key",
     "make_model",
     "note_guid",
     "stable_id",
@@ -55,7 +56,12 @@ FIELDS = ["Front", "Answer", "Worked", "Spec"]
 def note_guid(family: str, params: dict) -> str:
     """Anki GUID from the problem's identity only, so rewording a card never duplicates it."""
     canon = json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return genanki.guid_for(family, canon)
+    return guid_from_key(family, canon)
+
+
+def guid_from_key(family: str, canonical_params: str) -> str:
+    """`note_guid` given the params' canonical JSON (sorted keys, compact, ASCII)."""
+    return genanki.guid_for(family, canonical_params)
 
 
 def make_model(front: str, back: str, css: str, name: str = "cardgen") -> genanki.Model:
@@ -142,6 +148,9 @@ def _collection_image(
     note_rows: list[tuple] = []
     card_rows: list[tuple] = []
     seen: set[str] = set()
+    if model.model_type != model.FRONT_BACK:
+        raise ValueError("only front/back note types are supported")
+    requirements = model._req
     for position, data in enumerate(notes, start=1):
         # Anki matches notes by GUID: a repeat would silently drop or overwrite a note.
         if data.guid in seen:
@@ -155,27 +164,29 @@ def _collection_image(
             # genanki would fall back to a GUID hashed from the field text.
             raise ValueError(f"note {position} has no GUID")
         deck = decks[data.deck]
-        # A genanki Note validates tags and computes the cards. `due` is a new card's
-        # position, which Anki keeps on import: genanki leaves it 0 for every card (ties
-        # that Anki breaks as it likes), we number the notes in the given order. Anki shows
-        # new cards by position within a deck (and across subdecks with the "ascending
-        # position" gather order; its default "deck" order visits subdecks by name).
-        note = genanki.Note(
-            model=model, fields=list(data.fields), tags=list(data.tags), guid=data.guid,
-            due=position,
-        )
-        cards = note.cards
-        if not cards:
+        bad_tags = [t for t in data.tags if " " in t or not t]
+        if bad_tags:
+            raise ValueError(f"note {data.guid!r}: tag {bad_tags[0]!r} is empty or has a space")
+        # Cards as genanki's Note computes them (its template analysis, `model._req`), done
+        # here per row: a Note object per note costs more than the rest of the row.
+        # `due` is a new card's position, which Anki keeps on import: genanki leaves it 0
+        # for every card (ties that Anki breaks as it likes), we number the notes in the
+        # given order. Anki shows new cards by position within a deck (and across subdecks
+        # with the "ascending position" gather order; its default "deck" order visits
+        # subdecks by name).
+        ords = [o for o, mode, req in requirements
+                if (all if mode == "all" else any)(data.fields[i] for i in req)]
+        if not ords:
             raise ValueError(f"note {data.guid!r} makes no card (empty {FIELDS[0]} field?)")
         note_id = next(ids)
         note_rows.append((
-            note_id, note.guid, model.model_id, stamp, -1, f" {' '.join(note.tags)} ",
-            "\x1f".join(note.fields), note.sort_field, 0, 0, "",
+            note_id, data.guid, model.model_id, stamp, -1, f" {' '.join(data.tags)} ",
+            "\x1f".join(data.fields), data.fields[model.sort_field_index], 0, 0, "",
         ))
-        for card in cards:
+        for card_ord in ords:
             card_rows.append((
-                next(ids), note_id, deck.deck_id, card.ord, stamp, -1,
-                0, -1 if card.suspend else 0, note.due, 0, 0, 0, 0, 0, 0, 0, 0, "",
+                next(ids), note_id, deck.deck_id, card_ord, stamp, -1,
+                0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "",
             ))
 
     first_deck_id = decks[notes[0].deck].deck_id if notes else 1

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from cardgen.anki import NoteData, make_model, note_guid, write_apkg
+from cardgen.anki import NoteData, guid_from_key, make_model, write_apkg
 from cardgen.families import get_family
 from cardgen.generate import Problem, generate_family, study_order
 from cardgen.recipes import FamilySpec, Recipe
@@ -46,7 +46,7 @@ def _card(deck_name: str, problem: Problem) -> Card:
     family = get_family(problem.family)
     fields = note_fields(problem, family.solve(problem.params))
     tags = (f"cardgen::{problem.family}", f"level::{problem.level}")
-    return Card(problem, NoteData(fields, tags, note_guid(problem.family, problem.params),
+    return Card(problem, NoteData(fields, tags, guid_from_key(problem.family, problem.key),
                                   f"{deck_name}::{family.TOPIC}"))
 
 

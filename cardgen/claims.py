@@ -17,7 +17,6 @@ torch is imported only inside the torch backend: ``import cardgen.claims`` stays
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import importlib.util
 import math
@@ -429,16 +428,6 @@ def _macs(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> int:
     return 0
 
 
-def multiply_adds(layers: Sequence[Layer], input_shape: Sequence[int]) -> int:
-    """The work of running the stack once (multiply-adds, or cells read by a pool)."""
-    total, shape = 0, tuple(input_shape)
-    for layer in layers:
-        out = layer_step(layer, shape).output_shape
-        total += _macs(layer, shape, out)
-        shape = out
-    return total
-
-
 def _plan(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
           tensor_limit: int, work_limit: int | None = None
           ) -> tuple[list[tuple[int, ...]], str | None, int]:
@@ -453,15 +442,16 @@ def _plan(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
     shapes = [shape]
     macs = work = 0
     for i, item in enumerate(items):
-        where = f"layer {i + 1} {item}" if len(items) > 1 else str(item)
+        def where() -> str:  # formatting a layer costs more than checking it
+            return f"layer {i + 1} {item}" if len(items) > 1 else str(item)  # noqa: B023
         if isinstance(item, _Refused):
-            return shapes, f"{where}: {item.reason}", work
+            return shapes, f"{where()}: {item.reason}", work
         try:
             out = layer_step(item, shapes[-1]).output_shape
         except ShapeError as exc:
-            return shapes, f"{where}: {_one_line(exc)}", work
+            return shapes, f"{where()}: {_one_line(exc)}", work
         if prod(out) > tensor_limit:
-            raise _TooLarge(f"too large: {where} gives {prod(out)} elements "
+            raise _TooLarge(f"too large: {where()} gives {prod(out)} elements "
                             f"(limit {tensor_limit})")
         if item.kind in ("conv", "conv_transpose"):
             n = item.ndim
@@ -469,7 +459,7 @@ def _plan(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
                             prod(item.tup("kernel_size")), prod(shapes[-1][-n:]),
                             prod(out[-n:]))
             if cols > MAX_COLUMNS:
-                raise _TooLarge(f"too large: {where} unfolds to {cols} elements "
+                raise _TooLarge(f"too large: {where()} unfolds to {cols} elements "
                                 f"(limit {MAX_COLUMNS})")
         layer_macs = _macs(item, shapes[-1], out)
         macs += layer_macs
@@ -510,19 +500,47 @@ def _shape_list(shape: Sequence[int]) -> list[int]:
     return [int(s) for s in shape]
 
 
-def shape_claim(layers: Sequence[Layer], input_shape: Sequence[int]) -> dict[str, Any]:
-    """`output_shape` of the stack on `input_shape`; ShapeError if the solver says it raises."""
-    return copy.deepcopy(_shape_claim(tuple(layers), tuple(input_shape)))
+# Generators test a config (families.base.fits_claim) and then solve it: plan once.
+@lru_cache(maxsize=1024)
+def _trusted_plan(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> tuple[
+        list[tuple[int, ...]], str | None]:
+    """`_plan` for a stack the families built from validated Layers: the same limits that
+    `check_claim` applies, without re-parsing the stack from JSON (hot in large builds)."""
+    if len(layers) > MAX_LAYERS or not layers:
+        raise ValueError(f"cannot build a claim on {len(layers)} layers (1 to {MAX_LAYERS})")
+    if not 1 <= len(shape) <= MAX_RANK or any(not 1 <= s <= MAX_INT for s in shape):
+        raise ValueError(f"cannot build a claim on input shape {list(shape)}")
+    try:
+        shapes, err, _ = _plan(layers, shape, MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS)
+    except _Failed as exc:
+        raise ValueError(f"cannot build a claim on this stack: {exc}") from None
+    return shapes, err
 
 
-# Generators test a config (families.base.fits_claim) and then solve it: build once.
-@lru_cache(maxsize=256)
-def _shape_claim(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> dict[str, Any]:
+@lru_cache(maxsize=1024)
+def _checked_output(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
     current = shape
     for layer in layers:
-        current = layer_step(layer, current).output_shape
-    return _validated({"kind": "shape", "layers": [layer.to_json() for layer in layers],
-                       "input_shape": _shape_list(shape), "output_shape": _shape_list(current)})
+        current = layer_step(layer, current).output_shape  # ShapeError, as torch raises
+    _trusted_plan(layers, shape)
+    return current
+
+
+def shape_claim(layers: Sequence[Layer], input_shape: Sequence[int]) -> dict[str, Any]:
+    """`output_shape` of the stack on `input_shape`; ShapeError if the solver says it raises."""
+    out = _checked_output(tuple(layers), tuple(input_shape))
+    return {"kind": "shape", "layers": [layer.to_json() for layer in layers],
+            "input_shape": _shape_list(input_shape), "output_shape": list(out)}
+
+
+def claim_work(layers: Sequence[Layer], input_shape: Sequence[int]) -> int:
+    """Multiply-adds of a shape claim on this stack (0 when the solver says it raises,
+    which makes an error claim); ValueError when verify would refuse the claim as too large."""
+    layers, shape = tuple(layers), tuple(input_shape)
+    shapes, err = _trusted_plan(layers, shape)
+    if err is not None:
+        return 0
+    return sum(_macs(layer, a, b) for layer, a, b in zip(layers, shapes, shapes[1:], strict=False))
 
 
 def _solver_error(items: Sequence[Item], shape: tuple[int, ...]) -> str | None:
@@ -565,17 +583,22 @@ def windows_claim(layer: Layer, input_shape: Sequence[int]) -> dict[str, Any]:
                        "windows": [[[int(a), int(b)] for a, b in dim] for dim in windows]})
 
 
-def values_claim(layers: Sequence[Layer], input_nested: Any) -> dict[str, Any]:
-    """The exact output of a pooling stack on `input_nested`, as floats."""
+def values_claim(layers: Sequence[Layer], input_nested: Any,
+                 solved: np.ndarray | None = None) -> dict[str, Any]:
+    """The exact output of a pooling stack on `input_nested`, as floats. `solved` is
+    `solver.forward(layers, input_nested)` when the caller has already run it."""
     if isinstance(input_nested, np.ndarray):
         input_nested = input_nested.tolist()
-    _validated({"kind": "values", "layers": [layer.to_json() for layer in layers],
-                "input": input_nested, "output": [0.0]})  # limits before the work
-    y = forward(layers, input_nested)
-    flat = [float(v) for v in y.ravel().tolist()]
-    output = np.array(flat, dtype=float).reshape(y.shape).tolist()
-    return _validated({"kind": "values", "layers": [layer.to_json() for layer in layers],
-                       "input": input_nested, "output": output})
+    try:  # the limits check_claim applies, before the work
+        _exact_layers(list(layers), "layers")
+        dims, _ = _parse_nested(input_nested, "input", MAX_VALUE_CELLS, MAX_ABS_VALUE)
+        _plan(layers, dims, MAX_VALUE_CELLS, MAX_VALUE_CELLS, MAX_EXACT_WORK)
+    except _Failed as exc:
+        raise ValueError(f"cannot build this values claim: {exc}") from None
+    y = forward(layers, input_nested) if solved is None else solved
+    output = np.array([float(v) for v in y.ravel().tolist()], dtype=float).reshape(y.shape)
+    return {"kind": "values", "layers": [layer.to_json() for layer in layers],
+            "input": input_nested, "output": output.tolist()}
 
 
 def equivalent_claim(layers: Sequence[Layer], other: Sequence[Layer],

@@ -21,10 +21,7 @@ class Problem:
     level: int
     params: dict[str, Any]
     index: int  # position in its family's stream
-
-    @property
-    def key(self) -> str:
-        return canonical_params(self.params)
+    key: str  # canonical_params(params): identity for duplicates and the GUID
 
 
 def canonical_params(params: dict[str, Any]) -> str:
@@ -55,7 +52,7 @@ def generate_family(family: str, seed: int, count: int, levels: Sequence[int]) -
             raise CardgenError(f"{family}: could not find {count} distinct problems at levels "
                                f"{list(levels)} (found {len(problems)})")
         seen.add(key)
-        problems.append(Problem(family, level, params, len(problems)))
+        problems.append(Problem(family, level, params, len(problems), key))
     return problems
 
 

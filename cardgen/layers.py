@@ -62,6 +62,13 @@ def _signature(type_: str) -> list[tuple[str, Any]]:
     return KIND_SIGNATURES[LAYER_TYPES[type_][0]]
 
 
+# Per type, looked up on every build and every `get` (hot in large builds).
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    t: {n: (None if d is _REQ else d) for n, d in _signature(t)} for t in LAYER_TYPES}
+_ORDER: dict[str, dict[str, int]] = {
+    t: {n: i for i, (n, _) in enumerate(_signature(t))} for t in LAYER_TYPES}
+
+
 def _freeze(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
@@ -85,9 +92,13 @@ class Layer:
     type: str
     args: tuple[tuple[str, Any], ...]
 
+    def __post_init__(self) -> None:
+        # Every parameter with torch's default filled in; not a field, so not compared.
+        object.__setattr__(self, "_params", {**_DEFAULTS[self.type], **dict(self.args)})
+
     @classmethod
     def make(cls, type_: str, **kwargs: Any) -> Layer:
-        return build_layer(type_, [], kwargs)
+        return _build_keywords(type_, kwargs)
 
     @property
     def kind(self) -> str:
@@ -103,20 +114,14 @@ class Layer:
         return dict(self.args)
 
     def get(self, name: str) -> Any:
-        given = dict(self.args)
-        if name in given:
-            return given[name]
-        for pname, default in _signature(self.type):
-            if pname == name:
-                return None if default is _REQ else default
-        raise KeyError(name)
+        return self._params[name]  # type: ignore[attr-defined]
 
     def tup(self, name: str) -> tuple[Any, ...]:
         """An int-or-tuple argument expanded to one entry per spatial dim."""
-        value = self.get(name)
+        value = self._params[name]  # type: ignore[attr-defined]
         if isinstance(value, tuple):
             return value
-        return (value,) * self.ndim
+        return (value,) * LAYER_TYPES[self.type][1]
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "args": {k: _thaw(v) for k, v in self.args}}
@@ -127,12 +132,12 @@ class Layer:
             raise LayerSyntaxError('a layer must be {"type": ..., "args": {...}}')
         if not isinstance(data["args"], Mapping):
             raise LayerSyntaxError(f"{data['type']!r}: args must be an object")
-        return build_layer(data["type"], [], dict(data["args"]))
+        return _build_keywords(data["type"], dict(data["args"]))
 
     def __str__(self) -> str:
         parts = []
+        given = dict(self.args)
         for name, default in _signature(self.type):
-            given = dict(self.args)
             if name not in given:
                 continue
             text = _fmt(given[name])
@@ -237,15 +242,15 @@ def build_layer(type_: Any, positional: list[Any], keywords: dict[str, Any]) -> 
         raise LayerSyntaxError(f"unknown layer type {type_!r}; allowed: "
                                + ", ".join(sorted(LAYER_TYPES)))
     sig = _signature(type_)
+    order = _ORDER[type_]
     if len(positional) > len(sig):
         raise LayerSyntaxError(f"{type_}() takes at most {len(sig)} positional arguments, "
                                f"got {len(positional)}")
     bound: dict[str, Any] = {}
     for (name, _), value in zip(sig, positional, strict=False):
         bound[name] = _freeze(value)
-    names = {n for n, _ in sig}
     for name, value in keywords.items():
-        if name not in names:
+        if name not in order:
             raise LayerSyntaxError(f"{type_}() got an unexpected keyword argument {name!r}")
         if name in bound:
             raise LayerSyntaxError(f"{type_}() got multiple values for argument {name!r}")
@@ -254,8 +259,24 @@ def build_layer(type_: Any, positional: list[Any], keywords: dict[str, Any]) -> 
     if missing:
         raise LayerSyntaxError(f"{type_}() missing required argument {missing[0]!r}")
     _validate(type_, bound)
-    order = [n for n, _ in sig]
-    return Layer(type_, tuple(sorted(bound.items(), key=lambda kv: order.index(kv[0]))))
+    return Layer(type_, tuple(sorted(bound.items(), key=lambda kv: order[kv[0]])))
+
+
+# Generators and solvers make the same layers again and again. The key is the repr, which
+# tells True from 1 and 1.0 from 1, so a cached layer is exactly what validation accepted.
+_BUILT: dict[tuple[Any, str], Layer] = {}
+_BUILT_MAX = 8192
+
+
+def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
+    key = (type_, repr(keywords))
+    layer = _BUILT.get(key)
+    if layer is None:
+        layer = build_layer(type_, [], keywords)
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.clear()
+        _BUILT[key] = layer
+    return layer
 
 
 _LITERAL_NODES = (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.USub, ast.UAdd,

@@ -91,6 +91,6 @@ def solve(params: dict[str, Any]) -> Solution:
               "3,9/2;1,0" if nd == 2 else "values separated by commas (fractions as 9/2), "
               "e.g. 3,9/2,6"),
         steps=steps,
-        claims=[values_claim([layer], x)],
+        claims=[values_claim([layer], x, solved=y)],
         diagrams=[diagram],
     )

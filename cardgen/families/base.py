@@ -43,18 +43,12 @@ MAX_CARD_MACS = 300_000_000
 
 def fits_claim(layers: Sequence[Layer], shape: Sequence[int]) -> bool:
     """Whether anyone can re-check this stack on this shape quickly, within verify's limits."""
-    from cardgen.claims import error_claim, multiply_adds, shape_claim
-    from cardgen.errors import ShapeError
+    from cardgen.claims import claim_work
 
     try:
-        try:
-            shape_claim(layers, shape)
-        except ShapeError:
-            error_claim(layers, shape)
-            return True
+        return claim_work(layers, shape) <= MAX_CARD_MACS
     except ValueError:  # over verify's limits
         return False
-    return multiply_adds(layers, shape) <= MAX_CARD_MACS
 
 
 def shape_text(shape: Sequence[int]) -> str:

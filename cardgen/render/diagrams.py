@@ -14,13 +14,24 @@ Conventions shared by every diagram:
 - no prose inside: captions belong in the HTML beside the SVG.
 
 The numbers come from :mod:`cardgen.solver`, never re-derived here.
+
+Speed: a build draws a diagram or two per note within a budget of tens of
+microseconds, so the hot paths here avoid per-call work that adds nothing: numbers are
+formatted through a memo (:func:`_n`), the templates are flat (no macros) and loaded
+once, and they write numbers and path data without escaping them (they are made here
+from floats and hold no markup characters); text that comes from outside is escaped.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from itertools import chain, repeat
+
+import jinja2
+from markupsafe import escape
 
 from cardgen.render.env import environment
 from cardgen.solver import arith
@@ -38,69 +49,131 @@ ROWS_FULL = 6  # more placements than this: draw the first 2 and the last 2
 CELLS_FULL = 26  # a strip longer than this is condensed around the drawn placements
 LINKS_MAX = 16  # more adaptive windows than this: linked to their outputs by colour only
 
+_MEMO_MAX = 1 << 14  # numbers kept by _n's memo before it starts afresh
 
-def _n(value: float) -> str:
+
+def _format(value: float) -> str:
     """A short number: an integer, or one decimal."""
+    if value % 1 == 0:  # whole (most cell edges): nothing to round; False for inf and nan
+        return str(int(value))
     text = f"{round(value, 1):.1f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 
+class _Memo(dict[float, str]):
+    """:func:`_format` by value. A diagram formats a hundred numbers or so, mostly the
+    same few dozen (cell edges, label rows, strip heights), so a dict hit beats
+    formatting again; the memo is cleared when full, so a long build stays bounded."""
+
+    def __missing__(self, value: float) -> str:
+        if len(self) >= _MEMO_MAX:
+            self.clear()
+        text = self[value] = _format(value)
+        return text
+
+
+_n: Callable[[float], str] = _Memo().__getitem__
+"""A short number: an integer, or one decimal (memoised :func:`_format`)."""
+
+_INDEX: list[str] = []  # str(i) for every i below its length, grown on demand
+
+
+def _index_labels(count: int) -> list[str]:
+    """``["0", "1", ..., str(count - 1)]``; each string is made once per process."""
+    if len(_INDEX) < count:
+        _INDEX.extend(map(str, range(len(_INDEX), count)))
+    return _INDEX[:count]
+
+
+def _rect(x: float, y: float, w: float, h: float) -> str:
+    return f"M{_n(x)} {_n(y)}h{_n(w)}v{_n(h)}h{_n(-w)}z"
+
+
 class _Layers:
-    """Path data and labels grouped by CSS class, in first-use order."""
+    """Path data and labels grouped by CSS class, in first-use order.
+
+    The templates write label texts unescaped, so they must be numbers or fixed symbols;
+    text from outside (the aria label, a result) is escaped by the template itself.
+    """
+
+    __slots__ = ("paths", "texts")
 
     def __init__(self) -> None:
-        self.paths: dict[str, list[str]] = {}
-        self.texts: dict[str, list[tuple[str, str, str]]] = {}
+        self.paths: defaultdict[str, list[str]] = defaultdict(list)
+        self.texts: defaultdict[str, list[tuple[str, str, str]]] = defaultdict(list)
 
     def rect(self, cls: str, x: float, y: float, w: float, h: float) -> None:
         if w <= 0 or h <= 0:
             return
-        self.paths.setdefault(cls, []).append(f"M{_n(x)} {_n(y)}h{_n(w)}v{_n(h)}h{_n(-w)}z")
+        self.paths[cls].append(_rect(x, y, w, h))
+
+    def rects(self, cls: str, xs: Sequence[float], y: float, w: float, h: float) -> None:
+        """Rectangles of one size in a row: ``rect`` at each x, the shared part made once."""
+        if w <= 0 or h <= 0 or not xs:
+            return
+        rest = f" {_n(y)}h{_n(w)}v{_n(h)}h{_n(-w)}z"
+        self.paths[cls].extend([f"M{_n(x)}{rest}" for x in xs])
 
     def line(self, cls: str, x1: float, y1: float, x2: float, y2: float) -> None:
-        if _n(x1) == _n(x2):
-            seg = f"M{_n(x1)} {_n(y1)}V{_n(y2)}"
-        elif _n(y1) == _n(y2):
-            seg = f"M{_n(x1)} {_n(y1)}H{_n(x2)}"
+        nx1, ny1, nx2, ny2 = _n(x1), _n(y1), _n(x2), _n(y2)
+        if nx1 == nx2:
+            seg = f"M{nx1} {ny1}V{ny2}"
+        elif ny1 == ny2:
+            seg = f"M{nx1} {ny1}H{nx2}"
         else:
-            seg = f"M{_n(x1)} {_n(y1)}L{_n(x2)} {_n(y2)}"
-        self.paths.setdefault(cls, []).append(seg)
+            seg = f"M{nx1} {ny1}L{nx2} {ny2}"
+        self.paths[cls].append(seg)
 
     def raw(self, cls: str, d: str) -> None:
-        self.paths.setdefault(cls, []).append(d)
+        self.paths[cls].append(d)
 
     def strip(self, cls: str, x: float, y: float, widths: Sequence[float], h: float) -> None:
         """A run of adjacent cells: one outline plus the separators, in one subpath list."""
         total = sum(widths)
         if total <= 0:
             return
-        parts = [f"M{_n(x)} {_n(y)}h{_n(total)}v{_n(h)}h{_n(-total)}z"]
+        ny, nh = _n(y), _n(h)
+        separator = f" {ny}v{nh}"
+        parts = [f"M{_n(x)} {ny}h{_n(total)}v{nh}h{_n(-total)}z"]
         edge = x
         for w in widths[:-1]:
             edge += w
-            parts.append(f"M{_n(edge)} {_n(y)}v{_n(h)}")
-        self.paths.setdefault(cls, []).append("".join(parts))
+            parts.append(f"M{_n(edge)}{separator}")
+        self.paths[cls].append("".join(parts))
 
     def text(self, cls: str, x: float, y: float, s: str) -> None:
-        self.texts.setdefault(cls, []).append((_n(x), _n(y), s))
+        self.texts[cls].append((_n(x), _n(y), s))
 
-    def get(self, *classes: str) -> list[tuple[str, str]]:
-        """(class, d) for the given classes that were used, in the order asked."""
-        return [(c, "".join(self.paths[c])) for c in classes if self.paths.get(c)]
-
-    def rest(self, skip: Iterable[str] = ()) -> list[tuple[str, str]]:
-        skip = set(skip)
-        return [(c, "".join(d)) for c, d in self.paths.items() if c not in skip and d]
+    def stack(self, bottom: Sequence[str] = (), top: Sequence[str] = ()
+              ) -> list[tuple[str, str]]:
+        """(class, d) of each class used, in drawing order: ``bottom`` in the order given,
+        then the other classes in first-use order, then ``top``."""
+        paths = self.paths
+        middle = [c for c in paths if c not in bottom and c not in top]
+        return [(c, "".join(paths[c])) for c in (*bottom, *middle, *top) if paths.get(c)]
 
     def labels(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
         return [(c, items) for c, items in self.texts.items() if items]
 
 
-def _render(template: str, *, kind: str, width: float, height: float, label: str,
-            **parts: object) -> str:
-    svg = environment().get_template(f"diagrams/{template}.svg.j2").render(
-        kind=kind, w=_n(width), h=_n(height), maxw=round(width * ZOOM), label=label, **parts)
-    return re.sub(r">\s+<", "><", svg.strip())
+@cache
+def _template(name: str) -> jinja2.Template:
+    """A diagram template, loaded once (``get_template`` checks the file on every call)."""
+    return environment().get_template(f"diagrams/{name}.svg.j2")
+
+
+def _render(name: str, *, width: float, height: float, label: str, **parts: object) -> str:
+    template = _template(name)
+    values = {"w": _n(width), "h": _n(height), "maxw": round(width * ZOOM), "label": label,
+              **parts}
+    # What Template.render does, less copying the environment's globals into the
+    # context (1-2 us of a 10 us render): the diagram templates use none.
+    context = template.new_context(values, shared=True)
+    try:
+        return "".join(template.root_render_func(context))
+    except Exception:
+        template.environment.handle_exception()  # re-raises with template line numbers
+        raise
 
 
 def _lanes(windows: Sequence[tuple[int, int]]) -> list[int]:
@@ -131,6 +204,11 @@ def _runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
     return runs
 
 
+def _clip(runs: Sequence[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
+    """The parts of sorted, disjoint [a, b) runs that lie in [lo, hi)."""
+    return [(max(a, lo), min(b, hi)) for a, b in runs if max(a, lo) < min(b, hi)]
+
+
 def _sparse(positions: Sequence[float], min_gap: float) -> list[int]:
     """Indices of positions to label so that labels stay min_gap apart; keeps the last."""
     keep: list[int] = []
@@ -152,35 +230,34 @@ def _window_list(windows: Sequence[tuple[int, int]], limit: int = 6) -> str:
     return " ".join(text)
 
 
-def _cell_labels(lay: _Layers, items: Sequence[tuple[float, str]], cw: float, y: float,
-                 max_labels: int = 16) -> None:
-    """Label cells centred at x: all at the normal size if they fit, else small ones,
+def _cell_labels(lay: _Layers, xs: Sequence[float], texts: Sequence[str], cw: float,
+                 y: float, max_labels: int = 16) -> None:
+    """Label cells centred at ``xs``: all at the normal size if they fit, else small ones,
     skipping any that would touch its left neighbour (the last one always kept), and
     spreading them out to about ``max_labels``."""
-    if not items:
+    if not texts:
         return
-    longest = max(len(t) for _, t in items)
-    if cw >= CHAR * longest + 2:
-        for x, t in items:
-            lay.text("cg-t", x, y, t)
+    ny = _n(y)
+    if cw >= CHAR * max(map(len, texts)) + 2:
+        lay.texts["cg-t"].extend(zip(map(_n, xs), repeat(ny), texts))
         return
-    keep: list[int] = []
-    spread = (items[-1][0] - items[0][0]) / max_labels
+    spread = (xs[-1] - xs[0]) / max_labels
+    lengths = list(map(len, texts))
 
     def clear(a: int, b: int) -> bool:
-        need = (len(items[a][1]) + len(items[b][1])) / 2 * CHAR_S + 3
-        return items[b][0] - items[a][0] >= max(need, spread)
+        need = (lengths[a] + lengths[b]) / 2 * CHAR_S + 3
+        return xs[b] - xs[a] >= (need if need > spread else spread)
 
-    for k in range(len(items)):
-        if not keep or clear(keep[-1], k):
+    keep = [0]
+    for k in range(1, len(texts)):
+        if clear(keep[-1], k):
             keep.append(k)
-    last = len(items) - 1
+    last = len(texts) - 1
     if keep[-1] != last:
         while keep and not clear(keep[-1], last):
             keep.pop()
         keep.append(last)
-    for k in keep:
-        lay.text("cg-ts", items[k][0], y, items[k][1])
+    lay.texts["cg-ts"].extend([(_n(xs[k]), ny, texts[k]) for k in keep])
 
 
 # --------------------------------------------------------------------------- adaptive
@@ -212,8 +289,8 @@ def adaptive_strip(size: int, out: int) -> str:
         lay.rect("cg-over", x0 + a * cw, y, (b - a) * cw, CELL_H)
     lay.text("cg-tl", x0 - 4, y + CELL_H / 2, "in")
     if indexed:
-        _cell_labels(lay, [(x0 + (c + 0.5) * cw, str(c)) for c in range(size)], cw,
-                     y + CELL_H / 2)
+        _cell_labels(lay, [x0 + (c + 0.5) * cw for c in range(size)], _index_labels(size),
+                     cw, y + CELL_H / 2)
     else:  # label the window bounds on the top edge instead of every cell
         bounds = sorted({v for w in wins for v in w})
         xs = [x0 + b * cw for b in bounds]
@@ -247,17 +324,15 @@ def adaptive_strip(size: int, out: int) -> str:
     else:  # narrow cells in alternating colours need no separators
         lay.rect("cg-grid", x0, yo, span_w, CELL_H)
     lay.text("cg-tl", x0 - 4, yo + CELL_H / 2, "out")
-    _cell_labels(lay, [(x0 + (i + 0.5) * ow, str(i)) for i in range(out)], ow,
+    _cell_labels(lay, [x0 + (i + 0.5) * ow for i in range(out)], _index_labels(out), ow,
                  yo + CELL_H / 2)
 
     label = (f"Adaptive pooling from {size} to {out}: output i reads input "
              f"[floor(i*{size}/{out}), ceil((i+1)*{size}/{out})): {_window_list(wins)}")
-    return _render("adaptive_strip", kind="adaptive", width=x0 + span_w + right,
-                   height=yo + CELL_H + 3, label=label,
-                   under=lay.get("cg-cell", "cg-over", "cg-tick", "cg-link"),
-                   bands=[p for p in lay.rest() if p[0].startswith("cg-band")],
-                   outputs=[p for p in lay.rest() if p[0].startswith("cg-o ")],
-                   over=lay.get("cg-grid"), labels=lay.labels())
+    # the bands, then the output cells, come between (in first-use order)
+    paths = lay.stack(bottom=("cg-cell", "cg-over", "cg-tick", "cg-link"), top=("cg-grid",))
+    return _render("adaptive_strip", width=x0 + span_w + right, height=yo + CELL_H + 3,
+                   label=label, paths=paths, labels=lay.labels())
 
 
 def adaptive_grid(in_hw: tuple[int, int], out_hw: tuple[int, int],
@@ -283,9 +358,7 @@ def adaptive_grid(in_hw: tuple[int, int], out_hw: tuple[int, int],
     lay.rect("cg-hlx", gx, gy + rs * s, W * s, (re_ - rs) * s)
     lay.rect("cg-hlx", gx + cs * s, gy, (ce - cs) * s, H * s)
     lay.rect("cg-hl", gx + cs * s, gy + rs * s, (ce - cs) * s, (re_ - rs) * s)
-    grid = [f"M{_n(gx)} {_n(gy + k * s)}h{_n(W * s)}" for k in range(H + 1)]
-    grid += [f"M{_n(gx + k * s)} {_n(gy)}v{_n(H * s)}" for k in range(W + 1)]
-    lay.raw("cg-grid", "".join(grid))
+    lay.raw("cg-grid", _grid_lines(gx, gy, s, s, H, W))
 
     for i, ((a, b), lane) in enumerate(zip(rwins, rl, strict=True)):
         cls = "cg-hl" if i == r else f"cg-band cg-win{i % 3}"
@@ -302,20 +375,24 @@ def adaptive_grid(in_hw: tuple[int, int], out_hw: tuple[int, int],
     ox = gx + W * s + gap
     lay.rect("cg-cell", ox, gy, ow * s, oh * s)
     lay.rect("cg-hl", ox + c * s, gy + r * s, s, s)
-    grid = [f"M{_n(ox)} {_n(gy + k * s)}h{_n(ow * s)}" for k in range(oh + 1)]
-    grid += [f"M{_n(ox + k * s)} {_n(gy)}v{_n(oh * s)}" for k in range(ow + 1)]
-    lay.raw("cg-grid", "".join(grid))
+    lay.raw("cg-grid", _grid_lines(ox, gy, s, s, oh, ow))
     lay.line("cg-link", gx + ce * s, gy + (rs + re_) * s / 2, ox + c * s, gy + (r + 0.5) * s)
     if s >= 13:
         lay.text("cg-ts", ox + (c + 0.5) * s, gy + (r + 0.5) * s, f"{r},{c}")
 
     label = (f"Adaptive pooling from {H}x{W} to {oh}x{ow}: output ({r}, {c}) reads rows "
              f"[{rs},{re_}) and columns [{cs},{ce})")
-    return _render("adaptive_grid", kind="grid", width=ox + ow * s + 3,
-                   height=gy + max(H, oh) * s + 3, label=label,
-                   under=lay.get("cg-cell", "cg-hlx"),
-                   bands=[p for p in lay.rest() if p[0].startswith("cg-band")],
-                   over=lay.get("cg-hl", "cg-grid", "cg-link"), labels=lay.labels())
+    # the bands come between
+    paths = lay.stack(bottom=("cg-cell", "cg-hlx"), top=("cg-hl", "cg-grid", "cg-link"))
+    return _render("adaptive_grid", width=ox + ow * s + 3, height=gy + max(H, oh) * s + 3,
+                   label=label, paths=paths, labels=lay.labels())
+
+
+def _grid_lines(x: float, y: float, cw: float, ch: float, rows: int, cols: int) -> str:
+    """The lines of a rows x cols grid of cw x ch cells at (x, y): rows, then columns."""
+    nx, ny, nw, nh = _n(x), _n(y), _n(cols * cw), _n(rows * ch)
+    return "".join([*[f"M{nx} {_n(y + k * ch)}h{nw}" for k in range(rows + 1)],
+                    *[f"M{_n(x + k * cw)} {ny}v{nh}" for k in range(cols + 1)]])
 
 
 # --------------------------------------------------------------------------- sliding
@@ -327,7 +404,7 @@ class _Strip:
 
     kinds: list[str]  # per cell: "in", "pad", "zero" (transposed) or "crop"
     labels: list[str]
-    lo: int  # the kernel slides over [lo, hi)
+    lo: int  # the kernel slides over [lo, hi); the cells outside it are "crop"
     hi: int
     kernel: int
     dilation: int
@@ -345,9 +422,6 @@ class _Strip:
     def start(self, i: int) -> int:
         return self.lo + i * self.step
 
-    def taps(self, i: int) -> list[int]:
-        return [self.start(i) + t * self.dilation for t in range(self.kernel)]
-
 
 def _rows(count: int) -> list[int | None]:
     """Placements drawn, one row each; None is the elision row."""
@@ -356,37 +430,51 @@ def _rows(count: int) -> list[int | None]:
     return [0, 1, None, count - 2, count - 1]
 
 
-def _shown_cells(st: _Strip, total: int) -> list[bool]:
-    """Which cells to draw; the rest are elided ("…") in a long strip."""
+def _shown_cells(st: _Strip, total: int) -> list[tuple[int, int]]:
+    """The runs [a, b) of cells to draw; the rest are elided ("…") in a long strip.
+
+    Worked on ranges, not per cell: a strip can be hundreds of cells long."""
     if total <= CELLS_FULL:
-        return [True] * total
-    keep = [False] * total
+        return [(0, total)]
+    spans: list[tuple[int, int]] = []
 
     def add(a: int, b: int, ends_only: bool = False) -> None:
         a, b = max(a, 0), min(b, total)
         if ends_only and b - a > 8:
-            add(a, a + 3)
-            add(b - 3, b)
-            return
-        for k in range(a, b):
-            keep[k] = True
+            spans.extend([(a, a + 3), (b - 3, b)])
+        elif a < b:
+            spans.append((a, b))
 
-    first_in = st.kinds.index("in") if "in" in st.kinds else 0
-    last_in = len(st.kinds) - 1 - st.kinds[::-1].index("in") if "in" in st.kinds else total - 1
+    kinds = st.kinds
+    first_in = kinds.index("in") if "in" in kinds else 0
+    last_in = len(kinds) - 1 - kinds[::-1].index("in") if "in" in kinds else total - 1
     add(0, min(first_in + 1, 8))
     add(max(last_in, total - 8), total)
-    for i in _rows(st.count):
-        if i is not None:
-            add(st.start(i), st.start(i) + st.span, ends_only=st.span > 12)
-    last_end = st.start(st.count - 1) + st.span
-    add(last_end, st.hi, ends_only=True)
+    span = st.span
+    placements = [i for i in _rows(st.count) if i is not None]
     if st.extra:
-        add(st.start(st.count), st.start(st.count) + st.span, ends_only=st.span > 12)
-    # an elision must save room: fill short gaps back in
-    for a, b in _runs([not k for k in keep]):
-        if b - a <= 2:
-            add(a, b)
-    return keep
+        placements.append(st.count)
+    for i in placements:
+        start = st.start(i)
+        add(start, start + span, ends_only=span > 12)
+    add(st.start(st.count - 1) + span, st.hi, ends_only=True)  # what the floor leaves
+    # merge into runs; an elision must save room, so a gap of 1 or 2 cells is drawn
+    spans.sort()
+    runs = [spans[0]]
+    for a, b in spans[1:]:
+        last_a, last_b = runs[-1]
+        if a - last_b <= 2:
+            runs[-1] = (last_a, max(last_b, b))
+        else:
+            runs.append((a, b))
+    return runs
+
+
+_CELL_CLASS = {"in": "cg-cell", "pad": "cg-pad", "zero": "cg-zero", "crop": "cg-crop",
+               "ghost": "cg-ghost"}
+
+
+_BANDS = ("cg-band cg-win0", "cg-band cg-win1", "cg-band cg-win2")  # by placement % 3
 
 
 def _draw_sliding(st: _Strip) -> tuple[float, float, list[int | None]]:
@@ -396,10 +484,12 @@ def _draw_sliding(st: _Strip) -> tuple[float, float, list[int | None]]:
     extra_start = st.start(st.count) if st.extra else None
     ghost = max(0, extra_start + st.span - axis) if extra_start is not None else 0
     total = axis + ghost
-    shown = _shown_cells(st, total)
-    segments = _runs(shown)
+    segments = _shown_cells(st, total)
+    shown = [False] * total
+    for a, b in segments:
+        shown[a:b] = [True] * (b - a)
     right = 14.0 if st.extra else 4.0
-    n_shown = sum(shown)
+    n_shown = sum([b - a for a, b in segments])
     cw = min(CELL, (WIDTH - LABEL - right - GAP_W * (len(segments) - 1)) / n_shown)
 
     # x of each cell's left edge; elided cells sit in the middle of their gap
@@ -408,8 +498,7 @@ def _draw_sliding(st: _Strip) -> tuple[float, float, list[int | None]]:
     for k, (a, b) in enumerate(segments):
         if k:
             gap_a = segments[k - 1][1]
-            for c in range(gap_a, a):
-                xs[c] = x + GAP_W / 2
+            xs[gap_a:a] = [x + GAP_W / 2] * (a - gap_a)
             x += GAP_W
         for c in range(a, b):
             xs[c] = x
@@ -417,37 +506,37 @@ def _draw_sliding(st: _Strip) -> tuple[float, float, list[int | None]]:
     xs[total] = x
     width = x + right
 
-    def xl(c: int) -> float:
-        return xs[c]
-
-    def xr(c: int) -> float:
+    def xr(c: int) -> float:  # a cell's right edge (its left edge if elided)
         return xs[c] + cw if shown[c] else xs[c]
 
     y = 3.0
     mid = y + CELL_H / 2
-    cls_of = {"in": "cg-cell", "pad": "cg-pad", "zero": "cg-zero", "crop": "cg-crop"}
-    for a, b in segments:
+    kinds = [*st.kinds, *["ghost"] * ghost]
+    for a, b in segments:  # one strip per run of cells of one kind
         c = a
         while c < b:
-            kind = st.kinds[c] if c < axis else "ghost"
-            d = c
-            while d < b and (st.kinds[d] if d < axis else "ghost") == kind:
+            kind = kinds[c]
+            d = c + 1
+            while d < b and kinds[d] == kind:
                 d += 1
-            lay.strip(cls_of.get(kind, "cg-ghost"), xl(c), y, [cw] * (d - c), CELL_H)
+            lay.strip(_CELL_CLASS[kind], xs[c], y, [cw] * (d - c), CELL_H)
             c = d
     for k in range(1, len(segments)):
         lay.text("cg-tm", xs[segments[k - 1][1]], mid, "…")
     # the floor: cells after the last placement that fits are never read
     last_end = st.start(st.count - 1) + st.span
-    for a, b in _runs([st.lo <= c < st.hi and c >= last_end for c in range(total)]):
-        for sa, sb in _runs([shown[c] and a <= c < b for c in range(total)]):
-            lay.rect("cg-left", xl(sa), y, xr(sb - 1) - xl(sa), CELL_H)
+    for a, b in _clip(segments, max(st.lo, last_end), st.hi):
+        lay.rect("cg-left", xs[a], y, xr(b - 1) - xs[a], CELL_H)
     lay.text("cg-tl", LABEL - 4, mid, "in")
-    _cell_labels(lay, [(xl(c) + cw / 2, st.labels[c]) for c in range(axis)
-                       if st.labels[c] and shown[c]], cw, mid)
-    for c in range(axis):  # cropped cells are struck through
-        if st.kinds[c] == "crop" and shown[c]:
-            lay.line("cg-cropx", xl(c) + 2, y + CELL_H - 2, xl(c) + cw - 2, y + 2)
+    labels = st.labels
+    numbered = [c for a, b in _clip(segments, 0, axis) for c in range(a, b) if labels[c]]
+    half = cw / 2
+    _cell_labels(lay, [xs[c] + half for c in numbered], [labels[c] for c in numbered], cw,
+                 mid)
+    # cropped cells (the ones outside [lo, hi), see _Strip) are struck through
+    for a, b in [*_clip(segments, 0, st.lo), *_clip(segments, st.hi, axis)]:
+        for c in range(a, b):
+            lay.line("cg-cropx", xs[c] + 2, y + CELL_H - 2, xs[c] + cw - 2, y + 2)
 
     # one row per placement drawn: the kernel's taps, dilation gaps left empty
     rows = _rows(st.count)
@@ -455,27 +544,28 @@ def _draw_sliding(st: _Strip) -> tuple[float, float, list[int | None]]:
         rows.append(st.count)
     pitch, bar = 14.0, 10.0
     yr = y + CELL_H + 6
+    reach = st.dilation * (st.kernel - 1)  # first tap to last
     for k, i in enumerate(rows):
         ry = yr + k * pitch
+        ym = ry + bar / 2
         if i is None:
-            lay.text("cg-tm", LABEL - 8, ry + bar / 2, "⋮")
+            lay.text("cg-tm", LABEL - 8, ym, "⋮")
             continue
         if i == st.count:
             cls = "cg-drop" if st.dropped else "cg-keep"
         else:
-            cls = f"cg-band cg-win{i % 3}"
-        lay.text("cg-rl" if i < st.count else "cg-tl", LABEL - 4, ry + bar / 2, str(i))
-        taps = st.taps(i)
+            cls = _BANDS[i % 3]
+        lay.text("cg-rl" if i < st.count else "cg-tl", LABEL - 4, ym, str(i))
+        first = st.start(i)
+        last = first + reach
         if st.dilation == 1:
-            lay.rect(cls, xl(taps[0]) + 1, ry, xr(taps[-1]) - xl(taps[0]) - 2, bar)
+            lay.rect(cls, xs[first] + 1, ry, xr(last) - xs[first] - 2, bar)
         else:
-            lay.line("cg-span", xl(taps[0]) + cw / 2, ry + bar / 2,
-                     xr(taps[-1]) - cw / 2, ry + bar / 2)
-            for t in taps:
-                if shown[t]:
-                    lay.rect(cls, xl(t) + 1, ry, cw - 2, bar)
+            lay.line("cg-span", xs[first] + half, ym, xr(last) - half, ym)
+            lay.rects(cls, [xs[t] + 1 for t in range(first, last + 1, st.dilation)
+                            if shown[t]], ry, cw - 2, bar)
         if i == st.count:
-            lay.text("cg-bad" if st.dropped else "cg-ok", xr(taps[-1]) + 7, ry + bar / 2,
+            lay.text("cg-bad" if st.dropped else "cg-ok", xr(last) + 7, ym,
                      "✗" if st.dropped else "✓")
     bottom = yr + len(rows) * pitch - (pitch - bar)
     if last_end < st.hi:  # mark where the last placement that fits ends
@@ -485,30 +575,32 @@ def _draw_sliding(st: _Strip) -> tuple[float, float, list[int | None]]:
 
     if st.outputs:  # output j is the placement starting at lo + j
         yo = bottom + 8
-        n_out = st.count
-        out_shown = [shown[st.lo + j] for j in range(n_out)]
-        for a, b in _runs(out_shown):
+        lo = st.lo
+        out_runs = [(a - lo, b - lo) for a, b in _clip(segments, lo, lo + st.count)]
+        for a, b in out_runs:
             for j in range(a, b):
-                lay.rect(f"cg-o cg-win{j % 3}", xl(st.lo + j), yo, cw, CELL_H)
-            lay.strip("cg-grid", xl(st.lo + a), yo, [cw] * (b - a), CELL_H)
-        out_runs = _runs(out_shown)
+                lay.rect(f"cg-o cg-win{j % 3}", xs[lo + j], yo, cw, CELL_H)
+            lay.strip("cg-grid", xs[lo + a], yo, [cw] * (b - a), CELL_H)
         for (_, b), (a, _) in zip(out_runs, out_runs[1:], strict=False):
-            lay.text("cg-tm", (xr(st.lo + b - 1) + xl(st.lo + a)) / 2, yo + CELL_H / 2, "…")
+            lay.text("cg-tm", (xr(lo + b - 1) + xs[lo + a]) / 2, yo + CELL_H / 2, "…")
         lay.text("cg-tl", LABEL - 4, yo + CELL_H / 2, "out")
-        _cell_labels(lay, [(xl(st.lo + j) + cw / 2, str(j)) for j in range(n_out)
-                           if out_shown[j]], cw, yo + CELL_H / 2)
+        outs = [j for a, b in out_runs for j in range(a, b)]
+        _cell_labels(lay, [xs[lo + j] + half for j in outs], [str(j) for j in outs], cw,
+                     yo + CELL_H / 2)
         bottom = yo + CELL_H
     return width, bottom + 3, rows
+
+
+# the cells of the strip, then the span lines and the end-of-the-floor mark
+_UNDER = ("cg-cell", "cg-pad", "cg-zero", "cg-crop", "cg-ghost", "cg-left", "cg-span", "cg-mark")
 
 
 def _render_sliding(st: _Strip, label: str) -> str:
     width, height, _ = _draw_sliding(st)
     lay = st.lay
-    cells = ("cg-cell", "cg-pad", "cg-zero", "cg-crop", "cg-ghost", "cg-left")
-    return _render("sliding_strip", kind="sliding", width=width, height=height, label=label,
-                   cells=lay.get(*cells), marks=lay.get("cg-span", "cg-mark"),
-                   bands=[p for p in lay.rest(cells) if p[0] not in ("cg-span", "cg-mark")],
-                   labels=lay.labels())
+    # the placement rows, the ceil-mode window and the output cells come on top
+    return _render("sliding_strip", width=width, height=height, label=label,
+                   paths=lay.stack(bottom=_UNDER), labels=lay.labels())
 
 
 def sliding_strip(size: int, kernel: int, stride: int, pad_left: int, pad_right: int,
@@ -538,7 +630,7 @@ def sliding_strip(size: int, kernel: int, stride: int, pad_left: int, pad_right:
         raise ValueError("padding must be non-negative")
     count = arith.conv_out(size, kernel, stride, pad_left, dilation, pad_right)
     kinds = ["pad"] * pad_left + ["in"] * size + ["pad"] * pad_right
-    labels = [""] * pad_left + [str(c) for c in range(size)] + [""] * pad_right
+    labels = [""] * pad_left + _index_labels(size) + [""] * pad_right
     st = _Strip(kinds, labels, 0, len(kinds), kernel, dilation, stride, count)
     rest = (len(kinds) - st.span) % stride
     if ceil_mode:
@@ -563,16 +655,15 @@ def _transposed(size: int, kernel: int, stride: int, pad_left: int, pad_right: i
                 dilation: int) -> tuple[_Strip, str]:
     """The direct-conv view of a transposed conv, and its aria label."""
     spread = (size - 1) * stride + 1
-    kinds = ["pad"] * max(pad_left, 0)
-    labels = [""] * max(pad_left, 0)
-    for j in range(spread):
-        kinds.append("in" if j % stride == 0 else "zero")
-        labels.append(str(j // stride) if j % stride == 0 else "")
-    kinds += ["pad"] * max(pad_right, 0)
-    labels += [""] * max(pad_right, 0)
+    # the input spread by the stride: input j at j*stride, zeros between
+    spread_kinds, spread_labels = ["zero"] * spread, [""] * spread
+    spread_kinds[::stride] = ["in"] * size
+    spread_labels[::stride] = _index_labels(size)
+    kinds = ["pad"] * max(pad_left, 0) + spread_kinds + ["pad"] * max(pad_right, 0)
+    labels = [""] * max(pad_left, 0) + spread_labels + [""] * max(pad_right, 0)
     lo, hi = max(-pad_left, 0), len(kinds) - max(-pad_right, 0)
-    for c in [*range(lo), *range(hi, len(kinds))]:
-        kinds[c] = "crop"
+    kinds[:lo] = ["crop"] * lo  # negative padding crops (labels stay: struck through)
+    kinds[hi:] = ["crop"] * (len(kinds) - hi)
     span = dilation * (kernel - 1) + 1
     count = hi - lo - span + 1
     if count < 1:
@@ -620,35 +711,43 @@ def values_grid(grid: list[list[int]], window: tuple[tuple[int, int], tuple[int,
     r0, r1, c0, c1 = max(r0, 0), min(r1, rows), max(c0, 0), min(c1, cols)
     if r0 >= r1 or c0 >= c1:
         raise ValueError(f"window {window} does not meet the grid")
-    texts = [[_fmt(v) for v in row] for row in grid]
-    longest = max(len(t) for row in texts for t in row)
+    types = set(map(type, chain.from_iterable(grid)))
+    if types == {int}:  # the usual grid
+        texts = [[str(v) for v in row] for row in grid]
+    else:
+        texts = [[_fmt(v) for v in row] for row in grid]
+    longest = max(map(len, chain.from_iterable(texts)))
     rw = max(30.0, CHAR * len(result) + 14)
     arrow = 30.0
     cw = max(20.0, CHAR * longest + 8)
     cw = min(cw, (WIDTH - 4 - arrow - rw) / cols)
     ch = 20.0
     x0, y0 = 2.0, 2.0
-    lay = _Layers()
-    lay.rect("cg-cell", x0, y0, cols * cw, rows * ch)
-    lay.rect("cg-sel", x0 + c0 * cw, y0 + r0 * ch, (c1 - c0) * cw, (r1 - r0) * ch)
-    grid_d = [f"M{_n(x0)} {_n(y0 + k * ch)}h{_n(cols * cw)}" for k in range(rows + 1)]
-    grid_d += [f"M{_n(x0 + k * cw)} {_n(y0)}v{_n(rows * ch)}" for k in range(cols + 1)]
-    lay.raw("cg-grid", "".join(grid_d))
-    small = cw < CHAR * longest + 2
-    for r, row in enumerate(texts):
-        for c, t in enumerate(row):
-            lay.text("cg-ts" if small else "cg-t", x0 + (c + 0.5) * cw, y0 + (r + 0.5) * ch, t)
     ym = y0 + (r0 + r1) / 2 * ch
-    ax0, ax1 = x0 + cols * cw + 5, x0 + cols * cw + arrow - 5
-    lay.raw("cg-arrow", f"M{_n(ax0)} {_n(ym)}H{_n(ax1)}m-5 -4l5 4l-5 4")
     rx = x0 + cols * cw + arrow
-    lay.rect("cg-sel", rx, ym - ch / 2, rw, ch)
-    lay.rect("cg-grid", rx, ym - ch / 2, rw, ch)
-    lay.text("cg-t cg-res", rx + rw / 2, ym, result)
+    ax0, ax1 = x0 + cols * cw + 5, x0 + cols * cw + arrow - 5
+    result_box = _rect(rx, ym - ch / 2, rw, ch)
+    # bottom to top: the grid; the window and the result box shaded; the grid lines and
+    # the result box's outline; the arrow
+    window_box = _rect(x0 + c0 * cw, y0 + r0 * ch, (c1 - c0) * cw, (r1 - r0) * ch)
+    paths = [("cg-cell", _rect(x0, y0, cols * cw, rows * ch)),
+             ("cg-sel", window_box + result_box),
+             ("cg-grid", _grid_lines(x0, y0, cw, ch, rows, cols) + result_box),
+             ("cg-arrow", f"M{_n(ax0)} {_n(ym)}H{_n(ax1)}m-5 -4l5 4l-5 4")]
+    if cw <= 0:  # a result so long it leaves the grid no room: no grid or window box
+        paths[:2] = [("cg-sel", result_box)]
+    # cell texts centred in their cells, small when the cells are narrow
+    if not types <= {int, float}:  # the template writes cell texts as they are
+        texts = [[str(escape(t)) for t in row] for row in texts]
+    col_x = [_n(x0 + (c + 0.5) * cw) for c in range(cols)]
+    cells: list[tuple[str, str, str]] = []
+    for r, row in enumerate(texts):
+        cells.extend(zip(col_x, repeat(_n(y0 + (r + 0.5) * ch)), row))
+    small = cw < CHAR * longest + 2
     height = max(y0 + rows * ch, ym + ch / 2) + 2
     label = (f"Input values; the window rows [{r0},{r1}) and columns [{c0},{c1}) is shaded; "
              f"its output is {result}") if rows > 1 else (
         f"Input values; the window [{c0},{c1}) is shaded; its output is {result}")
-    return _render("values_grid", kind="values", width=rx + rw + 2, height=height, label=label,
-                   under=lay.get("cg-cell", "cg-sel"), over=lay.get("cg-grid", "cg-arrow"),
-                   labels=lay.labels())
+    return _render("values_grid", width=rx + rw + 2, height=height, label=label, paths=paths,
+                   text_class="cg-ts" if small else "cg-t", cells=cells, result=result,
+                   result_x=_n(rx + rw / 2), result_y=_n(ym))

@@ -1,8 +1,10 @@
 """The jinja2 environment and the Anki-facing template text (DESIGN.md §1: render).
 
-Every template is autoescaped, SVG included: values reach markup only through
-``{{ ... }}``, so recipe text can never inject tags. Diagram SVG produced by
-:mod:`cardgen.render.diagrams` is the one trusted input, wrapped in ``Markup``.
+Every template is autoescaped: values reach markup only through ``{{ ... }}``, so
+recipe text can never inject tags. The diagram templates are the one exception: drawn
+once per note, they turn autoescape off around numbers and path data that
+:mod:`cardgen.render.diagrams` makes, and escape their text (labels, results) with ``|e``.
+Their SVG is then the one trusted input here, wrapped in ``Markup``.
 """
 
 from __future__ import annotations

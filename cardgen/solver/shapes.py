@@ -15,12 +15,18 @@ Shape = tuple[int, ...]
 
 @dataclass(frozen=True)
 class Step:
-    """One layer of a trace: its input and output shapes and the per-dim formulas."""
+    """One layer of a trace: its input and output shapes, and the per-dim formulas."""
 
     layer: Layer
     input_shape: Shape
     output_shape: Shape
-    formulas: tuple[str, ...]
+
+    @property
+    def formulas(self) -> tuple[str, ...]:
+        """Each spatial dim's computation as text with the numbers substituted.
+
+        Built on demand: large builds trace many shapes and show few formulas."""
+        return _formulas(self.layer, self.input_shape)
 
 
 def _split(layer: Layer, shape: Shape) -> tuple[Shape, Shape]:
@@ -56,35 +62,65 @@ def adaptive_sizes(layer: Layer, spatial: Shape) -> Shape:
     return tuple(s if o is None else o for o, s in zip(sizes, spatial, strict=True))
 
 
-def _dims(layer: Layer, spatial: Shape) -> list[tuple[int, str]]:
+def _dims(layer: Layer, spatial: Shape) -> tuple[int, ...]:
     kind = layer.kind
+    if kind in ("adaptive_avg", "adaptive_max"):
+        return adaptive_sizes(layer, spatial)
+    kernels = layer.tup("kernel_size")
     results = []
     for d, size in enumerate(spatial):
         if kind == "conv":
             left, right = conv_padding(layer, d)
-            args = (size, layer.tup("kernel_size")[d], layer.tup("stride")[d], left,
-                    layer.tup("dilation")[d], right)
-            results.append((arith.conv_out(*args), arith.explain_conv(*args)))
+            results.append(arith.conv_out(size, kernels[d], layer.tup("stride")[d], left,
+                                          layer.tup("dilation")[d], right))
         elif kind == "conv_transpose":
-            args = (size, layer.tup("kernel_size")[d], layer.tup("stride")[d],
-                    layer.tup("padding")[d], layer.tup("output_padding")[d],
-                    layer.tup("dilation")[d])
-            results.append((arith.conv_transpose_out(*args),
-                            arith.explain_conv_transpose(*args)))
-        elif kind in ("maxpool", "avgpool"):
-            dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
-            kernel = layer.tup("kernel_size")[d]
-            if kind == "avgpool" and layer.ndim == 3 and size < kernel:
+            results.append(arith.conv_transpose_out(
+                size, kernels[d], layer.tup("stride")[d], layer.tup("padding")[d],
+                layer.tup("output_padding")[d], layer.tup("dilation")[d]))
+        else:  # maxpool, avgpool
+            if kind == "avgpool" and layer.ndim == 3 and size < kernels[d]:
                 # avg_pool3d (only the 3d one) checks the unpadded input against the kernel.
-                raise ShapeError(f"input size {size} is smaller than kernel size {kernel}: "
+                raise ShapeError(f"input size {size} is smaller than kernel size {kernels[d]}: "
                                  "AvgPool3d needs the unpadded input to hold the kernel")
-            args = (size, kernel, pool_stride(layer)[d], layer.tup("padding")[d], dil,
-                    bool(layer.get("ceil_mode")))
-            results.append((arith.pool_out(*args), arith.explain_pool(*args)))
+            dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
+            results.append(arith.pool_out(size, kernels[d], pool_stride(layer)[d],
+                                          layer.tup("padding")[d], dil,
+                                          bool(layer.get("ceil_mode"))))
+    return tuple(results)
+
+
+def _formulas(layer: Layer, shape: Shape) -> tuple[str, ...]:
+    kind = layer.kind
+    if kind == "flatten":
+        rank = max(len(shape), 1)
+        s, e = layer.get("start_dim") % rank, layer.get("end_dim") % rank
+        return (f"{' * '.join(map(str, shape[s:e + 1]))} = {prod(shape[s:e + 1])}",)
+    if kind == "linear":
+        return ()
+    n = layer.ndim
+    spatial = shape[-n:]
+    if kind in ("adaptive_avg", "adaptive_max"):
+        if kind == "adaptive_avg" and _adaptive_avg_is_mean(layer, shape):
+            return tuple(arith.explain_adaptive(size, 1) for size in spatial)
+        return tuple(arith.explain_adaptive(size, out)
+                     for size, out in zip(spatial, adaptive_sizes(layer, spatial), strict=True))
+    texts = []
+    for d, size in enumerate(spatial):
+        k = layer.tup("kernel_size")[d]
+        if kind == "conv":
+            left, right = conv_padding(layer, d)
+            texts.append(arith.explain_conv(size, k, layer.tup("stride")[d], left,
+                                            layer.tup("dilation")[d], right))
+        elif kind == "conv_transpose":
+            texts.append(arith.explain_conv_transpose(
+                size, k, layer.tup("stride")[d], layer.tup("padding")[d],
+                layer.tup("output_padding")[d], layer.tup("dilation")[d]))
         else:
-            out = adaptive_sizes(layer, spatial)[d]
-            results.append((out, arith.explain_adaptive(size, out)))
-    return results
+            dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
+            texts.append(arith.explain_pool(size, k, pool_stride(layer)[d],
+                                            layer.tup("padding")[d], dil,
+                                            bool(layer.get("ceil_mode"))))
+    return tuple(texts)
 
 
 def _adaptive_avg_is_mean(layer: Layer, shape: Shape) -> bool:
@@ -115,19 +151,17 @@ def layer_step(layer: Layer, shape: Sequence[int]) -> Step:
         if s > e:
             raise ShapeError("Flatten: start_dim cannot come after end_dim")
         out = shape[:s] + (prod(shape[s:e + 1]),) + shape[e + 1:] if shape else (1,)
-        return Step(layer, shape, out, (f"{' * '.join(map(str, shape[s:e + 1]))} = "
-                                        f"{prod(shape[s:e + 1])}",))
+        return Step(layer, shape, out)
     if kind == "linear":
         features = layer.get("in_features")
         if not shape or shape[-1] != features:
             last = shape[-1] if shape else None
             raise ShapeError(f"Linear expects the last dim to be in_features={features}, "
                              f"got {last} (shape {list(shape)})")
-        return Step(layer, shape, shape[:-1] + (layer.get("out_features"),), ())
+        return Step(layer, shape, shape[:-1] + (layer.get("out_features"),))
     if kind == "adaptive_avg" and _adaptive_avg_is_mean(layer, shape):
         n = layer.ndim
-        return Step(layer, shape, shape[:-n] + (1,) * n,
-                    tuple(arith.explain_adaptive(size, 1) for size in shape[-n:]))
+        return Step(layer, shape, shape[:-n] + (1,) * n)
     lead, spatial = _split(layer, shape)
     if kind in ("conv", "conv_transpose"):
         channels = layer.get("in_channels")
@@ -135,8 +169,7 @@ def layer_step(layer: Layer, shape: Sequence[int]) -> Step:
             raise ShapeError(f"{layer.type} expects {channels} input channels, got {lead[-1]} "
                              f"(shape {list(shape)})")
         lead = lead[:-1] + (layer.get("out_channels"),)
-    dims = _dims(layer, spatial)
-    return Step(layer, shape, lead + tuple(o for o, _ in dims), tuple(f for _, f in dims))
+    return Step(layer, shape, lead + _dims(layer, spatial))
 
 
 def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:

@@ -33,31 +33,42 @@ def _dim_cells(layer: Layer, d: int, i: int, size: int, out: int) -> tuple[list[
     return cells, padded, len(cells)
 
 
+def _gather(nested: Any, index_lists: Sequence[list[int]]) -> list[Any]:
+    """Cells of a nested list at the cross product of per-dim indices, in C order."""
+    first, rest = index_lists[0], index_lists[1:]
+    if not rest:
+        return [nested[i] for i in first]
+    return [v for i in first for v in _gather(nested[i], rest)]
+
+
 def _pool(layer: Layer, x: np.ndarray) -> np.ndarray:
     step = layer_step(layer, x.shape)
     n = layer.ndim
     spatial, outs = x.shape[-n:], step.output_shape[-n:]
-    lead = x.shape[:-n]
-    y = np.empty(step.output_shape, dtype=object)
     is_max = layer.kind in ("maxpool", "adaptive_max")
     divisor = layer.kwargs.get("divisor_override")  # AvgPool1d has no such argument
     include_pad = layer.kind == "avgpool" and layer.get("count_include_pad")
     per_dim = [[_dim_cells(layer, d, i, spatial[d], outs[d]) for i in range(outs[d])]
                for d in range(n)]
-    for lead_idx in itertools.product(*(range(m) for m in lead)):
-        plane = x[lead_idx]
-        for out_idx in itertools.product(*(range(o) for o in outs)):
-            info = [per_dim[d][i] for d, i in enumerate(out_idx)]
-            block = plane[np.ix_(*(c for c, _, _ in info))].ravel().tolist()
+    # Plain lists, not numpy indexing, per output cell: the windows are tiny.
+    windows = list(itertools.product(*per_dim))
+    values: list[Any] = []
+    for plane in x.reshape((-1, *spatial)).tolist():
+        for info in windows:
+            block = _gather(plane, [c for c, _, _ in info])
             if is_max:
                 # A dilated window can land on padding only; torch's max is then -inf.
-                y[lead_idx + out_idx] = max(block, default=float("-inf"))
+                values.append(max(block, default=float("-inf")))
             elif not block:
-                raise ShapeError(f"{layer}: output {out_idx} reads no input cell")
+                raise ShapeError(f"{layer}: output reads no input cell")
             else:
                 den = divisor or prod(pd if include_pad else v for _, pd, v in info)
-                y[lead_idx + out_idx] = Fraction(sum(block)) / den
-    return y
+                total = sum(block)  # floats (and Fractions) too: a values claim may hold them
+                values.append(Fraction(total, den) if isinstance(total, int)
+                              else Fraction(total) / den)
+    y = np.empty(len(values), dtype=object)
+    y[:] = values
+    return y.reshape(step.output_shape)
 
 
 def _to_array(values: Any) -> np.ndarray:
