@@ -17,7 +17,7 @@ import sqlite3
 import tempfile
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,96 +119,106 @@ def _deck_chain(name: str) -> list[str]:
     return ["::".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def _build_decks(
-    notes: Sequence[NoteData], descriptions: dict[str, str]
-) -> dict[str, genanki.Deck]:
+def _add_decks(decks: dict[str, genanki.Deck], name: str, descriptions: dict[str, str]) -> None:
     # Parents are created explicitly so they can carry a description and a stable id;
     # order is first appearance, parents first, so the JSON is a function of the notes.
-    decks: dict[str, genanki.Deck] = {}
-    for note in notes:
-        for name in _deck_chain(note.deck):
-            if name not in decks:
-                decks[name] = genanki.Deck(stable_id(name), name, descriptions.get(name, ""))
-    unknown = sorted(set(descriptions) - set(decks))
-    if unknown:
-        raise ValueError(f"deck_descriptions names decks without notes: {', '.join(unknown)}")
-    return decks
+    for chain_name in _deck_chain(name):
+        if chain_name not in decks:
+            decks[chain_name] = genanki.Deck(stable_id(chain_name), chain_name,
+                                             descriptions.get(chain_name, ""))
+
+
+# Notes go into SQLite in batches as they arrive, so a build can insert while the notes
+# still to come are being rendered; the batch size shapes the file, so it is fixed.
+_BATCH = 500
 
 
 def _collection_image(
-    notes: Sequence[NoteData], model: genanki.Model, timestamp: float,
+    notes: Iterable[NoteData], model: genanki.Model, timestamp: float,
     descriptions: dict[str, str],
 ) -> bytes:
     """The SQLite file (genanki schema 11) as bytes; every time value comes from `timestamp`."""
-    decks = _build_decks(notes, descriptions)
+    if model.model_type != model.FRONT_BACK:
+        raise ValueError("only front/back note types are supported")
+    requirements = model._req
     n_fields = len(model.fields)
     stamp = int(timestamp)
     # genanki's scheme: note and card ids count up from the timestamp in ms, in write order.
     ids = itertools.count(max(int(timestamp * 1000), 1))
+    decks: dict[str, genanki.Deck] = {}
     note_rows: list[tuple] = []
     card_rows: list[tuple] = []
     seen: set[str] = set()
-    if model.model_type != model.FRONT_BACK:
-        raise ValueError("only front/back note types are supported")
-    requirements = model._req
-    for position, data in enumerate(notes, start=1):
-        # Anki matches notes by GUID: a repeat would silently drop or overwrite a note.
-        if data.guid in seen:
-            raise ValueError(f"duplicate note GUID {data.guid!r} (same family and params)")
-        seen.add(data.guid)
-        if len(data.fields) != n_fields:
-            raise ValueError(
-                f"note {data.guid!r} has {len(data.fields)} fields, note type has {n_fields}"
-            )
-        if not (isinstance(data.guid, str) and data.guid):
-            # genanki would fall back to a GUID hashed from the field text.
-            raise ValueError(f"note {position} has no GUID")
-        deck = decks[data.deck]
-        bad_tags = [t for t in data.tags if " " in t or not t]
-        if bad_tags:
-            raise ValueError(f"note {data.guid!r}: tag {bad_tags[0]!r} is empty or has a space")
-        # Cards as genanki's Note computes them (its template analysis, `model._req`), done
-        # here per row: a Note object per note costs more than the rest of the row.
-        # `due` is a new card's position, which Anki keeps on import: genanki leaves it 0
-        # for every card (ties that Anki breaks as it likes), we number the notes in the
-        # given order. Anki shows new cards by position within a deck (and across subdecks
-        # with the "ascending position" gather order; its default "deck" order visits
-        # subdecks by name).
-        ords = [o for o, mode, req in requirements
-                if (all if mode == "all" else any)(data.fields[i] for i in req)]
-        if not ords:
-            raise ValueError(f"note {data.guid!r} makes no card (empty {FIELDS[0]} field?)")
-        note_id = next(ids)
-        note_rows.append((
-            note_id, data.guid, model.model_id, stamp, -1, f" {' '.join(data.tags)} ",
-            "\x1f".join(data.fields), data.fields[model.sort_field_index], 0, 0, "",
-        ))
-        for card_ord in ords:
-            card_rows.append((
-                next(ids), note_id, deck.deck_id, card_ord, stamp, -1,
-                0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "",
-            ))
-
-    first_deck_id = decks[notes[0].deck].deck_id if notes else 1
+    first_deck = None
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
         # Fixed page size: the default differs between SQLite builds, the bytes must not.
         conn.execute("PRAGMA page_size = 4096")
         conn.executescript(APKG_SCHEMA + APKG_COL)
+        conn.execute("BEGIN")
+        position = 0
+        for position, data in enumerate(notes, start=1):
+            # Anki matches notes by GUID: a repeat would silently drop or overwrite a note.
+            if data.guid in seen:
+                raise ValueError(f"duplicate note GUID {data.guid!r} (same family and params)")
+            seen.add(data.guid)
+            if len(data.fields) != n_fields:
+                raise ValueError(
+                    f"note {data.guid!r} has {len(data.fields)} fields, note type has "
+                    f"{n_fields}")
+            if not (isinstance(data.guid, str) and data.guid):
+                # genanki would fall back to a GUID hashed from the field text.
+                raise ValueError(f"note {position} has no GUID")
+            if data.deck not in decks:
+                _add_decks(decks, data.deck, descriptions)
+            if first_deck is None:
+                first_deck = decks[data.deck]
+            bad_tags = [t for t in data.tags if " " in t or not t]
+            if bad_tags:
+                raise ValueError(f"note {data.guid!r}: tag {bad_tags[0]!r} is empty or has a "
+                                 "space")
+            # Cards as genanki's Note computes them (its template analysis, `model._req`),
+            # done here per row: a Note object per note costs more than the rest of the row.
+            # `due` is a new card's position, which Anki keeps on import: genanki leaves it
+            # 0 for every card (ties that Anki breaks as it likes), we number the notes in
+            # the given order. Anki shows new cards by position within a deck (and across
+            # subdecks with the "ascending position" gather order; its default "deck" order
+            # visits subdecks by name).
+            ords = [o for o, mode, req in requirements
+                    if (all if mode == "all" else any)(data.fields[i] for i in req)]
+            if not ords:
+                raise ValueError(f"note {data.guid!r} makes no card (empty {FIELDS[0]} "
+                                 "field?)")
+            note_id = next(ids)
+            note_rows.append((
+                note_id, data.guid, model.model_id, stamp, -1, f" {' '.join(data.tags)} ",
+                "\x1f".join(data.fields), data.fields[model.sort_field_index], 0, 0, "",
+            ))
+            deck_id = decks[data.deck].deck_id
+            for card_ord in ords:
+                card_rows.append((next(ids), note_id, deck_id, card_ord, stamp, -1,
+                                  0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+            if len(note_rows) == _BATCH:
+                conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", note_rows)
+                note_rows.clear()
+        conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", note_rows)
+        conn.executemany(
+            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows
+        )
+        unknown = sorted(set(descriptions) - set(decks))
+        if unknown:
+            raise ValueError(f"deck_descriptions names decks without notes: "
+                             f"{', '.join(unknown)}")
         (decks_json,) = conn.execute("SELECT decks FROM col").fetchone()
         all_decks = json.loads(decks_json)
         for deck in decks.values():
             all_decks[str(deck.deck_id)] = deck.to_json()
+        first_deck_id = first_deck.deck_id if first_deck else 1
         models = {str(model.model_id): model.to_json(timestamp, first_deck_id)}
-        conn.execute("BEGIN")
         # genanki's col row has fixed crt/mod/scm; only decks and models change here.
         conn.execute(
             "UPDATE col SET decks = ?, models = ?",
             (json.dumps(all_decks, sort_keys=True), json.dumps(models, sort_keys=True)),
-        )
-        conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", note_rows)
-        conn.executemany(
-            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows
         )
         conn.execute("COMMIT")
         # No VACUUM: rows are only appended and the col update rewrites one small row in
@@ -243,13 +253,14 @@ _DEFLATE_LEVEL = 1
 
 def write_apkg(
     path: str | Path,
-    notes: Sequence[NoteData],
+    notes: Iterable[NoteData],
     model: genanki.Model,
     *,
     timestamp: float,
     deck_descriptions: dict[str, str] | None = None,
 ) -> int:
-    """Write `notes` (in new-card order) to `path` atomically; return the bytes written."""
+    """Write `notes` (in new-card order; any iterable, consumed as it comes) to `path`
+    atomically; return the bytes written."""
     if not (math.isfinite(timestamp) and timestamp >= 0):
         raise ValueError(f"timestamp must be a finite, non-negative number, got {timestamp!r}")
     target = Path(path)

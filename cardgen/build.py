@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,29 +65,34 @@ def recipe_problems(recipe: Recipe) -> list[Problem]:
     return study_order(groups)
 
 
-def deck_cards(recipe: Recipe, progress: Progress | None = None) -> list[Card]:
-    """Every card of the recipe, in study order. Large decks use one process per core;
-    each stage is a pure function, so the result is the same either way."""
+def iter_cards(recipe: Recipe, progress: Progress | None = None) -> Iterator[Card]:
+    """Every card of the recipe, in study order, as they are made. Large decks use one
+    process per core, and the caller can write cards while later ones are rendered; each
+    stage is a pure function, so the cards are the same either way."""
     workers = _workers(recipe.total)
     if workers == 1:
         problems = recipe_problems(recipe)
-        cards = []
         for i, problem in enumerate(problems):
-            cards.append(_card(recipe.name, problem))
+            yield _card(recipe.name, problem)
             if progress and ((i + 1) % 200 == 0 or i + 1 == len(problems)):
                 progress(i + 1, len(problems))
-        return cards
+        return
     # fork: workers inherit the loaded modules and caches instead of importing again
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         groups = pool.starmap(_generate, [(f, recipe.seed) for f in recipe.families])
         problems = study_order(groups)
         chunks = [problems[i:i + CHUNK] for i in range(0, len(problems), CHUNK)]
-        cards: list[Card] = []
+        done = 0
         for chunk_cards in pool.imap(_render_chunk, [(recipe.name, c) for c in chunks]):
-            cards.extend(chunk_cards)
+            yield from chunk_cards
+            done += len(chunk_cards)
             if progress:
-                progress(len(cards), len(problems))
-    return cards
+                progress(done, len(problems))
+
+
+def deck_cards(recipe: Recipe, progress: Progress | None = None) -> list[Card]:
+    """Every card of the recipe, in study order."""
+    return list(iter_cards(recipe, progress))
 
 
 def _render_chunk(job: tuple[str, list[Problem]]) -> list[Card]:
@@ -101,12 +106,18 @@ def deck_filename(recipe: Recipe) -> str:
 
 def build_recipe(recipe: Recipe, out_dir: Path, timestamp: float,
                  progress: Progress | None = None) -> BuiltDeck:
-    cards = deck_cards(recipe, progress)
     model = make_model(front_template(), back_template(), card_css())
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     path = Path(out_dir) / deck_filename(recipe)
     # Anki shows deck descriptions as HTML: recipe text must stay text.
     descriptions = {recipe.name: str(escape(recipe.description))} if recipe.description else None
-    size = write_apkg(path, [c.note for c in cards], model, timestamp=timestamp,
-                      deck_descriptions=descriptions)
-    return BuiltDeck(path, len(cards), size)
+    count = 0
+
+    def notes() -> Iterator[NoteData]:
+        nonlocal count
+        for card in iter_cards(recipe, progress):
+            count += 1
+            yield card.note
+
+    size = write_apkg(path, notes(), model, timestamp=timestamp, deck_descriptions=descriptions)
+    return BuiltDeck(path, count, size)

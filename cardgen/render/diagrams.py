@@ -27,13 +27,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from itertools import chain, repeat
 
-import jinja2
 from markupsafe import escape
 
-from cardgen.render.env import environment
+from cardgen.render.env import render
 from cardgen.solver import arith
 from cardgen.solver.windows import adaptive_windows
 
@@ -156,24 +154,10 @@ class _Layers:
         return [(c, items) for c, items in self.texts.items() if items]
 
 
-@cache
-def _template(name: str) -> jinja2.Template:
-    """A diagram template, loaded once (``get_template`` checks the file on every call)."""
-    return environment().get_template(f"diagrams/{name}.svg.j2")
-
-
 def _render(name: str, *, width: float, height: float, label: str, **parts: object) -> str:
-    template = _template(name)
     values = {"w": _n(width), "h": _n(height), "maxw": round(width * ZOOM), "label": label,
               **parts}
-    # What Template.render does, less copying the environment's globals into the
-    # context (1-2 us of a 10 us render): the diagram templates use none.
-    context = template.new_context(values, shared=True)
-    try:
-        return "".join(template.root_render_func(context))
-    except Exception:
-        template.environment.handle_exception()  # re-raises with template line numbers
-        raise
+    return render(f"diagrams/{name}.svg.j2", values)
 
 
 def _lanes(windows: Sequence[tuple[int, int]]) -> list[int]:

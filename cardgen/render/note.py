@@ -17,9 +17,14 @@ from cardgen.render.env import render_worked
 _CODE = re.compile(r"`([^`]+)`")
 
 
+def _code_tag(match: re.Match[str]) -> str:
+    return f"<code>{match.group(1)}</code>"
+
+
 def inline_html(text: str) -> Markup:
     """Escape text, then turn `code` spans into <code>; MathJax \\( \\) passes through."""
-    return Markup(_CODE.sub(r"<code>\1</code>", str(escape(text))))
+    html = str(escape(text))
+    return Markup(_CODE.sub(_code_tag, html) if "`" in html else html)
 
 
 @lru_cache(maxsize=4096)
