@@ -359,9 +359,13 @@ def _num(v: Any) -> int:
     return 1
 
 
+def _args(item: Item) -> Mapping[str, Any]:
+    return item._given if isinstance(item, Layer) else item.args  # type: ignore[attr-defined]
+
+
 def _weights(item: Item) -> int:
     kind = item.kind
-    args = item.kwargs if isinstance(item, Layer) else item.args
+    args = _args(item)
     if kind in ("conv", "conv_transpose"):
         n = LAYER_TYPES[item.type][1]
         k = args.get("kernel_size", 1)
@@ -379,7 +383,7 @@ def _check_geometry(items: Sequence[Item]) -> None:
     """Kernel/stride/padding/dilation beyond MAX_GEOMETRY: no card needs them, and
     torch 2.13's oneDNN ConvTranspose crashes (SIGSEGV) on some large strides."""
     for item in items:
-        args = item.kwargs if isinstance(item, Layer) else item.args
+        args = _args(item)
         for name in _GEOMETRY:
             value = args.get(name)
             values = value if isinstance(value, tuple) else (value,)

@@ -93,8 +93,11 @@ class Layer:
     args: tuple[tuple[str, Any], ...]
 
     def __post_init__(self) -> None:
-        # Every parameter with torch's default filled in; not a field, so not compared.
-        object.__setattr__(self, "_params", {**_DEFAULTS[self.type], **dict(self.args)})
+        # The given arguments, and every parameter with torch's default filled in: read
+        # on every shape step. Not fields, so not compared; never handed out to mutate.
+        given = dict(self.args)
+        object.__setattr__(self, "_given", given)
+        object.__setattr__(self, "_params", {**_DEFAULTS[self.type], **given})
 
     @classmethod
     def make(cls, type_: str, **kwargs: Any) -> Layer:
@@ -111,7 +114,7 @@ class Layer:
 
     @property
     def kwargs(self) -> dict[str, Any]:
-        return dict(self.args)
+        return dict(self._given)  # type: ignore[attr-defined]
 
     def get(self, name: str) -> Any:
         return self._params[name]  # type: ignore[attr-defined]
