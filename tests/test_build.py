@@ -133,6 +133,21 @@ def test_guids_do_not_depend_on_templates(monkeypatch):
     assert all(c.note.fields[0] == "<p>reworded</p>" for c in after)
 
 
+def test_worker_processes_build_the_same_bytes_as_one_process(tmp_path, monkeypatch):
+    import cardgen.build as build
+
+    if "fork" not in __import__("multiprocessing").get_all_start_methods():
+        pytest.skip("worker processes need the fork start method (not on this platform)")
+    recipe = default_recipe()
+    serial = build_recipe(recipe, tmp_path / "serial", EPOCH)
+    # Many small chunks across 2 workers: the writer sees the cards arrive in pieces.
+    monkeypatch.setattr(build, "_workers", lambda total: 2)
+    monkeypatch.setattr(build, "CHUNK", 37)
+    parallel = build_recipe(recipe, tmp_path / "parallel", EPOCH)
+    assert parallel.notes == serial.notes == recipe.total
+    assert parallel.path.read_bytes() == serial.path.read_bytes()
+
+
 def test_builds_are_byte_identical_across_processes(tmp_path, default_deck):
     outputs = []
     for hashseed in ("1", "987"):
