@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -27,14 +26,22 @@ def inline_html(text: str) -> Markup:
     return Markup(_CODE.sub(_code_tag, html) if "`" in html else html)
 
 
-@lru_cache(maxsize=4096)
-def _draw_cached(kind: str, args_json: str) -> str:
-    return getattr(diagram_functions, kind)(**json.loads(args_json))
+_DRAWN: dict[tuple[str, str], str] = {}
+_DRAWN_MAX = 4096
 
 
 def draw(diagram: Diagram) -> str:
-    """Diagrams are pure functions of their arguments, and decks repeat them: cache."""
-    return _draw_cached(diagram.kind, json.dumps(diagram.args, sort_keys=True))
+    """Diagrams are pure functions of their arguments, and decks repeat them: cache.
+    The key is the repr of the arguments (ints, strings and lists of them), which is
+    exact and cheaper than canonical JSON."""
+    key = (diagram.kind, repr(sorted(diagram.args.items())))
+    svg = _DRAWN.get(key)
+    if svg is None:
+        svg = getattr(diagram_functions, diagram.kind)(**diagram.args)
+        if len(_DRAWN) >= _DRAWN_MAX:
+            _DRAWN.clear()
+        _DRAWN[key] = svg
+    return svg
 
 
 def front_html(solution: Solution) -> str:
