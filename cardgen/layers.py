@@ -272,6 +272,8 @@ _BUILT_MAX = 8192
 
 
 def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
+    if not isinstance(type_, str):
+        return build_layer(type_, [], keywords)  # refuses it
     key = (type_, repr(keywords))
     layer = _BUILT.get(key)
     if layer is None:

@@ -249,6 +249,19 @@ def test_rejects_non_strings_and_bad_json():
             Layer.from_json(data)
 
 
+def test_made_layers_are_reused_only_for_exactly_the_same_arguments():
+    # Layer construction is cached; True == 1 and 1.0 == 1 in Python, but torch (and the
+    # validation) tell them apart, so a cached layer must never stand in for them.
+    good = {"in_channels": 1, "out_channels": 2, "kernel_size": 3}
+    first = Layer.from_json({"type": "Conv2d", "args": good})
+    assert Layer.from_json({"type": "Conv2d", "args": dict(good)}) == first
+    for name, twin in (("in_channels", True), ("kernel_size", 3.0)):
+        with pytest.raises(LayerSyntaxError):
+            Layer.from_json({"type": "Conv2d", "args": {**good, name: twin}})
+    with pytest.raises(LayerSyntaxError):
+        Layer.from_json({"type": ["Conv2d"], "args": good})
+
+
 # ------------------------------------------------------------------ the CLI
 
 ACCEPTANCE = ["Conv2d(3, 64, 7, stride=2, padding=3)", "MaxPool2d(3, 2, 1)",
