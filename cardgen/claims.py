@@ -432,6 +432,11 @@ def _macs(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> int:
     return 0
 
 
+def _where(items: Sequence[Item], i: int) -> str:
+    """Names layer i for a message; only on failure (formatting costs more than checking)."""
+    return f"layer {i + 1} {items[i]}" if len(items) > 1 else str(items[i])
+
+
 def _plan(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
           tensor_limit: int, work_limit: int | None = None
           ) -> tuple[list[tuple[int, ...]], str | None, int]:
@@ -446,16 +451,14 @@ def _plan(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
     shapes = [shape]
     macs = work = 0
     for i, item in enumerate(items):
-        def where() -> str:  # formatting a layer costs more than checking it
-            return f"layer {i + 1} {item}" if len(items) > 1 else str(item)  # noqa: B023
         if isinstance(item, _Refused):
-            return shapes, f"{where()}: {item.reason}", work
+            return shapes, f"{_where(items, i)}: {item.reason}", work
         try:
             out = layer_step(item, shapes[-1]).output_shape
         except ShapeError as exc:
-            return shapes, f"{where()}: {_one_line(exc)}", work
+            return shapes, f"{_where(items, i)}: {_one_line(exc)}", work
         if prod(out) > tensor_limit:
-            raise _TooLarge(f"too large: {where()} gives {prod(out)} elements "
+            raise _TooLarge(f"too large: {_where(items, i)} gives {prod(out)} elements "
                             f"(limit {tensor_limit})")
         if item.kind in ("conv", "conv_transpose"):
             n = item.ndim
@@ -463,7 +466,7 @@ def _plan(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
                             prod(item.tup("kernel_size")), prod(shapes[-1][-n:]),
                             prod(out[-n:]))
             if cols > MAX_COLUMNS:
-                raise _TooLarge(f"too large: {where()} unfolds to {cols} elements "
+                raise _TooLarge(f"too large: {_where(items, i)} unfolds to {cols} elements "
                                 f"(limit {MAX_COLUMNS})")
         layer_macs = _macs(item, shapes[-1], out)
         macs += layer_macs
@@ -507,7 +510,7 @@ def _shape_list(shape: Sequence[int]) -> list[int]:
 # Generators test a config (families.base.fits_claim) and then solve it: plan once.
 @lru_cache(maxsize=1024)
 def _trusted_plan(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> tuple[
-        list[tuple[int, ...]], str | None]:
+        tuple[tuple[int, ...], ...], str | None]:
     """`_plan` for a stack the families built from validated Layers: the same limits that
     `check_claim` applies, without re-parsing the stack from JSON (hot in large builds)."""
     if len(layers) > MAX_LAYERS or not layers:
@@ -518,7 +521,7 @@ def _trusted_plan(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> tuple[
         shapes, err, _ = _plan(layers, shape, MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS)
     except _Failed as exc:
         raise ValueError(f"cannot build a claim on this stack: {exc}") from None
-    return shapes, err
+    return tuple(shapes), err  # cached: immutable
 
 
 @lru_cache(maxsize=1024)
@@ -594,6 +597,8 @@ def values_claim(layers: Sequence[Layer], input_nested: Any,
     if isinstance(input_nested, np.ndarray):
         input_nested = input_nested.tolist()
     try:  # the limits check_claim applies, before the work
+        if not 1 <= len(layers) <= MAX_LAYERS:
+            raise _Failed(f"1 to {MAX_LAYERS} layers, got {len(layers)}")
         _exact_layers(list(layers), "layers")
         dims, _ = _parse_nested(input_nested, "input", MAX_VALUE_CELLS, MAX_ABS_VALUE)
         _plan(layers, dims, MAX_VALUE_CELLS, MAX_VALUE_CELLS, MAX_EXACT_WORK)
