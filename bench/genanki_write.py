@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 
-def main() -> None:
+def write(data: dict[str, Any], out: str) -> None:
+    """genanki's own way: Model, Deck, Note objects, then Package.write_to_file."""
     import genanki
 
-    with open(sys.argv[1], encoding="utf-8") as f:
-        data = json.load(f)
     model = genanki.Model(data["model_id"], data["model_name"],
                           fields=[{"name": n} for n in data["fields"]],
                           templates=[{"name": "Card 1", "qfmt": data["qfmt"],
@@ -27,7 +27,13 @@ def main() -> None:
                                                       note["deck"])
         deck.add_note(genanki.Note(model=model, fields=note["fields"], tags=note["tags"],
                                    guid=note["guid"]))
-    genanki.Package(list(decks.values())).write_to_file(sys.argv[2])
+    genanki.Package(list(decks.values())).write_to_file(out)
+
+
+def main() -> None:
+    with open(sys.argv[1], encoding="utf-8") as f:
+        data = json.load(f)
+    write(data, sys.argv[2])
 
 
 if __name__ == "__main__":

@@ -102,9 +102,12 @@ def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
         problems = study_order(groups)
         chunks = [problems[i:i + CHUNK] for i in range(0, len(problems), CHUNK)]
         done = 0
-        for chunk_cards in pool.imap(_render_chunk, [(recipe.name, c) for c in chunks]):
-            yield from chunk_cards
-            done += len(chunk_cards)
+        # Workers send back only the notes: unpickling the problems' params again would
+        # cost the main process more than writing the notes does.
+        jobs = [(recipe.name, c) for c in chunks]
+        for chunk, notes in zip(chunks, pool.imap(_render_chunk, jobs), strict=True):
+            yield from map(Card, chunk, notes)
+            done += len(notes)
             if progress:
                 progress(done, len(problems))
 
@@ -114,8 +117,8 @@ def deck_cards(recipe: Recipe, progress: Progress | None = None) -> list[Card]:
     return list(iter_cards(recipe, progress))
 
 
-def _render_chunk(job: tuple[str, list[Problem]]) -> list[Card]:
-    return _cards(*job)
+def _render_chunk(job: tuple[str, list[Problem]]) -> list[NoteData]:
+    return [card.note for card in _cards(*job)]
 
 
 def deck_filename(recipe: Recipe) -> str:
