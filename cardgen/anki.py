@@ -156,7 +156,6 @@ def _collection_image(
         conn.execute("PRAGMA page_size = 4096")
         conn.executescript(APKG_SCHEMA + APKG_COL)
         conn.execute("BEGIN")
-        position = 0
         for position, data in enumerate(notes, start=1):
             # Anki matches notes by GUID: a repeat would silently drop or overwrite a note.
             if data.guid in seen:
