@@ -124,3 +124,18 @@ def test_guid_depends_only_on_family_and_params():
     reordered = json.loads(json.dumps(problem.params, sort_keys=False))
     assert note_guid(problem.family, dict(reversed(list(reordered.items())))) == guid
     assert note_guid("pool.output_size", problem.params) != guid
+
+
+@pytest.mark.parametrize("name", sorted(n for n, m in FAMILIES.items() if hasattr(m, "MAX_DRAWS")))
+def test_a_generator_that_finds_nothing_fails_instead_of_hanging(name, monkeypatch):
+    from cardgen.errors import CardgenError
+
+    module = FAMILIES[name]
+    monkeypatch.setattr(module, "MAX_DRAWS", 3)
+    # Every draw rejected: what a broken check (say, a budget that refuses all) looks like.
+    for check in ("fits_claim", "_runs", "_equivalent", "_shares", "candidates"):
+        if hasattr(module, check):
+            monkeypatch.setattr(module, check, lambda *args: None)
+    with pytest.raises(CardgenError, match=f"{name}: no valid problem in 3 random draws"):
+        for level in module.LEVELS:
+            generate_family(name, 1, 5, [level])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cardgen.claims import equivalent_claim, windows_claim
-from cardgen.families.base import Diagram, Solution, layer_code, pick
+from cardgen.families.base import MAX_DRAWS, Diagram, Solution, exhausted, layer_code, pick
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, fixed_equivalent, fixed_layer_for, recipe_guess
 from cardgen.solver.windows import fixed_windows
@@ -26,7 +26,7 @@ def _equivalent(sizes: list[int], outs: list[int]) -> bool:
 def generate(rng: Any, level: int) -> dict[str, Any]:
     want = rng.random() < 0.56  # "no" is one answer, "yes k=.. s=.." many: keep "no" < 50%
     kind = pick(rng, ("Avg", "Max"))
-    while True:
+    for _ in range(MAX_DRAWS):
         if level == 1:
             sizes = [rng.randrange(4, 17)]
             outs = [rng.randrange(2, min(sizes[0], 6) + 1)]
@@ -41,6 +41,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             q = "fixed"
         if outs[0] < sizes[0] and _equivalent(sizes, outs) == want:
             return {"q": q, "kind": kind, "sizes": sizes, "outs": outs}
+    raise exhausted(NAME, MAX_DRAWS)
 
 
 def _fmt(values: tuple[int, ...]) -> str:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from cardgen.claims import shape_claim
-from cardgen.families.base import Solution, fits_claim, layer_code, pick, shape_text
+from cardgen.families.base import (
+    MAX_DRAWS,
+    Solution,
+    exhausted,
+    fits_claim,
+    layer_code,
+    pick,
+    shape_text,
+)
 from cardgen.layers import Layer
 from cardgen.solver import output_shape
 
@@ -19,12 +27,13 @@ OUTS = (1, 2, 3, 4, 5, 6, 7)
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
-    while True:
+    for _ in range(MAX_DRAWS):
         params = _draw(rng, level)
         layer = Layer.make(f"Adaptive{params['kind']}Pool{params['nd']}d",
                            output_size=params["output_size"])
         if fits_claim([layer], params["input_shape"]):
             return params
+    raise exhausted(NAME, MAX_DRAWS)
 
 
 def _draw(rng: Any, level: int) -> dict[str, Any]:

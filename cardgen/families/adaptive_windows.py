@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cardgen.claims import windows_claim
-from cardgen.families.base import Diagram, Solution, layer_code, pick
+from cardgen.families.base import MAX_DRAWS, Diagram, Solution, exhausted, layer_code, pick
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, windows_overlap
 
@@ -27,12 +27,13 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
                 "index": rng.randrange(out)}
     # overlap of windows i and i+1: balanced yes/no by choosing which we want first
     want = rng.random() < 0.5
-    while True:
+    for _ in range(MAX_DRAWS):
         size = rng.randrange(5, 40)
         out = rng.randrange(3, 12)
         index = rng.randrange(out - 1)
         if out != size and _shares(adaptive_windows(size, out), index) == want:
             return {"q": "overlap", "size": size, "out": out, "index": index}
+    raise exhausted(NAME, MAX_DRAWS)
 
 
 def _shares(wins: list[tuple[int, int]], index: int) -> bool:

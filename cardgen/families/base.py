@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from cardgen.errors import CardgenError
 from cardgen.layers import Layer
 
 
@@ -49,6 +50,16 @@ def fits_claim(layers: Sequence[Layer], shape: Sequence[int]) -> bool:
         return claim_work(layers, shape) <= MAX_CARD_MACS
     except ValueError:  # over verify's limits
         return False
+
+
+# Candidate draws for one problem. Every level accepts a large share of its draws, so
+# running out means the generator (or a check it relies on) is broken: fail, never hang.
+MAX_DRAWS = 100_000
+
+
+def exhausted(family: str, draws: int) -> CardgenError:
+    return CardgenError(f"{family}: no valid problem in {draws} random draws; its "
+                        "generator or a check it relies on is broken")
 
 
 def shape_text(shape: Sequence[int]) -> str:

@@ -6,7 +6,15 @@ from typing import Any
 
 from cardgen.claims import shape_claim
 from cardgen.errors import ShapeError
-from cardgen.families.base import Solution, conv_tex, layer_code, pick, shape_text
+from cardgen.families.base import (
+    MAX_DRAWS,
+    Solution,
+    conv_tex,
+    exhausted,
+    layer_code,
+    pick,
+    shape_text,
+)
 from cardgen.layers import Layer
 from cardgen.solver.arith import conv_out
 
@@ -34,7 +42,7 @@ def candidates(cfg: dict[str, int], unknown: str, target: int) -> list[int]:
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
-    while True:
+    for _ in range(MAX_DRAWS):
         cfg = {"size": pick(rng, SIZES), "kernel": pick(rng, (1, 3, 3, 5, 7, 11)),
                "stride": pick(rng, (1, 2, 2, 4) if level > 1 else (1, 2)),
                "padding": 0, "dilation": pick(rng, (1, 1, 1, 2)) if level == 3 else 1}
@@ -45,6 +53,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             continue
         if candidates(cfg, unknown, target) == [cfg[unknown]]:
             return {**cfg, "unknown": unknown, "target": target}
+    raise exhausted(NAME, MAX_DRAWS)
 
 
 def solve(params: dict[str, Any]) -> Solution:

@@ -7,9 +7,11 @@ from typing import Any
 from cardgen.claims import shape_claim
 from cardgen.errors import ShapeError
 from cardgen.families.base import (
+    MAX_DRAWS,
     Diagram,
     Solution,
     conv_tex,
+    exhausted,
     fits_claim,
     layer_code,
     pick,
@@ -41,7 +43,7 @@ def _layer(nd: int, cin: int, cout: int, k: Any, s: Any, p: Any, d: Any = 1) -> 
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
-    while True:
+    for _ in range(MAX_DRAWS):
         batch = pick(rng, (1, 1, 2, 4, 8))
         cin, cout = pick(rng, CHANNELS), pick(rng, CHANNELS[1:])
         if level == 1:
@@ -80,6 +82,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             continue
         if min(out[2:]) >= 1 and fits_claim([layer], shape):
             return {"layer": layer.to_json(), "input_shape": list(shape)}
+    raise exhausted(NAME, MAX_DRAWS)
 
 
 def solve(params: dict[str, Any]) -> Solution:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
-from cardgen.families.base import Diagram, Solution, fits_claim, layer_code, pick, shape_text
+from cardgen.families.base import (
+    MAX_DRAWS,
+    Diagram,
+    Solution,
+    exhausted,
+    fits_claim,
+    layer_code,
+    pick,
+    shape_text,
+)
 from cardgen.layers import Layer
 from cardgen.solver.arith import same_padding
 
@@ -18,12 +27,13 @@ SIZES = (7, 8, 12, 14, 16, 28, 32, 56, 64, 112, 224)
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
-    while True:
+    for _ in range(MAX_DRAWS):
         params = _draw(rng, level)
         # the size of the work is the stride-1 layer's (a strided 'same' is never built)
         layer = _conv(params["nd"], params["kernel"], params["dilation"], "same")
         if fits_claim([layer], (1, 8) + (params["size"],) * params["nd"]):
             return params
+    raise exhausted(NAME, MAX_DRAWS)
 
 
 def _draw(rng: Any, level: int) -> dict[str, Any]:

@@ -6,7 +6,15 @@ from typing import Any
 
 from cardgen.claims import shape_claim
 from cardgen.errors import ShapeError
-from cardgen.families.base import Diagram, Solution, layer_code, pick, shape_text
+from cardgen.families.base import (
+    MAX_DRAWS,
+    Diagram,
+    Solution,
+    exhausted,
+    layer_code,
+    pick,
+    shape_text,
+)
 from cardgen.layers import Layer
 from cardgen.solver import output_shape
 from cardgen.solver.arith import conv_out, conv_transpose_out
@@ -20,7 +28,7 @@ SIZES = (2, 3, 4, 5, 6, 7, 8, 14, 16, 28, 32, 56, 13, 15)
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
-    while True:
+    for _ in range(MAX_DRAWS):
         size = pick(rng, SIZES)
         k = pick(rng, (2, 3, 4, 5, 7) if level > 1 else (2, 3, 4))
         s = pick(rng, (1, 2, 2, 3) if level > 1 else (1, 2))
@@ -47,6 +55,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         if 0 <= big - base < max(s, d):
             return {"q": "recover", "nd": 2, "size": size, "kernel": k, "stride": s,
                     "padding": p, "output_padding": big - base, "dilation": d, "target": big}
+    raise exhausted(NAME, MAX_DRAWS)
 
 
 def _layer(params: dict[str, Any], output_padding: int) -> Layer:

@@ -6,7 +6,15 @@ from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
-from cardgen.families.base import Diagram, Solution, layer_code, pick, shape_text
+from cardgen.families.base import (
+    MAX_DRAWS,
+    Diagram,
+    Solution,
+    exhausted,
+    layer_code,
+    pick,
+    shape_text,
+)
 from cardgen.layers import Layer
 from cardgen.solver import output_shape
 
@@ -20,7 +28,7 @@ CHANNELS = (1, 3, 8, 16, 32, 64)
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
     want_ok = rng.random() < 0.5
-    while True:
+    for _ in range(MAX_DRAWS):
         size = rng.randrange(2, 10) if level < 3 else rng.randrange(3, 24)
         k = rng.randrange(2, 8)
         p = rng.randrange(0, 3) if level > 1 else 0
@@ -34,6 +42,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
                   "stride": pick(rng, (1, 2))}
         if _runs(params) == want_ok:
             return params
+    raise exhausted(NAME, MAX_DRAWS)
 
 
 def _layer(params: dict[str, Any]) -> Layer:

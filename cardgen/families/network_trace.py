@@ -6,7 +6,7 @@ from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
-from cardgen.families.base import Solution, fits_claim, pick, shape_text
+from cardgen.families.base import MAX_DRAWS, Solution, exhausted, fits_claim, pick, shape_text
 from cardgen.layers import Layer, parse_layer
 from cardgen.solver import trace
 
@@ -71,7 +71,7 @@ BLOCKS = {1: (_resnet_stem, _head, _vgg_head), 2: (_vgg_block, _downsample, _ale
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
-    while True:
+    for _ in range(MAX_DRAWS):
         layers, shape = pick(rng, BLOCKS[level])(rng)
         if level == 3:
             tweak = rng.randrange(4)
@@ -92,6 +92,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             if level < 3 or layers[-1].startswith("Linear") is False:
                 continue
         return {"layers": [layer.to_json() for layer in parsed], "input_shape": shape}
+    raise exhausted(NAME, MAX_DRAWS)
 
 
 def solve(params: dict[str, Any]) -> Solution:

@@ -7,9 +7,11 @@ from typing import Any
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
 from cardgen.families.base import (
+    MAX_DRAWS,
     Diagram,
     Solution,
     conv_tex,
+    exhausted,
     fits_claim,
     layer_code,
     pick,
@@ -53,7 +55,7 @@ def _result(p: dict[str, Any]) -> tuple[int, ...] | None:
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
-    while True:
+    for _ in range(MAX_DRAWS):
         k = pick(rng, (2, 2, 3, 3, 4, 5) if level > 1 else (2, 3))
         p: dict[str, Any] = {
             "kind": pick(rng, ("Max", "Avg")), "nd": 2, "batch": pick(rng, (1, 2, 4, 8)),
@@ -88,6 +90,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         if not fits_claim([_layer(p)], _shape(p)):
             continue
         return p
+    raise exhausted(NAME, MAX_DRAWS)
 
 
 def solve(params: dict[str, Any]) -> Solution:
