@@ -207,11 +207,17 @@ def _parse_layer(data: Any, where: str, allow_refused: bool) -> Item:
         return _Refused(type_, raw, _one_line(exc))
 
 
-def _parse_layers(data: Any, where: str, allow_refused: bool = False) -> list[Item]:
-    if not isinstance(data, list) or not data:
+def _check_stack_size(data: Sequence[Any], where: str = "layers") -> None:
+    if not data:
         raise _Failed(f"{where} must be a non-empty list of layers")
     if len(data) > MAX_LAYERS:
         raise _TooLarge(f"too large: {len(data)} layers (limit {MAX_LAYERS})")
+
+
+def _parse_layers(data: Any, where: str, allow_refused: bool = False) -> list[Item]:
+    if not isinstance(data, list):
+        raise _Failed(f"{where} must be a non-empty list of layers")
+    _check_stack_size(data, where)
     return [_parse_layer(d, f"{where}[{i}]", allow_refused) for i, d in enumerate(data)]
 
 
@@ -513,11 +519,9 @@ def _trusted_plan(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> tuple[
         tuple[tuple[int, ...], ...], str | None]:
     """`_plan` for a stack the families built from validated Layers: the same limits that
     `check_claim` applies, without re-parsing the stack from JSON (hot in large builds)."""
-    if len(layers) > MAX_LAYERS or not layers:
-        raise ValueError(f"cannot build a claim on {len(layers)} layers (1 to {MAX_LAYERS})")
-    if not 1 <= len(shape) <= MAX_RANK or any(not 1 <= s <= MAX_INT for s in shape):
-        raise ValueError(f"cannot build a claim on input shape {list(shape)}")
     try:
+        _check_stack_size(layers)
+        _parse_shape(list(shape), "input_shape")
         shapes, err, _ = _plan(layers, shape, MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS)
     except _Failed as exc:
         raise ValueError(f"cannot build a claim on this stack: {exc}") from None
@@ -597,8 +601,7 @@ def values_claim(layers: Sequence[Layer], input_nested: Any,
     if isinstance(input_nested, np.ndarray):
         input_nested = input_nested.tolist()
     try:  # the limits check_claim applies, before the work
-        if not 1 <= len(layers) <= MAX_LAYERS:
-            raise _Failed(f"1 to {MAX_LAYERS} layers, got {len(layers)}")
+        _check_stack_size(layers)
         _exact_layers(list(layers), "layers")
         dims, _ = _parse_nested(input_nested, "input", MAX_VALUE_CELLS, MAX_ABS_VALUE)
         _plan(layers, dims, MAX_VALUE_CELLS, MAX_VALUE_CELLS, MAX_EXACT_WORK)

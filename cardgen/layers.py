@@ -139,7 +139,7 @@ class Layer:
 
     def __str__(self) -> str:
         parts = []
-        given = dict(self.args)
+        given = self._given  # type: ignore[attr-defined]
         for name, default in _signature(self.type):
             if name not in given:
                 continue

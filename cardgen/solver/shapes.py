@@ -62,30 +62,39 @@ def adaptive_sizes(layer: Layer, spatial: Shape) -> Shape:
     return tuple(s if o is None else o for o, s in zip(sizes, spatial, strict=True))
 
 
+def _dim_args(layer: Layer, d: int, size: int) -> tuple[int, ...]:
+    """The arguments of ``arith``'s size function for one spatial dim of a Conv,
+    ConvTranspose or pool layer; its ``explain_*`` twin takes the same ones."""
+    kind, kernel = layer.kind, layer.tup("kernel_size")[d]
+    if kind == "conv":
+        left, right = conv_padding(layer, d)
+        return (size, kernel, layer.tup("stride")[d], left, layer.tup("dilation")[d], right)
+    if kind == "conv_transpose":
+        return (size, kernel, layer.tup("stride")[d], layer.tup("padding")[d],
+                layer.tup("output_padding")[d], layer.tup("dilation")[d])
+    dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
+    return (size, kernel, pool_stride(layer)[d], layer.tup("padding")[d], dil,
+            bool(layer.get("ceil_mode")))
+
+
+_SIZE = {"conv": arith.conv_out, "conv_transpose": arith.conv_transpose_out,
+         "maxpool": arith.pool_out, "avgpool": arith.pool_out}
+_EXPLAIN = {"conv": arith.explain_conv, "conv_transpose": arith.explain_conv_transpose,
+            "maxpool": arith.explain_pool, "avgpool": arith.explain_pool}
+
+
 def _dims(layer: Layer, spatial: Shape) -> tuple[int, ...]:
     kind = layer.kind
     if kind in ("adaptive_avg", "adaptive_max"):
         return adaptive_sizes(layer, spatial)
-    kernels = layer.tup("kernel_size")
-    results = []
+    size_of, results = _SIZE[kind], []
     for d, size in enumerate(spatial):
-        if kind == "conv":
-            left, right = conv_padding(layer, d)
-            results.append(arith.conv_out(size, kernels[d], layer.tup("stride")[d], left,
-                                          layer.tup("dilation")[d], right))
-        elif kind == "conv_transpose":
-            results.append(arith.conv_transpose_out(
-                size, kernels[d], layer.tup("stride")[d], layer.tup("padding")[d],
-                layer.tup("output_padding")[d], layer.tup("dilation")[d]))
-        else:  # maxpool, avgpool
-            if kind == "avgpool" and layer.ndim == 3 and size < kernels[d]:
-                # avg_pool3d (only the 3d one) checks the unpadded input against the kernel.
-                raise ShapeError(f"input size {size} is smaller than kernel size {kernels[d]}: "
-                                 "AvgPool3d needs the unpadded input to hold the kernel")
-            dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
-            results.append(arith.pool_out(size, kernels[d], pool_stride(layer)[d],
-                                          layer.tup("padding")[d], dil,
-                                          bool(layer.get("ceil_mode"))))
+        args = _dim_args(layer, d, size)
+        if kind == "avgpool" and layer.ndim == 3 and size < args[1]:
+            # avg_pool3d (only the 3d one) checks the unpadded input against the kernel.
+            raise ShapeError(f"input size {size} is smaller than kernel size {args[1]}: "
+                             "AvgPool3d needs the unpadded input to hold the kernel")
+        results.append(size_of(*args))
     return tuple(results)
 
 
@@ -104,23 +113,8 @@ def _formulas(layer: Layer, shape: Shape) -> tuple[str, ...]:
             return tuple(arith.explain_adaptive(size, 1) for size in spatial)
         return tuple(arith.explain_adaptive(size, out)
                      for size, out in zip(spatial, adaptive_sizes(layer, spatial), strict=True))
-    texts = []
-    for d, size in enumerate(spatial):
-        k = layer.tup("kernel_size")[d]
-        if kind == "conv":
-            left, right = conv_padding(layer, d)
-            texts.append(arith.explain_conv(size, k, layer.tup("stride")[d], left,
-                                            layer.tup("dilation")[d], right))
-        elif kind == "conv_transpose":
-            texts.append(arith.explain_conv_transpose(
-                size, k, layer.tup("stride")[d], layer.tup("padding")[d],
-                layer.tup("output_padding")[d], layer.tup("dilation")[d]))
-        else:
-            dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
-            texts.append(arith.explain_pool(size, k, pool_stride(layer)[d],
-                                            layer.tup("padding")[d], dil,
-                                            bool(layer.get("ceil_mode"))))
-    return tuple(texts)
+    explain = _EXPLAIN[kind]
+    return tuple(explain(*_dim_args(layer, d, size)) for d, size in enumerate(spatial))
 
 
 def _adaptive_avg_is_mean(layer: Layer, shape: Shape) -> bool:
