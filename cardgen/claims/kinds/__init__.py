@@ -1,0 +1,15 @@
+"""The claim kinds, one module each: parser, solver and torch checks, and the builder the
+families call. A new kind is a new module here and one line in ``KINDS``."""
+
+from __future__ import annotations
+
+from cardgen.claims.kind import ClaimKind
+from cardgen.claims.kinds import equivalent, error, shape, values, windows
+
+KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
+    shape.KIND,
+    error.KIND,
+    values.KIND,
+    windows.KIND,
+    equivalent.KIND,
+)}

@@ -1,0 +1,182 @@
+"""`equivalent`: whether two pooling stacks give the same shape and values on *every*
+input of `input_shape`. Checked by probing with random integers and a spike at each cell:
+max pools whose windows differ by one cell agree on most random inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from math import prod
+from typing import Any
+
+import numpy as np
+
+from cardgen.claims.budget import plan
+from cardgen.claims.build import parsed_or_refused, shape_list
+from cardgen.claims.check_torch import quiet, torch_module, torch_raised, torch_run
+from cardgen.claims.kind import ClaimKind
+from cardgen.claims.limits import (
+    MAX_EQUIV_CELLS,
+    MAX_EXACT_WORK,
+    MAX_VALUE_CELLS,
+    Failed,
+    TooLarge,
+)
+from cardgen.claims.parse import Item, exact_layers, parse_input_shape, parse_items
+from cardgen.layers import Layer
+from cardgen.solver import forward
+
+# the probe inputs are exact integers
+EQUIV_REL, EQUIV_ABS = 1e-12, 1e-9
+
+# Equivalence inputs: seeded random integers, plus "spike" probes (one cell raised far
+# above the rest) at up to SPIKE_CELLS cells. Spikes make max-pool stacks with different
+# receptive fields differ for sure; random integers separate different averages.
+EQUIV_SEED = 20240611
+EQUIV_RANDOM_TRIALS = 3
+EQUIV_HIGH = 1000
+EQUIV_SPIKE = 10_000
+SPIKE_CELLS = 512
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    layers: list[Item]
+    other: list[Item]
+    input_shape: tuple[int, ...]
+    equal: bool
+
+
+def parse(claim: Mapping[str, Any]) -> Equivalent:
+    if not isinstance(claim["equal"], bool):
+        raise Failed("equal must be true or false")
+    shape = parse_input_shape(claim["input_shape"], "input_shape")
+    if prod(shape) > MAX_EQUIV_CELLS:
+        raise TooLarge(f"too large: equivalence input of {prod(shape)} cells "
+                       f"(limit {MAX_EQUIV_CELLS})")
+    return Equivalent(exact_layers(parse_items(claim["layers"], "layers"), "layers"),
+                      exact_layers(parse_items(claim["other"], "other"), "other"),
+                      shape, claim["equal"])
+
+
+def _equivalence_inputs(shape: tuple[int, ...], spikes: int) -> Iterator[np.ndarray]:
+    """Deterministic int64 inputs: random integers, then `spikes` probes that each raise
+    one cell far above a random background (every cell when `spikes` covers them all)."""
+    rng = np.random.default_rng(EQUIV_SEED)
+    for _ in range(EQUIV_RANDOM_TRIALS):
+        yield rng.integers(0, EQUIV_HIGH, size=shape, dtype=np.int64)
+    cells = prod(shape)
+    background = rng.integers(0, EQUIV_HIGH, size=shape, dtype=np.int64)
+    if cells <= spikes:
+        spots: Sequence[int] = range(cells)
+    else:
+        spots = sorted(rng.choice(cells, size=spikes, replace=False).tolist())
+    for spot in spots:
+        x = background.copy()
+        x.flat[spot] = EQUIV_SPIKE
+        yield x
+
+
+def _equiv_plan(a: list[Item], b: list[Item], shape: tuple[int, ...],
+                strict: bool = True) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """(output shape of each stack, number of spike probes within the work budget).
+    With `strict`, a stack the solver refuses fails the claim."""
+    sa, err_a, work_a = plan(a, shape, MAX_EQUIV_CELLS, MAX_VALUE_CELLS, MAX_EXACT_WORK)
+    sb, err_b, work_b = plan(b, shape, MAX_EQUIV_CELLS, MAX_VALUE_CELLS, MAX_EXACT_WORK)
+    for name, err in (("layers", err_a), ("other", err_b)):
+        if err and strict:
+            raise Failed(f"solver: {name} raise on {list(shape)}: {err}")
+    runs = MAX_EXACT_WORK // max(work_a + work_b, 1)
+    if runs < EQUIV_RANDOM_TRIALS:
+        raise TooLarge(f"too large: comparing the stacks needs more than {MAX_EXACT_WORK} "
+                       "steps")
+    return sa[-1], sb[-1], min(SPIKE_CELLS, runs - EQUIV_RANDOM_TRIALS)
+
+
+def _solver_equivalent(a: list[Item], b: list[Item], shape: tuple[int, ...]
+                       ) -> tuple[bool, str]:
+    out_a, out_b, spikes = _equiv_plan(a, b, shape)
+    if out_a != out_b:
+        return False, f"shapes differ: {list(out_a)} vs {list(out_b)}"
+    la = [x for x in a if isinstance(x, Layer)]
+    lb = [x for x in b if isinstance(x, Layer)]
+    for n, x in enumerate(_equivalence_inputs(shape, spikes)):
+        nested = x.tolist()
+        ya, yb = forward(la, nested), forward(lb, nested)
+        diff = np.flatnonzero(ya.ravel() != yb.ravel())
+        if diff.size:
+            i = int(diff[0])
+            return False, (f"values differ on probe input {n} at flat index {i}: "
+                           f"{_fmt_num(ya.ravel()[i])} vs {_fmt_num(yb.ravel()[i])}")
+    return True, f"same shape {list(out_a)} and values on every probe input"
+
+
+def _fmt_num(v: Any) -> str:
+    return str(v) if isinstance(v, int | Fraction) else repr(float(v))
+
+
+
+def check_solver(c: Equivalent) -> str:
+    equal, why = _solver_equivalent(c.layers, c.other, c.input_shape)
+    if equal != c.equal:
+        raise Failed(f"solver: equal is {str(equal).lower()} ({why}), claimed "
+                     f"{str(c.equal).lower()}")
+    return f"equal={str(equal).lower()}: {why}"
+
+
+
+
+def check_torch(c: Equivalent) -> str:
+    import torch
+
+    # The budget and the probe inputs; torch alone judges errors and results.
+    _, _, spikes = _equiv_plan(c.layers, c.other, c.input_shape, strict=False)
+    with quiet():
+        try:
+            ma = [torch_module(item) for item in c.layers]
+            mb = [torch_module(item) for item in c.other]
+            equal, why = True, ""
+            for n, x in enumerate(_equivalence_inputs(c.input_shape, spikes)):
+                t = torch.from_numpy(x.astype(np.float64))
+                ya, yb = torch_run(c.layers, ma, t), torch_run(c.other, mb, t)
+                if ya.shape != yb.shape:
+                    equal, why = False, f"shapes differ: {list(ya.shape)} vs {list(yb.shape)}"
+                    break
+                if not torch.allclose(ya, yb, rtol=EQUIV_REL, atol=EQUIV_ABS):
+                    equal, why = False, f"values differ on probe input {n}"
+                    break
+            else:
+                why = f"same shape {list(ya.shape)} and values on every probe input"
+        except Failed:
+            raise
+        except Exception as exc:
+            raise Failed(f"torch raises: {torch_raised(exc)}") from None
+    if equal != c.equal:
+        raise Failed(f"torch: equal is {str(equal).lower()} ({why}), claimed "
+                     f"{str(c.equal).lower()}")
+    return f"equal={str(equal).lower()}: {why}"
+
+
+
+KIND = ClaimKind("equivalent", frozenset({"kind", "layers", "other", "input_shape", "equal"}),
+                 parse, check_solver, check_torch)
+
+
+def equivalent_claim(layers: Sequence[Layer], other: Sequence[Layer],
+                     input_shape: Sequence[int]) -> dict[str, Any]:
+    """Whether two pooling stacks give the same shape and values on `input_shape`.
+
+    Decided with the solver on deterministic inputs (see `_equivalence_inputs`);
+    ValueError if either stack raises on that shape.
+    """
+    claim = {"kind": "equivalent", "layers": [layer.to_json() for layer in layers],
+             "other": [layer.to_json() for layer in other],
+             "input_shape": shape_list(input_shape), "equal": False}
+    parsed = parsed_or_refused(claim, parse)
+    try:
+        equal, _ = _solver_equivalent(parsed.layers, parsed.other, parsed.input_shape)
+    except Failed as exc:
+        raise ValueError(f"cannot build this equivalent claim: {exc}") from None
+    claim["equal"] = equal
+    return claim
