@@ -148,12 +148,14 @@ def test_worker_processes_build_the_same_bytes_as_one_process(tmp_path, monkeypa
     assert parallel.path.read_bytes() == serial.path.read_bytes()
 
 
-def test_builds_are_byte_identical_across_processes(tmp_path, default_deck):
+def test_builds_are_byte_identical_across_processes_and_time_zones(tmp_path, default_deck):
+    """A CI runner and a laptop in another time zone must agree byte for byte. POSIX TZ
+    strings need no tz database: UTC, and Tokyo (UTC+9, another calendar day at times)."""
     outputs = []
-    for hashseed in ("1", "987"):
+    for hashseed, tz in (("1", "UTC0"), ("987", "JST-9")):
         out = tmp_path / hashseed
         result = run_cli("build", "--out", str(out), cwd=tmp_path,
-                         env={"PYTHONHASHSEED": hashseed})
+                         env={"PYTHONHASHSEED": hashseed, "TZ": tz})
         assert result.returncode == 0, result.stderr
         outputs.append((out / default_deck.name).read_bytes())
     assert outputs[0] == outputs[1] == default_deck.read_bytes()

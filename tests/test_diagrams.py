@@ -439,7 +439,11 @@ def test_card_templates():
 
 def test_card_css_switches_with_anki_night_mode():
     css = card_css()
-    assert ".nightMode" in css and ".night_mode" in css
+    rules = re.sub(r"/\*.*?\*/", "", css, flags=re.S)  # a comment styles nothing
+    selectors = [s.strip() for s in re.findall(r"([^{}]+)\{", rules)]
+    palette = [s for s in selectors if "--cg-bg" in rules.split(s, 1)[1].split("}", 1)[0]]
+    for night in (".nightMode", ".night_mode"):  # each client sets only one of them
+        assert any(night in re.split(r"[\s,]+", s) for s in palette), night
     assert "<script" not in css and "url(" not in css and "@import" not in css
     # diagram colours are classes styled here
     for cls in ("cg-cell", "cg-pad", "cg-over", "cg-band", "cg-win0", "cg-win1", "cg-win2",

@@ -139,3 +139,33 @@ def test_a_generator_that_finds_nothing_fails_instead_of_hanging(name, monkeypat
     with pytest.raises(CardgenError, match=f"{name}: no valid problem in 3 random draws"):
         for level in module.LEVELS:
             generate_family(name, 1, 5, [level])
+
+
+def test_touching_windows_do_not_overlap():
+    from cardgen.solver import adaptive_windows, read_counts, windows_overlap
+
+    assert not windows_overlap([(0, 2), (2, 4)])
+    assert windows_overlap([(0, 3), (2, 4)])
+    for size in range(1, 30):
+        for out in range(1, 30):
+            wins = adaptive_windows(size, out)
+            assert windows_overlap(wins) == (max(read_counts(wins, size)) > 1), (size, out)
+
+
+@pytest.mark.parametrize(("size", "out", "phrase"), [
+    (8, 4, None), (12, 3, None),  # windows touch: nothing is read twice
+    (7, 3, "read twice"), (10, 4, "read twice"),
+    (5, 11, "read 3 times"), (5, 9, "read twice or 3 times"),
+])
+def test_adaptive_windows_caption_says_how_often_shaded_cells_are_read(size, out, phrase):
+    from cardgen.solver import adaptive_windows, read_counts
+
+    solution = FAMILIES["adaptive.windows"].solve(
+        {"q": "window", "size": size, "out": out, "index": 0})
+    [diagram] = solution.diagrams
+    counts = read_counts(adaptive_windows(size, out), size)
+    assert ("shaded" in diagram.caption) == (max(counts) > 1)
+    if phrase is None:
+        assert "read" not in diagram.caption
+    else:
+        assert f"shaded cells are {phrase})" in diagram.caption

@@ -289,3 +289,52 @@ def test_screenshots_are_written(screenshots):
     for path, stderr in screenshots.values():
         assert path.is_file() and path.stat().st_size > 10_000, stderr[-2000:]
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+NIGHT_PROBE = """<script>
+(function () {
+  var out = {};
+  document.querySelectorAll("[data-case]").forEach(function (el) {
+    out[el.dataset.case] = {
+      bg: getComputedStyle(el).backgroundColor,
+      text: getComputedStyle(el.querySelector(".cg-q")).color,
+      cell: getComputedStyle(el.querySelector("path.cg-cell")).fill,
+      band: getComputedStyle(el.querySelector("path.cg-band")).fill
+    };
+  });
+  var pre = document.createElement("pre");
+  pre.className = "cg-measure";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def test_each_night_mode_class_works_on_its_own(chromium, tmp_path):
+    """Desktop Anki and AnkiMobile set .nightMode, AnkiDroid and older desktops only
+    .night_mode, on the card or on an ancestor: each alone must switch the palette."""
+    svg = D.sliding_strip(8, 3, 2, 0, 0)
+
+    def card(case: str, cls: str) -> str:
+        return (f'<div class="{cls}" data-case="{case}"><div class="cg-q">Question</div>'
+                f'{svg}</div>')
+
+    body = "".join([
+        card("light", "card"),
+        card("nightMode", "card nightMode"),
+        card("night_mode", "card night_mode"),
+        f'<div class="nightMode">{card("ancestor nightMode", "card")}</div>',
+        f'<div class="night_mode">{card("ancestor night_mode", "card")}</div>',
+    ])
+    page = tmp_path / "night.html"
+    page.write_text(f"<!doctype html><html><head><style>{card_css()}</style></head>"
+                    f"<body>{body}{NIGHT_PROBE}</body></html>", encoding="utf-8")
+    run = _chromium(chromium, "--virtual-time-budget=2000", "--dump-dom", page.as_uri())
+    [found] = re.findall(r'<pre class="cg-measure">(.*?)</pre>', run.stdout, re.S)
+    styles = json.loads(html.unescape(found))
+    light = styles.pop("light")
+    assert len(styles) == 4
+    for case, night in styles.items():
+        for prop in ("bg", "text", "cell", "band"):
+            assert night[prop] != light[prop], (case, prop, night[prop])
+        assert night == styles["nightMode"], case  # one night palette, whatever the class

@@ -7,7 +7,7 @@ from typing import Any
 from cardgen.claims import windows_claim
 from cardgen.families.base import MAX_DRAWS, Diagram, Solution, exhausted, layer_code, pick
 from cardgen.layers import Layer
-from cardgen.solver import adaptive_windows, windows_overlap
+from cardgen.solver import adaptive_windows, read_counts
 
 NAME = "adaptive.windows"
 TITLE = "Adaptive pooling windows: one output's window, the window lengths, overlaps"
@@ -40,6 +40,15 @@ def _shares(wins: list[tuple[int, int]], index: int) -> bool:
     return wins[index + 1][0] < wins[index][1]
 
 
+def _shading(counts: list[int]) -> str:
+    """What the diagram's shading means, from how often each cell is really read."""
+    shared = sorted({c for c in counts if c > 1})
+    if not shared:
+        return ""
+    times = {2: "twice", 3: "3 times", 4: "4 times"}
+    return f" (shaded cells are read {' or '.join(times.get(c, f'{c} times') for c in shared)})"
+
+
 def solve(params: dict[str, Any]) -> Solution:
     q, size, out, idx = params["q"], params["size"], params["out"], params["index"]
     layer = Layer.make("AdaptiveAvgPool1d", output_size=out)
@@ -49,8 +58,7 @@ def solve(params: dict[str, Any]) -> Solution:
     general = (f"Window i is \\( [\\lfloor i\\cdot {size}/{out} \\rfloor, "
                f"\\lceil (i+1)\\cdot {size}/{out} \\rceil) \\).")
     diagram = Diagram("adaptive_strip", {"size": size, "out": out},
-                      f"{size} input cells, {out} windows"
-                      + (" (shaded cells are read twice)." if windows_overlap(wins) else "."))
+                      f"{size} input cells, {out} windows{_shading(read_counts(wins, size))}.")
     claims = [windows_claim(layer, shape)]
     intro = f"{layer_code(layer)} runs on an input of length {size}."
     if q == "window":

@@ -40,4 +40,14 @@ def pool_windows(layer: Layer, shape: Sequence[int]) -> list[list[Window]]:
 
 
 def windows_overlap(windows: Sequence[Window]) -> bool:
+    """Whether consecutive windows share a cell; touching windows ([0, 2), [2, 4)) do not."""
     return any(b[0] < a[1] for a, b in zip(windows, windows[1:], strict=False))
+
+
+def read_counts(windows: Sequence[Window], size: int) -> list[int]:
+    """How many windows read each of the ``size`` input cells."""
+    counts = [0] * size
+    for a, b in windows:
+        for c in range(max(a, 0), min(b, size)):
+            counts[c] += 1
+    return counts
