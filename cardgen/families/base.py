@@ -17,7 +17,8 @@ from cardgen.layers import Layer
 
 @dataclass(frozen=True)
 class Diagram:
-    """Data for one diagram; the render stage draws it (``kind`` names a diagrams function)."""
+    """Data for one diagram; the render stage draws it (``kind`` is a key of
+    ``cardgen.render.diagrams.DIAGRAMS``, ``args`` its function's keyword arguments)."""
 
     kind: str
     args: dict[str, Any]

@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from cardgen.families.base import Diagram, Solution
 from cardgen.generate import Problem
-from cardgen.render import diagrams as diagram_functions
+from cardgen.render.diagrams import DIAGRAMS
 from cardgen.render.env import render_worked
 
 _CODE = re.compile(r"`([^`]+)`")
@@ -37,7 +37,7 @@ def draw(diagram: Diagram) -> str:
     key = (diagram.kind, repr(sorted(diagram.args.items())))
     svg = _DRAWN.get(key)
     if svg is None:
-        svg = getattr(diagram_functions, diagram.kind)(**diagram.args)
+        svg = DIAGRAMS[diagram.kind](**diagram.args)
         if len(_DRAWN) >= _DRAWN_MAX:
             _DRAWN.clear()
         _DRAWN[key] = svg

@@ -1,0 +1,232 @@
+"""Shared geometry for the diagrams: layout constants, number formatting, the path and
+label collector, and the helpers that place runs, lanes and labels.
+
+Every number that reaches SVG goes through :func:`n` (the memo; see the package
+docstring on speed).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from itertools import repeat
+
+from cardgen.render.env import render
+
+WIDTH = 320.0  # viewBox width budget: about 1:1 in a phone's 320-340 px card column
+LABEL = 22.0  # left column for row labels ("in", placement indices)
+CELL = 22.0  # widest cell
+CELL_H = 18.0  # strip height
+GAP_W = 14.0  # width of an elided stretch of cells ("…")
+ZOOM = 1.6  # max-width = ZOOM x viewBox width, in CSS px
+CHAR = 7.0  # width of one digit at the normal label size (11 px), with some air
+CHAR_S = 5.7  # ... at the small label size (9 px)
+ROWS_FULL = 6  # more placements than this: draw the first 2 and the last 2
+CELLS_FULL = 26  # a strip longer than this is condensed around the drawn placements
+LINKS_MAX = 16  # more adaptive windows than this: linked to their outputs by colour only
+
+_MEMO_MAX = 1 << 14  # numbers kept by n's memo before it starts afresh
+
+
+def fmt(value: float) -> str:
+    """A short number: an integer, or one decimal."""
+    if value % 1 == 0:  # whole (most cell edges): nothing to round; False for inf and nan
+        return str(int(value))
+    text = f"{round(value, 1):.1f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+class _Memo(dict[float, str]):
+    """:func:`fmt` by value. A diagram formats a hundred numbers or so, mostly the
+    same few dozen (cell edges, label rows, strip heights), so a dict hit beats
+    formatting again; the memo is cleared when full, so a long build stays bounded."""
+
+    def __missing__(self, value: float) -> str:
+        if len(self) >= _MEMO_MAX:
+            self.clear()
+        text = self[value] = fmt(value)
+        return text
+
+
+n: Callable[[float], str] = _Memo().__getitem__
+"""A short number: an integer, or one decimal (memoised :func:`fmt`)."""
+
+_INDEX: list[str] = []  # str(i) for every i below its length, grown on demand
+
+
+def index_labels(count: int) -> list[str]:
+    """``["0", "1", ..., str(count - 1)]``; each string is made once per process."""
+    if len(_INDEX) < count:
+        _INDEX.extend(map(str, range(len(_INDEX), count)))
+    return _INDEX[:count]
+
+
+def rect_path(x: float, y: float, w: float, h: float) -> str:
+    """Path data of a w x h rectangle at (x, y)."""
+    return f"M{n(x)} {n(y)}h{n(w)}v{n(h)}h{n(-w)}z"
+
+
+class Layers:
+    """Path data and labels grouped by CSS class, in first-use order.
+
+    The templates write label texts unescaped, so they must be numbers or fixed symbols;
+    text from outside (the aria label, a result) is escaped by the template itself.
+    """
+
+    __slots__ = ("paths", "texts")
+
+    def __init__(self) -> None:
+        self.paths: defaultdict[str, list[str]] = defaultdict(list)
+        self.texts: defaultdict[str, list[tuple[str, str, str]]] = defaultdict(list)
+
+    def rect(self, cls: str, x: float, y: float, w: float, h: float) -> None:
+        if w <= 0 or h <= 0:
+            return
+        self.paths[cls].append(rect_path(x, y, w, h))
+
+    def rects(self, cls: str, xs: Sequence[float], y: float, w: float, h: float) -> None:
+        """Rectangles of one size in a row: ``rect`` at each x, the shared part made once."""
+        if w <= 0 or h <= 0 or not xs:
+            return
+        rest = f" {n(y)}h{n(w)}v{n(h)}h{n(-w)}z"
+        self.paths[cls].extend([f"M{n(x)}{rest}" for x in xs])
+
+    def line(self, cls: str, x1: float, y1: float, x2: float, y2: float) -> None:
+        nx1, ny1, nx2, ny2 = n(x1), n(y1), n(x2), n(y2)
+        if nx1 == nx2:
+            seg = f"M{nx1} {ny1}V{ny2}"
+        elif ny1 == ny2:
+            seg = f"M{nx1} {ny1}H{nx2}"
+        else:
+            seg = f"M{nx1} {ny1}L{nx2} {ny2}"
+        self.paths[cls].append(seg)
+
+    def raw(self, cls: str, d: str) -> None:
+        self.paths[cls].append(d)
+
+    def strip(self, cls: str, x: float, y: float, widths: Sequence[float], h: float) -> None:
+        """A run of adjacent cells: one outline plus the separators, in one subpath list."""
+        total = sum(widths)
+        if total <= 0:
+            return
+        ny, nh = n(y), n(h)
+        separator = f" {ny}v{nh}"
+        parts = [f"M{n(x)} {ny}h{n(total)}v{nh}h{n(-total)}z"]
+        edge = x
+        for w in widths[:-1]:
+            edge += w
+            parts.append(f"M{n(edge)}{separator}")
+        self.paths[cls].append("".join(parts))
+
+    def text(self, cls: str, x: float, y: float, s: str) -> None:
+        self.texts[cls].append((n(x), n(y), s))
+
+    def stack(self, bottom: Sequence[str] = (), top: Sequence[str] = ()
+              ) -> list[tuple[str, str]]:
+        """(class, d) of each class used, in drawing order: ``bottom`` in the order given,
+        then the other classes in first-use order, then ``top``."""
+        paths = self.paths
+        middle = [c for c in paths if c not in bottom and c not in top]
+        return [(c, "".join(paths[c])) for c in (*bottom, *middle, *top) if paths.get(c)]
+
+    def labels(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
+        return [(c, items) for c, items in self.texts.items() if items]
+
+
+def render_svg(name: str, *, width: float, height: float, label: str, **parts: object) -> str:
+    """Fill ``templates/diagrams/{name}.svg.j2``; ``label`` is the aria label."""
+    values = {"w": n(width), "h": n(height), "maxw": round(width * ZOOM), "label": label,
+              **parts}
+    return render(f"diagrams/{name}.svg.j2", values)
+
+
+def assign_lanes(windows: Sequence[tuple[int, int]]) -> list[int]:
+    """Greedy lane per window so that windows sharing a lane never overlap."""
+    ends: list[int] = []
+    lanes = []
+    for start, end in windows:
+        for lane, last in enumerate(ends):
+            if last <= start:
+                ends[lane] = end
+                lanes.append(lane)
+                break
+        else:
+            ends.append(end)
+            lanes.append(len(ends) - 1)
+    return lanes
+
+
+def true_runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
+    """Maximal [a, b) runs of True."""
+    runs, start = [], None
+    for i, flag in enumerate([*flags, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def clip_runs(runs: Sequence[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
+    """The parts of sorted, disjoint [a, b) runs that lie in [lo, hi)."""
+    return [(max(a, lo), min(b, hi)) for a, b in runs if max(a, lo) < min(b, hi)]
+
+
+def sparse_indices(positions: Sequence[float], min_gap: float) -> list[int]:
+    """Indices of positions to label so that labels stay min_gap apart; keeps the last."""
+    keep: list[int] = []
+    for i, x in enumerate(positions):
+        if not keep or x - positions[keep[-1]] >= min_gap:
+            keep.append(i)
+    if keep and keep[-1] != len(positions) - 1:
+        last = len(positions) - 1
+        while keep and positions[last] - positions[keep[-1]] < min_gap:
+            keep.pop()
+        keep.append(last)
+    return keep
+
+
+def window_list(windows: Sequence[tuple[int, int]], limit: int = 6) -> str:
+    """``[a,b)`` for each window, the middle elided past ``limit`` (for aria labels)."""
+    text = [f"[{a},{b})" for a, b in windows]
+    if len(text) > limit:
+        text = [*text[:3], "…", *text[-2:]]
+    return " ".join(text)
+
+
+def cell_labels(lay: Layers, xs: Sequence[float], texts: Sequence[str], cw: float,
+                y: float, max_labels: int = 16) -> None:
+    """Label cells centred at ``xs``: all at the normal size if they fit, else small ones,
+    skipping any that would touch its left neighbour (the last one always kept), and
+    spreading them out to about ``max_labels``."""
+    if not texts:
+        return
+    ny = n(y)
+    if cw >= CHAR * max(map(len, texts)) + 2:
+        lay.texts["cg-t"].extend(zip(map(n, xs), repeat(ny), texts))
+        return
+    spread = (xs[-1] - xs[0]) / max_labels
+    lengths = list(map(len, texts))
+
+    def clear(a: int, b: int) -> bool:
+        need = (lengths[a] + lengths[b]) / 2 * CHAR_S + 3
+        return xs[b] - xs[a] >= (need if need > spread else spread)
+
+    keep = [0]
+    for k in range(1, len(texts)):
+        if clear(keep[-1], k):
+            keep.append(k)
+    last = len(texts) - 1
+    if keep[-1] != last:
+        while keep and not clear(keep[-1], last):
+            keep.pop()
+        keep.append(last)
+    lay.texts["cg-ts"].extend([(n(xs[k]), ny, texts[k]) for k in keep])
+
+
+def grid_lines(x: float, y: float, cw: float, ch: float, rows: int, cols: int) -> str:
+    """The lines of a rows x cols grid of cw x ch cells at (x, y): rows, then columns."""
+    nx, ny, nw, nh = n(x), n(y), n(cols * cw), n(rows * ch)
+    return "".join([*[f"M{nx} {n(y + k * ch)}h{nw}" for k in range(rows + 1)],
+                    *[f"M{n(x + k * cw)} {ny}v{nh}" for k in range(cols + 1)]])

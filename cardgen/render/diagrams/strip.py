@@ -1,0 +1,228 @@
+"""The kernel-placement strip model shared by the sliding and transposed strips: a strip
+of cells along one dim, the placements drawn as rows over it, the output strip below,
+and the condensing of a long strip around them (``templates/diagrams/sliding_strip.svg.j2``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cardgen.render.diagrams.geometry import (
+    CELL,
+    CELL_H,
+    CELLS_FULL,
+    GAP_W,
+    LABEL,
+    ROWS_FULL,
+    WIDTH,
+    Layers,
+    cell_labels,
+    clip_runs,
+    render_svg,
+)
+
+
+@dataclass
+class Strip:
+    """A strip of cells along one dim, and the kernel placements over it."""
+
+    kinds: list[str]  # per cell: "in", "pad", "zero" (transposed) or "crop"
+    labels: list[str]
+    lo: int  # the kernel slides over [lo, hi); the cells outside it are "crop"
+    hi: int
+    kernel: int
+    dilation: int
+    step: int
+    count: int  # placements that fit (the floor)
+    extra: bool = False  # ceil mode adds one more placement
+    dropped: bool = False  # ... which PyTorch drops (starts in the right padding)
+    outputs: bool = False  # draw the output strip (transposed)
+    lay: Layers = field(default_factory=Layers)
+
+    @property
+    def span(self) -> int:
+        return self.dilation * (self.kernel - 1) + 1
+
+    def start(self, i: int) -> int:
+        return self.lo + i * self.step
+
+
+def _rows(count: int) -> list[int | None]:
+    """Placements drawn, one row each; None is the elision row."""
+    if count <= ROWS_FULL:
+        return list(range(count))
+    return [0, 1, None, count - 2, count - 1]
+
+
+def _shown_cells(st: Strip, total: int) -> list[tuple[int, int]]:
+    """The runs [a, b) of cells to draw; the rest are elided ("…") in a long strip.
+
+    Worked on ranges, not per cell: a strip can be hundreds of cells long."""
+    if total <= CELLS_FULL:
+        return [(0, total)]
+    spans: list[tuple[int, int]] = []
+
+    def add(a: int, b: int, ends_only: bool = False) -> None:
+        a, b = max(a, 0), min(b, total)
+        if ends_only and b - a > 8:
+            spans.extend([(a, a + 3), (b - 3, b)])
+        elif a < b:
+            spans.append((a, b))
+
+    kinds = st.kinds
+    first_in = kinds.index("in") if "in" in kinds else 0
+    last_in = len(kinds) - 1 - kinds[::-1].index("in") if "in" in kinds else total - 1
+    add(0, min(first_in + 1, 8))
+    add(max(last_in, total - 8), total)
+    span = st.span
+    placements = [i for i in _rows(st.count) if i is not None]
+    if st.extra:
+        placements.append(st.count)
+    for i in placements:
+        start = st.start(i)
+        add(start, start + span, ends_only=span > 12)
+    add(st.start(st.count - 1) + span, st.hi, ends_only=True)  # what the floor leaves
+    # merge into runs; an elision must save room, so a gap of 1 or 2 cells is drawn
+    spans.sort()
+    runs = [spans[0]]
+    for a, b in spans[1:]:
+        last_a, last_b = runs[-1]
+        if a - last_b <= 2:
+            runs[-1] = (last_a, max(last_b, b))
+        else:
+            runs.append((a, b))
+    return runs
+
+
+_CELL_CLASS = {"in": "cg-cell", "pad": "cg-pad", "zero": "cg-zero", "crop": "cg-crop",
+               "ghost": "cg-ghost"}
+
+
+_BANDS = ("cg-band cg-win0", "cg-band cg-win1", "cg-band cg-win2")  # by placement % 3
+
+
+def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
+    """Lay out the strip, the placement rows, and (transposed) the output strip."""
+    lay = st.lay
+    axis = len(st.kinds)
+    extra_start = st.start(st.count) if st.extra else None
+    ghost = max(0, extra_start + st.span - axis) if extra_start is not None else 0
+    total = axis + ghost
+    segments = _shown_cells(st, total)
+    shown = [False] * total
+    for a, b in segments:
+        shown[a:b] = [True] * (b - a)
+    right = 14.0 if st.extra else 4.0
+    n_shown = sum([b - a for a, b in segments])
+    cw = min(CELL, (WIDTH - LABEL - right - GAP_W * (len(segments) - 1)) / n_shown)
+
+    # x of each cell's left edge; elided cells sit in the middle of their gap
+    xs: list[float] = [0.0] * (total + 1)
+    x = LABEL
+    for k, (a, b) in enumerate(segments):
+        if k:
+            gap_a = segments[k - 1][1]
+            xs[gap_a:a] = [x + GAP_W / 2] * (a - gap_a)
+            x += GAP_W
+        for c in range(a, b):
+            xs[c] = x
+            x += cw
+    xs[total] = x
+    width = x + right
+
+    def xr(c: int) -> float:  # a cell's right edge (its left edge if elided)
+        return xs[c] + cw if shown[c] else xs[c]
+
+    y = 3.0
+    mid = y + CELL_H / 2
+    kinds = [*st.kinds, *["ghost"] * ghost]
+    for a, b in segments:  # one strip per run of cells of one kind
+        c = a
+        while c < b:
+            kind = kinds[c]
+            d = c + 1
+            while d < b and kinds[d] == kind:
+                d += 1
+            lay.strip(_CELL_CLASS[kind], xs[c], y, [cw] * (d - c), CELL_H)
+            c = d
+    for k in range(1, len(segments)):
+        lay.text("cg-tm", xs[segments[k - 1][1]], mid, "…")
+    # the floor: cells after the last placement that fits are never read
+    last_end = st.start(st.count - 1) + st.span
+    for a, b in clip_runs(segments, max(st.lo, last_end), st.hi):
+        lay.rect("cg-left", xs[a], y, xr(b - 1) - xs[a], CELL_H)
+    lay.text("cg-tl", LABEL - 4, mid, "in")
+    labels = st.labels
+    numbered = [c for a, b in clip_runs(segments, 0, axis) for c in range(a, b) if labels[c]]
+    half = cw / 2
+    cell_labels(lay, [xs[c] + half for c in numbered], [labels[c] for c in numbered], cw,
+                mid)
+    # cropped cells (the ones outside [lo, hi), see Strip) are struck through
+    for a, b in [*clip_runs(segments, 0, st.lo), *clip_runs(segments, st.hi, axis)]:
+        for c in range(a, b):
+            lay.line("cg-cropx", xs[c] + 2, y + CELL_H - 2, xs[c] + cw - 2, y + 2)
+
+    # one row per placement drawn: the kernel's taps, dilation gaps left empty
+    rows = _rows(st.count)
+    if st.extra:
+        rows.append(st.count)
+    pitch, bar = 14.0, 10.0
+    yr = y + CELL_H + 6
+    reach = st.dilation * (st.kernel - 1)  # first tap to last
+    for k, i in enumerate(rows):
+        ry = yr + k * pitch
+        ym = ry + bar / 2
+        if i is None:
+            lay.text("cg-tm", LABEL - 8, ym, "⋮")
+            continue
+        if i == st.count:
+            cls = "cg-drop" if st.dropped else "cg-keep"
+        else:
+            cls = _BANDS[i % 3]
+        lay.text("cg-rl" if i < st.count else "cg-tl", LABEL - 4, ym, str(i))
+        first = st.start(i)
+        last = first + reach
+        if st.dilation == 1:
+            lay.rect(cls, xs[first] + 1, ry, xr(last) - xs[first] - 2, bar)
+        else:
+            lay.line("cg-span", xs[first] + half, ym, xr(last) - half, ym)
+            lay.rects(cls, [xs[t] + 1 for t in range(first, last + 1, st.dilation)
+                            if shown[t]], ry, cw - 2, bar)
+        if i == st.count:
+            lay.text("cg-bad" if st.dropped else "cg-ok", xr(last) + 7, ym,
+                     "✗" if st.dropped else "✓")
+    bottom = yr + len(rows) * pitch - (pitch - bar)
+    if last_end < st.hi:  # mark where the last placement that fits ends
+        last_row = rows.index(st.count - 1)
+        lay.line("cg-mark", xr(last_end - 1), y - 2, xr(last_end - 1),
+                 yr + last_row * pitch + bar + 2)
+
+    if st.outputs:  # output j is the placement starting at lo + j
+        yo = bottom + 8
+        lo = st.lo
+        out_runs = [(a - lo, b - lo) for a, b in clip_runs(segments, lo, lo + st.count)]
+        for a, b in out_runs:
+            for j in range(a, b):
+                lay.rect(f"cg-o cg-win{j % 3}", xs[lo + j], yo, cw, CELL_H)
+            lay.strip("cg-grid", xs[lo + a], yo, [cw] * (b - a), CELL_H)
+        for (_, b), (a, _) in zip(out_runs, out_runs[1:], strict=False):
+            lay.text("cg-tm", (xr(lo + b - 1) + xs[lo + a]) / 2, yo + CELL_H / 2, "…")
+        lay.text("cg-tl", LABEL - 4, yo + CELL_H / 2, "out")
+        outs = [j for a, b in out_runs for j in range(a, b)]
+        cell_labels(lay, [xs[lo + j] + half for j in outs], [str(j) for j in outs], cw,
+                    yo + CELL_H / 2)
+        bottom = yo + CELL_H
+    return width, bottom + 3, rows
+
+
+# the cells of the strip, then the span lines and the end-of-the-floor mark
+_UNDER = ("cg-cell", "cg-pad", "cg-zero", "cg-crop", "cg-ghost", "cg-left", "cg-span", "cg-mark")
+
+
+def render_strip(st: Strip, label: str) -> str:
+    """The SVG of a strip, with ``label`` as its aria label."""
+    width, height, _ = _draw_strip(st)
+    lay = st.lay
+    # the placement rows, the ceil-mode window and the output cells come on top
+    return render_svg("sliding_strip", width=width, height=height, label=label,
+                      paths=lay.stack(bottom=_UNDER), labels=lay.labels())
