@@ -46,3 +46,25 @@ def test_solve_examples_match_the_cli():
         shown = [line for line in expected if line.strip() != "..."]
         for line in shown:
             assert line in actual, (line, actual)
+
+
+def test_how_it_works_names_real_places():
+    section = _section("How it works")
+    paths = re.findall(r"`((?:cardgen|templates|decks|tests|tools|bench)/[\w/.]*)`", section)
+    assert len(paths) >= 15
+    for path in paths:
+        assert (ROOT / path).exists(), path
+
+
+def test_every_kind_module_is_one_registry_line():
+    """The README's promise: a claim kind or a diagram kind is one module plus one line."""
+    from cardgen.claims.kinds import KINDS
+    from cardgen.render.diagrams import DIAGRAMS
+
+    kinds = {p.stem for p in (ROOT / "cardgen" / "claims" / "kinds").glob("*.py")}
+    assert kinds - {"__init__"} == set(KINDS)
+    diagrams = {p.stem for p in (ROOT / "cardgen" / "render" / "diagrams").glob("*.py")}
+    assert diagrams - {"__init__", "geometry", "strip"} == set(DIAGRAMS)
+    for name in DIAGRAMS:
+        assert (ROOT / "templates" / "diagrams" / f"{name}.svg.j2").exists() \
+            or name == "transposed_strip", name  # drawn with sliding_strip's template
