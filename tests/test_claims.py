@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import copy
 import random
 import resource
@@ -308,6 +309,43 @@ def test_equivalence_matches_fixed_layer_for(size: int, out: int, backend: str) 
             assert equivalent_claim([layer], [fixed], [1, 1, size])["equal"]
         if backend == "torch":
             assert holds(claim, backend).ok
+
+
+def _random_pool(rng: random.Random, nd: int, reduction: str) -> Layer:
+    if rng.random() < 0.4:
+        name = "AdaptiveMaxPool" if reduction == "max" else "AdaptiveAvgPool"
+        return Layer.make(f"{name}{nd}d", output_size=_tup(rng, nd, 1, 7))
+    k = rng.randint(1, 4)
+    kw: dict[str, Any] = {"stride": rng.choice([None, 1, 2, 3]), "ceil_mode": rng.random() < 0.5,
+                          "padding": rng.randint(0, k // 2) if rng.random() < 0.3 else 0}
+    if reduction == "max" and rng.random() < 0.2:
+        kw["dilation"] = 2
+    if reduction == "mean" and rng.random() < 0.2:
+        kw["count_include_pad"] = False
+    return Layer.make(f"{'MaxPool' if reduction == 'max' else 'AvgPool'}{nd}d",
+                      kernel_size=k, **kw)
+
+
+def test_equivalence_by_windows_agrees_with_probing(backend: str) -> None:
+    """The builder decides single pools by their windows; probing (the solver's exact
+    forward pass, or torch) must reach the same verdict on every pair."""
+    rng = random.Random(11)
+    verdicts = collections.Counter()
+    for _ in range(600):
+        nd = rng.choice([1, 1, 2])
+        reduction = rng.choice(["max", "mean"])
+        shape = (1, rng.randint(1, 2), *(rng.randint(1, 9) for _ in range(nd)))
+        a, b = _random_pool(rng, nd, reduction), _random_pool(rng, nd, reduction)
+        if a.kind.startswith("adaptive") and rng.random() < 0.5:
+            b = fixed_layer_for(a, shape) or b  # often equal, sometimes the tie is subtle
+        try:
+            claim = equivalent_claim([a], [b], shape)
+        except (ValueError, ShapeError):
+            continue  # a stack that raises on this shape makes no claim
+        verdicts[claim["equal"]] += 1
+        result = holds(claim, backend)
+        assert result.ok, (a, b, shape, claim["equal"], result.detail)
+    assert verdicts[True] >= 60 and verdicts[False] >= 200, verdicts
 
 
 def test_equivalence_shapes_differ(backend: str) -> None:

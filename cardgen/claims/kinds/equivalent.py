@@ -25,7 +25,7 @@ from cardgen.claims.limits import (
 )
 from cardgen.claims.parse import Item, exact_layers, parse_input_shape, parse_items
 from cardgen.layers import Layer
-from cardgen.solver import forward
+from cardgen.solver import forward, layer_step, pool_windows
 
 # the probe inputs are exact integers
 EQUIV_REL, EQUIV_ABS = 1e-12, 1e-9
@@ -116,15 +116,12 @@ def _fmt_num(v: Any) -> str:
     return str(v) if isinstance(v, int | Fraction) else repr(float(v))
 
 
-
 def check_solver(c: Equivalent) -> str:
     equal, why = _solver_equivalent(c.layers, c.other, c.input_shape)
     if equal != c.equal:
         raise Failed(f"solver: equal is {str(equal).lower()} ({why}), claimed "
                      f"{str(c.equal).lower()}")
     return f"equal={str(equal).lower()}: {why}"
-
-
 
 
 def check_torch(c: Equivalent) -> str:
@@ -158,24 +155,65 @@ def check_torch(c: Equivalent) -> str:
     return f"equal={str(equal).lower()}: {why}"
 
 
-
 KIND = ClaimKind("equivalent", frozenset({"kind", "layers", "other", "input_shape", "equal"}),
                  parse, check_solver, check_torch)
+
+
+_REDUCTION = {"maxpool": "max", "adaptive_max": "max", "avgpool": "mean",
+              "adaptive_avg": "mean"}
+
+
+def _plain_window_reduction(layer: Layer) -> str | None:
+    """"max" or "mean" when the layer's output i is exactly that reduction over the cells
+    of its windows (`pool_windows`): no padding, no dilation, no divisor override."""
+    reduction = _REDUCTION.get(layer.kind)
+    if reduction is None or layer.kind.startswith("adaptive"):
+        return reduction
+    if any(layer.tup("padding")) or (layer.kind == "maxpool"
+                                     and any(d != 1 for d in layer.tup("dilation"))):
+        return None
+    if layer.kind == "avgpool" and layer.kwargs.get("divisor_override") is not None:
+        return None
+    return reduction
+
+
+def _equal_by_windows(a: list[Item], b: list[Item], shape: tuple[int, ...]) -> bool | None:
+    """The exact verdict for two single pools that reduce the same way over plain windows:
+    equal on every input exactly when their output shapes and windows are equal (where a
+    window differs, a spike in a cell that only one of them reads tells them apart).
+    None when that rule does not apply; then probing decides."""
+    if len(a) != 1 or len(b) != 1:
+        return None
+    la, lb = a[0], b[0]
+    if not (isinstance(la, Layer) and isinstance(lb, Layer)):
+        return None
+    reduction = _plain_window_reduction(la)
+    if reduction is None or reduction != _plain_window_reduction(lb):
+        return None
+    if layer_step(la, shape).output_shape != layer_step(lb, shape).output_shape:
+        return False
+    return pool_windows(la, shape) == pool_windows(lb, shape)
 
 
 def equivalent_claim(layers: Sequence[Layer], other: Sequence[Layer],
                      input_shape: Sequence[int]) -> dict[str, Any]:
     """Whether two pooling stacks give the same shape and values on `input_shape`.
 
-    Decided with the solver on deterministic inputs (see `_equivalence_inputs`);
-    ValueError if either stack raises on that shape.
+    Two single pools that reduce the same way over plain windows are decided exactly by
+    their windows; other stacks by the solver on the probe inputs (`_equivalence_inputs`).
+    Either way `cardgen verify` and the tests re-prove the claim by probing, with torch
+    where it is installed. ValueError if either stack raises on that shape, or if verify
+    would refuse the claim as too large.
     """
     claim = {"kind": "equivalent", "layers": [layer.to_json() for layer in layers],
              "other": [layer.to_json() for layer in other],
              "input_shape": shape_list(input_shape), "equal": False}
     parsed = parsed_or_refused(claim, parse)
     try:
-        equal, _ = _solver_equivalent(parsed.layers, parsed.other, parsed.input_shape)
+        _equiv_plan(parsed.layers, parsed.other, parsed.input_shape)  # verify's limits
+        equal = _equal_by_windows(parsed.layers, parsed.other, parsed.input_shape)
+        if equal is None:
+            equal, _ = _solver_equivalent(parsed.layers, parsed.other, parsed.input_shape)
     except Failed as exc:
         raise ValueError(f"cannot build this equivalent claim: {exc}") from None
     claim["equal"] = equal
