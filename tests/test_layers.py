@@ -226,6 +226,15 @@ def test_rejects_anything_but_literals(tmp_path, monkeypatch):
         assert "\n" not in message and len(message) < 3 * MAX_TEXT
 
 
+@pytest.mark.parametrize("text", ["Conv2d(x)", "Conv2d(x, 1, 1)", "Conv2d(3, 1, kernel)",
+                                  "Conv2d(3, 1, 1, padding=same)", "nn.Conv2d(3, 1, (3, k))"])
+def test_a_bare_name_is_refused_as_not_a_literal(text):
+    """A name is refused by the literal check itself (not by some later, accidental error)."""
+    with pytest.raises(LayerSyntaxError,
+                       match=r"only literal arguments are allowed \(found Name\)"):
+        parse_layer(text)
+
+
 def test_watch_would_see_code_running(tmp_path, monkeypatch):
     """The watch in parse_watched works: evaluating a payload is caught."""
     sentinel = tmp_path / "sentinel"

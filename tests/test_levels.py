@@ -1,0 +1,308 @@
+"""Each family's levels keep their defining features.
+
+test_families checks that a level's problems are distinct and its answers spread; a level
+that silently drew from an easier level's problem space would still pass it (a learner would
+just never see the hard material). Here every (family, level) names what defines it, as the
+generator's code and comments say, and the features are computed from the drawn params (or
+the solved Solution), never by re-running the generator's logic:
+
+* ``min_share``: the feature appears in at least this share of the level's draws (set at
+  about half the measured share: far above 0, well below what the generator does today);
+* ``absent_at``: levels where it never appears (by default every lower level), so a level
+  that draws from the wrong code path shows up from either side.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from cardgen.families import FAMILIES
+from cardgen.families.base import Solution
+from cardgen.generate import family_rng
+from cardgen.layers import Layer
+from cardgen.solver import output_shape
+
+SEEDS = (0, 1, 2)
+DRAWS_PER_SEED = 100  # 300 draws per family level
+
+
+class Draw:
+    """One generated problem; solved only when a feature asks for the solution."""
+
+    def __init__(self, family: str, params: dict[str, Any]) -> None:
+        self.family = family
+        self.params = params
+
+    @functools.cached_property
+    def solution(self) -> Solution:
+        return FAMILIES[self.family].solve(self.params)
+
+
+@functools.cache
+def draws(family: str, level: int) -> tuple[Draw, ...]:
+    module = FAMILIES[family]
+    out = []
+    for seed in SEEDS:
+        rng = family_rng(seed, family)
+        out.extend(Draw(family, module.generate(rng, level)) for _ in range(DRAWS_PER_SEED))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Feature:
+    family: str
+    level: int
+    name: str
+    test: Callable[[Draw], bool]
+    min_share: float
+    absent_at: tuple[int, ...] | None = None  # None: every level below `level`
+
+    @property
+    def absent_levels(self) -> tuple[int, ...]:
+        if self.absent_at is not None:
+            return self.absent_at
+        return tuple(lv for lv in FAMILIES[self.family].LEVELS if lv < self.level)
+
+    @property
+    def id(self) -> str:
+        return f"{self.family}-L{self.level}-{self.name}"
+
+
+def share(feature: Feature, level: int) -> tuple[int, int]:
+    items = draws(feature.family, level)
+    return sum(1 for d in items if feature.test(d)), len(items)
+
+
+# ------------------------------------------------------------------ feature helpers
+
+def _conv(d: Draw) -> Layer:
+    return Layer.from_json(d.params["layer"])
+
+
+def _spatial(d: Draw) -> list[int]:
+    return d.params["input_shape"][2:]
+
+
+def _uneven(values: tuple[Any, ...]) -> bool:
+    return len(set(values)) > 1
+
+
+def _conv_per_dim_args(d: Draw) -> bool:
+    """Kernel, stride, dilation or padding differ between spatial dims."""
+    layer = _conv(d)
+    return any(not isinstance(layer.get(a), str) and _uneven(layer.tup(a))
+               for a in ("kernel_size", "stride", "dilation", "padding"))
+
+
+def _asymmetric_split(d: Draw) -> bool:
+    """The answer is "left,right" zeros of padding='same', and they differ."""
+    split = re.fullmatch(r"(\d+),(\d+)", d.solution.answer)
+    return split is not None and split[1] != split[2]
+
+
+def _pool_ceil_matters(d: Draw) -> bool:
+    """ceil_mode=True gives another output than floor mode would (or drops a last window)."""
+    claim = d.solution.claims[0]
+    layer = Layer.from_json(claim["layers"][0])
+    if not layer.get("ceil_mode") or claim["kind"] != "shape":
+        return False
+    floor = Layer.make(layer.type, **{**layer.kwargs, "ceil_mode": False})
+    return tuple(claim["output_shape"]) != output_shape(floor, tuple(claim["input_shape"]))
+
+
+def _adaptive_out_exceeds_tiny_input(d: Draw) -> bool:
+    out = d.params["output_size"]
+    nd = d.params["nd"]
+    outs = out if isinstance(out, list) else [out] * nd
+    sizes = d.params["input_shape"][-nd:]
+    return any(o is not None and s < 5 and o > s for o, s in zip(outs, sizes, strict=True))
+
+
+def _values_uneven_2d(d: Draw) -> bool:
+    grid, out = d.params["grid"], d.params["out"]
+    return d.params["nd"] == 2 and (len(grid) % out[0] != 0 or len(grid[0]) % out[1] != 0)
+
+
+def _values_out_exceeds_input(d: Draw) -> bool:
+    grid, out = d.params["grid"], d.params["out"]
+    sides = [len(grid[0])] if d.params["nd"] == 1 else [len(grid), len(grid[0])]
+    return any(o > side for o, side in zip(out, sides, strict=True))
+
+
+def _trace_layers(d: Draw) -> list[Layer]:
+    return [Layer.from_json(j) for j in d.params["layers"]]
+
+
+def _trace_kernels(d: Draw) -> list[int]:
+    return [k for layer in _trace_layers(d) if layer.kind == "conv"
+            for k in layer.tup("kernel_size")]
+
+
+F = Feature
+FEATURES: list[Feature] = [
+    # conv.output_size. L1: Conv1d/2d on small inputs, k <= 5, stride <= 2, integer padding,
+    # no dilation. L2: Conv2d on real-network sizes, k up to 11, stride up to 4, 'same' and
+    # 'valid'. L3: dilation, Conv3d, per-dim arguments, non-square inputs.
+    F("conv.output_size", 1, "conv1d", lambda d: _conv(d).type == "Conv1d", 0.22,
+      absent_at=(2,)),
+    F("conv.output_size", 2, "padding-string",
+      lambda d: isinstance(_conv(d).get("padding"), str), 0.13),
+    F("conv.output_size", 2, "input-over-16", lambda d: max(_spatial(d)) > 16, 0.18),
+    F("conv.output_size", 2, "kernel-7+-or-stride-3+",
+      lambda d: max(_conv(d).tup("kernel_size")) >= 7 or max(_conv(d).tup("stride")) >= 3,
+      0.3),
+    F("conv.output_size", 3, "dilated", lambda d: max(_conv(d).tup("dilation")) > 1, 0.37),
+    F("conv.output_size", 3, "conv3d", lambda d: _conv(d).type == "Conv3d", 0.08),
+    F("conv.output_size", 3, "per-dim-args", _conv_per_dim_args, 0.36),
+    F("conv.output_size", 3, "non-square-input", lambda d: _uneven(tuple(_spatial(d))), 0.36),
+    # conv.same_padding. L1: the symmetric padding for an odd kernel, no dilation. L2: dilated
+    # odd kernels, and even kernels where padding='same' splits unevenly. L3: does
+    # padding='same' build with this stride (strided: no)?
+    F("conv.same_padding", 1, "odd-kernel-undilated-pad",
+      lambda d: d.params["q"] == "pad" and d.params["dilation"] == 1
+      and d.params["kernel"] % 2 == 1, 0.5, absent_at=(2, 3)),
+    F("conv.same_padding", 2, "dilated", lambda d: d.params["dilation"] > 1, 0.34),
+    F("conv.same_padding", 2, "asymmetric-split", _asymmetric_split, 0.24, absent_at=(1, 3)),
+    F("conv.same_padding", 3, "strided-same-refused",
+      lambda d: d.params.get("stride", 1) > 1 and d.solution.answer == "no", 0.23),
+    F("conv.same_padding", 3, "yes-no", lambda d: d.solution.answer in ("yes", "no"), 0.5),
+    # conv.inverse. L1: find the padding, stride <= 2. L2: find the padding or the stride,
+    # stride 4 appears. L3: find the kernel size too; dilation appears.
+    F("conv.inverse", 1, "find-padding", lambda d: d.params["unknown"] == "padding", 0.5),
+    F("conv.inverse", 2, "find-stride", lambda d: d.params["unknown"] == "stride", 0.28),
+    F("conv.inverse", 2, "stride-4", lambda d: d.params["stride"] == 4, 0.09),
+    F("conv.inverse", 3, "find-kernel", lambda d: d.params["unknown"] == "kernel", 0.09),
+    F("conv.inverse", 3, "dilated", lambda d: d.params["dilation"] > 1, 0.16),
+    # conv.validity. L1: Conv1d, no padding, no dilation, channels match. L2: Conv2d with
+    # padding and channel mismatches. L3: dilation and larger inputs.
+    F("conv.validity", 1, "conv1d-unpadded",
+      lambda d: d.params["nd"] == 1 and d.params["padding"] == 0, 0.5, absent_at=(2, 3)),
+    F("conv.validity", 2, "padded", lambda d: d.params["padding"] > 0, 0.34),
+    F("conv.validity", 2, "channel-mismatch",
+      lambda d: d.params["in_channels"] != d.params["x_channels"], 0.21),
+    F("conv.validity", 3, "dilated", lambda d: d.params["dilation"] > 1, 0.33),
+    F("conv.validity", 3, "input-10+", lambda d: d.params["size"] >= 10, 0.31),
+    # conv_transpose.output_size. L1: ConvTranspose1d, k <= 4, stride <= 2, no
+    # output_padding. L2: ConvTranspose2d, output_padding, k up to 7, stride 3. L3: which
+    # output_padding recovers a strided conv's input size; dilation.
+    F("conv_transpose.output_size", 1, "transpose1d", lambda d: d.params["nd"] == 1, 0.5,
+      absent_at=(2, 3)),
+    F("conv_transpose.output_size", 2, "output-padding",
+      lambda d: d.params["output_padding"] > 0, 0.2),
+    F("conv_transpose.output_size", 2, "kernel-5+-or-stride-3",
+      lambda d: d.params["kernel"] >= 5 or d.params["stride"] >= 3, 0.29),
+    F("conv_transpose.output_size", 3, "recover-size",
+      lambda d: d.params["q"] == "recover" and "target" in d.params, 0.5),
+    F("conv_transpose.output_size", 3, "dilated", lambda d: d.params["dilation"] > 1, 0.14),
+    # pool.output_size. L1: MaxPool2d, k 2 or 3, no padding, floor mode. L2: AvgPool,
+    # padding, ceil_mode. L3: non-square inputs, too much padding (PyTorch refuses),
+    # dilation, ceil_mode where it changes the answer.
+    F("pool.output_size", 1, "maxpool-unpadded-floor",
+      lambda d: d.params["kind"] == "Max" and d.params["padding"] == 0
+      and not d.params["ceil_mode"], 0.5),
+    F("pool.output_size", 2, "avgpool", lambda d: d.params["kind"] == "Avg", 0.23),
+    F("pool.output_size", 2, "padded", lambda d: d.params["padding"] > 0, 0.28),
+    F("pool.output_size", 2, "ceil-mode", lambda d: d.params["ceil_mode"], 0.21),
+    F("pool.output_size", 3, "non-square-input", lambda d: _uneven(tuple(d.params["sizes"])),
+      0.47),
+    F("pool.output_size", 3, "refused-padding", lambda d: d.solution.answer == "error", 0.12),
+    F("pool.output_size", 3, "dilated", lambda d: d.params.get("dilation", 1) > 1, 0.13),
+    F("pool.output_size", 3, "ceil-mode-matters", _pool_ceil_matters, 0.17, absent_at=(1,)),
+    # adaptive.output_shape. L1: 1d/2d with one int output_size. L2: per-dim sizes with
+    # None. L3: 3-D, outputs larger than tiny inputs, unbatched inputs.
+    F("adaptive.output_shape", 1, "int-output-size",
+      lambda d: isinstance(d.params["output_size"], int), 0.5, absent_at=(2, 3)),
+    F("adaptive.output_shape", 1, "pool1d", lambda d: d.params["nd"] == 1, 0.3,
+      absent_at=(2, 3)),
+    F("adaptive.output_shape", 2, "none-keeps-dim",
+      lambda d: isinstance(d.params["output_size"], list) and None in d.params["output_size"],
+      0.12),
+    F("adaptive.output_shape", 3, "pool3d", lambda d: d.params["nd"] == 3, 0.17),
+    F("adaptive.output_shape", 3, "out-exceeds-tiny-input", _adaptive_out_exceeds_tiny_input,
+      0.2),
+    F("adaptive.output_shape", 3, "unbatched",
+      lambda d: len(d.params["input_shape"]) == d.params["nd"] + 1, 0.11),
+    # adaptive.windows. L1: which cells one output reads, out <= 5. L2: the window lengths.
+    # L3: do neighbouring windows overlap (yes/no), longer inputs.
+    F("adaptive.windows", 1, "one-window", lambda d: d.params["q"] == "window", 0.5,
+      absent_at=(3,)),
+    F("adaptive.windows", 2, "lengths", lambda d: d.params["q"] == "lengths", 0.24),
+    F("adaptive.windows", 3, "overlap-yes-no",
+      lambda d: d.params["q"] == "overlap" and d.solution.answer in ("yes", "no"), 0.5),
+    F("adaptive.windows", 3, "input-17+", lambda d: d.params["size"] >= 17, 0.34),
+    # adaptive.values. L1: a 1-D sequence of non-negative numbers. L2: a 2-D grid with
+    # negatives, outputs dividing the sides. L3: uneven (overlapping) windows and outputs
+    # larger than the input.
+    F("adaptive.values", 1, "sequence-1d", lambda d: d.params["nd"] == 1, 0.5,
+      absent_at=(2, 3)),
+    F("adaptive.values", 2, "grid-2d", lambda d: d.params["nd"] == 2, 0.5),
+    F("adaptive.values", 2, "negatives",
+      lambda d: min(min(row) for row in d.params["grid"]) < 0, 0.5),
+    F("adaptive.values", 3, "uneven-2d-windows", _values_uneven_2d, 0.47),
+    F("adaptive.values", 3, "out-exceeds-input", _values_out_exceeds_input, 0.11),
+    # adaptive.equivalence. L1: is this 1-D adaptive pool a fixed pool? L2: real-network
+    # sizes and the in//out "recipe" question. L3: 2-D.
+    F("adaptive.equivalence", 1, "fixed-1d",
+      lambda d: d.params["q"] == "fixed" and len(d.params["sizes"]) == 1, 0.5,
+      absent_at=(3,)),
+    F("adaptive.equivalence", 2, "recipe", lambda d: d.params["q"] == "recipe", 0.24),
+    F("adaptive.equivalence", 2, "input-55+", lambda d: d.params["sizes"][0] >= 55, 0.12,
+      absent_at=(1, 3)),
+    F("adaptive.equivalence", 3, "pool2d", lambda d: len(d.params["sizes"]) == 2, 0.5),
+    # network.trace. L1: ResNet stem, classifier heads. L2: VGG blocks, downsampling,
+    # AlexNet: 3+ conv/pool layers. L3: ceil_mode pools, non-square inputs, stacks PyTorch
+    # refuses.
+    F("network.trace", 1, "resnet-stem", lambda d: 7 in _trace_kernels(d), 0.09,
+      absent_at=(2, 3)),
+    F("network.trace", 1, "adaptive-head",
+      lambda d: any(la.kind.startswith("adaptive") for la in _trace_layers(d)), 0.41,
+      absent_at=(3,)),
+    F("network.trace", 2, "3+-conv-pool-layers",
+      lambda d: sum(la.kind in ("conv", "maxpool", "avgpool") for la in _trace_layers(d)) >= 3,
+      0.31),
+    F("network.trace", 3, "ceil-mode",
+      lambda d: any(la.kind == "maxpool" and la.get("ceil_mode") for la in _trace_layers(d)),
+      0.11),
+    F("network.trace", 3, "non-square-input",
+      lambda d: d.params["input_shape"][2] != d.params["input_shape"][3], 0.09),
+    F("network.trace", 3, "refused", lambda d: d.solution.answer == "error", 0.05),
+]
+
+ABSENT_CASES = [(f, lv) for f in FEATURES for lv in f.absent_levels]
+
+
+@pytest.mark.parametrize("feature", FEATURES, ids=lambda f: f.id)
+def test_level_has_its_defining_feature(feature):
+    found, total = share(feature, feature.level)
+    assert found >= feature.min_share * total, (
+        f"{feature.id}: {found}/{total} draws have it, want at least "
+        f"{feature.min_share:.0%}; does level {feature.level} draw from another level?")
+
+
+@pytest.mark.parametrize(("feature", "level"), ABSENT_CASES,
+                         ids=[f"{f.id}-absent-at-L{lv}" for f, lv in ABSENT_CASES])
+def test_feature_never_appears_at_other_levels(feature, level):
+    found, total = share(feature, level)
+    assert found == 0, (f"{feature.id}: {found}/{total} level-{level} draws have it; does "
+                        f"level {level} draw from level {feature.level}?")
+
+
+def test_every_level_is_defined_and_distinguished_from_the_levels_below():
+    known = {(name, lv) for name, mod in FAMILIES.items() for lv in mod.LEVELS}
+    listed = {(f.family, f.level) for f in FEATURES}
+    assert listed == known, {"missing": known - listed, "unknown": listed - known}
+    for name, mod in FAMILIES.items():
+        for level in mod.LEVELS[1:]:
+            below = {lv for lv in mod.LEVELS if lv < level}
+            assert any(f.family == name and f.level == level
+                       and below <= set(f.absent_levels) for f in FEATURES), \
+                f"{name} level {level}: no feature that never appears below it"
+    assert len({f.id for f in FEATURES}) == len(FEATURES)
+    for f in FEATURES:
+        assert 0 < f.min_share <= 1 and f.level not in f.absent_levels, f.id
