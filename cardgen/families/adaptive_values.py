@@ -48,7 +48,8 @@ def solve(params: dict[str, Any]) -> Solution:
     layer = Layer.make(f"Adaptive{kind}Pool{nd}d", output_size=out[0] if nd == 1 else out)
     x = [[grid[0]]] if nd == 1 else [[grid]]
     y = forward([layer], x)
-    rows = [list(y[0, 0])] if nd == 1 else [list(r) for r in y[0, 0]]
+    plane = y.tolist()[0][0]
+    rows = [plane] if nd == 1 else plane
     answer = ";".join(",".join(frac_text(v) for v in row) for row in rows)
     h, w = len(grid), len(grid[0])
     win_r = adaptive_windows(h, out[0]) if nd == 2 else [(0, 1)]

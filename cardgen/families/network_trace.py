@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
@@ -66,6 +67,9 @@ def _vgg_head(rng: Any) -> tuple[list[str], list[int]]:
         [1, 512, size, size]
 
 
+# The stacks are drawn from a few hundred texts, many times over: parse each text once.
+_parse = lru_cache(maxsize=1024)(parse_layer)
+
 BLOCKS = {1: (_resnet_stem, _head, _vgg_head), 2: (_vgg_block, _downsample, _alexnet, _head),
           3: (_lenet, _alexnet, _downsample, _vgg_block)}
 
@@ -83,7 +87,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
                 shape[3] = pick(rng, (shape[3] // 2, shape[3] * 2, shape[3] + 3, 37))
             elif tweak == 2 and layers[-1] == "Flatten()":  # does the classifier fit?
                 layers.append(f"Linear({pick(rng, (400, 256, 576, 784))}, 120)")
-        parsed = [parse_layer(t) for t in layers]
+        parsed = [_parse(t) for t in layers]
         if not fits_claim(parsed, shape):
             continue
         try:

@@ -2,7 +2,7 @@
 
 from cardgen.solver.equivalence import fixed_equivalent, fixed_layer_for, recipe_guess
 from cardgen.solver.shapes import Step, layer_step, output_shape, trace
-from cardgen.solver.values import forward, to_nested
+from cardgen.solver.values import Exact, forward, to_nested
 from cardgen.solver.windows import (
     adaptive_windows,
     pool_windows,
@@ -10,6 +10,6 @@ from cardgen.solver.windows import (
     windows_overlap,
 )
 
-__all__ = ["Step", "adaptive_windows", "fixed_equivalent", "fixed_layer_for", "forward",
+__all__ = ["Exact", "Step", "adaptive_windows", "fixed_equivalent", "fixed_layer_for", "forward",
            "layer_step", "output_shape", "pool_windows", "read_counts", "recipe_guess", "to_nested",
            "trace", "windows_overlap"]

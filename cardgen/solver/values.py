@@ -8,8 +8,6 @@ from fractions import Fraction
 from math import prod
 from typing import Any
 
-import numpy as np
-
 from cardgen.errors import ShapeError
 from cardgen.layers import Layer
 from cardgen.solver.arith import adaptive_bounds
@@ -33,15 +31,35 @@ def _dim_cells(layer: Layer, d: int, i: int, size: int, out: int) -> tuple[list[
     return cells, padded, len(cells)
 
 
-def _gather(nested: Any, index_lists: Sequence[list[int]]) -> list[Any]:
-    """Cells of a nested list at the cross product of per-dim indices, in C order."""
-    first, rest = index_lists[0], index_lists[1:]
-    if not rest:
-        return [nested[i] for i in first]
-    return [v for i in first for v in _gather(nested[i], rest)]
+class Exact:
+    """A tensor of exact numbers (ints, Fractions, floats): its shape and its cells in C
+    order. Plain lists: the tensors here are tiny, and numpy costs a build 0.1 s to import."""
+
+    __slots__ = ("flat", "shape")
+
+    def __init__(self, shape: Sequence[int], flat: list[Any]) -> None:
+        self.shape = tuple(shape)
+        self.flat = flat
+
+    def tolist(self) -> Any:
+        """Nested lists, like ``numpy.ndarray.tolist``."""
+        if not self.shape:
+            return self.flat[0]
+        rows: list[Any] = self.flat
+        for size in reversed(self.shape[1:]):
+            rows = [rows[i:i + size] for i in range(0, len(rows), size)]
+        return rows
 
 
-def _pool(layer: Layer, x: np.ndarray) -> np.ndarray:
+def _strides(shape: Sequence[int]) -> list[int]:
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= size
+    return strides[::-1]
+
+
+def _pool(layer: Layer, x: Exact) -> Exact:
     step = layer_step(layer, x.shape)
     n = layer.ndim
     spatial, outs = x.shape[-n:], step.output_shape[-n:]
@@ -50,43 +68,62 @@ def _pool(layer: Layer, x: np.ndarray) -> np.ndarray:
     include_pad = layer.kind == "avgpool" and layer.get("count_include_pad")
     per_dim = [[_dim_cells(layer, d, i, spatial[d], outs[d]) for i in range(outs[d])]
                for d in range(n)]
-    # Plain lists, not numpy indexing, per output cell: the windows are tiny.
-    windows = list(itertools.product(*per_dim))
+    strides = _strides(spatial)
+    # Per output cell: the offsets it reads within one plane, and its avg-pool divisor.
+    windows = []
+    for info in itertools.product(*per_dim):
+        offsets = [sum(c * st for c, st in zip(cells, strides, strict=True))
+                   for cells in itertools.product(*(c for c, _, _ in info))]
+        den = divisor or prod(pd if include_pad else v for _, pd, v in info)
+        windows.append((offsets, den))
+    plane = prod(spatial)
+    flat = x.flat
     values: list[Any] = []
-    for plane in x.reshape((-1, *spatial)).tolist():
-        for info in windows:
-            block = _gather(plane, [c for c, _, _ in info])
+    for base in range(0, len(flat), plane):
+        for offsets, den in windows:
+            block = [flat[base + o] for o in offsets]
             if is_max:
                 # A dilated window can land on padding only; torch's max is then -inf.
                 values.append(max(block, default=float("-inf")))
             elif not block:
                 raise ShapeError(f"{layer}: output reads no input cell")
             else:
-                den = divisor or prod(pd if include_pad else v for _, pd, v in info)
                 total = sum(block)  # floats (and Fractions) too: a values claim may hold them
                 values.append(Fraction(total, den) if isinstance(total, int)
                               else Fraction(total) / den)
-    y = np.empty(len(values), dtype=object)
-    y[:] = values
-    return y.reshape(step.output_shape)
+    return Exact(step.output_shape, values)
 
 
-def _to_array(values: Any) -> np.ndarray:
-    x = np.array(values, dtype=object)
-    if x.size > MAX_CELLS:
-        raise ShapeError(f"tensor of {x.size} cells is larger than the limit {MAX_CELLS}")
-    flat = x.ravel().tolist()
-    if any(isinstance(v, bool | list) or not isinstance(v, int | float | Fraction) for v in flat):
+def _exact(values: Any) -> Exact:
+    """A rectangular nested list of numbers (or an Exact) as an Exact; ShapeError if not."""
+    if isinstance(values, Exact):
+        return values
+    if hasattr(values, "tolist"):  # a numpy array
+        values = values.tolist()
+    dims: list[int] = []
+    level = [values]
+    while isinstance(level[0], list | tuple):
+        sizes = {len(v) if isinstance(v, list | tuple) else -1 for v in level}
+        if len(sizes) != 1 or -1 in sizes:
+            raise ShapeError("values must be a rectangular nested list of numbers")
+        size = sizes.pop()
+        if len(level) * size > MAX_CELLS:
+            raise ShapeError(f"tensor larger than the limit of {MAX_CELLS} cells")
+        dims.append(size)
+        level = [v for row in level for v in row]
+        if not level:
+            break
+    if any(isinstance(v, bool) or not isinstance(v, int | float | Fraction) for v in level):
         raise ShapeError("values must be a rectangular nested list of numbers")
-    return x
+    return Exact(dims, level)
 
 
-def forward(layers: Sequence[Layer], values: Any) -> np.ndarray:
+def forward(layers: Sequence[Layer], values: Any) -> Exact:
     """Run a stack of pooling layers (and Flatten) on exact numbers."""
-    x = _to_array(values)
+    x = _exact(values)
     for layer in layers:
         if layer.kind == "flatten":
-            x = x.reshape(layer_step(layer, x.shape).output_shape)
+            x = Exact(layer_step(layer, x.shape).output_shape, x.flat)
         elif layer.kind in ("maxpool", "avgpool", "adaptive_avg", "adaptive_max"):
             x = _pool(layer, x)
         else:
@@ -95,10 +132,11 @@ def forward(layers: Sequence[Layer], values: Any) -> np.ndarray:
     return x
 
 
-def to_nested(x: np.ndarray, exact: bool = False) -> Any:
+def to_nested(x: Exact, exact: bool = False) -> Any:
     """Nested lists; Fractions as floats unless ``exact``."""
-    conv = (lambda v: v) if exact else (lambda v: float(v) if isinstance(v, Fraction) else v)
-    return np.vectorize(conv, otypes=[object])(x).tolist() if x.size else x.tolist()
+    if exact:
+        return x.tolist()
+    return Exact(x.shape, [float(v) if isinstance(v, Fraction) else v for v in x.flat]).tolist()
 
 
-__all__ = ["forward", "to_nested", "conv_padding", "adaptive_sizes"]
+__all__ = ["Exact", "forward", "to_nested", "conv_padding", "adaptive_sizes"]

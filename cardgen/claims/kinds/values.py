@@ -7,15 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from cardgen.claims.budget import plan
 from cardgen.claims.check_torch import quiet, torch_module, torch_raised, torch_run
 from cardgen.claims.kind import ClaimKind
 from cardgen.claims.limits import MAX_ABS_VALUE, MAX_EXACT_WORK, MAX_VALUE_CELLS, Failed
 from cardgen.claims.parse import Item, check_stack_size, exact_layers, parse_items, parse_nested
 from cardgen.layers import Layer
-from cardgen.solver import forward
+from cardgen.solver import Exact, forward
 
 # JSON holds the output as rounded floats
 VALUES_REL, VALUES_ABS = 1e-6, 1e-6
@@ -46,14 +44,22 @@ def _close(a: float, b: float, rel: float, abs_: float) -> bool:
     return abs(a - b) <= abs_ + rel * max(abs(a), abs(b))
 
 
+def _unravel(i: int, dims: tuple[int, ...]) -> list[int]:
+    """The index of flat position ``i`` in C order."""
+    index = []
+    for size in reversed(dims):
+        i, r = divmod(i, size)
+        index.append(r)
+    return index[::-1]
+
+
 def _compare(source: str, dims: tuple[int, ...], flat: list[float], claim: Values) -> str:
     if dims != claim.output_dims:
         raise Failed(f"{source} gives an output of shape {list(dims)}, claimed "
                      f"{list(claim.output_dims)}")
     for i, (got, want) in enumerate(zip(flat, claim.output_flat, strict=True)):
         if not _close(got, want, VALUES_REL, VALUES_ABS):
-            index = list(np.unravel_index(i, dims)) if dims else []
-            raise Failed(f"{source} gives {got!r} at {[int(j) for j in index]}, "
+            raise Failed(f"{source} gives {got!r} at {_unravel(i, dims)}, "
                          f"claimed {want!r}")
     return f"{len(flat)} values match"
 
@@ -63,7 +69,7 @@ def check_solver(c: Values) -> str:
     if err:
         raise Failed(f"solver: raises on input of shape {list(c.input_dims)}: {err}")
     y = forward([x for x in c.layers if isinstance(x, Layer)], c.input)
-    return _compare("solver", tuple(y.shape), [float(v) for v in y.ravel().tolist()], c)
+    return _compare("solver", y.shape, [float(v) for v in y.flat], c)
 
 
 def check_torch(c: Values) -> str:
@@ -87,10 +93,10 @@ KIND = ClaimKind("values", frozenset({"kind", "layers", "input", "output"}), par
 
 
 def values_claim(layers: Sequence[Layer], input_nested: Any,
-                 solved: np.ndarray | None = None) -> dict[str, Any]:
+                 solved: Exact | None = None) -> dict[str, Any]:
     """The exact output of a pooling stack on `input_nested`, as floats. `solved` is
     `solver.forward(layers, input_nested)` when the caller has already run it."""
-    if isinstance(input_nested, np.ndarray):
+    if hasattr(input_nested, "tolist"):  # a numpy array
         input_nested = input_nested.tolist()
     try:  # the limits check_claim applies, before the work
         check_stack_size(layers)
@@ -100,6 +106,6 @@ def values_claim(layers: Sequence[Layer], input_nested: Any,
     except Failed as exc:
         raise ValueError(f"cannot build this values claim: {exc}") from None
     y = forward(layers, input_nested) if solved is None else solved
-    output = np.array([float(v) for v in y.ravel().tolist()], dtype=float).reshape(y.shape)
+    output = Exact(y.shape, [float(v) for v in y.flat])
     return {"kind": "values", "layers": [layer.to_json() for layer in layers],
             "input": input_nested, "output": output.tolist()}
