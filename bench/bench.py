@@ -1,17 +1,22 @@
-"""cardgen's speed and size, measured in one run (issue: speed and size).
+"""cardgen's speed and size, measured in one run.
 
     python bench/bench.py [--runs N] [--skip-50k]
 
-Prints four figures:
-1. `cardgen build` of a 10,000-note recipe vs plain genanki writing the very same
-   notes (same fields, tags, GUIDs, note type), each as a whole process: medians, ratio;
-2. bytes per note of the .apkg for the default deck and the 10,000-note deck, vs
-   genanki's default output for the same notes;
-3. `cardgen --help` vs `python -c pass` (start-up);
-4. scaling: builds of 1,000, 10,000 and 50,000 notes, and the 50k/10k time ratio;
-5. where the time goes: cardgen's writer vs genanki's on the same rendered notes (in
-   process), and the 10,000-note build in one process vs on every core (wall and CPU).
-Timings are medians of several runs (standard library only).
+Prints, each against plain genanki writing the very same notes (same fields, tags,
+GUIDs, note type) where there is a baseline:
+1. the default deck (the one `cardgen build` makes), whole processes: medians, ratio;
+2. 10,000 notes over every family and level, whole processes: medians, ratio. A family
+   whose problem space cannot hold its share gets what it holds (printed);
+3. per family, in one process: generate + solve + claims + render (no write), ms/note;
+4. bytes per note of the .apkg for the default deck and the 10,000-note deck;
+5. `cardgen --help` vs `python -c pass` (start-up);
+6. scaling on the four families whose spaces hold 50,000 notes: 1k, 10k and 50k builds,
+   and the 50k/10k time ratio;
+7. where the time goes: cardgen's writer vs genanki's on the same rendered notes (in
+   process), and the big-family 10,000-note build in one process vs on every core.
+Timings are medians of several runs (standard library only). Like an installed package,
+the code runs from compiled bytecode: the bench compiles it first and does not pass
+PYTHONDONTWRITEBYTECODE on to the processes it times.
 """
 
 from __future__ import annotations
@@ -42,11 +47,72 @@ def recipe_text(total: int) -> str:
     return "\n".join(parts)
 
 
-def timed(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> float:
+def capacity(name: str, limit: int) -> int:
+    """The most distinct problems (up to `limit`) the family yields at seed 7, every level."""
+    from cardgen.errors import CardgenError
+    from cardgen.families import FAMILIES
+    from cardgen.generate import generate_family
+
+    levels = FAMILIES[name].LEVELS
+    lo, hi = 0, limit
+    while lo < hi:  # the largest count that generates
+        mid = (lo + hi + 1) // 2
+        try:
+            generate_family(name, 7, mid, levels)
+            lo = mid
+        except CardgenError:
+            hi = mid - 1
+    return lo
+
+
+def every_family_recipe(total: int) -> tuple[str, dict[str, int]]:
+    """A recipe of `total` notes over every family and level: equal shares, except that a
+    family whose space is smaller gets what it holds and the others share the rest."""
+    from cardgen.families import FAMILIES
+
+    counts: dict[str, int] = {}
+    open_names = list(FAMILIES)
+    left = total
+    while open_names:
+        share = left // len(open_names)
+        small = {n: c for n in open_names if (c := capacity(n, share)) < share}
+        if not small:
+            for i, name in enumerate(open_names):
+                counts[name] = share + (1 if i < left - share * len(open_names) else 0)
+            break
+        for name, c in small.items():
+            counts[name] = c
+            left -= c
+            open_names.remove(name)
+    parts = ['[deck]\nname = "Bench all"\nseed = 7\n']
+    parts += [f'[families."{n}"]\ncount = {c}\n' for n, c in counts.items()]
+    return "\n".join(parts), counts
+
+
+def per_family_ms(counts: dict[str, int]) -> dict[str, float]:
+    """ms per note of generate + solve + claims + render, one process, warm."""
+    from cardgen.families import FAMILIES
+    from cardgen.generate import generate_family
+    from cardgen.render.note import note_fields
+
+    result = {}
+    for name, count in counts.items():
+        module = FAMILIES[name]
+        for p in generate_family(name, 1, 3, module.LEVELS):  # imports, first templates
+            note_fields(p, module.solve(p.params))
+        start = time.perf_counter()
+        for p in generate_family(name, 7, count, module.LEVELS):
+            note_fields(p, module.solve(p.params))
+        result[name] = (time.perf_counter() - start) / count * 1000
+    return result
+
+
+def timed(cmd: list[str], runs: int, env: dict[str, str] | None = None,
+          cwd: Path | None = None) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL,
+        subprocess.run(cmd, check=True, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
@@ -86,7 +152,8 @@ print(time.perf_counter() - start, cpu)
 """
 
 
-def where_time_goes(recipe: Path, notes_json: Path, tmp: Path, runs: int) -> None:
+def where_time_goes(recipe: Path, notes_json: Path, tmp: Path, runs: int,
+                    env: dict[str, str]) -> None:
     import genanki_write
 
     from cardgen.anki import NoteData, make_model, write_apkg
@@ -107,12 +174,12 @@ def where_time_goes(recipe: Path, notes_json: Path, tmp: Path, runs: int) -> Non
 
     ours = median_of(lambda: write_apkg(tmp / "w.apkg", notes, model, timestamp=1.75e9))
     theirs = median_of(lambda: genanki_write.write(data, str(tmp / "g.apkg")))
-    print("5. where the time goes (10,000 notes)")
+    print("7. where the time goes (10,000 notes of the big families)")
     print(f"   writer alone, same rendered notes, in process: cardgen {ours:5.2f} s  "
           f"genanki {theirs:5.2f} s  ratio {ours / theirs:.2f}")
     for mode in ("one", "all"):
         results = [subprocess.run([sys.executable, "-c", _ONE_PROCESS, mode, str(recipe),
-                                   str(tmp / f"where-{mode}")], check=True,
+                                   str(tmp / f"where-{mode}")], check=True, env=env,
                                   capture_output=True, text=True).stdout.split()
                    for _ in range(runs)]
         wall, cpu = (statistics.median(float(r[i]) for r in results) for i in (0, 1))
@@ -120,72 +187,98 @@ def where_time_goes(recipe: Path, notes_json: Path, tmp: Path, runs: int) -> Non
         print(f"   build on {name:12s} {wall:5.2f} s wall  {cpu:5.2f} s CPU (all processes)")
 
 
+def versus_genanki(label: str, recipe: Path | None, tmp: Path, runs: int,
+                   env: dict[str, str]) -> tuple[float, float, Path, Path, int]:
+    """(cardgen s, genanki s, cardgen .apkg, genanki .apkg, notes) for one recipe
+    (None: the default deck, built in an empty folder)."""
+    from cardgen.recipes import load_recipe
+    from cardgen.resources import default_recipe_path
+
+    py = sys.executable
+    out = tmp / f"{label}-cardgen"
+    args = [py, "-m", "cardgen", "build", "--out", str(out)]
+    if recipe is not None:
+        args.insert(4, str(recipe))
+    empty = tmp / f"{label}-cwd"
+    empty.mkdir()
+    ours = timed(args, runs, env, cwd=empty)
+    [apkg] = out.glob("*.apkg")
+    notes_json = tmp / f"{label}.json"
+    source = recipe or default_recipe_path()
+    dump_notes(source, notes_json)
+    theirs_apkg = tmp / f"{label}-genanki.apkg"
+    theirs = timed([py, str(HERE / "genanki_write.py"), str(notes_json), str(theirs_apkg)],
+                   runs, env)
+    return ours, theirs, apkg, theirs_apkg, load_recipe(source).total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-50k", action="store_true")
     args = parser.parse_args()
-    env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "cardgen")],
+                   check=True, stdout=subprocess.DEVNULL)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["SOURCE_DATE_EPOCH"] = EPOCH
     py = sys.executable
     cardgen = [py, "-m", "cardgen"]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
+              f"median of {args.runs} runs\n")
+
+        # 1. the default deck
+        ours, theirs, default_apkg, g_default, default_notes = versus_genanki(
+            "default", None, tmp, args.runs, env)
+        print(f"1. the default deck ({default_notes} notes), whole process")
+        print(f"   cardgen build {ours:6.2f} s   genanki (same notes) {theirs:6.2f} s   "
+              f"ratio {ours / theirs:.2f}   (target <= 1.5)\n")
+
+        # 2. every family and level
+        text, counts = every_family_recipe(10_000)
+        every = tmp / "every.toml"
+        every.write_text(text)
+        ours_all, theirs_all, every_apkg, _, every_notes = versus_genanki(
+            "every", every, tmp, args.runs, env)
+        print(f"2. {every_notes:,} notes over every family and level, whole process")
+        small = {n: c for n, c in counts.items() if c < max(counts.values())}
+        for name, count in small.items():
+            print(f"   {name} holds {count} distinct problems at seed 7: given {count}")
+        print(f"   cardgen build {ours_all:6.2f} s   genanki (same notes) {theirs_all:6.2f} s"
+              f"   ratio {ours_all / theirs_all:.2f}   (target <= 2.0)\n")
+
+        # 3. per family
+        print("3. per family, one process, generate + solve + claims + render (no write)")
+        for name, ms in per_family_ms(counts).items():
+            print(f"   {name:28s} {ms:6.3f} ms/note   ({counts[name]} notes)")
+        print("   (target: none above 0.5 ms/note)\n")
+
+        # 4. size
+        print("4. bytes per note")
+        print(f"   default deck: cardgen {default_apkg.stat().st_size / default_notes:7.0f}"
+              f"  genanki {g_default.stat().st_size / default_notes:7.0f}   (target <= 1500)")
+        print(f"   every family ({every_notes:,} notes): cardgen "
+              f"{every_apkg.stat().st_size / every_notes:7.0f}\n")
+
+        # 5. start-up
+        runs = max(args.runs, 10)
+        help_time = timed([*cardgen, "--help"], runs, env)
+        bare = timed([py, "-c", "pass"], runs, env)
+        print("5. start-up")
+        print(f"   cardgen --help {help_time * 1000:6.0f} ms   python -c pass "
+              f"{bare * 1000:6.0f} ms   ratio {help_time / bare:.2f}   (target <= 3)\n")
+
+        # 6. scaling on the big families
         recipes = {}
         for total in (1_000, 10_000, 50_000):
             recipes[total] = tmp / f"bench{total}.toml"
             recipes[total].write_text(recipe_text(total))
-
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
-              f"median of {args.runs} runs\n")
-        # 1. build vs genanki on the same 10,000 notes
-        ours = timed([*cardgen, "build", str(recipes[10_000]), "--out", str(tmp / "o10")],
-                     args.runs, env)
-        notes_json = tmp / "notes10k.json"
-        dump_notes(recipes[10_000], notes_json)
-        theirs = timed([py, str(HERE / "genanki_write.py"), str(notes_json),
-                        str(tmp / "genanki10k.apkg")], args.runs, env)
-        print("1. 10,000 notes, whole process")
-        print(f"   cardgen build (generate+solve+render+write): {ours:6.2f} s")
-        print(f"   genanki Package.write_to_file (same notes):  {theirs:6.2f} s")
-        print(f"   ratio cardgen/genanki: {ours / theirs:.2f}   (target <= 1.0)\n")
-
-        # 2. size
-        ours10 = (tmp / "o10" / "bench.apkg").stat().st_size
-        theirs10 = (tmp / "genanki10k.apkg").stat().st_size
-        subprocess.run([*cardgen, "build", "--out", str(tmp / "default")], check=True, env=env,
-                       cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        [default_apkg] = (tmp / "default").glob("*.apkg")
-        from cardgen.recipes import default_recipe
-
-        default_notes = default_recipe().total
-        default_json = tmp / "default.json"
-        from cardgen.resources import default_recipe_path
-
-        dump_notes(default_recipe_path(), default_json)
-        subprocess.run([py, str(HERE / "genanki_write.py"), str(default_json),
-                        str(tmp / "genanki-default.apkg")], check=True, env=env)
-        g_default = (tmp / "genanki-default.apkg").stat().st_size
-        print("2. bytes per note")
-        print(f"   default deck ({default_notes} notes): cardgen "
-              f"{default_apkg.stat().st_size / default_notes:7.0f}  genanki "
-              f"{g_default / default_notes:7.0f}   (target <= 1500)")
-        print(f"   10,000-note deck:            cardgen {ours10 / 10_000:7.0f}  genanki "
-              f"{theirs10 / 10_000:7.0f}\n")
-
-        # 3. start-up
-        runs = max(args.runs, 10)
-        help_time = timed([*cardgen, "--help"], runs)
-        bare = timed([py, "-c", "pass"], runs)
-        print("3. start-up")
-        print(f"   cardgen --help {help_time * 1000:6.0f} ms   python -c pass "
-              f"{bare * 1000:6.0f} ms   ratio {help_time / bare:.2f}   (target <= 3)\n")
-
-        # 4. scaling
-        print("4. scaling (cardgen build, whole process)")
+        print("6. scaling on the four big families (cardgen build, whole process)")
         sizes = (1_000, 10_000) if args.skip_50k else (1_000, 10_000, 50_000)
         results = {}
         for total in sizes:
-            results[total] = ours if total == 10_000 else timed(
+            results[total] = timed(
                 [*cardgen, "build", str(recipes[total]), "--out", str(tmp / f"o{total}")],
                 args.runs if total < 50_000 else 1, env)
             print(f"   {total:6d} notes {results[total]:7.2f} s  "
@@ -194,7 +287,9 @@ def main() -> None:
             print(f"   50k/10k time ratio: {results[50_000] / results[10_000]:.2f}   "
                   "(target <= 5.5)")
         print()
-        where_time_goes(recipes[10_000], notes_json, tmp, args.runs)
+        notes_json = tmp / "notes10k.json"
+        dump_notes(recipes[10_000], notes_json)
+        where_time_goes(recipes[10_000], notes_json, tmp, args.runs, env)
 
 
 if __name__ == "__main__":
