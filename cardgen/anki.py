@@ -28,7 +28,9 @@ from genanki.apkg_schema import APKG_SCHEMA
 
 __all__ = [
     "FIELDS",
+    "FIELD_IDS",
     "MODEL_ID",
+    "TEMPLATE_IDS",
     "NoteData",
     "build_timestamp",
     "guid_from_key",
@@ -52,6 +54,13 @@ MODEL_ID = stable_id("cardgen note type v1")
 
 FIELDS = ["Front", "Answer", "Worked", "Spec"]
 
+# Anki >= 2.1.67 matches an imported note type's fields and templates to the collection's
+# by these ids (by name when either side has none), so a renamed field or template
+# updates the note type instead of forking it. Keyed by role, never by display name.
+FIELD_IDS = [stable_id(f"cardgen note type v1 field {role}")
+             for role in ("front", "answer", "worked", "spec")]
+TEMPLATE_IDS = [stable_id("cardgen note type v1 template card")]
+
 
 def note_guid(family: str, params: dict) -> str:
     """Anki GUID from the problem's identity only, so rewording a card never duplicates it."""
@@ -69,8 +78,9 @@ def make_model(front: str, back: str, css: str, name: str = "cardgen") -> genank
     return genanki.Model(
         MODEL_ID,
         name,
-        fields=[{"name": field} for field in FIELDS],
-        templates=[{"name": "Card 1", "qfmt": front, "afmt": back}],
+        fields=[{"name": field, "id": field_id}
+                for field, field_id in zip(FIELDS, FIELD_IDS, strict=True)],
+        templates=[{"name": "Card 1", "qfmt": front, "afmt": back, "id": TEMPLATE_IDS[0]}],
         css=css,
         sort_field_index=0,
     )

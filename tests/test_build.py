@@ -121,6 +121,35 @@ def test_rebuild_with_new_wording_updates_in_place_and_keeps_history(tmp_path, c
     assert [m.name for m in col.models.all_names_and_ids()].count("cardgen") == 1
 
 
+def test_renamed_field_and_reworded_template_update_the_note_type(tmp_path, collection,
+                                                                  monkeypatch):
+    """Fields and templates carry stable ids, so Anki matches them by id, not by name: a
+    later build that renames a field updates the note type instead of adding a second."""
+    import cardgen.anki as anki
+    import cardgen.build as build
+
+    col = collection
+    recipe = parse_recipe('[deck]\nname = "Rename Test"\nseed = 3\n'
+                          '[families."conv.inverse"]\ncount = 9\n', "rename.toml")
+    _import(col, build_recipe(recipe, tmp_path / "v1", EPOCH).path)
+    renamed = ["Front", "Answer", "Solution", "Spec"]
+    monkeypatch.setattr(anki, "FIELDS", renamed)
+    original = build.back_template
+    monkeypatch.setattr(build, "back_template",
+                        lambda: "<!-- v2 -->" + original().replace("{{Worked}}", "{{Solution}}"))
+    log = _import(col, build_recipe(recipe, tmp_path / "v2", EPOCH + 86400).path)
+    assert len(log.new) == 0 and len(log.updated) == 9
+    col.models._clear_cache()
+    assert [m.name for m in col.models.all_names_and_ids()
+            if m.name.startswith("cardgen")] == ["cardgen"]
+    model = col.models.get(MODEL_ID)
+    assert [f["name"] for f in model["flds"]] == renamed
+    assert [f["id"] for f in model["flds"]] == anki.FIELD_IDS
+    assert model["tmpls"][0]["afmt"].startswith("<!-- v2 -->")
+    for note_id in col.find_notes(""):  # each note kept its worked solution, now "Solution"
+        assert col.get_note(note_id)["Solution"].startswith('<ol class="cg-steps">')
+
+
 def test_guids_do_not_depend_on_templates(monkeypatch):
     import cardgen.render.note as note
 
