@@ -136,7 +136,7 @@ def sample_cards() -> list[dict]:
         _card("<code>MaxPool1d(2, 2, padding=1, ceil_mode=True)</code> on 5?", "3",
               [arith.explain_pool(5, 2, 2, 1, 1, True)],
               [(D.sliding_strip(5, 2, 2, 1, 1, ceil_mode=True), "The extra window would "
-                "start in the right padding: dropped.")], ["pool", "ceil"]),
+                "start past the input: dropped.")], ["pool", "ceil"]),
         _card("<code>Conv2d(3, 64, 7, stride=2, padding=3)</code> on 224x224?", "112x112",
               [arith.explain_conv(224, 7, 2, 3, 1)],
               [(D.sliding_strip(224, 7, 2, 3, 3), "First two and last two placements; one "

@@ -95,11 +95,24 @@ def pick(rng: Any, items: Sequence[Any]) -> Any:
     return items[rng.randrange(len(items))]
 
 
-def conv_tex(size: int, k: int, s: int, pl: int, d: int, out: int, pr: int | None = None,
-             name: str = "out") -> str:
-    """The conv/pool size formula with the numbers substituted, as MathJax."""
+def display_rows(rows: Sequence[tuple[str, str]]) -> str:
+    """Display math, one equality per row, aligned on "=" (an empty left side continues
+    the row above). MathJax never breaks a formula, and a phone's card is about 320 px
+    wide: no row may be wider than that once typeset."""
+    body = r" \\ ".join(f"{lhs} &= {rhs}" for lhs, rhs in rows)
+    return f"\\[ \\begin{{aligned}} {body} \\end{{aligned}} \\]"
+
+
+def size_tex(size: int, k: int, s: int, pl: int, d: int, out: int, pr: int | None = None,
+             name: str = "out", ceil: bool = False) -> str:
+    """The conv/pool size formula with the numbers substituted, as MathJax: the numerator
+    n first, then the division, each on its own row. `out` is the solver's size (before
+    ceil mode's last-window rule, which the caller explains)."""
     pads = f"2\\cdot {pl}" if pr is None or pr == pl else f"{pl} + {pr}"
-    total = size + pl + (pl if pr is None else pr) - d * (k - 1) - 1
-    return (f"\\( {name} = \\left\\lfloor \\frac{{{size} + {pads} - {d}\\cdot({k}-1) - 1}}{{{s}}}"
-            f" \\right\\rfloor + 1 = \\lfloor {frac_tex(Fraction(total, s))} \\rfloor + 1"
-            f" = {out} \\)")
+    n = size + pl + (pl if pr is None else pr) - d * (k - 1) - 1
+    lo, hi = ("\\lceil", "\\rceil") if ceil else ("\\lfloor", "\\rfloor")
+    if (-(-n // s) if ceil else n // s) + 1 != out:
+        raise ValueError(f"{name}: the formula gives another size than the solver's {out}")
+    return (f"\\( {name} = {lo} n / s {hi} + 1 \\) with \\( n = in + 2p - d(k-1) - 1 \\): "
+            + display_rows([("n", f"{size} + {pads} - {d}\\cdot({k}-1) - 1"), ("", str(n)),
+                            (name, f"{lo} {n}/{s} {hi} + 1 = {out}")]))

@@ -9,11 +9,11 @@ from cardgen.errors import ShapeError
 from cardgen.families.base import (
     MAX_DRAWS,
     Solution,
-    conv_tex,
     exhausted,
     layer_code,
     pick,
     shape_text,
+    size_tex,
 )
 from cardgen.layers import Layer
 from cardgen.solver.arith import conv_out
@@ -88,7 +88,7 @@ def solve(params: dict[str, Any]) -> Solution:
         answer=str(answer),
         form="a whole number, e.g. 3",
         steps=["\\( out = \\lfloor (in + 2p - d(k-1) - 1)/s \\rfloor + 1 \\)", solve_step,
-               "Check: " + conv_tex(size, k, s, p, d, target),
+               "Check: " + size_tex(size, k, s, p, d, target),
                f"{layer_code(layer)} on `{shape_text(shape)}` gives "
                f"`{shape_text((1, 16, target, target))}`."],
         claims=[shape_claim([layer], shape)],

@@ -10,12 +10,12 @@ from cardgen.families.base import (
     MAX_DRAWS,
     Diagram,
     Solution,
-    conv_tex,
     exhausted,
     fits_claim,
     layer_code,
     pick,
     shape_text,
+    size_tex,
 )
 from cardgen.layers import Layer
 from cardgen.solver import output_shape
@@ -104,7 +104,7 @@ def solve(params: dict[str, Any]) -> Solution:
         k, s = layer.tup("kernel_size")[d], layer.tup("stride")[d]
         dil = layer.tup("dilation")[d]
         pl, pr = conv_padding(layer, d)
-        steps.append(conv_tex(size, k, s, pl, dil, out[2 + d], pr if pr != pl else None,
+        steps.append(size_tex(size, k, s, pl, dil, out[2 + d], pr if pr != pl else None,
                               name=f"{name}_{{out}}"))
         key = (size, k, s, pl, pr, dil)
         if key not in seen and len(diagrams) < 2:

@@ -10,12 +10,12 @@ from cardgen.families.base import (
     MAX_DRAWS,
     Diagram,
     Solution,
-    conv_tex,
     exhausted,
     fits_claim,
     layer_code,
     pick,
     shape_text,
+    size_tex,
 )
 from cardgen.layers import Layer
 from cardgen.solver import output_shape
@@ -121,17 +121,21 @@ def solve(params: dict[str, Any]) -> Solution:
         if ceil:
             num = size + 2 * pad - d * (k - 1) - 1
             raw = num // s + 1 + (1 if num % s else 0)
-            steps.append(f"\\( {name}_{{out}} = \\left\\lceil \\frac{{{size} + 2\\cdot{pad} - "
-                         f"{d}\\cdot({k}-1) - 1}}{{{s}}} \\right\\rceil + 1 = {raw} \\)")
-            if ceil_dropped(size, k, s, pad, d):
-                steps.append(f"Last-window rule: window {raw - 1} would start at "
-                             f"\\( ({raw}-1)\\cdot{s} = {(raw - 1) * s} \\ge {size} + {pad} \\), "
-                             f"inside the right padding, so it is dropped: {out[2 + i]}.")
+            steps.append(size_tex(size, k, s, pad, d, raw, name=f"{name}_{{out}}", ceil=True))
+            start = (raw - 1) * s  # of the extra window, in padded coordinates
+            dropped = ceil_dropped(size, k, s, pad, d)
+            relation = "\\ge" if dropped else "<"
+            rule = (f"\\( ({raw}-1)\\cdot{s} = {start} {relation} {size} + {pad} \\) "
+                    "(input + left padding)")
+            if dropped:
+                steps.append(f"Last-window rule: window {raw - 1} would start at padded cell "
+                             f"{rule}, past the last input cell, so PyTorch drops it: "
+                             f"{out[2 + i]}.")
             elif raw > num // s + 1:
-                steps.append(f"ceil_mode keeps a last, partial window: it starts at "
-                             f"{(raw - 1) * s - pad}, inside the input.")
+                steps.append(f"ceil_mode adds window {raw - 1}, which starts at padded cell "
+                             f"{rule}, before the end of the input, so PyTorch keeps it.")
         else:
-            steps.append(conv_tex(size, k, s, pad, d, out[2 + i], name=f"{name}_{{out}}"))
+            steps.append(size_tex(size, k, s, pad, d, out[2 + i], name=f"{name}_{{out}}"))
         if size not in seen:
             seen.add(size)
             diagrams.append(Diagram("sliding_strip", {

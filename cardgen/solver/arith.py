@@ -62,7 +62,8 @@ def pool_out_raw(size: int, kernel: int, stride: int, padding: int = 0, dilation
 
 def ceil_dropped(size: int, kernel: int, stride: int, padding: int = 0,
                  dilation: int = 1) -> bool:
-    """True when ceil mode's extra window would start in the right padding and is dropped."""
+    """True when ceil mode's extra window is dropped: it would start at or after
+    input + left padding (padded coordinates), i.e. past the last input cell."""
     num = size + 2 * padding - dilation * (kernel - 1) - 1 + stride - 1
     out = num // stride + 1
     return (out - 1) * stride >= size + padding
@@ -96,7 +97,7 @@ def explain_pool(size: int, kernel: int, stride: int, padding: int, dilation: in
         return f"floor(({inner}) / {stride}) + 1 = {out}"
     text = f"ceil(({inner}) / {stride}) + 1"
     if ceil_dropped(size, kernel, stride, padding, dilation):
-        return f"{text} - 1 (last window would start in the right padding) = {out}"
+        return f"{text} - 1 (the last window would start past the input) = {out}"
     return f"{text} = {out}"
 
 

@@ -52,6 +52,6 @@ def sliding_strip(size: int, kernel: int, stride: int, pad_left: int, pad_right:
         label += f"; {rest} cell{'s' if rest > 1 else ''} after the last one "
         label += "is never read" if rest == 1 else "are never read"
     if st.extra:
-        label += ("; ceil mode's extra window starts in the right padding and is dropped"
+        label += ("; ceil mode's extra window would start past the input and is dropped"
                   if st.dropped else "; ceil mode keeps one more window hanging over the end")
     return render_strip(st, label)

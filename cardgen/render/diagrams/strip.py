@@ -35,7 +35,7 @@ class Strip:
     step: int
     count: int  # placements that fit (the floor)
     extra: bool = False  # ceil mode adds one more placement
-    dropped: bool = False  # ... which PyTorch drops (starts in the right padding)
+    dropped: bool = False  # ... which PyTorch drops (it would start past the input)
     outputs: bool = False  # draw the output strip (transposed)
     lay: Layers = field(default_factory=Layers)
 
