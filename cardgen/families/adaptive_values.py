@@ -9,11 +9,13 @@ from cardgen.claims import values_claim
 from cardgen.families.base import (
     Diagram,
     Solution,
+    display_rows,
     frac_tex,
     frac_text,
     layer_code,
     pick,
     term,
+    wrapped,
 )
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, forward
@@ -69,11 +71,14 @@ def solve(params: dict[str, Any]) -> Solution:
             value = rows[i][j]
             where = f"({i},{j})" if nd == 2 else f"{j}"
             if kind == "Max":
-                steps.append(f"Output {where}: \\( \\max({', '.join(map(str, cells))}) = "
-                             f"{frac_tex(value)} \\)")
+                lines = wrapped([str(c) for c in cells], ",")
+                lines[0], lines[-1] = f"\\max({lines[0]}", f"{lines[-1]})"
             else:
-                steps.append(f"Output {where}: \\( ({' + '.join(map(term, cells))}) / "
-                             f"{len(cells)} = {frac_tex(Fraction(sum(cells), len(cells)))} \\)")
+                lines = wrapped([term(c) for c in cells], "+")
+                lines[0], lines[-1] = f"\\tfrac{{1}}{{{len(cells)}}}({lines[0]}", f"{lines[-1]})"
+            shown_value = value if kind == "Max" else Fraction(sum(cells), len(cells))
+            steps.append(f"Output {where}: " + display_rows(
+                [("y", lines[0]), *((None, r) for r in lines[1:]), ("", frac_tex(shown_value))]))
             shown += 1
     total = len(win_r) * len(win_c)
     if total > shown:

@@ -95,12 +95,24 @@ def pick(rng: Any, items: Sequence[Any]) -> Any:
     return items[rng.randrange(len(items))]
 
 
-def display_rows(rows: Sequence[tuple[str, str]]) -> str:
-    """Display math, one equality per row, aligned on "=" (an empty left side continues
-    the row above). MathJax never breaks a formula, and a phone's card is about 320 px
-    wide: no row may be wider than that once typeset."""
-    body = r" \\ ".join(f"{lhs} &= {rhs}" for lhs, rhs in rows)
+def display_rows(rows: Sequence[tuple[str | None, str]]) -> str:
+    """Display math, one equality per row, aligned on "=": ``("", x)`` continues with
+    ``= x``, ``(None, x)`` continues the expression above, indented. MathJax never
+    breaks a formula, and a phone's card is about 320 px wide: no row may be wider than
+    that once typeset."""
+    body = r" \\ ".join(f"&\\quad {rhs}" if lhs is None else f"{lhs} &= {rhs}"
+                          for lhs, rhs in rows)
     return f"\\[ \\begin{{aligned}} {body} \\end{{aligned}} \\]"
+
+
+def wrapped(items: Sequence[str], sep: str, per_row: int = 5) -> list[str]:
+    """Items joined by `sep`, cut into rows of `per_row`. An operator starts the next row
+    ("+ 5 + 6"); a comma ends its row ("1, 2,")."""
+    chunks = [list(items[i:i + per_row]) for i in range(0, len(items), per_row)] or [[]]
+    if sep == ",":
+        return [", ".join(c) + ("," if i < len(chunks) - 1 else "")
+                for i, c in enumerate(chunks)]
+    return [f" {sep} ".join(chunks[0])] + [f"{sep} " + f" {sep} ".join(c) for c in chunks[1:]]
 
 
 def size_tex(size: int, k: int, s: int, pl: int, d: int, out: int, pr: int | None = None,

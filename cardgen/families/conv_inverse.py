@@ -9,6 +9,7 @@ from cardgen.errors import ShapeError
 from cardgen.families.base import (
     MAX_DRAWS,
     Solution,
+    display_rows,
     exhausted,
     layer_code,
     pick,
@@ -71,15 +72,15 @@ def solve(params: dict[str, Any]) -> Solution:
         layer_kw["dilation"] = d
     layer = Layer.make("Conv2d", **layer_kw)
     shape = (1, 3, size, size)
-    solve_step = {
-        "padding": f"Solve for p: \\( \\lfloor ({size} + 2p - {d}({k}-1) - 1)/{s} \\rfloor "
-                   f"= {target - 1} \\) holds only for p = {answer} (each unit of padding "
-                   f"adds 2 to the numerator).",
-        "stride": f"Solve for s: \\( \\lfloor ({size} + 2\\cdot{p} - {d}({k}-1) - 1)/s \\rfloor "
-                  f"= {target - 1} \\) holds only for s = {answer}.",
-        "kernel": f"Solve for k: \\( \\lfloor ({size} + 2\\cdot{p} - {d}(k-1) - 1)/{s} \\rfloor"
-                  f" = {target - 1} \\) holds only for k = {answer}.",
+    floor = {
+        "padding": f"\\lfloor ({size} + 2p - {d}({k}-1) - 1)/{s} \\rfloor",
+        "stride": f"\\lfloor ({size} + 2\\cdot{p} - {d}({k}-1) - 1)/s \\rfloor",
+        "kernel": f"\\lfloor ({size} + 2\\cdot{p} - {d}(k-1) - 1)/{s} \\rfloor",
     }[unknown]
+    letter = {"padding": "p", "stride": "s", "kernel": "k"}[unknown]
+    why = " (each unit of padding adds 2 to the numerator)" if unknown == "padding" else ""
+    solve_step = (f"Solve for {letter}: " + display_rows([(floor, str(target - 1))])
+                  + f" holds only for {letter} = {answer}{why}.")
     return Solution(
         question=f"A Conv2d maps {size}x{size} inputs to {target}x{target} outputs with "
                  f"{', '.join(known)}. What is the {unknown.replace('kernel', 'kernel size')}? "
@@ -87,7 +88,8 @@ def solve(params: dict[str, Any]) -> Solution:
                  "works.)",
         answer=str(answer),
         form="a whole number, e.g. 3",
-        steps=["\\( out = \\lfloor (in + 2p - d(k-1) - 1)/s \\rfloor + 1 \\)", solve_step,
+        steps=["\\( out = \\lfloor n/s \\rfloor + 1 \\) with \\( n = in + 2p - d(k-1) - 1 \\).",
+               solve_step,
                "Check: " + size_tex(size, k, s, p, d, target),
                f"{layer_code(layer)} on `{shape_text(shape)}` gives "
                f"`{shape_text((1, 16, target, target))}`."],

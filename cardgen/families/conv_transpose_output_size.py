@@ -10,6 +10,7 @@ from cardgen.families.base import (
     MAX_DRAWS,
     Diagram,
     Solution,
+    display_rows,
     exhausted,
     layer_code,
     pick,
@@ -75,8 +76,9 @@ def solve(params: dict[str, Any]) -> Solution:
     layer = _layer(params, op)
     shape = (1, 16) + (size,) * params["nd"]
     out = output_shape(layer, shape)
-    formula = (f"\\( out = (in-1)s - 2p + d(k-1) + output\\_padding + 1 = ({size}-1)\\cdot{s} "
-               f"- 2\\cdot{p} + {d}\\cdot({k}-1) + {op} + 1 = {out[-1]} \\)")
+    spread = f"({size}-1)\\cdot{s} - 2\\cdot{p} + {d}\\cdot({k}-1)"
+    formula = ("\\( out = (in-1)s - 2p + d(k-1) + op + 1 \\) with op = output_padding: "
+               + display_rows([("out", spread), (None, f"+ {op} + 1"), ("", str(out[-1]))]))
     diagram = Diagram("transposed_strip", {"size": size, "kernel": k, "stride": s,
                                            "padding": p, "output_padding": op, "dilation": d},
                       f"{size} inputs spread by stride {s} ({s - 1} zero(s) between), "
@@ -104,8 +106,8 @@ def solve(params: dict[str, Any]) -> Solution:
                  f"{target}x{target}. Which output_padding?",
         answer=str(op),
         form="a whole number, e.g. 1",
-        steps=[f"Without output_padding: \\( ({size}-1)\\cdot{s} - 2\\cdot{p} + {d}\\cdot({k}-1)"
-               f" + 1 = {base} \\).",
+        steps=["Without output_padding: "
+               + display_rows([("out", spread), (None, "+ 1"), ("", str(base))]),
                f"The conv's floor threw away \\( {target} - {base} = {op} \\) cell(s); "
                f"output_padding = {op} adds them back (it must be smaller than the stride "
                f"{s} or the dilation {d}).", formula],
