@@ -80,7 +80,12 @@ MEASURE = """<script>
     lightBand: style(".pv-mode.card:not(.nightMode) path.cg-band", "fill"),
     darkBand: style(".pv-mode.nightMode path.cg-band", "fill"),
     lightCell: style(".pv-mode.card:not(.nightMode) path.cg-cell", "fill"),
-    darkCell: style(".pv-mode.nightMode path.cg-cell", "fill")
+    darkCell: style(".pv-mode.nightMode path.cg-cell", "fill"),
+    text: document.body.innerText,
+    maths: Array.prototype.map.call(document.querySelectorAll("math"), function (m) {
+      var r = m.getBoundingClientRect();
+      return [r.width, r.height, r.right];
+    })
   };
   var host = window.parent && window.parent !== window ? window.parent.document : document;
   var pre = host.createElement("pre");
@@ -283,6 +288,19 @@ def test_light_and_night_mode_both_render(measured):
         light, dark = measured[f"light{key}"], measured[f"dark{key}"]
         assert light and dark and light != dark, (key, light, dark)
     assert measured["lightBg"] not in ("rgba(0, 0, 0, 0)", "transparent")
+
+
+def test_math_is_typeset_with_no_script_and_no_network(measured, page):
+    """The page carries MathML, not TeX: the browser typesets it (Chromium here runs with
+    background networking off and has no network to reach)."""
+    text = page.read_text(encoding="utf-8")
+    assert "<script" not in text and "http" not in text.split("</head>")[0]
+    for raw in ("\\(", "\\)", "\\[", "\\]", "\\frac", "\\lfloor", "\\begin{aligned}"):
+        assert raw not in measured["text"], raw
+    maths = measured["maths"]
+    assert len(maths) >= 2 * sum(card["worked"].count("\\(") for card in all_cards())
+    for width, height, right in maths:
+        assert width > 0 and height > 0 and right <= measured["clientWidth"]
 
 
 def test_screenshots_are_written(screenshots):

@@ -3,7 +3,8 @@
 The page uses the deck's own CSS and shows each note as Anki's answer side would
 (question, the type-in box, the separator, the answer and the worked solution),
 once in light mode and once inside a ``nightMode night_mode card`` wrapper. It needs
-no JavaScript and loads nothing: MathJax ``\\( ... \\)`` stays as text.
+no JavaScript and loads nothing: the TeX that Anki typesets with MathJax is turned into
+MathML here (:mod:`cardgen.render.mathml`), which browsers typeset themselves.
 
 Field HTML (``front``, ``answer``, ``worked``) is what cardgen stores in Anki and is
 inserted as markup; everything from a user's recipe (title, description, tags) is
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from markupsafe import Markup
 
 from cardgen.render.env import environment
+from cardgen.render.mathml import tex_to_mathml
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -32,7 +34,7 @@ _PAGE = """<!doctype html>
 <h1>{{ title }}</h1>
 {% if description %}<p>{{ description }}</p>{% endif %}
 <p class="pv-meta">{{ cards|length }} card{{ "" if cards|length == 1 else "s" }};
-light and night mode; MathJax is not typeset here.</p>
+light and night mode; math typeset as MathML (no script, works offline).</p>
 </header>
 {% for card in cards %}
 <section class="pv-note">
@@ -75,12 +77,13 @@ body.pv-body { margin: 0 auto; padding: 12px 8px 40px; max-width: 1100px; backgr
 .pv-typeans { box-sizing: border-box; max-width: 20em; margin: .6em auto 0; padding: .35em .5em;
   font: .9em ui-monospace, Menlo, Consolas, monospace; color: var(--cg-mute);
   border: 1px solid var(--cg-line); border-radius: 6px; background: var(--cg-cell); }
+math[display="block"] { margin: .35em 0; }
 @media (max-width: 480px) { .pv-mode { padding: 10px 8px; } .card { font-size: 16px; } }
 """
 
 
 def _field(html: object) -> Markup:
-    return Markup(str(html) if html is not None else "")
+    return Markup(tex_to_mathml(str(html)) if html is not None else "")
 
 
 def _tags(tags: object) -> list[str]:
