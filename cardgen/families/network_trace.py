@@ -112,8 +112,8 @@ def solve(params: dict[str, Any]) -> Solution:
         try:
             step = trace([layer], current)[0]
         except ShapeError as exc:
-            steps.append(f"`{layer}` on `{shape_text(current)}`: PyTorch raises — "
-                         f"{exc}.")
+            steps.append(f"`{layer}` on `{shape_text(current)}`: PyTorch raises an error. "
+                         f"Why: {exc}.")
             return Solution(question=question, answer="error", form=form, steps=steps,
                             claims=[error_claim(layers, shape)])
         detail = ""

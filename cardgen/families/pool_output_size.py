@@ -106,7 +106,7 @@ def solve(params: dict[str, Any]) -> Solution:
             question=question, answer="error", form=form,
             steps=[f"Pooling padding may be at most half the kernel: "
                    f"\\( p \\le \\lfloor {k}/2 \\rfloor = {k // 2} \\), but p = {pad}.",
-                   "PyTorch raises: pad should be at most half of kernel size."],
+                   "So PyTorch refuses to run the layer (a RuntimeError)."],
             claims=[error_claim([layer], shape)],
             diagrams=[Diagram("sliding_strip", {
                 "size": params["sizes"][0], "kernel": k, "stride": s, "pad_left": pad,
