@@ -72,10 +72,12 @@ def solve(params: dict[str, Any]) -> Solution:
             where = f"({i},{j})" if nd == 2 else f"{j}"
             if kind == "Max":
                 lines = wrapped([str(c) for c in cells], ",")
-                lines[0], lines[-1] = f"\\max({lines[0]}", f"{lines[-1]})"
+                lines[0] = f"\\max({lines[0]}"
+                lines[-1] += ")"
             else:
                 lines = wrapped([term(c) for c in cells], "+")
-                lines[0], lines[-1] = f"\\tfrac{{1}}{{{len(cells)}}}({lines[0]}", f"{lines[-1]})"
+                lines[0] = f"\\tfrac{{1}}{{{len(cells)}}}({lines[0]}"
+                lines[-1] += ")"
             shown_value = value if kind == "Max" else Fraction(sum(cells), len(cells))
             steps.append(f"Output {where}: " + display_rows(
                 [("y", lines[0]), *((None, r) for r in lines[1:]), ("", frac_tex(shown_value))]))

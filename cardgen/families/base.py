@@ -105,10 +105,15 @@ def display_rows(rows: Sequence[tuple[str | None, str]]) -> str:
     return f"\\[ \\begin{{aligned}} {body} \\end{{aligned}} \\]"
 
 
-def wrapped(items: Sequence[str], sep: str, per_row: int = 5) -> list[str]:
-    """Items joined by `sep`, cut into rows of `per_row`. An operator starts the next row
-    ("+ 5 + 6"); a comma ends its row ("1, 2,")."""
-    chunks = [list(items[i:i + per_row]) for i in range(0, len(items), per_row)] or [[]]
+def wrapped(items: Sequence[str], sep: str, width: int = 14) -> list[str]:
+    """Items joined by `sep`, cut into rows of at most `width` characters (spaces not
+    counted; measured on phones: 21 overflow a 320 px card). An operator starts the
+    next row ("+ 5 + 6"); a comma ends its row ("1, 2,")."""
+    chunks: list[list[str]] = [[]]
+    for item in items:
+        if chunks[-1] and len(sep.join([*chunks[-1], item])) > width:
+            chunks.append([])
+        chunks[-1].append(item)
     if sep == ",":
         return [", ".join(c) + ("," if i < len(chunks) - 1 else "")
                 for i, c in enumerate(chunks)]
@@ -126,5 +131,5 @@ def size_tex(size: int, k: int, s: int, pl: int, d: int, out: int, pr: int | Non
     if (-(-n // s) if ceil else n // s) + 1 != out:
         raise ValueError(f"{name}: the formula gives another size than the solver's {out}")
     return (f"\\( {name} = {lo} n / s {hi} + 1 \\) with \\( n = in + 2p - d(k-1) - 1 \\): "
-            + display_rows([("n", f"{size} + {pads} - {d}\\cdot({k}-1) - 1"), ("", str(n)),
-                            (name, f"{lo} {n}/{s} {hi} + 1 = {out}")]))
+            + display_rows([("n", f"{size} + {pads}"), (None, f"- {d}\\cdot({k}-1) - 1"),
+                            ("", str(n)), (name, f"{lo} {n}/{s} {hi} + 1 = {out}")]))

@@ -9,7 +9,6 @@ from cardgen.errors import ShapeError
 from cardgen.families.base import (
     MAX_DRAWS,
     Solution,
-    display_rows,
     exhausted,
     layer_code,
     pick,
@@ -72,15 +71,17 @@ def solve(params: dict[str, Any]) -> Solution:
         layer_kw["dilation"] = d
     layer = Layer.make("Conv2d", **layer_kw)
     shape = (1, 3, size, size)
-    floor = {
-        "padding": f"\\lfloor ({size} + 2p - {d}({k}-1) - 1)/{s} \\rfloor",
-        "stride": f"\\lfloor ({size} + 2\\cdot{p} - {d}({k}-1) - 1)/s \\rfloor",
-        "kernel": f"\\lfloor ({size} + 2\\cdot{p} - {d}(k-1) - 1)/{s} \\rfloor",
+    numerator = {
+        "padding": f"{size} + 2p - {d}({k}-1) - 1",
+        "stride": f"{size} + 2\\cdot{p} - {d}({k}-1) - 1",
+        "kernel": f"{size} + 2\\cdot{p} - {d}(k-1) - 1",
     }[unknown]
+    divisor = "s" if unknown == "stride" else str(s)
     letter = {"padding": "p", "stride": "s", "kernel": "k"}[unknown]
     why = " (each unit of padding adds 2 to the numerator)" if unknown == "padding" else ""
-    solve_step = (f"Solve for {letter}: " + display_rows([(floor, str(target - 1))])
-                  + f" holds only for {letter} = {answer}{why}.")
+    solve_step = (f"Solve for {letter}: with \\( n = {numerator} \\), we need "
+                  f"\\( \\lfloor n/{divisor} \\rfloor = {target - 1} \\), which holds only "
+                  f"for {letter} = {answer}{why}.")
     return Solution(
         question=f"A Conv2d maps {size}x{size} inputs to {target}x{target} outputs with "
                  f"{', '.join(known)}. What is the {unknown.replace('kernel', 'kernel size')}? "

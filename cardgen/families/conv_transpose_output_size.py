@@ -76,9 +76,11 @@ def solve(params: dict[str, Any]) -> Solution:
     layer = _layer(params, op)
     shape = (1, 16) + (size,) * params["nd"]
     out = output_shape(layer, shape)
-    spread = f"({size}-1)\\cdot{s} - 2\\cdot{p} + {d}\\cdot({k}-1)"
-    formula = ("\\( out = (in-1)s - 2p + d(k-1) + op + 1 \\) with op = output_padding: "
-               + display_rows([("out", spread), (None, f"+ {op} + 1"), ("", str(out[-1]))]))
+    spread = f"({size}-1)\\cdot{s} - 2\\cdot{p}"
+    kernel = f"+ {d}\\cdot({k}-1)"
+    formula = ("With op = output_padding: " + display_rows(
+        [("out", "(in-1)s - 2p"), (None, "+ d(k-1) + op + 1"), ("", spread),
+         (None, f"{kernel} + {op} + 1"), ("", str(out[-1]))]))
     diagram = Diagram("transposed_strip", {"size": size, "kernel": k, "stride": s,
                                            "padding": p, "output_padding": op, "dilation": d},
                       f"{size} inputs spread by stride {s} ({s - 1} zero(s) between), "
@@ -107,7 +109,7 @@ def solve(params: dict[str, Any]) -> Solution:
         answer=str(op),
         form="a whole number, e.g. 1",
         steps=["Without output_padding: "
-               + display_rows([("out", spread), (None, "+ 1"), ("", str(base))]),
+               + display_rows([("out", spread), (None, f"{kernel} + 1"), ("", str(base))]),
                f"The conv's floor threw away \\( {target} - {base} = {op} \\) cell(s); "
                f"output_padding = {op} adds them back (it must be smaller than the stride "
                f"{s} or the dilation {d}).", formula],

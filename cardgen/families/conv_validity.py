@@ -76,7 +76,7 @@ def solve(params: dict[str, Any]) -> Solution:
              + (" — fine." if params["in_channels"] == params["x_channels"] else
                 " — PyTorch raises (weight expects a different number of channels)."),
              f"Size: padded input \\( {size} + 2\\cdot{p} = {padded} \\), effective kernel "
-             f"\\( d(k-1)+1 = {d}\\cdot({k}-1)+1 = {span} \\)"
+             f"\\( d(k-1)+1 \\) \\( = {d}\\cdot({k}-1)+1 = {span} \\)"
              + (" — it fits." if padded >= span else
                 " — the kernel is larger than the padded input, so PyTorch raises.")]
     if ok:

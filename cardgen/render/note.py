@@ -46,7 +46,10 @@ def draw(diagram: Diagram) -> str:
 
 def front_html(solution: Solution) -> str:
     parts = [f'<div class="cg-q">{inline_html(solution.question)}</div>']
-    if solution.table:
+    if solution.table and len(solution.table) == 1:  # a sequence: wraps on a phone
+        cells = "".join(f"<span>{int(v)}</span>" for v in solution.table[0])
+        parts.append(f'<div class="cg-numbers cg-seq">{cells}</div>')
+    elif solution.table:
         rows = "".join("<tr>" + "".join(f"<td>{int(v)}</td>" for v in row) + "</tr>"
                        for row in solution.table)
         parts.append(f'<table class="cg-numbers">{rows}</table>')
