@@ -893,3 +893,32 @@ def test_the_largest_int_is_accepted():
     assert parse_layer(f"Linear({MAX_INT}, 1)").get("in_features") == MAX_INT
     with pytest.raises(LayerSyntaxError, match=f"^Linear: in_features={MAX_INT + 1} is too large"):
         parse_layer(f"Linear({MAX_INT + 1}, 1)")
+
+
+def test_layer_json_and_binding_refusals_say_why():
+    allowed = ", ".join(sorted(LAYER_TYPES))
+    cases = [
+        (["Conv2d"], 'a layer must be {"type": ..., "args": {...}}'),
+        ({"type": "Conv2d", "args": [1]}, "'Conv2d': args must be an object"),
+        ({"type": "Foo", "args": {}}, f"unknown layer type 'Foo'; allowed: {allowed}"),
+        ({"type": 5, "args": {}}, f"unknown layer type 5; allowed: {allowed}"),
+    ]
+    for data, message in cases:
+        with pytest.raises(LayerSyntaxError) as info:
+            Layer.from_json(data)
+        assert str(info.value) == message
+    for text, message in (("Conv2d(1, 1, 1, in_channels=1)",
+                           "Conv2d() got multiple values for argument 'in_channels'"),
+                          ("Conv2d(1)", "Conv2d() missing required argument 'out_channels'"),
+                          ("Conv2d(1, 1)", "Conv2d() missing required argument 'kernel_size'")):
+        with pytest.raises(LayerSyntaxError) as info:
+            parse_layer(text)
+        assert str(info.value) == message
+
+
+def test_arguments_are_kept_in_the_constructors_order():
+    """Layer.args (and so its JSON in a note's Spec) follow torch's positional order."""
+    layer = parse_layer("Conv2d(1, 1, 3, padding=1, dilation=2, stride=2)")
+    assert [name for name, _ in layer.args] == ["in_channels", "out_channels", "kernel_size",
+                                                "stride", "padding", "dilation"]
+    assert list(layer.to_json()["args"]) == [name for name, _ in layer.args]
