@@ -91,7 +91,7 @@ def _evaluate(expression: str) -> int:
 
 def _check_formula(formula: str, want: int) -> None:
     left, _, right = formula.rpartition(" = ")
-    left = left.replace(" (last window would start in the right padding)", "")
+    left = left.replace(" (the last window would start past the input)", "")
     assert int(right) == want, formula
     assert _evaluate(left) == want, formula
 
@@ -141,7 +141,7 @@ def test_conv_transpose_formulas_substitute_the_layers_numbers_and_give_the_gold
 
 
 POOL_TEXT = re.compile(r"(floor|ceil)\(\((\d+) \+ 2\*(\d+) - (\d+)\*\((\d+)-1\) - 1\) / (\d+)\)"
-                       r" \+ 1( - 1 \(last window would start in the right padding\))? = (\d+)")
+                       r" \+ 1( - 1 \(the last window would start past the input\))? = (\d+)")
 
 
 def test_pool_formulas_substitute_the_layers_numbers_and_give_the_golden_size():
@@ -418,7 +418,7 @@ def test_averages_are_exact_fractions_and_floats_only_when_asked():
     for v in _avg_vectors()[:200]:
         layers = [Layer.from_json(x) for x in v["layers"]]
         y = forward(layers, v["input"])
-        flat = y.ravel().tolist()
+        flat = y.flat
         assert all(type(x) is Fraction for x in flat), layers
         exact = to_nested(y, exact=True)
         assert np.array(exact, dtype=object).ravel().tolist() == flat
@@ -450,10 +450,10 @@ def test_values_must_be_numbers(bad):
 
 
 def test_the_cell_limit_is_inclusive():
-    assert values._to_array([0] * values.MAX_CELLS).size == values.MAX_CELLS
-    with pytest.raises(ShapeError, match=f"tensor of {values.MAX_CELLS + 1} cells is larger "
-                                         f"than the limit {values.MAX_CELLS}"):
-        values._to_array([0] * (values.MAX_CELLS + 1))
+    assert len(values._exact([0] * values.MAX_CELLS).flat) == values.MAX_CELLS
+    with pytest.raises(ShapeError, match=f"tensor larger than the limit of {values.MAX_CELLS} "
+                                         "cells"):
+        values._exact([0] * (values.MAX_CELLS + 1))
 
 
 def test_layers_with_weights_have_no_exact_values():
