@@ -922,3 +922,23 @@ def test_arguments_are_kept_in_the_constructors_order():
     assert [name for name, _ in layer.args] == ["in_channels", "out_channels", "kernel_size",
                                                 "stride", "padding", "dilation"]
     assert list(layer.to_json()["args"]) == [name for name, _ in layer.args]
+
+
+def test_exact_inputs_from_numpy_lists_and_tuples_agree():
+    for v in _avg_vectors()[:50]:
+        layers = [Layer.from_json(x) for x in v["layers"]]
+        want = forward(layers, v["input"]).flat
+        assert forward(layers, np.array(v["input"], dtype=object)).flat == want
+
+
+@pytest.mark.parametrize("bad", [[[1, 2], [3]], [[1], 5], [[1, 2], [True, 3]], [["1"]]])
+def test_ragged_or_non_numeric_inputs_are_refused_by_name(bad):
+    with pytest.raises(ShapeError, match="^values must be a rectangular nested list of "
+                                         "numbers$"):
+        values._exact(bad)
+
+
+def test_empty_and_scalar_tensors_keep_their_shape():
+    assert values._exact([[]]).shape == (1, 0) and values._exact([[]]).tolist() == [[]]
+    assert values.Exact((), [5]).tolist() == 5
+    assert values.Exact((2, 3), list(range(6))).tolist() == [[0, 1, 2], [3, 4, 5]]

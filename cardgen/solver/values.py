@@ -45,10 +45,14 @@ class Exact:
         """Nested lists, like ``numpy.ndarray.tolist``."""
         if not self.shape:
             return self.flat[0]
-        rows: list[Any] = self.flat
-        for size in reversed(self.shape[1:]):
-            rows = [rows[i:i + size] for i in range(0, len(rows), size)]
-        return rows
+
+        def nest(offset: int, dims: tuple[int, ...]) -> list[Any]:
+            if len(dims) == 1:
+                return self.flat[offset:offset + dims[0]]
+            step = prod(dims[1:])  # 0 for an empty dim: no division by it
+            return [nest(offset + i * step, dims[1:]) for i in range(dims[0])]
+
+        return nest(0, self.shape)
 
 
 def _strides(shape: Sequence[int]) -> list[int]:
