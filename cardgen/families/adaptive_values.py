@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 from cardgen.claims import values_claim
@@ -78,9 +77,8 @@ def solve(params: dict[str, Any]) -> Solution:
                 lines = wrapped([term(c) for c in cells], "+")
                 lines[0] = f"\\tfrac{{1}}{{{len(cells)}}}({lines[0]}"
                 lines[-1] += ")"
-            shown_value = value if kind == "Max" else Fraction(sum(cells), len(cells))
             steps.append(f"Output {where}: " + display_rows(
-                [("y", lines[0]), *((None, r) for r in lines[1:]), ("", frac_tex(shown_value))]))
+                [("y", lines[0]), *((None, r) for r in lines[1:]), ("", frac_tex(value))]))
             shown += 1
     total = len(win_r) * len(win_c)
     if total > shown:

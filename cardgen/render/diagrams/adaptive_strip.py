@@ -18,7 +18,7 @@ from cardgen.render.diagrams.geometry import (
     true_runs,
     window_list,
 )
-from cardgen.solver.windows import adaptive_windows
+from cardgen.solver.windows import adaptive_windows, read_counts
 
 
 def adaptive_strip(size: int, out: int) -> str:
@@ -38,12 +38,8 @@ def adaptive_strip(size: int, out: int) -> str:
     y = 13.0 if not indexed else 3.0
 
     # the input strip, cells read by more than one window shaded
-    cover = [0] * size
-    for a, b in wins:
-        for c in range(a, b):
-            cover[c] += 1
     lay.strip("cg-cell", x0, y, [cw] * size, CELL_H)
-    for a, b in true_runs([k > 1 for k in cover]):
+    for a, b in true_runs([k > 1 for k in read_counts(wins, size)]):
         lay.rect("cg-over", x0 + a * cw, y, (b - a) * cw, CELL_H)
     lay.text("cg-tl", x0 - 4, y + CELL_H / 2, "in")
     if indexed:
