@@ -1,13 +1,20 @@
-"""adaptive.equivalence: when is an adaptive pool a fixed pool, and with which kernel/stride?"""
+"""adaptive.equivalence: when is an adaptive pool a fixed pool, and with which kernel/stride?
+
+Every answer is the only one in the space the question states. A 2-D pool's windows are
+the products of its per-dim windows, so a 2-D fixed pool matches exactly when each dim's
+1-D fixed pool matches: per-dim uniqueness is the 2-D uniqueness, and each card proves it
+with one 1-D ``unique`` claim per spatial dim.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from cardgen.claims import equivalent_claim, windows_claim
+from cardgen.explain.windows import fixed_pool_match, window_list
 from cardgen.families.base import MAX_DRAWS, Diagram, Solution, exhausted, layer_code, pick
 from cardgen.layers import Layer
-from cardgen.solver import adaptive_windows, fixed_equivalent, fixed_layer_for, recipe_guess
+from cardgen.solver import adaptive_windows, fixed_equivalent, fixed_layer_for
 from cardgen.solver.windows import fixed_windows
 
 NAME = "adaptive.equivalence"
@@ -16,29 +23,44 @@ TOPIC = "Adaptive pooling"
 LEVELS = (1, 2, 3)
 
 SMALL = (7, 14, 28, 13, 27, 6, 9, 10, 11, 15, 17, 19, 21, 12, 16, 20)
-REAL = (7, 14, 28, 56, 112, 224, 13, 27, 55, 6, 9, 10, 11, 15, 17, 19, 21)
+# Real feature-map sizes. Each dim's uniqueness claim re-checks in*in candidates (k, s):
+# up to 56 keeps that a few thousand.
+REAL = (7, 14, 28, 56, 13, 27, 55, 6, 9, 10, 11, 15, 17, 19, 21, 24, 32, 48)
 
 
 def _equivalent(sizes: list[int], outs: list[int]) -> bool:
     return all(fixed_equivalent(s, o) is not None for s, o in zip(sizes, outs, strict=True))
 
 
+def _count(size: int, kernel: int, stride: int) -> int:
+    """How many windows a fixed pool (no padding) places on `size` cells."""
+    return (size - kernel) // stride + 1
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
     want = rng.random() < 0.56  # "no" is one answer, "yes k=.. s=.." many: keep "no" < 50%
     kind = pick(rng, ("Avg", "Max"))
+    q = "fixed" if level != 2 else pick(rng, ("fixed", "reverse"))
     for _ in range(MAX_DRAWS):
+        if q == "reverse":  # which output_size makes the adaptive pool this fixed pool?
+            size, kernel = pick(rng, REAL), rng.randrange(2, 8)
+            stride = rng.randrange(1, kernel + 1)
+            count = _count(size, kernel, stride) if size >= kernel else 0
+            if 2 <= count <= 8 and (fixed_windows(size, count, kernel, stride, 0)
+                                    == adaptive_windows(size, count)) == want:
+                return {"q": q, "kind": kind, "size": size, "kernel": kernel,
+                        "stride": stride}
+            continue
         if level == 1:
             sizes = [rng.randrange(4, 17)]
             outs = [rng.randrange(2, min(sizes[0], 6) + 1)]
-            q = "fixed"
         elif level == 2:
             sizes = [pick(rng, REAL)]
             outs = [rng.randrange(2, min(sizes[0], 8) + 1)]
-            q = pick(rng, ("fixed", "recipe"))
         else:
             sizes = [pick(rng, SMALL), pick(rng, SMALL)]
-            outs = [rng.randrange(1, min(s, 8) + 1) for s in sizes]
-            q = "fixed"
+            # out >= 2 per dim: with one window any stride works, no single answer
+            outs = [rng.randrange(2, min(s, 8) + 1) for s in sizes]
         if outs[0] < sizes[0] and _equivalent(sizes, outs) == want:
             return {"q": q, "kind": kind, "sizes": sizes, "outs": outs}
     raise exhausted(NAME, MAX_DRAWS)
@@ -48,36 +70,80 @@ def _fmt(values: tuple[int, ...]) -> str:
     return ",".join(map(str, values))
 
 
+def _unique_dim(kind: str, size: int, out: int) -> dict[str, Any]:
+    """One dim's claim: AdaptiveXPool1d(out) on (1, 1, size) equals XPool1d(k, s) for
+    exactly one (k, s) with k and s each in 1..size (holds=False: for none)."""
+    from cardgen.claims import unique_claim
+
+    pair = fixed_equivalent(size, out)
+    k, s = pair if pair is not None else (size - out + 1, 1)  # any candidate, for "none"
+    claim = {**equivalent_claim([Layer.make(f"Adaptive{kind}Pool1d", output_size=out)],
+                                [Layer.make(f"{kind}Pool1d", kernel_size=k, stride=s)],
+                                (1, 1, size)), "equal": True}
+    return unique_claim(claim, {"k": ("other", 0, "args", "kernel_size"),
+                                "s": ("other", 0, "args", "stride")},
+                        {"k": (1, size), "s": (1, size)}, holds=pair is not None)
+
+
+def _reverse(params: dict[str, Any]) -> Solution:
+    from cardgen.claims import unique_claim
+
+    kind, size, k, s = params["kind"], params["size"], params["kernel"], params["stride"]
+    fixed = Layer.make(f"{kind}Pool1d", kernel_size=k, stride=s)
+    shape = (1, 1, size)
+    count = _count(size, k, s)
+    adaptive = Layer.make(f"Adaptive{kind}Pool1d", output_size=count)
+    fixed_wins, wins = fixed_windows(size, count, k, s, 0), adaptive_windows(size, count)
+    same = fixed_wins == wins
+    claim = {**equivalent_claim([adaptive], [fixed], shape), "equal": True}
+    claims = [unique_claim(claim, {"o": ("layers", 0, "args", "output_size")},
+                           {"o": (1, size)}, holds=same),
+              windows_claim(adaptive, shape), windows_claim(fixed, shape)]
+    steps = [f"Only one output_size can work: the one that gives as many outputs as "
+             f"{layer_code(fixed)}, \\( \\lfloor ({size}-{k})/{s} \\rfloor + 1 = {count} "
+             "\\).",
+             f"Its windows: {window_list(fixed_wins)} (window i is [{s}\u00b7i, {s}\u00b7i+{k})).",
+             f"{layer_code(adaptive)}'s windows: {window_list(wins)}."]
+    if same:
+        steps.append(f"They are the same windows, so the answer is {count}.")
+    else:
+        i = next(i for i, (a, b) in enumerate(zip(wins, fixed_wins, strict=True)) if a != b)
+        steps.append(f"Window {i} differs ([{wins[i][0]},{wins[i][1]}) against "
+                     f"[{fixed_wins[i][0]},{fixed_wins[i][1]})), so no output_size works: "
+                     "none.")
+    return Solution(
+        question=f"{layer_code(fixed)} runs on an input of length {size}. For which "
+                 f"output_size (between 1 and {size}) does `nn.Adaptive{kind}Pool1d` give "
+                 "exactly the same output on every input?",
+        answer=str(count) if same else "none",
+        form="the output_size, e.g. 5, or none",
+        steps=steps, claims=claims,
+        diagrams=[Diagram("sliding_strip", {"size": size, "kernel": k, "stride": s,
+                                            "pad_left": 0, "pad_right": 0},
+                          f"{layer_code(fixed)[1:-1]} on {size} cells: its {count} windows."),
+                  Diagram("adaptive_strip", {"size": size, "out": count},
+                          f"Adaptive pooling from {size} to {count}: its {count} windows.")])
+
+
 def solve(params: dict[str, Any]) -> Solution:
+    if params["q"] == "reverse":
+        return _reverse(params)
     sizes, outs, nd = params["sizes"], params["outs"], len(params["sizes"])
     kind = params["kind"]
-    out_arg: Any = outs[0] if nd == 1 else outs
-    layer = Layer.make(f"Adaptive{kind}Pool{nd}d", output_size=out_arg)
+    layer = Layer.make(f"Adaptive{kind}Pool{nd}d", output_size=outs[0] if nd == 1 else outs)
     shape = (1, 1, *sizes)
     fixed = fixed_layer_for(layer, shape)
     claims = [windows_claim(layer, shape)]
-    steps = []
-    for dim, (size, out) in enumerate(zip(sizes, outs, strict=True)):
-        wins = adaptive_windows(size, out)
-        lengths = [b - a for a, b in wins]
-        starts = [a for a, _ in wins]
-        pair = fixed_equivalent(size, out)
-        label = f"dim {dim + 1}: " if nd > 1 else ""
-        text = (f"{label}{size} -> {out}: windows "
-                + ", ".join(f"[{a},{b})" for a, b in wins[:8])
-                + (", ..." if len(wins) > 8 else "") + f"; lengths {_fmt(tuple(lengths[:8]))}")
-        if pair:
-            text += f"; all length {pair[0]}, starting every {pair[1]}: kernel {pair[0]}, " \
-                    f"stride {pair[1]}."
-        elif len(set(lengths)) > 1:
-            text += ": the lengths differ, so no fixed kernel fits."
-        else:
-            text += f": equal lengths, but the starts {_fmt(tuple(starts[:8]))} are not evenly " \
-                    "spaced."
-        steps.append(text)
+    claims += [_unique_dim(kind, s, o) for s, o in zip(sizes, outs, strict=True)]
+    steps = [("dim {}: ".format(i + 1) if nd > 1 else "") + fixed_pool_match(s, o)
+             for i, (s, o) in enumerate(zip(sizes, outs, strict=True))]
     steps.append("A fixed pool (no padding) matches exactly when every window has the same "
-                 "length k and window i starts at i*s. Divisibility is not the test: "
-                 "7 -> 3 works (k=3, s=2).")
+                 "length k and window i starts at s\u00b7i. Divisibility is not the test: "
+                 "7 \u2192 3 works (k=3, s=2).")
+    if nd == 2:
+        steps.append("A 2-D pool's windows are its row windows crossed with its column "
+                     "windows, so it matches exactly when each dim does, and each dim's "
+                     "(k, s) is the only one there: the answer is the only one.")
     if fixed is not None:
         claims.append(equivalent_claim([layer], [fixed], shape))
         k, s = fixed.tup("kernel_size"), fixed.tup("stride")
@@ -85,42 +151,22 @@ def solve(params: dict[str, Any]) -> Solution:
         steps.append(f"So {layer_code(layer)} equals {layer_code(fixed)} on this input.")
     else:
         answer = "no"
-    guesses = [recipe_guess(s, o) for s, o in zip(sizes, outs, strict=True)]
-    guess = Layer.make(f"{kind}Pool{nd}d", kernel_size=tuple(g[0] for g in guesses) if nd > 1
-                       else guesses[0][0], stride=tuple(g[1] for g in guesses) if nd > 1
-                       else guesses[0][1])
-    if fixed is None:
-        claims.append(equivalent_claim([layer], [guess], shape))
-        steps.append(f"The recipe stride = in // out, kernel = in - (out-1)*stride gives "
-                     f"{layer_code(guess)}, which differs here.")
     diagrams = [Diagram("adaptive_strip", {"size": s, "out": o},
-                        f"{s} -> {o}" + (f" (dim {i + 1})" if nd > 1 else ""))
-                for i, (s, o) in enumerate(zip(sizes, outs, strict=True))
-                ][:2]
+                        f"Adaptive pooling from {s} to {o}"
+                        + (f" along dim {i + 1}" if nd > 1 else "") + f": its {o} windows.")
+                for i, (s, o) in enumerate(zip(sizes, outs, strict=True))]
     if nd == 2 and max(sizes) <= 14:
         diagrams.insert(0, Diagram("adaptive_grid", {"in_hw": sizes, "out_hw": outs,
                                                      "highlight": [outs[0] - 1, outs[1] - 1]},
                                    "The last output's window: its row window crossed with its "
                                    "column window."))
-    where = f"an input of spatial size {'x'.join(map(str, sizes))}"
-    if params["q"] == "recipe":
-        k, s = guesses[0]
-        recipe_ok = fixed_windows(sizes[0], outs[0], k, s, 0) == adaptive_windows(sizes[0],
-                                                                                   outs[0])
-        return Solution(
-            question=f"A common recipe replaces {layer_code(layer)} on {where} by a fixed pool "
-                     "with stride = in // out and kernel = in - (out-1)*stride. Does that fixed "
-                     "pool give exactly the same output?",
-            answer="yes" if recipe_ok else "no",
-            form="yes or no",
-            steps=[f"Recipe: stride = {sizes[0]} // {outs[0]} = {s}, kernel = "
-                   f"{sizes[0]} - ({outs[0]}-1)*{s} = {k}.", *steps],
-            claims=claims + ([equivalent_claim([layer], [guess], shape)]
-                             if fixed is not None else []),
-            diagrams=diagrams)
+    space = ("kernel and stride each between 1 and the input size" if nd == 1 else
+             "kernel and stride each between 1 and the input size, per dim")
     return Solution(
-        question=f"Can {layer_code(layer)} on {where} be replaced exactly by a fixed "
-                 f"{kind}Pool{nd}d (no padding)? If so, with which kernel size and stride?",
+        question=f"Can {layer_code(layer)} on an input of spatial size "
+                 f"{'x'.join(map(str, sizes))} be replaced exactly by a fixed "
+                 f"{kind}Pool{nd}d (no padding, {space})? If so, with which kernel size and "
+                 "stride?",
         answer=answer,
         form="no, or yes k=K s=S (per dim: yes k=3,2 s=2,2)",
         steps=steps, claims=claims, diagrams=diagrams)

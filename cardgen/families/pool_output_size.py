@@ -17,6 +17,13 @@ from cardgen.families.base import (
     shape_text,
     size_tex,
 )
+from cardgen.explain.windows import (
+    ceil_label,
+    ceil_last_window,
+    condensed_note,
+    never_read,
+    pool_padding_refused,
+)
 from cardgen.layers import Layer
 from cardgen.solver import output_shape
 from cardgen.solver.arith import ceil_dropped, pool_out_raw
@@ -93,6 +100,19 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
     raise exhausted(NAME, MAX_DRAWS)
 
 
+def _caption(names: str, size: int, k: int, s: int, pad: int, d: int, out: int,
+             ceil: bool) -> str:
+    """What one strip shows: the dim's own numbers, which cells are left unread, and
+    whether the strip is condensed."""
+    dil = f", dilation {d}" if d > 1 else ""
+    text = f"{names}: kernel {k}{dil}, stride {s}, padding {pad} on {size} cells"
+    end = min((out - 1) * s + d * (k - 1) + 1, size + 2 * pad)  # of the last window kept
+    unread = never_read(size, pad, pad, end)
+    extra = ceil_label(size, k, s, pad, d) if ceil else ""
+    parts = (unread, extra, condensed_note(size + 2 * pad))
+    return text + "".join(f"; {part}" for part in parts if part) + "."
+
+
 def solve(params: dict[str, Any]) -> Solution:
     layer, shape = _layer(params), _shape(params)
     out = _result(params)
@@ -102,45 +122,29 @@ def solve(params: dict[str, Any]) -> Solution:
                 "is the output shape? (Answer `error` if PyTorch refuses.)")
     form = "the shape as NxCxHxW, e.g. 1x4x10x10, or error"
     if pad > k // 2:
+        # No diagram: a strip would draw windows of a layer that never runs.
         return Solution(
             question=question, answer="error", form=form,
-            steps=[f"Pooling padding may be at most half the kernel: "
-                   f"\\( p \\le \\lfloor {k}/2 \\rfloor = {k // 2} \\), but p = {pad}.",
-                   "So PyTorch refuses to run the layer (a RuntimeError)."],
-            claims=[error_claim([layer], shape)],
-            diagrams=[Diagram("sliding_strip", {
-                "size": params["sizes"][0], "kernel": k, "stride": s, "pad_left": pad,
-                "pad_right": pad, "dilation": d},
-                f"With padding {pad} the first window (kernel {k}) would read more padding "
-                "than input.")])
+            steps=[pool_padding_refused(k, pad),
+                   "No window diagram: the layer never runs, so it has no windows."],
+            claims=[error_claim([layer], shape)])
     assert out is not None
     steps = [f"Batch and channels are unchanged: `{shape[0]}x{shape[1]}`."]
     diagrams = []
-    seen = set()
-    for i, (name, size) in enumerate(zip("HW", params["sizes"], strict=True)):
+    sizes = params["sizes"]
+    for i, (name, size) in enumerate(zip("HW", sizes, strict=True)):
         if ceil:
             num = size + 2 * pad - d * (k - 1) - 1
-            raw = num // s + 1 + (1 if num % s else 0)
-            steps.append(size_tex(size, k, s, pad, d, raw, name=f"{name}_{{out}}", ceil=True))
-            start = (raw - 1) * s  # of the extra window, in padded coordinates
-            dropped = ceil_dropped(size, k, s, pad, d)
-            relation = "\\ge" if dropped else "<"
-            rule = (f"\\( ({raw}-1)\\cdot{s} = {start} {relation} {size} + {pad} \\) "
-                    "(input + left padding)")
-            if dropped:
-                steps.append(f"Last-window rule: window {raw - 1} would start at padded cell "
-                             f"{rule}, past the last input cell, so PyTorch drops it: "
-                             f"{out[2 + i]}.")
-            elif raw > num // s + 1:
-                steps.append(f"ceil_mode adds window {raw - 1}, which starts at padded cell "
-                             f"{rule}, before the end of the input, so PyTorch keeps it.")
+            steps.append(size_tex(size, k, s, pad, d, -(-num // s) + 1, name=f"{name}_{{out}}",
+                                  ceil=True))
+            steps.append(ceil_last_window(size, k, s, pad, d, out[2 + i]))
         else:
             steps.append(size_tex(size, k, s, pad, d, out[2 + i], name=f"{name}_{{out}}"))
-        if size not in seen:
-            seen.add(size)
+        if i == 0 or size != sizes[0]:
+            names = "H and W" if sizes[0] == sizes[1] else name
             diagrams.append(Diagram("sliding_strip", {
                 "size": size, "kernel": k, "stride": s, "pad_left": pad, "pad_right": pad,
                 "dilation": d, "ceil_mode": ceil},
-                f"{name}: kernel {k}, stride {s}, padding {pad} on {size} cells."))
+                _caption(names, size, k, s, pad, d, out[2 + i], ceil)))
     return Solution(question=question, answer=shape_text(out), form=form, steps=steps,
                     claims=[shape_claim([layer], shape)], diagrams=diagrams)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from cardgen.explain.windows import ceil_label
 from cardgen.render.diagrams.geometry import index_labels
 from cardgen.render.diagrams.strip import Strip, render_strip
 from cardgen.render.diagrams.transposed_strip import as_direct_conv
@@ -52,6 +53,5 @@ def sliding_strip(size: int, kernel: int, stride: int, pad_left: int, pad_right:
         label += f"; {rest} cell{'s' if rest > 1 else ''} after the last one "
         label += "is never read" if rest == 1 else "are never read"
     if st.extra:
-        label += ("; ceil mode's extra window would start past the input and is dropped"
-                  if st.dropped else "; ceil mode keeps one more window hanging over the end")
+        label += "; " + ceil_label(size, kernel, stride, pad_left, dilation)
     return render_strip(st, label)
