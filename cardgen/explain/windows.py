@@ -109,9 +109,8 @@ def cell_readers(cell: int, windows: Sequence[tuple[int, int]], counts: Sequence
                          f"{counts[cell]}")
     if not readers:
         return f"No window holds cell {cell}: it is never read."
-    names = ", ".join(f"{i} [{windows[i][0]},{windows[i][1]})" for i in readers)
-    return (f"The windows that hold cell {cell}: {names}. So cell {cell} is read "
-            f"{times(len(readers))}.")
+    names = " and ".join(f"window {i} [{windows[i][0]},{windows[i][1]})" for i in readers)
+    return f"Cell {cell} lies in {names}: it is read {times(len(readers))}."
 
 
 def condensed_note(cells: int) -> str:

@@ -102,7 +102,7 @@ def _reverse(params: dict[str, Any]) -> Solution:
     steps = [f"Only one output_size can work: the one that gives as many outputs as "
              f"{layer_code(fixed)}, \\( \\lfloor ({size}-{k})/{s} \\rfloor + 1 = {count} "
              "\\).",
-             f"Its windows: {window_list(fixed_wins)} (window i is [{s}\u00b7i, {s}\u00b7i+{k})).",
+             f"{layer_code(fixed)}'s windows: {window_list(fixed_wins)} (window i is [{s}\u00b7i, {s}\u00b7i+{k})).",
              f"{layer_code(adaptive)}'s windows: {window_list(wins)}."]
     if same:
         steps.append(f"They are the same windows, so the answer is {count}.")

@@ -25,6 +25,15 @@ TOPIC = "Adaptive pooling"
 LEVELS = (1, 2, 3)
 
 
+# (rows, cols, out rows, out cols): at most 4 outputs, windows of at most 4 cells, so every
+# output is a mean or max of at most 4 small integers, worked without a calculator.
+EVEN = ((4, 4, 2, 2), (2, 4, 1, 2), (4, 2, 2, 1), (2, 6, 1, 3), (6, 2, 3, 1))
+# uneven (overlapping) windows, and more outputs than input cells along a dim
+UNEVEN = ((3, 3, 2, 2), (3, 4, 2, 2), (4, 3, 2, 2), (2, 3, 2, 2), (3, 2, 2, 2), (2, 5, 2, 2),
+          (5, 2, 2, 2), (2, 2, 3, 1), (2, 2, 1, 3), (2, 2, 4, 1), (2, 2, 1, 4), (2, 3, 4, 1),
+          (3, 2, 1, 4), (2, 4, 4, 1), (4, 2, 1, 4), (2, 6, 1, 4), (6, 2, 4, 1))
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
     kind = pick(rng, ("Avg", "Max"))
     if level == 1:
@@ -32,16 +41,9 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         out = rng.randrange(2, 4)
         grid = [[rng.randrange(0, 10) for _ in range(size)]]
         return {"kind": kind, "nd": 1, "grid": grid, "out": [out]}
-    if level == 2:
-        h, w = pick(rng, ((4, 4), (4, 6), (6, 4), (6, 6)))
-        out = [h // 2, w // 2] if rng.random() < 0.5 else [2, 2]
-    else:
-        h, w = pick(rng, ((5, 5), (3, 3), (5, 4), (4, 5), (7, 7), (3, 5)))
-        out = [pick(rng, (2, 3)), pick(rng, (2, 3))]
-        if rng.random() < 0.25:
-            out = [h + 1, 2]
-    grid = [[rng.randrange(-5, 10) for _ in range(w)] for _ in range(h)]
-    return {"kind": kind, "nd": 2, "grid": grid, "out": out}
+    h, w, oh, ow = pick(rng, EVEN if level == 2 else UNEVEN)
+    grid = [[rng.randrange(-4, 10) for _ in range(w)] for _ in range(h)]
+    return {"kind": kind, "nd": 2, "grid": grid, "out": [oh, ow]}
 
 
 def solve(params: dict[str, Any]) -> Solution:
@@ -61,11 +63,8 @@ def solve(params: dict[str, Any]) -> Solution:
         steps.insert(0, f"Row windows ({h} -> {out[0]}): "
                      + ", ".join(f"[{a},{b})" for a, b in win_r) + ".")
     op = "max" if kind == "Max" else "mean"
-    shown = 0
     for i, (ra, rb) in enumerate(win_r):
         for j, (ca, cb) in enumerate(win_c):
-            if shown >= 3:
-                break
             cells = [grid[r][c] for r in range(ra, rb) for c in range(ca, cb)]
             value = rows[i][j]
             where = f"({i},{j})" if nd == 2 else f"{j}"
@@ -79,14 +78,11 @@ def solve(params: dict[str, Any]) -> Solution:
                 lines[-1] += ")"
             steps.append(f"Output {where}: " + display_rows(
                 [("y", lines[0]), *((None, r) for r in lines[1:]), ("", frac_tex(value))]))
-            shown += 1
-    total = len(win_r) * len(win_c)
-    if total > shown:
-        steps.append(f"The other {total - shown} output(s) likewise, each the {op} of its window.")
     last = (len(win_r) - 1, len(win_c) - 1)
+    where = f"({last[0]},{last[1]})" if nd == 2 else f"{last[1]}"
     diagram = Diagram("values_grid", {"grid": grid, "window": (win_r[last[0]], win_c[last[1]]),
                                       "result": frac_text(rows[last[0]][last[1]])},
-                      f"The window of the last output and its {op}.")
+                      f"The window of the last output, {where}, and its {op}.")
     shape_desc = f"{h}x{w} grid" if nd == 2 else f"sequence of {w} numbers"
     return Solution(
         question=f"{layer_code(layer)} runs on this {shape_desc} (one batch, one channel). "

@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from cardgen.claims import windows_claim
+from cardgen.explain.windows import (
+    adaptive_bounds,
+    adaptive_rule,
+    cell_readers,
+    read_counts_caption,
+    window_list,
+)
 from cardgen.families.base import MAX_DRAWS, Diagram, Solution, exhausted, layer_code, pick
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, read_counts
 
 NAME = "adaptive.windows"
-TITLE = "Adaptive pooling windows: one output's window, the window lengths, overlaps"
+TITLE = "Adaptive pooling windows: one output's window, the window lengths, shared cells"
 TOPIC = "Adaptive pooling"
 LEVELS = (1, 2, 3)
 
@@ -25,72 +32,86 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         out = rng.randrange(2, min(size, 7))
         return {"q": pick(rng, ("lengths", "window")), "size": size, "out": out,
                 "index": rng.randrange(out)}
-    # overlap of windows i and i+1: balanced yes/no by choosing which we want first
-    want = rng.random() < 0.5
     for _ in range(MAX_DRAWS):
-        size = rng.randrange(5, 40)
-        out = rng.randrange(3, 12)
-        index = rng.randrange(out - 1)
-        if out != size and _shares(adaptive_windows(size, out), index) == want:
-            return {"q": "overlap", "size": size, "out": out, "index": index}
+        if rng.random() < 0.5:  # one output's 2-D window, at least one dim uneven
+            sizes = [rng.randrange(7, 25), rng.randrange(7, 25)]
+            outs = [rng.randrange(3, 10), rng.randrange(3, 10)]
+            if all(s % o == 0 or o >= s for s, o in zip(sizes, outs, strict=True)):
+                continue
+            return {"q": "window2d", "sizes": sizes, "outs": outs,
+                    "index": [rng.randrange(outs[0]), rng.randrange(outs[1])]}
+        # more outputs than inputs: how many outputs read a given cell?
+        size = rng.randrange(3, 10)
+        out = rng.randrange(size + 1, 2 * size + 4)
+        return {"q": "readers", "size": size, "out": out, "cell": rng.randrange(size)}
     raise exhausted(NAME, MAX_DRAWS)
 
 
-def _shares(wins: list[tuple[int, int]], index: int) -> bool:
-    return wins[index + 1][0] < wins[index][1]
+def _strip(size: int, out: int, lead: str = "") -> Diagram:
+    shading = read_counts_caption(read_counts(adaptive_windows(size, out), size))
+    return Diagram("adaptive_strip", {"size": size, "out": out},
+                   f"{lead}{size} input cells, {out} windows" + (f" ({shading})" if shading else "")
+                   + ".")
 
 
-def _shading(counts: list[int]) -> str:
-    """What the diagram's shading means, from how often each cell is really read."""
-    shared = sorted({c for c in counts if c > 1})
-    if not shared:
-        return ""
-    times = {2: "twice", 3: "3 times", 4: "4 times"}
-    return f" (shaded cells are read {' or '.join(times.get(c, f'{c} times') for c in shared)})"
+def _window2d(params: dict[str, Any]) -> Solution:
+    (h, w), (oh, ow), (i, j) = params["sizes"], params["outs"], params["index"]
+    layer = Layer.make("AdaptiveAvgPool2d", output_size=(oh, ow))
+    shape = (1, 1, h, w)
+    (r0, r1), (c0, c1) = adaptive_windows(h, oh)[i], adaptive_windows(w, ow)[j]
+    diagrams = [_strip(h, oh, "Rows: "), _strip(w, ow, "Columns: ")]
+    diagrams.insert(0, Diagram("adaptive_grid", {"in_hw": [h, w], "out_hw": [oh, ow],
+                                                 "highlight": [i, j]},
+                               f"Output ({i}, {j}) reads rows [{r0},{r1}) crossed with "
+                               f"columns [{c0},{c1})."))
+    return Solution(
+        question=f"{layer_code(layer)} runs on an input of spatial size {h}x{w}. Which input "
+                 f"rows and columns does output ({i}, {j}) read? (0-based, half-open)",
+        answer=f"{r0}:{r1},{c0}:{c1}",
+        form="rows start:stop, then columns start:stop, e.g. 2:5,0:3",
+        steps=["Each dim has its own windows; the output's window is its row window "
+               "crossed with its column window.",
+               f"Rows ({h} \u2192 {oh}), window {i}: " + adaptive_bounds(i, h, oh) + ".",
+               f"Columns ({w} \u2192 {ow}), window {j}: " + adaptive_bounds(j, w, ow) + "."],
+        claims=[windows_claim(layer, shape)], diagrams=diagrams)
 
 
 def solve(params: dict[str, Any]) -> Solution:
-    q, size, out, idx = params["q"], params["size"], params["out"], params["index"]
+    if params["q"] == "window2d":
+        return _window2d(params)
+    q, size, out = params["q"], params["size"], params["out"]
     layer = Layer.make("AdaptiveAvgPool1d", output_size=out)
     shape = (1, 1, size)
     wins = adaptive_windows(size, out)
-    a, b = wins[idx]
-    general = (f"Window i is \\( [\\lfloor i\\cdot {size}/{out} \\rfloor, "
-               f"\\lceil (i+1)\\cdot {size}/{out} \\rceil) \\).")
-    diagram = Diagram("adaptive_strip", {"size": size, "out": out},
-                      f"{size} input cells, {out} windows{_shading(read_counts(wins, size))}.")
     claims = [windows_claim(layer, shape)]
     intro = f"{layer_code(layer)} runs on an input of length {size}."
+    diagrams = [_strip(size, out)]
     if q == "window":
+        idx = params["index"]
+        a, b = wins[idx]
         return Solution(
             question=f"{intro} Which input cells does output index {idx} read? (0-based, "
                      "half-open)",
             answer=f"{a}:{b}",
             form="start:stop like a Python slice, e.g. 2:5",
-            steps=[general,
-                   f"\\( \\lfloor {idx}\\cdot{size}/{out} \\rfloor = {a} \\), "
-                   f"\\( \\lceil {idx + 1}\\cdot{size}/{out} \\rceil = {b} \\), so cells "
-                   f"{a}..{b - 1}."],
-            claims=claims, diagrams=[diagram])
+            steps=[adaptive_rule(size, out), adaptive_bounds(idx, size, out)
+                   + f", so cells {a}..{b - 1}."],
+            claims=claims, diagrams=diagrams)
     if q == "lengths":
         lengths = [e - s for s, e in wins]
         return Solution(
             question=f"{intro} What are the lengths of its {out} windows, in order?",
             answer=",".join(map(str, lengths)),
             form="lengths separated by commas, e.g. 2,3,2",
-            steps=[general, "Windows: " + ", ".join(f"[{s},{e})" for s, e in wins) + "."],
-            claims=claims, diagrams=[diagram])
-    shared = _shares(wins, idx)
-    (a2, b2) = wins[idx + 1]
+            steps=[adaptive_rule(size, out), f"Windows: {window_list(wins)}."],
+            claims=claims, diagrams=diagrams)
+    cell = params["cell"]
+    counts = read_counts(wins, size)
     return Solution(
-        question=f"{intro} Do the windows of output {idx} and output {idx + 1} share an input "
-                 "cell?",
-        answer="yes" if shared else "no",
-        form="yes or no",
-        steps=[general, f"Window {idx} = [{a},{b}), window {idx + 1} = [{a2},{b2}).",
-               (f"They share cell(s) {a2}..{b - 1}: \\( {idx + 1}\\cdot{size}/{out} \\) is "
-                "not a whole number, so the end of one window is rounded up and the start of "
-                "the next rounded down." if shared else
-                f"\\( {idx + 1}\\cdot{size}/{out} = {(idx + 1) * size // out} \\) is a whole "
-                "number: one window ends exactly where the next begins.")],
-        claims=claims, diagrams=[diagram])
+        question=f"{intro} How many of its {out} outputs read input cell {cell}?",
+        answer=str(counts[cell]),
+        form="a number, e.g. 2",
+        steps=[adaptive_rule(size, out),
+               f"Windows: {window_list(wins)}.",
+               cell_readers(cell, wins, counts)],
+        claims=claims, diagrams=diagrams)
