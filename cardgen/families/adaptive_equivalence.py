@@ -102,7 +102,8 @@ def _reverse(params: dict[str, Any]) -> Solution:
     steps = [f"Only one output_size can work: the one that gives as many outputs as "
              f"{layer_code(fixed)}, \\( \\lfloor ({size}-{k})/{s} \\rfloor + 1 = {count} "
              "\\).",
-             f"{layer_code(fixed)}'s windows: {window_list(fixed_wins)} (window i is [{s}\u00b7i, {s}\u00b7i+{k})).",
+             f"{layer_code(fixed)}'s windows: {window_list(fixed_wins)} (window i is "
+             f"[{s}\u00b7i, {s}\u00b7i+{k})).",
              f"{layer_code(adaptive)}'s windows: {window_list(wins)}."]
     if same:
         steps.append(f"They are the same windows, so the answer is {count}.")
@@ -135,7 +136,7 @@ def solve(params: dict[str, Any]) -> Solution:
     fixed = fixed_layer_for(layer, shape)
     claims = [windows_claim(layer, shape)]
     claims += [_unique_dim(kind, s, o) for s, o in zip(sizes, outs, strict=True)]
-    steps = [("dim {}: ".format(i + 1) if nd > 1 else "") + fixed_pool_match(s, o)
+    steps = [(f"dim {i + 1}: " if nd > 1 else "") + fixed_pool_match(s, o)
              for i, (s, o) in enumerate(zip(sizes, outs, strict=True))]
     steps.append("A fixed pool (no padding) matches exactly when every window has the same "
                  "length k and window i starts at s\u00b7i. Divisibility is not the test: "

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from math import prod
 from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
-from cardgen.families.base import MAX_DRAWS, Solution, exhausted, fits_claim, pick, shape_text
+from cardgen.explain.windows import ceil_last_window, linear_refused
+from cardgen.families.base import (
+    MAX_DRAWS,
+    Solution,
+    exhausted,
+    fits_claim,
+    pick,
+    shape_text,
+    size_tex,
+)
 from cardgen.layers import Layer, parse_layer
 from cardgen.solver import trace
+from cardgen.solver.shapes import conv_padding, pool_stride
 
 NAME = "network.trace"
 TITLE = "Shape through a 2-5 layer stack from real networks (ResNet/VGG/AlexNet/LeNet)"
@@ -43,13 +54,25 @@ def _lenet(rng: Any) -> tuple[list[str], list[int]]:
             "Flatten()"], [pick(rng, (1, 64)), 1, size, size]
 
 
-def _head(rng: Any) -> tuple[list[str], list[int]]:
-    c = pick(rng, (512, 2048, 1280, 768, 256))
-    size = pick(rng, (7, 14, 4, 10))
-    pool = pick(rng, ("AdaptiveAvgPool2d(1)", "AdaptiveAvgPool2d((1, 1))",
-                      "AdaptiveMaxPool2d(1)"))
-    return [pool, "Flatten()", f"Linear({c}, {pick(rng, (10, 100, 1000))})"], \
+def _pool_flatten(rng: Any) -> tuple[list[str], list[int]]:
+    c = pick(rng, (4, 8, 16, 32))
+    size = pick(rng, (4, 6, 8, 10, 12, 14, 7, 9))
+    return [f"{pick(rng, ('MaxPool2d', 'AvgPool2d'))}(2)", "Flatten()"], \
         [pick(rng, (1, 8, 32)), c, size, size]
+
+
+def _adaptive_flatten(rng: Any) -> tuple[list[str], list[int]]:
+    c = pick(rng, (16, 32, 64, 256, 512))
+    k = pick(rng, (2, 3, 4))
+    size = pick(rng, (7, 14, 4, 10))
+    pool = pick(rng, (f"AdaptiveAvgPool2d({k})", f"AdaptiveAvgPool2d(({k}, {k}))",
+                      f"AdaptiveMaxPool2d({k})"))
+    return [pool, "Flatten()"], [pick(rng, (1, 8, 32)), c, size, size]
+
+
+def _lenet_front(rng: Any) -> tuple[list[str], list[int]]:
+    size = pick(rng, (28, 32, 36))
+    return ["Conv2d(1, 6, 5)", "MaxPool2d(2)"], [pick(rng, (1, 64)), 1, size, size]
 
 
 def _downsample(rng: Any) -> tuple[list[str], list[int]]:
@@ -60,17 +83,13 @@ def _downsample(rng: Any) -> tuple[list[str], list[int]]:
         [pick(rng, (1, 4)), c, size, size]
 
 
-def _vgg_head(rng: Any) -> tuple[list[str], list[int]]:
-    size = pick(rng, (7, 14, 5, 9, 3))
-    classes = pick(rng, (10, 100, 37))
-    return ["AdaptiveAvgPool2d((7, 7))", "Flatten()", f"Linear(25088, {classes})"], \
-        [1, 512, size, size]
-
-
 # The stacks are drawn from a few hundred texts, many times over: parse each text once.
 _parse = lru_cache(maxsize=1024)(parse_layer)
 
-BLOCKS = {1: (_resnet_stem, _head, _vgg_head), 2: (_vgg_block, _downsample, _alexnet, _head),
+# No level's answer can be read off the question: every stack changes a size by
+# arithmetic (a classifier head ending in Linear would give away batch x out_features).
+BLOCKS = {1: (_resnet_stem, _pool_flatten, _adaptive_flatten, _lenet_front),
+          2: (_vgg_block, _downsample, _alexnet),
           3: (_lenet, _alexnet, _downsample, _vgg_block)}
 
 
@@ -108,6 +127,44 @@ def _accepted(texts: tuple[str, ...], shape: tuple[int, ...], level: int) -> boo
     return True
 
 
+def _layer_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> list[str]:
+    """One layer worked: the size formula per distinct spatial size, or the rule."""
+    head = f"`{layer}`: `{shape_text(shape)}` \u2192 `{shape_text(out)}`"
+    kind = layer.kind
+    if kind == "flatten":
+        rest = shape[1:]
+        product = "\\cdot".join(map(str, rest))
+        return [f"{head}: Flatten keeps dim 0 and multiplies the rest, "
+                f"\\( {product} = {prod(rest)} \\)."]
+    if kind == "linear":
+        return [f"{head}: Linear replaces the last dim ({shape[-1]} = in_features) by "
+                f"out_features."]
+    if kind.startswith("adaptive"):
+        return [f"{head}: the adaptive pool sets H and W to its output_size."]
+    steps = [head + (f": channels become {out[1]}." if kind == "conv" else ".")]
+    stride = layer.tup("stride") if kind == "conv" else pool_stride(layer)
+    dil = layer.tup("dilation") if kind in ("conv", "maxpool") else (1, 1)
+    ceil = kind != "conv" and bool(layer.get("ceil_mode"))
+    done: set[tuple[int, ...]] = set()
+    for d, name in enumerate("HW"):
+        size, new = shape[2 + d], out[2 + d]
+        k, s, dd = layer.tup("kernel_size")[d], stride[d], dil[d]
+        pl, pr = conv_padding(layer, d) if kind == "conv" else (layer.tup("padding")[d],) * 2
+        if (size, k, s, dd, pl, pr) in done:
+            steps.append(f"W is {size} too, with the same kernel, stride and padding, so it "
+                         f"also becomes {new}.")
+            continue
+        done.add((size, k, s, dd, pl, pr))
+        if ceil:
+            num = size + pl + pr - dd * (k - 1) - 1
+            steps.append(size_tex(size, k, s, pl, dd, -(-num // s) + 1, pr,
+                                  name=f"{name}_{{out}}", ceil=True))
+            steps.append(ceil_last_window(size, k, s, pl, dd, new))
+        else:
+            steps.append(size_tex(size, k, s, pl, dd, new, pr, name=f"{name}_{{out}}"))
+    return steps
+
+
 def solve(params: dict[str, Any]) -> Solution:
     layers = [Layer.from_json(j) for j in params["layers"]]
     shape = tuple(params["input_shape"])
@@ -120,16 +177,14 @@ def solve(params: dict[str, Any]) -> Solution:
     for layer in layers:
         try:
             step = trace([layer], current)[0]
-        except ShapeError as exc:
-            steps.append(f"`{layer}` on `{shape_text(current)}`: PyTorch raises an error. "
-                         f"Why: {exc}.")
+        except ShapeError:
+            if layer.kind != "linear":
+                raise
+            steps.append(f"`{layer}` on `{shape_text(current)}`: "
+                         + linear_refused(layer.get("in_features"), current[-1]))
             return Solution(question=question, answer="error", form=form, steps=steps,
                             claims=[error_claim(layers, shape)])
-        detail = ""
-        if step.formulas and layer.kind in ("conv", "maxpool", "avgpool"):
-            detail = f" ({step.formulas[-1]})"
-        steps.append(f"`{layer}`: `{shape_text(current)}` → "
-                     f"`{shape_text(step.output_shape)}`{detail}")
+        steps += _layer_steps(layer, current, step.output_shape)
         current = step.output_shape
     return Solution(question=question, answer=shape_text(current), form=form, steps=steps,
                     claims=[shape_claim(layers, shape)])

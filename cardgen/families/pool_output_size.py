@@ -6,6 +6,13 @@ from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
+from cardgen.explain.windows import (
+    ceil_label,
+    ceil_last_window,
+    condensed_note,
+    never_read,
+    pool_padding_refused,
+)
 from cardgen.families.base import (
     MAX_DRAWS,
     Diagram,
@@ -16,13 +23,6 @@ from cardgen.families.base import (
     pick,
     shape_text,
     size_tex,
-)
-from cardgen.explain.windows import (
-    ceil_label,
-    ceil_last_window,
-    condensed_note,
-    never_read,
-    pool_padding_refused,
 )
 from cardgen.layers import Layer
 from cardgen.solver import output_shape
