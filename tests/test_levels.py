@@ -214,28 +214,33 @@ FEATURES: list[Feature] = [
     F("pool.output_size", 3, "refused-padding", lambda d: d.solution.answer == "error", 0.12),
     F("pool.output_size", 3, "dilated", lambda d: d.params.get("dilation", 1) > 1, 0.13),
     F("pool.output_size", 3, "ceil-mode-matters", _pool_ceil_matters, 0.17, absent_at=(1,)),
-    # adaptive.output_shape. L1: 1d/2d with one int output_size. L2: per-dim sizes with
-    # None. L3: 3-D, outputs larger than tiny inputs, unbatched inputs.
-    F("adaptive.output_shape", 1, "int-output-size",
-      lambda d: isinstance(d.params["output_size"], int), 0.5, absent_at=(2, 3)),
-    F("adaptive.output_shape", 1, "pool1d", lambda d: d.params["nd"] == 1, 0.3,
+    # adaptive.output_shape. L1: an int output_size that stands for every spatial dim (2-D
+    # and 3-D), and Flatten after it. L2: None keeps a size that a conv or pool before the
+    # adaptive pool changed. L3: 3-D, outputs larger than tiny inputs, unbatched inputs.
+    F("adaptive.output_shape", 1, "int-output-size-expands",
+      lambda d: isinstance(d.params["output_size"], int) and d.params["nd"] >= 2, 0.5,
       absent_at=(2, 3)),
-    F("adaptive.output_shape", 2, "none-keeps-dim",
-      lambda d: isinstance(d.params["output_size"], list) and None in d.params["output_size"],
-      0.12),
-    F("adaptive.output_shape", 3, "pool3d", lambda d: d.params["nd"] == 3, 0.17),
+    F("adaptive.output_shape", 1, "flatten", lambda d: d.params.get("flatten", False), 0.15,
+      absent_at=(2,)),
+    F("adaptive.output_shape", 2, "none-keeps-a-resized-dim",
+      lambda d: "before" in d.params and None in d.params["output_size"], 0.5,
+      absent_at=(1, 3)),
+    F("adaptive.output_shape", 3, "pool3d-per-dim",
+      lambda d: d.params["nd"] == 3 and isinstance(d.params["output_size"], list), 0.17),
     F("adaptive.output_shape", 3, "out-exceeds-tiny-input", _adaptive_out_exceeds_tiny_input,
       0.2),
     F("adaptive.output_shape", 3, "unbatched",
-      lambda d: len(d.params["input_shape"]) == d.params["nd"] + 1, 0.11),
+      lambda d: len(d.params["input_shape"]) == d.params["nd"] + 1, 0.06),
     # adaptive.windows. L1: which cells one output reads, out <= 5. L2: the window lengths.
-    # L3: do neighbouring windows overlap (yes/no), longer inputs.
+    # L3: numbers from two dims or many windows: one output's 2-D window (rows and
+    # columns), how many outputs read a cell when there are more outputs than cells.
     F("adaptive.windows", 1, "one-window", lambda d: d.params["q"] == "window", 0.5,
       absent_at=(3,)),
     F("adaptive.windows", 2, "lengths", lambda d: d.params["q"] == "lengths", 0.24),
-    F("adaptive.windows", 3, "overlap-yes-no",
-      lambda d: d.params["q"] == "overlap" and d.solution.answer in ("yes", "no"), 0.5),
-    F("adaptive.windows", 3, "input-17+", lambda d: d.params["size"] >= 17, 0.34),
+    F("adaptive.windows", 3, "window-2d",
+      lambda d: d.params["q"] == "window2d" and d.solution.answer.count(":") == 2, 0.25),
+    F("adaptive.windows", 3, "cell-readers",
+      lambda d: d.params["q"] == "readers" and d.params["out"] > d.params["size"], 0.25),
     # adaptive.values. L1: a 1-D sequence of non-negative numbers. L2: a 2-D grid with
     # negatives, outputs dividing the sides. L3: uneven (overlapping) windows and outputs
     # larger than the input.
@@ -247,21 +252,24 @@ FEATURES: list[Feature] = [
     F("adaptive.values", 3, "uneven-2d-windows", _values_uneven_2d, 0.47),
     F("adaptive.values", 3, "out-exceeds-input", _values_out_exceeds_input, 0.11),
     # adaptive.equivalence. L1: is this 1-D adaptive pool a fixed pool? L2: real-network
-    # sizes and the in//out "recipe" question. L3: 2-D.
+    # sizes, and the reverse: which output_size makes a fixed pool adaptive. L3: 2-D.
     F("adaptive.equivalence", 1, "fixed-1d",
       lambda d: d.params["q"] == "fixed" and len(d.params["sizes"]) == 1, 0.5,
       absent_at=(3,)),
-    F("adaptive.equivalence", 2, "recipe", lambda d: d.params["q"] == "recipe", 0.24),
-    F("adaptive.equivalence", 2, "input-55+", lambda d: d.params["sizes"][0] >= 55, 0.12,
+    F("adaptive.equivalence", 2, "reverse", lambda d: d.params["q"] == "reverse", 0.24,
       absent_at=(1, 3)),
-    F("adaptive.equivalence", 3, "pool2d", lambda d: len(d.params["sizes"]) == 2, 0.5),
-    # network.trace. L1: ResNet stem, classifier heads. L2: VGG blocks, downsampling,
-    # AlexNet: 3+ conv/pool layers. L3: ceil_mode pools, non-square inputs, stacks PyTorch
-    # refuses.
+    F("adaptive.equivalence", 2, "input-24+",
+      lambda d: max(d.params.get("sizes", [d.params.get("size", 0)])) >= 24, 0.12,
+      absent_at=(1,)),
+    F("adaptive.equivalence", 3, "pool2d", lambda d: len(d.params.get("sizes", [])) == 2,
+      0.5),
+    # network.trace. L1: ResNet stem, a pool then Flatten, LeNet's front. L2: VGG blocks,
+    # downsampling, AlexNet, a conv head: 3+ layers. L3: ceil_mode pools, non-square inputs,
+    # stacks PyTorch refuses.
     F("network.trace", 1, "resnet-stem", lambda d: 7 in _trace_kernels(d), 0.09,
       absent_at=(2, 3)),
-    F("network.trace", 1, "adaptive-head",
-      lambda d: any(la.kind.startswith("adaptive") for la in _trace_layers(d)), 0.41,
+    F("network.trace", 1, "adaptive-then-flatten",
+      lambda d: any(la.kind.startswith("adaptive") for la in _trace_layers(d)), 0.12,
       absent_at=(3,)),
     F("network.trace", 2, "3+-conv-pool-layers",
       lambda d: sum(la.kind in ("conv", "maxpool", "avgpool") for la in _trace_layers(d)) >= 3,

@@ -12,7 +12,7 @@ from cardgen.explain.windows import (
     read_counts_caption,
     window_list,
 )
-from cardgen.families.base import MAX_DRAWS, Diagram, Solution, exhausted, layer_code, pick
+from cardgen.families.base import Diagram, Solution, layer_code, pick
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, read_counts
 
@@ -32,19 +32,15 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         out = rng.randrange(2, min(size, 7))
         return {"q": pick(rng, ("lengths", "window")), "size": size, "out": out,
                 "index": rng.randrange(out)}
-    for _ in range(MAX_DRAWS):
-        if rng.random() < 0.5:  # one output's 2-D window, at least one dim uneven
-            sizes = [rng.randrange(7, 25), rng.randrange(7, 25)]
-            outs = [rng.randrange(3, 10), rng.randrange(3, 10)]
-            if all(s % o == 0 or o >= s for s, o in zip(sizes, outs, strict=True)):
-                continue
-            return {"q": "window2d", "sizes": sizes, "outs": outs,
-                    "index": [rng.randrange(outs[0]), rng.randrange(outs[1])]}
-        # more outputs than inputs: how many outputs read a given cell?
-        size = rng.randrange(3, 10)
-        out = rng.randrange(size + 1, 2 * size + 4)
-        return {"q": "readers", "size": size, "out": out, "cell": rng.randrange(size)}
-    raise exhausted(NAME, MAX_DRAWS)
+    if rng.random() < 0.5:  # one output's 2-D window; the columns split unevenly
+        outs = [rng.randrange(3, 10), rng.randrange(3, 10)]
+        sizes = [rng.randrange(7, 25), pick(rng, [w for w in range(7, 25) if w % outs[1]])]
+        return {"q": "window2d", "sizes": sizes, "outs": outs,
+                "index": [rng.randrange(outs[0]), rng.randrange(outs[1])]}
+    # more outputs than inputs: how many outputs read a given cell?
+    size = rng.randrange(3, 10)
+    out = rng.randrange(size + 1, 2 * size + 4)
+    return {"q": "readers", "size": size, "out": out, "cell": rng.randrange(size)}
 
 
 def _strip(size: int, out: int, lead: str = "") -> Diagram:

@@ -70,6 +70,14 @@ def _adaptive_flatten(rng: Any) -> tuple[list[str], list[int]]:
     return [pool, "Flatten()"], [pick(rng, (1, 8, 32)), c, size, size]
 
 
+def _conv_head(rng: Any) -> tuple[list[str], list[int]]:
+    c = pick(rng, (64, 128, 256, 512))
+    k = pick(rng, (2, 3))  # with 1 the answer, batch x 2c, could be read off the question
+    size = pick(rng, (7, 14, 8, 10, 13))
+    return [f"Conv2d({c}, {2 * c}, 3, stride=2, padding=1)", f"AdaptiveAvgPool2d({k})",
+            "Flatten()"], [pick(rng, (1, 8, 32)), c, size, size]
+
+
 def _lenet_front(rng: Any) -> tuple[list[str], list[int]]:
     size = pick(rng, (28, 32, 36))
     return ["Conv2d(1, 6, 5)", "MaxPool2d(2)"], [pick(rng, (1, 64)), 1, size, size]
@@ -89,7 +97,7 @@ _parse = lru_cache(maxsize=1024)(parse_layer)
 # No level's answer can be read off the question: every stack changes a size by
 # arithmetic (a classifier head ending in Linear would give away batch x out_features).
 BLOCKS = {1: (_resnet_stem, _pool_flatten, _adaptive_flatten, _lenet_front),
-          2: (_vgg_block, _downsample, _alexnet),
+          2: (_vgg_block, _downsample, _alexnet, _conv_head),
           3: (_lenet, _alexnet, _downsample, _vgg_block)}
 
 
