@@ -10,7 +10,7 @@ from math import prod
 from typing import Any
 
 from cardgen.claims import shape_claim
-from cardgen.explain.windows import read_counts_caption
+from cardgen.explain.windows import condensed_note, never_read, read_counts_caption
 from cardgen.families.base import (
     MAX_DRAWS,
     Diagram,
@@ -104,6 +104,22 @@ def _draw(rng: Any, level: int) -> dict[str, Any]:
     return {"kind": kind, "nd": nd, "output_size": out, "input_shape": shape, **extra}
 
 
+def _before_diagram(layer: Layer, shape: tuple[int, ...]) -> list[Diagram]:
+    """The layer before the pool along H (its W strip is the same when W = H)."""
+    if layer.kind not in ("conv", "maxpool"):
+        return []
+    size, k = shape[-2], layer.tup("kernel_size")[0]
+    s = layer.tup("stride")[0] if layer.kind == "conv" else pool_stride(layer)[0]
+    p = layer.tup("padding")[0]
+    out = (size + 2 * p - k) // s + 1
+    parts = [never_read(size, p, p, (out - 1) * s + k), condensed_note(size + 2 * p)]
+    return [Diagram("sliding_strip", {"size": size, "kernel": k, "stride": s, "pad_left": p,
+                                      "pad_right": p},
+                    f"H through {layer_code(layer)}: kernel {k}, stride {s}, padding {p} on "
+                    f"{size} cells, {out} windows" + "".join(f"; {t}" for t in parts if t)
+                    + ".")]
+
+
 def _diagrams(sizes: tuple[int, ...], outs: tuple[int | None, ...]) -> list[Diagram]:
     """One adaptive strip per distinct (size, out) among the dims with a number, at the
     question's own sizes."""
@@ -153,7 +169,8 @@ def solve(params: dict[str, Any]) -> Solution:
         form="the shape with x between dims, e.g. 2x3x4x5",
         steps=steps,
         claims=[shape_claim(layers, shape)],
-        diagrams=_diagrams(pool_in[-nd:], pool.tup("output_size")),
+        diagrams=_before_diagram(layers[0], shape) + _diagrams(pool_in[-nd:],
+                                                               pool.tup("output_size")),
     )
 
 
