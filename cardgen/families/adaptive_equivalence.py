@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from cardgen.claims import equivalent_claim, windows_claim
-from cardgen.explain.windows import fixed_pool_match, window_list
+from cardgen.explain.windows import fixed_pool_match, never_read, window_list
 from cardgen.families.base import MAX_DRAWS, Diagram, Solution, exhausted, layer_code, pick
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, fixed_equivalent, fixed_layer_for
@@ -121,7 +121,10 @@ def _reverse(params: dict[str, Any]) -> Solution:
         steps=steps, claims=claims,
         diagrams=[Diagram("sliding_strip", {"size": size, "kernel": k, "stride": s,
                                             "pad_left": 0, "pad_right": 0},
-                          f"{layer_code(fixed)[1:-1]} on {size} cells: its {count} windows."),
+                          f"{layer_code(fixed)[1:-1]} on {size} cells: its {count} windows"
+                          + "".join(f"; {t}" for t in [never_read(size, 0, 0,
+                                                                   (count - 1) * s + k)] if t)
+                          + "."),
                   Diagram("adaptive_strip", {"size": size, "out": count},
                           f"Adaptive pooling from {size} to {count}: its {count} windows.")])
 
@@ -142,9 +145,14 @@ def solve(params: dict[str, Any]) -> Solution:
                  "length k and window i starts at s\u00b7i. Divisibility is not the test: "
                  "7 \u2192 3 works (k=3, s=2).")
     if nd == 2:
+        failing = [str(i + 1) for i, (s, o) in enumerate(zip(sizes, outs, strict=True))
+                   if fixed_equivalent(s, o) is None]
         steps.append("A 2-D pool's windows are its row windows crossed with its column "
-                     "windows, so it matches exactly when each dim does, and each dim's "
-                     "(k, s) is the only one there: the answer is the only one.")
+                     "windows, so a fixed pool matches exactly when each dim does"
+                     + ((f"; dims {' and '.join(failing)} have none" if len(failing) > 1
+                         else f"; dim {failing[0]} has none") + ", so no fixed pool matches."
+                        if failing else
+                        ", and each dim's (k, s) is the only one there: so is the pair."))
     if fixed is not None:
         claims.append(equivalent_claim([layer], [fixed], shape))
         k, s = fixed.tup("kernel_size"), fixed.tup("stride")
@@ -152,6 +160,7 @@ def solve(params: dict[str, Any]) -> Solution:
         steps.append(f"So {layer_code(layer)} equals {layer_code(fixed)} on this input.")
     else:
         answer = "no"
+        steps.append(f"So no fixed {kind}Pool{nd}d gives {layer_code(layer)}'s windows: no.")
     diagrams = [Diagram("adaptive_strip", {"size": s, "out": o},
                         f"Adaptive pooling from {s} to {o}"
                         + (f" along dim {i + 1}" if nd > 1 else "") + f": its {o} windows.")
