@@ -263,3 +263,16 @@ def test_adaptive_equivalence_states_its_space_and_each_dim_has_one_answer():
                         if (size - k) // s + 1 == out
                         and fixed_windows(size, out, k, s, 0) == adaptive_windows(size, out)]
                 assert fits == ([tuple(claim["answer"].values())] if claim["answer"] else [])
+
+
+def test_a_kept_ceil_window_reads_the_cells_the_floor_leaves():
+    from cardgen.render import diagrams as D
+
+    # 224 cells, k3 s2 p1: ceil mode keeps window 112, which ends at the last padded cell
+    assert arith.pool_out(224, 3, 2, 1, ceil_mode=True) == arith.pool_out(224, 3, 2, 1) + 1
+    kept = D.sliding_strip(224, 3, 2, 1, 1, ceil_mode=True)
+    assert "cg-left" not in kept and "never read" not in kept
+    assert "cg-left" in D.sliding_strip(224, 3, 2, 1, 1)  # floor mode leaves one cell
+    # 11 cells, k3 s3 p1: the extra window is dropped, the last padding cell stays unread
+    assert arith.ceil_dropped(11, 3, 3, 1)
+    assert "cg-left" in D.sliding_strip(11, 3, 3, 1, 1, ceil_mode=True)

@@ -49,7 +49,7 @@ def sliding_strip(size: int, kernel: int, stride: int, pad_left: int, pad_right:
     dil = f", dilation {dilation}" if dilation > 1 else ""
     label = (f"Kernel {kernel}{dil}, stride {stride}, over {size} cells with padding {pads}: "
              f"{count} placements fit")
-    if rest:
+    if rest and not (st.extra and not st.dropped):  # a kept ceil window reads them
         label += f"; {rest} cell{'s' if rest > 1 else ''} after the last one "
         label += "is never read" if rest == 1 else "are never read"
     if st.extra:

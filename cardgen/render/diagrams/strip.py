@@ -149,7 +149,9 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
         lay.text("cg-tm", xs[segments[k - 1][1]], mid, "…")
     # the floor: cells after the last placement that fits are never read
     last_end = st.start(st.count - 1) + st.span
-    for a, b in clip_runs(segments, max(st.lo, last_end), st.hi):
+    # ... unless ceil mode keeps one more window, which reads up to its end
+    read_end = st.start(st.count) + st.span if st.extra and not st.dropped else last_end
+    for a, b in clip_runs(segments, max(st.lo, read_end), st.hi):
         lay.rect("cg-left", xs[a], y, xr(b - 1) - xs[a], CELL_H)
     lay.text("cg-tl", LABEL - 4, mid, "in")
     labels = st.labels
