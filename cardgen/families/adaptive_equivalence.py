@@ -121,7 +121,7 @@ def _reverse(params: dict[str, Any]) -> Solution:
         steps=steps, claims=claims,
         diagrams=[Diagram("sliding_strip", {"size": size, "kernel": k, "stride": s,
                                             "pad_left": 0, "pad_right": 0},
-                          f"{layer_code(fixed)[1:-1]} on {size} cells: its {count} windows"
+                          f"{layer_code(fixed)} on {size} cells: its {count} windows"
                           + "".join(f"; {t}" for t in [never_read(size, 0, 0,
                                                                    (count - 1) * s + k)] if t)
                           + "."),

@@ -34,16 +34,39 @@ UNEVEN = ((3, 3, 2, 2), (3, 4, 2, 2), (4, 3, 2, 2), (2, 3, 2, 2), (3, 2, 2, 2), 
           (3, 2, 1, 4), (2, 4, 4, 1), (4, 2, 1, 4), (2, 6, 1, 4), (6, 2, 4, 1))
 
 
+def _whole_means(grid: list[list[int]], out: list[int]) -> list[list[int]]:
+    """An even split (every side a multiple of its output size) has disjoint windows of one
+    size, and a fraction there teaches nothing: nudge one cell of each window (by less
+    than the window size, staying in the grid's range) so that its mean is whole."""
+    h, w = len(grid), len(grid[0])
+    sides = [w] if len(out) == 1 else [h, w]
+    if any(side % o for side, o in zip(sides, out, strict=True)):
+        return grid
+    kh, kw = (1, w // out[0]) if len(out) == 1 else (h // out[0], w // out[1])
+    grid = [row[:] for row in grid]
+    for r0 in range(0, h, kh):
+        for c0 in range(0, w, kw):
+            total = sum(grid[r][c] for r in range(r0, r0 + kh) for c in range(c0, c0 + kw))
+            last = grid[r0 + kh - 1][c0 + kw - 1] - total % (kh * kw)
+            if last < -4 or (len(out) == 1 and last < 0):
+                last += kh * kw
+            grid[r0 + kh - 1][c0 + kw - 1] = last
+    return grid
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
     kind = pick(rng, ("Avg", "Max"))
     if level == 1:
         size = rng.randrange(4, 9)
-        out = rng.randrange(2, 4)
+        out = [rng.randrange(2, 4)]
         grid = [[rng.randrange(0, 10) for _ in range(size)]]
-        return {"kind": kind, "nd": 1, "grid": grid, "out": [out]}
-    h, w, oh, ow = pick(rng, EVEN if level == 2 else UNEVEN)
-    grid = [[rng.randrange(-4, 10) for _ in range(w)] for _ in range(h)]
-    return {"kind": kind, "nd": 2, "grid": grid, "out": [oh, ow]}
+    else:
+        h, w, oh, ow = pick(rng, EVEN if level == 2 else UNEVEN)
+        out = [oh, ow]
+        grid = [[rng.randrange(-4, 10) for _ in range(w)] for _ in range(h)]
+    if kind == "Avg":
+        grid = _whole_means(grid, out)
+    return {"kind": kind, "nd": 1 if level == 1 else 2, "grid": grid, "out": out}
 
 
 def solve(params: dict[str, Any]) -> Solution:
