@@ -141,7 +141,7 @@ def never_read(size: int, pad_left: int, pad_right: int, last_end: int) -> str:
     verb = "is" if inputs + pads == 1 else "are"
     text = " and ".join(parts) + f" after the last window {verb} never read"
     if not inputs:
-        text += " (no input is lost)"
+        text += " (padding only)"
     return text
 
 
