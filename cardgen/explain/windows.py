@@ -145,20 +145,21 @@ def never_read(size: int, pad_left: int, pad_right: int, last_end: int) -> str:
     return text
 
 
-def dilation_skips(size: int, kernel: int, stride: int, padding: int, dilation: int,
-                   out: int) -> str:
-    """Input cells inside the windows' reach that no tap of a dilated kernel reads ('' when
-    there are none): the `out` windows start at stride*i (padded coordinates), taps every
-    `dilation` cells."""
+def gaps_skipped(size: int, kernel: int, stride: int, padding: int, dilation: int,
+                 out: int) -> str:
+    """Input cells inside the windows' reach that no tap reads ('' when there are none):
+    a dilated kernel's gaps, or a stride longer than the kernel's span. The `out` windows
+    start at stride*i (padded coordinates), with taps every `dilation` cells."""
     taps = {i * stride + j * dilation for i in range(out) for j in range(kernel)}
     reach = (out - 1) * stride + dilation * (kernel - 1) + 1
     skipped = [c for c in range(size) if c + padding < reach and c + padding not in taps]
     if not skipped:
         return ""
     shown = ", ".join(map(str, skipped[:4])) + (", ..." if len(skipped) > 4 else "")
+    why = "the dilation gaps" if dilation > 1 else f"stride {stride} > kernel {kernel}"
     noun = "cell" if len(skipped) == 1 else "cells"
-    return (f"the dilation gaps skip {len(skipped)} input {noun} ({shown}): no window "
-            f"reads {'it' if len(skipped) == 1 else 'them'}")
+    return (f"{why} skip{'s' if dilation == 1 else ''} {len(skipped)} input {noun} "
+            f"({shown}): no window reads {'it' if len(skipped) == 1 else 'them'}")
 
 
 def pool_padding_refused(kernel: int, padding: int) -> str:

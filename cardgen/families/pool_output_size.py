@@ -10,7 +10,7 @@ from cardgen.explain.windows import (
     ceil_label,
     ceil_last_window,
     condensed_note,
-    dilation_skips,
+    gaps_skipped,
     never_read,
     pool_padding_refused,
 )
@@ -110,8 +110,8 @@ def _caption(names: str, size: int, k: int, s: int, pad: int, d: int, out: int,
     end = min((out - 1) * s + d * (k - 1) + 1, size + 2 * pad)  # of the last window kept
     unread = never_read(size, pad, pad, end)
     extra = ceil_label(size, k, s, pad, d) if ceil else ""
-    gaps = dilation_skips(size, k, s, pad, d, out) if d > 1 else ""
-    parts = (unread, gaps, extra, condensed_note(size + 2 * pad))
+    parts = (unread, gaps_skipped(size, k, s, pad, d, out), extra,
+             condensed_note(size + 2 * pad))
     return text + "".join(f"; {part}" for part in parts if part) + "."
 
 
