@@ -19,10 +19,14 @@ Counting model ("steps": one mental arithmetic operation each):
 - adaptive pools copy ``output_size``: no arithmetic. Flatten: one product per extra
   factor > 1. Linear: one comparison (does in_features fit?).
 - "does it run?": the padded size (2 ops with padding), the kernel span (up to 3), one
-  comparison per dim, one channel comparison; ``padding='same'`` with a stride: one check.
+  comparison per dim, one channel comparison; ``padding='same'`` with a stride: one check;
+  the checks stop at the first that fails (it already answers "no").
 - an inverse problem (a ``unique`` claim, or a family rule): the forward steps of the
   claim with the answer put in, plus one per unknown to isolate it (each forward
-  operation is undone once).
+  operation is undone once). A null answer (no candidate works) counts the forward work
+  of the space's lowest candidate.
+- a comparison counts as a step but adds no operand: checking 2048 == 2048 is no
+  arithmetic.
 - adaptive windows: a bound ``floor(i*in/out)`` or ``ceil((i+1)*in/out)`` is 2 steps
   (multiply, divide) unless it is 0 or ``in``; lengths add one subtraction each;
   equivalence adds the comparisons of lengths and starts (or, when ``in % out == 0``,
@@ -317,14 +321,14 @@ def features(family: str, level: int, solution: Solution,
 
 
 def _measure(family: str, form: str, sol: Solution, params: dict[str, Any]) -> _Measure:
-    unique = [c for c in sol.claims if c.get("kind") == "unique"]
-    if unique:
-        return _unique(unique[0], form, sol)
     rule = FAMILY_RULES.get(family)
     if rule is not None:
         found = rule(form, sol, params)
         if found is not None:
             return found
+    unique = [c for c in sol.claims if c.get("kind") == "unique"]
+    if unique:
+        return _unique(unique[0], form, sol)
     return _generic(form, sol, params)
 
 
@@ -677,8 +681,8 @@ def _unique(claim: dict[str, Any], form: str, sol: Solution) -> _Measure:
     else:
         inner = _generic(form, Solution(sol.question, sol.answer, sol.form, sol.steps,
                                         [filled]), {})
-    for name in names:
-        inner.work.op(answer.get(name, 0), 1)
+    for _name in names:
+        inner.work.compare()  # isolate the unknown: its operands are counted already
     pick = claim.get("pick", "only")
     return _Measure(inner.work, ("unique", tuple(names), pick, inner.signature[1:]),
                     giveaway=inner.giveaway)
@@ -876,13 +880,18 @@ def _at(plane: Any, pos: tuple[int, ...]) -> Any:
 
 Rule = Callable[[str, Solution, dict[str, Any]], "_Measure | None"]
 
+
+def _has_unique(sol: Solution) -> bool:
+    """A unique claim names the unknown itself: the family rule then steps aside."""
+    return any(c.get("kind") == "unique" for c in sol.claims)
+
 _ASKED = re.compile(r"what is the (padding|stride|kernel size|dilation|output_padding)",
                     re.IGNORECASE)
 
 
 def _conv_inverse(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
     """conv.inverse asks one argument of its shape claim's conv (the question names it)."""
-    if form != "int":
+    if form != "int" or _has_unique(sol):
         return None
     found = _ASKED.search(sol.question)
     unknown = ({"kernel size": "kernel_size"}.get(found[1], found[1]) if found
@@ -903,7 +912,7 @@ def _same_padding(form: str, sol: Solution, params: dict[str, Any]) -> _Measure 
     convs = [c for c in sol.claims if c.get("kind") in ("shape", "error")]
     if not convs:
         return None
-    if form == "int":
+    if form == "int" and not _has_unique(sol):
         return _inverse(convs[0], "padding", int(sol.answer))
     if form == "ints":
         layer = Layer.from_json(convs[0]["layers"][0])
@@ -923,7 +932,7 @@ def _same_padding(form: str, sol: Solution, params: dict[str, Any]) -> _Measure 
 def _transpose_recover(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
     """conv_transpose.output_size's number answer: the output_padding of its last layer."""
     shapes = [c for c in sol.claims if c.get("kind") == "shape"]
-    if form != "int" or not shapes:
+    if form != "int" or not shapes or _has_unique(sol):
         return None
     return _inverse(shapes[-1], "output_padding", int(sol.answer))
 
