@@ -28,9 +28,11 @@ Counting model ("steps": one mental arithmetic operation each):
 - a comparison counts as a step but adds no operand: checking 2048 == 2048 is no
   arithmetic.
 - adaptive windows: a bound ``floor(i*in/out)`` or ``ceil((i+1)*in/out)`` is 2 steps
-  (multiply, divide) unless it is 0 or ``in``; lengths add one subtraction each;
-  equivalence adds the comparisons of lengths and starts (or, when ``in % out == 0``,
-  just the test and the division).
+  (multiply, divide) unless it is 0 or ``in``; one quotient gives both the floor and the
+  ceil, so listing all windows costs one bound per window; lengths add one subtraction
+  each; equivalence adds, per window, the comparison with the first length and the
+  subtraction that checks the start moved by the stride, and stops at the first window
+  that breaks the pattern (or, when ``in % out == 0``, just the test and the division).
 - values: each output's window sum or max is (cells - 1) steps, an average one more,
   plus the windows (one division when ``in % out == 0``, else two per inner bound).
 
@@ -380,7 +382,7 @@ def _layer_signature(data: dict[str, Any], spatial: Sequence[int] | None,
             continue
         if key == "output_size" and spatial is not None:
             outs = value if isinstance(value, list) else [value] * len(spatial)
-            value = tuple("N" if o is None else "?" if isinstance(o, dict)
+            value = tuple("N" if o is None else "?" if isinstance(o, (dict, str))
                           else "<" if o < s else "=" if o == s else ">"
                           for o, s in zip(outs, spatial, strict=False))
         items.append((key, _frozen(value)))
@@ -568,10 +570,10 @@ def _forward(claim: dict[str, Any], masked: dict[str, Any] | None = None) -> _Me
     return _Measure(w, (claim.get("kind"), tuple(sigs)), giveaway=giveaway)
 
 
-def _runs(claim: dict[str, Any]) -> _Measure:
+def _runs(claim: dict[str, Any], masked: dict[str, Any] | None = None) -> _Measure:
     layers, shape = _stack(claim)
     w, sigs, current = _Work(), [], shape
-    for layer, data in zip(layers, claim.get("layers", []), strict=True):
+    for layer, data in zip(layers, (masked or claim).get("layers", []), strict=True):
         flags = _check_work(w, layer, current)
         sigs.append(_layer_signature(data, _spatial(layer, current), flags))
         try:
@@ -639,13 +641,14 @@ def _fill(value: Any, answer: dict[str, Any]) -> Any:
     return value
 
 
-def _mask(value: Any, names: dict[str, str]) -> Any:
+def _mask(value: Any) -> Any:
+    """The template with each unknown shown as "?" (for the signature)."""
     if isinstance(value, dict):
         if set(value) == {"var"}:
             return "?"
-        return {k: _mask(v, names) for k, v in value.items()}
+        return {k: _mask(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_mask(v, names) for v in value]
+        return [_mask(v) for v in value]
     return value
 
 
@@ -669,12 +672,12 @@ def _unique(claim: dict[str, Any], form: str, sol: Solution) -> _Measure:
     template, space = claim.get("claim", {}), claim.get("space", {})
     answer = claim.get("answer") or {v: lo for v, (lo, _hi) in space.items()}
     filled = _fill(template, answer)
-    masked = _mask(template, {})
+    masked = _mask(template)
     names = sorted(space)
     if filled.get("kind") == "equivalent":
         inner = _equivalence(filled, "recipe" in sol.question.lower())
     elif filled.get("kind") in ("shape", "error"):
-        inner = _forward(filled, masked) if form != "yesno" else _runs(filled)
+        inner = _forward(filled, masked) if form != "yesno" else _runs(filled, masked)
         inner.giveaway = False
         if filled.get("kind") == "shape" and claim.get("answer"):
             inner.giveaway = _default_on_identity(filled, _var_paths(template), answer)
@@ -783,15 +786,14 @@ def _equivalence(claim: dict[str, Any], recipe: bool) -> _Measure:
         wins = adaptive_windows(size, out)
         broken = False
         for i, (a, b) in enumerate(wins):
-            _bound_ops(w, i, size, out)
+            # window i's start and window i-1's end share i*in/out: one bound per window
             _bound_ops(w, i + 1, size, out)
             w.op(b, a)
             if i:
                 w.compare()
                 broken = b - a != wins[0][1] - wins[0][0]
             if i > 1 and not broken:
-                w.op(a, wins[i - 1][0])
-                w.compare()
+                w.op(a, wins[i - 1][0])  # the start moved by the same stride
                 broken = a - wins[i - 1][0] != wins[1][0] - wins[0][0]
             if broken:
                 break

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections import Counter
 
 import pytest
@@ -228,14 +229,14 @@ def test_every_drawn_card_has_features_that_add_up():
 
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_mean_score_rises_with_the_level(family):
-    assert rising_scores(by_level(family)) == []
+    broken = rising_scores(by_level(family))
+    assert not broken, "; ".join(broken)
 
 
 @pytest.mark.parametrize(("family", "level"), FAMILY_LEVELS)
 def test_no_card_needs_a_calculator(family, level):
     bad = calculator_cards(drawn(family, level))
-    reasons = Counter(r.split(" ", 1)[1].split(" >")[0] if r[0].isdigit() else r
-                      for _, rs in bad for r in rs)
+    reasons = Counter(re.sub(r"\d+", "N", r) for _, rs in bad for r in rs)
     n = len(drawn(family, level))
     assert not bad, f"{len(bad)}/{n} cards need a calculator: {dict(reasons)}"
 
@@ -249,7 +250,8 @@ def test_no_giveaways(family, level):
 
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_no_level_is_only_yes_no_above_a_level_that_asks_numbers(family):
-    assert yes_no_only_levels(by_level(family)) == []
+    broken = yes_no_only_levels(by_level(family))
+    assert not broken, "; ".join(broken)
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
