@@ -21,6 +21,7 @@ from cardgen.difficulty import (
     MAX_AVG_CELLS,
     MAX_PER_SIGNATURE,
     MAX_VALUES_TYPED,
+    UNMEASURED,
     Features,
     calculator_cards,
     crowded_signatures,
@@ -221,6 +222,7 @@ def test_every_drawn_card_has_features_that_add_up():
         for f in drawn(family, level):
             assert f.steps >= 0 and f.largest >= 0 and f.typed >= 1
             assert f.yes_no == (f.form == "yesno")
+            assert UNMEASURED not in f.signature, (family, level, f.signature)
             assert math.isfinite(f.score) and f.score >= 0
 
 
