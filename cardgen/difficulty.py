@@ -230,6 +230,7 @@ def summary(cards: Sequence[Features]) -> dict[str, float]:
         "largest": mean(f.largest for f in cards),
         "max_largest": max((f.largest for f in cards), default=0),
         "typed": mean(f.typed for f in cards),
+        "max_per_output": max((f.per_output for f in cards), default=0),
         "giveaway": sum(f.giveaway for f in cards) / n,
         "yes_no": sum(f.yes_no for f in cards) / n,
         "calculator": sum(bool(calculator_reasons(f)) for f in cards) / n,

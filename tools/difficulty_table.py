@@ -5,8 +5,9 @@
 
 The first table is cardgen's default deck (the built-in recipe, solved in memory: no file
 is written). With ``--draws N`` a second table averages N fresh draws per family and level
-for each seed. Columns: cards; mean steps; mean and max largest operand; mean values typed;
-giveaway, yes/no and calculator shares; distinct skill signatures / cards; most cards of one
+for each seed. Columns: cards; mean steps; mean and max largest operand; mean values typed; most
+cells summed or compared for one output (values cards); giveaway, yes/no and calculator
+shares; distinct skill signatures / cards; most cards of one
 signature; mean score; then the rules that fail for the family (R1 rising score, R5 yes/no
 above numbers).
 """
@@ -30,15 +31,16 @@ from cardgen.difficulty import (  # noqa: E402
 )
 from cardgen.families import FAMILIES  # noqa: E402
 
-HEADER = ("| level | cards | steps | largest (max) | typed | giveaway | yes/no | calculator "
-          "| signatures / cards | max per signature | score |")
-RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+HEADER = ("| level | cards | steps | largest (max) | typed | cells/output | giveaway | yes/no "
+          "| calculator | signatures / cards | max per signature | score |")
+RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 
 def _row(level: int, cards: Sequence[Features]) -> str:
     s = summary(cards)
     return (f"| L{level} | {s['cards']} | {s['steps']:.1f} | {s['largest']:.0f} "
-            f"({s['max_largest']}) | {s['typed']:.1f} | {s['giveaway']:.0%} "
+            f"({s['max_largest']}) | {s['typed']:.1f} | {s['max_per_output'] or '-'} "
+            f"| {s['giveaway']:.0%} "
             f"| {s['yes_no']:.0%} | {s['calculator']:.0%} | {s['signatures']} / {s['cards']} "
             f"| {s['max_per_signature']} | {s['score']:.1f} |")
 
