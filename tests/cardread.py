@@ -391,7 +391,7 @@ MATH = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.S)
 def math_chains(step: str) -> Iterator[Chain]:
     """Every relation chain in the TeX of one step."""
     for m in MATH.finditer(step):
-        tex = m.group(1) if m.group(1) is not None else m.group(2)
+        tex = html.unescape(m.group(1) if m.group(1) is not None else m.group(2))
         aligned = re.search(r"\\begin\{aligned\}(.*?)\\end\{aligned\}", tex, re.S)
         rows = _aligned_rows(aligned.group(1)) if aligned else [tex]
         for row in rows:

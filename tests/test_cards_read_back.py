@@ -51,7 +51,7 @@ from cardgen.families import FAMILIES
 from cardgen.recipes import parse_recipe
 
 SEEDS = (2024, 7, 99)
-PER_LEVEL = 8          # notes per family and level in each deck
+PER_LEVEL = 9          # notes per family and level in each deck
 EPOCH = 1_750_000_000
 SHOWN = 25             # failures listed in one assertion message
 
@@ -72,6 +72,21 @@ def _recipe_text(seed: int) -> str:
         lines += [f'[families."{name}"]', f"count = {PER_LEVEL * len(levels)}",
                   f"levels = {list(levels)}", ""]
     return "\n".join(lines)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Thousands of tiny forwards: torch's thread pool costs ten times what it saves
+    here (17 s against 1.7 s for one deck's claims on a busy 2-core machine)."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -334,6 +349,7 @@ def test_layer_statements_match_torch(cards: list[Card]) -> None:
         _runs_statements(card, found, torch)
         _equivalence_statements(card, found, torch)
         _channel_statements(card, found)
+        _error_statements(card, found, torch)
     minimum = dict.fromkeys(_family_names(), len(SEEDS) * PER_LEVEL)
     for f in ("adaptive.windows", "adaptive.values"):
         minimum[f] = 0  # their questions are not layer-on-shape statements
@@ -359,6 +375,33 @@ def _runs_statements(card: Card, found: Findings, torch: Any) -> None:
             found.check(card, (int(src), int(dst)) == (shape[i], got[i]),
                         f"'{m.group(0)}', the input has {shape[i]} and torch gives "
                         f"{got[i]}")
+
+
+def _raised(torch: Any, calls: list[tuple[str, list[Any], dict[str, Any]]],
+            shape: list[int]) -> tuple[str, str] | None:
+    """(exception class, message) torch raises building/running the layers, or None."""
+    try:
+        x = torch.zeros(shape)
+        for call in calls:
+            x = _module(torch, call)(x)
+    except Exception as exc:  # any refusal: the card names the class
+        return type(exc).__name__, str(exc)
+    return None
+
+
+def _error_statements(card: Card, found: Findings, torch: Any) -> None:
+    """`raises ValueError: <message>` / `(a RuntimeError)`: the class torch raises on the
+    question, and a quoted message must be torch's own words."""
+    shape, calls = question_shape(card), question_layers(card)
+    if shape is None or not calls:
+        return
+    for step in card.steps:
+        for m in re.finditer(r"raises (\w+Error)(?::\s*(.+?))?(?:\.\s|\.?$)|"
+                             r"\(an? (\w+Error)\)", step):
+            kind, quoted = m.group(1) or m.group(3), m.group(2)
+            got = _raised(torch, calls, shape)
+            ok = got is not None and got[0] == kind and (quoted is None or quoted in got[1])
+            found.check(card, ok, f"'{m.group(0)}', torch raises {got}")
 
 
 def _probe_equal(torch: Any, a: Any, b: Any, sizes: list[int]) -> bool:
@@ -822,3 +865,56 @@ def _worked_value(card: Card, step: str, grid: list[list[int]], y: Any,
         found.check(card, int(divisor.group(1)) == len(cells),
                     f"output {idx} divides by {divisor.group(1)}, the window has {len(cells)}")
 
+
+
+# ---------------------------------------------------------------- the checker itself
+
+
+@pytest.mark.parametrize(("step", "false"), [
+    (r"\( L_{out} = \lfloor 12/1 \rfloor + 1 = 13 \)", 0),
+    (r"\( L_{out} = \lfloor 12/1 \rfloor + 1 = 14 \)", 1),
+    (r"\[ \begin{aligned} n &amp;= 15 + 2\cdot 0 \\ &amp;\quad - 1\cdot(3-1) - 1 \\ "
+     r"&amp;= 11 \end{aligned} \]", 1),
+    (r"\[ \begin{aligned} y &= \tfrac{1}{4}((-1) + 0 + (-4) + 5) \\ &= 0 \end{aligned} \]", 0),
+    (r"\[ \begin{aligned} y &= \max(5, -4, 9, 1) \\ &= 5 \end{aligned} \]", 1),
+    ("`Conv2d(3, 64, 7)`: (floor((128 + 2*3 - 1*(7-1) - 1) / 2) + 1 = 65)", 1),
+    ("Recipe: stride = 27 // 8 = 3, kernel = 27 - (8-1)*3 = 6.", 0),
+    (r"Solve for p: with \( n = 56 + 2p - 1(3-1) - 1 \), we need "
+     r"\( \lfloor n/2 \rfloor = 28 \), which holds only for p = 1", 1),
+    (r"at most half the kernel: \( p \le \lfloor 2/2 \rfloor = 1 \), but p = 2.", 0),
+    (r"starts at padded cell \( (4-1)\cdot3 = 9 &lt; 9 + 0 \)", 1),
+    ("Spatial dim 1: 6 > 5 is allowed", 0),
+])
+def test_the_arithmetic_checker_reads_what_cards_write(step: str, false: int) -> None:
+    checked, bad = step_problems(step)
+    assert checked >= 1 and len(bad) == false, bad
+
+
+def _fake(front: str, worked: str, family: str = "x") -> Card:
+    spec = {"v": 1, "family": family, "level": 1, "params": {}, "answer": "", "claims": []}
+    return read_card("fakeguid", {"Front": front, "Answer": "", "Worked": worked,
+                                  "Spec": __import__("json").dumps(spec)}, 0)
+
+
+def test_the_statement_checkers_catch_false_ones() -> None:
+    require("torch")
+    card = _fake("<code>nn.AdaptiveAvgPool1d(5)</code> runs on an input of length 16.",
+                 "<ol><li>Window 1 = [3,7), window 2 = [6,11).</li>"
+                 "<li>16 -&gt; 5: windows [0,4), [3,7), [6,10), [9,13), [12,16); "
+                 "lengths 4,4,4,4,5</li></ol>"
+                 '<figure><svg aria-label="Kernel 3, stride 2, over 15 cells with padding 0: '
+                 '8 placements fit"></svg><figcaption>x</figcaption></figure>')
+    found = Findings()
+    for text in window_texts(card):
+        _window_part(card, text, _card_1d_windows(card), found)
+    _sliding_svg(card, card.svgs[0], [15], {15}, False, found)
+    said = "\n".join(found.false)
+    assert "window 2 = [6,11)" in said and "lengths [4, 4, 4, 4, 5]" in said
+    assert "8 placements stated, torch gives 7" in said
+    assert len(found.false) == 3, said
+    torch = require("torch")
+    found = Findings()
+    text = "`nn.Conv2d(3, 16, 3, stride=2, padding=1)` on `1x3x56x56` gives `1x16x27x28`."
+    for call, src, dst in layer_statements(text):
+        found.check(card, _run(torch, [call], src) == dst, text)
+    assert found.false and found.checked["x"] == 1
