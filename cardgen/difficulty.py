@@ -1,0 +1,954 @@
+"""A difficulty model you can measure (issue 11): features of a solved card, a score, and
+the rules a deck must keep.
+
+Features are computed from the Solution (its answer, question and claims: layers, shapes,
+windows, values, and ``unique`` claims), not from a family's params, so a generator may
+change its params format without breaking them. Where a claim alone cannot say what the
+question asks (which parameter of a shape claim is the unknown), one small rule per family
+(``FAMILY_RULES``) reads the claims first and params only as a fallback.
+
+Counting model ("steps": one mental arithmetic operation each):
+
+- a conv/pool size along one dim: ``2p`` and ``+2p`` (when p > 0), ``k-1``, ``d(k-1)``
+  (when d > 1) and the subtraction (when k > 1), then ``-1``, ``/s`` and ``+1`` when
+  s > 1 (with s = 1 the +-1 cancel); ceil mode's last-window rule costs 2 more
+  (``(out-1)s`` and the comparison) when ceil adds a window. ``padding='same'`` costs
+  nothing (it keeps the size). Identical dims of one layer count once.
+- ConvTranspose: ``in-1``, ``x s``, ``2p``, ``-2p``, ``k-1``, ``d(k-1)``, ``+``,
+  ``+op``, ``+1``, each only when it is not a no-op.
+- adaptive pools copy ``output_size``: no arithmetic. Flatten: one product per extra
+  factor > 1. Linear: one comparison (does in_features fit?).
+- "does it run?": the padded size (2 ops with padding), the kernel span (up to 3), one
+  comparison per dim, one channel comparison; ``padding='same'`` with a stride: one check;
+  the checks stop at the first that fails (it already answers "no").
+- an inverse problem (a ``unique`` claim, or a family rule): the forward steps of the
+  claim with the answer put in, plus one per unknown to isolate it (each forward
+  operation is undone once). A null answer (no candidate works) counts the forward work
+  of the space's lowest candidate.
+- a comparison counts as a step but adds no operand: checking 2048 == 2048 is no
+  arithmetic.
+- adaptive windows: a bound ``floor(i*in/out)`` or ``ceil((i+1)*in/out)`` is 2 steps
+  (multiply, divide) unless it is 0 or ``in``; one quotient gives both the floor and the
+  ceil, so listing all windows costs one bound per window; lengths add one subtraction
+  each; equivalence adds, per window, the comparison with the first length and the
+  subtraction that checks the start moved by the stride, and stops at the first window
+  that breaks the pattern (or, when ``in % out == 0``, just the test and the division).
+- values: each output's window sum or max is (cells - 1) steps, an average one more,
+  plus the windows (one division when ``in % out == 0``, else two per inner bound).
+
+``largest`` is the largest absolute operand that enters any counted operation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from itertools import product
+from typing import Any
+
+from cardgen.errors import CardgenError
+from cardgen.families.base import Solution
+from cardgen.layers import Layer
+from cardgen.solver import adaptive_windows, layer_step, pool_windows
+from cardgen.solver.arith import ceil_dropped, same_padding
+from cardgen.solver.shapes import adaptive_sizes, conv_padding, pool_stride
+
+# ---------------------------------------------------------------- features and score
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a learner must do to answer one card."""
+
+    family: str
+    level: int
+    form: str  # shape, error, int, ints, window, yesno, fixed, values
+    steps: int  # mental arithmetic operations (see the module doc)
+    largest: int  # largest absolute operand of those operations
+    typed: int  # values to type (a word such as yes/no/error counts as one)
+    per_output: int  # values cards: most cells summed or compared for one output, else 0
+    small_inputs: bool  # values cards: every input an integer with |x| <= SMALL_INT
+    fractions: int  # typed values that are fractions
+    averages: bool  # values cards: an average (sum then divide), not a max
+    giveaway: bool  # the answer is a copy of the question (see is_copy_of_question)
+    yes_no: bool
+    signature: tuple[Any, ...]
+
+    @property
+    def score(self) -> float:
+        return score(self)
+
+
+# Weights of the score, and why:
+# - one unit per mental step: the work itself;
+# - half a unit per extra typed value: each is one more chance to slip, but copying a
+#   worked value is easier than working it;
+# - half a unit per doubling of the largest operand (log2): 7 + 2 and 224 + 6 are one
+#   step each, but the larger one is slower and easier to get wrong, by about that much;
+# - a giveaway needs no step and no operand: only the typing counts;
+# - a yes/no card is halved: a guess is right half the time, so the same work earns half
+#   the credit of a card whose answer is a number.
+STEP_WEIGHT = 1.0
+TYPED_WEIGHT = 0.5
+OPERAND_WEIGHT = 0.5
+YES_NO_FACTOR = 0.5
+
+
+def score(f: Features) -> float:
+    """One number per card: higher is harder (weights and reasons above)."""
+    typing = TYPED_WEIGHT * max(f.typed - 1, 0)
+    if f.giveaway:
+        return typing
+    work = STEP_WEIGHT * f.steps + OPERAND_WEIGHT * math.log2(1 + f.largest) + typing
+    return work * (YES_NO_FACTOR if f.yes_no else 1.0)
+
+
+# ---------------------------------------------------------------- the rules
+
+# No calculator. A values card asks at most 4 outputs (a 2x2 grid of results: what one
+# can hold while summing), each an average of at most 4 single-digit integers (a sum of
+# 4 such numbers stays under 40 and its mean has a denominator of at most 4). A max
+# reads at most 9 cells (a 3x3 window scanned by eye). Any card: at most MAX_STEPS steps
+# and operands up to MAX_OPERAND: three-digit sizes (224 + 2*3) are everyday mental
+# arithmetic; a five-digit product (512*7*7) is calculator work. 30 steps is a 4-layer
+# stem traced by hand (about 7 steps a layer), the most a single card should ask.
+MAX_VALUES_TYPED = 4
+MAX_AVG_CELLS = 4
+MAX_MAX_CELLS = 9
+SMALL_INT = 9
+MAX_STEPS = 30
+MAX_OPERAND = 1024
+# At most this many cards of one family share a skill signature in the default deck:
+# three reps of one form is a drill; more repeats a fact instead of a skill, and with
+# about 13 cards a level it still leaves room for 5 or more forms per level.
+MAX_PER_SIGNATURE = 3
+
+
+def calculator_reasons(f: Features) -> list[str]:
+    """Why this card needs a calculator (empty when it does not)."""
+    reasons = []
+    if f.form == "values":
+        if f.typed > MAX_VALUES_TYPED:
+            reasons.append(f"{f.typed} values to type > {MAX_VALUES_TYPED}")
+        cap = MAX_AVG_CELLS if f.averages else MAX_MAX_CELLS
+        if f.per_output > cap:
+            reasons.append(f"{f.per_output} cells per output > {cap}")
+        if not f.small_inputs:
+            reasons.append(f"inputs beyond +-{SMALL_INT}")
+    if f.steps > MAX_STEPS:
+        reasons.append(f"{f.steps} steps > {MAX_STEPS}")
+    if f.largest > MAX_OPERAND:
+        reasons.append(f"operand {f.largest} > {MAX_OPERAND}")
+    return reasons
+
+
+def mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return sum(items) / len(items) if items else 0.0
+
+
+def rising_scores(by_level: dict[int, Sequence[Features]]) -> list[str]:
+    """Rule: the mean score rises strictly from each level to the next."""
+    levels = sorted(by_level)
+    means = {lv: mean(f.score for f in by_level[lv]) for lv in levels}
+    return [f"L{a} mean score {means[a]:.2f} >= L{b} {means[b]:.2f}"
+            for a, b in zip(levels, levels[1:], strict=False) if means[a] >= means[b]]
+
+
+def giveaways(cards: Sequence[Features]) -> list[Features]:
+    """Rule: no giveaways (the cards that break it)."""
+    return [f for f in cards if f.giveaway]
+
+
+def calculator_cards(cards: Sequence[Features]) -> list[tuple[Features, list[str]]]:
+    """Rule: no card needs a calculator (the cards that break it, with why)."""
+    return [(f, r) for f in cards if (r := calculator_reasons(f))]
+
+
+def crowded_signatures(cards: Sequence[Features],
+                       limit: int = MAX_PER_SIGNATURE) -> dict[tuple[Any, ...], int]:
+    """Rule: at most `limit` cards of one family per skill signature (those above it)."""
+    counts: dict[tuple[Any, ...], int] = {}
+    for f in cards:
+        key = (f.family, f.signature)
+        counts[key] = counts.get(key, 0) + 1
+    return {k: n for k, n in counts.items() if n > limit}
+
+
+def yes_no_only_levels(by_level: dict[int, Sequence[Features]]) -> list[str]:
+    """Rule: no level asks only yes/no when the level below asks for a number."""
+    levels = sorted(by_level)
+    bad = []
+    for below, level in zip(levels, levels[1:], strict=False):
+        only = all(f.yes_no for f in by_level[level])
+        asks_number = any(not f.yes_no for f in by_level[below])
+        if by_level[level] and only and asks_number:
+            bad.append(f"L{level} is only yes/no, L{below} asks for numbers")
+    return bad
+
+
+# ---------------------------------------------------------------- decks and draws
+
+
+def draw_features(family: str, level: int, seed: int, n: int) -> list[Features]:
+    """`n` fresh draws of one family level (a stream of its own per seed and level)."""
+    from cardgen.families import get_family
+    from cardgen.generate import family_rng
+
+    module = get_family(family)
+    rng = family_rng(seed, f"difficulty/{family}/L{level}")
+    cards = []
+    for _ in range(n):
+        params = module.generate(rng, level)
+        cards.append(features(family, level, module.solve(params), params))
+    return cards
+
+
+def deck_features(recipe: Any = None) -> list[Features]:
+    """Every card of a recipe (default: cardgen's default deck), solved but not rendered."""
+    from cardgen.build import recipe_problems
+    from cardgen.families import get_family
+    from cardgen.recipes import default_recipe
+
+    problems = recipe_problems(recipe if recipe is not None else default_recipe())
+    return [features(p.family, p.level, get_family(p.family).solve(p.params), p.params)
+            for p in problems]
+
+
+def summary(cards: Sequence[Features]) -> dict[str, float]:
+    """The mean features of some cards (one row of the difficulty table)."""
+    counts: dict[tuple[Any, ...], int] = {}
+    for f in cards:
+        counts[f.signature] = counts.get(f.signature, 0) + 1
+    n = max(len(cards), 1)
+    return {
+        "cards": len(cards),
+        "steps": mean(f.steps for f in cards),
+        "largest": mean(f.largest for f in cards),
+        "max_largest": max((f.largest for f in cards), default=0),
+        "typed": mean(f.typed for f in cards),
+        "max_per_output": max((f.per_output for f in cards), default=0),
+        "giveaway": sum(f.giveaway for f in cards) / n,
+        "yes_no": sum(f.yes_no for f in cards) / n,
+        "calculator": sum(bool(calculator_reasons(f)) for f in cards) / n,
+        "signatures": len(counts),
+        "max_per_signature": max(counts.values(), default=0),
+        "score": mean(f.score for f in cards),
+    }
+
+
+# ---------------------------------------------------------------- extraction
+
+
+@dataclass
+class _Work:
+    """The counted operations: each is the tuple of its operands."""
+
+    ops: list[tuple[int, ...]] = field(default_factory=list)
+
+    def op(self, *operands: int) -> None:
+        self.ops.append(tuple(int(x) for x in operands))
+
+    def compare(self) -> None:
+        """A comparison is a step, but no arithmetic: its numbers are not operands."""
+        self.ops.append(())
+
+    @property
+    def steps(self) -> int:
+        return len(self.ops)
+
+    @property
+    def largest(self) -> int:
+        return max((abs(x) for o in self.ops for x in o), default=0)
+
+
+@dataclass
+class _Measure:
+    work: _Work
+    signature: tuple[Any, ...]
+    giveaway: bool = False
+    per_output: int = 0
+    small_inputs: bool = True
+    averages: bool = False
+
+
+UNMEASURED = "unmeasured"
+_NUMBER = re.compile(r"-?\d+(?:/\d+)?")
+_SHAPE = re.compile(r"\d+(?:x\d+)*")
+
+
+def answer_form(solution: Solution) -> str:
+    a = solution.answer.strip()
+    kinds = {c.get("kind") for c in solution.claims}
+    # "no, or yes k=K s=S" asks for numbers when the answer is yes: not a yes/no card
+    if a.startswith("yes ") or (a == "no" and "k=" in solution.form):
+        return "fixed"
+    if a in ("yes", "no"):
+        return "yesno"
+    if a == "error":
+        return "error"
+    if "values" in kinds:
+        return "values"
+    if re.fullmatch(r"\d+:\d+", a):
+        return "window"
+    if re.fullmatch(r"-?\d+", a):
+        return "int"
+    if re.fullmatch(r"-?\d+(?:,-?\d+)+", a):
+        return "ints"
+    if _SHAPE.fullmatch(a):
+        return "shape"
+    return "other"
+
+
+def typed_values(answer: str) -> int:
+    numbers = len(_NUMBER.findall(answer))
+    word = 1 if re.match(r"[a-z]", answer.strip()) else 0
+    return max(numbers + word, 1)
+
+
+def features(family: str, level: int, solution: Solution,
+             params: dict[str, Any] | None = None) -> Features:
+    """The features of one solved card. `params` is used only by family rules that cannot
+    read what they need from the claims, and only as a fallback."""
+    form = answer_form(solution)
+    try:
+        m = _measure(family, form, solution, params or {})
+    except (CardgenError, KeyError, IndexError, TypeError, ValueError) as exc:
+        # a claim shape this model does not know yet: no steps, and a signature that says
+        # so (the tests require every drawn card to be measured)
+        kinds = tuple(sorted(str(c.get("kind")) for c in solution.claims))
+        m = _Measure(_Work(), (UNMEASURED, kinds, type(exc).__name__))
+    fractions = sum(1 for t in _NUMBER.findall(solution.answer) if "/" in t) \
+        if form == "values" else 0
+    return Features(
+        family=family, level=level, form=form, steps=m.work.steps, largest=m.work.largest,
+        typed=typed_values(solution.answer), per_output=m.per_output,
+        small_inputs=m.small_inputs, fractions=fractions, averages=m.averages,
+        giveaway=m.giveaway, yes_no=form == "yesno", signature=(form, *m.signature))
+
+
+def _measure(family: str, form: str, sol: Solution, params: dict[str, Any]) -> _Measure:
+    rule = FAMILY_RULES.get(family)
+    if rule is not None:
+        found = rule(form, sol, params)
+        if found is not None:
+            return found
+    unique = [c for c in sol.claims if c.get("kind") == "unique"]
+    if unique:
+        return _unique(unique[0], form, sol)
+    return _generic(form, sol, params)
+
+
+def _generic(form: str, sol: Solution, params: dict[str, Any]) -> _Measure:
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for c in sol.claims:
+        by_kind.setdefault(c.get("kind", ""), []).append(c)
+    if "values" in by_kind:
+        return _values(by_kind["values"][0])
+    if "equivalent" in by_kind:
+        recipe = form == "yesno" and "recipe" in sol.question.lower()
+        return _equivalence(by_kind["equivalent"][0], recipe)
+    if "windows" in by_kind:
+        return _windows(by_kind["windows"][0], sol, params)
+    stacks = by_kind.get("shape", []) + by_kind.get("error", [])
+    if not stacks:
+        return _Measure(_Work(), ("claims", tuple(sorted(by_kind))))
+    claim = stacks[-1]
+    if form == "yesno":
+        return _runs(claim)
+    m = _forward(claim)
+    if form in ("int", "ints", "other"):  # a number the claim does not show: one more step
+        m.work.compare()
+    return m
+
+
+# ---------------------------------------------------------------- layers and stacks
+
+_NOT_SKILL = ("in_channels", "out_channels", "in_features", "out_features", "bias")
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
+def _layer_signature(data: dict[str, Any], spatial: Sequence[int] | None,
+                     flags: Sequence[str] = ()) -> tuple[Any, ...]:
+    """A layer's form: its type and the arguments that shape the arithmetic (channels and
+    features are copied, so left out); an adaptive output_size as its relation to the
+    input (None, <, =, >), since the sizes themselves are copied."""
+    args = dict(data.get("args", {}))
+    items = []
+    for key, value in sorted(args.items()):
+        if key in _NOT_SKILL:
+            continue
+        if key == "output_size" and spatial is not None:
+            outs = value if isinstance(value, list) else [value] * len(spatial)
+            value = tuple("N" if o is None else "?" if isinstance(o, (dict, str))
+                          else "<" if o < s else "=" if o == s else ">"
+                          for o, s in zip(outs, spatial, strict=False))
+        items.append((key, _frozen(value)))
+    # Conv1d and Conv2d with the same arguments drill the same fact along each dim
+    return (re.sub(r"[123]d$", "", str(data.get("type"))), tuple(items), tuple(flags))
+
+
+def _spatial(layer: Layer, shape: Sequence[int]) -> tuple[int, ...]:
+    return tuple(shape[len(shape) - layer.ndim:]) if layer.ndim else ()
+
+
+def _conv_dim(w: _Work, size: int, k: int, s: int, pl: int, pr: int, d: int,
+              ceil: bool = False) -> str:
+    """Count one conv/pool size computation; returns the rule that fired."""
+    padded = size + pl + pr
+    if pl or pr:
+        if pl == pr:
+            w.op(2, pl)
+        w.op(size, pl + pr)
+    span = d * (k - 1)
+    if k > 1:
+        w.op(k, 1)
+        if d > 1:
+            w.op(d, k - 1)
+        w.op(padded, span)
+    n = padded - span - 1
+    if s == 1:
+        return "s1"
+    w.op(n + 1, 1)
+    w.op(n, s)
+    w.op(n // s, 1)
+    if ceil and n % s:
+        w.op(n // s, s)
+        w.compare()
+        return "dropped" if ceil_dropped(size, k, s, pl, d) else "kept"
+    return "exact" if n % s == 0 else "floor"
+
+
+def _convt_dim(w: _Work, size: int, k: int, s: int, p: int, op: int, d: int) -> None:
+    w.op(size, 1)
+    x = size - 1
+    if s > 1:
+        w.op(x, s)
+        x *= s
+    if p:
+        w.op(2, p)
+        w.op(x, 2 * p)
+        x -= 2 * p
+    if k > 1:
+        w.op(k, 1)
+        if d > 1:
+            w.op(d, k - 1)
+        w.op(x, d * (k - 1))
+        x += d * (k - 1)
+    if op:
+        w.op(x, op)
+        x += op
+    w.op(x, 1)
+
+
+def _layer_work(w: _Work, layer: Layer, shape: Sequence[int]) -> list[str]:
+    """Count one layer's forward arithmetic on `shape`; returns the rules that fired."""
+    kind, spatial = layer.kind, _spatial(layer, shape)
+    flags: list[str] = []
+    seen: set[tuple[Any, ...]] = set()
+    if kind == "conv" and layer.get("padding") == "same":
+        return ["same"]
+    for d, size in enumerate(spatial):
+        if kind == "conv":
+            pl, pr = conv_padding(layer, d)
+            key: tuple[Any, ...] = (size, layer.tup("kernel_size")[d], layer.tup("stride")[d],
+                                    pl, pr, layer.tup("dilation")[d])
+            if key not in seen:
+                flags.append(_conv_dim(w, *key))
+        elif kind in ("maxpool", "avgpool"):
+            dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
+            p = layer.tup("padding")[d]
+            key = (size, layer.tup("kernel_size")[d], pool_stride(layer)[d], p, p, dil,
+                   bool(layer.get("ceil_mode")))
+            if key not in seen:
+                flags.append(_conv_dim(w, *key))
+        elif kind == "conv_transpose":
+            key = (size, layer.tup("kernel_size")[d], layer.tup("stride")[d],
+                   layer.tup("padding")[d], layer.tup("output_padding")[d],
+                   layer.tup("dilation")[d])
+            if key not in seen:
+                _convt_dim(w, *key)
+        else:
+            break
+        seen.add(key)
+    if kind == "flatten":
+        rank = max(len(shape), 1)
+        lo, hi = layer.get("start_dim") % rank, layer.get("end_dim") % rank
+        acc = 1
+        for dim in shape[lo:hi + 1]:
+            if dim > 1 and acc > 1:
+                w.op(acc, dim)
+            acc *= dim
+    elif kind == "linear":
+        w.compare()
+    return flags
+
+
+def _check_work(w: _Work, layer: Layer, shape: Sequence[int]) -> list[str]:
+    """Count "does this layer run on `shape`?" (see the module doc), stopping at the first
+    check that fails: that one already answers "no"."""
+    kind, spatial = layer.kind, _spatial(layer, shape)
+    flags: list[str] = []
+    if kind in ("conv", "conv_transpose") and len(shape) >= layer.ndim + 1:
+        channels = shape[len(shape) - layer.ndim - 1]
+        w.compare()
+        if layer.get("in_channels") != channels:
+            return ["channels!"]
+        flags.append("channels")
+    if kind == "conv" and layer.get("padding") == "same":
+        w.compare()
+        return [*flags, "same"]
+    if kind == "linear":
+        w.compare()
+        return flags
+    if kind not in ("conv", "maxpool", "avgpool"):
+        return flags
+    seen = set()
+    for d, size in enumerate(spatial):
+        k = layer.tup("kernel_size")[d]
+        dil = layer.tup("dilation")[d] if kind != "avgpool" else 1
+        pl, pr = conv_padding(layer, d) if kind == "conv" else (layer.tup("padding")[d],) * 2
+        if (size, k, dil, pl, pr) in seen:
+            continue
+        seen.add((size, k, dil, pl, pr))
+        if kind != "conv" and pl:
+            w.op(k, 2)
+            w.compare()
+            if pl > k // 2:
+                return [*flags, "pad > k/2"]
+        if pl or pr:
+            if pl == pr:
+                w.op(2, pl)
+            w.op(size, pl + pr)
+        if k > 1:
+            w.op(k, 1)
+            if dil > 1:
+                w.op(dil, k - 1)
+            w.op(dil * (k - 1), 1)
+        w.compare()
+        if size + pl + pr < dil * (k - 1) + 1:
+            return [*flags, "too small"]
+        flags.append("fits")
+    return flags
+
+
+def _layer(data: dict[str, Any]) -> Layer:
+    """A claim's layer; one PyTorch refuses to build (an error claim's) kept unvalidated,
+    as the families that pose it do, so its arguments can still be read."""
+    try:
+        return Layer.from_json(data)
+    except CardgenError:
+        args = tuple((k, _frozen(v) if isinstance(v, list) else v)
+                     for k, v in data.get("args", {}).items())
+        return Layer(data["type"], args)
+
+
+def _stack(claim: dict[str, Any]) -> tuple[list[Layer], tuple[int, ...]]:
+    layers = [_layer(j) for j in claim.get("layers", [])]
+    return layers, tuple(claim.get("input_shape", ()))
+
+
+def _forward(claim: dict[str, Any], masked: dict[str, Any] | None = None) -> _Measure:
+    """Trace a shape or error claim layer by layer, counting each layer's arithmetic; a
+    layer that raises costs its checks."""
+    layers, shape = _stack(claim)
+    w, sigs, current = _Work(), [], shape
+    shown = (masked or claim).get("layers", [])
+    for layer, data in zip(layers, shown, strict=True):
+        try:
+            step = layer_step(layer, current)
+        except CardgenError:
+            flags = _check_work(w, layer, current)
+            sigs.append(_layer_signature(data, _spatial(layer, current), [*flags, "raises"]))
+            break
+        flags = _layer_work(w, layer, current)
+        sigs.append(_layer_signature(data, _spatial(layer, current), flags))
+        current = step.output_shape
+    giveaway = claim.get("kind") == "shape" and _copy_model(claim) is not None
+    return _Measure(w, (claim.get("kind"), tuple(sigs)), giveaway=giveaway)
+
+
+def _runs(claim: dict[str, Any], masked: dict[str, Any] | None = None) -> _Measure:
+    layers, shape = _stack(claim)
+    w, sigs, current = _Work(), [], shape
+    for layer, data in zip(layers, (masked or claim).get("layers", []), strict=True):
+        flags = _check_work(w, layer, current)
+        sigs.append(_layer_signature(data, _spatial(layer, current), flags))
+        try:
+            current = layer_step(layer, current).output_shape
+        except CardgenError:
+            break
+    return _Measure(w, ("runs", claim.get("kind"), tuple(sigs)))
+
+
+def is_copy_of_question(claim: dict[str, Any]) -> bool:
+    """Whether a shape claim's output is a copy of its question: the input shape pushed
+    through the copy model (conv and conv-transpose set the channels to out_channels and
+    keep every size; fixed pools keep everything; adaptive pools set the sizes to
+    output_size as written, None keeping the input's; Linear sets the last dim to
+    out_features; Flatten multiplies) equals the output, and every number of the output
+    is written in the question (an input dim or a layer argument). Such an answer needs
+    no arithmetic: copying the question gets it right."""
+    return _copy_model(claim) is not None
+
+
+def _copy_model(claim: dict[str, Any]) -> tuple[int, ...] | None:
+    if claim.get("kind") != "shape":
+        return None
+    try:
+        layers, shape = _stack(claim)
+    except CardgenError:
+        return None
+    literals = set(shape)
+    current = list(shape)
+    for layer in layers:
+        for value in layer.kwargs.values():
+            for v in value if isinstance(value, tuple) else (value,):
+                if isinstance(v, int) and not isinstance(v, bool):
+                    literals.add(v)
+        kind, nd = layer.kind, layer.ndim
+        if kind in ("conv", "conv_transpose") and len(current) > nd:
+            current[len(current) - nd - 1] = layer.get("out_channels")
+        elif kind.startswith("adaptive"):
+            spatial = tuple(current[len(current) - nd:])
+            current[len(current) - nd:] = adaptive_sizes(layer, spatial)
+        elif kind == "flatten":
+            rank = max(len(current), 1)
+            lo, hi = layer.get("start_dim") % rank, layer.get("end_dim") % rank
+            current[lo:hi + 1] = [math.prod(current[lo:hi + 1])]
+        elif kind == "linear" and current:
+            current[-1] = layer.get("out_features")
+    copied = tuple(current)
+    if copied != tuple(claim.get("output_shape", ())) or not set(copied) <= literals:
+        return None
+    return copied
+
+
+# ---------------------------------------------------------------- inverse problems
+
+_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "output_padding": 0}
+
+
+def _fill(value: Any, answer: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"var"}:
+            return answer[value["var"]]
+        return {k: _fill(v, answer) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, answer) for v in value]
+    return value
+
+
+def _mask(value: Any) -> Any:
+    """The template with each unknown shown as "?" (for the signature)."""
+    if isinstance(value, dict):
+        if set(value) == {"var"}:
+            return "?"
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def _var_paths(value: Any, path: tuple[Any, ...] = ()) -> dict[str, tuple[Any, ...]]:
+    found: dict[str, tuple[Any, ...]] = {}
+    if isinstance(value, dict):
+        if set(value) == {"var"}:
+            return {value["var"]: path}
+        for k, v in value.items():
+            found.update(_var_paths(v, (*path, k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found.update(_var_paths(v, (*path, i)))
+    return found
+
+
+def _unique(claim: dict[str, Any], form: str, sol: Solution) -> _Measure:
+    """An inverse problem: the claim's forward work with the answer put in, plus one step
+    per unknown to isolate it. A null answer (no candidate works) uses the space's lowest
+    candidate for the forward work."""
+    template, space = claim.get("claim", {}), claim.get("space", {})
+    answer = claim.get("answer") or {v: lo for v, (lo, _hi) in space.items()}
+    filled = _fill(template, answer)
+    masked = _mask(template)
+    names = sorted(space)
+    if filled.get("kind") == "equivalent":
+        inner = _equivalence(filled, "recipe" in sol.question.lower())
+    elif filled.get("kind") in ("shape", "error"):
+        inner = _forward(filled, masked) if form != "yesno" else _runs(filled, masked)
+        inner.giveaway = False
+        if filled.get("kind") == "shape" and claim.get("answer"):
+            inner.giveaway = _default_on_identity(filled, _var_paths(template), answer)
+    else:
+        inner = _generic(form, Solution(sol.question, sol.answer, sol.form, sol.steps,
+                                        [filled]), {})
+    for _name in names:
+        inner.work.compare()  # isolate the unknown: its operands are counted already
+    pick = claim.get("pick", "only")
+    return _Measure(inner.work, ("unique", tuple(names), pick, inner.signature[1:]),
+                    giveaway=inner.giveaway)
+
+
+def _arg_name(path: tuple[Any, ...]) -> str:
+    named = [p for p in path if isinstance(p, str)]
+    return named[-1] if named else ""
+
+
+def _default_on_identity(claim: dict[str, Any], paths: dict[str, tuple[Any, ...]],
+                         answer: dict[str, Any]) -> bool:
+    """An inverse answer that is the unknown's default (stride 1, padding 0, ...) when the
+    sizes do not change: "48 -> 48, which stride?" is answered without arithmetic."""
+    ins, outs = claim.get("input_shape", []), claim.get("output_shape", [])
+    if len(ins) != len(outs) or len(ins) < 3 or list(ins[2:]) != list(outs[2:]):
+        return False
+    return all(_DEFAULTS.get(_arg_name(paths[v])) == answer[v] for v in paths)
+
+
+def _inverse(claim: dict[str, Any], unknown: str, answer: int) -> _Measure:
+    """A shape claim whose layer argument `unknown` is asked (families without a unique
+    claim yet): the same model as a unique claim over that argument."""
+    layers = claim.get("layers", [])
+    if not layers:
+        return _forward(claim)
+    template = {**claim, "layers": [
+        {**data, "args": {k: ({"var": unknown} if k == unknown else v)
+                          for k, v in data.get("args", {}).items()}}
+        if i == len(layers) - 1 else data for i, data in enumerate(layers)]}
+    if unknown not in layers[-1].get("args", {}):
+        template["layers"][-1]["args"][unknown] = {"var": unknown}
+    unique = {"kind": "unique", "claim": template, "space": {unknown: [answer, answer]},
+              "answer": {unknown: answer}, "pick": "only"}
+    return _unique(unique, "int", Solution("", str(answer), "", [], [template]))
+
+
+# ---------------------------------------------------------------- pooling windows and values
+
+
+def _bound_ops(w: _Work, i: int, size: int, out: int) -> None:
+    """floor(i*in/out) or ceil(i*in/out): multiply, divide; free at 0 and at in."""
+    if 0 < i < out:
+        w.op(i, size)
+        w.op(i * size, out)
+
+
+def _windows_of(claim: dict[str, Any]) -> tuple[list[int], list[int], list[list[Any]]]:
+    layer = Layer.from_json(claim.get("layer") or claim.get("layers", [{}])[0])
+    shape = tuple(claim["input_shape"])
+    spatial = list(_spatial(layer, shape))
+    wins = claim.get("windows") or pool_windows(layer, shape)
+    return spatial, [len(d) for d in wins], wins
+
+
+def _windows(claim: dict[str, Any], sol: Solution, params: dict[str, Any]) -> _Measure:
+    spatial, outs, wins = _windows_of(claim)
+    size, out = spatial[0], outs[0]
+    w = _Work()
+    a = sol.answer.strip()
+    if re.fullmatch(r"\d+:\d+", a):
+        lo, hi = (int(x) for x in a.split(":"))
+        i = next((j for j, win in enumerate(wins[0]) if list(win) == [lo, hi]), out - 1)
+        _bound_ops(w, i, size, out)
+        _bound_ops(w, i + 1, size, out)
+        return _Measure(w, ("window", tuple(spatial), tuple(outs)))
+    if re.fullmatch(r"\d+(?:,\d+)+", a):
+        for i in range(1, out):
+            _bound_ops(w, i, size, out)
+        for win in wins[0]:
+            w.op(win[1], win[0])
+        return _Measure(w, ("lengths", tuple(spatial), tuple(outs)))
+    found = re.search(r"output (\d+) and output (\d+)", sol.question)
+    i = int(found[1]) if found else int(params.get("index", out - 2))
+    _bound_ops(w, i + 1, size, out)
+    return _Measure(w, ("overlap", tuple(spatial), tuple(outs)))
+
+
+def _equivalence(claim: dict[str, Any], recipe: bool) -> _Measure:
+    """Whether (and how) an adaptive pool is a fixed pool, per dim: the divisibility
+    shortcut, or window by window (bounds, length, compare with the first length and the
+    spacing of starts) until one breaks the pattern, which answers "no" (see the doc)."""
+    layer = Layer.from_json(claim["layers"][0])
+    shape = tuple(claim["input_shape"])
+    spatial = _spatial(layer, shape)
+    outs = adaptive_sizes(layer, spatial)
+    w = _Work()
+    for size, out in zip(spatial, outs, strict=True):
+        if recipe:
+            w.op(size, out)
+            w.op(out - 1, size // out)
+            w.op(size, (out - 1) * (size // out))
+        w.op(size, out)
+        if out == 1 or size % out == 0:
+            if out > 1:
+                w.op(size, out)
+            continue
+        wins = adaptive_windows(size, out)
+        broken = False
+        for i, (a, b) in enumerate(wins):
+            # window i's start and window i-1's end share i*in/out: one bound per window
+            _bound_ops(w, i + 1, size, out)
+            w.op(b, a)
+            if i:
+                w.compare()
+                broken = b - a != wins[0][1] - wins[0][0]
+            if i > 1 and not broken:
+                w.op(a, wins[i - 1][0])  # the start moved by the same stride
+                broken = a - wins[i - 1][0] != wins[1][0] - wins[0][0]
+            if broken:
+                break
+        if broken and not recipe:
+            break
+    key = tuple(zip(spatial, outs, strict=True))
+    return _Measure(w, ("recipe" if recipe else "fixed", key))
+
+
+def _nested_shape(values: Any) -> tuple[int, ...]:
+    shape = []
+    while isinstance(values, list):
+        shape.append(len(values))
+        values = values[0] if values else None
+    return tuple(shape)
+
+
+def _flat(values: Any) -> list[Any]:
+    if isinstance(values, list):
+        return [x for v in values for x in _flat(v)]
+    return [values]
+
+
+def _values(claim: dict[str, Any]) -> _Measure:
+    """Each output's window: (cells - 1) sums or comparisons, an average one more; plus
+    the windows themselves (see the module doc)."""
+    layers = [Layer.from_json(j) for j in claim.get("layers", [])]
+    data = claim.get("input", [])
+    shape = _nested_shape(data)
+    w = _Work()
+    cells = _flat(data)
+    small = all(isinstance(c, int) and abs(c) <= SMALL_INT for c in cells)
+    if len(layers) != 1 or layers[0].kind not in ("maxpool", "avgpool", "adaptive_avg",
+                                                  "adaptive_max"):
+        out_n = max(len(_flat(claim.get("output", []))), 1)
+        return _Measure(w, ("values", tuple(d.get("type") for d in claim.get("layers", [])),
+                            shape), per_output=len(cells) // out_n, small_inputs=small)
+    layer = layers[0]
+    wins = pool_windows(layer, shape)
+    spatial = _spatial(layer, shape)
+    outs = tuple(len(d) for d in wins)
+    for size, out in zip(spatial, outs, strict=True):
+        if size % out == 0 or out % size == 0:
+            w.op(size, out)
+        else:
+            for i in range(1, out):
+                _bound_ops(w, i, size, out)
+    planes = _flat_planes(data, len(spatial))
+    averaging = layer.kind in ("avgpool", "adaptive_avg")
+    per_output = 0
+    for plane in planes:
+        for idx in product(*(range(o) for o in outs)):
+            ranges = [range(*wins[d][i]) for d, i in enumerate(idx)]
+            window = [_at(plane, pos) for pos in product(*ranges)]
+            per_output = max(per_output, len(window))
+            acc = window[0] if window else 0
+            for x in window[1:]:
+                w.op(acc, x)
+                acc = acc + x if averaging else max(acc, x)
+            if averaging and len(window) > 1:
+                w.op(acc, len(window))
+    return _Measure(w, ("values", "avg" if averaging else "max", tuple(spatial), outs),
+                    giveaway=per_output == 1, per_output=per_output, small_inputs=small,
+                    averages=averaging)
+
+
+def _flat_planes(data: Any, nd: int) -> list[Any]:
+    """The spatial planes of a nested tensor (every batch and channel)."""
+    planes = [data]
+    while _depth(planes[0]) > nd:
+        planes = [p for plane in planes for p in plane]
+    return planes
+
+
+def _depth(values: Any) -> int:
+    return len(_nested_shape(values))
+
+
+def _at(plane: Any, pos: tuple[int, ...]) -> Any:
+    for i in pos:
+        plane = plane[i]
+    return Fraction(plane) if isinstance(plane, float) else plane
+
+
+# ---------------------------------------------------------------- family rules
+
+Rule = Callable[[str, Solution, dict[str, Any]], "_Measure | None"]
+
+
+def _has_unique(sol: Solution) -> bool:
+    """A unique claim names the unknown itself: the family rule then steps aside."""
+    return any(c.get("kind") == "unique" for c in sol.claims)
+
+_ASKED = re.compile(r"what is the (padding|stride|kernel size|dilation|output_padding)",
+                    re.IGNORECASE)
+
+
+def _conv_inverse(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """conv.inverse asks one argument of its shape claim's conv (the question names it)."""
+    if form != "int" or _has_unique(sol):
+        return None
+    found = _ASKED.search(sol.question)
+    unknown = ({"kernel size": "kernel_size"}.get(found[1], found[1]) if found
+               else {"kernel": "kernel_size"}.get(params.get("unknown", ""),
+                                                  params.get("unknown", "")))
+    shapes = [c for c in sol.claims if c.get("kind") == "shape"]
+    if not unknown or not shapes:
+        return None
+    m = _inverse(shapes[-1], unknown, int(sol.answer))
+    m.giveaway = _default_on_identity(shapes[-1], {unknown: ("layers", 0, "args", unknown)},
+                                      {unknown: int(sol.answer)})
+    return m
+
+
+def _same_padding(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """conv.same_padding: one padding (an inverse over the padding), or PyTorch's
+    left,right split of padding='same': d(k-1), halve, and the rest."""
+    convs = [c for c in sol.claims if c.get("kind") in ("shape", "error")]
+    if not convs:
+        return None
+    if form == "int" and not _has_unique(sol):
+        return _inverse(convs[0], "padding", int(sol.answer))
+    if form == "ints":
+        layer = Layer.from_json(convs[0]["layers"][0])
+        k, d = layer.tup("kernel_size")[0], layer.tup("dilation")[0]
+        w = _Work()
+        if k > 1:
+            w.op(k, 1)
+            if d > 1:
+                w.op(d, k - 1)
+        left, right = same_padding(k, d)
+        w.op(left + right, 2)
+        w.op(left + right, left)
+        return _Measure(w, ("split", layer.type, k, d))
+    return None
+
+
+def _transpose_recover(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """conv_transpose.output_size's number answer: the output_padding of its last layer."""
+    shapes = [c for c in sol.claims if c.get("kind") == "shape"]
+    if form != "int" or not shapes or _has_unique(sol):
+        return None
+    return _inverse(shapes[-1], "output_padding", int(sol.answer))
+
+
+FAMILY_RULES: dict[str, Rule] = {
+    "conv.inverse": _conv_inverse,
+    "conv.same_padding": _same_padding,
+    "conv_transpose.output_size": _transpose_recover,
+}

@@ -1,0 +1,267 @@
+"""The difficulty model (issue 11): its features on hand-checked cards, and its rules on
+every family and level over 3 seeds (60 draws each), plus the default deck for the
+per-signature rule.
+
+The rule tests are meant to fail where the cards fail: nothing here is xfail. Expected
+feature values are derived from the cards' own claims (sizes, arguments, windows, values),
+not typed in as answers.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections import Counter
+
+import pytest
+
+from cardgen.claims import shape_claim, unique_claim
+from cardgen.difficulty import (
+    MAX_AVG_CELLS,
+    MAX_PER_SIGNATURE,
+    MAX_VALUES_TYPED,
+    UNMEASURED,
+    Features,
+    calculator_cards,
+    crowded_signatures,
+    deck_features,
+    draw_features,
+    features,
+    giveaways,
+    is_copy_of_question,
+    rising_scores,
+    score,
+    yes_no_only_levels,
+)
+from cardgen.families import FAMILIES, get_family
+from cardgen.families.base import Solution
+from cardgen.layers import Layer, parse_layer
+from cardgen.solver import adaptive_windows
+
+SEEDS = (1, 2, 3)
+DRAWS = 60
+FAMILY_LEVELS = [(name, level) for name, module in FAMILIES.items() for level in module.LEVELS]
+
+
+@functools.cache
+def drawn(family: str, level: int) -> tuple[Features, ...]:
+    return tuple(f for seed in SEEDS for f in draw_features(family, level, seed, DRAWS))
+
+
+def by_level(family: str) -> dict[int, tuple[Features, ...]]:
+    return {level: drawn(family, level) for level in FAMILIES[family].LEVELS}
+
+
+@functools.cache
+def default_deck() -> tuple[Features, ...]:
+    return tuple(deck_features())
+
+
+def solved(family: str, params: dict) -> tuple[Solution, Features]:
+    solution = get_family(family).solve(params)
+    return solution, features(family, 1, solution, params)
+
+
+# ---------------------------------------------------------------- features, hand-checked
+
+
+def conv_params(layer: str, shape: list[int]) -> dict:
+    return {"layer": parse_layer(layer).to_json(), "input_shape": shape}
+
+
+def test_conv_steps_follow_the_formula_once_per_distinct_dim():
+    sol, f = solved("conv.output_size", conv_params("Conv2d(3, 16, 3, stride=2, padding=1)",
+                                                    [1, 3, 32, 32]))
+    layer = Layer.from_json(sol.claims[0]["layers"][0])
+    size = sol.claims[0]["input_shape"][-1]
+    (k,), (s,), (p,) = (set(layer.tup(n)) for n in ("kernel_size", "stride", "padding"))
+    # 2p, +2p; k-1, -(k-1); -1, /s, +1: H and W are the same computation, counted once
+    assert f.steps == 2 * (p > 0) + 2 * (k > 1) + 3 * (s > 1) == 7
+    assert f.largest == size + 2 * p
+    assert f.typed == len(sol.claims[0]["output_shape"])
+    assert not f.giveaway and not f.yes_no and f.form == "shape"
+    assert f.score == score(f) > f.steps
+
+
+def test_signature_is_the_form_not_the_numbers():
+    _, a = solved("conv.output_size", conv_params("Conv2d(3, 16, 3, stride=2, padding=1)",
+                                                  [1, 3, 32, 32]))
+    _, b = solved("conv.output_size", conv_params("Conv2d(64, 8, 3, stride=2, padding=1)",
+                                                  [4, 64, 56, 56]))
+    _, c = solved("conv.output_size", conv_params("Conv2d(3, 16, 5, stride=2, padding=1)",
+                                                  [1, 3, 32, 32]))
+    assert a.signature == b.signature  # channels, batch and size are operands, not the form
+    assert a.signature != c.signature
+
+
+def test_a_size_preserving_conv_is_a_giveaway():
+    sol, f = solved("conv.output_size", conv_params("Conv2d(3, 16, 3, padding=1)",
+                                                    [1, 3, 28, 28]))
+    claim = sol.claims[0]
+    assert claim["output_shape"][2:] == claim["input_shape"][2:]
+    assert is_copy_of_question(claim) and f.giveaway
+    assert f.score == pytest.approx(0.5 * (f.typed - 1))  # only the typing counts
+
+
+def test_pool_then_flatten_then_linear_is_a_giveaway():
+    layers = ["AdaptiveAvgPool2d(1)", "Flatten()", "Linear(512, 10)"]
+    params = {"layers": [parse_layer(t).to_json() for t in layers], "input_shape": [8, 512, 7, 7]}
+    sol, f = solved("network.trace", params)
+    out = sol.claims[0]["output_shape"]
+    assert out == [params["input_shape"][0], params["layers"][-1]["args"]["out_features"]]
+    assert f.giveaway
+    # a Linear that fits hides the flatten's product: still a copy, however many steps
+    params["layers"][0] = parse_layer("AdaptiveAvgPool2d(2)").to_json()
+    params["layers"][-1] = parse_layer("Linear(2048, 10)").to_json()
+    _, g = solved("network.trace", params)
+    assert g.giveaway and g.steps > f.steps
+    # without the Linear the answer is the product 512*2*2, written nowhere in the question
+    params["layers"] = params["layers"][:2]
+    sol, h = solved("network.trace", params)
+    assert sol.claims[0]["output_shape"][-1] not in params["input_shape"]
+    assert not h.giveaway
+
+
+def test_inverse_stride_on_an_unchanged_size_is_a_giveaway():
+    params = {"size": 48, "kernel": 5, "stride": 1, "padding": 2, "dilation": 1,
+              "unknown": "stride", "target": 48}
+    sol, f = solved("conv.inverse", params)
+    assert sol.claims[0]["output_shape"][2:] == sol.claims[0]["input_shape"][2:]
+    assert f.giveaway and f.form == "int"
+    # the same problem asking the padding needs arithmetic
+    _, g = solved("conv.inverse", {**params, "unknown": "padding"})
+    assert not g.giveaway
+    # the family rule reads the unknown from the question when params say nothing
+    assert features("conv.inverse", 1, sol, None) == f
+
+
+def test_values_features_come_from_the_claim():
+    params = {"kind": "Avg", "nd": 1, "grid": [[1, 2, 3, 4, 5, 6]], "out": [4]}
+    sol, f = solved("adaptive.values", params)
+    claim = sol.claims[0]
+    size, out = len(claim["input"][0][0]), len(claim["output"][0][0])
+    wins = adaptive_windows(size, out)
+    cells = [b - a for a, b in wins]
+    assert f.typed == out
+    assert f.per_output == max(cells) and f.averages and f.small_inputs
+    bounds = 2 * (out - 1)  # 6 -> 4 does not divide: each inner bound is i*6/4
+    assert f.steps == bounds + sum(c - 1 + (c > 1) for c in cells)
+    assert f.fractions == sum(1 for v in claim["output"][0][0] if v != int(v))
+    assert not calculator_cards([f])
+    big = {"kind": "Avg", "nd": 2, "grid": [[1] * 6] * 6, "out": [3, 2]}
+    _, g = solved("adaptive.values", big)
+    reasons = calculator_cards([g])[0][1]
+    assert g.typed == 6 > MAX_VALUES_TYPED and g.per_output == 6 > MAX_AVG_CELLS
+    assert any("values to type" in r for r in reasons)
+    assert any("cells per output" in r for r in reasons)
+
+
+def test_window_question_counts_its_two_bounds():
+    params = {"q": "window", "size": 10, "out": 4, "index": 1}
+    sol, f = solved("adaptive.windows", params)
+    a, b = (int(x) for x in sol.answer.split(":"))
+    assert [a, b] == list(sol.claims[0]["windows"][0][1])
+    assert f.steps == 4 and f.largest == 2 * 10  # 1*10/4 and 2*10/4
+    assert f.signature == ("window", "window", (10,), (4,))
+
+
+def test_yes_no_cards_are_flagged_and_halved():
+    params = {"nd": 1, "size": 5, "kernel": 3, "padding": 0, "dilation": 1,
+              "in_channels": 3, "x_channels": 3, "stride": 1}
+    sol, f = solved("conv.validity", params)
+    assert sol.answer == "yes" and f.yes_no and f.form == "yesno"
+    full = score(Features(**{**f.__dict__, "yes_no": False}))
+    assert f.score == pytest.approx(full / 2)
+
+
+def test_a_unique_claim_is_an_inverse_problem():
+    """A unique claim over the padding costs the forward work with the answer put in,
+    plus one step to isolate the unknown; its signature hides the answer."""
+    layer = Layer.make("Conv2d", in_channels=3, out_channels=8, kernel_size=5, padding=2)
+    shape = (1, 3, 32, 32)
+    forward = shape_claim([layer], shape)
+    claim = unique_claim(forward, {"p": ("layers", 0, "args", "padding")}, {"p": (0, 16)})
+    sol = Solution("A stride-1 Conv2d with kernel size 5 keeps 32x32: which padding?", "2",
+                   "a whole number", [], [claim])
+    f = features("any.family", 2, sol)
+    _, plain = solved("conv.output_size", {"layer": layer.to_json(), "input_shape": list(shape)})
+    assert f.steps == plain.steps + 1
+    assert f.signature[:3] == ("int", "unique", ("p",))
+    assert "2" not in repr(f.signature[-1])  # the padding shows as "?", not as the answer
+    other = unique_claim(shape_claim([Layer.make("Conv2d", in_channels=3, out_channels=8,
+                                                 kernel_size=5, padding=2)], (1, 3, 64, 64)),
+                         {"p": ("layers", 0, "args", "padding")}, {"p": (0, 16)})
+    g = features("any.family", 2, Solution("", "2", "", [], [other]))
+    assert g.signature == f.signature
+
+
+# ---------------------------------------------------------------- the rules, unit
+
+
+def fake(level: int, steps: int, *, yes_no: bool = False, signature: tuple = ("x",),
+         giveaway: bool = False) -> Features:
+    return Features("f", level, "yesno" if yes_no else "int", steps, 1, 1, 0, True, 0, False,
+                    giveaway, yes_no, signature)
+
+
+def test_rules_on_made_up_cards():
+    assert rising_scores({1: [fake(1, 2)], 2: [fake(2, 4)], 3: [fake(3, 6)]}) == []
+    assert rising_scores({1: [fake(1, 2)], 2: [fake(2, 2)]}) != []
+    assert yes_no_only_levels({1: [fake(1, 2)], 2: [fake(2, 9, yes_no=True)]}) != []
+    assert yes_no_only_levels({1: [fake(1, 2, yes_no=True)], 2: [fake(2, 9, yes_no=True)]}) \
+        == []
+    cards = [fake(1, 2)] * (MAX_PER_SIGNATURE + 1)
+    assert crowded_signatures(cards) == {("f", ("x",)): MAX_PER_SIGNATURE + 1}
+    assert crowded_signatures(cards[:MAX_PER_SIGNATURE]) == {}
+    assert giveaways([fake(1, 0, giveaway=True), fake(1, 3)]) == [fake(1, 0, giveaway=True)]
+
+
+def test_every_drawn_card_has_features_that_add_up():
+    for family, level in FAMILY_LEVELS:
+        for f in drawn(family, level):
+            assert f.steps >= 0 and f.largest >= 0 and f.typed >= 1
+            assert f.yes_no == (f.form == "yesno")
+            assert UNMEASURED not in f.signature, (family, level, f.signature)
+            assert math.isfinite(f.score) and f.score >= 0
+
+
+# ---------------------------------------------------------------- the rules, on the cards
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_mean_score_rises_with_the_level(family):
+    broken = rising_scores(by_level(family))
+    assert not broken, "; ".join(broken)
+
+
+@pytest.mark.parametrize(("family", "level"), FAMILY_LEVELS)
+def test_no_card_needs_a_calculator(family, level):
+    bad = calculator_cards(drawn(family, level))
+    reasons = Counter(re.sub(r"\d+", "N", r) for _, rs in bad for r in rs)
+    n = len(drawn(family, level))
+    assert not bad, f"{len(bad)}/{n} cards need a calculator: {dict(reasons)}"
+
+
+@pytest.mark.parametrize(("family", "level"), FAMILY_LEVELS)
+def test_no_giveaways(family, level):
+    bad = giveaways(drawn(family, level))
+    n = len(drawn(family, level))
+    assert not bad, f"{len(bad)}/{n} answers are a copy of the question"
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_no_level_is_only_yes_no_above_a_level_that_asks_numbers(family):
+    broken = yes_no_only_levels(by_level(family))
+    assert not broken, "; ".join(broken)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_default_deck_has_few_cards_per_skill_signature(family):
+    cards = [f for f in default_deck() if f.family == family]
+    assert cards, f"{family} is not in the default deck"
+    crowded = crowded_signatures(cards)
+    worst = sorted(crowded.values(), reverse=True)
+    assert not crowded, (f"{len(crowded)} signatures hold more than {MAX_PER_SIGNATURE} of "
+                         f"{len(cards)} cards (counts {worst})")
+
