@@ -120,7 +120,10 @@ def _adaptive_out_exceeds_tiny_input(d: Draw) -> bool:
     out = d.params["output_size"]
     nd = d.params["nd"]
     outs = out if isinstance(out, list) else [out] * nd
-    sizes = d.params["input_shape"][-nd:]
+    shape = d.params["input_shape"]
+    if "before" in d.params:  # the pool's own input
+        shape = output_shape(Layer.from_json(d.params["before"]), shape)
+    sizes = shape[-nd:]
     return any(o is not None and s < 5 and o > s for o, s in zip(outs, sizes, strict=True))
 
 
@@ -216,7 +219,8 @@ FEATURES: list[Feature] = [
     F("pool.output_size", 3, "ceil-mode-matters", _pool_ceil_matters, 0.17, absent_at=(1,)),
     # adaptive.output_shape. L1: an int output_size that stands for every spatial dim (2-D
     # and 3-D), and Flatten after it. L2: None keeps a size that a conv or pool before the
-    # adaptive pool changed. L3: 3-D, outputs larger than tiny inputs, unbatched inputs.
+    # adaptive pool changed. L3: the same on non-square and 3-D inputs, with outputs larger
+    # than tiny inputs, unbatched inputs.
     F("adaptive.output_shape", 1, "int-output-size-expands",
       lambda d: isinstance(d.params["output_size"], int) and d.params["nd"] >= 2, 0.5,
       absent_at=(2, 3)),
@@ -224,11 +228,11 @@ FEATURES: list[Feature] = [
       absent_at=(2,)),
     F("adaptive.output_shape", 2, "none-keeps-a-resized-dim",
       lambda d: "before" in d.params and None in d.params["output_size"], 0.5,
-      absent_at=(1, 3)),
+      absent_at=(1,)),
     F("adaptive.output_shape", 3, "pool3d-per-dim",
       lambda d: d.params["nd"] == 3 and isinstance(d.params["output_size"], list), 0.17),
     F("adaptive.output_shape", 3, "out-exceeds-tiny-input", _adaptive_out_exceeds_tiny_input,
-      0.2),
+      0.2, absent_at=(1,)),
     F("adaptive.output_shape", 3, "unbatched",
       lambda d: len(d.params["input_shape"]) == d.params["nd"] + 1, 0.06),
     # adaptive.windows. L1: which cells one output reads, out <= 5. L2: the window lengths.
@@ -278,7 +282,7 @@ FEATURES: list[Feature] = [
       lambda d: any(la.kind == "maxpool" and la.get("ceil_mode") for la in _trace_layers(d)),
       0.11),
     F("network.trace", 3, "non-square-input",
-      lambda d: d.params["input_shape"][2] != d.params["input_shape"][3], 0.09),
+      lambda d: d.params["input_shape"][2] != d.params["input_shape"][3], 0.02),
     F("network.trace", 3, "refused", lambda d: d.solution.answer == "error", 0.05),
 ]
 

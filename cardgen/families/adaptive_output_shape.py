@@ -10,6 +10,7 @@ from math import prod
 from typing import Any
 
 from cardgen.claims import shape_claim
+from cardgen.errors import ShapeError
 from cardgen.explain.windows import condensed_note, never_read, read_counts_caption
 from cardgen.families.base import (
     MAX_DRAWS,
@@ -32,21 +33,22 @@ TOPIC = "Adaptive pooling"
 LEVELS = (1, 2, 3)
 
 SIZES = (7, 14, 28, 56, 13, 6, 5, 9, 224, 112, 32, 17)
+SMALL_SIZES = (7, 14, 13, 6, 5, 9, 12, 17)
 OUTS = (1, 2, 3, 4, 5, 6, 7)
 # layers that change H and W before the adaptive pool, whose None must keep the new size
 BEFORE = ("MaxPool2d", "MaxPool2d-s2p1", "Conv2d-s2p1", "Conv2d-valid")
 
 
-def _before(name: str, channels: int, rng: Any) -> Layer:
+def _before(name: str, channels: int, rng: Any, nd: int = 2) -> Layer:
     if name == "MaxPool2d":
-        return Layer.make("MaxPool2d", kernel_size=2)
+        return Layer.make(f"MaxPool{nd}d", kernel_size=2)
     if name == "MaxPool2d-s2p1":
-        return Layer.make("MaxPool2d", kernel_size=3, stride=2, padding=1)
+        return Layer.make(f"MaxPool{nd}d", kernel_size=3, stride=2, padding=1)
     c2 = pick(rng, (16, 32, 64, 128))
     if name == "Conv2d-s2p1":
-        return Layer.make("Conv2d", in_channels=channels, out_channels=c2, kernel_size=3,
+        return Layer.make(f"Conv{nd}d", in_channels=channels, out_channels=c2, kernel_size=3,
                           stride=2, padding=1)
-    return Layer.make("Conv2d", in_channels=channels, out_channels=c2, kernel_size=3)
+    return Layer.make(f"Conv{nd}d", in_channels=channels, out_channels=c2, kernel_size=3)
 
 
 def _layers(p: dict[str, Any]) -> list[Layer]:
@@ -58,50 +60,74 @@ def _layers(p: dict[str, Any]) -> list[Layer]:
 def generate(rng: Any, level: int) -> dict[str, Any]:
     for _ in range(MAX_DRAWS):
         params = _draw(rng, level)
-        if fits_claim(_layers(params), params["input_shape"]):
-            return params
+        if params["output_size"] == 0:
+            continue
+        layers = _layers(params)
+        if not fits_claim(layers, params["input_shape"]):
+            continue
+        try:
+            trace(layers, params["input_shape"])
+        except ShapeError:
+            continue
+        return params
     raise exhausted(NAME, MAX_DRAWS)
 
 
 def _draw(rng: Any, level: int) -> dict[str, Any]:
     kind = pick(rng, ("Avg", "Max"))
     batch, ch = pick(rng, (1, 2, 8, 16, 64)), pick(rng, (3, 64, 128, 512, 2048))
-    extra: dict[str, Any] = {}
-    if level == 1:  # an int output_size stands for every spatial dim
+    if level == 1:  # an int output_size stands for every spatial dim; Flatten multiplies
         nd = pick(rng, (2, 2, 3))
-        out: Any = pick(rng, OUTS)
-        sizes = [pick(rng, SIZES) for _ in range(nd)]
-        if rng.random() < 0.35:  # ... and Flatten multiplies them with the channels
-            ch, out, extra = pick(rng, (2, 3, 4, 5, 6, 8, 10, 16)), pick(rng, (2, 3, 4)), \
-                {"flatten": True}
-            sizes = sizes[:2]
-            nd = 2
-    elif level == 2:  # None keeps the size that a layer before the pool made
-        nd = 2
-        out = [pick(rng, OUTS), pick(rng, OUTS)]
+        return {"kind": kind, "nd": nd, "output_size": pick(rng, (2, 3, 4)),
+                "input_shape": [batch, pick(rng, (2, 3, 4, 5, 6, 8, 10, 16))]
+                + [pick(rng, SIZES) for _ in range(nd)], "flatten": True}
+    if level == 2:  # None keeps the size that a layer before the pool made
+        out: list[Any] = [pick(rng, OUTS), pick(rng, OUTS)]
         out[rng.randrange(2)] = None
         if rng.random() < 0.25:
             out = [None, None]
         sizes = [pick(rng, SIZES)] * 2 if rng.random() < 0.6 else \
             [pick(rng, SIZES), pick(rng, SIZES)]
-        extra = {"before": _before(pick(rng, BEFORE), ch, rng).to_json()}
-    else:
-        nd = pick(rng, (2, 3))
-        out = [pick(rng, OUTS + (None, 10, 20)) for _ in range(nd)]
-        sizes = [pick(rng, SIZES) for _ in range(nd)]
-        if all(o is None for o in out):  # the answer would be the input shape
-            out[0] = pick(rng, OUTS)
-        if rng.random() < 0.5:  # output larger than input is allowed
-            i = rng.randrange(nd)
-            sizes[i] = pick(rng, (2, 3, 4, 5))
-            out[i] = sizes[i] + pick(rng, (1, 2, 3, 5))
-        if rng.random() < 0.3:  # Flatten: channels times every output size
-            ch, extra = pick(rng, (2, 3, 4, 5, 6, 8)), {"flatten": True}
-            sizes = [s if s < 8 else pick(rng, (6, 7, 9, 5)) for s in sizes]
-            out = [o if o is None or o < 8 else pick(rng, (2, 3, 4)) for o in out]
-    unbatched = level == 3 and "flatten" not in extra and rng.random() < 0.2
-    shape = ([] if unbatched else [batch]) + [ch] + sizes
-    return {"kind": kind, "nd": nd, "output_size": out, "input_shape": shape, **extra}
+        return {"kind": kind, "nd": 2, "output_size": out, "input_shape": [batch, ch, *sizes],
+                "before": _before(pick(rng, BEFORE), ch, rng).to_json()}
+    # a layer before the pool on a non-square input, then None, out > in, 3-D, unbatched
+    # or Flatten; None or Flatten in every card, so that no answer copies the question
+    nd = pick(rng, (2, 3))
+    if nd == 3:
+        ch = pick(rng, (3, 8, 16, 32))
+    sizes = [pick(rng, SMALL_SIZES if nd == 3 else SIZES) for _ in range(nd)]
+    if len(set(sizes)) == 1:
+        sizes[-1] += pick(rng, (1, 3, 5))
+    before = _before(pick(rng, BEFORE), ch, rng, nd)
+    flatten = rng.random() < 0.4
+    unbatched = not flatten and rng.random() < 0.25
+    shape = ([] if unbatched else [batch]) + [ch, *sizes]
+    try:
+        spatial = trace([before], shape)[-1].output_shape[-nd:]
+    except ShapeError:
+        return {"kind": kind, "nd": nd, "output_size": 0, "input_shape": shape}  # refused
+    out = [pick(rng, OUTS + (None,)) for _ in range(nd)]
+    if not flatten and None not in out:
+        out[rng.randrange(nd)] = None
+    if rng.random() < 0.5:  # output larger than input is allowed
+        small = [i for i, o in enumerate(out) if o is not None and spatial[i] < 8]
+        if small:
+            i = pick(rng, small)
+            out[i] = spatial[i] + pick(rng, (1, 2, 3, 5))
+    if flatten:  # keep the product mental
+        ch = min(ch, 16)
+        shape[-nd - 1] = ch
+        before = _before_like(before, ch)
+    return {"kind": kind, "nd": nd, "output_size": out, "input_shape": shape,
+            "before": before.to_json(), **({"flatten": True} if flatten else {})}
+
+
+def _before_like(layer: Layer, channels: int) -> Layer:
+    """`layer` taking `channels` input channels (a conv keeps its other arguments)."""
+    if layer.kind != "conv":
+        return layer
+    return Layer.make(layer.type, **{**layer.kwargs, "in_channels": channels,
+                                     "out_channels": min(layer.get("out_channels"), 16)})
 
 
 def _before_diagram(layer: Layer, shape: tuple[int, ...]) -> list[Diagram]:
@@ -175,16 +201,22 @@ def solve(params: dict[str, Any]) -> Solution:
 
 
 def _resize_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> list[str]:
-    """The layer before the pool: H and W through the size formula."""
+    """The layer before the pool: each spatial size through the size formula (the layers
+    drawn here have one kernel, stride and padding for every dim)."""
     k, s, p = layer.tup("kernel_size")[0], pool_stride(layer)[0], layer.tup("padding")[0]
     if layer.kind == "conv":
         s = layer.tup("stride")[0]
-    what = f"channels become {out[1]}; " if layer.kind == "conv" else ""
-    steps = [f"{layer_code(layer)}: {what}H and W go through the size formula."]
-    for name, size, new in zip("HW", shape[-2:], out[-2:], strict=True):
-        if name == "W" and size == shape[-2]:
-            steps.append(f"W is {size} too, so it also becomes {new}.")
-            break
+    nd = layer.ndim
+    names = "DHW"[3 - nd:]
+    what = f"channels become {out[-nd - 1]}; " if layer.kind == "conv" else ""
+    steps = [f"{layer_code(layer)}: {what}{' and '.join(names)} go through the size "
+             "formula."]
+    done: dict[int, str] = {}
+    for name, size, new in zip(names, shape[-nd:], out[-nd:], strict=True):
+        if size in done:
+            steps.append(f"{name} is {size} too, like {done[size]}, so it also becomes {new}.")
+            continue
+        done[size] = name
         steps.append(size_tex(size, k, s, p, 1, new, name=f"{name}_{{out}}"))
     steps.append(f"So `{shape_text(shape)}` \u2192 `{shape_text(out)}`.")
     return steps

@@ -55,14 +55,14 @@ def _lenet(rng: Any) -> tuple[list[str], list[int]]:
 
 
 def _pool_flatten(rng: Any) -> tuple[list[str], list[int]]:
-    c = pick(rng, (4, 8, 16, 32))
+    c = pick(rng, (4, 8, 16, 32))  # Flatten's product stays mental: 32 * 7 * 7
     size = pick(rng, (4, 6, 8, 10, 12, 14, 7, 9))
     return [f"{pick(rng, ('MaxPool2d', 'AvgPool2d'))}(2)", "Flatten()"], \
         [pick(rng, (1, 8, 32)), c, size, size]
 
 
 def _adaptive_flatten(rng: Any) -> tuple[list[str], list[int]]:
-    c = pick(rng, (16, 32, 64, 256, 512))
+    c = pick(rng, (16, 32, 64, 128, 256))  # c * k at most 1024
     k = pick(rng, (2, 3, 4))
     size = pick(rng, (7, 14, 4, 10))
     pool = pick(rng, (f"AdaptiveAvgPool2d({k})", f"AdaptiveAvgPool2d(({k}, {k}))",
@@ -71,7 +71,7 @@ def _adaptive_flatten(rng: Any) -> tuple[list[str], list[int]]:
 
 
 def _conv_head(rng: Any) -> tuple[list[str], list[int]]:
-    c = pick(rng, (64, 128, 256, 512))
+    c = pick(rng, (64, 128))  # 2c * k at most 768
     k = pick(rng, (2, 3))  # with 1 the answer, batch x 2c, could be read off the question
     size = pick(rng, (7, 14, 8, 10, 13))
     return [f"Conv2d({c}, {2 * c}, 3, stride=2, padding=1)", f"AdaptiveAvgPool2d({k})",
@@ -110,14 +110,25 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
                 layers = [t.replace("MaxPool2d(2)", "MaxPool2d(2, ceil_mode=True)")
                           .replace("stride=2)", "stride=2, ceil_mode=True)") for t in layers]
                 shape[2] = shape[3] = pick(rng, (13, 15, 27, 29, 31, 55, 57, 225))
-            elif tweak == 1:  # non-square input
+            elif tweak == 1 and len(layers) <= 3:  # non-square input (short stacks)
                 shape[3] = pick(rng, (shape[3] // 2, shape[3] * 2, shape[3] + 3, 37))
             elif tweak == 2 and layers[-1] == "Flatten()":  # does the classifier fit?
+                # only a misfit: one that fits gives batch x 120, a copy of the question
                 layers.append(f"Linear({pick(rng, (400, 256, 576, 784))}, 120)")
+                if _fits_linear(tuple(layers), tuple(shape)):
+                    continue
         if not _accepted(tuple(layers), tuple(shape), level):
             continue
         return {"layers": [_parse(t).to_json() for t in layers], "input_shape": shape}
     raise exhausted(NAME, MAX_DRAWS)
+
+
+def _fits_linear(texts: tuple[str, ...], shape: tuple[int, ...]) -> bool:
+    try:
+        trace([_parse(t) for t in texts], shape)
+    except ShapeError:
+        return False
+    return True
 
 
 # The space is small (a few hundred stacks), so most draws repeat one already judged.
