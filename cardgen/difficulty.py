@@ -947,7 +947,38 @@ def _transpose_recover(form: str, sol: Solution, params: dict[str, Any]) -> _Mea
     return _inverse(shapes[-1], "output_padding", int(sol.answer))
 
 
+def _adaptive_windows(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """adaptive.windows' numeric L3 questions: one output's 2-D window (a row window and a
+    column window: four bounds), and how many outputs read one cell (the bounds of the
+    windows around it, and one comparison per window checked)."""
+    windows = [c for c in sol.claims if c.get("kind") == "windows"]
+    if not windows:
+        return None
+    spatial, outs, wins = _windows_of(windows[0])
+    w = _Work()
+    found = re.fullmatch(r"(\d+):(\d+),(\d+):(\d+)", sol.answer.strip())
+    if found and len(spatial) == 2:
+        for d, (lo, hi) in enumerate(((int(found[1]), int(found[2])),
+                                      (int(found[3]), int(found[4])))):
+            i = next(j for j, win in enumerate(wins[d]) if list(win) == [lo, hi])
+            _bound_ops(w, i, spatial[d], outs[d])
+            _bound_ops(w, i + 1, spatial[d], outs[d])
+        return _Measure(w, ("window2d", tuple(spatial), tuple(outs)))
+    cell = re.search(r"read input cell (\d+)", sol.question)
+    if form == "int" and cell and len(spatial) == 1:
+        c, size, out = int(cell[1]), spatial[0], outs[0]
+        readers = [i for i, (a, b) in enumerate(wins[0]) if a <= c < b]
+        lo, hi = max(min(readers) - 1, 0), min(max(readers) + 1, out - 1)
+        for i in range(lo, hi + 2):
+            _bound_ops(w, i, size, out)
+        for _ in range(lo, hi + 1):
+            w.compare()
+        return _Measure(w, ("readers", size, out))
+    return None
+
+
 FAMILY_RULES: dict[str, Rule] = {
+    "adaptive.windows": _adaptive_windows,
     "conv.inverse": _conv_inverse,
     "conv.same_padding": _same_padding,
     "conv_transpose.output_size": _transpose_recover,

@@ -46,21 +46,21 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             size, kernel = pick(rng, REAL), rng.randrange(2, 8)
             stride = rng.randrange(1, kernel + 1)
             count = _count(size, kernel, stride) if size >= kernel else 0
-            if 2 <= count <= 8 and (fixed_windows(size, count, kernel, stride, 0)
+            if 2 <= count <= 6 and (fixed_windows(size, count, kernel, stride, 0)
                                     == adaptive_windows(size, count)) == want:
                 return {"q": q, "kind": kind, "size": size, "kernel": kernel,
                         "stride": stride}
             continue
         if level == 1:
             sizes = [rng.randrange(4, 17)]
-            outs = [rng.randrange(2, min(sizes[0], 6) + 1)]
+            outs = [rng.randrange(2, min(sizes[0], 4) + 1)]
         elif level == 2:
             sizes = [pick(rng, REAL)]
-            outs = [rng.randrange(2, min(sizes[0], 8) + 1)]
+            outs = [rng.randrange(2, min(sizes[0], 6) + 1)]
         else:
             sizes = [pick(rng, SMALL), pick(rng, SMALL)]
             # out >= 2 per dim: with one window any stride works, no single answer
-            outs = [rng.randrange(2, min(s, 8) + 1) for s in sizes]
+            outs = [rng.randrange(2, min(s, 5) + 1) for s in sizes]
         if outs[0] < sizes[0] and _equivalent(sizes, outs) == want:
             return {"q": q, "kind": kind, "sizes": sizes, "outs": outs}
     raise exhausted(NAME, MAX_DRAWS)

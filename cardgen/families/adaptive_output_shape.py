@@ -39,6 +39,20 @@ OUTS = (1, 2, 3, 4, 5, 6, 7)
 BEFORE = ("MaxPool2d", "MaxPool2d-s2p1", "Conv2d-s2p1", "Conv2d-valid")
 
 
+def _mental_flatten(shape: tuple[int, ...], out: tuple[int, ...], params: dict[str, Any]
+                    ) -> bool:
+    """Flatten's product can be worked in the head (every partial product at most 1024),
+    and it is not a number the question already shows (that would give it away)."""
+    partial = shape[1]
+    for size in shape[2:]:
+        if partial > 1024:
+            return False
+        partial *= size
+    given = params["output_size"]
+    shown = {*params["input_shape"], *(given if isinstance(given, list) else [given])}
+    return out[-1] not in shown
+
+
 def _before(name: str, channels: int, rng: Any, nd: int = 2) -> Layer:
     if name == "MaxPool2d":
         return Layer.make(f"MaxPool{nd}d", kernel_size=2)
@@ -66,8 +80,11 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         if not fits_claim(layers, params["input_shape"]):
             continue
         try:
-            trace(layers, params["input_shape"])
+            steps = trace(layers, params["input_shape"])
         except ShapeError:
+            continue
+        if params.get("flatten") and not _mental_flatten(steps[-1].input_shape,
+                                                          steps[-1].output_shape, params):
             continue
         return params
     raise exhausted(NAME, MAX_DRAWS)
@@ -77,10 +94,13 @@ def _draw(rng: Any, level: int) -> dict[str, Any]:
     kind = pick(rng, ("Avg", "Max"))
     batch, ch = pick(rng, (1, 2, 8, 16, 64)), pick(rng, (3, 64, 128, 512, 2048))
     if level == 1:  # an int output_size stands for every spatial dim; Flatten multiplies
-        nd = pick(rng, (2, 2, 3))
-        return {"kind": kind, "nd": nd, "output_size": pick(rng, (2, 3, 4)),
-                "input_shape": [batch, pick(rng, (2, 3, 4, 5, 6, 8, 10, 16))]
-                + [pick(rng, SIZES) for _ in range(nd)], "flatten": True}
+        nd, out = pick(rng, (2, 2, 3)), pick(rng, (2, 3, 4))
+        # each dim larger than, equal to, or smaller than the output size
+        sizes = [pick(rng, SIZES) if rel == "<" else out if rel == "=" else
+                 rng.randrange(1, out) for rel in (pick(rng, "<<=>") for _ in range(nd))]
+        return {"kind": kind, "nd": nd, "output_size": out,
+                "input_shape": [batch, pick(rng, (2, 3, 4, 5, 6, 8, 10, 16)), *sizes],
+                "flatten": True}
     if level == 2:  # None keeps the size that a layer before the pool made
         out: list[Any] = [pick(rng, OUTS), pick(rng, OUTS)]
         out[rng.randrange(2)] = None

@@ -27,7 +27,9 @@ LEVELS = (1, 2, 3)
 
 # (rows, cols, out rows, out cols): at most 4 outputs, windows of at most 4 cells, so every
 # output is a mean or max of at most 4 small integers, worked without a calculator.
-EVEN = ((4, 4, 2, 2), (2, 4, 1, 2), (4, 2, 2, 1), (2, 6, 1, 3), (6, 2, 3, 1))
+EVEN = ((4, 4, 2, 2), (2, 4, 1, 2), (4, 2, 2, 1), (2, 6, 1, 3), (6, 2, 3, 1), (2, 8, 1, 4),
+        (8, 2, 4, 1), (2, 4, 2, 2), (4, 2, 2, 2), (4, 4, 4, 1), (4, 4, 1, 4), (3, 3, 3, 1),
+        (3, 3, 1, 3), (2, 2, 1, 1))
 # uneven (overlapping) windows, and more outputs than input cells along a dim
 UNEVEN = ((3, 3, 2, 2), (3, 4, 2, 2), (4, 3, 2, 2), (2, 3, 2, 2), (3, 2, 2, 2), (2, 5, 2, 2),
           (5, 2, 2, 2), (2, 2, 3, 1), (2, 2, 1, 3), (2, 2, 4, 1), (2, 2, 1, 4), (2, 3, 4, 1),

@@ -38,8 +38,11 @@ def _vgg_block(rng: Any) -> tuple[list[str], list[int]]:
     c = pick(rng, (3, 64, 128, 256))
     c2 = 64 if c == 3 else min(c * 2, 512)
     size = pick(rng, (224, 112, 56, 28, 14, 32, 64))
-    return [f"Conv2d({c}, {c2}, 3, padding=1)", f"Conv2d({c2}, {c2}, 3, padding=1)",
-            "MaxPool2d(2)"], [pick(rng, (1, 16)), c, size, size]
+    pad = pick(rng, (", padding=1", ", padding=1", ""))  # VGG pads; unpadded shrinks by 2
+    pool = pick(rng, ("MaxPool2d(2)", "MaxPool2d(2)", "MaxPool2d(3, stride=2, padding=1)",
+                      "AvgPool2d(2)"))
+    return [f"Conv2d({c}, {c2}, 3{pad})", f"Conv2d({c2}, {c2}, 3{pad})", pool], \
+        [pick(rng, (1, 16)), c, size, size]
 
 
 def _alexnet(rng: Any) -> tuple[list[str], list[int]]:
@@ -74,8 +77,10 @@ def _conv_head(rng: Any) -> tuple[list[str], list[int]]:
     c = pick(rng, (64, 128))  # 2c * k at most 768
     k = pick(rng, (2, 3))  # with 1 the answer, batch x 2c, could be read off the question
     size = pick(rng, (7, 14, 8, 10, 13))
-    return [f"Conv2d({c}, {2 * c}, 3, stride=2, padding=1)", f"AdaptiveAvgPool2d({k})",
-            "Flatten()"], [pick(rng, (1, 8, 32)), c, size, size]
+    conv = pick(rng, ("3, stride=2, padding=1", "3, padding=1", "1", "3"))
+    pool = pick(rng, ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d"))
+    return [f"Conv2d({c}, {2 * c}, {conv})", f"{pool}({k})", "Flatten()"], \
+        [pick(rng, (1, 8, 32)), c, size, size]
 
 
 def _lenet_front(rng: Any) -> tuple[list[str], list[int]]:
@@ -86,9 +91,11 @@ def _lenet_front(rng: Any) -> tuple[list[str], list[int]]:
 def _downsample(rng: Any) -> tuple[list[str], list[int]]:
     c = pick(rng, (64, 128, 256))
     size = pick(rng, (56, 28, 14, 57, 29, 15))
-    return [f"Conv2d({c}, {2 * c}, 3, stride=2, padding=1)",
-            f"Conv2d({2 * c}, {2 * c}, 3, padding=1)", f"Conv2d({2 * c}, {4 * c}, 1)"], \
-        [pick(rng, (1, 4)), c, size, size]
+    first = pick(rng, ("3, stride=2, padding=1", "3, stride=2, padding=1", "1, stride=2",
+                       "3, stride=2"))  # ResNet's strided 3x3, its 1x1 shortcut, unpadded
+    second = pick(rng, ("3, padding=1", "3, padding=1", "3", "1"))
+    return [f"Conv2d({c}, {2 * c}, {first})", f"Conv2d({2 * c}, {2 * c}, {second})",
+            f"Conv2d({2 * c}, {4 * c}, 1)"], [pick(rng, (1, 4)), c, size, size]
 
 
 # The stacks are drawn from a few hundred texts, many times over: parse each text once.
@@ -108,7 +115,9 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             tweak = rng.randrange(4)
             if tweak == 0:  # odd sizes through ceil-mode pools
                 layers = [t.replace("MaxPool2d(2)", "MaxPool2d(2, ceil_mode=True)")
-                          .replace("stride=2)", "stride=2, ceil_mode=True)") for t in layers]
+                          .replace("stride=2)", "stride=2, ceil_mode=True)")
+                          .replace("padding=1)", "padding=1, ceil_mode=True)")
+                          if t.startswith("MaxPool") else t for t in layers]
                 shape[2] = shape[3] = pick(rng, (13, 15, 27, 29, 31, 55, 57, 225))
             elif tweak == 1 and len(layers) <= 3:  # non-square input (short stacks)
                 shape[3] = pick(rng, (shape[3] // 2, shape[3] * 2, shape[3] + 3, 37))

@@ -64,7 +64,7 @@ def _result(p: dict[str, Any]) -> tuple[int, ...] | None:
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
     for _ in range(MAX_DRAWS):
-        k = pick(rng, (2, 2, 3, 3, 4, 5) if level > 1 else (2, 3))
+        k = pick(rng, (2, 2, 3, 3, 4, 5) if level > 1 else (2, 3, 4, 5))
         p: dict[str, Any] = {
             "kind": pick(rng, ("Max", "Avg")), "nd": 2, "batch": pick(rng, (1, 2, 4, 8)),
             "channels": pick(rng, (3, 16, 64, 96, 256)), "kernel": k,
@@ -72,7 +72,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         size = pick(rng, SIZES)
         p["sizes"] = [size, size]
         if level == 1:
-            p["kind"], p["stride"] = "Max", pick(rng, (k, 2))
+            p["kind"], p["stride"] = "Max", pick(rng, (k, 1, 2, 3))
         elif level == 2:
             p["padding"] = rng.randrange(0, k // 2 + 1)
             p["ceil_mode"] = rng.random() < 0.4
