@@ -73,8 +73,8 @@ def ceil_label(size: int, kernel: int, stride: int, padding: int, dilation: int)
     if arith.ceil_dropped(size, kernel, stride, padding, dilation):
         return (f"ceil mode's extra window {extra} would start at padded cell {start}, at or "
                 f"after input + left padding = {limit}, so PyTorch drops it")
-    return (f"ceil mode's extra window {extra} starts at padded cell {start}, before input + "
-            f"left padding = {limit}, so PyTorch keeps it")
+    return (f"ceil mode keeps one more window, window {extra}: it starts at padded cell "
+            f"{start}, before input + left padding = {limit}")
 
 
 def adaptive_rule(size: int, out: int) -> str:
@@ -109,8 +109,11 @@ def cell_readers(cell: int, windows: Sequence[tuple[int, int]], counts: Sequence
                          f"{counts[cell]}")
     if not readers:
         return f"No window holds cell {cell}: it is never read."
-    names = " and ".join(f"window {i} [{windows[i][0]},{windows[i][1]})" for i in readers)
-    return f"Cell {cell} lies in {names}: it is read {times(len(readers))}."
+    # the indices only: the windows themselves are listed in full elsewhere on the card
+    names = ", ".join(map(str, readers[:-1])) + (" and " if len(readers) > 1 else "") + \
+        str(readers[-1])
+    noun = "windows" if len(readers) > 1 else "window"
+    return f"Cell {cell} lies in {noun} {names}: it is read {times(len(readers))}."
 
 
 def condensed_note(cells: int) -> str:

@@ -215,8 +215,10 @@ def solve(params: dict[str, Any]) -> Solution:
         form="the shape with x between dims, e.g. 2x3x4x5",
         steps=steps,
         claims=[shape_claim(layers, shape)],
-        diagrams=_before_diagram(layers[0], shape) + _diagrams(pool_in[-nd:],
-                                                               pool.tup("output_size")),
+        # the question's own sizes: the pool's strips only when it receives the input as
+        # given (a layer before it draws its own strip instead)
+        diagrams=_before_diagram(layers[0], shape) or _diagrams(pool_in[-nd:],
+                                                                pool.tup("output_size")),
     )
 
 

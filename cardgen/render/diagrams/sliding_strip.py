@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from cardgen.explain.windows import ceil_label
+from cardgen.explain.windows import ceil_label, never_read
 from cardgen.render.diagrams.geometry import index_labels
 from cardgen.render.diagrams.strip import Strip, render_strip
 from cardgen.render.diagrams.transposed_strip import as_direct_conv
@@ -50,8 +50,8 @@ def sliding_strip(size: int, kernel: int, stride: int, pad_left: int, pad_right:
     label = (f"Kernel {kernel}{dil}, stride {stride}, over {size} cells with padding {pads}: "
              f"{count} placements fit")
     if rest and not (st.extra and not st.dropped):  # a kept ceil window reads them
-        label += f"; {rest} cell{'s' if rest > 1 else ''} after the last one "
-        label += "is never read" if rest == 1 else "are never read"
+        # input cells or only padding, told apart (explain.windows.never_read)
+        label += "; " + never_read(size, pad_left, pad_right, len(kinds) - rest)
     if st.extra:
         label += "; " + ceil_label(size, kernel, stride, pad_left, dilation)
     return render_strip(st, label)
