@@ -7,6 +7,7 @@ from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
+from cardgen.explain.sizes import layer_formulas
 from cardgen.families.base import MAX_DRAWS, Solution, exhausted, fits_claim, pick, shape_text
 from cardgen.layers import Layer, parse_layer
 from cardgen.solver import trace
@@ -126,8 +127,9 @@ def solve(params: dict[str, Any]) -> Solution:
             return Solution(question=question, answer="error", form=form, steps=steps,
                             claims=[error_claim(layers, shape)])
         detail = ""
-        if step.formulas and layer.kind in ("conv", "maxpool", "avgpool"):
-            detail = f" ({step.formulas[-1]})"
+        if layer.kind in ("conv", "maxpool", "avgpool"):
+            formulas = layer_formulas(layer, step.input_shape, step.output_shape)
+            detail = f" ({formulas[-1]})"
         steps.append(f"`{layer}`: `{shape_text(current)}` → "
                      f"`{shape_text(step.output_shape)}`{detail}")
         current = step.output_shape
