@@ -9,6 +9,10 @@ from cardgen.render.diagrams.transposed_strip import as_direct_conv
 from cardgen.solver import arith
 
 
+def _cells(count: int, what: str) -> str:
+    return f"{count} {what}{'s' if count > 1 else ''}"
+
+
 def sliding_strip(size: int, kernel: int, stride: int, pad_left: int, pad_right: int,
                   dilation: int = 1, ceil_mode: bool = False, transposed: bool = False) -> str:
     """A kernel sliding along one padded dim, one row per placement.
@@ -48,9 +52,13 @@ def sliding_strip(size: int, kernel: int, stride: int, pad_left: int, pad_right:
     dil = f", dilation {dilation}" if dilation > 1 else ""
     label = (f"Kernel {kernel}{dil}, stride {stride}, over {size} cells with padding {pads}: "
              f"{count} placements fit")
-    if rest:
-        label += f"; {rest} cell{'s' if rest > 1 else ''} after the last one "
-        label += "is never read" if rest == 1 else "are never read"
+    lost, unread_pad = st.unread()
+    if lost:
+        label += (f"; {_cells(lost, 'input cell')} after the last placement "
+                  f"{'is' if lost == 1 else 'are'} never read (input lost)")
+    if unread_pad:
+        label += (f"; {_cells(unread_pad, 'padding cell')} after the last placement "
+                  f"{'is' if unread_pad == 1 else 'are'} never read (no input lost)")
     if st.extra:
         label += ("; ceil mode's extra window would start past the input and is dropped"
                   if st.dropped else "; ceil mode keeps one more window hanging over the end")
