@@ -468,7 +468,8 @@ def test_card_css_switches_with_anki_night_mode():
     assert "<script" not in css and "url(" not in css and "@import" not in css
     # diagram colours are classes styled here
     for cls in ("cg-cell", "cg-pad", "cg-over", "cg-band", "cg-win0", "cg-win1", "cg-win2",
-                "cg-left", "cg-unread", "cg-mark", "cg-markpad", "cg-keep", "cg-drop", "cg-hl", "cg-sel", "cg-zero", "cg-crop"):
+                "cg-left", "cg-unread", "cg-mark", "cg-markpad", "cg-keep", "cg-drop", "cg-hl",
+                "cg-sel", "cg-zero", "cg-crop"):
         assert f".{cls}" in css, cls
 
 
