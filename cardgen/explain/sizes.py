@@ -114,6 +114,16 @@ def transpose_recover_steps(big: int, size: int, k: int, s: int, p: int, d: int,
 
 # ------------------------------------------------------------------ padding='same'
 
+def padding_mode_text(mode: str) -> str:
+    """What padding='valid' or padding='same' means for the size rule."""
+    if mode == "valid":
+        return "`padding='valid'` means no padding: p = 0 in every dim."
+    if mode == "same":
+        return ("`padding='same'` (stride 1 only): total padding d(k-1) per dim, "
+                "left = total // 2, right = the rest, so the size is kept.")
+    raise ValueError(f"unknown padding mode {mode!r}")
+
+
 def same_rule_text() -> str:
     return ("With stride 1 the output size is \\( in + 2p - d(k-1) \\): it equals in "
             "exactly when \\( 2p = d(k-1) \\).")
@@ -250,7 +260,8 @@ def conv_fit_text(size: int, pl: int, pr: int, k: int, d: int, fits: bool) -> st
         raise _disagree("kernel fits", padded >= span, fits)
     pads = f"2\\cdot{pl}" if pl == pr else f"{pl} + {pr}"
     text = (f"Size: the padded input has \\( {size} + {pads} = {padded} \\) cells, the "
-            f"dilated kernel spans \\( d(k-1)+1 = {d}\\cdot({k}-1)+1 = {span} \\)")
+            f"{'dilated ' if d > 1 else ''}kernel spans "
+            f"\\( d(k-1)+1 = {d}\\cdot({k}-1)+1 = {span} \\)")
     if fits:
         return text + f": it fits (\\( {padded} \\ge {span} \\))."
     return (text + f": \\( {padded} < {span} \\), there is no place for the kernel, so "
@@ -262,7 +273,8 @@ def channels_text(expected: int, got: int) -> str:
     if expected == got:
         return f"Channels: the layer expects {expected} input channels and the input has " \
                f"{got}: they match."
-    return (f"Channels: the layer's weights are made for {expected} input channels, but the "
+    return (f"Channels: the layer's weights are made for {expected} input "
+            f"channel{'s' if expected != 1 else ''}, but the "
             f"input has {got}: every output channel sums over exactly in_channels input "
             "channels, so PyTorch cannot run it (it raises an error).")
 

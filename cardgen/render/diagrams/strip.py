@@ -60,6 +60,12 @@ class Strip:
         return tail.count("in"), len(tail) - tail.count("in")
 
 
+def condensed(cells: int) -> bool:
+    """Whether a strip of this many cells (padding included) is drawn condensed: its
+    middle elided ("…") around the placements drawn."""
+    return cells > CELLS_FULL
+
+
 def _rows(count: int) -> list[int | None]:
     """Placements drawn, one row each; None is the elision row."""
     if count <= ROWS_FULL:
@@ -71,7 +77,7 @@ def _shown_cells(st: Strip, total: int) -> list[tuple[int, int]]:
     """The runs [a, b) of cells to draw; the rest are elided ("…") in a long strip.
 
     Worked on ranges, not per cell: a strip can be hundreds of cells long."""
-    if total <= CELLS_FULL:
+    if not condensed(total):
         return [(0, total)]
     spans: list[tuple[int, int]] = []
 
