@@ -28,12 +28,13 @@ from cardgen.claims.kind import BACKENDS
 from cardgen.claims.kinds.equivalent import equivalent_claim
 from cardgen.claims.kinds.error import error_claim
 from cardgen.claims.kinds.shape import shape_claim
+from cardgen.claims.kinds.unique import unique_claim
 from cardgen.claims.kinds.values import values_claim
 from cardgen.claims.kinds.windows import windows_claim
 from cardgen.claims.limits import LIMITS
 
 __all__ = [
     "BACKENDS", "ClaimCheck", "LIMITS", "check_claim", "claim_work", "equivalent_claim",
-    "error_claim", "shape_claim", "torch_available", "torch_version", "values_claim",
-    "windows_claim",
+    "error_claim", "shape_claim", "torch_available", "torch_version", "unique_claim",
+    "values_claim", "windows_claim",
 ]

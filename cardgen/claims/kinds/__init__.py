@@ -4,7 +4,7 @@ families call. A new kind is a new module here and one line in ``KINDS``."""
 from __future__ import annotations
 
 from cardgen.claims.kind import ClaimKind
-from cardgen.claims.kinds import equivalent, error, shape, values, windows
+from cardgen.claims.kinds import equivalent, error, shape, unique, values, windows
 
 KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     shape.KIND,
@@ -12,4 +12,5 @@ KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     values.KIND,
     windows.KIND,
     equivalent.KIND,
+    unique.KIND,
 )}
