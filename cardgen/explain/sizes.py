@@ -306,6 +306,16 @@ def strip_caption(names: Sequence[str], size: int, k: int, s: int, pl: int, pr: 
             f"{out} placement{'s' if out != 1 else ''}.")
 
 
+def transposed_caption(size: int, k: int, s: int, p: int, op: int, d: int, out: int) -> str:
+    """The caption of a transposed conv's strip (drawn as the direct conv it equals)."""
+    if _transpose_out(size, k, s, p, op, d) != out:
+        raise _disagree("transposed outputs", _transpose_out(size, k, s, p, op, d), out)
+    zeros = f"{s - 1} zero{'s' if s != 2 else ''} between" if s > 1 else "no zeros between"
+    dil = f", dilation {d}" if d > 1 else ""
+    return (f"{size} inputs spread by stride {s} ({zeros}), kernel {k}{dil}: "
+            f"{out} outputs.")
+
+
 # ------------------------------------------------------------------ `cardgen solve`
 
 def layer_formulas(layer: Any, shape: Sequence[int], out: Sequence[int]) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cardgen.claims import shape_claim
+from cardgen.claims import shape_claim, unique_claim
 from cardgen.errors import ShapeError
 from cardgen.explain.sizes import LETTER, size_tex, solve_for_steps
 from cardgen.families.base import (
@@ -71,8 +71,6 @@ def _layer(cfg: dict[str, int]) -> Layer:
 
 
 def solve(params: dict[str, Any]) -> Solution:
-    from cardgen.claims import unique_claim
-
     unknown, target = params["unknown"], params["target"]
     cfg = {k: params[k] for k in ("size", "kernel", "stride", "padding", "dilation")}
     answer = cfg[unknown]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cardgen.claims import error_claim, shape_claim
+from cardgen.claims import error_claim, shape_claim, unique_claim
 from cardgen.errors import ShapeError
 from cardgen.explain.sizes import (
     same_pad_text,
@@ -138,13 +138,11 @@ def _dim_names(nd: int) -> list[str]:
 
 
 def solve(params: dict[str, Any]) -> Solution:
-    from cardgen.claims import unique_claim
-
     q, nd, size, k, d = (params[x] for x in ("q", "nd", "size", "kernel", "dilation"))
     shape = (1, CHANNELS) + (size,) * nd
     dil_text = f", dilation {d}" if d > 1 else ""
     if q == "pad":
-        return _solve_pad(params, shape, unique_claim)
+        return _solve_pad(params, shape)
     if q == "split":
         left, right = same_padding(k, d)
         same = _conv(nd, k, d, "same")
@@ -195,8 +193,7 @@ def solve(params: dict[str, Any]) -> Solution:
     )
 
 
-def _solve_pad(params: dict[str, Any], shape: tuple[int, ...], unique_claim: Any
-               ) -> Solution:
+def _solve_pad(params: dict[str, Any], shape: tuple[int, ...]) -> Solution:
     """Stride 1: the symmetric padding (one per dim for per-dim kernels) that keeps the size."""
     nd, size, k, d, level_top = (params["nd"], params["size"], params["kernel"],
                                  params["dilation"], PAD_MAX[1 if params["dilation"] == 1 else 2])

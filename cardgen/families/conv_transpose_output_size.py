@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from cardgen.claims import shape_claim
+from cardgen.claims import shape_claim, unique_claim
 from cardgen.errors import ShapeError
-from cardgen.explain.sizes import transpose_recover_steps, transpose_size_tex
+from cardgen.explain.sizes import (
+    transpose_recover_steps,
+    transpose_size_tex,
+    transposed_caption,
+)
 from cardgen.families.base import (
     MAX_DRAWS,
     Diagram,
@@ -71,8 +75,6 @@ def _layer(params: dict[str, Any], output_padding: int) -> Layer:
 
 
 def solve(params: dict[str, Any]) -> Solution:
-    from cardgen.claims import unique_claim
-
     size, k, s, p, d = (params[x] for x in ("size", "kernel", "stride", "padding", "dilation"))
     op = params["output_padding"]
     layer = _layer(params, op)
@@ -81,8 +83,7 @@ def solve(params: dict[str, Any]) -> Solution:
     formula = transpose_size_tex(size, k, s, p, op, d, out[-1])
     diagram = Diagram("transposed_strip", {"size": size, "kernel": k, "stride": s,
                                            "padding": p, "output_padding": op, "dilation": d},
-                      f"{size} inputs spread by stride {s} ({s - 1} zero(s) between), "
-                      f"kernel {k}: {out[-1]} outputs.")
+                      transposed_caption(size, k, s, p, op, d, out[-1]))
     if params["q"] == "size":
         return Solution(
             question=f"{layer_code(layer)} receives `{shape_text(shape)}`. What is the output "
