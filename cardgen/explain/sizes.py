@@ -180,6 +180,11 @@ def tf_same_target_text(size: int, s: int, target: int) -> str:
 
 # ------------------------------------------------------------------ solving for an unknown
 
+def _whole(x: str, lo_text: str, hi_text: str) -> str:
+    """lo <= x <= hi, each bound shown with how it was rounded to a whole number."""
+    return f"\\( {lo_text} \\le {x} \\le {hi_text} \\)."
+
+
 def _bounds(unknown: str, cfg: dict[str, int], target: int
             ) -> tuple[int, int, list[str]]:
     """The whole values [lo, hi] of `unknown` for which the conv gives `target`, and the
@@ -197,8 +202,8 @@ def _bounds(unknown: str, cfg: dict[str, int], target: int
             f"{intro}: \\( {s}\\cdot{t1} \\le n \\le {s}\\cdot{t1} + {s - 1} \\), i.e. "
             f"\\( {nlo} \\le n \\le {nhi} \\).",
             f"Here \\( n = {size} + 2p - {d}\\cdot({k}-1) - 1 = 2p {plus} \\), so "
-            f"\\( {a} \\le 2p \\le {b} \\): p is a whole number from "
-            f"\\( \\lceil {a}/2 \\rceil = {lo} \\) to \\( \\lfloor {b}/2 \\rfloor = {hi} \\)."]
+            f"\\( {a} \\le 2p \\le {b} \\): "
+            + _whole("p", f"\\lceil {a}/2 \\rceil = {lo}", f"\\lfloor {b}/2 \\rfloor = {hi}")]
     if unknown == "stride":
         if target < 2:
             raise ValueError("solving for the stride needs an output of at least 2")
@@ -207,23 +212,25 @@ def _bounds(unknown: str, cfg: dict[str, int], target: int
         return lo, hi, [
             f"{intro}: \\( {t1}s \\le n \\le {target}s - 1 \\).",
             f"Here \\( n = {size} + 2\\cdot{p} - {d}\\cdot({k}-1) - 1 = {n} \\), so "
-            f"\\( s \\le {n}/{t1} \\) and \\( s \\ge ({n}+1)/{target} \\): s is a whole "
-            f"number from \\( \\lceil {n + 1}/{target} \\rceil = {lo} \\) to "
-            f"\\( \\lfloor {n}/{t1} \\rfloor = {hi} \\)."]
+            f"\\( s \\le {n}/{t1} \\) and \\( s \\ge ({n}+1)/{target} \\): "
+            + _whole("s", f"\\lceil {n + 1}/{target} \\rceil = {lo}",
+                     f"\\lfloor {n}/{t1} \\rfloor = {hi}")]
     if unknown == "kernel":
         big, nlo, nhi = size + 2 * p - 1, s * t1, s * t1 + s - 1
         a, b = big - nhi, big - nlo
         lo, hi = 1 + _cdiv(a, d), 1 + b // d
+        dk = "" if d == 1 else str(d)  # d(k-1), or k-1 undilated
         if d == 1:
-            last = (f"\\( {a} \\le k-1 \\le {b} \\): k is a whole number from {lo} to {hi}.")
+            last = f"\\( {a} \\le k-1 \\le {b} \\): " + _whole("k", str(lo), str(hi))
         else:
-            last = (f"\\( {a} \\le {d}(k-1) \\le {b} \\): k-1 runs from "
-                    f"\\( \\lceil {a}/{d} \\rceil = {lo - 1} \\) to "
-                    f"\\( \\lfloor {b}/{d} \\rfloor = {hi - 1} \\), so k from {lo} to {hi}.")
+            last = (f"\\( {a} \\le {d}(k-1) \\le {b} \\): "
+                    + _whole("k-1", f"\\lceil {a}/{d} \\rceil = {lo - 1}",
+                             f"\\lfloor {b}/{d} \\rfloor = {hi - 1}")[:-1]
+                    + ", so " + _whole("k", str(lo), str(hi)))
         return lo, hi, [
             f"{intro}: \\( {s}\\cdot{t1} \\le n \\le {s}\\cdot{t1} + {s - 1} \\), i.e. "
             f"\\( {nlo} \\le n \\le {nhi} \\).",
-            f"Here \\( n = {size} + 2\\cdot{p} - 1 - {d}(k-1) = {big} - {d}(k-1) \\), so "
+            f"Here \\( n = {size} + 2\\cdot{p} - 1 - {dk}(k-1) = {big} - {dk}(k-1) \\), so "
             + last]
     raise ValueError(f"unknown {unknown!r}: expected padding, stride or kernel")
 

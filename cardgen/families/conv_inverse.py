@@ -53,9 +53,9 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         target = _out(cfg)
         if target is None or target < 2:
             continue
-        # level 3 drills the method: no size-keeping layer, no "stride 1" answer
-        if level == 3 and (target == cfg["size"] or (unknown == "stride"
-                                                     and cfg["stride"] == 1)):
+        # level 3 drills the method: no size-keeping layer, no stride or kernel 1 to find
+        if level == 3 and (target == cfg["size"] or (unknown in ("stride", "kernel")
+                                                     and cfg[unknown] == 1)):
             continue
         if candidates(cfg, unknown, target) == [cfg[unknown]]:
             return {**cfg, "unknown": unknown, "target": target}
