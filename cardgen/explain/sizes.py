@@ -100,8 +100,8 @@ def transpose_recover_steps(big: int, size: int, k: int, s: int, p: int, d: int,
         raise ValueError(f"output_padding {op} does not bring {size} back to {big}")
     dil = f" or the dilation {d}" if d > 1 else ""
     return [
-        f"The conv: \\( n = {big} + 2\\cdot{p} - {d}\\cdot({k}-1) - 1 = {n} \\) and "
-        f"\\( \\lfloor {n}/{s} \\rfloor + 1 = {size} \\); the floor dropped the remainder "
+        "The conv: " + _n_rows(f"{big} + 2\\cdot{p}", f"- {d}\\cdot({k}-1) - 1", str(n))
+        + f"and \\( \\lfloor {n}/{s} \\rfloor + 1 = {size} \\): the floor dropped the remainder "
         f"\\( {n} \\bmod {s} = {rest} \\).",
         "The transposed conv without output_padding: "
         + display_rows([("out", f"({size}-1)\\cdot{s} - 2\\cdot{p}"),
@@ -174,15 +174,21 @@ def tf_same_target_text(size: int, s: int, target: int) -> str:
     """TensorFlow's 'SAME' output size, ceil(in/s)."""
     if _cdiv(size, s) != target:
         raise _disagree("ceil(in/s)", _cdiv(size, s), target)
-    return (f"TensorFlow's 'SAME' output size is \\( \\lceil in/s \\rceil = "
-            f"\\lceil {size}/{s} \\rceil = {target} \\).")
+    return (f"TensorFlow's 'SAME' output size is \\( \\lceil in/s \\rceil \\) "
+            f"\\( = \\lceil {size}/{s} \\rceil = {target} \\).")
 
 
 # ------------------------------------------------------------------ solving for an unknown
 
-def _whole(x: str, lo_text: str, hi_text: str) -> str:
-    """lo <= x <= hi, each bound shown with how it was rounded to a whole number."""
-    return f"\\( {lo_text} \\le {x} \\le {hi_text} \\)."
+def _bound_texts(x: str, lo_text: str, hi_text: str) -> str:
+    """x >= lo and x <= hi, each bound with how it was rounded to a whole number (two short
+    formulas: MathJax never breaks one, and a phone's card is 320 px wide)."""
+    return f"\\( {x} \\ge {lo_text} \\) and \\( {x} \\le {hi_text} \\)."
+
+
+def _n_rows(first: str, rest: str, value: str) -> str:
+    """n expanded over short display rows: n = first, then rest, = value."""
+    return display_rows([("n", first), (None, rest), ("", value)]) + " "
 
 
 def _bounds(unknown: str, cfg: dict[str, int], target: int
@@ -193,17 +199,19 @@ def _bounds(unknown: str, cfg: dict[str, int], target: int
     t1 = target - 1
     intro = (f"\\( out = \\lfloor n/s \\rfloor + 1 \\) with \\( n = in + 2p - d(k-1) - 1 \\), "
              f"so out = {target} means \\( \\lfloor n/s \\rfloor = {t1} \\)")
+    nlo, nhi = s * t1, s * t1 + s - 1
+    window = (f"{intro}: \\( {s}\\cdot{t1} \\le n \\le {s}\\cdot{t1} + {s - 1} \\), i.e. "
+              f"\\( {nlo} \\le n \\le {nhi} \\).")
     if unknown == "padding":
-        c, nlo, nhi = size - d * (k - 1) - 1, s * t1, s * t1 + s - 1
+        c = size - d * (k - 1) - 1
         a, b = nlo - c, nhi - c
         lo, hi = _cdiv(a, 2), b // 2
         plus = f"+ {c}" if c >= 0 else f"- {-c}"
         return lo, hi, [
-            f"{intro}: \\( {s}\\cdot{t1} \\le n \\le {s}\\cdot{t1} + {s - 1} \\), i.e. "
-            f"\\( {nlo} \\le n \\le {nhi} \\).",
-            f"Here \\( n = {size} + 2p - {d}\\cdot({k}-1) - 1 = 2p {plus} \\), so "
-            f"\\( {a} \\le 2p \\le {b} \\): "
-            + _whole("p", f"\\lceil {a}/2 \\rceil = {lo}", f"\\lfloor {b}/2 \\rfloor = {hi}")]
+            window,
+            "Here " + _n_rows(f"{size} + 2p", f"- {d}\\cdot({k}-1) - 1", f"2p {plus}")
+            + f"so \\( {a} \\le 2p \\le {b} \\): "
+            + _bound_texts("p", f"\\lceil {a}/2 \\rceil = {lo}", f"\\lfloor {b}/2 \\rfloor = {hi}")]
     if unknown == "stride":
         if target < 2:
             raise ValueError("solving for the stride needs an output of at least 2")
@@ -211,26 +219,26 @@ def _bounds(unknown: str, cfg: dict[str, int], target: int
         lo, hi = _cdiv(n + 1, target), n // t1
         return lo, hi, [
             f"{intro}: \\( {t1}s \\le n \\le {target}s - 1 \\).",
-            f"Here \\( n = {size} + 2\\cdot{p} - {d}\\cdot({k}-1) - 1 = {n} \\), so "
-            f"\\( s \\le {n}/{t1} \\) and \\( s \\ge ({n}+1)/{target} \\): "
-            + _whole("s", f"\\lceil {n + 1}/{target} \\rceil = {lo}",
-                     f"\\lfloor {n}/{t1} \\rfloor = {hi}")]
+            "Here " + _n_rows(f"{size} + 2\\cdot{p}", f"- {d}\\cdot({k}-1) - 1", str(n))
+            + f"so \\( {t1}s \\le {n} \\) and \\( {n} + 1 \\le {target}s \\): "
+            + _bound_texts("s", f"\\lceil {n + 1}/{target} \\rceil = {lo}",
+                           f"\\lfloor {n}/{t1} \\rfloor = {hi}")]
     if unknown == "kernel":
-        big, nlo, nhi = size + 2 * p - 1, s * t1, s * t1 + s - 1
+        big = size + 2 * p - 1
         a, b = big - nhi, big - nlo
         lo, hi = 1 + _cdiv(a, d), 1 + b // d
         dk = "" if d == 1 else str(d)  # d(k-1), or k-1 undilated
         if d == 1:
-            last = f"\\( {a} \\le k-1 \\le {b} \\): " + _whole("k", str(lo), str(hi))
+            last = (f"so \\( {a} \\le k-1 \\le {b} \\): "
+                    + _bound_texts("k", str(lo), str(hi)))
         else:
-            last = (f"\\( {a} \\le {d}(k-1) \\le {b} \\): "
-                    + _whole("k-1", f"\\lceil {a}/{d} \\rceil = {lo - 1}",
-                             f"\\lfloor {b}/{d} \\rfloor = {hi - 1}")[:-1]
-                    + ", so " + _whole("k", str(lo), str(hi)))
+            last = (f"so \\( {a} \\le {d}(k-1) \\le {b} \\): "
+                    + _bound_texts("k-1", f"\\lceil {a}/{d} \\rceil = {lo - 1}",
+                                   f"\\lfloor {b}/{d} \\rfloor = {hi - 1}")[:-1]
+                    + f", so k runs from {lo} to {hi}.")
         return lo, hi, [
-            f"{intro}: \\( {s}\\cdot{t1} \\le n \\le {s}\\cdot{t1} + {s - 1} \\), i.e. "
-            f"\\( {nlo} \\le n \\le {nhi} \\).",
-            f"Here \\( n = {size} + 2\\cdot{p} - 1 - {dk}(k-1) = {big} - {dk}(k-1) \\), so "
+            window,
+            "Here " + _n_rows(f"{size} + 2\\cdot{p} - 1", f"- {dk}(k-1)", f"{big} - {dk}(k-1)")
             + last]
     raise ValueError(f"unknown {unknown!r}: expected padding, stride or kernel")
 
@@ -268,7 +276,7 @@ def conv_fit_text(size: int, pl: int, pr: int, k: int, d: int, fits: bool) -> st
     pads = f"2\\cdot{pl}" if pl == pr else f"{pl} + {pr}"
     text = (f"Size: the padded input has \\( {size} + {pads} = {padded} \\) cells, the "
             f"{'dilated ' if d > 1 else ''}kernel spans "
-            f"\\( d(k-1)+1 = {d}\\cdot({k}-1)+1 = {span} \\)")
+            f"\\( d(k-1)+1 \\) \\( = {d}\\cdot({k}-1)+1 = {span} \\)")
     if fits:
         return text + f": it fits (\\( {padded} \\ge {span} \\))."
     return (text + f": \\( {padded} < {span} \\), there is no place for the kernel, so "
