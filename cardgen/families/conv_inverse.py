@@ -27,7 +27,7 @@ SIZES = (224, 112, 56, 32, 28, 64, 14, 16, 227, 128, 96, 48, 7, 12)
 UNKNOWNS = {1: ("padding",), 2: ("padding", "stride"), 3: ("kernel", "stride", "padding")}
 # The answer space each question states; the generator keeps only problems with exactly
 # one answer in it (the unique claim re-checks every candidate).
-SEARCH = {"padding": range(0, 17), "stride": range(1, 9), "kernel": range(1, 16)}
+SEARCH = {"padding": range(0, 13), "stride": range(1, 9), "kernel": range(1, 16)}
 
 
 def _out(cfg: dict[str, int]) -> int | None:

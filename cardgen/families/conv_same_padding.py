@@ -40,8 +40,10 @@ SIZES = (7, 8, 12, 14, 16, 28, 32, 56, 64, 112, 224)
 SMALL = (7, 8, 12, 14, 16, 28, 32)  # per-dim kernels: 81 candidates to re-check, keep it cheap
 TF_SIZES = (7, 9, 14, 15, 16, 27, 28, 31, 32, 56, 57, 64, 100, 112, 224, 227)
 ODD = (3, 5, 7, 9, 11, 13, 15)
-# The answer spaces the questions state: p (or ph and pw) between 0 and this.
-PAD_MAX = {1: 8, 2: 24, 3: 10}
+# The answer spaces the questions state: p between 0 and this (answers reach 7, 18 and 9;
+# every candidate is re-checked with torch, so the spaces stay no larger than they need).
+PAD_MAX = {1: 8, 2: 20, 3: 10}
+PER_DIM_MAX = 6  # ph and pw each between 0 and this (kernels up to 9: answers up to 4)
 CHANNELS = 1  # the question is about spatial sizes; one channel keeps re-checks cheap
 
 
@@ -206,7 +208,7 @@ def _solve_pad(params: dict[str, Any], shape: tuple[int, ...]) -> Solution:
         return Solution(
             question=f"A stride-1 Conv2d with kernel size ({k[0]}, {k[1]}){dil_text} gets an "
                      f"input of shape `{shape_text(shape)}`. Which padding (ph, pw), each "
-                     f"between 0 and {level_top}, keeps both spatial sizes unchanged?",
+                     f"between 0 and {PER_DIM_MAX}, keeps both spatial sizes unchanged?",
             answer=f"{pad[0]},{pad[1]}",
             form="ph,pw, e.g. 0,4",
             steps=[same_rule_text(),
@@ -215,7 +217,7 @@ def _solve_pad(params: dict[str, Any], shape: tuple[int, ...]) -> Solution:
                    f"Check: {layer_code(layer)} maps `{shape_text(shape)}` to the same size."],
             claims=[claim, unique_claim(claim, {"ph": ("layers", 0, "args", "padding", 0),
                                                 "pw": ("layers", 0, "args", "padding", 1)},
-                                        {"ph": (0, level_top), "pw": (0, level_top)})],
+                                        {"ph": (0, PER_DIM_MAX), "pw": (0, PER_DIM_MAX)})],
             diagrams=[_strip([name], size, kk, 1, pp, pp, d)
                       for name, kk, pp in zip(names, k, pad, strict=True)],
         )
