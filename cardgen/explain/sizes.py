@@ -106,9 +106,11 @@ def transpose_recover_steps(big: int, size: int, k: int, s: int, p: int, d: int,
         "The transposed conv without output_padding: "
         + display_rows([("out", f"({size}-1)\\cdot{s} - 2\\cdot{p}"),
                         *_spread_rows(size, k, s, p, None, d, base)[1:]]),
-        f"That is \\( {big} - {base} = {op} \\) short. Each unit of output_padding adds one "
-        f"cell on the right, so only output_padding = {op} gives {big}; it must be smaller "
-        f"than the stride {s}{dil}, and {op} is.",
+        (f"That is \\( {big} - {base} = {op} \\) short. Each unit of output_padding adds "
+         f"one cell on the right, so only output_padding = {op} gives {big}; it must be "
+         f"smaller than the stride {s}{dil}, and {op} is." if op else
+         f"That is already {big}: the floor dropped nothing, so output_padding = 0. Each "
+         "unit of output_padding adds one cell on the right, so any other value overshoots."),
     ]
 
 
@@ -165,9 +167,9 @@ def same_strided_refused_text(stride: int) -> str:
     """Our wording of why PyTorch refuses padding='same' with a stride (not its message)."""
     if stride < 2:
         raise ValueError("padding='same' is refused only with a stride above 1")
-    return (f"PyTorch refuses `padding='same'` with stride {stride}: building such a layer "
-            "raises an error, because 'same' is defined only for stride 1. With a stride you "
-            "choose the padding yourself.")
+    return (f"PyTorch refuses `padding='same'` with stride {stride}: it supports 'same' only "
+            "for stride 1, and building such a layer raises an error. With a stride you choose "
+            "the padding yourself.")
 
 
 def tf_same_target_text(size: int, s: int, target: int) -> str:
