@@ -86,7 +86,8 @@ def solve(params: dict[str, Any]) -> Solution:
         steps.append(f"It runs: output `{shape_text(out)}`.")
         diagrams.append(Diagram("sliding_strip", {"size": size, "kernel": k, "stride": stride,
                                                   "pad_left": p, "pad_right": p, "dilation": d},
-                                strip_caption([], size, k, stride, p, p, d, out[-1],
+                                strip_caption(["L"] if params["nd"] == 1 else ["H", "W"],
+                                              size, k, stride, p, p, d, out[-1],
                                               condensed(size + 2 * p))))
     return Solution(
         question=f"Does {layer_code(layer)} run on an input of shape `{shape_text(shape)}`?",
