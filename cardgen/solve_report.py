@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cardgen.errors import ShapeError
+from cardgen.explain.sizes import layer_formulas
 from cardgen.layers import POOL_KINDS, Layer
 from cardgen.solver import pool_windows, trace
 
@@ -49,8 +50,9 @@ def solve_text(layers: Sequence[Layer], input_shape: Sequence[int]) -> str:
     for i, step in enumerate(steps, 1):
         shape = "x".join(map(str, step.output_shape))
         lines.append(f"{i}. {step.layer}  ->  {shape}")
-        names = DIM_NAMES.get(step.layer.ndim, [step.layer.kind] * len(step.formulas))
-        for name, formula in zip(names, step.formulas, strict=False):
+        formulas = layer_formulas(step.layer, step.input_shape, step.output_shape)
+        names = DIM_NAMES.get(step.layer.ndim, [step.layer.kind] * len(formulas))
+        for name, formula in zip(names, formulas, strict=False):
             lines.append(f"     {name}: {formula}")
         windows = _windows(step)
         if windows:

@@ -221,6 +221,7 @@ SLIDING = [
     (7, 3, 2, 0, 0, 1),
     (9, 2, 3, 0, 0, 1),
     (10, 4, 1, 1, 2, 1),
+    (10, 3, 3, 0, 1, 1),  # the rest: one input cell (lost), then one padding cell
     (10, 3, 1, 2, 2, 2),
     (5, 5, 1, 0, 0, 1),
     (32, 5, 2, 2, 2, 1),
@@ -254,15 +255,34 @@ def test_sliding_strip_marks_what_the_floor_leaves_unread(size, k, s, pl, pr, d)
     root = parse(D.sliding_strip(size, k, s, pl, pr, dilation=d))
     count = arith.conv_out(size, k, s, pl, d, pr)
     span = d * (k - 1) + 1
-    rest = size + pl + pr - ((count - 1) * s + span)
-    assert bool(paths(root, "cg-left")) == (rest > 0)
-    assert bool(paths(root, "cg-mark")) == (rest > 0)
+    end = (count - 1) * s + span  # padded coordinates: the last placement ends here
+    rest = size + pl + pr - end
+    lost = max(0, min(pl + size, size + pl + pr) - max(end, pl))  # input cells in the rest
+    label = root.get("aria-label")
+    # red only for input never read (input lost); padding never read is shaded neutral
+    assert bool(paths(root, "cg-left")) == (lost > 0)
+    assert bool(paths(root, "cg-mark")) == (lost > 0)
+    assert bool(paths(root, "cg-unread")) == (rest - lost > 0)
+    assert bool(paths(root, "cg-markpad")) == (rest > 0 and lost == 0)
     if rest:  # the unread cells, input and padding told apart, add up to the rest
-        label = root.get("aria-label")
         inputs = re.search(r"input cells? (\d+)(?:\.\.(\d+))?", label)
         pads = re.search(r"(\d+) padding cells?", label)
         n_in = int(inputs[2] or inputs[1]) - int(inputs[1]) + 1 if inputs else 0
+        assert n_in == lost, label
         assert n_in + (int(pads[1]) if pads else 0) == rest, label
+
+
+def test_padding_never_read_is_not_shaded_as_lost_input():
+    # 224, k7, s2, p3: the last placement ends one cell short, and that cell is padding
+    root = parse(D.sliding_strip(224, 7, 2, 3, 3))
+    assert not paths(root, "cg-left") and not paths(root, "cg-mark")
+    assert paths(root, "cg-unread") and paths(root, "cg-markpad")
+    assert "1 padding cell after the last window is never read (padding only)" in \
+        root.get("aria-label")
+    # 8, k3, s2, no padding: the last input cell is never read: input lost, red
+    root = parse(D.sliding_strip(8, 3, 2, 0, 0))
+    assert paths(root, "cg-left") and not paths(root, "cg-unread")
+    assert "input cell 7 after the last window is never read" in root.get("aria-label")
 
 
 def test_sliding_strip_shows_the_end_of_a_big_strip():
@@ -451,7 +471,8 @@ def test_card_css_switches_with_anki_night_mode():
     assert "<script" not in css and "url(" not in css and "@import" not in css
     # diagram colours are classes styled here
     for cls in ("cg-cell", "cg-pad", "cg-over", "cg-band", "cg-win0", "cg-win1", "cg-win2",
-                "cg-left", "cg-keep", "cg-drop", "cg-hl", "cg-sel", "cg-zero", "cg-crop"):
+                "cg-left", "cg-unread", "cg-mark", "cg-markpad", "cg-keep", "cg-drop", "cg-hl",
+                "cg-sel", "cg-zero", "cg-crop"):
         assert f".{cls}" in css, cls
 
 

@@ -89,6 +89,11 @@ def _spatial(d: Draw) -> list[int]:
     return d.params["input_shape"][2:]
 
 
+def _kernels(d: Draw) -> list[int]:
+    k = d.params["kernel"]
+    return k if isinstance(k, list) else [k]
+
+
 def _uneven(values: tuple[Any, ...]) -> bool:
     return len(set(values)) > 1
 
@@ -101,9 +106,10 @@ def _conv_per_dim_args(d: Draw) -> bool:
 
 
 def _asymmetric_split(d: Draw) -> bool:
-    """The answer is "left,right" zeros of padding='same', and they differ."""
+    """The answer is "left,right" zeros of padding='same', and they differ (not "ph,pw", the
+    paddings of per-dim kernels)."""
     split = re.fullmatch(r"(\d+),(\d+)", d.solution.answer)
-    return split is not None and split[1] != split[2]
+    return "'same'" in d.solution.question and split is not None and split[1] != split[2]
 
 
 def _pool_ceil_matters(d: Draw) -> bool:
@@ -150,8 +156,9 @@ def _trace_kernels(d: Draw) -> list[int]:
 F = Feature
 FEATURES: list[Feature] = [
     # conv.output_size. L1: Conv1d/2d on small inputs, k <= 5, stride <= 2, integer padding,
-    # no dilation. L2: Conv2d on real-network sizes, k up to 11, stride up to 4, 'same' and
-    # 'valid'. L3: dilation, Conv3d, per-dim arguments, non-square inputs.
+    # no dilation. L2: Conv2d on real-network sizes, k up to 11, stride up to 4, 'valid' (not
+    # 'same': its size is read off the question). L3: dilation, Conv3d, per-dim arguments,
+    # non-square inputs.
     F("conv.output_size", 1, "conv1d", lambda d: _conv(d).type == "Conv1d", 0.22,
       absent_at=(2,)),
     F("conv.output_size", 2, "padding-string",
@@ -164,17 +171,21 @@ FEATURES: list[Feature] = [
     F("conv.output_size", 3, "conv3d", lambda d: _conv(d).type == "Conv3d", 0.08),
     F("conv.output_size", 3, "per-dim-args", _conv_per_dim_args, 0.36),
     F("conv.output_size", 3, "non-square-input", lambda d: _uneven(tuple(_spatial(d))), 0.36),
-    # conv.same_padding. L1: the symmetric padding for an odd kernel, no dilation. L2: dilated
-    # odd kernels, and even kernels where padding='same' splits unevenly. L3: does
-    # padding='same' build with this stride (strided: no)?
+    # conv.same_padding. L1: the symmetric padding for odd kernels 3..15, no dilation, in
+    # 2-D maybe one kernel per dim ("ph,pw"). L2: dilated odd kernels, and even kernels where
+    # padding='same' splits unevenly. L3: a strided conv: solve for the padding that gives
+    # TensorFlow's 'SAME' size ceil(in/s) (the smallest one for stride 3 or 4).
     F("conv.same_padding", 1, "odd-kernel-undilated-pad",
       lambda d: d.params["q"] == "pad" and d.params["dilation"] == 1
-      and d.params["kernel"] % 2 == 1, 0.5, absent_at=(2, 3)),
+      and all(k % 2 == 1 for k in _kernels(d)), 0.5, absent_at=(2, 3)),
+    F("conv.same_padding", 1, "per-dim-kernels",
+      lambda d: isinstance(d.params["kernel"], list), 0.13, absent_at=(2, 3)),
     F("conv.same_padding", 2, "dilated", lambda d: d.params["dilation"] > 1, 0.34),
     F("conv.same_padding", 2, "asymmetric-split", _asymmetric_split, 0.24, absent_at=(1, 3)),
-    F("conv.same_padding", 3, "strided-same-refused",
-      lambda d: d.params.get("stride", 1) > 1 and d.solution.answer == "no", 0.23),
-    F("conv.same_padding", 3, "yes-no", lambda d: d.solution.answer in ("yes", "no"), 0.5),
+    F("conv.same_padding", 3, "strided-padding-to-solve",
+      lambda d: d.params.get("stride", 1) > 1 and d.solution.answer.isdigit(), 0.5),
+    F("conv.same_padding", 3, "smallest-padding",
+      lambda d: d.params.get("stride", 1) > 2 and "smallest" in d.solution.question, 0.23),
     # conv.inverse. L1: find the padding, stride <= 2. L2: find the padding or the stride,
     # stride 4 appears. L3: find the kernel size too; dilation appears.
     F("conv.inverse", 1, "find-padding", lambda d: d.params["unknown"] == "padding", 0.5),

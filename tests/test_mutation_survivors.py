@@ -26,6 +26,8 @@ import pytest
 
 from cardgen.anki import NoteData, build_timestamp, stable_id, write_apkg
 from cardgen.errors import CardgenError, LayerSyntaxError, ShapeError
+from cardgen.explain.sizes import conv_size_text, layer_formulas
+from cardgen.explain.windows import adaptive_size_text
 from cardgen.layers import LAYER_TYPES, MAX_INT, MAX_TEXT, Layer, parse_layer, parse_shape
 from cardgen.solver import (
     arith,
@@ -79,6 +81,11 @@ ADAPTIVE = tuple(f"Adaptive{k}Pool{n}d" for k in ("Avg", "Max") for n in (1, 2, 
 
 # ------------------------------------------------------------------ formulas (`cardgen solve`)
 
+def _formulas(layer: Layer, shape: Any) -> tuple[str, ...]:
+    step = layer_step(layer, shape)
+    return layer_formulas(step.layer, step.input_shape, step.output_shape)
+
+
 def _evaluate(expression: str) -> int:
     """The value of a formula's left side: integers, + - * /, floor() and ceil()."""
     if not re.fullmatch(r"[\d\s()+\-*/]|floor|ceil", expression) and \
@@ -102,7 +109,7 @@ CONV_TEXT = re.compile(r"floor\(\((\d+) \+ (?:2\*(\d+)|(\d+) \+ (\d+)) - (\d+)\*
 
 def test_conv_formulas_substitute_the_layers_numbers_and_give_the_golden_size():
     for layer, shape, want in single_layer_shapes(*CONVS, every=3):
-        formulas = layer_step(layer, shape).formulas
+        formulas = _formulas(layer, shape)
         n = layer.ndim
         assert len(formulas) == n
         for d, formula in enumerate(formulas):
@@ -130,7 +137,7 @@ CONVT_TEXT = re.compile(r"\((\d+)-1\)\*(\d+) - 2\*(\d+) \+ (\d+)\*\((\d+)-1\) \+
 def test_conv_transpose_formulas_substitute_the_layers_numbers_and_give_the_golden_size():
     for layer, shape, want in single_layer_shapes(*CONVTS, every=3):
         n = layer.ndim
-        for d, formula in enumerate(layer_step(layer, shape).formulas):
+        for d, formula in enumerate(_formulas(layer, shape)):
             _check_formula(formula, want[-n + d])
             m = CONVT_TEXT.fullmatch(formula)
             assert m, formula
@@ -150,7 +157,7 @@ def test_pool_formulas_substitute_the_layers_numbers_and_give_the_golden_size():
         n = layer.ndim
         stride = layer.tup("stride") if layer.get("stride") is not None \
             else layer.tup("kernel_size")
-        for d, formula in enumerate(layer_step(layer, shape).formulas):
+        for d, formula in enumerate(_formulas(layer, shape)):
             _check_formula(formula, want[-n + d])
             m = POOL_TEXT.fullmatch(formula)
             assert m, formula
@@ -200,20 +207,21 @@ def test_a_step_keeps_its_layer_and_input_shape():
                 continue
             args = (shape[-layer.ndim + d], k, layer.tup("stride")[d], layer.tup("padding")[d],
                     layer.tup("dilation")[d])
-            assert arith.explain_conv(*args) == arith.explain_conv(*args, args[3])
+            out = arith.conv_out(*args)
+            assert conv_size_text(*args, out) == conv_size_text(*args, out, args[3])
 
 
 def test_adaptive_and_flatten_formulas_name_the_golden_sizes():
     for layer, shape, want in single_layer_shapes(*ADAPTIVE):
         n = layer.ndim
-        formulas = layer_step(layer, shape).formulas
+        formulas = _formulas(layer, shape)
         assert len(formulas) == n
         for d, formula in enumerate(formulas):
             size, out = shape[-n + d], want[-n + d]
-            assert formula == arith.explain_adaptive(size, out), formula
+            assert formula == adaptive_size_text(size, out), formula
             assert formula.startswith(f"output_size {out} (input {size}); window i = ")
     for layer, shape, want in single_layer_shapes("Flatten"):
-        (formula,) = layer_step(layer, shape).formulas
+        (formula,) = _formulas(layer, shape)
         left, _, right = formula.rpartition(" = ")
         factors = [int(f) for f in left.split(" * ")] if left else []
         merged = len(shape) - len(want) + 1 if shape else 1
@@ -222,7 +230,7 @@ def test_adaptive_and_flatten_formulas_name_the_golden_sizes():
         if shape:
             assert int(right) == want[start] == math.prod(factors)
     for layer, shape, _ in single_layer_shapes("Linear"):
-        assert layer_step(layer, shape).formulas == ()
+        assert _formulas(layer, shape) == ()
 
 
 # ------------------------------------------------------------------ torch's defaults

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from cardgen.explain import sizes
+from cardgen.explain.windows import pool_size_text
 from cardgen.render import diagrams as D
 from cardgen.render.env import card_css, render_worked
 from cardgen.render.preview import preview_html
@@ -131,19 +133,19 @@ def sample_cards() -> list[dict]:
               [(D.adaptive_grid((14, 14), (5, 4), (3, 1)), "Row and column windows.")],
               ["adaptive2d"]),
         _card("<code>Conv1d(1, 1, 3, stride=2)</code> on length 8: output length?", "3",
-              [arith.explain_conv(8, 3, 2, 0, 1)],
+              [sizes.conv_size_text(8, 3, 2, 0, 1, 3)],
               [(D.sliding_strip(8, 3, 2, 0, 0), "The last cell is never read: the floor.")],
               ["conv"]),
         _card("<code>MaxPool1d(3, 2, padding=1, ceil_mode=True)</code> on 6?", "4",
-              [arith.explain_pool(6, 3, 2, 1, 1, True)],
+              [pool_size_text(6, 3, 2, 1, 1, True)],
               [(D.sliding_strip(6, 3, 2, 1, 1, ceil_mode=True), "The extra window starts "
                 "inside the input: kept.")], ["pool", "ceil"]),
         _card("<code>MaxPool1d(2, 2, padding=1, ceil_mode=True)</code> on 5?", "3",
-              [arith.explain_pool(5, 2, 2, 1, 1, True)],
+              [pool_size_text(5, 2, 2, 1, 1, True)],
               [(D.sliding_strip(5, 2, 2, 1, 1, ceil_mode=True), "The extra window would "
                 "start past the input: dropped.")], ["pool", "ceil"]),
         _card("<code>Conv2d(3, 64, 7, stride=2, padding=3)</code> on 224x224?", "112x112",
-              [arith.explain_conv(224, 7, 2, 3, 1)],
+              [sizes.conv_size_text(224, 7, 2, 3, 1, 112)],
               [(D.sliding_strip(224, 7, 2, 3, 3), "First two and last two placements; one "
                 "padding cell is left over.")], ["conv", "resnet"]),
         _card("<code>Conv1d(1, 1, 4, padding='same')</code> on 10: the padding?", "1,2",
@@ -151,19 +153,19 @@ def sample_cards() -> list[dict]:
               [(D.sliding_strip(10, 4, 1, *arith.same_padding(4)), "Uneven padding.")],
               ["conv", "same"]),
         _card("<code>Conv1d(1, 1, 3, dilation=2, padding=2)</code> on 10?", "10",
-              [arith.explain_conv(10, 3, 1, 2, 2)],
+              [sizes.conv_size_text(10, 3, 1, 2, 2, 10)],
               [(D.sliding_strip(10, 3, 1, 2, 2, dilation=2), "Only the taps are read.")],
               ["conv", "dilation"]),
         _card("<code>ConvTranspose1d(1, 1, 3, stride=2, padding=1, output_padding=1)</code> "
-              "on 4?", "8", [arith.explain_conv_transpose(4, 3, 2, 1, 1, 1)],
+              "on 4?", "8", [sizes.transpose_size_text(4, 3, 2, 1, 1, 1, 8)],
               [(D.transposed_strip(4, 3, 2, 1, 1), "One zero between inputs; implicit "
                 "padding 1 left, 2 right.")], ["transposed"]),
         _card("<code>ConvTranspose1d(1, 1, 4, stride=2, padding=1)</code> on 16?", "32",
-              [arith.explain_conv_transpose(16, 4, 2, 1, 0, 1)],
+              [sizes.transpose_size_text(16, 4, 2, 1, 0, 1, 32)],
               [(D.transposed_strip(16, 4, 2, 1, 0), "Condensed: the two ends.")],
               ["transposed"]),
         _card("<code>ConvTranspose1d(1, 1, 2, stride=2, padding=2)</code> on 5?", "6",
-              [arith.explain_conv_transpose(5, 2, 2, 2, 0, 1)],
+              [sizes.transpose_size_text(5, 2, 2, 2, 0, 1, 6)],
               [(D.transposed_strip(5, 2, 2, 2, 0), "Padding beyond d(k-1) crops.")],
               ["transposed"]),
         _card("<code>MaxPool2d(2)</code>: output (0, 0) of this input?", "9",

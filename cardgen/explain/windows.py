@@ -225,3 +225,23 @@ def fixed_pool_match(size: int, out: int) -> str:
         raise ValueError("equal lengths and even starts, yet the solver says no")
     return (text + f"; all of length {lengths[0]}, but the starts {','.join(map(str, starts))} "
             f"move by {','.join(map(str, gaps))}, not one fixed stride.")
+
+
+def pool_size_text(size: int, kernel: int, stride: int, padding: int, dilation: int,
+                   ceil_mode: bool) -> str:
+    """One pooling dim's size formula with the numbers (plain text, for `cardgen solve`)."""
+    out = arith.pool_out(size, kernel, stride, padding, dilation, ceil_mode)
+    inner = f"{size} + 2*{padding} - {dilation}*({kernel}-1) - 1"
+    if not ceil_mode:
+        return f"floor(({inner}) / {stride}) + 1 = {out}"
+    text = f"ceil(({inner}) / {stride}) + 1"
+    if arith.ceil_dropped(size, kernel, stride, padding, dilation):
+        return (f"{text} - 1 (the last window would start at or after input + left "
+                f"padding = {size + padding}) = {out}")
+    return f"{text} = {out}"
+
+
+def adaptive_size_text(size: int, out: int) -> str:
+    """One adaptive dim: its output size and window rule (plain text, for `cardgen solve`)."""
+    return (f"output_size {out} (input {size}); window i = [floor(i*{size}/{out}), "
+            f"ceil((i+1)*{size}/{out}))")

@@ -12,6 +12,8 @@ from fractions import Fraction
 from typing import Any
 
 from cardgen.errors import CardgenError
+from cardgen.explain.sizes import size_tex as size_tex  # re-exported: moved to explain/
+from cardgen.explain.tex import display_rows as display_rows  # re-exported: moved to explain/
 from cardgen.layers import Layer
 
 
@@ -95,16 +97,6 @@ def pick(rng: Any, items: Sequence[Any]) -> Any:
     return items[rng.randrange(len(items))]
 
 
-def display_rows(rows: Sequence[tuple[str | None, str]]) -> str:
-    """Display math, one equality per row, aligned on "=": ``("", x)`` continues with
-    ``= x``, ``(None, x)`` continues the expression above, indented. MathJax never
-    breaks a formula, and a phone's card is about 320 px wide: no row may be wider than
-    that once typeset."""
-    body = r" \\ ".join(f"&\\quad {rhs}" if lhs is None else f"{lhs} &= {rhs}"
-                          for lhs, rhs in rows)
-    return f"\\[ \\begin{{aligned}} {body} \\end{{aligned}} \\]"
-
-
 def wrapped(items: Sequence[str], sep: str, width: int = 14) -> list[str]:
     """Items joined by `sep`, cut into rows of at most `width` characters (spaces not
     counted; measured on phones: 21 overflow a 320 px card). An operator starts the
@@ -118,18 +110,3 @@ def wrapped(items: Sequence[str], sep: str, width: int = 14) -> list[str]:
         return [", ".join(c) + ("," if i < len(chunks) - 1 else "")
                 for i, c in enumerate(chunks)]
     return [f" {sep} ".join(chunks[0])] + [f"{sep} " + f" {sep} ".join(c) for c in chunks[1:]]
-
-
-def size_tex(size: int, k: int, s: int, pl: int, d: int, out: int, pr: int | None = None,
-             name: str = "out", ceil: bool = False) -> str:
-    """The conv/pool size formula with the numbers substituted, as MathJax: the numerator
-    n first, then the division, each on its own row. `out` is the solver's size (before
-    ceil mode's last-window rule, which the caller explains)."""
-    pads = f"2\\cdot {pl}" if pr is None or pr == pl else f"{pl} + {pr}"
-    n = size + pl + (pl if pr is None else pr) - d * (k - 1) - 1
-    lo, hi = ("\\lceil", "\\rceil") if ceil else ("\\lfloor", "\\rfloor")
-    if (-(-n // s) if ceil else n // s) + 1 != out:
-        raise ValueError(f"{name}: the formula gives another size than the solver's {out}")
-    return (f"\\( {name} = {lo} n / s {hi} + 1 \\) with \\( n = in + 2p - d(k-1) - 1 \\): "
-            + display_rows([("n", f"{size} + {pads}"), (None, f"- {d}\\cdot({k}-1) - 1"),
-                            ("", str(n)), (name, f"{lo} {n}/{s} {hi} + 1 = {out}")]))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cardgen.claims import shape_claim
+from cardgen.claims import shape_claim, unique_claim
 from cardgen.errors import ShapeError
+from cardgen.explain.sizes import LETTER, size_tex, solve_for_steps
 from cardgen.families.base import (
     MAX_DRAWS,
     Solution,
@@ -13,7 +14,6 @@ from cardgen.families.base import (
     layer_code,
     pick,
     shape_text,
-    size_tex,
 )
 from cardgen.layers import Layer
 from cardgen.solver.arith import conv_out
@@ -25,7 +25,9 @@ LEVELS = (1, 2, 3)
 
 SIZES = (224, 112, 56, 32, 28, 64, 14, 16, 227, 128, 96, 48, 7, 12)
 UNKNOWNS = {1: ("padding",), 2: ("padding", "stride"), 3: ("kernel", "stride", "padding")}
-SEARCH = {"padding": range(0, 33), "stride": range(1, 9), "kernel": range(1, 16)}
+# The answer space each question states; the generator keeps only problems with exactly
+# one answer in it (the unique claim re-checks every candidate).
+SEARCH = {"padding": range(0, 13), "stride": range(1, 9), "kernel": range(1, 16)}
 
 
 def _out(cfg: dict[str, int]) -> int | None:
@@ -51,9 +53,21 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         target = _out(cfg)
         if target is None or target < 2:
             continue
+        # level 3 drills the method: no size-keeping layer, no stride or kernel 1 to find
+        if level == 3 and (target == cfg["size"] or (unknown in ("stride", "kernel")
+                                                     and cfg[unknown] == 1)):
+            continue
         if candidates(cfg, unknown, target) == [cfg[unknown]]:
             return {**cfg, "unknown": unknown, "target": target}
     raise exhausted(NAME, MAX_DRAWS)
+
+
+def _layer(cfg: dict[str, int]) -> Layer:
+    kw: dict[str, Any] = {"in_channels": 1, "out_channels": 1, "kernel_size": cfg["kernel"],
+                          "stride": cfg["stride"], "padding": cfg["padding"]}
+    if cfg["dilation"] != 1:
+        kw["dilation"] = cfg["dilation"]
+    return Layer.make("Conv2d", **kw)
 
 
 def solve(params: dict[str, Any]) -> Solution:
@@ -65,34 +79,23 @@ def solve(params: dict[str, Any]) -> Solution:
                                                    ("stride", "stride"), ("padding", "padding"),
                                                    ("dilation", "dilation"))
              if key != unknown and not (key == "dilation" and d == 1)]
-    layer_kw: dict[str, Any] = {"in_channels": 3, "out_channels": 16, "kernel_size": k,
-                                "stride": s, "padding": p}
-    if d != 1:
-        layer_kw["dilation"] = d
-    layer = Layer.make("Conv2d", **layer_kw)
-    shape = (1, 3, size, size)
-    numerator = {
-        "padding": f"{size} + 2p - {d}({k}-1) - 1",
-        "stride": f"{size} + 2\\cdot{p} - {d}({k}-1) - 1",
-        "kernel": f"{size} + 2\\cdot{p} - {d}(k-1) - 1",
-    }[unknown]
-    divisor = "s" if unknown == "stride" else str(s)
-    letter = {"padding": "p", "stride": "s", "kernel": "k"}[unknown]
-    why = " (each unit of padding adds 2 to the numerator)" if unknown == "padding" else ""
-    solve_step = (f"Solve for {letter}: with \\( n = {numerator} \\), we need "
-                  f"\\( \\lfloor n/{divisor} \\rfloor = {target - 1} \\), which holds only "
-                  f"for {letter} = {answer}{why}.")
+    layer = _layer(cfg)
+    shape = (1, 1, size, size)
+    space = (SEARCH[unknown].start, SEARCH[unknown].stop - 1)
+    name = unknown.replace("kernel", "kernel size")
+    letter = LETTER[unknown]
+    claim = shape_claim([layer], shape)
+    arg = {"padding": "padding", "stride": "stride", "kernel": "kernel_size"}[unknown]
     return Solution(
         question=f"A Conv2d maps {size}x{size} inputs to {target}x{target} outputs with "
-                 f"{', '.join(known)}. What is the {unknown.replace('kernel', 'kernel size')}? "
-                 f"(Only one value in {SEARCH[unknown].start}..{SEARCH[unknown].stop - 1} "
-                 "works.)",
+                 f"{', '.join(known)}. What is the {name} {letter} (a whole number between "
+                 f"{space[0]} and {space[1]})?",
         answer=str(answer),
         form="a whole number, e.g. 3",
-        steps=["\\( out = \\lfloor n/s \\rfloor + 1 \\) with \\( n = in + 2p - d(k-1) - 1 \\).",
-               solve_step,
+        steps=[*solve_for_steps(unknown, cfg, target, space, candidates(cfg, unknown, target)),
                "Check: " + size_tex(size, k, s, p, d, target),
                f"{layer_code(layer)} on `{shape_text(shape)}` gives "
-               f"`{shape_text((1, 16, target, target))}`."],
-        claims=[shape_claim([layer], shape)],
+               f"`{shape_text((1, 1, target, target))}`."],
+        claims=[claim, unique_claim(claim, {letter: ("layers", 0, "args", arg)},
+                                    {letter: space})],
     )

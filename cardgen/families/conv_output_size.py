@@ -6,6 +6,12 @@ from typing import Any
 
 from cardgen.claims import shape_claim
 from cardgen.errors import ShapeError
+from cardgen.explain.sizes import (
+    padding_mode_text,
+    size_tex,
+    strip_caption,
+    unchanged_dims_text,
+)
 from cardgen.families.base import (
     MAX_DRAWS,
     Diagram,
@@ -15,9 +21,9 @@ from cardgen.families.base import (
     layer_code,
     pick,
     shape_text,
-    size_tex,
 )
 from cardgen.layers import Layer
+from cardgen.render.diagrams.strip import condensed
 from cardgen.solver import output_shape
 from cardgen.solver.shapes import conv_padding
 
@@ -42,6 +48,21 @@ def _layer(nd: int, cin: int, cout: int, k: Any, s: Any, p: Any, d: Any = 1) -> 
     return Layer.make(f"Conv{nd}d", **kw)
 
 
+def _identity_dims(layer: Layer) -> list[int]:
+    """Dims with kernel 1, stride 1 and no padding: the size passes through, no arithmetic."""
+    if layer.get("padding") == "same":
+        return list(range(layer.ndim))
+    valid = layer.get("padding") == "valid"
+    return [d for d in range(layer.ndim)
+            if layer.tup("kernel_size")[d] == 1 and layer.tup("stride")[d] == 1
+            and (valid or layer.tup("padding")[d] == 0)]
+
+
+def _giveaway(layer: Layer) -> bool:
+    """Every spatial size can be read off the question: no arithmetic to drill."""
+    return len(_identity_dims(layer)) == layer.ndim
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
     for _ in range(MAX_DRAWS):
         batch = pick(rng, (1, 1, 2, 4, 8))
@@ -58,8 +79,9 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             size = pick(rng, REAL + SMALL)
             k = pick(rng, (1, 3, 3, 5, 7, 11))
             s = pick(rng, (1, 2, 2, 3, 4))
+            # 'valid' where 'same' was: 'same' keeps the size, readable off the question
             p = pick(rng, (0, k // 2, k // 2, "valid")) if s > 1 else pick(
-                rng, (0, k // 2, "same", "valid"))
+                rng, (0, k // 2, "valid", "valid"))
             layer, spatial = _layer(nd, cin, cout, k, s, p), (size, size)
         else:
             nd = pick(rng, (2, 2, 2, 3, 1))
@@ -73,9 +95,11 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             if nd == 1:
                 k, s, d, p = k[0], s[0], d[0], p[0]
             if rng.random() < 0.15:
-                s, p = 1, "same"
+                s, p = 1, "valid"
             layer, spatial = _layer(nd, cin, cout, k, s, p, d), spatial
         shape = (batch, cin, *spatial)
+        if _giveaway(layer):
+            continue
         try:
             out = output_shape(layer, shape)
         except ShapeError:
@@ -91,14 +115,11 @@ def solve(params: dict[str, Any]) -> Solution:
     out = output_shape(layer, shape)
     names = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}[layer.ndim]
     steps = [f"Batch {shape[0]} is unchanged; channels become out_channels = {out[1]}."]
-    diagrams = []
-    if layer.get("padding") in ("same", "valid"):
-        mode = layer.get("padding")
-        steps.append(f"`padding='{mode}'`: " + ("total padding d(k-1) per dim, split left = "
-                                                "total // 2, right = the rest; stride 1 keeps "
-                                                "the size." if mode == "same" else
-                                                "no padding at all."))
-    seen = set()
+    if isinstance(layer.get("padding"), str):
+        steps.append(padding_mode_text(layer.get("padding")))
+    # one strip per distinct dim whose size takes arithmetic; identity dims are named
+    same = _identity_dims(layer)
+    strips: dict[tuple[int, ...], list[str]] = {}
     for d, name in enumerate(names):
         size = shape[2 + d]
         k, s = layer.tup("kernel_size")[d], layer.tup("stride")[d]
@@ -106,14 +127,15 @@ def solve(params: dict[str, Any]) -> Solution:
         pl, pr = conv_padding(layer, d)
         steps.append(size_tex(size, k, s, pl, dil, out[2 + d], pr if pr != pl else None,
                               name=f"{name}_{{out}}"))
-        key = (size, k, s, pl, pr, dil)
-        if key not in seen and len(diagrams) < 2:
-            seen.add(key)
-            diagrams.append(Diagram("sliding_strip", {
-                "size": size, "kernel": k, "stride": s, "pad_left": pl, "pad_right": pr,
-                "dilation": dil}, f"{name}: kernel {k}, stride {s}, padding {pl}"
-                + (f"/{pr}" if pr != pl else "") + (f", dilation {dil}" if dil > 1 else "")
-                + f" on {size} cells: {out[2 + d]} placements."))
+        if d not in same:
+            strips.setdefault((size, k, s, pl, pr, dil, out[2 + d]), []).append(name)
+    if same and strips:
+        steps.append(unchanged_dims_text([names[d] for d in same]))
+    diagrams = [Diagram("sliding_strip", {"size": size, "kernel": k, "stride": s,
+                                          "pad_left": pl, "pad_right": pr, "dilation": dil},
+                        strip_caption(dims, size, k, s, pl, pr, dil, o,
+                                      condensed(size + pl + pr)))
+                for (size, k, s, pl, pr, dil, o), dims in strips.items()]
     letters = "x".join(["N", "C"] + names)
     return Solution(
         question=f"{layer_code(layer)} receives an input of shape `{shape_text(shape)}`. "

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from cardgen.claims import shape_claim
+from cardgen.claims import shape_claim, unique_claim
 from cardgen.errors import ShapeError
+from cardgen.explain.sizes import (
+    transpose_recover_steps,
+    transpose_size_tex,
+    transposed_caption,
+)
 from cardgen.families.base import (
     MAX_DRAWS,
     Diagram,
     Solution,
-    display_rows,
     exhausted,
     layer_code,
     pick,
@@ -76,15 +80,10 @@ def solve(params: dict[str, Any]) -> Solution:
     layer = _layer(params, op)
     shape = (1, 16) + (size,) * params["nd"]
     out = output_shape(layer, shape)
-    spread = f"({size}-1)\\cdot{s} - 2\\cdot{p}"
-    kernel = f"+ {d}\\cdot({k}-1)"
-    formula = ("With op = output_padding: " + display_rows(
-        [("out", "(in-1)s - 2p"), (None, "+ d(k-1) + op + 1"), ("", spread),
-         (None, f"{kernel} + {op} + 1"), ("", str(out[-1]))]))
+    formula = transpose_size_tex(size, k, s, p, op, d, out[-1])
     diagram = Diagram("transposed_strip", {"size": size, "kernel": k, "stride": s,
                                            "padding": p, "output_padding": op, "dilation": d},
-                      f"{size} inputs spread by stride {s} ({s - 1} zero(s) between), "
-                      f"kernel {k}: {out[-1]} outputs.")
+                      transposed_caption(size, k, s, p, op, d, out[-1]))
     if params["q"] == "size":
         return Solution(
             question=f"{layer_code(layer)} receives `{shape_text(shape)}`. What is the output "
@@ -97,22 +96,23 @@ def solve(params: dict[str, Any]) -> Solution:
             diagrams=[diagram],
         )
     target = params["target"]
-    base = conv_transpose_out(size, k, s, p, 0, d)
     conv = Layer.make("Conv2d", in_channels=8, out_channels=16, kernel_size=k, stride=s,
                       padding=p, **({"dilation": d} if d != 1 else {}))
     big_shape = (1, 8, target, target)
+    top = max(s, d) - 1  # output_padding must be smaller than the stride or the dilation
+    back = shape_claim([_layer(params, op)], shape)
+    if "output_padding" not in back["layers"][0]["args"]:  # op 0 is left out of the layer
+        back["layers"][0]["args"]["output_padding"] = 0
     return Solution(
         question=f"{layer_code(conv)} maps `{shape_text(big_shape)}` to "
                  f"`{shape_text(shape)}`. A ConvTranspose2d(16, 8, {k}, stride={s}, padding={p}"
                  + (f", dilation={d}" if d != 1 else "") + ") should map it back to "
-                 f"{target}x{target}. Which output_padding?",
+                 f"{target}x{target}. Which output_padding, between 0 and {top}?",
         answer=str(op),
         form="a whole number, e.g. 1",
-        steps=["Without output_padding: "
-               + display_rows([("out", spread), (None, f"{kernel} + 1"), ("", str(base))]),
-               f"The conv's floor threw away \\( {target} - {base} = {op} \\) cell(s); "
-               f"output_padding = {op} adds them back (it must be smaller than the stride "
-               f"{s} or the dilation {d}).", formula],
-        claims=[shape_claim([conv], big_shape), shape_claim([layer], shape)],
+        steps=[*transpose_recover_steps(target, size, k, s, p, d, op), formula],
+        claims=[shape_claim([conv], big_shape), shape_claim([layer], shape),
+                unique_claim(back, {"op": ("layers", 0, "args", "output_padding")},
+                             {"op": (0, top)})],
         diagrams=[diagram],
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
+from cardgen.explain.sizes import channels_text, conv_fit_text, strip_caption
 from cardgen.families.base import (
     MAX_DRAWS,
     Diagram,
@@ -16,7 +17,9 @@ from cardgen.families.base import (
     shape_text,
 )
 from cardgen.layers import Layer
+from cardgen.render.diagrams.strip import condensed
 from cardgen.solver import output_shape
+from cardgen.solver.arith import conv_out
 
 NAME = "conv.validity"
 TITLE = "Does this Conv layer run on this input? (kernel vs padded input, channels)"
@@ -69,24 +72,23 @@ def _runs(params: dict[str, Any]) -> bool:
 def solve(params: dict[str, Any]) -> Solution:
     layer, shape = _layer(params), _shape(params)
     size, k, p, d = params["size"], params["kernel"], params["padding"], params["dilation"]
+    stride = params["stride"]
     ok = _runs(params)
-    padded, span = size + 2 * p, d * (k - 1) + 1
-    steps = [f"Channels: the layer expects {params['in_channels']}, the input has "
-             f"{params['x_channels']}"
-             + (" — fine." if params["in_channels"] == params["x_channels"] else
-                " — PyTorch raises (weight expects a different number of channels)."),
-             f"Size: padded input \\( {size} + 2\\cdot{p} = {padded} \\), effective kernel "
-             f"\\( d(k-1)+1 \\) \\( = {d}\\cdot({k}-1)+1 = {span} \\)"
-             + (" — it fits." if padded >= span else
-                " — the kernel is larger than the padded input, so PyTorch raises.")]
-    if ok:
-        steps.append(f"It runs: output `{shape_text(output_shape(layer, shape))}`.")
+    try:  # the size rule alone, channels aside: does the kernel fit?
+        count = conv_out(size, k, stride, p, d)
+    except ShapeError:
+        count = None
+    steps = [channels_text(params["in_channels"], params["x_channels"]),
+             conv_fit_text(size, p, p, k, d, fits=count is not None)]
     diagrams = []
-    if padded >= span:
-        diagrams.append(Diagram("sliding_strip", {"size": size, "kernel": k,
-                                                  "stride": params["stride"], "pad_left": p,
-                                                  "pad_right": p, "dilation": d},
-                                f"Kernel {k} (dilation {d}) on {size} cells padded by {p}."))
+    if ok:  # a refused layer has no run to draw
+        out = output_shape(layer, shape)
+        steps.append(f"It runs: output `{shape_text(out)}`.")
+        diagrams.append(Diagram("sliding_strip", {"size": size, "kernel": k, "stride": stride,
+                                                  "pad_left": p, "pad_right": p, "dilation": d},
+                                strip_caption(["L"] if params["nd"] == 1 else ["H", "W"],
+                                              size, k, stride, p, p, d, out[-1],
+                                              condensed(size + 2 * p))))
     return Solution(
         question=f"Does {layer_code(layer)} run on an input of shape `{shape_text(shape)}`?",
         answer="yes" if ok else "no",

@@ -1,7 +1,9 @@
 """Per-dimension output-size arithmetic, exactly as PyTorch computes it.
 
-Each function returns an int or raises ShapeError with PyTorch's reason in words.
-``explain_*`` give the same computation as text with the numbers substituted.
+Each function returns an int or raises ShapeError with PyTorch's reason in words. The
+sentences that show a computation are written in ``cardgen.explain`` (the conv and
+transposed-conv ones in ``cardgen.explain.sizes``); ``explain_pool``/``explain_adaptive``
+remain here until pooling's writers move too.
 """
 
 from __future__ import annotations
@@ -72,35 +74,3 @@ def ceil_dropped(size: int, kernel: int, stride: int, padding: int = 0,
 def adaptive_bounds(index: int, size: int, out: int) -> tuple[int, int]:
     """Window [start, end) of output ``index``: floor(i*in/out), ceil((i+1)*in/out)."""
     return (index * size) // out, -((-(index + 1) * size) // out)
-
-
-def explain_conv(size: int, kernel: int, stride: int, pad_left: int, dilation: int,
-                 pad_right: int | None = None) -> str:
-    pad_right = pad_left if pad_right is None else pad_right
-    pads = f"2*{pad_left}" if pad_left == pad_right else f"{pad_left} + {pad_right}"
-    out = conv_out(size, kernel, stride, pad_left, dilation, pad_right)
-    return f"floor(({size} + {pads} - {dilation}*({kernel}-1) - 1) / {stride}) + 1 = {out}"
-
-
-def explain_conv_transpose(size: int, kernel: int, stride: int, padding: int,
-                           output_padding: int, dilation: int) -> str:
-    out = conv_transpose_out(size, kernel, stride, padding, output_padding, dilation)
-    return (f"({size}-1)*{stride} - 2*{padding} + {dilation}*({kernel}-1) + {output_padding} + 1"
-            f" = {out}")
-
-
-def explain_pool(size: int, kernel: int, stride: int, padding: int, dilation: int,
-                 ceil_mode: bool) -> str:
-    out = pool_out(size, kernel, stride, padding, dilation, ceil_mode)
-    inner = f"{size} + 2*{padding} - {dilation}*({kernel}-1) - 1"
-    if not ceil_mode:
-        return f"floor(({inner}) / {stride}) + 1 = {out}"
-    text = f"ceil(({inner}) / {stride}) + 1"
-    if ceil_dropped(size, kernel, stride, padding, dilation):
-        return f"{text} - 1 (the last window would start past the input) = {out}"
-    return f"{text} = {out}"
-
-
-def explain_adaptive(size: int, out: int) -> str:
-    return f"output_size {out} (input {size}); window i = [floor(i*{size}/{out}), " \
-           f"ceil((i+1)*{size}/{out}))"

@@ -15,18 +15,12 @@ Shape = tuple[int, ...]
 
 @dataclass(frozen=True)
 class Step:
-    """One layer of a trace: its input and output shapes, and the per-dim formulas."""
+    """One layer of a trace: its input and output shapes (the formulas that show how are
+    written by ``cardgen.explain.sizes.layer_formulas``)."""
 
     layer: Layer
     input_shape: Shape
     output_shape: Shape
-
-    @property
-    def formulas(self) -> tuple[str, ...]:
-        """Each spatial dim's computation as text with the numbers substituted.
-
-        Built on demand: large builds trace many shapes and show few formulas."""
-        return _formulas(self.layer, self.input_shape)
 
 
 def _split(layer: Layer, shape: Shape) -> tuple[Shape, Shape]:
@@ -62,9 +56,9 @@ def adaptive_sizes(layer: Layer, spatial: Shape) -> Shape:
     return tuple(s if o is None else o for o, s in zip(sizes, spatial, strict=True))
 
 
-def _dim_args(layer: Layer, d: int, size: int) -> tuple[int, ...]:
+def dim_args(layer: Layer, d: int, size: int) -> tuple[int, ...]:
     """The arguments of ``arith``'s size function for one spatial dim of a Conv,
-    ConvTranspose or pool layer; its ``explain_*`` twin takes the same ones."""
+    ConvTranspose or pool layer (the facts the size writers word)."""
     kind, kernel = layer.kind, layer.tup("kernel_size")[d]
     if kind == "conv":
         left, right = conv_padding(layer, d)
@@ -79,8 +73,6 @@ def _dim_args(layer: Layer, d: int, size: int) -> tuple[int, ...]:
 
 _SIZE = {"conv": arith.conv_out, "conv_transpose": arith.conv_transpose_out,
          "maxpool": arith.pool_out, "avgpool": arith.pool_out}
-_EXPLAIN = {"conv": arith.explain_conv, "conv_transpose": arith.explain_conv_transpose,
-            "maxpool": arith.explain_pool, "avgpool": arith.explain_pool}
 
 
 def _dims(layer: Layer, spatial: Shape) -> tuple[int, ...]:
@@ -89,7 +81,7 @@ def _dims(layer: Layer, spatial: Shape) -> tuple[int, ...]:
         return adaptive_sizes(layer, spatial)
     size_of, results = _SIZE[kind], []
     for d, size in enumerate(spatial):
-        args = _dim_args(layer, d, size)
+        args = dim_args(layer, d, size)
         if kind == "avgpool" and layer.ndim == 3 and size < args[1]:
             # avg_pool3d (only the 3d one) checks the unpadded input against the kernel.
             raise ShapeError(f"input size {size} is smaller than kernel size {args[1]}: "
@@ -98,26 +90,7 @@ def _dims(layer: Layer, spatial: Shape) -> tuple[int, ...]:
     return tuple(results)
 
 
-def _formulas(layer: Layer, shape: Shape) -> tuple[str, ...]:
-    kind = layer.kind
-    if kind == "flatten":
-        rank = max(len(shape), 1)
-        s, e = layer.get("start_dim") % rank, layer.get("end_dim") % rank
-        return (f"{' * '.join(map(str, shape[s:e + 1]))} = {prod(shape[s:e + 1])}",)
-    if kind == "linear":
-        return ()
-    n = layer.ndim
-    spatial = shape[-n:]
-    if kind in ("adaptive_avg", "adaptive_max"):
-        if kind == "adaptive_avg" and _adaptive_avg_is_mean(layer, shape):
-            return tuple(arith.explain_adaptive(size, 1) for size in spatial)
-        return tuple(arith.explain_adaptive(size, out)
-                     for size, out in zip(spatial, adaptive_sizes(layer, spatial), strict=True))
-    explain = _EXPLAIN[kind]
-    return tuple(explain(*_dim_args(layer, d, size)) for d, size in enumerate(spatial))
-
-
-def _adaptive_avg_is_mean(layer: Layer, shape: Shape) -> bool:
+def is_adaptive_mean(layer: Layer, shape: Shape) -> bool:
     """AdaptiveAvgPool2d/3d with every output size 1 is a mean over the last 2/3 dims in torch.
 
     That path skips the 3D-or-4D (4D-or-5D) rank check: any rank from ndim up works; an
@@ -153,7 +126,7 @@ def layer_step(layer: Layer, shape: Sequence[int]) -> Step:
             raise ShapeError(f"Linear expects the last dim to be in_features={features}, "
                              f"got {last} (shape {list(shape)})")
         return Step(layer, shape, shape[:-1] + (layer.get("out_features"),))
-    if kind == "adaptive_avg" and _adaptive_avg_is_mean(layer, shape):
+    if kind == "adaptive_avg" and is_adaptive_mean(layer, shape):
         n = layer.ndim
         return Step(layer, shape, shape[:-n] + (1,) * n)
     lead, spatial = _split(layer, shape)

@@ -46,6 +46,25 @@ class Strip:
     def start(self, i: int) -> int:
         return self.lo + i * self.step
 
+    @property
+    def read_end(self) -> int:
+        """Where the last placement PyTorch keeps ends (ceil mode's kept window included):
+        the cells from here to ``hi`` are never read."""
+        last = self.count if self.extra and not self.dropped else self.count - 1
+        return min(self.start(last) + self.span, self.hi)
+
+    def unread(self) -> tuple[int, int]:
+        """(input cells, padding cells) that no placement reads, after the last one: input
+        cells never read are input lost; padding cells never read lose nothing."""
+        tail = self.kinds[self.read_end:self.hi]
+        return tail.count("in"), len(tail) - tail.count("in")
+
+
+def condensed(cells: int) -> bool:
+    """Whether a strip of this many cells (padding included) is drawn condensed: its
+    middle elided ("…") around the placements drawn."""
+    return cells > CELLS_FULL
+
 
 def _rows(count: int) -> list[int | None]:
     """Placements drawn, one row each; None is the elision row."""
@@ -58,7 +77,7 @@ def _shown_cells(st: Strip, total: int) -> list[tuple[int, int]]:
     """The runs [a, b) of cells to draw; the rest are elided ("…") in a long strip.
 
     Worked on ranges, not per cell: a strip can be hundreds of cells long."""
-    if total <= CELLS_FULL:
+    if not condensed(total):
         return [(0, total)]
     spans: list[tuple[int, int]] = []
 
@@ -147,12 +166,19 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
             c = d
     for k in range(1, len(segments)):
         lay.text("cg-tm", xs[segments[k - 1][1]], mid, "…")
-    # the floor: cells after the last placement that fits are never read
-    last_end = st.start(st.count - 1) + st.span
-    # ... unless ceil mode keeps one more window, which reads up to its end
-    read_end = st.start(st.count) + st.span if st.extra and not st.dropped else last_end
-    for a, b in clip_runs(segments, max(st.lo, read_end), st.hi):
-        lay.rect("cg-left", xs[a], y, xr(b - 1) - xs[a], CELL_H)
+    # the floor: cells after the last placement are never read. Red (cg-left) only for
+    # input cells, which are input lost; unread padding (cg-unread) loses nothing.
+    last_end = st.read_end
+    lost = st.unread()[0] > 0
+    for a, b in clip_runs(segments, max(st.lo, last_end), st.hi):
+        c = a
+        while c < b:
+            is_in = kinds[c] == "in"
+            d = c + 1
+            while d < b and (kinds[d] == "in") == is_in:
+                d += 1
+            lay.rect("cg-left" if is_in else "cg-unread", xs[c], y, xr(d - 1) - xs[c], CELL_H)
+            c = d
     lay.text("cg-tl", LABEL - 4, mid, "in")
     labels = st.labels
     numbered = [c for a, b in clip_runs(segments, 0, axis) for c in range(a, b) if labels[c]]
@@ -194,10 +220,10 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
             lay.text("cg-bad" if st.dropped else "cg-ok", xr(last) + 7, ym,
                      "✗" if st.dropped else "✓")
     bottom = yr + len(rows) * pitch - (pitch - bar)
-    if last_end < st.hi:  # mark where the last placement that fits ends
+    if last_end < st.hi:  # mark where the last placement ends (red: input is lost)
         last_row = rows.index(st.count - 1)
-        lay.line("cg-mark", xr(last_end - 1), y - 2, xr(last_end - 1),
-                 yr + last_row * pitch + bar + 2)
+        lay.line("cg-mark" if lost else "cg-markpad", xr(last_end - 1), y - 2,
+                 xr(last_end - 1), yr + last_row * pitch + bar + 2)
 
     if st.outputs:  # output j is the placement starting at lo + j
         yo = bottom + 8
@@ -218,7 +244,8 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
 
 
 # the cells of the strip, then the span lines and the end-of-the-floor mark
-_UNDER = ("cg-cell", "cg-pad", "cg-zero", "cg-crop", "cg-ghost", "cg-left", "cg-span", "cg-mark")
+_UNDER = ("cg-cell", "cg-pad", "cg-zero", "cg-crop", "cg-ghost", "cg-left", "cg-unread",
+          "cg-span", "cg-mark", "cg-markpad")
 
 
 def render_strip(st: Strip, label: str) -> str:
