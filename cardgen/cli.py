@@ -173,7 +173,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     failed = False
     for path in args.decks:
-        report = verify_deck(path, progress=_progress(path), budget=args.budget)
+        report = verify_deck(path, args.backend, progress=_progress(path),
+                             budget=args.budget)
         print(terminal_safe(path))
         print(format_report(report))
         failed = failed or bool(report.failures)
@@ -256,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "claims with PyTorch when it is importable, else with cardgen's solver, "
                     "and check each Answer. Exit 0 when all hold, 1 when some fail.")
     verify.add_argument("decks", nargs="+", metavar="DECK.apkg")
+    verify.add_argument("--backend", choices=("torch", "solver"),
+                        help="check with torch or with cardgen's solver (default: torch when "
+                             "importable)")
     verify.add_argument("--budget", type=float, metavar="SECONDS",
                         help="most seconds of checking per deck (default: 60 + 0.05 a note; "
                              "a genuine deck needs a fraction of that)")
