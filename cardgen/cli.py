@@ -349,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _safe(text: object) -> str:
     from cardgen.terminal import terminal_safe
 
-    return terminal_safe(text)
+    return terminal_safe(text, backslash=False)  # messages quote data with repr already
 
 
 def _say(line: str) -> None:

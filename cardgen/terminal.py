@@ -18,11 +18,12 @@ def _escape(char: str) -> str:
         else f"\\U{code:08x}"
 
 
-def terminal_safe(text: object) -> str:
+def terminal_safe(text: object, *, backslash: bool = True) -> str:
     """`text` with every control, format, surrogate, private-use or unassigned character
-    (and the backslash, so that an escape cannot be forged) written as a Python escape."""
+    written as a Python escape, and the backslash too (so that an escape cannot be forged)
+    unless `backslash` is False (for messages that already quote data with repr)."""
     line = str(text)
-    if line.isprintable() and "\\" not in line:
+    if line.isprintable() and not (backslash and "\\" in line):
         return line  # the common case, in C
-    return "".join(_escape(c) if c == "\\" or unicodedata.category(c)[0] in "CZ" and c != " "
-                   else c for c in line)
+    return "".join(_escape(c) if (c == "\\" and backslash)
+                   or (unicodedata.category(c)[0] in "CZ" and c != " ") else c for c in line)

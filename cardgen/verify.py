@@ -354,8 +354,8 @@ def _exit_text(status: int | None) -> str:
 
 
 def _short(text: str, limit: int = 40) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= limit else shown[:limit - 4] + "...'"
+    shown = repr(text[:limit])  # only a prefix can show: no copy of a 30 MB field
+    return shown if len(shown) <= limit and len(text) <= limit else shown[:limit - 4] + "...'"
 
 
 def _torch_installed() -> bool:
