@@ -452,6 +452,10 @@ def verify_deck(path: str | Path, backend: str | None = None,
             _verify_notes(report, notes, check, progress, limit)
     except ApkgError as exc:
         raise DeckError(str(exc)) from None
+    except BaseException:  # Ctrl-C, SIGTERM, a budget spent: do not wait for a busy child
+        if worker is not None:
+            worker.kill()
+        raise
     finally:
         if worker is not None:
             worker.close()

@@ -561,3 +561,34 @@ def test_progress_lines_in_a_log(monkeypatch: pytest.MonkeyPatch,
     err = capsys.readouterr().err.splitlines()
     assert err == ["deck.apkg\\x1b[2J: 3/6 notes (11 s)", "deck.apkg\\x1b[2J: 5/6 notes (22 s)",
                    "deck.apkg\\x1b[2J: 6/6 notes (23 s)"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize("backend", ["solver", "torch"])
+def test_interrupted_verify(tmp_path: Path, backend: str) -> None:
+    from cardgen.claims import torch_available
+
+    if backend == "torch" and not torch_available():
+        pytest.skip("torch is not installed")
+    slow = equivalent_claim([parse_layer("AdaptiveMaxPool2d(5)")], [parse_layer("MaxPool2d(2)")],
+                            [1, 2, 10, 10])
+    path = write_deck(tmp_path / "d.apkg", [note(i, answer="yes", spec_text=spec(
+        "yes", [slow] * 16, family="adaptive.equivalence")) for i in range(50)])
+    proc = subprocess.Popen([sys.executable, "-m", "cardgen", "verify", str(path), "--backend",
+                             backend], cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    time.sleep(6)  # past torch's import in the checker process
+    start = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    seconds = time.monotonic() - start
+    _record(f"SIGINT 6 s into verify ({backend})",
+            Run(proc.returncode, "", err.decode(), seconds, float("nan")))
+    time.sleep(0.5)
+    assert _group_alive(proc.pid) == []
+    assert (proc.returncode, err.decode().strip()) == (130, "cardgen: interrupted")
+    assert seconds < 3
