@@ -592,3 +592,22 @@ def test_interrupted_verify(tmp_path: Path, backend: str) -> None:
     assert _group_alive(proc.pid) == []
     assert (proc.returncode, err.decode().strip()) == (130, "cardgen: interrupted")
     assert seconds < 3
+
+
+def test_terminal_safe() -> None:
+    from cardgen.terminal import terminal_safe
+
+    assert terminal_safe("Café 畳み込み 1x16") == "Café 畳み込み 1x16"
+    assert terminal_safe("a\x1b[2K\rb\nc\u202ed\\") == "a\\x1b[2K\\rb\\nc\\u202ed\\\\"
+    assert terminal_safe("a\\nb", backslash=False) == "a\\nb"
+
+
+def test_failures_past_the_list_are_counted(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import cardgen.verify as verify_module
+
+    monkeypatch.setattr(verify_module, "MAX_LISTED", 2)
+    path = write_deck(tmp_path / "d.apkg", [note(i, answer="9x9") for i in range(5)])
+    report = verify_module.verify_deck(path, "solver")
+    assert (report.failed, len(report.failures), report.unlisted) == (5, 2, 3)
+    assert verify_module.format_report(report).endswith("... and 3 more failures, not listed")
