@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from cardgen import __version__
 from cardgen.errors import CardgenError
@@ -108,11 +109,11 @@ def _check_deck_files(recipes: Sequence, explicit: bool) -> None:
     from cardgen.build import deck_filename
     from cardgen.terminal import terminal_safe
 
-    owners: dict[str, object] = {}
+    owners: dict[str, Any] = {}
     for recipe in recipes:
         name = deck_filename(recipe)
         if name in owners:
-            raise CardgenError(f"{terminal_safe(owners[name].path)} and "  # type: ignore[attr-defined]
+            raise CardgenError(f"{terminal_safe(owners[name].path)} and "
                                f"{terminal_safe(recipe.path)} would both write {name}; give "
                                f"one of them another [deck] name")
         owners[name] = recipe
