@@ -201,6 +201,15 @@ def test_hostile_collections_are_refused(deck: Path, case: str, sql: list[str],
     assert result.peak_mb < 400
 
 
+def test_notes_are_read_one_at_a_time(tmp_path: Path) -> None:
+    path = write_deck(tmp_path / "d.apkg", [note(i) for i in range(30)])
+    # 30 notes with an 8 MB Front each: 240 MB if the notes were all held at once
+    tamper(path, "UPDATE notes SET flds = printf('%.*c', 8000000, 'x') || flds")
+    result = verify("30 notes of 8 MB each (240 MB of fields)", path, timeout=120)
+    assert result.rc == 0, result.err
+    assert result.peak_mb < 150
+
+
 def test_a_huge_spec_fails_its_note(tmp_path: Path) -> None:
     big = spec("1x16x16x16", [shape_claim([CONV], [1, 3, 32, 32])] * 1) + " " * 5_000_000
     path = write_deck(tmp_path / "d.apkg", [note(0, spec_text=big), note(1)])
