@@ -37,6 +37,11 @@ MAX_SPEC_CHARS = 4_000_000
 CLAIM_TIMEOUT = 120.0    # seconds for one claim in the torch worker
 STARTUP_TIMEOUT = 120.0  # seconds for the worker to import torch
 UNKNOWN_FAMILY = "(unknown)"
+# torch's caches grow in a long run (about 600 MB after 100,000 notes): a checker process
+# past this resident size is replaced (looked at every _RSS_EVERY claims), so that memory
+# stays bounded whatever the deck's size.
+WORKER_RSS_LIMIT = 450 * 1024 * 1024
+_RSS_EVERY = 256
 _FRONT_CHARS = 60
 _SCAN_CHARS = 8192
 # The work budget of one deck, in seconds of checking: a genuine note takes about 10 ms
@@ -258,6 +263,8 @@ class _Worker:
         self.lines: queue.Queue[Any] = queue.Queue()
         self.reader: threading.Thread | None = None
         self.version: str | None = None
+        self.checked = 0
+        self.restarts = 0
 
     def start(self) -> None:
         root = str(Path(__file__).resolve().parent.parent)
@@ -307,6 +314,10 @@ class _Worker:
             pass  # the child died; its exit status is reported below
         reply = self._reply(timeout)
         if isinstance(reply, dict) and isinstance(reply.get("ok"), bool):
+            self.checked += 1
+            if self.checked % _RSS_EVERY == 0 and _resident(self.proc.pid) > WORKER_RSS_LIMIT:
+                self.close()  # the next claim starts a fresh one
+                self.restarts += 1
             return ClaimCheck(reply["ok"], str(reply.get("detail", "")))
         if reply is _TIMEOUT:
             self.kill()
@@ -340,6 +351,15 @@ class _Worker:
             self.reader.join(timeout=2)  # it ends at the child's EOF
             self.reader = None
         return status
+
+
+def _resident(pid: int) -> int:
+    """Resident bytes of process `pid` (0 where /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _exit_text(status: int | None) -> str:

@@ -620,3 +620,18 @@ def test_failures_past_the_list_are_counted(tmp_path: Path,
     report = verify_module.verify_deck(path, "solver")
     assert (report.failed, len(report.failures), report.unlisted) == (5, 2, 3)
     assert verify_module.format_report(report).endswith("... and 3 more failures, not listed")
+
+
+def test_a_grown_checker_process_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cardgen.verify as verify_module
+
+    monkeypatch.setattr(verify_module, "_RSS_EVERY", 2)
+    monkeypatch.setattr(verify_module, "WORKER_RSS_LIMIT", 1)  # every process is too big
+    worker = verify_module._Worker("solver")
+    worker.start()
+    claim = shape_claim([CONV], [1, 3, 32, 32])
+    try:
+        assert all(worker.check(claim).ok for _ in range(5))
+        assert worker.restarts == (2 if verify_module._resident(os.getpid()) else 0)
+    finally:
+        worker.close()
