@@ -14,7 +14,6 @@ import json
 import math
 import os
 import sqlite3
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterable
@@ -25,6 +24,8 @@ from pathlib import Path
 import genanki
 from genanki.apkg_col import APKG_COL
 from genanki.apkg_schema import APKG_SCHEMA
+
+from cardgen.output import Staged, check_target, stage
 
 __all__ = [
     "FIELDS",
@@ -246,14 +247,6 @@ def _zip_entry(name: str, date_time: tuple[int, int, int, int, int, int]) -> zip
     return info
 
 
-def _umask() -> int:
-    # os.umask can only be read by setting it; done once at import, before any threads.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()
 # Level 1 is ~3x faster than zlib's default 6 and still ~7x smaller than genanki's stored
 # zip (~700 vs ~525 B/note on 3.5 KB SVG notes); the build must not be slower than genanki.
 # The bytes depend on zlib's version, as the SQLite image depends on SQLite's.
@@ -270,27 +263,32 @@ def write_apkg(
 ) -> int:
     """Write `notes` (in new-card order; any iterable, consumed as it comes) to `path`
     atomically; return the bytes written."""
+    staged = stage_apkg(path, notes, model, timestamp=timestamp,
+                        deck_descriptions=deck_descriptions)
+    staged.commit()
+    return staged.size
+
+
+def stage_apkg(
+    path: str | Path,
+    notes: Iterable[NoteData],
+    model: genanki.Model,
+    *,
+    timestamp: float,
+    deck_descriptions: dict[str, str] | None = None,
+) -> Staged:
+    """Write the deck beside `path` under a unique temporary name, not yet in place:
+    `commit()` renames it, `discard()` removes it (several decks can be written first and
+    renamed together). Refuses (OutputError) when `path` exists and is not a regular file."""
     if not (math.isfinite(timestamp) and timestamp >= 0):
         raise ValueError(f"timestamp must be a finite, non-negative number, got {timestamp!r}")
-    target = Path(path)
+    check_target(path)
     # Everything that can fail on bad input happens before the disk is touched.
     image = _collection_image(notes, model, timestamp, deck_descriptions or {})
     date_time = _zip_date_time(timestamp)
-
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w") as zf:
-                zf.writestr(_zip_entry("collection.anki2", date_time), image,
-                            compresslevel=_DEFLATE_LEVEL)
-                zf.writestr(_zip_entry("media", date_time), "{}")  # no media files
-            size = fh.tell()
-        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes 0600; a deck is an ordinary file
-        os.replace(tmp_name, target)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    return size
+    with stage(path) as (fh, staged):
+        with zipfile.ZipFile(fh, "w") as zf:
+            zf.writestr(_zip_entry("collection.anki2", date_time), image,
+                        compresslevel=_DEFLATE_LEVEL)
+            zf.writestr(_zip_entry("media", date_time), "{}")  # no media files
+    return staged[0]

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import multiprocessing
 import os
 import re
+import signal
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from markupsafe import escape
 
-from cardgen.anki import NoteData, guid_from_key, make_model, write_apkg
+from cardgen.anki import NoteData, guid_from_key, make_model, stage_apkg
 from cardgen.families import get_family
 from cardgen.generate import Problem, generate_family, study_order
+from cardgen.output import Staged, make_folder
 from cardgen.recipes import FamilySpec, Recipe
 from cardgen.render.env import back_template, card_css, front_template
 from cardgen.render.note import note_fields
@@ -97,7 +101,7 @@ def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
                 progress(i + 1, len(problems))
         return
     # fork: workers inherit the loaded modules and caches instead of importing again
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
         groups = pool.starmap(_generate, [(f, recipe.seed) for f in recipe.families])
         problems = study_order(groups)
         chunks = [problems[i:i + CHUNK] for i in range(0, len(problems), CHUNK)]
@@ -112,6 +116,13 @@ def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
                 progress(done, len(problems))
 
 
+def _quiet_worker() -> None:
+    """Ctrl-C reaches the whole process group: only the parent handles it (and ends the
+    pool), so a worker prints no traceback; SIGTERM (the pool's terminate) ends it at once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def deck_cards(recipe: Recipe, progress: Progress | None = None) -> list[Card]:
     """Every card of the recipe, in study order."""
     return list(iter_cards(recipe, progress))
@@ -121,15 +132,57 @@ def _render_chunk(job: tuple[str, list[Problem]]) -> list[NoteData]:
     return [card.note for card in _cards(*job)]
 
 
+_SLUG_BYTES = 120  # file names are at most 255 bytes; leave room for temp-file affixes
+
+
 def deck_filename(recipe: Recipe) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", recipe.name.lower()).strip("-")
-    return f"{slug or 'deck'}.apkg"
+    """The deck's file name: its name's letters and digits (any script) in lower case,
+    every other run of characters a "-". A long name is cut, with a hash of the whole
+    name, so that two long names cannot share a file."""
+    name = unicodedata.normalize("NFKC", recipe.name).casefold()
+    slug = re.sub(r"[\W_]+", "-", name).strip("-") or "deck"
+    if len(slug.encode("utf-8")) > _SLUG_BYTES:
+        digest = hashlib.sha256(recipe.name.encode("utf-8")).hexdigest()[:10]
+        cut = slug.encode("utf-8")[:_SLUG_BYTES - 11].decode("utf-8", "ignore").rstrip("-")
+        slug = f"{cut}-{digest}"
+    return f"{slug}.apkg"
 
 
 def build_recipe(recipe: Recipe, out_dir: Path, timestamp: float,
                  progress: Progress | None = None) -> BuiltDeck:
+    """Build the recipe's deck into `out_dir`."""
+    staged = stage_recipe(recipe, out_dir, timestamp, progress)
+    staged.commit()
+    return BuiltDeck(staged.target, staged.notes, staged.size)
+
+
+@dataclass
+class StagedDeck:
+    """A deck written beside its target under a temporary name (see anki.stage_apkg)."""
+    staged: Staged
+    notes: int
+
+    @property
+    def target(self) -> Path:
+        return self.staged.target
+
+    @property
+    def size(self) -> int:
+        return self.staged.size
+
+    def commit(self) -> None:
+        self.staged.commit()
+
+    def discard(self) -> None:
+        self.staged.discard()
+
+
+def stage_recipe(recipe: Recipe, out_dir: Path, timestamp: float,
+                 progress: Progress | None = None) -> StagedDeck:
+    """Write the recipe's deck beside its target, not yet in place: a run of several
+    recipes renames them only once every deck is written."""
     model = make_model(front_template(), back_template(), card_css())
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     path = Path(out_dir) / deck_filename(recipe)
     # Anki shows deck descriptions as HTML: recipe text must stay text.
     descriptions = {recipe.name: str(escape(recipe.description))} if recipe.description else None
@@ -141,5 +194,6 @@ def build_recipe(recipe: Recipe, out_dir: Path, timestamp: float,
             count += 1
             yield card.note
 
-    size = write_apkg(path, notes(), model, timestamp=timestamp, deck_descriptions=descriptions)
-    return BuiltDeck(path, count, size)
+    staged = stage_apkg(path, notes(), model, timestamp=timestamp,
+                        deck_descriptions=descriptions)
+    return StagedDeck(staged, count)

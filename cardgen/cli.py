@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
+from cardgen import __version__
 from cardgen.errors import CardgenError
 
 EPILOG_SOLVE = """examples:
@@ -27,27 +29,33 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     return 0
 
 
+PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
+
+
 def _progress(label: str):
     """Progress on stderr once work takes more than a moment: a live counter on a
-    terminal, a few plain lines in a log."""
+    terminal; in a log, one line every PROGRESS_EVERY seconds and one at the end."""
     import time
 
+    from cardgen.terminal import terminal_safe
+
+    label = terminal_safe(label)
     start = time.monotonic()
     tty = sys.stderr.isatty()
-    shown = {"quarter": 0, "live": False}
+    shown = {"last": start, "any": False}
 
     def report(done: int, total: int) -> None:
-        if time.monotonic() - start < 0.5:
+        now = time.monotonic()
+        if now - start < 0.5:
             return
         if tty:
-            shown["live"] = True
             end = "\n" if done == total else ""
             print(f"\r{label}: {done}/{total} notes", end=end, file=sys.stderr, flush=True)
             return
-        quarter = done * 4 // total
-        if quarter > shown["quarter"]:
-            shown["quarter"] = quarter
-            print(f"{label}: {done}/{total} notes", file=sys.stderr, flush=True)
+        if now - shown["last"] >= PROGRESS_EVERY or (done == total and shown["any"]):
+            shown["last"], shown["any"] = now, True
+            print(f"{label}: {done}/{total} notes ({now - start:.0f} s)", file=sys.stderr,
+                  flush=True)
 
     return report
 
@@ -65,37 +73,110 @@ def _recipes(paths: Sequence[str], seed: int | None) -> list:
     return [with_seed(r, seed) for r in recipes] if seed is not None else recipes
 
 
+def _other_recipes(given: Sequence) -> list:
+    """The recipes a plain `cardgen build` here would build, other than `given`: their
+    decks are the ones a given recipe must not overwrite. Unreadable ones are skipped."""
+    from pathlib import Path
+
+    from cardgen.recipes import discover_recipes, load_recipe
+    from cardgen.resources import default_recipe_path
+
+    found = discover_recipes(Path.cwd())
+    if not found:
+        try:
+            found = [default_recipe_path()]
+        except FileNotFoundError:
+            return []
+    mine = set()
+    for recipe in given:
+        try:
+            mine.add(Path(recipe.path).read_bytes())  # a copy of a recipe is that recipe
+        except OSError:
+            pass
+    others = []
+    for path in found:
+        try:
+            if path.read_bytes() not in mine:
+                others.append(load_recipe(path))
+        except (OSError, CardgenError):
+            continue
+    return others
+
+
+def _check_deck_files(recipes: Sequence, explicit: bool) -> None:
+    """A deck file is written by one recipe only: two recipes of this run, or a recipe
+    named here and one a plain `cardgen build` here would build, are refused by name."""
+    from cardgen.build import deck_filename
+    from cardgen.terminal import terminal_safe
+
+    owners: dict[str, Any] = {}
+    for recipe in recipes:
+        name = deck_filename(recipe)
+        if name in owners:
+            raise CardgenError(f"{terminal_safe(owners[name].path)} and "
+                               f"{terminal_safe(recipe.path)} would both write {name}; give "
+                               f"one of them another [deck] name")
+        owners[name] = recipe
+    if not explicit:
+        return
+    for other in _other_recipes(recipes):
+        recipe = owners.get(deck_filename(other))
+        if recipe is not None:
+            raise CardgenError(
+                f"{terminal_safe(recipe.path)} would overwrite the deck of "
+                f"{terminal_safe(other.path)} ({deck_filename(other)}): give it another "
+                f"[deck] name")
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cardgen.anki import build_timestamp
-    from cardgen.build import build_recipe, deck_filename
+    from cardgen.build import stage_recipe
+    from cardgen.output import OutputError, make_folder
+    from cardgen.terminal import terminal_safe
 
     try:
         timestamp = build_timestamp()
     except ValueError as exc:
         raise CardgenError(str(exc)) from None
     recipes = _recipes(args.recipes, args.seed)
-    names = [deck_filename(r) for r in recipes]
-    if len(set(names)) != len(names):
-        raise CardgenError("two recipes would write the same file: " + ", ".join(names))
+    _check_deck_files(recipes, bool(args.recipes))
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CardgenError(f"--out {args.out}: not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    for recipe in recipes:
-        built = build_recipe(recipe, out, timestamp, _progress(recipe.name))
-        print(f"{built.path}  {built.notes} notes  {built.bytes} bytes")
+    make_folder(out)
+    staged = []
+    try:
+        # Every deck is written before any is renamed into place: a failing recipe
+        # leaves every old deck as it was.
+        for recipe in recipes:
+            try:
+                staged.append(stage_recipe(recipe, out, timestamp, _progress(recipe.name)))
+            except OutputError:
+                raise
+            except CardgenError as exc:
+                where = terminal_safe(recipe.path)
+                text = str(exc)
+                raise CardgenError(text if text.startswith(where) else f"{where}: {text}"
+                                   ) from None
+        for deck in staged:
+            deck.commit()
+    finally:
+        for deck in staged:
+            deck.discard()  # nothing left once committed
+    for deck in staged:
+        print(f"{deck.target}  {deck.notes} notes  {deck.size} bytes")
     return 0
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from cardgen.terminal import terminal_safe
     from cardgen.verify import format_report, verify_deck
 
     failed = False
     for path in args.decks:
-        report = verify_deck(path, progress=_progress(path))
-        print(f"{path}")
+        report = verify_deck(path, args.backend, progress=_progress(path),
+                             budget=args.budget)
+        print(terminal_safe(path))
         print(format_report(report))
         failed = failed or bool(report.failures)
     return 1 if failed else 0
@@ -105,9 +186,14 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cardgen.build import deck_cards
+    from cardgen.output import check_target, write_atomic
     from cardgen.render.env import card_css
     from cardgen.render.preview import preview_html
 
+    target = Path(args.out)
+    check_target(target)  # before the work, not after
+    if not target.parent.is_dir():
+        raise CardgenError(f"{args.out}: the folder {target.parent} does not exist")
     recipes = _recipes(args.recipes, args.seed)
     cards = []
     for recipe in recipes:
@@ -118,11 +204,8 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     title = recipes[0].name if len(recipes) == 1 else "cardgen preview"
     description = recipes[0].description if len(recipes) == 1 else ""
     html = preview_html(cards, card_css(), title, description)
-    target = Path(args.out)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(target)
-    print(f"{target}  {len(cards)} cards  {target.stat().st_size} bytes")
+    size = write_atomic(target, html.encode("utf-8"))
+    print(f"{target}  {len(cards)} cards  {size} bytes")
     return 0
 
 
@@ -144,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="start with `cardgen build` (the default deck, in dist/), `cardgen list` "
                "(the problem families), or `cardgen solve --help` (the calculator). "
                "Bad input exits with status 2 and one line on stderr.")
+    parser.add_argument("--version", action="version", version=f"cardgen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     solve = sub.add_parser(
         "solve", help="calculator: output shapes, formulas and windows of a stack of layers",
@@ -174,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "claims with PyTorch when it is importable, else with cardgen's solver, "
                     "and check each Answer. Exit 0 when all hold, 1 when some fail.")
     verify.add_argument("decks", nargs="+", metavar="DECK.apkg")
+    verify.add_argument("--backend", choices=("torch", "solver"),
+                        help="check with torch or with cardgen's solver (default: torch when "
+                             "importable)")
+    verify.add_argument("--budget", type=float, metavar="SECONDS",
+                        help="most seconds of checking per deck (default: 60 + 0.05 a note; "
+                             "a genuine deck needs a fraction of that)")
     verify.set_defaults(func=_cmd_verify)
 
     preview = sub.add_parser(
@@ -189,17 +279,94 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every `finally` removes its temp files."""
+
+
+def _on_term(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _signals() -> dict[int, object]:
+    """SIGTERM ends the run through the same clean-up as Ctrl-C; a file size limit
+    (RLIMIT_FSIZE) becomes an error on the write instead of killing the process."""
+    import signal
+
+    wanted = {signal.SIGTERM: _on_term}
+    if hasattr(signal, "SIGXFSZ"):
+        wanted[signal.SIGXFSZ] = signal.SIG_IGN
+    old = {}
+    for sig, handler in wanted.items():
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread (main() called from a library)
+            pass
+    return old
+
+
+def _restore(old: dict[int, object]) -> None:
+    import signal
+
+    for sig, handler in old.items():
+        signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def _os_error(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    return f"{where}: {reason}" if where else reason
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    old = _signals()
+    command = args.command
     try:
-        return args.func(args)
+        try:
+            status = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+            return status
+        finally:
+            _restore(old)
     except CardgenError as exc:
-        print(f"cardgen {args.command}: error: {exc}", file=sys.stderr)
+        _say(f"cardgen {command}: error: {_safe(exc)}")
         return 2
-    except KeyboardInterrupt:
-        print("cardgen: interrupted", file=sys.stderr)
-        return 130
+    except BrokenPipeError:
+        _drop_stdout()
+        _say(f"cardgen {command}: error: standard output: the reader closed the pipe")
+        return 2
+    except OSError as exc:
+        _say(f"cardgen {command}: error: {_safe(_os_error(exc))}")
+        return 2
+    except KeyboardInterrupt as exc:
+        _say("cardgen: terminated" if isinstance(exc, _Terminated) else "cardgen: interrupted")
+        return 143 if isinstance(exc, _Terminated) else 130
+
+
+def _safe(text: object) -> str:
+    from cardgen.terminal import terminal_safe
+
+    return terminal_safe(text, backslash=False)  # messages quote data with repr already
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
+def _drop_stdout() -> None:
+    """After EPIPE: point stdout at /dev/null so the exit's flush cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

@@ -18,24 +18,42 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from cardgen.apkg import ApkgError, read_notes
+from cardgen.apkg import ApkgError, open_notes
 from cardgen.claims import BACKENDS, ClaimCheck, check_claim
 from cardgen.errors import CardgenError
+from cardgen.terminal import terminal_safe
 
-__all__ = ["DeckError", "Failure", "FamilyCount", "MAX_CLAIMS", "VerifyReport",
-           "format_report", "verify_deck"]
+__all__ = ["BUDGET_BASE", "BUDGET_PER_NOTE", "DeckError", "Failure", "FamilyCount",
+           "MAX_CLAIMS", "VerifyReport", "deck_budget", "format_report", "verify_deck"]
 
 MAX_CLAIMS = 64          # claims in one note's Spec
 MAX_SPEC_CHARS = 4_000_000
 CLAIM_TIMEOUT = 120.0    # seconds for one claim in the torch worker
 STARTUP_TIMEOUT = 120.0  # seconds for the worker to import torch
 UNKNOWN_FAMILY = "(unknown)"
+# torch's caches grow in a long run (about 600 MB after 100,000 notes): a checker process
+# past this resident size is replaced (looked at every _RSS_EVERY claims), so that memory
+# stays bounded whatever the deck's size.
+WORKER_RSS_LIMIT = 450 * 1024 * 1024
+_RSS_EVERY = 256
 _FRONT_CHARS = 60
+_SCAN_CHARS = 8192
+# The work budget of one deck, in seconds of checking: a genuine note takes about 10 ms
+# on a slow shared machine (either backend), so this is several times what any genuine
+# deck needs, and bounds a hostile one (5,000 notes x 64 claims at the per-claim limits
+# would be hours).
+BUDGET_BASE = 60.0
+BUDGET_PER_NOTE = 0.05
+_PROJECT_AFTER = 10.0    # seconds before the projected total can end a run early
+MAX_LISTED = 1000        # failures kept and printed; the rest are counted
+MAX_FAMILIES = 100       # distinct family names in the table; the rest count as "(other)"
+OTHER_FAMILY = "(other)"
 
 
 class DeckError(CardgenError):
@@ -66,7 +84,8 @@ class VerifyReport:
     backend: str                      # "torch" or "solver"
     backend_label: str                # e.g. "checked with torch 2.13.0"
     families: dict[str, FamilyCount] = field(default_factory=dict)
-    failures: list[Failure] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)   # the first MAX_LISTED
+    unlisted: int = 0                 # failures past MAX_LISTED, counted only
 
     @property
     def notes(self) -> int:
@@ -81,16 +100,52 @@ class VerifyReport:
         return self.failed == 0
 
 
-_BLOCK = re.compile(r"</?(p|div|br|li|ul|ol|table|tr|td|th|h[1-6])\b[^>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
-_HIDDEN = re.compile(r"<(style|script|svg)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_BLOCK_TAGS = frozenset(("p", "div", "br", "li", "ul", "ol", "table", "tr", "td", "th",
+                         "h1", "h2", "h3", "h4", "h5", "h6"))
+_HIDDEN_TAGS = frozenset(("style", "script", "svg"))
+_TAG_NAME = re.compile(r"/?([A-Za-z][A-Za-z0-9]*)")
 
 
 def front_text(front: str, limit: int = _FRONT_CHARS) -> str:
-    """The Front field as one line of plain text, at most `limit` characters."""
-    text = _TAG.sub("", _BLOCK.sub(" ", _HIDDEN.sub(" ", front)))
-    text = html.unescape(text)
-    text = " ".join(text.split())
+    """The Front field as one line of plain text, at most `limit` characters.
+
+    One pass over the field, each character looked at a bounded number of times, stopping
+    once `limit` characters are found: a hostile field costs time in proportion to its
+    length, never its square."""
+    pieces: list[str] = []
+    seen = 0       # characters in `pieces`, runs of white space counted as one
+    hidden = ""    # the element (style, script, svg) whose content is not text
+    i, n = 0, len(front)
+    while i < n and seen <= limit:
+        lt = front.find("<", i)
+        end = n if lt < 0 else lt
+        if not hidden and end > i:
+            # Only a prefix can show: a field of a million entities costs no more.
+            raw = html.unescape(front[i:min(end, i + _SCAN_CHARS)])
+            piece = " ".join(raw.split())
+            piece = (" " if raw[:1].isspace() else "") + piece + \
+                (" " if raw[-1:].isspace() and piece else "")
+            pieces.append(piece)
+            seen += len(piece)
+        if lt < 0:
+            break
+        gt = front.find(">", lt + 1)
+        if gt < 0:
+            break  # an unclosed tag: the rest is markup, not text
+        match = _TAG_NAME.match(front, lt + 1, gt)
+        if match:
+            name = match[1].lower()
+            closing = front[lt + 1] == "/"
+            if hidden:
+                if closing and name == hidden:
+                    hidden = ""
+            elif name in _HIDDEN_TAGS and not closing and front[gt - 1] != "/":
+                hidden = name
+            elif name in _BLOCK_TAGS:
+                pieces.append(" ")  # tags that separate words in what the card shows
+                seen += 1
+        i = gt + 1
+    text = " ".join("".join(pieces).split())
     return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
 
 
@@ -124,7 +179,7 @@ def _spec(raw: str) -> tuple[dict[str, Any] | None, str]:
     return spec, ""
 
 
-def _note_reasons(fields: dict[str, str], check: Callable[[Any], ClaimCheck]
+def _note_reasons(fields: dict[str, str], check: Callable[[Any, float], ClaimCheck]
                   ) -> tuple[str, list[str]]:
     """(family, reasons the note fails); no reasons when every check holds."""
     if "Spec" not in fields:
@@ -143,7 +198,7 @@ def _note_reasons(fields: dict[str, str], check: Callable[[Any], ClaimCheck]
                        f"{_short(spec['answer'])}")
     claims = spec["claims"]
     for i, claim in enumerate(claims):
-        result = check(claim)
+        result = check(claim, i / len(claims))
         if not result.ok:
             kind = claim.get("kind") if isinstance(claim, dict) else None
             label = f"{kind} claim" if isinstance(kind, str) and len(kind) < 20 else "claim"
@@ -208,6 +263,8 @@ class _Worker:
         self.lines: queue.Queue[Any] = queue.Queue()
         self.reader: threading.Thread | None = None
         self.version: str | None = None
+        self.checked = 0
+        self.restarts = 0
 
     def start(self) -> None:
         root = str(Path(__file__).resolve().parent.parent)
@@ -241,7 +298,8 @@ class _Worker:
         except ValueError:
             return None
 
-    def check(self, claim: Any) -> ClaimCheck:
+    def check(self, claim: Any, timeout: float | None = None) -> ClaimCheck:
+        timeout = CLAIM_TIMEOUT if timeout is None else timeout
         try:
             line = json.dumps(claim)
         except (ValueError, TypeError, RecursionError):
@@ -254,12 +312,16 @@ class _Worker:
             self.proc.stdin.flush()
         except OSError:
             pass  # the child died; its exit status is reported below
-        reply = self._reply(CLAIM_TIMEOUT)
+        reply = self._reply(timeout)
         if isinstance(reply, dict) and isinstance(reply.get("ok"), bool):
+            self.checked += 1
+            if self.checked % _RSS_EVERY == 0 and _resident(self.proc.pid) > WORKER_RSS_LIMIT:
+                self.close()  # the next claim starts a fresh one
+                self.restarts += 1
             return ClaimCheck(reply["ok"], str(reply.get("detail", "")))
         if reply is _TIMEOUT:
             self.kill()
-            return ClaimCheck(False, f"{self.backend} did not finish within {CLAIM_TIMEOUT:g} s")
+            return ClaimCheck(False, f"{self.backend} did not finish within {timeout:g} s")
         status = self.close()
         return ClaimCheck(False, f"{self.backend} crashed checking this claim "
                                  f"({_exit_text(status)})")
@@ -291,6 +353,15 @@ class _Worker:
         return status
 
 
+def _resident(pid: int) -> int:
+    """Resident bytes of process `pid` (0 where /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _exit_text(status: int | None) -> str:
     if status is None:
         return "no reply"
@@ -303,8 +374,8 @@ def _exit_text(status: int | None) -> str:
 
 
 def _short(text: str, limit: int = 40) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= limit else shown[:limit - 4] + "...'"
+    shown = repr(text[:limit])  # only a prefix can show: no copy of a 30 MB field
+    return shown if len(shown) <= limit and len(text) <= limit else shown[:limit - 4] + "...'"
 
 
 def _torch_installed() -> bool:
@@ -324,14 +395,56 @@ def backend_label(backend: str, version: str | None = None) -> str:
     return "checked with cardgen's solver (torch not installed)"
 
 
+def deck_budget(notes: int) -> float:
+    """The default work budget of a deck of `notes` notes, in seconds of checking."""
+    return BUDGET_BASE + BUDGET_PER_NOTE * notes
+
+
+class _Budget:
+    """Seconds of checking left for the deck; ends the run with one line once spent, or
+    early once the pace so far projects past it."""
+
+    def __init__(self, path: str, notes: int, seconds: float | None) -> None:
+        self.path, self.notes = path, notes
+        self.seconds = deck_budget(notes) if seconds is None else seconds
+        self.start = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def left(self) -> float:
+        return self.seconds - self.elapsed()
+
+    def check(self, done: float) -> None:
+        """`done`: notes finished so far (fractions for a note part checked)."""
+        elapsed = self.elapsed()
+        if elapsed > self.seconds:
+            self.fail(done, elapsed, "")
+        if elapsed > _PROJECT_AFTER and done > 0:
+            projected = elapsed * self.notes / done
+            if projected > 2 * self.seconds:
+                self.fail(done, elapsed, f", about {projected:,.0f} s at this pace")
+        elif elapsed > _PROJECT_AFTER and elapsed > self.seconds / 2:
+            self.fail(done, elapsed, ", not one note done")
+
+    def fail(self, done: float, elapsed: float, pace: str) -> None:
+        raise DeckError(
+            f"{terminal_safe(self.path)}: checking exceeds the work budget of "
+            f"{self.seconds:,.0f} s for {self.notes:,} notes ({int(done):,} checked in "
+            f"{elapsed:,.0f} s{pace}); a genuine deck needs far less: use --budget SECONDS "
+            f"to allow more")
+
+
 def verify_deck(path: str | Path, backend: str | None = None,
                 progress: Callable[[int, int], None] | None = None, *,
-                isolate: bool = True) -> VerifyReport:
-    """Check every note of the deck at `path`. Raises DeckError when it cannot be read.
+                isolate: bool = True, budget: float | None = None) -> VerifyReport:
+    """Check every note of the deck at `path`. Raises DeckError when it cannot be read, or
+    when checking it would exceed `budget` seconds (default: `deck_budget` of its notes).
 
     `backend` is "torch", "solver" or None (torch when installed, else the solver);
     `progress(done, total)` is called after each note. With torch, claims are checked in
     a child process unless `isolate` is False (a crash in torch then ends this process).
+    Notes are streamed: memory stays flat whatever the size of the deck.
     """
     if backend is None:
         backend = "torch" if _torch_installed() else "solver"
@@ -340,49 +453,85 @@ def verify_deck(path: str | Path, backend: str | None = None,
                            + ", ".join(BACKENDS))
     if backend == "torch" and not _torch_installed():
         raise CardgenError("torch is not installed; use the solver backend")
-    try:
-        notes = read_notes(path)
-    except ApkgError as exc:
-        raise DeckError(str(exc)) from None
+    if budget is not None and not budget > 0:
+        raise CardgenError(f"--budget must be a positive number of seconds, got {budget!r}")
     worker = _Worker(backend) if backend == "torch" and isolate else None
     try:
+        with open_notes(path) as notes:
+            if worker is not None:
+                worker.start()
+            report = VerifyReport(str(path), backend,
+                                  backend_label(backend, worker.version if worker else None))
+            limit = _Budget(str(path), len(notes), budget)
+            if worker is not None:
+                def check(claim: Any) -> ClaimCheck:
+                    return worker.check(claim, max(1.0, min(CLAIM_TIMEOUT, limit.left() + 1)))
+            else:
+                def check(claim: Any) -> ClaimCheck:
+                    return _safe_check(claim, backend)
+            _verify_notes(report, notes, check, progress, limit)
+    except ApkgError as exc:
+        raise DeckError(str(exc)) from None
+    except BaseException:  # Ctrl-C, SIGTERM, a budget spent: do not wait for a busy child
         if worker is not None:
-            worker.start()
-        report = VerifyReport(str(path), backend,
-                              backend_label(backend, worker.version if worker else None))
-        check = worker.check if worker is not None else \
-            (lambda claim: _safe_check(claim, backend))
-        _verify_notes(report, notes, check, progress)
+            worker.kill()
+        raise
     finally:
         if worker is not None:
             worker.close()
     return report
 
 
-def _verify_notes(report: VerifyReport, notes: list[Any], check: Callable[[Any], ClaimCheck],
-                  progress: Callable[[int, int], None] | None) -> None:
-    for done, note in enumerate(notes, 1):
-        family, reasons = _note_reasons(note.fields, check)
+def _verify_notes(report: VerifyReport, notes: Any, check: Callable[[Any], ClaimCheck],
+                  progress: Callable[[int, int], None] | None, limit: _Budget) -> None:
+    total = len(notes)
+    done = 0
+
+    def budgeted(claim: Any, part: float) -> ClaimCheck:
+        limit.check(done + part)
+        return check(claim)
+
+    for note in notes:
+        family, reasons = _note_reasons(note.fields, budgeted)
+        if family not in report.families and len(report.families) >= MAX_FAMILIES:
+            family = OTHER_FAMILY
         count = report.families.setdefault(family, FamilyCount())
         count.notes += 1
+        done += 1
         if reasons:
             count.failed += 1
-            text = front_text(note.fields.get("Front", ""))
-            report.failures.extend(Failure(note.guid, family, text, r) for r in reasons)
+            room = MAX_LISTED - len(report.failures)
+            if room > 0:
+                text = front_text(note.fields.get("Front", ""))
+                report.failures.extend(Failure(note.guid[:200], family, text, r)
+                                       for r in reasons[:room])
+            report.unlisted += max(0, len(reasons) - max(room, 0))
+        limit.check(done)
         if progress is not None:
-            progress(done, len(notes))
+            progress(done, total)
 
 
 def format_report(report: VerifyReport) -> str:
-    """Human summary: backend, a table per family, then each failure naming its note."""
+    """Human summary: backend, a table per family, then each failure naming its note.
+    Everything that comes from the file is escaped: no control character reaches the
+    terminal, and every failure is one line."""
+    safe = terminal_safe
+    families = {safe(name): c for name, c in report.families.items()}
     lines = [report.backend_label]
-    width = max([len("family"), len("total")] + [len(f) for f in report.families])
+    width = max([len("family"), len("total")] + [len(f) for f in families])
     lines.append(f"{'family':<{width}}  {'notes':>6}  {'ok':>6}  {'failed':>6}")
-    for name in sorted(report.families):
-        c = report.families[name]
+    for name in sorted(families):
+        c = families[name]
         lines.append(f"{name:<{width}}  {c.notes:>6}  {c.ok:>6}  {c.failed:>6}")
     lines.append(f"{'total':<{width}}  {report.notes:>6}  {report.notes - report.failed:>6}  "
                  f"{report.failed:>6}")
     for f in report.failures:
-        lines.append(f'FAILED {f.family} note {f.guid} "{f.note}": {f.reason}')
+        lines.append(f'FAILED {safe(f.family)} note {safe(_clip(f.guid))} "{safe(f.note)}": '
+                     f"{safe(f.reason)}")
+    if report.unlisted:
+        lines.append(f"... and {report.unlisted} more failures, not listed")
     return "\n".join(lines)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -243,7 +243,9 @@ def _listing(folder: Path) -> list[str]:
 
 
 def test_missing_target_folder_raises_and_creates_nothing(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    from cardgen.output import OutputError
+
+    with pytest.raises(OutputError, match="nope"):
         _write(tmp_path / "nope" / "a.apkg")
     assert _listing(tmp_path) == []
 

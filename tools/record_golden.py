@@ -46,7 +46,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import torch
+try:
+    import torch
+except ImportError as exc:  # one line, not a traceback: this tool needs torch to record
+    print(f"record_golden.py: error: torch is needed to record golden vectors "
+          f"(pip install torch==2.13.0): {exc}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 warnings.filterwarnings("ignore")
 torch.set_num_threads(1)
