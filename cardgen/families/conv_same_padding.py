@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cardgen.claims import error_claim, shape_claim, unique_claim
+from cardgen.claims import error_claim, padding_claim, shape_claim, unique_claim
 from cardgen.errors import ShapeError
 from cardgen.explain.sizes import (
     same_pad_text,
@@ -148,12 +148,14 @@ def solve(params: dict[str, Any]) -> Solution:
     if q == "split":
         left, right = same_padding(k, d)
         same = _conv(nd, k, d, "same")
-        # No unique claim here: nn.Conv has no asymmetric padding, so "left,right" cannot be
-        # a padding argument whose candidates a claim could re-check. The three claims show
-        # 'same' keeps the size and neither symmetric padding does.
+        # nn.Conv's own padding is symmetric, so no padding argument holds the split: the
+        # padding claim pins it (torch: 'same' equals the unpadded conv on the input padded
+        # left,right); the shape claims show 'same' keeps the size and neither symmetric
+        # padding does.
         out_left = conv_out(size, k, 1, left, d)
         out_right = conv_out(size, k, 1, right, d)
-        claims = [shape_claim([same], shape), shape_claim([_conv(nd, k, d, left)], shape),
+        claims = [padding_claim(same, shape), shape_claim([same], shape),
+                  shape_claim([_conv(nd, k, d, left)], shape),
                   shape_claim([_conv(nd, k, d, right)], shape)]
         return Solution(
             question=f"`nn.Conv{nd}d({CHANNELS}, {CHANNELS}, {k}"
