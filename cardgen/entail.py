@@ -197,11 +197,17 @@ def check_entailed(spec: Mapping[str, Any]) -> None:
     if not isinstance(answer, str):
         raise NotEntailed("the Spec has no answer")
     if family in CHECKED:
-        _values_check(answer, claims)
+        try:
+            _values_check(answer, claims)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            raise NotEntailed("the values claim is not shaped as this family's") from None
         return
     derive = DERIVERS.get(family) if isinstance(family, str) else None
     if derive is None:
         raise NotEntailed("no rule derives an answer for this family")
-    derived = derive(params, claims)
+    try:
+        derived = derive(params, claims)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        raise NotEntailed("the claims are not shaped as this family's claims") from None
     if derived != answer:
         raise NotEntailed(f"the claims give {derived[:60]}, the answer says {answer[:60]}")

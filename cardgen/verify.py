@@ -26,12 +26,14 @@ from typing import IO, Any
 
 from cardgen.apkg import ApkgError, open_notes
 from cardgen.claims import BACKENDS, ClaimCheck, check_claim
+from cardgen.entail import NotEntailed, check_entailed
 from cardgen.errors import CardgenError
 from cardgen.terminal import terminal_safe
 
 __all__ = ["BUDGET_BASE", "BUDGET_PER_NOTE", "DeckError", "Failure", "FamilyCount",
            "MAX_CLAIMS", "VerifyReport", "deck_budget", "format_report", "verify_deck"]
 
+SPEC_VERSIONS = (1, 2)  # v2: unique and padding claims; v1 decks are read the same way
 MAX_CLAIMS = 64          # claims in one note's Spec
 MAX_SPEC_CHARS = 4_000_000
 CLAIM_TIMEOUT = 120.0    # seconds for one claim in the torch worker
@@ -165,8 +167,9 @@ def _spec(raw: str) -> tuple[dict[str, Any] | None, str]:
     if not isinstance(spec, dict):
         return None, "Spec is not a JSON object"
     version = spec.get("v")
-    if type(version) is not int or version != 1:
-        return spec, f"Spec version {_short(repr(version))} is not supported (expected 1)"
+    if type(version) is not int or version not in SPEC_VERSIONS:
+        return spec, (f"Spec version {_short(repr(version))} is not supported (expected "
+                      f"{' or '.join(map(str, SPEC_VERSIONS))})")
     claims = spec.get("claims")
     if not isinstance(claims, list):
         return spec, "Spec has no claims list"
@@ -196,6 +199,10 @@ def _note_reasons(fields: dict[str, str], check: Callable[[Any, float], ClaimChe
     elif answer != spec["answer"]:
         reasons.append(f"Answer field {_short(answer)} differs from the Spec's answer "
                        f"{_short(spec['answer'])}")
+    try:
+        check_entailed(spec)
+    except NotEntailed as exc:
+        reasons.append(f"the claims do not entail the answer: {exc}")
     claims = spec["claims"]
     for i, claim in enumerate(claims):
         result = check(claim, i / len(claims))

@@ -63,7 +63,7 @@ def worked_html(solution: Solution) -> str:
 
 
 def spec_json(problem: Problem, solution: Solution) -> str:
-    spec: dict[str, Any] = {"v": 1, "family": problem.family, "level": problem.level,
+    spec: dict[str, Any] = {"v": 2, "family": problem.family, "level": problem.level,
                             "params": problem.params, "answer": solution.answer,
                             "claims": solution.claims}
     return json.dumps(spec, separators=(",", ":"))

@@ -1,0 +1,152 @@
+"""The claims entail the answer: every family's answer is read off its claims, and a note
+whose answer the claims do not give fails `cardgen verify`, even when every claim holds."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cardgen.build import build_recipe
+from cardgen.claims import equivalent_claim, shape_claim
+from cardgen.entail import FAMILIES as ENTAILED
+from cardgen.entail import NotEntailed, check_entailed
+from cardgen.families import FAMILIES
+from cardgen.generate import family_rng
+from cardgen.layers import parse_layer
+from cardgen.recipes import parse_recipe
+from cardgen.verify import verify_deck
+
+SEEDS = (0, 1, 2)
+DRAWS = 12  # per family, level and seed
+
+
+def specs(family: str, level: int) -> list[dict[str, Any]]:
+    module = FAMILIES[family]
+    out = []
+    for seed in SEEDS:
+        rng = family_rng(seed, family)
+        for _ in range(DRAWS):
+            params = module.generate(rng, level)
+            s = module.solve(params)
+            out.append({"family": family, "level": level, "params": params,
+                        "answer": s.answer, "claims": s.claims})
+    return out
+
+
+CASES = [(f, lv) for f in sorted(FAMILIES) for lv in FAMILIES[f].LEVELS]
+
+
+def test_every_family_has_a_rule() -> None:
+    assert set(FAMILIES) == set(ENTAILED)
+
+
+def wrong_answers(answer: str) -> list[str]:
+    """Nearby answers a slip would give: each number moved by one, yes/no swapped."""
+    swaps = {"yes": "no", "no": "yes", "none": "1", "error": "1x1"}
+    if answer in swaps:
+        return [swaps[answer]]
+    if answer.startswith("yes "):
+        return ["no"] + [a for a in _bumped(answer)]
+    return _bumped(answer) or ["?"]
+
+
+def _bumped(answer: str) -> list[str]:
+    out = []
+    for m in list(re.finditer(r"\d+", answer))[:4]:
+        out.append(answer[:m.start()] + str(int(m[0]) + 1) + answer[m.end():])
+    return out
+
+
+@pytest.mark.parametrize(("family", "level"), CASES)
+def test_answers_follow_from_the_claims_and_slips_do_not(family: str, level: int) -> None:
+    for spec in specs(family, level):
+        check_entailed(spec)  # the claims give exactly this answer
+        for wrong in wrong_answers(spec["answer"]):
+            with pytest.raises(NotEntailed):
+                check_entailed({**spec, "answer": wrong})
+
+
+@pytest.mark.parametrize(("family", "level"), CASES)
+def test_without_the_answer_claim_nothing_is_entailed(family: str, level: int) -> None:
+    """Claims that do not determine the answer (here: unrelated, true ones) fail."""
+    unrelated = equivalent_claim([parse_layer("AdaptiveAvgPool1d(3)")],
+                                 [parse_layer("AvgPool1d(3, 2)")], [1, 1, 7])
+    for spec in specs(family, level)[:3]:
+        with pytest.raises(NotEntailed):
+            check_entailed({**spec, "claims": [unrelated]})
+
+
+def test_malformed_claims_are_not_entailed_and_never_crash() -> None:
+    spec = specs("adaptive.windows", 1)[0]
+    for claims in ([{"kind": "windows", "windows": "x"}], [{"kind": "windows"}], [7], None,
+                   [{"kind": "unique", "space": [], "answer": {"p": 1}}]):
+        with pytest.raises(NotEntailed):
+            check_entailed({**spec, "claims": claims})
+    with pytest.raises(NotEntailed):
+        check_entailed({"family": "adaptive.values", "answer": "1,x", "claims": [
+            {"kind": "values", "output": [[[1.0, 2.0]]]}]})
+
+
+def _set_fields(path: Path, guid: str, answer: str) -> None:
+    """Set one note's Answer field and its Spec's answer together, as a forger would."""
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        blobs = {n: zf.read(n) for n in names}
+    name = "collection.anki21" if "collection.anki21" in names else "collection.anki2"
+    db = path.with_suffix(".sqlite")
+    db.write_bytes(blobs[name])
+    conn = sqlite3.connect(db)
+    (flds,) = conn.execute("SELECT flds FROM notes WHERE guid = ?", (guid,)).fetchone()
+    front, _, worked, spec_text = flds.split("\x1f")
+    spec = json.loads(spec_text)
+    spec["answer"] = answer
+    conn.execute("UPDATE notes SET flds = ? WHERE guid = ?",
+                 ("\x1f".join([front, answer, worked, json.dumps(spec)]), guid))
+    conn.commit()
+    conn.close()
+    blobs[name] = db.read_bytes()
+    db.unlink()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n in names:
+            zf.writestr(n, blobs[n])
+
+
+def test_verify_fails_an_answer_forged_together_with_its_spec(tmp_path: Path) -> None:
+    recipe = parse_recipe('[deck]\nname = "Forged"\nseed = 5\n\n'
+                          '[families."pool.output_size"]\ncount = 3\n\n'
+                          '[families."conv.inverse"]\ncount = 3\n', "forged.toml")
+    built = build_recipe(recipe, tmp_path, 1_750_000_000)
+    assert verify_deck(built.path, "solver").ok
+    conn_notes = _guids_and_answers(built.path)
+    forged = {}
+    for guid, family, answer in conn_notes[::2]:
+        forged[guid] = "999x999" if family == "pool.output_size" else str(int(answer) + 1)
+        _set_fields(built.path, guid, forged[guid])
+    report = verify_deck(built.path, "solver")
+    failed = {f.guid: f.reason for f in report.failures}
+    assert set(failed) == set(forged)
+    assert all("do not entail" in reason for reason in failed.values())
+
+
+def _guids_and_answers(path: Path) -> list[tuple[str, str, str]]:
+    from cardgen.apkg import read_notes
+
+    out = []
+    for note in read_notes(path):
+        spec = json.loads(note.fields["Spec"])
+        out.append((note.guid, spec["family"], spec["answer"]))
+    return sorted(out)
+
+
+def test_true_claims_about_something_else_do_not_pass(tmp_path: Path) -> None:
+    """A conv.output_size note carrying only a true claim about another layer."""
+    other = shape_claim([parse_layer("Conv2d(3, 8, 1)")], [1, 3, 5, 5])
+    with pytest.raises(NotEntailed, match="give 1x8x5x5"):
+        check_entailed({"family": "conv.output_size", "params": {}, "answer": "1x16x16x16",
+                        "claims": [other]})
