@@ -19,9 +19,10 @@ root is on ``sys.path`` (``python -m pytest``).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import NoReturn
 
@@ -79,3 +80,18 @@ def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "torch":
         require("torch")
     return request.param
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """The tests run thousands of tiny torch forwards, where a thread pool costs about ten
+    times what it saves (measured on 2 busy cores); big tensors are not tested in-process."""
+    if importlib.util.find_spec("torch") is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

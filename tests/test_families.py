@@ -44,11 +44,19 @@ def test_claims_hold_with_solver(solved, name, level):
             assert check.ok, (name, params, claim, check.detail)
 
 
+# torch re-checks every candidate of a unique claim (tens to thousands of runs each):
+# all draws' other claims, and the unique claims of this many draws per seed.
+UNIQUE_PER_SEED = 4
+
+
 @pytest.mark.parametrize(("name", "level"), CASES)
 def test_claims_hold_with_torch(solved, name, level, require):
     require("torch")
-    for params, solution in solved[name, level]:
+    for i, (params, solution) in enumerate(solved[name, level]):
+        sampled = i % DRAWS_PER_SEED < UNIQUE_PER_SEED
         for claim in solution.claims:
+            if claim["kind"] == "unique" and not sampled:
+                continue
             check = check_claim(json.loads(json.dumps(claim)), "torch")
             assert check.ok, (name, params, claim, check.detail)
 
