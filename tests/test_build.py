@@ -19,7 +19,8 @@ from cardgen.recipes import default_recipe, parse_recipe
 
 EPOCH = 1_750_000_000
 DIAGRAM_FAMILIES = {"conv.output_size", "conv_transpose.output_size", "pool.output_size",
-                    "adaptive.windows", "adaptive.equivalence", "adaptive.values"}
+                    "adaptive.windows", "adaptive.equivalence", "adaptive.values",
+                    "adaptive.output_shape", "conv.same_padding"}
 
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -74,8 +75,9 @@ def test_default_build_imports_and_every_card_renders(default_deck, collection):
         assert note["Front"] in question and "[[type:Answer]]" in question
         assert note["Answer"] == spec["answer"] and note["Answer"] in answer
         assert note["Worked"] in answer and note["Spec"] not in answer
-        if spec["family"] in DIAGRAM_FAMILIES:
-            assert "<svg" in answer
+        # a layer PyTorch refuses never runs: it has no windows to draw
+        if spec["family"] in DIAGRAM_FAMILIES and spec["answer"] not in ("error", "no"):
+            assert "<svg" in answer, (spec["family"], spec["answer"])
         assert f"cardgen::{spec['family']}" in note.tags and f"level::{spec['level']}" in note.tags
         assert col.decks.name(card.did).startswith(recipe.name + "::")
     assert families_seen == {f.name for f in recipe.families}
