@@ -25,6 +25,8 @@ Counting model ("steps": one mental arithmetic operation each):
   claim with the answer put in, plus one per unknown to isolate it (each forward
   operation is undone once). A null answer (no candidate works) counts the forward work
   of the space's lowest candidate.
+- the padding that keeps the size at stride 1 (conv.same_padding): per distinct dim
+  ``k-1``, ``d(k-1)`` (when d > 1) and the halving; the size cancels, so it is no operand.
 - a comparison counts as a step but adds no operand: checking 2048 == 2048 is no
   arithmetic.
 - adaptive windows: a bound ``floor(i*in/out)`` or ``ceil((i+1)*in/out)`` is 2 steps
