@@ -25,6 +25,8 @@ Counting model ("steps": one mental arithmetic operation each):
   claim with the answer put in, plus one per unknown to isolate it (each forward
   operation is undone once). A null answer (no candidate works) counts the forward work
   of the space's lowest candidate.
+- the padding that keeps the size at stride 1 (conv.same_padding): per distinct dim
+  ``k-1``, ``d(k-1)`` (when d > 1) and the halving; the size cancels, so it is no operand.
 - a comparison counts as a step but adds no operand: checking 2048 == 2048 is no
   arithmetic.
 - adaptive windows: a bound ``floor(i*in/out)`` or ``ceil((i+1)*in/out)`` is 2 steps
@@ -916,12 +918,44 @@ def _conv_inverse(form: str, sol: Solution, params: dict[str, Any]) -> _Measure 
     return m
 
 
+def _keeps_size(claim: dict[str, Any]) -> bool:
+    """A one-conv shape claim at stride 1 whose output keeps every spatial size."""
+    layers = claim.get("layers", [])
+    if claim.get("kind") != "shape" or len(layers) != 1:
+        return False
+    layer = Layer.from_json(layers[0])
+    ins, outs = claim.get("input_shape", []), claim.get("output_shape", [])
+    return (layer.kind == "conv" and set(layer.tup("stride")) == {1}
+            and list(ins[2:]) == list(outs[2:]))
+
+
+def _same_pad(claim: dict[str, Any]) -> _Measure:
+    """The padding that keeps the size at stride 1, one per distinct (k, d) dim: k-1,
+    d(k-1) when d > 1, and the halving. The size cancels (in + 2p - d(k-1) = in gives
+    2p = d(k-1), as the card's steps say), so it is no operand: tracing the forward size
+    with the answer put in, as for other inverse problems, would count work the card
+    does not ask for and make a 224-wide input look harder than a 7-wide one."""
+    layer = Layer.from_json(claim["layers"][0])
+    dims = list(dict.fromkeys(zip(layer.tup("kernel_size"), layer.tup("dilation"),
+                                  strict=True)))
+    w = _Work()
+    for k, d in dims:
+        w.op(k, 1)
+        if d > 1:
+            w.op(d, k - 1)
+        w.op(d * (k - 1), 2)
+    return _Measure(w, ("same_pad", tuple(dims)))
+
+
 def _same_padding(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
-    """conv.same_padding: one padding (an inverse over the padding), or PyTorch's
-    left,right split of padding='same': d(k-1), halve, and the rest."""
+    """conv.same_padding: the padding that keeps the size (one per dim for per-dim
+    kernels), or PyTorch's left,right split of padding='same': d(k-1), halve, and the
+    rest. A strided conv's padding is an inverse problem (the generic unique claim)."""
     convs = [c for c in sol.claims if c.get("kind") in ("shape", "error")]
     if not convs:
         return None
+    if form in ("int", "ints") and _has_unique(sol) and _keeps_size(convs[0]):
+        return _same_pad(convs[0])
     if form == "int" and not _has_unique(sol):
         return _inverse(convs[0], "padding", int(sol.answer))
     if form == "ints":

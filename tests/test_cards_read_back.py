@@ -469,7 +469,9 @@ _ROWS_COLS = re.compile(r"(?:output \((\d+), ?(\d+)\) reads |the window )rows \[
 
 def _arrow_context(text: str) -> tuple[int, int] | None:
     m = _ARROW.search(text)
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    if not m or "0" in (m.group(1), m.group(2)):  # "the values 0 to 1 fit": a range, not
+        return None                                # an adaptive layer (none maps 0 cells)
+    return int(m.group(1)), int(m.group(2))
 
 
 def _card_1d_windows(card: Card) -> list[tuple[int, int]] | None:

@@ -196,6 +196,22 @@ def test_a_unique_claim_is_an_inverse_problem():
     assert g.signature == f.signature
 
 
+def test_same_padding_counts_the_halving_not_the_size():
+    """2p = d(k-1): the size cancels, so a 224-wide input is no harder than a 7-wide one;
+    per-dim kernels are one halving per dim (not PyTorch's left,right split)."""
+    base = {"q": "pad", "nd": 2, "kernel": 5, "dilation": 3}
+    small, f = solved("conv.same_padding", {**base, "size": 7})
+    _, g = solved("conv.same_padding", {**base, "size": 224})
+    assert f == g
+    k, d = base["kernel"], base["dilation"]
+    assert f.steps == 3 and f.largest == d * (k - 1)  # k-1, d(k-1), /2
+    assert small.answer == str(d * (k - 1) // 2)
+    sol, h = solved("conv.same_padding", {"q": "pad", "nd": 2, "size": 14, "kernel": [3, 7],
+                                          "dilation": 1})
+    assert sol.answer == "1,3" and h.form == "ints"
+    assert h.steps == 4 and h.largest == 7 and h.signature[1] == "same_pad"
+
+
 # ---------------------------------------------------------------- the rules, unit
 
 

@@ -155,10 +155,11 @@ def _trace_kernels(d: Draw) -> list[int]:
 
 F = Feature
 FEATURES: list[Feature] = [
-    # conv.output_size. L1: Conv1d/2d on small inputs, k <= 5, stride <= 2, integer padding,
-    # no dilation. L2: Conv2d on real-network sizes, k up to 11, stride up to 4, 'valid' (not
-    # 'same': its size is read off the question). L3: dilation, Conv3d, per-dim arguments,
-    # non-square inputs.
+    # conv.output_size. L1: Conv1d/2d on small inputs, k <= 5, stride <= 2, integer padding
+    # below k, no dilation. L2: Conv2d on real-network sizes, k up to 11, stride up to 4,
+    # 'valid' (not 'same': its size is read off the question); always a kernel of 6+, a
+    # stride of 3+ or 'valid'. L3: dilation, Conv3d, per-dim arguments, non-square inputs.
+    # No level keeps every size (a copy of the question).
     F("conv.output_size", 1, "conv1d", lambda d: _conv(d).type == "Conv1d", 0.22,
       absent_at=(2,)),
     F("conv.output_size", 2, "padding-string",
@@ -166,41 +167,42 @@ FEATURES: list[Feature] = [
     F("conv.output_size", 2, "input-over-16", lambda d: max(_spatial(d)) > 16, 0.18),
     F("conv.output_size", 2, "kernel-7+-or-stride-3+",
       lambda d: max(_conv(d).tup("kernel_size")) >= 7 or max(_conv(d).tup("stride")) >= 3,
-      0.3),
+      0.45),
     F("conv.output_size", 3, "dilated", lambda d: max(_conv(d).tup("dilation")) > 1, 0.37),
     F("conv.output_size", 3, "conv3d", lambda d: _conv(d).type == "Conv3d", 0.08),
     F("conv.output_size", 3, "per-dim-args", _conv_per_dim_args, 0.36),
     F("conv.output_size", 3, "non-square-input", lambda d: _uneven(tuple(_spatial(d))), 0.36),
-    # conv.same_padding. L1: the symmetric padding for odd kernels 3..15, no dilation, in
-    # 2-D maybe one kernel per dim ("ph,pw"). L2: dilated odd kernels, and even kernels where
+    # conv.same_padding. L1: the symmetric padding for odd kernels 3..17, no dilation, in
+    # 2-D often one kernel per dim ("ph,pw"). L2: dilated odd kernels, and even kernels where
     # padding='same' splits unevenly. L3: a strided conv: solve for the padding that gives
     # TensorFlow's 'SAME' size ceil(in/s) (the smallest one for stride 3 or 4).
     F("conv.same_padding", 1, "odd-kernel-undilated-pad",
       lambda d: d.params["q"] == "pad" and d.params["dilation"] == 1
       and all(k % 2 == 1 for k in _kernels(d)), 0.5, absent_at=(2, 3)),
     F("conv.same_padding", 1, "per-dim-kernels",
-      lambda d: isinstance(d.params["kernel"], list), 0.13, absent_at=(2, 3)),
+      lambda d: isinstance(d.params["kernel"], list), 0.23, absent_at=(2, 3)),
     F("conv.same_padding", 2, "dilated", lambda d: d.params["dilation"] > 1, 0.34),
     F("conv.same_padding", 2, "asymmetric-split", _asymmetric_split, 0.24, absent_at=(1, 3)),
     F("conv.same_padding", 3, "strided-padding-to-solve",
       lambda d: d.params.get("stride", 1) > 1 and d.solution.answer.isdigit(), 0.5),
     F("conv.same_padding", 3, "smallest-padding",
       lambda d: d.params.get("stride", 1) > 2 and "smallest" in d.solution.question, 0.23),
-    # conv.inverse. L1: find the padding, stride <= 2. L2: find the padding or the stride,
-    # stride 4 appears. L3: find the kernel size too; dilation appears.
+    # conv.inverse. L1: find the padding, stride <= 2. L2: find the padding (through a
+    # stride of 3 or 4) or the stride, stride 4 appears. L3: find the kernel size too;
+    # dilation appears.
     F("conv.inverse", 1, "find-padding", lambda d: d.params["unknown"] == "padding", 0.5),
     F("conv.inverse", 2, "find-stride", lambda d: d.params["unknown"] == "stride", 0.28),
     F("conv.inverse", 2, "stride-4", lambda d: d.params["stride"] == 4, 0.09),
     F("conv.inverse", 3, "find-kernel", lambda d: d.params["unknown"] == "kernel", 0.09),
-    F("conv.inverse", 3, "dilated", lambda d: d.params["dilation"] > 1, 0.16),
+    F("conv.inverse", 3, "dilated", lambda d: d.params["dilation"] > 1, 0.4),
     # conv.validity. L1: Conv1d, no padding, no dilation, channels match. L2: Conv2d with
-    # padding and channel mismatches. L3: dilation and larger inputs.
+    # padding and channel mismatches. L3: dilation (always) and larger inputs.
     F("conv.validity", 1, "conv1d-unpadded",
       lambda d: d.params["nd"] == 1 and d.params["padding"] == 0, 0.5, absent_at=(2, 3)),
-    F("conv.validity", 2, "padded", lambda d: d.params["padding"] > 0, 0.34),
+    F("conv.validity", 2, "padded", lambda d: d.params["padding"] > 0, 0.5),
     F("conv.validity", 2, "channel-mismatch",
-      lambda d: d.params["in_channels"] != d.params["x_channels"], 0.21),
-    F("conv.validity", 3, "dilated", lambda d: d.params["dilation"] > 1, 0.33),
+      lambda d: d.params["in_channels"] != d.params["x_channels"], 0.1),
+    F("conv.validity", 3, "dilated", lambda d: d.params["dilation"] > 1, 0.5),
     F("conv.validity", 3, "input-10+", lambda d: d.params["size"] >= 10, 0.31),
     # conv_transpose.output_size. L1: ConvTranspose1d, k <= 4, stride <= 2, no
     # output_padding. L2: ConvTranspose2d, output_padding, k up to 7, stride 3. L3: which
@@ -213,7 +215,7 @@ FEATURES: list[Feature] = [
       lambda d: d.params["kernel"] >= 5 or d.params["stride"] >= 3, 0.29),
     F("conv_transpose.output_size", 3, "recover-size",
       lambda d: d.params["q"] == "recover" and "target" in d.params, 0.5),
-    F("conv_transpose.output_size", 3, "dilated", lambda d: d.params["dilation"] > 1, 0.14),
+    F("conv_transpose.output_size", 3, "dilated", lambda d: d.params["dilation"] > 1, 0.33),
     # pool.output_size. L1: MaxPool2d, k 2 or 3, no padding, floor mode. L2: AvgPool,
     # padding, ceil_mode. L3: non-square inputs, too much padding (PyTorch refuses),
     # dilation, ceil_mode where it changes the answer.

@@ -23,7 +23,9 @@ TITLE = "Find the missing padding, stride or kernel size for a target output siz
 TOPIC = "Output size"
 LEVELS = (1, 2, 3)
 
-SIZES = (224, 112, 56, 32, 28, 64, 14, 16, 227, 128, 96, 48, 7, 12)
+# Level 1 works with small and mid sizes; levels 2 and 3 with real networks' larger ones.
+SIZES = {1: (7, 12, 14, 15, 16, 28, 31, 32, 48, 56, 57, 64),
+         2: (28, 32, 48, 56, 57, 64, 96, 99, 112, 113, 128, 224, 227)}
 UNKNOWNS = {1: ("padding",), 2: ("padding", "stride"), 3: ("kernel", "stride", "padding")}
 # The answer space each question states; the generator keeps only problems with exactly
 # one answer in it (the unique claim re-checks every candidate).
@@ -43,15 +45,39 @@ def candidates(cfg: dict[str, int], unknown: str, target: int) -> list[int]:
     return [v for v in SEARCH[unknown] if _out({**cfg, unknown: v}) == target]
 
 
+# Per level: the kernels, strides and dilations drawn. Level 1 finds the padding with
+# stride 1 or 2; level 2 always divides by a stride (2 to 4; the padding is found through
+# a stride of 3) and may ask for it; level 3 always dilates (one more product, larger
+# spans) and may ask for the kernel size.
+KERNELS = {1: (1, 2, 3, 4, 5, 6, 7, 8, 9, 11), 2: (2, 3, 4, 5, 6, 7, 8, 9, 10, 11),
+           3: (2, 3, 4, 5, 7, 9, 11)}
+STRIDES = {1: (1, 2), 2: (2, 3, 3, 4), 3: (2, 2, 3, 4)}
+DILATIONS = {1: (1,), 2: (1,), 3: (2, 2, 3)}
+DEFAULTS = {"padding": 0, "stride": 1}
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
+    # the unknown first: redrawing it with the rest would favour the one found most often
+    unknown = pick(rng, UNKNOWNS[level])
     for _ in range(MAX_DRAWS):
-        cfg = {"size": pick(rng, SIZES), "kernel": pick(rng, (1, 3, 3, 5, 7, 11)),
-               "stride": pick(rng, (1, 2, 2, 4) if level > 1 else (1, 2)),
-               "padding": 0, "dilation": pick(rng, (1, 1, 1, 2)) if level == 3 else 1}
-        cfg["padding"] = rng.randrange(0, cfg["kernel"] // 2 + 2)
-        unknown = pick(rng, UNKNOWNS[level])
+        cfg = {"size": pick(rng, SIZES[min(level, 2)]), "kernel": pick(rng, KERNELS[level]),
+               "stride": pick(rng, STRIDES[level]), "padding": 0,
+               "dilation": pick(rng, DILATIONS[level])}
+        # above level 1 a given padding is never 0: it always enters the arithmetic
+        low = 1 if level > 1 and unknown != "padding" else 0
+        cfg["padding"] = rng.randrange(low, cfg["kernel"] // 2 + 2)
         target = _out(cfg)
         if target is None or target < 2:
+            continue
+        # the unknown's default on a size-keeping layer (48 -> 48: stride 1? padding 0?)
+        # is read off the question, no arithmetic
+        if target == cfg["size"] and DEFAULTS.get(unknown) == cfg[unknown]:
+            continue
+        # above level 1 a padding to find is never 0 (the space's edge alone would make
+        # it unique, as it does for any with stride 4); level 2 finds it through the
+        # floor of a stride of 3 (level 1 has stride 2)
+        if level > 1 and unknown == "padding" and (
+                cfg["padding"] == 0 or (level == 2 and cfg["stride"] != 3)):
             continue
         # level 3 drills the method: no size-keeping layer, no stride or kernel 1 to find
         if level == 3 and (target == cfg["size"] or (unknown in ("stride", "kernel")

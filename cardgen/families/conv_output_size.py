@@ -63,6 +63,12 @@ def _giveaway(layer: Layer) -> bool:
     return len(_identity_dims(layer)) == layer.ndim
 
 
+def _kept(shape: tuple[int, ...], out: tuple[int, ...]) -> bool:
+    """Every spatial size comes out unchanged: the answer is a copy of the question (the
+    channels are out_channels, written in the layer), no arithmetic to drill."""
+    return tuple(out[2:]) == tuple(shape[2:])
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
     for _ in range(MAX_DRAWS):
         batch = pick(rng, (1, 1, 2, 4, 8))
@@ -70,18 +76,22 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         if level == 1:
             nd = pick(rng, (1, 2))
             size = pick(rng, SMALL)
-            k = pick(rng, (1, 2, 3, 3, 5))
-            s = pick(rng, (1, 1, 2))
-            p = rng.randrange(0, k // 2 + 1)
+            k = pick(rng, (1, 2, 3, 3, 4, 4, 5, 5))
+            s = pick(rng, (1, 2))
+            # any padding up to k-1 (more than k//2 grows the size): each (k, s, p) is a
+            # form of its own, so a deck's L1 cards spread over many of them
+            p = rng.randrange(0, max(k, 2))
             layer, spatial = _layer(nd, cin, cout, k, s, p), (size,) * nd
         elif level == 2:
             nd = 2
             size = pick(rng, REAL + SMALL)
-            k = pick(rng, (1, 3, 3, 5, 7, 11))
-            s = pick(rng, (1, 2, 2, 3, 4))
-            # 'valid' where 'same' was: 'same' keeps the size, readable off the question
-            p = pick(rng, (0, k // 2, k // 2, "valid")) if s > 1 else pick(
-                rng, (0, k // 2, "valid", "valid"))
+            k = pick(rng, (1, 2, 3, 3, 4, 5, 6, 7, 9, 11))
+            s = pick(rng, (1, 2, 2, 3, 3, 4, 4))
+            p = pick(rng, (0, k // 2, k // 2, rng.randrange(0, k), "valid"))
+            # beyond level 1: a kernel of 6+, a stride of 3+, or 'valid' ('same' keeps the
+            # size, readable off the question)
+            if k < 6 and s < 3 and p != "valid":
+                continue
             layer, spatial = _layer(nd, cin, cout, k, s, p), (size, size)
         else:
             nd = pick(rng, (2, 2, 2, 3, 1))
@@ -104,7 +114,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             out = output_shape(layer, shape)
         except ShapeError:
             continue
-        if min(out[2:]) >= 1 and fits_claim([layer], shape):
+        if min(out[2:]) >= 1 and not _kept(shape, out) and fits_claim([layer], shape):
             return {"layer": layer.to_json(), "input_shape": list(shape)}
     raise exhausted(NAME, MAX_DRAWS)
 

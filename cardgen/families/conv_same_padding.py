@@ -39,11 +39,11 @@ LEVELS = (1, 2, 3)
 SIZES = (7, 8, 12, 14, 16, 28, 32, 56, 64, 112, 224)
 SMALL = (7, 8, 12, 14, 16, 28, 32)  # per-dim kernels: 81 candidates to re-check, keep it cheap
 TF_SIZES = (7, 9, 14, 15, 16, 27, 28, 31, 32, 56, 57, 64, 100, 112, 224, 227)
-ODD = (3, 5, 7, 9, 11, 13, 15)
-# The answer spaces the questions state: p between 0 and this (answers reach 7, 18 and 9;
+ODD = (3, 5, 7, 9, 11, 13, 15, 17)
+# The answer spaces the questions state: p between 0 and this (answers reach 8 and 20;
 # every candidate is re-checked with torch, so the spaces stay no larger than they need).
 PAD_MAX = {1: 8, 2: 20, 3: 10}
-PER_DIM_MAX = 6  # ph and pw each between 0 and this (kernels up to 9: answers up to 4)
+PER_DIM_MAX = 6  # ph and pw each between 0 and this (kernels up to 11: answers up to 5)
 CHANNELS = 1  # the question is about spatial sizes; one channel keeps re-checks cheap
 
 
@@ -61,23 +61,24 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
 
 
 def _draw(rng: Any, level: int) -> dict[str, Any] | None:
-    if level == 1:  # odd kernels, no dilation: p = (k-1)/2; in 2-D maybe one per dim
-        nd = pick(rng, (1, 2, 2))
-        if nd == 2 and rng.random() < 0.4:
-            kh, kw = pick(rng, ODD[:4]), pick(rng, ODD[:4])
+    if level == 1:  # odd kernels, no dilation: p = (k-1)/2; in 2-D half the time one per dim
+        if rng.random() < 0.5:
+            kh, kw = pick(rng, ODD[:5]), pick(rng, ODD[:5])
             if kh == kw:
                 return None
             return {"q": "pad", "nd": 2, "size": pick(rng, SMALL), "kernel": [kh, kw],
                     "dilation": 1}
-        return {"q": "pad", "nd": nd, "size": pick(rng, SIZES), "kernel": pick(rng, ODD),
-                "dilation": 1}
+        return {"q": "pad", "nd": pick(rng, (1, 2)), "size": pick(rng, SIZES),
+                "kernel": pick(rng, ODD), "dilation": 1}
     if level == 2:
         size = pick(rng, SIZES)
-        if rng.random() < 0.5:  # odd kernel, dilated
-            return {"q": "pad", "nd": 2, "size": size, "kernel": pick(rng, (3, 5, 7)),
-                    "dilation": pick(rng, (2, 3, 4, 6))}
+        if rng.random() < 0.5:  # odd kernel, dilated: one more product, larger spans
+            k, d = pick(rng, ODD[:4]), rng.randrange(2, 7)
+            if same_padding(k, d)[0] > PAD_MAX[2]:
+                return None
+            return {"q": "pad", "nd": 2, "size": size, "kernel": k, "dilation": d}
         return {"q": "split", "nd": pick(rng, (1, 2)), "size": size,
-                "kernel": pick(rng, (2, 4, 6, 8)), "dilation": pick(rng, (1, 1, 3))}
+                "kernel": pick(rng, (2, 4, 6, 8, 10)), "dilation": pick(rng, (1, 2, 3, 5))}
     # level 3: a strided conv; which symmetric p gives TensorFlow's 'SAME' size ceil(in/s)?
     params = {"q": "tf", "nd": 2, "size": pick(rng, TF_SIZES),
               "kernel": pick(rng, (2, 3, 3, 4, 5, 7)), "dilation": pick(rng, (1, 1, 2)),

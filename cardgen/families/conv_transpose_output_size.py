@@ -35,20 +35,30 @@ SIZES = (2, 3, 4, 5, 6, 7, 8, 14, 16, 28, 32, 56, 13, 15)
 def generate(rng: Any, level: int) -> dict[str, Any]:
     for _ in range(MAX_DRAWS):
         size = pick(rng, SIZES)
-        k = pick(rng, (2, 3, 4, 5, 7) if level > 1 else (2, 3, 4))
+        # level 1: any padding below the kernel (k drawn as often as it has paddings), so
+        # its cards spread evenly over many (k, s, p) forms
+        k = pick(rng, (2, 3, 4, 5, 7) if level > 1 else (1, 2, 2, 3, 3, 3, 4, 4, 4, 4))
         s = pick(rng, (1, 2, 2, 3) if level > 1 else (1, 2))
-        p = rng.randrange(0, k // 2 + 1)
-        d = pick(rng, (1, 1, 2)) if level == 3 else 1
+        p = rng.randrange(0, k // 2 + 1) if level > 1 else rng.randrange(0, k)
+        d = pick(rng, (1, 2, 2, 3)) if level == 3 else 1
         if level < 3:
             op = rng.randrange(0, s) if level == 2 else 0
             params = {"q": "size", "nd": 2 if level == 2 else 1, "size": size, "kernel": k,
                       "stride": s, "padding": p, "output_padding": op, "dilation": d}
             try:
-                conv_transpose_out(size, k, s, p, op, d)
+                out = conv_transpose_out(size, k, s, p, op, d)
             except ShapeError:
                 continue
-            return params
+            # level 2 goes beyond level 1's forms: an output_padding, a kernel of 5+ or a
+            # stride of 3
+            beyond = op > 0 or k >= 5 or s >= 3
+            if out != size and (level == 1 or beyond):  # a kept size is a copy of the
+                return params                            # question, no arithmetic
+            continue
         # level 3: a strided conv maps `big` to `size`; which output_padding brings it back?
+        # (a real size to bring back: no 2, 3 or 4; often dilated: one more product)
+        if size < 5:
+            continue
         s = pick(rng, (2, 3, 4))
         big = size * s + rng.randrange(0, s)
         try:

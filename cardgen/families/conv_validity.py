@@ -29,16 +29,26 @@ LEVELS = (1, 2, 3)
 CHANNELS = (1, 3, 8, 16, 32, 64)
 
 
+# Per level: level 1 compares the kernel with the bare input (Conv1d); level 2 pads first
+# (Conv2d, padding 1 to 3: two more steps) and may feed the wrong channels; level 3 also
+# dilates the kernel (one more product, larger spans), on larger inputs.
+# Share of level 2 and 3 cards whose channels do not match, decided before the draw: a
+# mismatch answers "no" at the first check, so drawing until the answer is "no" would fill
+# the "no" half with them.
+MISMATCH = 0.2
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
-    want_ok = rng.random() < 0.5
+    mismatch = level >= 2 and rng.random() < MISMATCH
+    want_ok = not mismatch and rng.random() < 0.5
     for _ in range(MAX_DRAWS):
         size = rng.randrange(2, 10) if level < 3 else rng.randrange(3, 24)
-        k = rng.randrange(2, 8)
-        p = rng.randrange(0, 3) if level > 1 else 0
-        d = pick(rng, (1, 2, 3)) if level == 3 else 1
+        k = rng.randrange(2, 10)
+        p = rng.randrange(1, 4) if level > 1 else 0
+        d = pick(rng, (2, 3, 4)) if level == 3 else 1
         cin = pick(rng, CHANNELS)
         xin = cin
-        if level >= 2 and rng.random() < 0.35:
+        if mismatch:
             xin = pick(rng, [c for c in CHANNELS if c != cin])
         params = {"nd": 1 if level == 1 else 2, "size": size, "kernel": k, "padding": p,
                   "dilation": d, "in_channels": cin, "x_channels": xin,
