@@ -282,8 +282,14 @@ def test_a_kept_ceil_window_reads_the_cells_the_floor_leaves():
     # 224 cells, k3 s2 p1: ceil mode keeps window 112, which ends at the last padded cell
     assert arith.pool_out(224, 3, 2, 1, ceil_mode=True) == arith.pool_out(224, 3, 2, 1) + 1
     kept = D.sliding_strip(224, 3, 2, 1, 1, ceil_mode=True)
-    assert "cg-left" not in kept and "never read" not in kept
-    assert "cg-left" in D.sliding_strip(224, 3, 2, 1, 1)  # floor mode leaves one cell
+    assert "cg-unread" not in kept and "never read" not in kept
+    # floor mode leaves one cell, a padding cell: grey, not the red of lost input
+    floor = D.sliding_strip(224, 3, 2, 1, 1)
+    assert "cg-unread" in floor and "cg-left" not in floor and "(padding only)" in floor
     # 11 cells, k3 s3 p1: the extra window is dropped, the last padding cell stays unread
     assert arith.ceil_dropped(11, 3, 3, 1)
-    assert "cg-left" in D.sliding_strip(11, 3, 3, 1, 1, ceil_mode=True)
+    dropped = D.sliding_strip(11, 3, 3, 1, 1, ceil_mode=True)
+    assert "cg-unread" in dropped and "PyTorch drops it" in dropped
+    # input left unread is red: k3 s2 without padding reads 11 of 12 cells
+    lost = D.sliding_strip(12, 3, 2, 0, 0)
+    assert "cg-left" in lost and "(padding only)" not in lost

@@ -97,8 +97,16 @@ def _evaluate(expression: str) -> int:
 
 
 def _check_formula(formula: str, want: int) -> None:
-    left, _, right = formula.rpartition(" = ")
-    left = left.replace(" (the last window would start past the input)", "")
+    left, _, right = formula.partition(" (the last window would start at or after ")
+    if right:  # ceil mode dropped a window: the bound named is input + left padding
+        bound = re.fullmatch(r"input \+ left padding = (\d+)\) = (-?\d+)", right)
+        assert bound, formula
+        size_pad = re.match(r"ceil\(\((\d+) \+ 2\*(\d+)", left)
+        assert size_pad, formula
+        assert int(bound[1]) == int(size_pad[1]) + int(size_pad[2]), formula
+        right = bound[2]
+    else:
+        left, _, right = formula.rpartition(" = ")
     assert int(right) == want, formula
     assert _evaluate(left) == want, formula
 
@@ -148,7 +156,8 @@ def test_conv_transpose_formulas_substitute_the_layers_numbers_and_give_the_gold
 
 
 POOL_TEXT = re.compile(r"(floor|ceil)\(\((\d+) \+ 2\*(\d+) - (\d+)\*\((\d+)-1\) - 1\) / (\d+)\)"
-                       r" \+ 1( - 1 \(the last window would start past the input\))? = (\d+)")
+                       r" \+ 1( - 1 \(the last window would start at or after"
+                       r" input \+ left padding = \d+\))? = (\d+)")
 
 
 def test_pool_formulas_substitute_the_layers_numbers_and_give_the_golden_size():
