@@ -1011,7 +1011,25 @@ def _adaptive_windows(form: str, sol: Solution, params: dict[str, Any]) -> _Meas
     return None
 
 
+def _equivalence_dims(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """adaptive.equivalence with one ``unique`` claim per dim: the learner works every dim
+    up to the first that has no fixed pool (which already answers "no"), so the card's work
+    is the dims' work added up, not the first dim's alone."""
+    dims = [c for c in sol.claims if c.get("kind") == "unique"]
+    if len(dims) < 2:
+        return None
+    w, signature = _Work(), []
+    for claim in dims:
+        m = _unique(claim, form, sol)
+        w.ops.extend(m.work.ops)
+        signature.append(m.signature)
+        if claim.get("answer") is None:
+            break
+    return _Measure(w, ("dims", tuple(signature)))
+
+
 FAMILY_RULES: dict[str, Rule] = {
+    "adaptive.equivalence": _equivalence_dims,
     "adaptive.windows": _adaptive_windows,
     "conv.inverse": _conv_inverse,
     "conv.same_padding": _same_padding,
