@@ -57,6 +57,13 @@ class Run:
         return self.err.strip().splitlines()
 
 
+def _ctrl_c_reaches() -> None:
+    """In the child before exec: Ctrl-C's default disposition. A job that a shell put in
+    the background (as CI runners may) inherits SIGINT ignored, and Python, like any
+    well-behaved program, keeps an inherited ignore: the test would send nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
@@ -404,7 +411,8 @@ def test_interrupted_parallel_build(tmp_path: Path, sig: signal.Signals, delay: 
     recipe(tmp_path, "big.toml", "Big", count=40_000)
     proc = subprocess.Popen([sys.executable, "-m", "cardgen", "build", "big.toml", "--out",
                              "out"], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_ctrl_c_reaches)
     time.sleep(delay)
     start = time.monotonic()
     if sig == signal.SIGINT:
@@ -586,7 +594,8 @@ def test_interrupted_verify(tmp_path: Path, backend: str) -> None:
         "yes", [slow] * 16, family="adaptive.equivalence")) for i in range(50)])
     proc = subprocess.Popen([sys.executable, "-m", "cardgen", "verify", str(path), "--backend",
                              backend], cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_ctrl_c_reaches)
     time.sleep(6)  # past torch's import in the checker process
     start = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)
