@@ -25,7 +25,7 @@ from cardgen.claims.build import claim_work
 from cardgen.claims.check import ClaimCheck, check_claim
 from cardgen.claims.check_torch import torch_available, torch_version
 from cardgen.claims.kind import BACKENDS
-from cardgen.claims.kinds.equivalent import equivalent_claim
+from cardgen.claims.kinds.equivalent import equivalent_claim, equivalent_template
 from cardgen.claims.kinds.error import error_claim
 from cardgen.claims.kinds.padding import padding_claim
 from cardgen.claims.kinds.shape import shape_claim
@@ -36,6 +36,6 @@ from cardgen.claims.limits import LIMITS
 
 __all__ = [
     "BACKENDS", "ClaimCheck", "LIMITS", "check_claim", "claim_work", "equivalent_claim",
-    "error_claim", "padding_claim", "shape_claim", "torch_available", "torch_version",
-    "unique_claim", "values_claim", "windows_claim",
+    "equivalent_template", "error_claim", "padding_claim", "shape_claim", "torch_available",
+    "torch_version", "unique_claim", "values_claim", "windows_claim",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cardgen.claims import equivalent_claim, windows_claim
+from cardgen.claims import equivalent_claim, equivalent_template, windows_claim
 from cardgen.explain.windows import fixed_pool_match, never_read, window_list
 from cardgen.families.base import MAX_DRAWS, Diagram, Solution, exhausted, layer_code, pick
 from cardgen.layers import Layer
@@ -80,9 +80,9 @@ def _unique_dim(kind: str, size: int, out: int) -> dict[str, Any]:
 
     pair = fixed_equivalent(size, out)
     k, s = pair if pair is not None else (size - out + 1, 1)  # any candidate, for "none"
-    claim = {**equivalent_claim([Layer.make(f"Adaptive{kind}Pool1d", output_size=out)],
+    claim = equivalent_template([Layer.make(f"Adaptive{kind}Pool1d", output_size=out)],
                                 [Layer.make(f"{kind}Pool1d", kernel_size=k, stride=s)],
-                                (1, 1, size)), "equal": True}
+                                (1, 1, size))
     return unique_claim(claim, {"k": ("other", 0, "args", "kernel_size"),
                                 "s": ("other", 0, "args", "stride")},
                         {"k": (1, size), "s": (1, size)}, holds=pair is not None)
@@ -98,7 +98,7 @@ def _reverse(params: dict[str, Any]) -> Solution:
     adaptive = Layer.make(f"Adaptive{kind}Pool1d", output_size=count)
     fixed_wins, wins = fixed_windows(size, count, k, s, 0), adaptive_windows(size, count)
     same = fixed_wins == wins
-    claim = {**equivalent_claim([adaptive], [fixed], shape), "equal": True}
+    claim = equivalent_template([adaptive], [fixed], shape)
     claims = [unique_claim(claim, {"o": ("layers", 0, "args", "output_size")},
                            {"o": (1, size)}, holds=same),
               windows_claim(adaptive, shape), windows_claim(fixed, shape)]

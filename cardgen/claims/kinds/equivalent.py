@@ -196,6 +196,22 @@ def _equal_by_windows(a: list[Item], b: list[Item], shape: tuple[int, ...]) -> b
     return pool_windows(la, shape) == pool_windows(lb, shape)
 
 
+def equivalent_template(layers: Sequence[Layer], other: Sequence[Layer],
+                        input_shape: Sequence[int]) -> dict[str, Any]:
+    """An equivalent claim that says ``equal: true`` without deciding it: the inner claim
+    of a ``unique`` claim, whose candidates `cardgen verify` decides one by one. Checked
+    against verify's limits like any claim built here (ValueError if refused)."""
+    claim = {"kind": "equivalent", "layers": [layer.to_json() for layer in layers],
+             "other": [layer.to_json() for layer in other],
+             "input_shape": shape_list(input_shape), "equal": True}
+    parsed = parsed_or_refused(claim, parse)
+    try:
+        _equiv_plan(parsed.layers, parsed.other, parsed.input_shape)
+    except Failed as exc:
+        raise ValueError(f"cannot build this equivalent claim: {exc}") from None
+    return claim
+
+
 def equivalent_claim(layers: Sequence[Layer], other: Sequence[Layer],
                      input_shape: Sequence[int]) -> dict[str, Any]:
     """Whether two pooling stacks give the same shape and values on `input_shape`.
