@@ -82,10 +82,10 @@ def solve(params: dict[str, Any]) -> Solution:
     h, w = len(grid), len(grid[0])
     win_r = adaptive_windows(h, out[0]) if nd == 2 else [(0, 1)]
     win_c = adaptive_windows(w, out[-1])
-    steps = [f"{'Column windows' if nd == 2 else 'Windows'} ({w} -> {out[-1]}): "
+    steps = [f"{'Column windows' if nd == 2 else 'Windows'} ({w} \u2192 {out[-1]}): "
              + ", ".join(f"[{a},{b})" for a, b in win_c) + "."]
     if nd == 2:
-        steps.insert(0, f"Row windows ({h} -> {out[0]}): "
+        steps.insert(0, f"Row windows ({h} \u2192 {out[0]}): "
                      + ", ".join(f"[{a},{b})" for a, b in win_r) + ".")
     op = "max" if kind == "Max" else "mean"
     for i, (ra, rb) in enumerate(win_r):
