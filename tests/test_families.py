@@ -177,3 +177,16 @@ def test_adaptive_windows_caption_says_how_often_shaded_cells_are_read(size, out
         assert "read" not in diagram.caption
     else:
         assert f"shaded cells are {phrase})" in diagram.caption
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_the_answer_form_never_shows_the_answer(solved, name, level):
+    """The line that says how to type the answer gives an example; it must not be this
+    card's answer (before, 'a whole number, e.g. 2' sat under many cards whose answer was 2)."""
+    import re
+
+    for _, solution in solved[name, level]:
+        found = re.findall(r"e\.g\. ([^\s,()]+(?:,[^\s()]+)*)", solution.form)
+        assert len(found) == solution.form.count("e.g."), solution.form  # each one read
+        for example in found:
+            assert example.rstrip(".") != solution.answer, (solution.question, solution.form)

@@ -12,7 +12,15 @@ from typing import Any
 
 from cardgen.claims import equivalent_claim, equivalent_template, windows_claim
 from cardgen.explain.windows import fixed_pool_match, never_read, window_list
-from cardgen.families.base import MAX_DRAWS, Diagram, Solution, exhausted, layer_code, pick
+from cardgen.families.base import (
+    MAX_DRAWS,
+    Diagram,
+    Solution,
+    exhausted,
+    layer_code,
+    pick,
+    unlike,
+)
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, fixed_equivalent, fixed_layer_for
 from cardgen.solver.windows import fixed_windows
@@ -120,7 +128,7 @@ def _reverse(params: dict[str, Any]) -> Solution:
                  f"output_size (between 1 and {size}) does `nn.Adaptive{kind}Pool1d` give "
                  "exactly the same output on every input?",
         answer=str(count) if same else "none",
-        form="the output_size, e.g. 5, or none",
+        form=f"the output_size, e.g. {unlike(str(count), '5', '4')}, or none",
         steps=steps, claims=claims,
         diagrams=[Diagram("sliding_strip", {"size": size, "kernel": k, "stride": s,
                                             "pad_left": 0, "pad_right": 0},
@@ -179,5 +187,7 @@ def solve(params: dict[str, Any]) -> Solution:
                  f"{kind}Pool{nd}d (no padding, {space})? If so, with which kernel size and "
                  "stride?",
         answer=answer,
-        form="no, or yes k=K s=S (per dim: yes k=3,2 s=2,2)",
+        # symbols, not numbers: an example could be this very card's answer
+        form=("no, or yes k=K1,K2 s=S1,S2 (one value per dim)" if nd == 2 else
+              "no, or yes k=K s=S"),
         steps=steps, claims=claims, diagrams=diagrams)

@@ -22,6 +22,7 @@ from cardgen.families.base import (
     pick,
     shape_text,
     size_tex,
+    unlike,
 )
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, read_counts, trace
@@ -212,7 +213,8 @@ def solve(params: dict[str, Any]) -> Solution:
     return Solution(
         question=f"{what} an input of shape `{shape_text(shape)}`. What is the output shape?",
         answer=shape_text(current),
-        form="the shape with x between dims, e.g. 2x3x4x5",
+        form="the shape with x between dims, e.g. "
+             + unlike(shape_text(current), "2x3x4x5", "2x3x5x4"),
         steps=steps,
         claims=[shape_claim(layers, shape)],
         # the question's own sizes: the pool's strips only when it receives the input as

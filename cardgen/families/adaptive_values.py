@@ -14,6 +14,7 @@ from cardgen.families.base import (
     layer_code,
     pick,
     term,
+    unlike,
     wrapped,
 )
 from cardgen.layers import Layer
@@ -115,8 +116,9 @@ def solve(params: dict[str, Any]) -> Solution:
         table=grid,
         answer=answer,
         form=("values separated by commas, rows separated by ; (fractions as 9/2), e.g. "
-              "3,9/2;1,0" if nd == 2 else "values separated by commas (fractions as 9/2), "
-              "e.g. 3,9/2,6"),
+              + unlike(answer, "3,9/2;1,0", "1,0;3,9/2") if nd == 2 else
+              "values separated by commas (fractions as 9/2), e.g. "
+              + unlike(answer, "3,9/2,6", "6,9/2,3")),
         steps=steps,
         claims=[values_claim([layer], x, solved=y)],
         diagrams=[diagram],

@@ -12,7 +12,7 @@ from cardgen.explain.windows import (
     read_counts_caption,
     window_list,
 )
-from cardgen.families.base import Diagram, Solution, layer_code, pick
+from cardgen.families.base import Diagram, Solution, layer_code, pick, unlike
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, read_counts
 
@@ -64,7 +64,8 @@ def _window2d(params: dict[str, Any]) -> Solution:
         question=f"{layer_code(layer)} runs on an input of spatial size {h}x{w}. Which input "
                  f"rows and columns does output ({i}, {j}) read? (0-based, half-open)",
         answer=f"{r0}:{r1},{c0}:{c1}",
-        form="rows start:stop, then columns start:stop, e.g. 2:5,0:3",
+        form="rows start:stop, then columns start:stop, e.g. "
+             + unlike(f"{r0}:{r1},{c0}:{c1}", "2:5,0:3", "0:3,2:5"),
         steps=["Each dim has its own windows; the output's window is its row window "
                "crossed with its column window.",
                f"Rows ({h} \u2192 {oh}), window {i}: " + adaptive_bounds(i, h, oh) + ".",
@@ -89,7 +90,7 @@ def solve(params: dict[str, Any]) -> Solution:
             question=f"{intro} Which input cells does output index {idx} read? (0-based, "
                      "half-open)",
             answer=f"{a}:{b}",
-            form="start:stop like a Python slice, e.g. 2:5",
+            form=f"start:stop like a Python slice, e.g. {unlike(f'{a}:{b}', '2:5', '1:4')}",
             steps=[adaptive_rule(size, out), adaptive_bounds(idx, size, out)
                    + f", so cells {a}..{b - 1}."],
             claims=claims, diagrams=diagrams)
@@ -98,7 +99,8 @@ def solve(params: dict[str, Any]) -> Solution:
         return Solution(
             question=f"{intro} What are the lengths of its {out} windows, in order?",
             answer=",".join(map(str, lengths)),
-            form="lengths separated by commas, e.g. 2,3,2",
+            form="lengths separated by commas, e.g. "
+                 + unlike(",".join(map(str, lengths)), "2,3,2", "3,2,3"),
             steps=[adaptive_rule(size, out), f"Windows: {window_list(wins)}."],
             claims=claims, diagrams=diagrams)
     cell = params["cell"]
@@ -106,7 +108,7 @@ def solve(params: dict[str, Any]) -> Solution:
     return Solution(
         question=f"{intro} How many of its {out} outputs read input cell {cell}?",
         answer=str(counts[cell]),
-        form="a number, e.g. 2",
+        form=f"a number, e.g. {unlike(str(counts[cell]), '2', '3')}",
         steps=[adaptive_rule(size, out),
                f"Windows: {window_list(wins)}.",
                cell_readers(cell, wins, counts)],

@@ -21,6 +21,7 @@ from cardgen.families.base import (
     layer_code,
     pick,
     shape_text,
+    unlike,
 )
 from cardgen.layers import Layer
 from cardgen.render.diagrams.strip import condensed
@@ -151,7 +152,8 @@ def solve(params: dict[str, Any]) -> Solution:
         question=f"{layer_code(layer)} receives an input of shape `{shape_text(shape)}`. "
                  "What is the output shape?",
         answer=shape_text(out),
-        form=f"the shape as {letters}, e.g. {shape_text((2, 4) + (9,) * layer.ndim)}",
+        form=f"the shape as {letters}, e.g. "
+             + unlike(shape_text(out), *(shape_text((2, 4) + (n,) * layer.ndim) for n in (9, 8))),
         steps=steps,
         claims=[shape_claim([layer], shape)],
         diagrams=diagrams,

@@ -26,6 +26,7 @@ from cardgen.families.base import (
     layer_code,
     pick,
     shape_text,
+    unlike,
 )
 from cardgen.layers import Layer
 from cardgen.render.diagrams.strip import condensed
@@ -164,7 +165,7 @@ def solve(params: dict[str, Any]) -> Solution:
                      f"length-{size} input along each spatial dim. How many zeros does "
                      "PyTorch pad on the left and on the right of each dim?",
             answer=f"{left},{right}",
-            form="left,right, e.g. 2,3",
+            form=f"left,right, e.g. {unlike(f'{left},{right}', '2,3', '1,2')}",
             steps=same_split_steps(k, d, left, right, size, out_left, out_right),
             claims=claims,
             diagrams=[_strip(_dim_names(nd), size, k, 1, left, right, d)],
@@ -185,7 +186,7 @@ def solve(params: dict[str, Any]) -> Solution:
                  "TensorFlow's 'SAME' output size \\( \\lceil in/s \\rceil \\) in each "
                  "spatial dim?",
         answer=str(p),
-        form="a whole number, e.g. 2",
+        form=f"a whole number, e.g. {unlike(str(p), '2', '3')}",
         steps=[same_strided_refused_text(s), tf_same_target_text(size, s, target),
                *solve_for_steps("padding", cfg, target, (0, top), found, smallest=smallest),
                "Check: " + size_tex(size, k, s, p, d, target),
@@ -213,7 +214,7 @@ def _solve_pad(params: dict[str, Any], shape: tuple[int, ...]) -> Solution:
                      f"input of shape `{shape_text(shape)}`. Which padding (ph, pw), each "
                      f"between 0 and {PER_DIM_MAX}, keeps both spatial sizes unchanged?",
             answer=f"{pad[0]},{pad[1]}",
-            form="ph,pw, e.g. 0,4",
+            form=f"ph,pw, e.g. {unlike(f'{pad[0]},{pad[1]}', '0,4', '4,0')}",
             steps=[same_rule_text(),
                    *[same_pad_text(kk, d, pp, name) for name, kk, pp in zip(names, k, pad,
                                                                               strict=True)],
@@ -229,7 +230,7 @@ def _solve_pad(params: dict[str, Any], shape: tuple[int, ...]) -> Solution:
                  f"shape `{shape_text(shape)}`. What padding p (the same on each side), "
                  f"between 0 and {level_top}, keeps the spatial size unchanged?",
         answer=str(pad),
-        form="a whole number, e.g. 2",
+        form=f"a whole number, e.g. {unlike(str(pad), '2', '3')}",
         steps=[same_rule_text(), same_pad_text(k, d, pad),
                f"Check: {layer_code(layer)} maps `{shape_text(shape)}` to the same size."],
         claims=[claim, unique_claim(claim, {"p": ("layers", 0, "args", "padding")},
