@@ -448,7 +448,7 @@ def _channel_statements(card: Card, found: Findings) -> None:
     in_ch = args[0] if args else kwargs.get("in_channels")
     out_ch = args[1] if len(args) > 1 else kwargs.get("out_channels")
     for step in card.steps:
-        m = re.search(r"expects (\d+), the input has (\d+)", step)
+        m = re.search(r"expects (\d+) input channels? and the input has (\d+)", step)
         if m:
             found.check(card, (int(m.group(1)), int(m.group(2))) == (in_ch, shape[1]),
                         f"'{m.group(0)}': the layer has in_channels={in_ch}, the input "
@@ -457,6 +457,10 @@ def _channel_statements(card: Card, found: Findings) -> None:
         if m and len(calls) == 1:
             found.check(card, int(m.group(1)) == out_ch, f"'{m.group(0)}' but {name} has "
                                                           f"out_channels={out_ch}")
+        m = re.search(r"channels stay (\d+)", step)
+        if m and len(calls) == 1:
+            found.check(card, int(m.group(1)) == out_ch == in_ch == shape[1],
+                        f"'{m.group(0)}' but {name} maps {in_ch} to {out_ch} channels")
 
 
 # ---------------------------------------------------------------- adaptive windows
@@ -605,7 +609,7 @@ def _read_counts(card: Card, found: Findings) -> None:
 # ---------------------------------------------------------------- diagrams
 
 _SLIDE = re.compile(r"Kernel (\d+)(?:, dilation (\d+))?, stride (\d+), over (\d+) cells with "
-                    r"padding (\d+)(?: left, (\d+) right)?: (\d+) placements fit"
+                    r"padding (\d+)(?: left, (\d+) right)?: (\d+) placements? fits?"
                     r"(?:; (\d+) cells? after the last one (?:is|are) never read)?")
 _CAPTION = re.compile(r"\b([LDHW]): kernel (\d+), stride (\d+), padding (\d+)(?:/(\d+))?"
                       r"(?:, dilation (\d+))? on (\d+) cells(?:: (\d+) placements)?")

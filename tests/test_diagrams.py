@@ -237,7 +237,8 @@ def test_sliding_strip_draws_the_placements_the_solver_counts(size, k, s, pl, pr
     root = parse(D.sliding_strip(size, k, s, pl, pr, dilation=d))
     count = arith.conv_out(size, k, s, pl, d, pr)
     assert texts(root, "cg-rl") == placement_rows(count)
-    assert f"{count} placements fit" in root.get("aria-label")
+    said = "1 placement fits" if count == 1 else f"{count} placements fit"
+    assert said in root.get("aria-label")
     rows = len(placement_rows(count))
     if d == 1:
         assert subpaths(paths(root, "cg-band")) == rows

@@ -180,13 +180,20 @@ def test_adaptive_windows_caption_says_how_often_shaded_cells_are_read(size, out
 
 
 @pytest.mark.parametrize(("name", "level"), CASES)
-def test_the_answer_form_never_shows_the_answer(solved, name, level):
-    """The line that says how to type the answer gives an example; it must not be this
-    card's answer (before, 'a whole number, e.g. 2' sat under many cards whose answer was 2)."""
+def test_the_answer_form_tells_nothing_about_the_answer(solved, name, level):
+    """The line that says how to type the answer is the same whatever the answer: an
+    example that equals the answer gives it away, and one switched away from the answer
+    gives it away too (the reader learns that "e.g. 2" means 3). So the form may depend
+    on the question's dims only, and an example may never be a possible answer."""
     import re
 
+    example = re.compile(r"e\.g\. ([^\s,()]+(?:,[^\s()]+)*)")
+    examples: dict[str, set[tuple[str, ...]]] = collections.defaultdict(set)
     for _, solution in solved[name, level]:
-        found = re.findall(r"e\.g\. ([^\s,()]+(?:,[^\s()]+)*)", solution.form)
+        found = example.findall(solution.form)
         assert len(found) == solution.form.count("e.g."), solution.form  # each one read
-        for example in found:
-            assert example.rstrip(".") != solution.answer, (solution.question, solution.form)
+        for text in found:
+            assert text.rstrip(".") != solution.answer, (solution.question, solution.form)
+        examples[example.sub("e.g. X", solution.form)].add(tuple(found))
+    switched = {form: found for form, found in examples.items() if len(found) > 1}
+    assert not switched, switched

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from math import prod
 from typing import Any
 
+from cardgen.explain import count_of
 from cardgen.explain.tex import display_rows
 
 LETTER = {"padding": "p", "stride": "s", "kernel": "k"}
@@ -158,8 +159,6 @@ def same_split_steps(k: int, d: int, left: int, right: int, size: int,
     if left != right:
         steps.append(f"No symmetric padding works: padding={left} gives size {out_left}, "
                      f"padding={right} gives {out_right}.")
-    else:
-        steps.append("The total is even, so the split is symmetric.")
     return steps
 
 
@@ -237,7 +236,7 @@ def _bounds(unknown: str, cfg: dict[str, int], target: int
             last = (f"so \\( {a} \\le {d}(k-1) \\le {b} \\): "
                     + _bound_texts("k-1", f"\\lceil {a}/{d} \\rceil = {lo - 1}",
                                    f"\\lfloor {b}/{d} \\rfloor = {hi - 1}")[:-1]
-                    + f", so k runs from {lo} to {hi}.")
+                    + (f", so k = {lo}." if lo == hi else f", so k runs from {lo} to {hi}."))
         return lo, hi, [
             window,
             "Here " + _n_rows(f"{size} + 2\\cdot{p} - 1", f"- {dk}(k-1)", f"{big} - {dk}(k-1)")
@@ -285,11 +284,23 @@ def conv_fit_text(size: int, pl: int, pr: int, k: int, d: int, fits: bool) -> st
             "PyTorch refuses to run the layer on this input (it raises an error).")
 
 
+def channels_out_text(before: int, after: int) -> str:
+    """What a conv does to the channel dim: out_channels, which may equal in_channels."""
+    if before == after:
+        return f"channels stay {after} (out_channels = in_channels)"
+    return f"channels become out_channels = {after}"
+
+
+def and_list(names: Sequence[str]) -> str:
+    """'H', 'H and W', 'D, H and W'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def channels_text(expected: int, got: int) -> str:
     """The layer's in_channels against the input's channel dim."""
     if expected == got:
-        return f"Channels: the layer expects {expected} input channels and the input has " \
-               f"{got}: they match."
+        return f"Channels: the layer expects {count_of(expected, 'input channel')} and the " \
+               f"input has {got}: they match."
     return (f"Channels: the layer's weights are made for {expected} input "
             f"channel{'s' if expected != 1 else ''}, but the "
             f"input has {got}: every output channel sums over exactly in_channels input "

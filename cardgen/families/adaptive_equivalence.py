@@ -19,7 +19,6 @@ from cardgen.families.base import (
     exhausted,
     layer_code,
     pick,
-    unlike,
 )
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, fixed_equivalent, fixed_layer_for
@@ -128,7 +127,7 @@ def _reverse(params: dict[str, Any]) -> Solution:
                  f"output_size (between 1 and {size}) does `nn.Adaptive{kind}Pool1d` give "
                  "exactly the same output on every input?",
         answer=str(count) if same else "none",
-        form=f"the output_size, e.g. {unlike(str(count), '5', '4')}, or none",
+        form="the output_size (a whole number), or none",
         steps=steps, claims=claims,
         diagrams=[Diagram("sliding_strip", {"size": size, "kernel": k, "stride": s,
                                             "pad_left": 0, "pad_right": 0},

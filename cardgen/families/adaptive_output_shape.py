@@ -11,6 +11,7 @@ from typing import Any
 
 from cardgen.claims import shape_claim
 from cardgen.errors import ShapeError
+from cardgen.explain.sizes import and_list, channels_out_text
 from cardgen.explain.windows import condensed_note, never_read, read_counts_caption
 from cardgen.families.base import (
     MAX_DRAWS,
@@ -22,7 +23,6 @@ from cardgen.families.base import (
     pick,
     shape_text,
     size_tex,
-    unlike,
 )
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, read_counts, trace
@@ -180,8 +180,11 @@ def _diagrams(sizes: tuple[int, ...], outs: tuple[int | None, ...]) -> list[Diag
         shading = read_counts_caption(read_counts(adaptive_windows(size, out), size))
         diagrams.append(Diagram(
             "adaptive_strip", {"size": size, "out": out},
-            f"{' and '.join(dims)}: all {size} input cells, and the window of each of the "
-            f"{out} output{'s' if out > 1 else ''}" + (f" ({shading})" if shading else "")
+            f"{' and '.join(dims)}: "
+            + (f"all {size} input cells" if size > 1 else "its 1 input cell")
+            + (", and the window of its one output" if out == 1
+               else f", and the window of each of the {out} outputs")
+            + (f" ({shading})" if shading else "")
             + "."))
     return diagrams
 
@@ -213,8 +216,7 @@ def solve(params: dict[str, Any]) -> Solution:
     return Solution(
         question=f"{what} an input of shape `{shape_text(shape)}`. What is the output shape?",
         answer=shape_text(current),
-        form="the shape with x between dims, e.g. "
-             + unlike(shape_text(current), "2x3x4x5", "2x3x5x4"),
+        form="the shape with x between dims, written like the input's",
         steps=steps,
         claims=[shape_claim(layers, shape)],
         # the question's own sizes: the pool's strips only when it receives the input as
@@ -232,9 +234,9 @@ def _resize_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) ->
         s = layer.tup("stride")[0]
     nd = layer.ndim
     names = "DHW"[3 - nd:]
-    what = f"channels become {out[-nd - 1]}; " if layer.kind == "conv" else ""
-    steps = [f"{layer_code(layer)}: {what}{' and '.join(names)} go through the size "
-             "formula."]
+    what = (f"{channels_out_text(shape[-nd - 1], out[-nd - 1])}; " if layer.kind == "conv"
+            else "")
+    steps = [f"{layer_code(layer)}: {what}{and_list(names)} go through the size formula."]
     done: dict[int, str] = {}
     for name, size, new in zip(names, shape[-nd:], out[-nd:], strict=True):
         if size in done:

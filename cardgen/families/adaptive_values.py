@@ -14,7 +14,6 @@ from cardgen.families.base import (
     layer_code,
     pick,
     term,
-    unlike,
     wrapped,
 )
 from cardgen.layers import Layer
@@ -115,10 +114,10 @@ def solve(params: dict[str, Any]) -> Solution:
                  "What are the output values?",
         table=grid,
         answer=answer,
+        # 12 is above any input (at most 9), so the example is never an answer
         form=("values separated by commas, rows separated by ; (fractions as 9/2), e.g. "
-              + unlike(answer, "3,9/2;1,0", "1,0;3,9/2") if nd == 2 else
-              "values separated by commas (fractions as 9/2), e.g. "
-              + unlike(answer, "3,9/2,6", "6,9/2,3")),
+              "12,9/2;-4/3,0" if nd == 2 else
+              "values separated by commas (fractions as 9/2), e.g. 12,9/2,-4/3"),
         steps=steps,
         claims=[values_claim([layer], x, solved=y)],
         diagrams=[diagram],

@@ -12,7 +12,7 @@ from cardgen.explain.windows import (
     read_counts_caption,
     window_list,
 )
-from cardgen.families.base import Diagram, Solution, layer_code, pick, unlike
+from cardgen.families.base import Diagram, Solution, layer_code, pick
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, read_counts
 
@@ -64,8 +64,7 @@ def _window2d(params: dict[str, Any]) -> Solution:
         question=f"{layer_code(layer)} runs on an input of spatial size {h}x{w}. Which input "
                  f"rows and columns does output ({i}, {j}) read? (0-based, half-open)",
         answer=f"{r0}:{r1},{c0}:{c1}",
-        form="rows start:stop, then columns start:stop, e.g. "
-             + unlike(f"{r0}:{r1},{c0}:{c1}", "2:5,0:3", "0:3,2:5"),
+        form="rows start:stop, then columns start:stop: r0:r1,c0:c1",
         steps=["Each dim has its own windows; the output's window is its row window "
                "crossed with its column window.",
                f"Rows ({h} \u2192 {oh}), window {i}: " + adaptive_bounds(i, h, oh) + ".",
@@ -90,7 +89,7 @@ def solve(params: dict[str, Any]) -> Solution:
             question=f"{intro} Which input cells does output index {idx} read? (0-based, "
                      "half-open)",
             answer=f"{a}:{b}",
-            form=f"start:stop like a Python slice, e.g. {unlike(f'{a}:{b}', '2:5', '1:4')}",
+            form="start:stop like a Python slice",
             steps=[adaptive_rule(size, out), adaptive_bounds(idx, size, out)
                    + f", so cells {a}..{b - 1}."],
             claims=claims, diagrams=diagrams)
@@ -99,8 +98,7 @@ def solve(params: dict[str, Any]) -> Solution:
         return Solution(
             question=f"{intro} What are the lengths of its {out} windows, in order?",
             answer=",".join(map(str, lengths)),
-            form="lengths separated by commas, e.g. "
-                 + unlike(",".join(map(str, lengths)), "2,3,2", "3,2,3"),
+            form="the lengths separated by commas",
             steps=[adaptive_rule(size, out), f"Windows: {window_list(wins)}."],
             claims=claims, diagrams=diagrams)
     cell = params["cell"]
@@ -108,7 +106,7 @@ def solve(params: dict[str, Any]) -> Solution:
     return Solution(
         question=f"{intro} How many of its {out} outputs read input cell {cell}?",
         answer=str(counts[cell]),
-        form=f"a number, e.g. {unlike(str(counts[cell]), '2', '3')}",
+        form="a whole number",
         steps=[adaptive_rule(size, out),
                f"Windows: {window_list(wins)}.",
                cell_readers(cell, wins, counts)],

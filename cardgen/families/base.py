@@ -93,12 +93,6 @@ def layer_code(layer: Layer) -> str:
     return f"`nn.{layer}`"
 
 
-def unlike(answer: str, *examples: str) -> str:
-    """The first example that is not this card's answer: the line that says how to type
-    the answer must not show it."""
-    return next(e for e in examples if e != answer)
-
-
 def pick(rng: Any, items: Sequence[Any]) -> Any:
     return items[rng.randrange(len(items))]
 

@@ -14,7 +14,6 @@ from cardgen.families.base import (
     layer_code,
     pick,
     shape_text,
-    unlike,
 )
 from cardgen.layers import Layer
 from cardgen.solver.arith import conv_out
@@ -118,7 +117,7 @@ def solve(params: dict[str, Any]) -> Solution:
                  f"{', '.join(known)}. What is the {name} {letter} (a whole number between "
                  f"{space[0]} and {space[1]})?",
         answer=str(answer),
-        form=f"a whole number, e.g. {unlike(str(answer), '3', '2')}",
+        form="a whole number",
         steps=[*solve_for_steps(unknown, cfg, target, space, candidates(cfg, unknown, target)),
                "Check: " + size_tex(size, k, s, p, d, target),
                f"{layer_code(layer)} on `{shape_text(shape)}` gives "

@@ -7,6 +7,7 @@ from typing import Any
 from cardgen.claims import shape_claim
 from cardgen.errors import ShapeError
 from cardgen.explain.sizes import (
+    channels_out_text,
     padding_mode_text,
     size_tex,
     strip_caption,
@@ -21,7 +22,6 @@ from cardgen.families.base import (
     layer_code,
     pick,
     shape_text,
-    unlike,
 )
 from cardgen.layers import Layer
 from cardgen.render.diagrams.strip import condensed
@@ -125,7 +125,7 @@ def solve(params: dict[str, Any]) -> Solution:
     shape = tuple(params["input_shape"])
     out = output_shape(layer, shape)
     names = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}[layer.ndim]
-    steps = [f"Batch {shape[0]} is unchanged; channels become out_channels = {out[1]}."]
+    steps = [f"Batch {shape[0]} is unchanged; {channels_out_text(shape[1], out[1])}."]
     if isinstance(layer.get("padding"), str):
         steps.append(padding_mode_text(layer.get("padding")))
     # one strip per distinct dim whose size takes arithmetic; identity dims are named
@@ -152,8 +152,7 @@ def solve(params: dict[str, Any]) -> Solution:
         question=f"{layer_code(layer)} receives an input of shape `{shape_text(shape)}`. "
                  "What is the output shape?",
         answer=shape_text(out),
-        form=f"the shape as {letters}, e.g. "
-             + unlike(shape_text(out), *(shape_text((2, 4) + (n,) * layer.ndim) for n in (9, 8))),
+        form=f"the shape as {letters}, written like the input's",
         steps=steps,
         claims=[shape_claim([layer], shape)],
         diagrams=diagrams,

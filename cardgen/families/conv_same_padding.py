@@ -26,7 +26,6 @@ from cardgen.families.base import (
     layer_code,
     pick,
     shape_text,
-    unlike,
 )
 from cardgen.layers import Layer
 from cardgen.render.diagrams.strip import condensed
@@ -162,10 +161,12 @@ def solve(params: dict[str, Any]) -> Solution:
         return Solution(
             question=f"`nn.Conv{nd}d({CHANNELS}, {CHANNELS}, {k}"
                      f"{', dilation=' + str(d) if d > 1 else ''}, padding='same')` runs on a "
-                     f"length-{size} input along each spatial dim. How many zeros does "
-                     "PyTorch pad on the left and on the right of each dim?",
+                     + (f"length-{size} input. How many zeros does PyTorch pad on its left and "
+                        "on its right?" if nd == 1 else
+                        f"length-{size} input along each spatial dim. How many zeros does "
+                        "PyTorch pad on the left and on the right of each dim?"),
             answer=f"{left},{right}",
-            form=f"left,right, e.g. {unlike(f'{left},{right}', '2,3', '1,2')}",
+            form="left,right: two whole numbers",
             steps=same_split_steps(k, d, left, right, size, out_left, out_right),
             claims=claims,
             diagrams=[_strip(_dim_names(nd), size, k, 1, left, right, d)],
@@ -186,7 +187,7 @@ def solve(params: dict[str, Any]) -> Solution:
                  "TensorFlow's 'SAME' output size \\( \\lceil in/s \\rceil \\) in each "
                  "spatial dim?",
         answer=str(p),
-        form=f"a whole number, e.g. {unlike(str(p), '2', '3')}",
+        form="a whole number",
         steps=[same_strided_refused_text(s), tf_same_target_text(size, s, target),
                *solve_for_steps("padding", cfg, target, (0, top), found, smallest=smallest),
                "Check: " + size_tex(size, k, s, p, d, target),
@@ -214,7 +215,7 @@ def _solve_pad(params: dict[str, Any], shape: tuple[int, ...]) -> Solution:
                      f"input of shape `{shape_text(shape)}`. Which padding (ph, pw), each "
                      f"between 0 and {PER_DIM_MAX}, keeps both spatial sizes unchanged?",
             answer=f"{pad[0]},{pad[1]}",
-            form=f"ph,pw, e.g. {unlike(f'{pad[0]},{pad[1]}', '0,4', '4,0')}",
+            form="ph,pw: two whole numbers",
             steps=[same_rule_text(),
                    *[same_pad_text(kk, d, pp, name) for name, kk, pp in zip(names, k, pad,
                                                                               strict=True)],
@@ -230,7 +231,7 @@ def _solve_pad(params: dict[str, Any], shape: tuple[int, ...]) -> Solution:
                  f"shape `{shape_text(shape)}`. What padding p (the same on each side), "
                  f"between 0 and {level_top}, keeps the spatial size unchanged?",
         answer=str(pad),
-        form=f"a whole number, e.g. {unlike(str(pad), '2', '3')}",
+        form="a whole number",
         steps=[same_rule_text(), same_pad_text(k, d, pad),
                f"Check: {layer_code(layer)} maps `{shape_text(shape)}` to the same size."],
         claims=[claim, unique_claim(claim, {"p": ("layers", 0, "args", "padding")},

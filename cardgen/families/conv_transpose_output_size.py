@@ -19,7 +19,6 @@ from cardgen.families.base import (
     layer_code,
     pick,
     shape_text,
-    unlike,
 )
 from cardgen.layers import Layer
 from cardgen.solver import output_shape
@@ -100,9 +99,8 @@ def solve(params: dict[str, Any]) -> Solution:
             question=f"{layer_code(layer)} receives `{shape_text(shape)}`. What is the output "
                      "shape?",
             answer=shape_text(out),
-            form="the shape as NxCxL, e.g. " + unlike(shape_text(out), "1x4x10", "1x4x12")
-            if params["nd"] == 1 else
-            "the shape as NxCxHxW, e.g. " + unlike(shape_text(out), "1x4x10x10", "1x4x12x12"),
+            form="the shape as NxCxL, written like the input's" if params["nd"] == 1
+            else "the shape as NxCxHxW, written like the input's",
             steps=[f"Channels become out_channels = {out[1]}.", formula],
             claims=[shape_claim([layer], shape)],
             diagrams=[diagram],
@@ -121,7 +119,7 @@ def solve(params: dict[str, Any]) -> Solution:
                  + (f", dilation={d}" if d != 1 else "") + ") should map it back to "
                  f"{target}x{target}. Which output_padding, between 0 and {top}?",
         answer=str(op),
-        form=f"a whole number, e.g. {unlike(str(op), '1', '2')}",
+        form="a whole number",
         steps=[*transpose_recover_steps(target, size, k, s, p, d, op), formula],
         claims=[shape_claim([conv], big_shape), shape_claim([layer], shape),
                 unique_claim(back, {"op": ("layers", 0, "args", "output_padding")},

@@ -8,12 +8,14 @@ from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
+from cardgen.explain.sizes import channels_out_text
 from cardgen.explain.windows import ceil_last_window, linear_refused
 from cardgen.families.base import (
     MAX_DRAWS,
     Solution,
     exhausted,
     fits_claim,
+    layer_code,
     pick,
     shape_text,
     size_tex,
@@ -157,7 +159,7 @@ def _accepted(texts: tuple[str, ...], shape: tuple[int, ...], level: int) -> boo
 
 def _layer_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> list[str]:
     """One layer worked: the size formula per distinct spatial size, or the rule."""
-    head = f"`{layer}`: `{shape_text(shape)}` \u2192 `{shape_text(out)}`"
+    head = f"{layer_code(layer)}: `{shape_text(shape)}` \u2192 `{shape_text(out)}`"
     kind = layer.kind
     if kind == "flatten":
         rest = shape[1:]
@@ -169,7 +171,7 @@ def _layer_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> 
                 f"out_features."]
     if kind.startswith("adaptive"):
         return [f"{head}: the adaptive pool sets H and W to its output_size."]
-    steps = [head + (f": channels become {out[1]}." if kind == "conv" else ".")]
+    steps = [head + (f": {channels_out_text(shape[1], out[1])}." if kind == "conv" else ".")]
     stride = layer.tup("stride") if kind == "conv" else pool_stride(layer)
     dil = layer.tup("dilation") if kind in ("conv", "maxpool") else (1, 1)
     ceil = kind != "conv" and bool(layer.get("ceil_mode"))
@@ -199,7 +201,7 @@ def solve(params: dict[str, Any]) -> Solution:
     listing = " → ".join(f"`nn.{layer}`" for layer in layers)
     question = (f"An input of shape `{shape_text(shape)}` goes through {listing}. What is the "
                 "final output shape? (Answer `error` if PyTorch refuses.)")
-    form = "the shape with x between dims, e.g. 8x128x28x28, or error"
+    form = "the shape with x between dims, written like the input's, or error"
     steps: list[str] = []
     current = shape
     for layer in layers:

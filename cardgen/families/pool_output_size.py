@@ -125,7 +125,7 @@ def solve(params: dict[str, Any]) -> Solution:
     d, ceil = params.get("dilation", 1), params["ceil_mode"]
     question = (f"{layer_code(layer)} receives an input of shape `{shape_text(shape)}`. What "
                 "is the output shape? (Answer `error` if PyTorch refuses.)")
-    form = "the shape as NxCxHxW, e.g. 1x4x10x10, or error"
+    form = "the shape as NxCxHxW, written like the input's, or error"
     if pad > k // 2:
         # No diagram: a strip would draw windows of a layer that never runs.
         return Solution(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from cardgen.explain import count_of
 from cardgen.explain.windows import ceil_label, never_read
 from cardgen.render.diagrams.geometry import index_labels
 from cardgen.render.diagrams.strip import Strip, render_strip
@@ -48,7 +49,7 @@ def sliding_strip(size: int, kernel: int, stride: int, pad_left: int, pad_right:
     pads = f"{pad_left}" if pad_left == pad_right else f"{pad_left} left, {pad_right} right"
     dil = f", dilation {dilation}" if dilation > 1 else ""
     label = (f"Kernel {kernel}{dil}, stride {stride}, over {size} cells with padding {pads}: "
-             f"{count} placements fit")
+             f"{count_of(count, 'placement')} fit{'s' if count == 1 else ''}")
     if rest and not (st.extra and not st.dropped):  # a kept ceil window reads them
         # input cells or only padding, told apart (explain.windows.never_read)
         label += "; " + never_read(size, pad_left, pad_right, len(kinds) - rest)

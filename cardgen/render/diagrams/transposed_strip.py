@@ -29,8 +29,9 @@ def as_direct_conv(size: int, kernel: int, stride: int, pad_left: int, pad_right
     st = Strip(kinds, labels, lo, hi, kernel, dilation, 1, count, outputs=True)
     dil = f", dilation {dilation}" if dilation > 1 else ""
     label = (f"Transposed conv as a direct conv: {size} inputs spread by stride {stride} "
-             f"({stride - 1} zero{'' if stride == 2 else 's'} between), implicit padding {pad_left} left and {pad_right} "
-             f"right, kernel {kernel}{dil} at every position: output length {count}")
+             f"({stride - 1} zero{'' if stride == 2 else 's'} between), implicit padding "
+             f"{pad_left} left and {pad_right} right, kernel {kernel}{dil} at every position: "
+             f"output length {count}")
     return st, label
 
 
