@@ -38,6 +38,10 @@ def generate_family(family: str, seed: int, count: int, levels: Sequence[int]) -
     """The first ``count`` distinct problems of the family's stream; problem i has level
     ``levels[i % len(levels)]``, so raising the count keeps every earlier problem."""
     module = get_family(family)
+    # a family whose params hold a field some questions do not use says what the card
+    # depends on, so two params that make the same card count as one (the GUID still
+    # hashes all params: notes already in a collection keep theirs)
+    identity = getattr(module, "identity", None)
     rng = family_rng(seed, family)
     seen: set[str] = set()
     problems: list[Problem] = []
@@ -46,12 +50,13 @@ def generate_family(family: str, seed: int, count: int, levels: Sequence[int]) -
         for _ in range(ATTEMPTS_PER_PROBLEM):
             params = module.generate(rng, level)
             key = canonical_params(params)
-            if key not in seen:
+            same = canonical_params(identity(params)) if identity else key
+            if same not in seen:
                 break
         else:
             raise CardgenError(f"{family}: could not find {count} distinct problems at levels "
                                f"{list(levels)} (found {len(problems)})")
-        seen.add(key)
+        seen.add(same)
         problems.append(Problem(family, level, params, len(problems), key))
     return problems
 

@@ -43,6 +43,13 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
     return {"q": "readers", "size": size, "out": out, "cell": rng.randrange(size)}
 
 
+def identity(params: dict[str, Any]) -> dict[str, Any]:
+    """What the card depends on: a lengths question uses no index."""
+    if params["q"] == "lengths":
+        return {k: v for k, v in params.items() if k != "index"}
+    return params
+
+
 def _strip(size: int, out: int, lead: str = "") -> Diagram:
     shading = read_counts_caption(read_counts(adaptive_windows(size, out), size))
     return Diagram("adaptive_strip", {"size": size, "out": out},
