@@ -6,9 +6,11 @@ from typing import Any
 
 from cardgen.claims import values_claim
 from cardgen.families.base import (
+    MAX_DRAWS,
     Diagram,
     Solution,
     display_rows,
+    exhausted,
     frac_tex,
     frac_text,
     layer_code,
@@ -29,7 +31,7 @@ LEVELS = (1, 2, 3)
 # output is a mean or max of at most 4 small integers, worked without a calculator.
 EVEN = ((4, 4, 2, 2), (2, 4, 1, 2), (4, 2, 2, 1), (2, 6, 1, 3), (6, 2, 3, 1), (2, 8, 1, 4),
         (8, 2, 4, 1), (2, 4, 2, 2), (4, 2, 2, 2), (4, 4, 4, 1), (4, 4, 1, 4), (3, 3, 3, 1),
-        (3, 3, 1, 3), (2, 2, 1, 1))
+        (3, 3, 1, 3))  # no (2, 2, 1, 1): one max or mean of 4 numbers is below level 1
 # uneven (overlapping) windows, and more outputs than input cells along a dim
 UNEVEN = ((3, 3, 2, 2), (3, 4, 2, 2), (4, 3, 2, 2), (2, 3, 2, 2), (3, 2, 2, 2), (2, 5, 2, 2),
           (5, 2, 2, 2), (2, 2, 3, 1), (2, 2, 1, 3), (2, 2, 4, 1), (2, 2, 1, 4), (2, 3, 4, 1),
@@ -56,7 +58,28 @@ def _whole_means(grid: list[list[int]], out: list[int]) -> list[list[int]]:
     return grid
 
 
+def _accepted(params: dict[str, Any]) -> bool:
+    """Not a max pool whose outputs are all one number (the grid's max sits in every
+    window): that answer is read off the grid without working a single window."""
+    grid, out = params["grid"], params["out"]
+    if params["kind"] == "Avg":
+        return True
+    rows = adaptive_windows(len(grid), out[0]) if len(out) == 2 else [(0, 1)]
+    cols = adaptive_windows(len(grid[0]), out[-1])
+    maxima = {max(grid[r][c] for r in range(ra, rb) for c in range(ca, cb))
+              for ra, rb in rows for ca, cb in cols}
+    return len(maxima) > 1
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
+    for _ in range(MAX_DRAWS):  # a max pool's draw that one number answers is drawn again
+        params = _draw(rng, level)
+        if _accepted(params):
+            return params
+    raise exhausted(NAME, MAX_DRAWS)
+
+
+def _draw(rng: Any, level: int) -> dict[str, Any]:
     kind = pick(rng, ("Avg", "Max"))
     if level == 1:
         size = rng.randrange(4, 9)
