@@ -49,8 +49,17 @@ def test_every_number_in_the_steps_and_captions_is_true(name, level):
             checked += check_numbers(text)
         for diagram in solution.diagrams:  # each caption's placement count is the solver's
             a = diagram.args
-            m = re.search(r"(\d+) (?:placements?|outputs)\.$", diagram.caption)
+            m = re.search(r"(\d+) (?:placements?|outputs)(?:; (.*))?\.$", diagram.caption)
             assert m, diagram.caption
+            if m[2]:  # input cells that no tap reads: exactly those the solver's taps miss
+                skipped = re.fullmatch(r".* skips? (\d+) input cells?.*", m[2])
+                assert skipped, diagram.caption
+                k, s, p, d = (a[key] for key in ("kernel", "stride", "pad_left", "dilation"))
+                out = conv_out(a["size"], k, s, p, d, a["pad_right"])
+                taps = {i * s + j * d for i in range(out) for j in range(k)}
+                reach = (out - 1) * s + d * (k - 1) + 1
+                assert int(skipped[1]) == sum(1 for c in range(a["size"])
+                                              if c + p < reach and c + p not in taps)
             if diagram.kind == "sliding_strip":
                 want = conv_out(a["size"], a["kernel"], a["stride"], a["pad_left"],
                                 a["dilation"], a["pad_right"])

@@ -15,6 +15,7 @@ from typing import Any
 
 from cardgen.explain import count_of
 from cardgen.explain.tex import display_rows
+from cardgen.explain.windows import gaps_skipped
 
 LETTER = {"padding": "p", "stride": "s", "kernel": "k"}
 
@@ -330,8 +331,9 @@ def strip_caption(names: Sequence[str], size: int, k: int, s: int, pl: int, pr: 
     where = " and ".join(names) + ": " if names else ""
     dil = f", dilation {d}" if d > 1 else ""
     shown = ", middle condensed" if condensed else ""
+    gaps = gaps_skipped(size, k, s, pl, d, out)  # input inside the reach that no tap reads
     return (f"{where}kernel {k}, stride {s}, padding {pads}{dil} on {size} cells{shown}: "
-            f"{out} placement{'s' if out != 1 else ''}.")
+            f"{out} placement{'s' if out != 1 else ''}" + (f"; {gaps}" if gaps else "") + ".")
 
 
 def transposed_caption(size: int, k: int, s: int, p: int, op: int, d: int, out: int) -> str:

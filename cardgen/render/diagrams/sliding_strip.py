@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from cardgen.explain import count_of
-from cardgen.explain.windows import ceil_label, never_read
+from cardgen.explain.windows import ceil_label, gaps_skipped, never_read
 from cardgen.render.diagrams.geometry import index_labels
 from cardgen.render.diagrams.strip import Strip, render_strip
 from cardgen.render.diagrams.transposed_strip import as_direct_conv
@@ -55,4 +55,6 @@ def sliding_strip(size: int, kernel: int, stride: int, pad_left: int, pad_right:
         label += "; " + never_read(size, pad_left, pad_right, len(kinds) - rest)
     if st.extra:
         label += "; " + ceil_label(size, kernel, stride, pad_left, dilation)
+    gaps = gaps_skipped(size, kernel, stride, pad_left, dilation, count)
+    label += f"; {gaps}" if gaps else ""
     return render_strip(st, label)
