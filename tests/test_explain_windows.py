@@ -207,10 +207,14 @@ def test_adaptive_output_shape_draws_each_pooled_dim_at_the_question_sizes():
                 else tuple(p["input_shape"])
             pairs = {(s, o) for s, o in zip(shape[-p["nd"]:], pool.tup("output_size"),
                                              strict=True) if o is not None}
-            if layers:  # the layer before the pool, along H at the question's size
-                [strip] = sol.diagrams
-                assert strip.kind == "sliding_strip"
-                assert strip.args["size"] == p["input_shape"][-2]
+            if layers:  # the layer before the pool: one strip per distinct input size
+                nd = p["nd"]
+                sizes = list(dict.fromkeys(p["input_shape"][-nd:]))
+                assert [d.args["size"] for d in sol.diagrams] == sizes
+                assert all(d.kind == "sliding_strip" for d in sol.diagrams)
+                named = [d.caption.split(" through ")[0] for d in sol.diagrams]
+                assert sorted(" ".join(named).replace(",", "").replace("and", "").split()) \
+                    == sorted("DHW"[3 - nd:])  # every dim named once
                 continue
             strips = {(d.args["size"], d.args["out"]) for d in sol.diagrams
                       if d.kind == "adaptive_strip"}

@@ -152,19 +152,28 @@ def _before_like(layer: Layer, channels: int) -> Layer:
 
 
 def _before_diagram(layer: Layer, shape: tuple[int, ...]) -> list[Diagram]:
-    """The layer before the pool along H (its W strip is the same when W = H)."""
+    """The layer before the pool, one strip per distinct spatial size (dims of one size
+    share a strip, and its caption names them)."""
     if layer.kind not in ("conv", "maxpool"):
         return []
-    size, k = shape[-2], layer.tup("kernel_size")[0]
+    nd = layer.ndim
+    k = layer.tup("kernel_size")[0]
     s = layer.tup("stride")[0] if layer.kind == "conv" else pool_stride(layer)[0]
     p = layer.tup("padding")[0]
-    out = (size + 2 * p - k) // s + 1
-    parts = [never_read(size, p, p, (out - 1) * s + k), condensed_note(size + 2 * p)]
-    return [Diagram("sliding_strip", {"size": size, "kernel": k, "stride": s, "pad_left": p,
-                                      "pad_right": p},
-                    f"H through {layer_code(layer)}: kernel {k}, stride {s}, padding {p} on "
-                    f"{size} cells, {out} windows" + "".join(f"; {t}" for t in parts if t)
-                    + ".")]
+    by_size: dict[int, list[str]] = {}
+    for name, size in zip("DHW"[3 - nd:], shape[-nd:], strict=True):
+        by_size.setdefault(size, []).append(name)
+    diagrams = []
+    for size, names in by_size.items():
+        out = (size + 2 * p - k) // s + 1
+        parts = [never_read(size, p, p, (out - 1) * s + k), condensed_note(size + 2 * p)]
+        diagrams.append(Diagram(
+            "sliding_strip", {"size": size, "kernel": k, "stride": s, "pad_left": p,
+                              "pad_right": p},
+            f"{and_list(names)} through {layer_code(layer)}: kernel {k}, stride {s}, padding "
+            f"{p} on {size} cells, {out} windows" + "".join(f"; {t}" for t in parts if t)
+            + "."))
+    return diagrams
 
 
 def _diagrams(sizes: tuple[int, ...], outs: tuple[int | None, ...]) -> list[Diagram]:
@@ -236,7 +245,11 @@ def _resize_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) ->
     names = "DHW"[3 - nd:]
     what = (f"{channels_out_text(shape[-nd - 1], out[-nd - 1])}; " if layer.kind == "conv"
             else "")
-    steps = [f"{layer_code(layer)}: {what}{and_list(names)} go through the size formula."]
+    unbatched = (f"`{shape_text(shape)}` has no batch dim (channels, then "
+                 f"{and_list(names)}): PyTorch runs the layer on it as on one sample; "
+                 if len(shape) == nd + 1 else "")
+    steps = [f"{layer_code(layer)}: {unbatched}{what}{and_list(names)} go through the size "
+             "formula."]
     done: dict[int, str] = {}
     for name, size, new in zip(names, shape[-nd:], out[-nd:], strict=True):
         if size in done:
