@@ -510,7 +510,7 @@ def test_window_statements_match_torch(cards: list[Card]) -> None:
     for card in cards:
         own = _card_1d_windows(card)
         for text in window_texts(card):
-            for part in re.split(r"(?=\bdim \d+:)|(?=\b(?:Row|Column) windows)", text):
+            for part in re.split(r"(?=\b(?:dim \d+|[HW]):)|(?=\b(?:Row|Column) windows)", text):
                 _window_part(card, part, own, found)
         _read_counts(card, found)
     minimum = dict.fromkeys(("adaptive.windows", "adaptive.values", "adaptive.equivalence"),

@@ -147,18 +147,27 @@ def solve(params: dict[str, Any]) -> Solution:
     fixed = fixed_layer_for(layer, shape)
     claims = [windows_claim(layer, shape)]
     claims += [_unique_dim(kind, s, o) for s, o in zip(sizes, outs, strict=True)]
-    steps = [(f"dim {i + 1}: " if nd > 1 else "") + fixed_pool_match(s, o)
-             for i, (s, o) in enumerate(zip(sizes, outs, strict=True))]
-    steps.append("A fixed pool (no padding) matches exactly when every window has the same "
-                 "length k and window i starts at s\u00b7i. Divisibility is not the test: "
-                 "7 \u2192 3 works (k=3, s=2).")
+    names = ("H", "W") if nd == 2 else ("",)
+    steps = [(f"{name}: " if name else "") + fixed_pool_match(s, o)
+             for name, s, o in zip(names, sizes, outs, strict=True)]
+    rule = ("A fixed pool (no padding) matches exactly when every window has the same "
+            "length k and window i starts at s\u00b7i.")
+    # divisibility is the rule learners are told; say so where this card refutes it
+    uneven = [(s, o) for s, o in zip(sizes, outs, strict=True)
+              if s % o and fixed_equivalent(s, o) is not None]
+    if uneven:
+        s0, o0 = uneven[0]
+        rule += (f" Divisibility is not the test: {s0} is not a multiple of {o0}, yet "
+                 f"{s0} \u2192 {o0} matches.")
+    steps.append(rule)
     if nd == 2:
-        failing = [str(i + 1) for i, (s, o) in enumerate(zip(sizes, outs, strict=True))
+        failing = [name for name, s, o in zip(names, sizes, outs, strict=True)
                    if fixed_equivalent(s, o) is None]
         steps.append("A 2-D pool's windows are its row windows crossed with its column "
-                     "windows, so a fixed pool matches exactly when each dim does"
-                     + ((f"; dims {' and '.join(failing)} have none" if len(failing) > 1
-                         else f"; dim {failing[0]} has none") + ", so no fixed pool matches."
+                     "windows, so a fixed pool matches exactly when H and W each do"
+                     + ((f"; {' and '.join(failing)} "
+                         f"{'have' if len(failing) > 1 else 'has'} none, so no fixed pool "
+                         "matches.")
                         if failing else
                         ", and each dim's (k, s) is the only one there: so is the pair."))
     if fixed is not None:
@@ -171,8 +180,8 @@ def solve(params: dict[str, Any]) -> Solution:
         steps.append(f"So no fixed {kind}Pool{nd}d gives {layer_code(layer)}'s windows: no.")
     diagrams = [Diagram("adaptive_strip", {"size": s, "out": o},
                         f"Adaptive pooling from {s} to {o}"
-                        + (f" along dim {i + 1}" if nd > 1 else "") + f": its {o} windows.")
-                for i, (s, o) in enumerate(zip(sizes, outs, strict=True))]
+                        + (f" along {name}" if name else "") + f": its {o} windows.")
+                for name, s, o in zip(names, sizes, outs, strict=True)]
     if nd == 2 and max(sizes) <= 14:
         diagrams.insert(0, Diagram("adaptive_grid", {"in_hw": sizes, "out_hw": outs,
                                                      "highlight": [outs[0] - 1, outs[1] - 1]},
