@@ -179,8 +179,7 @@ def pool_padding_refused(kernel: int, padding: int) -> str:
         raise ValueError("the solver accepts this padding")
     return (f"PyTorch allows a pooling padding of at most half the kernel, "
             f"\\( p \\le \\lfloor {kernel}/2 \\rfloor = {half} \\); here p = {padding}, so "
-            "building or running the layer raises an error (our explanation; PyTorch's "
-            "own message words it differently).")
+            "PyTorch raises an error when the layer is built or run.")
 
 
 def linear_refused(in_features: int, got: int) -> str:
@@ -188,8 +187,8 @@ def linear_refused(in_features: int, got: int) -> str:
     if in_features == got:
         raise ValueError("the features match")
     return (f"`Linear` needs the last dim to be its in_features, {in_features}, but it is "
-            f"{got}: PyTorch raises an error (our explanation; its own message names the "
-            "shapes of the matrices it cannot multiply).")
+            f"{got}: each output is a weighted sum of exactly in_features inputs, so PyTorch "
+            "raises an error.")
 
 
 def window_list(windows: Sequence[tuple[int, int]]) -> str:

@@ -40,7 +40,8 @@ MISMATCH = 0.2
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
     mismatch = level >= 2 and rng.random() < MISMATCH
-    want_ok = not mismatch and rng.random() < 0.5
+    # half the cards of a level "yes": the mismatched-channel draws are all "no"
+    want_ok = not mismatch and rng.random() < (0.5 / (1 - MISMATCH) if level >= 2 else 0.5)
     for _ in range(MAX_DRAWS):
         size = rng.randrange(2, 10) if level < 3 else rng.randrange(3, 24)
         k = rng.randrange(2, 10)
