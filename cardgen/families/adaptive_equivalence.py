@@ -61,9 +61,11 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         if level == 1:
             sizes = [rng.randrange(4, 17)]
             outs = [rng.randrange(2, min(sizes[0], 4) + 1)]
-        elif level == 2:
+        elif level == 2:  # an even split is one division: level 2 splits unevenly
             sizes = [pick(rng, REAL)]
             outs = [rng.randrange(2, min(sizes[0], 6) + 1)]
+            if sizes[0] % outs[0] == 0:
+                continue
         else:
             sizes = [pick(rng, SMALL), pick(rng, SMALL)]
             # out >= 2 per dim: with one window any stride works, no single answer; out <= 4

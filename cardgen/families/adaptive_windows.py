@@ -12,7 +12,7 @@ from cardgen.explain.windows import (
     read_counts_caption,
     window_list,
 )
-from cardgen.families.base import Diagram, Solution, layer_code, pick
+from cardgen.families.base import MAX_DRAWS, Diagram, Solution, exhausted, layer_code, pick
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows, read_counts
 
@@ -22,16 +22,24 @@ TOPIC = "Adaptive pooling"
 LEVELS = (1, 2, 3)
 
 
+def _accepted(size: int, out: int) -> bool:
+    """An uneven split: window bounds need the floor and ceiling (level 2 and up)."""
+    return size % out != 0
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
     if level == 1:
         size = rng.randrange(4, 17)
         out = pick(rng, [o for o in (2, 3, 4, 5) if o < size])
         return {"q": "window", "size": size, "out": out, "index": rng.randrange(out)}
-    if level == 2:
-        size = rng.randrange(5, 17)
-        out = rng.randrange(2, min(size, 7))
-        return {"q": pick(rng, ("lengths", "window")), "size": size, "out": out,
-                "index": rng.randrange(out)}
+    if level == 2:  # uneven splits only, and not window 0 (one ceiling): above level 1
+        for _ in range(MAX_DRAWS):
+            size = rng.randrange(5, 17)
+            out = rng.randrange(2, min(size, 7))
+            if _accepted(size, out):
+                return {"q": pick(rng, ("lengths", "window")), "size": size, "out": out,
+                        "index": rng.randrange(1, out)}
+        raise exhausted(NAME, MAX_DRAWS)
     if rng.random() < 0.5:  # one output's 2-D window; the columns split unevenly
         outs = [rng.randrange(3, 10), rng.randrange(3, 10)]
         sizes = [rng.randrange(7, 25), pick(rng, [w for w in range(7, 25) if w % outs[1]])]
