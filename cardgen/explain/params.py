@@ -12,7 +12,7 @@ from math import prod
 
 from cardgen.explain.tex import display_rows
 
-_DIMS = {1: ["k"], 2: ["k_H", "k_W"], 3: ["k_D", "k_H", "k_W"]}
+_DIMS = {1: ["k"], 2: ["kH", "kW"], 3: ["kD", "kH", "kW"]}
 
 
 def _disagree(what: str, mine: object, solver: object) -> ValueError:
@@ -31,7 +31,7 @@ def weight_shape_text(kind: str, cin: int, cout: int, groups: int, kernel: Seque
         text = (f"A Linear layer's weight is out_features x in_features = "
                 f"`{cout}x{cin}`: every output feature reads every input feature.")
     else:
-        ks = "x".join(_DIMS[len(kernel)])
+        ks = " x ".join(_DIMS[len(kernel)])
         if kind == "conv":
             mine, names = (cout, cin // groups, *kernel), f"out x in/groups x {ks}"
         else:
