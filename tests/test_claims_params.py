@@ -9,11 +9,13 @@ import random
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from cardgen.claims import check_claim, macs_claim, params_claim, torch_available
+from cardgen.claims import ClaimCheck, check_claim, macs_claim, params_claim, torch_available
 from cardgen.claims.parse import Refused
 from cardgen.errors import ShapeError
-from cardgen.layers import Layer, parse_layer
+from cardgen.layers import LAYER_TYPES, Layer, parse_layer
 from cardgen.solver.params import mac_count, param_count
 
 
@@ -119,6 +121,16 @@ def test_macs_are_output_elements_times_one_output_units_weights(text: str,
     assert mac_count(layer, shape).macs == y.numel() * module.weight[0].numel()
 
 
+def test_the_solver_vouches_only_for_refusals_torch_makes_when_building() -> None:
+    """torch builds a Conv2d with kernel_size 0 (it fails only when run): a claim that it
+    cannot be built fails with either backend."""
+    claim = {"kind": "params", "layer": {"type": "Conv2d", "args": {
+        "in_channels": 1, "out_channels": 1, "kernel_size": 0}}, "weights": None,
+        "biases": None}
+    for b in backends():
+        assert not check_claim(claim, b).ok, b
+
+
 GOOD_PARAMS = {"kind": "params", "layer": {"type": "Conv1d", "args": {
     "in_channels": 2, "out_channels": 4, "kernel_size": 3}}, "weights": 24, "biases": 4}
 GOOD_MACS = {"kind": "macs", "layer": {"type": "Conv1d", "args": {
@@ -149,3 +161,27 @@ def test_malformed_claims_fail(base: dict[str, Any], over: dict[str, Any], why: 
         assert result.ok, result.detail
         result = check_claim(claim, b)
         assert not result.ok and why in result.detail, (b, result.detail)
+
+
+_SCALARS = st.one_of(st.integers(-3, 9), st.sampled_from([None, True, False, "same", 2.5,
+                                                         2**31 - 1, 10**12]))
+_VALUES = st.one_of(_SCALARS, st.lists(_SCALARS, min_size=0, max_size=4))
+_LAYER = st.fixed_dictionaries({
+    "type": st.sampled_from(sorted(LAYER_TYPES) + ["Sequential"]),
+    "args": st.dictionaries(st.sampled_from(["in_channels", "out_channels", "kernel_size",
+                                             "groups", "bias", "stride", "padding",
+                                             "in_features", "out_features", "bogus"]),
+                            _VALUES, max_size=6)})
+_CLAIM = st.one_of(
+    st.fixed_dictionaries({"kind": st.just("params"), "layer": _LAYER,
+                           "weights": _SCALARS, "biases": _SCALARS}),
+    st.fixed_dictionaries({"kind": st.just("macs"), "layer": _LAYER,
+                           "input_shape": st.lists(st.integers(-1, 9), max_size=6),
+                           "macs": _SCALARS}))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(claim=_CLAIM)
+def test_fuzzed_params_and_macs_claims_never_raise(backend: str, claim: Any) -> None:
+    result = check_claim(claim, backend)
+    assert isinstance(result, ClaimCheck) and isinstance(result.detail, str)
