@@ -1097,8 +1097,11 @@ def _conv_params(form: str, sol: Solution, params: dict[str, Any]) -> _Measure |
     if out > 1:
         w.op(per, out)
     kernel = () if layer.kind == "linear" else tuple(layer.tup("kernel_size"))
+    # one input channel per output (in/groups = 1) makes the filter the kernel alone: a
+    # form of its own, one product fewer
+    reads_one = layer.kind != "linear" and layer.get("in_channels") == layer.get("groups")
     return _Measure(w, ("params", re.sub(r"[123]d$", "", layer.type), kernel,
-                        _group_relation(layer), bool(layer.get("bias"))),
+                        _group_relation(layer), reads_one, bool(layer.get("bias"))),
                     giveaway=_answer_literal(sol, layer))
 
 

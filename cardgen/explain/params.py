@@ -65,6 +65,7 @@ def params_tex(reads: int, kernel: Sequence[int], cout: int, bias: bool, weights
     per = reads * prod(kernel)
     if per * cout != weights or (cout if bias else 0) != biases:
         raise _disagree("parameters", (per * cout, cout if bias else 0), (weights, biases))
+    unit = "channel" if kernel else "feature"  # a Linear has no kernel
     factors = [reads, *kernel]
     rows: list[tuple[str | None, str]] = []
     if len(factors) > 1:
@@ -74,11 +75,11 @@ def params_tex(reads: int, kernel: Sequence[int], cout: int, bias: bool, weights
     if bias:
         rows.append(("\\text{params}", f"{cout} \\cdot ({per} + 1)"))
         rows.append(("", str(weights + biases)))
-        tail = (f"Each output has its {per} weights and one bias: {weights} weights and "
-                f"{biases} biases.")
+        tail = (f" Each output {unit} has its {per} weights and one bias: {weights} "
+                f"weights and {biases} biases.")
     else:
         rows.append(("\\text{params}", f"{cout} \\cdot {per} = {weights}"))
-        tail = "bias=False: no biases, the weights are all the parameters."
+        tail = " bias=False: no biases, the weights are all the parameters."
     return display_rows(rows) + tail
 
 
@@ -107,8 +108,8 @@ def macs_tex(outputs: int, reads: int, kernel: Sequence[int], macs: int) -> str:
         raise _disagree("multiply-adds", outputs * per, macs)
     factors = [reads, *kernel]
     rows: list[tuple[str | None, str]] = []
-    if len(factors) > 1:
-        rows.append(("\\text{per output}", f"{_dot(factors)} = {per}"))
+    rows.append(("\\text{per output}", f"{_dot(factors)} = {per}" if len(factors) > 1
+                 else str(per)))
     rows.append(("\\text{MACs}", f"{outputs} \\cdot {per}"))
     rows.append(("", str(macs)))
     return display_rows(rows)

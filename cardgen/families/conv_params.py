@@ -38,10 +38,13 @@ ERROR_SHARE = 0.2
 MAX_OPERAND = 1024  # difficulty.MAX_OPERAND: the largest number one mental step takes
 MAX_ANSWER = {1: 1200, 2: 20_000, 3: 60_000}
 
-MACS_DEFINITION = ("Count one multiply-add (MAC) per weight an output element reads: "
-                   "output elements x in_channels/groups x kernel elements, padded zeros "
-                   "included (a Linear: output elements x in_features); the bias additions "
-                   "are not counted.")
+MACS_DEFINITION = {
+    "conv": "Count one multiply-add (MAC) per weight an output element reads: output "
+            "elements x in_channels/groups x kernel elements, padded zeros included; the "
+            "bias additions are not counted.",
+    "linear": "Count one multiply-add (MAC) per weight an output element reads: output "
+              "elements x in_features; the bias additions are not counted.",
+}
 
 
 def _json(type_: str, **args: Any) -> dict[str, Any]:
@@ -90,9 +93,9 @@ def _conv_l2(rng: Any) -> dict[str, Any]:
     cin = pick(rng, CHANNELS_L2)
     if rng.random() < 0.4:  # depthwise: one filter (or a few) per input channel
         g, cout = cin, cin * pick(rng, (1, 2))
-    else:
-        g = pick(rng, (2, 4, 8) if nd < 3 else (1, 2, 4))
-        cout = pick(rng, CHANNELS_L2)
+    else:  # groups that divide both channel counts: the refused layers are drawn above
+        g = pick(rng, [g for g in ((2, 4, 8) if nd < 3 else (1, 2, 4)) if cin % g == 0])
+        cout = pick(rng, [c for c in CHANNELS_L2 if c % g == 0])
     return _json(type_, in_channels=cin, out_channels=cout,
                  kernel_size=list(k) if isinstance(k, tuple) else k, groups=g, bias=bias)
 
@@ -238,7 +241,7 @@ def solve(params: dict[str, Any]) -> Solution:
         steps.append(macs_tex(count.outputs, _reads(layer), _kernel(layer), count.macs))
         return Solution(
             question=f"{code} runs on an input of shape `{shape_text(shape)}`. How many "
-                     f"multiply-adds does it do? {MACS_DEFINITION}",
+                     f"multiply-adds does it do? {MACS_DEFINITION[layer.kind]}",
             answer=str(count.macs),
             form="a whole number, e.g. 1234",
             steps=steps,
