@@ -1028,10 +1028,88 @@ def _equivalence_dims(form: str, sol: Solution, params: dict[str, Any]) -> _Meas
     return _Measure(w, ("dims", tuple(signature)))
 
 
+def _chain(w: _Work, factors: Sequence[int]) -> int:
+    """Multiply factors left to right; a factor of 1 is no step."""
+    acc = 1
+    for f in factors:
+        if f > 1 and acc > 1:
+            w.op(acc, f)
+        acc *= f
+    return acc
+
+
+def _group_relation(layer: Layer) -> str:
+    if layer.kind == "linear" or layer.get("groups") == 1:
+        return "1"
+    return "depthwise" if layer.get("groups") == layer.get("in_channels") else "grouped"
+
+
+def _per_output(w: _Work, layer: Layer) -> int:
+    """The weights one output reads: in/groups (one division) times the kernel."""
+    if layer.kind == "linear":
+        return layer.get("in_features")
+    cin, groups = layer.get("in_channels"), layer.get("groups")
+    if groups > 1:
+        w.op(cin, groups)
+    return _chain(w, [cin // groups, *layer.tup("kernel_size")])
+
+
+def _answer_literal(sol: Solution, layer: Layer, shape: Sequence[int] = ()) -> bool:
+    """The answer is a number the question shows: a copy, no arithmetic."""
+    numbers = set(shape)
+    for value in layer.kwargs.values():
+        numbers.update(v for v in (value if isinstance(value, tuple) else (value,))
+                       if isinstance(v, int) and not isinstance(v, bool))
+    return sol.answer.isdigit() and int(sol.answer) in numbers
+
+
+def _conv_params(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """conv.params: out x (in/groups x kernel + 1) parameters; or, with an input, output
+    elements (after the conv size rule) x in/groups x kernel multiply-adds; or the two
+    divisibility checks of groups when the layer cannot be built."""
+    by_kind = {c.get("kind"): c for c in sol.claims}
+    w = _Work()
+    if "macs" in by_kind:
+        claim = by_kind["macs"]
+        layer, shape = _layer(claim["layer"]), tuple(claim["input_shape"])
+        flags = _layer_work(w, layer, shape)
+        out = layer_step(layer, shape).output_shape
+        outputs = _chain(w, out)
+        w.op(outputs, _per_output(w, layer))
+        return _Measure(w, ("macs", _layer_signature(claim["layer"], _spatial(layer, shape),
+                                                     flags), _group_relation(layer),
+                            len(shape)), giveaway=_answer_literal(sol, layer, shape))
+    claim = by_kind.get("params")
+    if claim is None:
+        return None
+    layer = _layer(claim["layer"])
+    if claim.get("weights") is None:
+        cin, cout, groups = (layer.get(n) for n in ("in_channels", "out_channels", "groups"))
+        w.op(cin, groups)
+        if cin % groups == 0:
+            w.op(cout, groups)
+        return _Measure(w, ("groups_refused", "in" if cin % groups else "out"))
+    per = _per_output(w, layer)
+    if layer.get("bias"):
+        w.op(per, 1)
+        per += 1
+    out = layer.get("out_features" if layer.kind == "linear" else "out_channels")
+    if out > 1:
+        w.op(per, out)
+    kernel = () if layer.kind == "linear" else tuple(layer.tup("kernel_size"))
+    # one input channel per output (in/groups = 1) makes the filter the kernel alone: a
+    # form of its own, one product fewer
+    reads_one = layer.kind != "linear" and layer.get("in_channels") == layer.get("groups")
+    return _Measure(w, ("params", re.sub(r"[123]d$", "", layer.type), kernel,
+                        _group_relation(layer), reads_one, bool(layer.get("bias"))),
+                    giveaway=_answer_literal(sol, layer))
+
+
 FAMILY_RULES: dict[str, Rule] = {
     "adaptive.equivalence": _equivalence_dims,
     "adaptive.windows": _adaptive_windows,
     "conv.inverse": _conv_inverse,
+    "conv.params": _conv_params,
     "conv.same_padding": _same_padding,
     "conv_transpose.output_size": _transpose_recover,
 }

@@ -171,6 +171,23 @@ def _values_check(answer: str, claims: Sequence[Any]) -> None:
                 raise NotEntailed(f"the answer says {text[:20]}, the claimed output {value}")
 
 
+def _count(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise NotEntailed("the claim's count is not an integer")
+    return value
+
+
+def _params(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
+    """MACs: the macs claim's count. Parameters: the params claim's weights plus biases,
+    or "error" when it says the layer cannot be built."""
+    if params.get("q") == "macs":
+        return str(_count(_only(claims, "macs").get("macs")))
+    claim = _only(claims, "params")
+    if claim.get("weights") is None and claim.get("biases") is None:
+        return "error"
+    return str(_count(claim.get("weights")) + _count(claim.get("biases")))
+
+
 Deriver = Callable[[Mapping[str, Any], Sequence[Any]], str]
 
 DERIVERS: dict[str, Deriver] = {
@@ -184,6 +201,7 @@ DERIVERS: dict[str, Deriver] = {
     "conv.same_padding": _same_padding,
     "adaptive.equivalence": _equivalence,
     "adaptive.windows": _windows,
+    "conv.params": _params,
 }
 CHECKED = {"adaptive.values"}  # numbers compared with the claim's tolerance, not derived
 FAMILIES = frozenset(DERIVERS) | CHECKED

@@ -307,8 +307,8 @@ def test_answer_field_and_spec_claims_hold_with_torch(cards: list[Card]) -> None
 def _question_answer(card: Card, found: Findings, torch: Any) -> None:
     """A question that runs its layers on a stated shape: its answer, from torch."""
     shape, calls, answer = question_shape(card), question_layers(card), card.fields["Answer"]
-    if shape is None or not calls:
-        return
+    if shape is None or not calls or card.family == "conv.params":
+        return  # conv.params answers a count, not a shape: _params_answer reads it
     if re.fullmatch(r"\d+(x\d+)*|error", answer) and "run" not in card.front.split("?")[0][-40:]:
         if " maps " in card.front:
             return  # the question states a mapping and asks about something else
@@ -350,10 +350,34 @@ def test_layer_statements_match_torch(cards: list[Card]) -> None:
         _equivalence_statements(card, found, torch)
         _channel_statements(card, found)
         _error_statements(card, found, torch)
+        _params_answer(card, found, torch)
     minimum = dict.fromkeys(_family_names(), len(SEEDS) * PER_LEVEL)
     for f in ("adaptive.windows", "adaptive.values"):
         minimum[f] = 0  # their questions are not layer-on-shape statements
     found.assert_clean(minimum, "layer statements")
+
+
+def _params_answer(card: Card, found: Findings, torch: Any) -> None:
+    """conv.params: the question's layer, built by torch: its parameters (numel of every
+    tensor in `parameters()`, or "error" when torch refuses to build it), or, on a stated
+    input, its multiply-adds counted as the output's numel times one output unit's
+    weights (in_channels/groups x kernel, or in_features)."""
+    if card.family != "conv.params":
+        return
+    calls, answer = question_layers(card), card.fields["Answer"]
+    try:
+        module = _module(torch, calls[0])
+    except (RuntimeError, ValueError, TypeError):
+        found.check(card, answer == "error", f"answer {answer!r}, torch refuses the layer")
+        return
+    if "multiply-adds" in card.front:
+        shape = question_shape(card)
+        with torch.no_grad():
+            y = module(torch.zeros(shape))
+        want = y.numel() * module.weight[0].numel()
+    else:
+        want = sum(p.numel() for p in module.parameters())
+    found.check(card, answer == str(want), f"answer {answer!r}, torch counts {want}")
 
 
 def _runs_statements(card: Card, found: Findings, torch: Any) -> None:
@@ -924,3 +948,32 @@ def test_the_statement_checkers_catch_false_ones() -> None:
     for call, src, dst in layer_statements(text):
         found.check(card, _run(torch, [call], src) == dst, text)
     assert found.false and found.checked["x"] == 1
+
+
+def _with_answer(front: str, answer: str) -> Card:
+    card = _fake(front, "<ol><li>x</li></ol>", "conv.params")
+    card.fields["Answer"] = answer
+    return card
+
+
+def test_the_params_checker_catches_false_counts() -> None:
+    torch = require("torch")
+    found = Findings()
+    question = "How many parameters (weights and biases together) does " \
+               "<code>nn.Conv2d(16, 32, 3, groups=4)</code> have?"
+    macs = "<code>nn.Conv1d(4, 8, 3, groups=2)</code> runs on an input of shape " \
+           "<code>1x4x10</code>. How many multiply-adds does it do?"
+    refused = "How many parameters (weights and biases together) does " \
+              "<code>nn.Conv2d(64, 96, 3, groups=5)</code> have?"
+    from cardgen.layers import parse_layer
+    from cardgen.solver.params import mac_count, param_count
+
+    params = param_count(parse_layer("Conv2d(16, 32, 3, groups=4)")).total
+    mac = mac_count(parse_layer("Conv1d(4, 8, 3, groups=2)"), [1, 4, 10]).macs
+    for front, right, wrong in ((question, str(params), str(params - 1)),
+                                (macs, str(mac), str(mac + 1)), (refused, "error", "0")):
+        _params_answer(_with_answer(front, right), found, torch)
+        assert not found.false, found.false
+        _params_answer(_with_answer(front, wrong), found, torch)
+        assert len(found.false) == 1, found.false
+        found.false.clear()

@@ -281,3 +281,18 @@ def test_default_deck_has_few_cards_per_skill_signature(family):
     assert not crowded, (f"{len(crowded)} signatures hold more than {MAX_PER_SIGNATURE} of "
                          f"{len(cards)} cards (counts {worst})")
 
+
+
+def test_params_steps_are_out_times_per_output_plus_bias():
+    """conv.params: in/groups (a division), times the kernel, +1 for the bias, times the
+    output channels; the answer is read off the params claim."""
+    layer = parse_layer("Conv2d(16, 32, 3, groups=4)")
+    sol, f = solved("conv.params", {"q": "params", "layer": layer.to_json()})
+    claim = sol.claims[0]
+    per = claim["weights"] // claim["biases"]  # one filter: (16/4)*3*3
+    assert int(sol.answer) == claim["biases"] * (per + 1)
+    # 16/4, 4*3, 12*3, 36+1, 37*32
+    assert f.steps == 5 and f.largest == per + 1 and not f.giveaway and f.form == "int"
+    plain, g = solved("conv.params", {"q": "params", "layer": parse_layer(
+        "Conv2d(16, 32, 3, groups=4, bias=False)").to_json()})
+    assert g.steps == f.steps - 1 and g.signature != f.signature

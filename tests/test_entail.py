@@ -150,3 +150,31 @@ def test_true_claims_about_something_else_do_not_pass(tmp_path: Path) -> None:
     with pytest.raises(NotEntailed, match="give 1x8x5x5"):
         check_entailed({"family": "conv.output_size", "params": {}, "answer": "1x16x16x16",
                         "claims": [other]})
+
+
+def test_conv_params_reads_weights_plus_biases_the_macs_count_or_error() -> None:
+    """The count a conv.params note answers is the params claim's weights plus biases (or
+    error when it says the layer cannot be built), or the macs claim's count."""
+    from cardgen.claims import macs_claim, params_claim
+    from cardgen.claims.parse import Refused
+    from cardgen.solver.params import mac_count, param_count
+
+    layer = parse_layer("Conv2d(16, 32, 3, groups=4)")
+    claim = params_claim(layer)
+    total = param_count(layer).total
+    spec = {"family": "conv.params", "params": {"q": "params"}, "claims": [claim]}
+    check_entailed({**spec, "answer": str(total)})
+    for wrong in (str(claim["weights"]), str(total + 1), "error"):
+        with pytest.raises(NotEntailed):
+            check_entailed({**spec, "answer": wrong})
+    refused = params_claim(Refused("Conv2d", {"in_channels": 64, "out_channels": 96,
+                                              "kernel_size": 3, "groups": 5}, "groups"))
+    check_entailed({**spec, "claims": [refused], "answer": "error"})
+    with pytest.raises(NotEntailed):
+        check_entailed({**spec, "claims": [{**claim, "weights": "1152"}], "answer": str(total)})
+    shape = [1, 16, 8, 8]
+    macs = {"family": "conv.params", "params": {"q": "macs"},
+            "claims": [macs_claim(layer, shape)]}
+    check_entailed({**macs, "answer": str(mac_count(layer, shape).macs)})
+    with pytest.raises(NotEntailed):  # a params claim does not give the MACs
+        check_entailed({**macs, "claims": [claim], "answer": str(total)})

@@ -20,9 +20,10 @@ import pytest
 from cardgen.errors import CardgenError
 from cardgen.layers import LAYER_TYPES, POOL_KINDS, Layer
 from cardgen.solver import fixed_layer_for, forward, output_shape, pool_windows, to_nested
+from cardgen.solver.params import mac_count, param_count
 
 GOLDEN = Path(__file__).parent / "golden"
-FILES = ("shapes", "windows", "values", "equivalence")
+FILES = ("shapes", "windows", "values", "equivalence", "params")
 POOL_TYPES = sorted(t for t, (kind, _) in LAYER_TYPES.items() if kind in POOL_KINDS)
 FIXED_POOLS = [t for t in POOL_TYPES if not t.startswith("Adaptive")]
 ADAPTIVE = [t for t in POOL_TYPES if t.startswith("Adaptive")]
@@ -44,7 +45,10 @@ MIN_COUNTS: dict[str, dict[str, int]] = {
     "equivalence": {"AdaptiveAvgPool1d": 300, "AdaptiveMaxPool1d": 300,
                     "AdaptiveAvgPool2d": 340, "AdaptiveMaxPool2d": 420,
                     "AdaptiveAvgPool3d": 200, "AdaptiveMaxPool3d": 210},
+    "params": {"Conv1d": 500, "Conv2d": 450, "Conv3d": 450, "ConvTranspose1d": 280,
+               "ConvTranspose2d": 280, "ConvTranspose3d": 280, "Linear": 580},
 }
+MIN_REFUSED_PARAMS = 100  # params vectors of layers torch refuses to build (groups)
 MIN_ERRORS = {"shapes": 10_000}
 MIN_TOTAL = 20_000
 MAX_BYTES = 3_000_000
@@ -236,3 +240,38 @@ def test_equivalence_has_both_answers():
     outcomes = Counter((v["kind"], bool(v["equal"])) for v in load("equivalence")["vectors"])
     assert all(outcomes[(kind, eq)] >= 100 for kind in ("equivalent", "equivalence_search")
                for eq in (True, False)), outcomes
+
+
+# ------------------------------------------------------------------ parameters and MACs
+
+def _check_params(v: dict[str, Any]) -> str | None:
+    try:
+        layer = Layer.from_json(v["layer"])
+    except CardgenError:
+        got = None
+    else:
+        if v["kind"] == "macs":
+            try:
+                macs = mac_count(layer, v["input_shape"]).macs
+            except CardgenError as exc:
+                return f"solver raises where torch counts {v['macs']} MACs: {exc}"
+            return None if macs == v["macs"] else f"solver {macs} MACs, torch {v['macs']}"
+        count = param_count(layer)
+        got = (count.weights, count.biases)
+    want = None if v.get("weights") is None else (v["weights"], v["biases"])
+    if v["kind"] == "macs":
+        return "solver refuses a layer torch ran"
+    return None if got == want else f"solver {got}, torch {want}"
+
+
+@pytest.mark.parametrize("key", sorted(MIN_COUNTS["params"]))
+def test_params_and_macs(key):
+    check_all(vectors("params", key), _check_params)
+
+
+def test_params_cover_refused_layers_and_macs():
+    data = load("params")["vectors"]
+    assert sum(v["kind"] == "params" and v["weights"] is None for v in data) \
+        >= MIN_REFUSED_PARAMS
+    assert {v["layer"]["type"] for v in data if v["kind"] == "macs"} == \
+        {"Conv1d", "Conv2d", "Conv3d", "Linear"}

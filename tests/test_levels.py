@@ -297,6 +297,20 @@ FEATURES: list[Feature] = [
     F("network.trace", 3, "non-square-input",
       lambda d: d.params["input_shape"][2] != d.params["input_shape"][3], 0.02),
     F("network.trace", 3, "refused", lambda d: d.solution.answer == "error", 0.05),
+    # conv.params. L1: the parameters of a plain Conv1d/2d or Linear (groups 1). L2:
+    # groups and depthwise, ConvTranspose, Conv3d, and groups that do not divide (an
+    # error). L3: multiply-adds on an input shape.
+    F("conv.params", 1, "plain-params",
+      lambda d: d.params["q"] == "params" and "groups" not in d.params["layer"]["args"],
+      0.5, absent_at=(3,)),
+    F("conv.params", 2, "groups",
+      lambda d: d.params["q"] == "params" and "groups" in d.params["layer"]["args"], 0.45),
+    F("conv.params", 2, "transposed",
+      lambda d: d.params["layer"]["type"].startswith("ConvTranspose"), 0.1,
+      absent_at=(1, 3)),
+    F("conv.params", 2, "refused", lambda d: d.solution.answer == "error", 0.08,
+      absent_at=(1, 3)),
+    F("conv.params", 3, "macs", lambda d: d.params["q"] == "macs", 0.5),
 ]
 
 ABSENT_CASES = [(f, lv) for f in FEATURES for lv in f.absent_levels]

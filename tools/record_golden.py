@@ -19,6 +19,10 @@ Every answer in these files comes from torch itself, never from cardgen's solver
   average); the set must be a contiguous range, recorded as ``[start, stop)``.
 - ``values.json.gz``: pooling stacks on small random integer tensors, outputs as
   floats (a dilated max pool window that reads only padding gives ``-Infinity``).
+- ``params.json.gz``: Conv/ConvTranspose/Linear layers (groups, bias=False, groups
+  that do not divide the channels) with torch's ``numel`` of their weight and bias, or
+  null counts where torch refuses to build them; and Conv/Linear layers on an input
+  with the multiply-adds torch's flop counter counts (2 FLOPs each) on a real forward.
 - ``equivalence.json.gz``: adaptive pool vs fixed pool on random float64 input
   (256 random samples in the batch, so a different window cannot pass by
   chance); ``equivalent`` pairs, plus ``equivalence_search`` records listing
@@ -585,6 +589,71 @@ def equivalence_vectors(rng: random.Random) -> list[Json]:
     return vectors
 
 
+# ---------------------------------------------------------------- params and macs
+
+PARAM_TYPES = [f"{k}{n}d" for k in ("Conv", "ConvTranspose") for n in (1, 2, 3)] + ["Linear"]
+
+
+def random_param_layer(rng: random.Random, type_: str) -> Json:
+    """Channels, groups (sometimes not dividing them), per-dim kernels, bias=False."""
+    bias = rng.random() < 0.6
+    if type_ == "Linear":
+        return layer_json("Linear", in_features=rng.randint(1, 64),
+                          out_features=rng.randint(1, 64), bias=bias)
+    nd = int(type_[-2])
+    g = rng.choice([1, 1, 2, 3, 4, 8])
+    if rng.random() < 0.15:  # groups that need not divide the channels: torch refuses
+        cin, cout = rng.randint(1, 24), rng.randint(1, 24)
+    else:
+        cin, cout = g * rng.randint(1, 6), g * rng.randint(1, 6)
+    k = [rng.randint(1, 5) for _ in range(nd)]
+    kernel: Any = k if rng.random() < 0.5 else k[0]
+    args: Json = {"in_channels": cin, "out_channels": cout, "kernel_size": kernel}
+    if type_.startswith("Conv") and not type_.startswith("ConvTranspose"):
+        args.update(stride=rng.choice([1, 1, 2, 3]), padding=rng.choice([0, 0, 1, 2]))
+    return layer_json(type_, groups=g, bias=bias, **args)
+
+
+def torch_macs(layer: Json, shape: list[int]) -> int | None:
+    """Multiply-adds by torch's flop counter (2 FLOPs each) on a real forward; None when
+    torch refuses the input."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    try:
+        module = _module(layer)
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            module(torch.zeros(shape))
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        return None
+    return counter.get_total_flops() // 2
+
+
+def params_vectors(rng: random.Random) -> list[Json]:
+    vectors: list[Json] = []
+    for type_ in PARAM_TYPES * 300:
+        layer = random_param_layer(rng, type_)
+        try:
+            module = _module(layer)
+        except (RuntimeError, ValueError, TypeError):
+            vectors.append({"kind": "params", "layer": layer, "weights": None, "biases": None})
+            continue
+        vectors.append({"kind": "params", "layer": layer, "weights": module.weight.numel(),
+                        "biases": 0 if module.bias is None else module.bias.numel()})
+        if type_.startswith("ConvTranspose"):
+            continue  # MACs are counted for Conv and Linear
+        if type_ == "Linear":
+            shape = [rng.randint(1, 4) for _ in range(rng.randint(0, 2))] + \
+                [layer["args"]["in_features"]]
+        else:
+            shape = [rng.randint(1, 3), layer["args"]["in_channels"]] + \
+                [rng.randint(1, 12) for _ in range(int(type_[-2]))]
+        macs = torch_macs(layer, shape)
+        if macs is not None:
+            vectors.append({"kind": "macs", "layer": layer, "input_shape": shape,
+                            "macs": macs})
+    return vectors
+
+
 # ---------------------------------------------------------------- main
 
 # Documented examples (README, DESIGN.md, the CLI acceptance test), as Layer.to_json
@@ -639,14 +708,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "golden")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence"])
+    parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence", "params"])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)  # weights do not matter for shapes; fixed for determinism
     jobs = {"shapes": (shape_vectors, "shape and error claims"),
             "windows": (windows_vectors, "pooling windows from one-hot inputs"),
             "values": (lambda rng: values_vectors(rng, 2600), "pooling values"),
-            "equivalence": (equivalence_vectors, "adaptive vs fixed pools")}
+            "equivalence": (equivalence_vectors, "adaptive vs fixed pools"),
+            "params": (params_vectors, "weights, biases and multiply-adds")}
     for i, (name, (job, what)) in enumerate(jobs.items()):
         if args.only and name != args.only:
             continue

@@ -27,7 +27,9 @@ from cardgen.claims.check_torch import torch_available, torch_version
 from cardgen.claims.kind import BACKENDS
 from cardgen.claims.kinds.equivalent import equivalent_claim, equivalent_template
 from cardgen.claims.kinds.error import error_claim
+from cardgen.claims.kinds.macs import macs_claim
 from cardgen.claims.kinds.padding import padding_claim
+from cardgen.claims.kinds.params import params_claim
 from cardgen.claims.kinds.shape import shape_claim
 from cardgen.claims.kinds.unique import unique_claim
 from cardgen.claims.kinds.values import values_claim
@@ -36,6 +38,7 @@ from cardgen.claims.limits import LIMITS
 
 __all__ = [
     "BACKENDS", "ClaimCheck", "LIMITS", "check_claim", "claim_work", "equivalent_claim",
-    "equivalent_template", "error_claim", "padding_claim", "shape_claim", "torch_available",
-    "torch_version", "unique_claim", "values_claim", "windows_claim",
+    "equivalent_template", "error_claim", "macs_claim", "padding_claim", "params_claim",
+    "shape_claim", "torch_available", "torch_version", "unique_claim", "values_claim",
+    "windows_claim",
 ]

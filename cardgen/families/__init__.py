@@ -11,6 +11,7 @@ from cardgen.families import (
     adaptive_windows,
     conv_inverse,
     conv_output_size,
+    conv_params,
     conv_same_padding,
     conv_transpose_output_size,
     conv_validity,
@@ -20,7 +21,7 @@ from cardgen.families import (
 
 _MODULES = (conv_output_size, conv_same_padding, conv_inverse, conv_validity,
             conv_transpose_output_size, pool_output_size, adaptive_output_shape,
-            adaptive_windows, adaptive_equivalence, adaptive_values, network_trace)
+            adaptive_windows, adaptive_equivalence, adaptive_values, network_trace, conv_params)
 
 FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 

@@ -4,7 +4,17 @@ families call. A new kind is a new module here and one line in ``KINDS``."""
 from __future__ import annotations
 
 from cardgen.claims.kind import ClaimKind
-from cardgen.claims.kinds import equivalent, error, padding, shape, unique, values, windows
+from cardgen.claims.kinds import (
+    equivalent,
+    error,
+    macs,
+    padding,
+    params,
+    shape,
+    unique,
+    values,
+    windows,
+)
 
 KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     shape.KIND,
@@ -14,4 +24,6 @@ KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     equivalent.KIND,
     unique.KIND,
     padding.KIND,
+    params.KIND,
+    macs.KIND,
 )}
