@@ -212,15 +212,17 @@ def _size_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> l
     names = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}[layer.ndim]
     steps = [f"Output shape `{shape_text(out)}`: batch {shape[0]}, out_channels "
              f"{out[1]}, and per spatial dim:"]
-    done = set()
+    done: dict[tuple[int, ...], str] = {}
     for d, name in enumerate(names):
         k, s = layer.tup("kernel_size")[d], layer.tup("stride")[d]
         dil = layer.tup("dilation")[d]
         pl, pr = conv_padding(layer, d)
         key = (shape[2 + d], k, s, pl, pr, dil)
-        if key in done:
+        if key in done:  # say so, rather than leave the dim unworked and unnamed
+            steps.append(f"{name} is {shape[2 + d]} too, with the same kernel, stride and "
+                         f"padding, so it also becomes {out[2 + d]}, like {done[key]}.")
             continue
-        done.add(key)
+        done[key] = name
         steps.append(size_tex(shape[2 + d], k, s, pl, dil, out[2 + d],
                               pr if pr != pl else None, name=f"{name}_{{out}}"))
     return steps
