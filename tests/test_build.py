@@ -314,3 +314,27 @@ def test_seed_option_overrides_the_recipe(tmp_path):
         assert result.returncode == 0, result.stderr
         outputs.append((out / "s.apkg").read_bytes())
     assert outputs[0] == outputs[1] != outputs[2]
+
+
+_LOADED = """
+import sys
+from pathlib import Path
+from cardgen.build import build_recipe
+from cardgen.recipes import default_recipe
+build_recipe(default_recipe(), Path(sys.argv[1]), 1750000000)
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_a_small_build_leaves_heavy_modules_unimported(tmp_path):
+    """Start-up weighs on a small deck: genanki (asyncio, yaml) is replaced by its values
+    (cardgen.genanki_format, tested against genanki), the worker pool and numpy are only
+    for what needs them."""
+    result = subprocess.run([sys.executable, "-c", _LOADED, str(tmp_path)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "cardgen.anki" in loaded and "jinja2" in loaded
+    for heavy in ("genanki", "asyncio", "yaml", "multiprocessing", "numpy", "torch"):
+        assert heavy not in loaded, heavy
