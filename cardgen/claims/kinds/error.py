@@ -82,9 +82,12 @@ def error_claim(layers: Sequence[Layer], input_shape: Sequence[int]) -> dict[str
     """
     claim = {"kind": "error", "layers": [layer.to_json() for layer in layers],
              "input_shape": shape_list(input_shape)}
-    parsed = parsed_or_refused(claim, parse)
+    parsed = parsed_or_refused(claim, parse)  # a refused layer is parsed, as verify does
     if _solver_error(parsed.layers, parsed.input_shape) is None:
         raise ValueError(f"{' -> '.join(map(str, layers))} runs on {list(input_shape)}: "
                          "not an error")
-    parsed_or_refused(claim, parse, _budget)
+    try:
+        _budget(parsed)
+    except Failed as exc:
+        raise ValueError(f"cannot build this error claim: {exc}") from None
     return claim
