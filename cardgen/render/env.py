@@ -35,14 +35,15 @@ class TemplateCodeCache(jinja2.FileSystemBytecodeCache):
 
     Never stale: jinja checks each entry against the sha1 of the template's current
     source (and the Python version) and recompiles on any difference; the folder is
-    named after jinja's version and the environment options, which shape the code too.
+    named after jinja's version, the options and this module's own source (which sets
+    the environment up: autoescape too shapes the code).
     A folder that cannot be written is no error (the templates are compiled in memory),
     and nothing is written when Python writes no bytecode (``PYTHONDONTWRITEBYTECODE``).
     """
 
     def __init__(self, directory: Path) -> None:
-        tag = hashlib.sha256(repr((jinja2.__version__, sorted(_OPTIONS.items())))
-                             .encode()).hexdigest()[:12]
+        setup = repr((jinja2.__version__, sorted(_OPTIONS.items()))).encode()
+        tag = hashlib.sha256(setup + Path(__file__).read_bytes()).hexdigest()[:12]
         self.folder = Path(directory) / f"jinja-{tag}"
         super().__init__(str(self.folder))
 
