@@ -170,6 +170,7 @@ def test_worker_processes_build_the_same_bytes_as_one_process(tmp_path, monkeypa
     if "fork" not in __import__("multiprocessing").get_all_start_methods():
         pytest.skip("worker processes need the fork start method (not on this platform)")
     recipe = default_recipe()
+    monkeypatch.setattr(build, "_workers", lambda total: 1)
     serial = build_recipe(recipe, tmp_path / "serial", EPOCH)
     # Many small chunks across 2 workers: the writer sees the cards arrive in pieces.
     monkeypatch.setattr(build, "_workers", lambda total: 2)
@@ -319,9 +320,12 @@ def test_seed_option_overrides_the_recipe(tmp_path):
 _LOADED = """
 import sys
 from pathlib import Path
-from cardgen.build import build_recipe
-from cardgen.recipes import default_recipe
-build_recipe(default_recipe(), Path(sys.argv[1]), 1750000000)
+from cardgen.build import PARALLEL_FROM, build_recipe
+from cardgen.recipes import parse_recipe
+text = '[deck]\\nname = "Small"\\nseed = 1\\n[families."conv.output_size"]\\ncount = 20\\n'
+recipe = parse_recipe(text, "small.toml")
+assert recipe.total < PARALLEL_FROM
+build_recipe(recipe, Path(sys.argv[1]), 1750000000)
 print(" ".join(sorted(sys.modules)))
 """
 
