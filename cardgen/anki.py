@@ -1,7 +1,8 @@
 """Note type, stable ids and GUIDs, and the deterministic .apkg writer (DESIGN.md §3-4).
 
-The collection is built from genanki's own objects (Model, Deck, Note) and its schema,
-but written with a few bulk statements instead of genanki's per-note loop, into an
+The collection is genanki's (its schema, first row, deck and note-type JSON, GUIDs and
+card rules, kept as data in `cardgen.genanki_format` and tested against genanki's live
+values), written with a few bulk statements instead of genanki's per-note loop into an
 in-memory SQLite image, then deflated into a zip with fixed metadata. The output depends
 only on the arguments: same notes + same timestamp -> same bytes.
 """
@@ -21,10 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import genanki
-from genanki.apkg_col import APKG_COL
-from genanki.apkg_schema import APKG_SCHEMA
-
+from cardgen.genanki_format import APKG_COL, APKG_SCHEMA, FRONT_BACK, NoteType, deck_json, guid_for
 from cardgen.output import Staged, check_target, stage
 
 __all__ = [
@@ -71,12 +69,12 @@ def note_guid(family: str, params: dict) -> str:
 
 def guid_from_key(family: str, canonical_params: str) -> str:
     """`note_guid` given the params' canonical JSON (sorted keys, compact, ASCII)."""
-    return genanki.guid_for(family, canonical_params)
+    return guid_for(family, canonical_params)
 
 
-def make_model(front: str, back: str, css: str, name: str = "cardgen") -> genanki.Model:
+def make_model(front: str, back: str, css: str, name: str = "cardgen") -> NoteType:
     """The single cardgen note type; its id is fixed so rebuilt decks update it in place."""
-    return genanki.Model(
+    return NoteType(
         MODEL_ID,
         name,
         fields=[{"name": field, "id": field_id}
@@ -130,13 +128,13 @@ def _deck_chain(name: str) -> list[str]:
     return ["::".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def _add_decks(decks: dict[str, genanki.Deck], name: str, descriptions: dict[str, str]) -> None:
+def _add_decks(decks: dict[str, dict], name: str, descriptions: dict[str, str]) -> None:
     # Parents are created explicitly so they can carry a description and a stable id;
     # order is first appearance, parents first, so the JSON is a function of the notes.
     for chain_name in _deck_chain(name):
         if chain_name not in decks:
-            decks[chain_name] = genanki.Deck(stable_id(chain_name), chain_name,
-                                             descriptions.get(chain_name, ""))
+            decks[chain_name] = deck_json(stable_id(chain_name), chain_name,
+                                          descriptions.get(chain_name, ""))
 
 
 # Notes go into SQLite in batches as they arrive, so a build can insert while the notes
@@ -145,18 +143,18 @@ _BATCH = 500
 
 
 def _collection_image(
-    notes: Iterable[NoteData], model: genanki.Model, timestamp: float,
+    notes: Iterable[NoteData], model: NoteType, timestamp: float,
     descriptions: dict[str, str],
 ) -> bytes:
     """The SQLite file (genanki schema 11) as bytes; every time value comes from `timestamp`."""
-    if model.model_type != model.FRONT_BACK:
+    if model.model_type != FRONT_BACK:
         raise ValueError("only front/back note types are supported")
-    requirements = model._req
+    requirements = model.req
     n_fields = len(model.fields)
     stamp = int(timestamp)
     # genanki's scheme: note and card ids count up from the timestamp in ms, in write order.
     ids = itertools.count(max(int(timestamp * 1000), 1))
-    decks: dict[str, genanki.Deck] = {}
+    decks: dict[str, dict] = {}
     note_rows: list[tuple] = []
     card_rows: list[tuple] = []
     seen: set[str] = set()
@@ -187,7 +185,7 @@ def _collection_image(
             if bad_tags:
                 raise ValueError(f"note {data.guid!r}: tag {bad_tags[0]!r} is empty or has a "
                                  "space")
-            # Cards as genanki's Note computes them (its template analysis, `model._req`),
+            # Cards as genanki's Note computes them (its template analysis, `model.req`),
             # done here per row: a Note object per note costs more than the rest of the row.
             # `due` is a new card's position, which Anki keeps on import: genanki leaves it
             # 0 for every card (ties that Anki breaks as it likes), we number the notes in
@@ -204,7 +202,7 @@ def _collection_image(
                 note_id, data.guid, model.model_id, stamp, -1, f" {' '.join(data.tags)} ",
                 "\x1f".join(data.fields), data.fields[model.sort_field_index], 0, 0, "",
             ))
-            deck_id = decks[data.deck].deck_id
+            deck_id = decks[data.deck]["id"]
             for card_ord in ords:
                 card_rows.append((next(ids), note_id, deck_id, card_ord, stamp, -1,
                                   0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, ""))
@@ -222,8 +220,8 @@ def _collection_image(
         (decks_json,) = conn.execute("SELECT decks FROM col").fetchone()
         all_decks = json.loads(decks_json)
         for deck in decks.values():
-            all_decks[str(deck.deck_id)] = deck.to_json()
-        first_deck_id = first_deck.deck_id if first_deck else 1
+            all_decks[str(deck["id"])] = deck
+        first_deck_id = first_deck["id"] if first_deck else 1
         models = {str(model.model_id): model.to_json(timestamp, first_deck_id)}
         # genanki's col row has fixed crt/mod/scm; only decks and models change here.
         conn.execute(
@@ -256,7 +254,7 @@ _DEFLATE_LEVEL = 1
 def write_apkg(
     path: str | Path,
     notes: Iterable[NoteData],
-    model: genanki.Model,
+    model: NoteType,
     *,
     timestamp: float,
     deck_descriptions: dict[str, str] | None = None,
@@ -272,7 +270,7 @@ def write_apkg(
 def stage_apkg(
     path: str | Path,
     notes: Iterable[NoteData],
-    model: genanki.Model,
+    model: NoteType,
     *,
     timestamp: float,
     deck_descriptions: dict[str, str] | None = None,

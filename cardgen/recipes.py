@@ -17,7 +17,6 @@ e.g. ``decks/x.toml: families."conv.output_size".count: must be an integer >= 0,
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 import unicodedata
@@ -306,6 +305,8 @@ def _toml_key(name: str) -> str:
 
 
 def _did_you_mean(word: str, options: Iterable[str]) -> str:
+    import difflib  # only for a recipe's mistakes, not on every start
+
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.75)
     return f"did you mean {close[0]!r}? " if close else ""
 

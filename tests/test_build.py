@@ -170,6 +170,7 @@ def test_worker_processes_build_the_same_bytes_as_one_process(tmp_path, monkeypa
     if "fork" not in __import__("multiprocessing").get_all_start_methods():
         pytest.skip("worker processes need the fork start method (not on this platform)")
     recipe = default_recipe()
+    monkeypatch.setattr(build, "_workers", lambda total: 1)
     serial = build_recipe(recipe, tmp_path / "serial", EPOCH)
     # Many small chunks across 2 workers: the writer sees the cards arrive in pieces.
     monkeypatch.setattr(build, "_workers", lambda total: 2)
@@ -314,3 +315,30 @@ def test_seed_option_overrides_the_recipe(tmp_path):
         assert result.returncode == 0, result.stderr
         outputs.append((out / "s.apkg").read_bytes())
     assert outputs[0] == outputs[1] != outputs[2]
+
+
+_LOADED = """
+import sys
+from pathlib import Path
+from cardgen.build import PARALLEL_FROM, build_recipe
+from cardgen.recipes import parse_recipe
+text = '[deck]\\nname = "Small"\\nseed = 1\\n[families."conv.output_size"]\\ncount = 20\\n'
+recipe = parse_recipe(text, "small.toml")
+assert recipe.total < PARALLEL_FROM
+build_recipe(recipe, Path(sys.argv[1]), 1750000000)
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_a_small_build_leaves_heavy_modules_unimported(tmp_path):
+    """Start-up weighs on a small deck: genanki (asyncio, yaml) is replaced by its values
+    (cardgen.genanki_format, tested against genanki), the worker pool and numpy are only
+    for what needs them."""
+    result = subprocess.run([sys.executable, "-c", _LOADED, str(tmp_path)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "cardgen.anki" in loaded and "jinja2" in loaded
+    for heavy in ("genanki", "asyncio", "yaml", "multiprocessing", "numpy", "torch"):
+        assert heavy not in loaded, heavy

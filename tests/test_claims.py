@@ -18,11 +18,13 @@ from cardgen.claims import (
     ClaimCheck,
     check_claim,
     equivalent_claim,
+    equivalent_template,
     error_claim,
     shape_claim,
     values_claim,
     windows_claim,
 )
+from cardgen.claims.limits import Failed
 from cardgen.errors import ShapeError
 from cardgen.layers import LAYER_TYPES, Layer, parse_layer
 from cardgen.solver import adaptive_windows, fixed_layer_for, output_shape, recipe_guess
@@ -523,6 +525,46 @@ def test_builders_refuse_claims_verify_would_reject() -> None:
         windows_claim(parse_layer("MaxPool1d(2)"), [1, 1, 10**7])
     with pytest.raises(ShapeError):
         shape_claim([parse_layer("MaxPool1d(9)")], [1, 1, 3])
+
+
+def test_trusted_builders_refuse_what_the_parser_refuses() -> None:
+    """The builders check the Layers they are given, not their JSON parsed back: each
+    refusal the parser makes of such a claim, they make too."""
+    from cardgen.claims.kinds import KINDS
+
+    conv, big = parse_layer("Conv1d(1, 1, 2)"), parse_layer("MaxPool1d(2)")
+    dilated = parse_layer("MaxPool1d(2, dilation=2)")
+    cases = [
+        (lambda: windows_claim(conv, [1, 1, 7]),
+         {"kind": "windows", "layer": conv.to_json(), "input_shape": [1, 1, 7],
+          "windows": [[]]}),
+        (lambda: windows_claim(dilated, [1, 1, 7]),
+         {"kind": "windows", "layer": dilated.to_json(), "input_shape": [1, 1, 7],
+          "windows": [[]]}),
+        (lambda: equivalent_claim([conv], [big], [1, 1, 7]),
+         {"kind": "equivalent", "layers": [conv.to_json()], "other": [big.to_json()],
+          "input_shape": [1, 1, 7], "equal": False}),
+        (lambda: equivalent_template([big], [big] * 17, [1, 1, 7]),
+         {"kind": "equivalent", "layers": [big.to_json()], "other": [big.to_json()] * 17,
+          "input_shape": [1, 1, 7], "equal": True}),
+        (lambda: equivalent_claim([big], [big], [1, 1, 10**7]),
+         {"kind": "equivalent", "layers": [big.to_json()], "other": [big.to_json()],
+          "input_shape": [1, 1, 10**7], "equal": False}),
+    ]
+    for build, claim in cases:
+        with pytest.raises(Failed):
+            KINDS[claim["kind"]].parse(claim)
+        with pytest.raises(ValueError, match="cannot build"):
+            build()
+
+
+def test_a_claim_built_once_per_configuration_is_a_fresh_copy() -> None:
+    layer = parse_layer("AdaptiveMaxPool1d(3)")
+    first = windows_claim(layer, [1, 1, 7])
+    first["windows"][0][0][0] = 99
+    again = windows_claim(layer, (1, 1, 7))
+    assert again["windows"] == [[[0, 3], [2, 5], [4, 7]]]
+    assert again == windows_claim(parse_layer("AdaptiveMaxPool1d(3)"), [1, 1, 7])
 
 
 def test_builders_emit_plain_json() -> None:

@@ -662,6 +662,7 @@ def test_writer_rows_equal_genankis_own(tmp_path):
     cards, deck and note type: ids, times, tags, fields, every column. Over 500 notes, so
     the writer's batches are crossed."""
     import genanki
+    from test_anki_format import genanki_model
     from test_anki_writer import TS, _fake_notes, _model
 
     notes = _fake_notes(1103, decks=("Drills",))
@@ -669,9 +670,11 @@ def test_writer_rows_equal_genankis_own(tmp_path):
     ours = tmp_path / "ours.apkg"
     write_apkg(ours, notes, model, timestamp=TS, deck_descriptions={"Drills": "All of it"})
     deck = genanki.Deck(stable_id("Drills"), "Drills", "All of it")
+    # genanki's own Model, schema and writer: what cardgen.genanki_format must reproduce
+    theirs_model = genanki_model(model)
     for position, n in enumerate(notes, start=1):
-        deck.add_note(genanki.Note(model=model, fields=list(n.fields), tags=list(n.tags),
-                                   guid=n.guid, due=position))
+        deck.add_note(genanki.Note(model=theirs_model, fields=list(n.fields),
+                                   tags=list(n.tags), guid=n.guid, due=position))
     theirs = tmp_path / "theirs.apkg"
     genanki.Package(deck).write_to_file(theirs, timestamp=TS)
     assert _rows(ours) == _rows(theirs)
@@ -679,8 +682,8 @@ def test_writer_rows_equal_genankis_own(tmp_path):
     write_apkg(ours, notes[:3], model, timestamp=TS)
     deck = genanki.Deck(stable_id("Drills"), "Drills")
     for position, n in enumerate(notes[:3], start=1):
-        deck.add_note(genanki.Note(model=model, fields=list(n.fields), tags=list(n.tags),
-                                   guid=n.guid, due=position))
+        deck.add_note(genanki.Note(model=theirs_model, fields=list(n.fields),
+                                   tags=list(n.tags), guid=n.guid, due=position))
     genanki.Package(deck).write_to_file(theirs, timestamp=TS)
     assert _rows(ours) == _rows(theirs)
 

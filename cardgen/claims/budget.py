@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from math import prod
 from typing import Any
 
@@ -70,11 +71,27 @@ def _check_geometry(items: Sequence[Item]) -> None:
                 raise TooLarge(f"too large: {item} has {name} above {MAX_GEOMETRY}")
 
 
+@lru_cache(maxsize=4096)
+def _layer_weights(layer: Layer) -> int:
+    """`_check_geometry` and `_weights` of one Layer: once per distinct layer (a build
+    checks the same layers for many candidates and claims)."""
+    _check_geometry([layer])
+    return _weights(layer)
+
+
+def _item_weights(item: Item) -> int:
+    if isinstance(item, Layer):
+        return _layer_weights(item)
+    _check_geometry([item])
+    return _weights(item)
+
+
 def _check_weights(items: Sequence[Item]) -> None:
-    _check_geometry(items)
+    # every item's geometry first, in order, then the weights: the first limit broken is
+    # the one reported
+    weights = [_item_weights(item) for item in items]
     total = 0
-    for item in items:
-        w = _weights(item)
+    for item, w in zip(items, weights, strict=True):
         if w > MAX_WEIGHTS:
             raise TooLarge(f"too large: {item} has {w} weights (limit {MAX_WEIGHTS})")
         total += w

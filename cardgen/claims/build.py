@@ -3,13 +3,14 @@ every claim they build must pass the limits ``check_claim`` applies to an untrus
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
 from cardgen.claims.budget import multiply_adds, plan
 from cardgen.claims.limits import MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS, Failed
-from cardgen.claims.parse import check_stack_size, parse_input_shape
+from cardgen.claims.parse import check_stack_size, parse_input_shape, parse_item
 from cardgen.layers import Layer
 
 T = TypeVar("T")
@@ -30,6 +31,38 @@ def parsed_or_refused(claim: Mapping[str, Any], parse: Callable[[Mapping[str, An
     except Failed as exc:
         raise ValueError(f"cannot build this {claim['kind']} claim: {exc}") from None
     return parsed
+
+
+@lru_cache(maxsize=4096)
+def trusted_layer(layer: Layer, where: str) -> Layer:
+    """`parse_item` of the layer's JSON, as `check_claim` parses it (its limits on every
+    value), once per distinct layer: a builder then uses the Layer it has instead of
+    parsing the same JSON again. ValueError where the parser would refuse it."""
+    try:
+        parsed = parse_item(layer.to_json(), where, allow_refused=False)
+    except Failed as exc:
+        raise ValueError(f"cannot build a claim on {layer}: {exc}") from None
+    if parsed != layer:  # the JSON round trip is exact (tests/test_layers.py)
+        raise ValueError(f"{layer} does not survive its JSON: {parsed}")
+    return layer
+
+
+def once_per_configuration(builder: Callable[..., dict[str, Any]]
+                           ) -> Callable[..., dict[str, Any]]:
+    """A trusted builder whose claim is a pure function of its arguments (Layers, shapes,
+    lists of them): built, and checked against verify's limits, once per configuration in
+    a process; each call gets its own copy (a caller may change its claims). Equal Layers
+    have equal JSON (flags are bools, sizes ints that are not bools), so the copy is the
+    claim the builder would have built."""
+    @lru_cache(maxsize=4096)
+    def built(*args: Any) -> str:
+        return json.dumps(builder(*args))
+
+    @wraps(builder)
+    def fresh(*args: Any) -> dict[str, Any]:
+        return json.loads(built(*(tuple(a) if isinstance(a, list) else a for a in args)))
+
+    return fresh
 
 
 # Generators test a config (families.base.fits_claim) and then solve it: plan once.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from cardgen.claims import equivalent_claim, equivalent_template, windows_claim
+from cardgen.claims.build import once_per_configuration
 from cardgen.explain.windows import fixed_pool_match, never_read, window_list
 from cardgen.families.base import (
     MAX_DRAWS,
@@ -82,6 +83,7 @@ def _fmt(values: tuple[int, ...]) -> str:
     return ",".join(map(str, values))
 
 
+@once_per_configuration  # dims repeat across a deck's notes
 def _unique_dim(kind: str, size: int, out: int) -> dict[str, Any]:
     """One dim's claim: AdaptiveXPool1d(out) on (1, 1, size) equals XPool1d(k, s) for
     exactly one (k, s) with k and s each in 1..size (holds=False: for none)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from math import prod
 
 from cardgen.errors import ShapeError
@@ -105,7 +106,13 @@ def is_adaptive_mean(layer: Layer, shape: Shape) -> bool:
 
 def layer_step(layer: Layer, shape: Sequence[int]) -> Step:
     """The output shape of one layer on ``shape``; raises ShapeError where PyTorch would."""
-    shape = tuple(shape)
+    return _layer_step(layer, tuple(shape))
+
+
+# A build asks for the same step many times (the generator's limit check, the solution,
+# its claims, the worked text): a Step is immutable and equal Layers step alike.
+@lru_cache(maxsize=8192)
+def _layer_step(layer: Layer, shape: Shape) -> Step:
     kind = layer.kind
     if kind == "flatten":
         rank = max(len(shape), 1)

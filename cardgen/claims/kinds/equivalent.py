@@ -11,7 +11,7 @@ from math import prod
 from typing import Any
 
 from cardgen.claims.budget import plan
-from cardgen.claims.build import parsed_or_refused, shape_list
+from cardgen.claims.build import once_per_configuration, shape_list, trusted_layer
 from cardgen.claims.check_torch import quiet, torch_module, torch_raised, torch_run
 from cardgen.claims.kind import ClaimKind
 from cardgen.claims.limits import (
@@ -21,7 +21,13 @@ from cardgen.claims.limits import (
     Failed,
     TooLarge,
 )
-from cardgen.claims.parse import Item, exact_layers, parse_input_shape, parse_items
+from cardgen.claims.parse import (
+    Item,
+    check_stack_size,
+    exact_layers,
+    parse_input_shape,
+    parse_items,
+)
 from cardgen.layers import Layer
 from cardgen.solver import forward, layer_step, pool_windows
 
@@ -56,6 +62,25 @@ def parse(claim: Mapping[str, Any]) -> Equivalent:
     return Equivalent(exact_layers(parse_items(claim["layers"], "layers"), "layers"),
                       exact_layers(parse_items(claim["other"], "other"), "other"),
                       shape, claim["equal"])
+
+
+def _trusted(claim: dict[str, Any], layers: Sequence[Layer],
+             other: Sequence[Layer]) -> Equivalent:
+    """`parse` of a claim built here from these Layers, less parsing their JSON back (each
+    layer's values are checked once per layer by `trusted_layer`)."""
+    try:
+        shape = parse_input_shape(claim["input_shape"], "input_shape")
+        if prod(shape) > MAX_EQUIV_CELLS:
+            raise TooLarge(f"too large: equivalence input of {prod(shape)} cells "
+                           f"(limit {MAX_EQUIV_CELLS})")
+        stacks = []
+        for where, stack in (("layers", layers), ("other", other)):
+            check_stack_size(stack, where)
+            stacks.append(exact_layers([trusted_layer(layer, f"{where}[{i}]")
+                                        for i, layer in enumerate(stack)], where))
+    except Failed as exc:
+        raise ValueError(f"cannot build this equivalent claim: {exc}") from None
+    return Equivalent(stacks[0], stacks[1], shape, claim["equal"])
 
 
 def _equivalence_inputs(shape: tuple[int, ...], spikes: int) -> Iterator[Any]:
@@ -196,6 +221,7 @@ def _equal_by_windows(a: list[Item], b: list[Item], shape: tuple[int, ...]) -> b
     return pool_windows(la, shape) == pool_windows(lb, shape)
 
 
+@once_per_configuration
 def equivalent_template(layers: Sequence[Layer], other: Sequence[Layer],
                         input_shape: Sequence[int]) -> dict[str, Any]:
     """An equivalent claim that says ``equal: true`` without deciding it: the inner claim
@@ -204,7 +230,7 @@ def equivalent_template(layers: Sequence[Layer], other: Sequence[Layer],
     claim = {"kind": "equivalent", "layers": [layer.to_json() for layer in layers],
              "other": [layer.to_json() for layer in other],
              "input_shape": shape_list(input_shape), "equal": True}
-    parsed = parsed_or_refused(claim, parse)
+    parsed = _trusted(claim, layers, other)
     try:
         _equiv_plan(parsed.layers, parsed.other, parsed.input_shape)
     except Failed as exc:
@@ -212,6 +238,7 @@ def equivalent_template(layers: Sequence[Layer], other: Sequence[Layer],
     return claim
 
 
+@once_per_configuration
 def equivalent_claim(layers: Sequence[Layer], other: Sequence[Layer],
                      input_shape: Sequence[int]) -> dict[str, Any]:
     """Whether two pooling stacks give the same shape and values on `input_shape`.
@@ -225,7 +252,7 @@ def equivalent_claim(layers: Sequence[Layer], other: Sequence[Layer],
     claim = {"kind": "equivalent", "layers": [layer.to_json() for layer in layers],
              "other": [layer.to_json() for layer in other],
              "input_shape": shape_list(input_shape), "equal": False}
-    parsed = parsed_or_refused(claim, parse)
+    parsed = _trusted(claim, layers, other)
     try:
         _equiv_plan(parsed.layers, parsed.other, parsed.input_shape)  # verify's limits
         equal = _equal_by_windows(parsed.layers, parsed.other, parsed.input_shape)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cardgen.claims.budget import plan
-from cardgen.claims.build import parsed_or_refused, shape_list
+from cardgen.claims.build import once_per_configuration, parsed_or_refused, shape_list
 from cardgen.claims.check_torch import quiet, torch_module, torch_raised, torch_run
 from cardgen.claims.kind import ClaimKind
 from cardgen.claims.limits import MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS, Failed, one_line
@@ -73,6 +73,7 @@ def _solver_error(items: Sequence[Item], shape: tuple[int, ...]) -> str | None:
     return None
 
 
+@once_per_configuration
 def error_claim(layers: Sequence[Layer], input_shape: Sequence[int]) -> dict[str, Any]:
     """PyTorch raises on this stack and shape. ValueError if the solver says it runs.
 
@@ -81,9 +82,12 @@ def error_claim(layers: Sequence[Layer], input_shape: Sequence[int]) -> dict[str
     """
     claim = {"kind": "error", "layers": [layer.to_json() for layer in layers],
              "input_shape": shape_list(input_shape)}
-    parsed = parsed_or_refused(claim, parse)
+    parsed = parsed_or_refused(claim, parse)  # a refused layer is parsed, as verify does
     if _solver_error(parsed.layers, parsed.input_shape) is None:
         raise ValueError(f"{' -> '.join(map(str, layers))} runs on {list(input_shape)}: "
                          "not an error")
-    parsed_or_refused(claim, parse, _budget)
+    try:
+        _budget(parsed)
+    except Failed as exc:
+        raise ValueError(f"cannot build this error claim: {exc}") from None
     return claim

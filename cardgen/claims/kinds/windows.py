@@ -9,7 +9,7 @@ from math import prod
 from typing import Any
 
 from cardgen.claims.budget import plan
-from cardgen.claims.build import parsed_or_refused, shape_list
+from cardgen.claims.build import once_per_configuration, shape_list, trusted_layer
 from cardgen.claims.check_torch import quiet, torch_module, torch_raised
 from cardgen.claims.kind import ClaimKind
 from cardgen.claims.limits import (
@@ -35,12 +35,16 @@ class Windows:
 def parse(claim: Mapping[str, Any]) -> Windows:
     layer = parse_item(claim["layer"], "layer", allow_refused=False)
     assert isinstance(layer, Layer)
+    _check_layer(layer)
+    return Windows(layer, parse_input_shape(claim["input_shape"], "input_shape"),
+                   parse_windows(claim["windows"], layer.ndim))
+
+
+def _check_layer(layer: Layer) -> None:
     if layer.kind not in POOL_KINDS:
         raise Failed(f"windows claims are for pooling layers, not {layer.type}")
     if layer.kind == "maxpool" and any(d != 1 for d in layer.tup("dilation")):
         raise Failed(f"windows claims need dilation 1 ({layer})")
-    return Windows(layer, parse_input_shape(claim["input_shape"], "input_shape"),
-                   parse_windows(claim["windows"], layer.ndim))
 
 
 def _budget(c: Windows) -> None:
@@ -140,13 +144,22 @@ KIND = ClaimKind("windows", frozenset({"kind", "layer", "input_shape", "windows"
                  check_solver, check_torch)
 
 
+@once_per_configuration
 def windows_claim(layer: Layer, input_shape: Sequence[int]) -> dict[str, Any]:
-    """The [start, stop) input cells each output index reads, per spatial dim."""
-    parsed_or_refused({"kind": "windows", "layer": layer.to_json(),  # limits before the work
-                       "input_shape": shape_list(input_shape), "windows": [[]] * layer.ndim},
-                      parse, _budget)
-    windows = pool_windows(layer, tuple(input_shape))
-    claim = {"kind": "windows", "layer": layer.to_json(), "input_shape": shape_list(input_shape),
-             "windows": [[[int(a), int(b)] for a, b in dim] for dim in windows]}
-    parsed_or_refused(claim, parse, _budget)
+    """The [start, stop) input cells each output index reads, per spatial dim.
+
+    Checked as `parse` and `check_solver` check it, less parsing our own JSON back: the
+    layer's values once per layer (`trusted_layer`), the shape, the budget before the
+    work, the windows' form after it."""
+    shape = shape_list(input_shape)
+    try:
+        _check_layer(trusted_layer(layer, "layer"))
+        c = Windows(layer, parse_input_shape(shape, "input_shape"), [])
+        _budget(c)  # limits before the work
+        windows = pool_windows(layer, c.input_shape)
+        claim = {"kind": "windows", "layer": layer.to_json(), "input_shape": shape,
+                 "windows": [[[int(a), int(b)] for a, b in dim] for dim in windows]}
+        parse_windows(claim["windows"], layer.ndim)
+    except Failed as exc:
+        raise ValueError(f"cannot build this windows claim: {exc}") from None
     return claim

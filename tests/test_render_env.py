@@ -1,0 +1,94 @@
+"""The compiled-template cache: used when present, never stale, never in the way."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from cardgen.render import env as render_env
+from cardgen.render.env import TemplateCodeCache, make_environment
+from cardgen.resources import templates_dir
+
+
+@pytest.fixture
+def writes_bytecode(monkeypatch):
+    # The test shell may set PYTHONDONTWRITEBYTECODE; these tests are about writing.
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+
+
+def _cache_files(cache: Path) -> list[Path]:
+    return sorted(cache.rglob("*.cache"))
+
+
+def test_a_changed_template_is_recompiled_not_served_from_the_cache(tmp_path, writes_bytecode):
+    templates, cache = tmp_path / "t", tmp_path / "c"
+    templates.mkdir()
+    page = templates / "page.html.j2"
+    page.write_text("old {{ x }}", encoding="utf-8")
+    assert make_environment(templates, cache).get_template("page.html.j2").render(x=1) == "old 1"
+    [entry] = _cache_files(cache)
+    page.write_text("new {{ x }}", encoding="utf-8")
+    # A fresh process's environment, same cache folder, same template name.
+    assert make_environment(templates, cache).get_template("page.html.j2").render(x=1) == "new 1"
+    assert _cache_files(cache) == [entry]  # rewritten in place for the new source
+
+
+def test_the_cached_code_is_what_a_later_start_runs(tmp_path, writes_bytecode, monkeypatch):
+    templates, cache = tmp_path / "t", tmp_path / "c"
+    templates.mkdir()
+    (templates / "page.html.j2").write_text("{{ x }}!", encoding="utf-8")
+    make_environment(templates, cache).get_template("page.html.j2")
+    compiled = []
+    original = render_env.jinja2.Environment.compile
+
+    def counting(self, *args, **kwargs):
+        compiled.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(render_env.jinja2.Environment, "compile", counting)
+    assert make_environment(templates, cache).get_template("page.html.j2").render(x=2) == "2!"
+    assert compiled == []
+
+
+def test_options_that_shape_the_code_name_the_cache_folder(tmp_path, monkeypatch):
+    before = TemplateCodeCache(tmp_path).folder
+    monkeypatch.setitem(render_env._OPTIONS, "trim_blocks", False)
+    assert TemplateCodeCache(tmp_path).folder != before
+
+
+def test_an_unwritable_cache_is_no_error(tmp_path, writes_bytecode):
+    templates = tmp_path / "t"
+    templates.mkdir()
+    (templates / "page.html.j2").write_text("{{ x }}", encoding="utf-8")
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")  # a file where the cache folder would go
+    environment = make_environment(templates, blocker / "cache")
+    assert environment.get_template("page.html.j2").render(x=3) == "3"
+
+
+def test_nothing_is_written_when_python_writes_no_bytecode(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    templates, cache = tmp_path / "t", tmp_path / "c"
+    templates.mkdir()
+    (templates / "page.html.j2").write_text("{{ x }}", encoding="utf-8")
+    assert make_environment(templates, cache).get_template("page.html.j2").render(x=4) == "4"
+    assert not cache.exists()
+
+
+def test_shipped_templates_load_the_code_jinja_compiles(tmp_path, writes_bytecode):
+    # front/back.html.j2 at the top are Anki's template syntax, not jinja's
+    names = sorted(p.relative_to(templates_dir()).as_posix()
+                   for p in templates_dir().rglob("*.j2") if p.parent != templates_dir())
+    assert names
+    plain = make_environment(templates_dir(), None)
+    writer = make_environment(templates_dir(), tmp_path)
+    for name in names:
+        writer.get_template(name)
+    assert len(_cache_files(tmp_path)) == len(names)
+    cache = TemplateCodeCache(tmp_path)
+    for name in names:
+        source, filename, _ = plain.loader.get_source(plain, name)
+        bucket = cache.get_bucket(plain, name, filename, source)
+        assert bucket.code == plain.compile(source, name, filename)
