@@ -74,21 +74,6 @@ def _recipe_text(seed: int) -> str:
     return "\n".join(lines)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Thousands of tiny forwards: torch's thread pool costs ten times what it saves
-    here (17 s against 1.7 s for one deck's claims on a busy 2-core machine)."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def cards(tmp_path_factory: pytest.TempPathFactory) -> list[Card]:
     out: list[Card] = []

@@ -292,6 +292,12 @@ def channels_out_text(before: int, after: int) -> str:
     return f"channels become out_channels = {after}"
 
 
+def same_dim_text(name: str, size: int, out: int, like: str = "") -> str:
+    """A dim whose size, kernel, stride and padding repeat an earlier dim's (`like`)."""
+    return (f"{name} is {size} too, with the same kernel, stride and padding, so it also "
+            f"becomes {out}" + (f", like {like}." if like else "."))
+
+
 def and_list(names: Sequence[str]) -> str:
     """'H', 'H and W', 'D, H and W'."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -302,10 +308,10 @@ def channels_text(expected: int, got: int) -> str:
     if expected == got:
         return f"Channels: the layer expects {count_of(expected, 'input channel')} and the " \
                f"input has {got}: they match."
-    return (f"Channels: the layer's weights are made for {expected} input "
-            f"channel{'s' if expected != 1 else ''}, but the "
-            f"input has {got}: every output channel sums over exactly in_channels input "
-            "channels, so PyTorch cannot run it (it raises an error).")
+    return (f"Channels: the layer's weights are made for "
+            f"{count_of(expected, 'input channel')}, but the input has {got}: every output "
+            "channel sums over exactly in_channels input channels, so PyTorch cannot run it "
+            "(it raises an error).")
 
 
 # ------------------------------------------------------------------ diagrams and dims
@@ -333,14 +339,14 @@ def strip_caption(names: Sequence[str], size: int, k: int, s: int, pl: int, pr: 
     shown = ", middle condensed" if condensed else ""
     gaps = gaps_skipped(size, k, s, pl, d, out)  # input inside the reach that no tap reads
     return (f"{where}kernel {k}, stride {s}, padding {pads}{dil} on {size} cells{shown}: "
-            f"{out} placement{'s' if out != 1 else ''}" + (f"; {gaps}" if gaps else "") + ".")
+            f"{count_of(out, 'placement')}" + (f"; {gaps}" if gaps else "") + ".")
 
 
 def transposed_caption(size: int, k: int, s: int, p: int, op: int, d: int, out: int) -> str:
     """The caption of a transposed conv's strip (drawn as the direct conv it equals)."""
     if _transpose_out(size, k, s, p, op, d) != out:
         raise _disagree("transposed outputs", _transpose_out(size, k, s, p, op, d), out)
-    zeros = f"{s - 1} zero{'s' if s != 2 else ''} between" if s > 1 else "no zeros between"
+    zeros = f"{count_of(s - 1, 'zero')} between" if s > 1 else "no zeros between"
     dil = f", dilation {d}" if d > 1 else ""
     return (f"{size} inputs spread by stride {s} ({zeros}), kernel {k}{dil}: "
             f"{out} outputs.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cardgen.errors import ShapeError
+from cardgen.explain import count_of
 from cardgen.solver import arith
 
 _TIMES = {1: "once", 2: "twice"}
@@ -140,7 +141,7 @@ def never_read(size: int, pad_left: int, pad_right: int, last_end: int) -> str:
         first = max(last_end, pad_left) - pad_left
         parts.append(f"input {_cells(first, size - 1)}")
     if pads:
-        parts.append(f"{pads} padding cell{'s' if pads > 1 else ''}")
+        parts.append(count_of(pads, "padding cell"))
     verb = "is" if inputs + pads == 1 else "are"
     text = " and ".join(parts) + f" after the last window {verb} never read"
     if not inputs:

@@ -17,7 +17,7 @@ from cardgen.explain.params import (
     params_tex,
     weight_shape_text,
 )
-from cardgen.explain.sizes import size_tex
+from cardgen.explain.sizes import same_dim_text, size_tex
 from cardgen.families.base import MAX_DRAWS, Solution, exhausted, layer_code, pick, shape_text
 from cardgen.layers import KIND_SIGNATURES, LAYER_TYPES, Layer
 from cardgen.solver.params import mac_count, param_count
@@ -219,8 +219,7 @@ def _size_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> l
         pl, pr = conv_padding(layer, d)
         key = (shape[2 + d], k, s, pl, pr, dil)
         if key in done:  # say so, rather than leave the dim unworked and unnamed
-            steps.append(f"{name} is {shape[2 + d]} too, with the same kernel, stride and "
-                         f"padding, so it also becomes {out[2 + d]}, like {done[key]}.")
+            steps.append(same_dim_text(name, shape[2 + d], out[2 + d], done[key]))
             continue
         done[key] = name
         steps.append(size_tex(shape[2 + d], k, s, pl, dil, out[2 + d],

@@ -8,7 +8,7 @@ from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
-from cardgen.explain.sizes import channels_out_text
+from cardgen.explain.sizes import channels_out_text, same_dim_text
 from cardgen.explain.windows import ceil_last_window, linear_refused
 from cardgen.families.base import (
     MAX_DRAWS,
@@ -181,8 +181,7 @@ def _layer_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> 
         k, s, dd = layer.tup("kernel_size")[d], stride[d], dil[d]
         pl, pr = conv_padding(layer, d) if kind == "conv" else (layer.tup("padding")[d],) * 2
         if (size, k, s, dd, pl, pr) in done:
-            steps.append(f"W is {size} too, with the same kernel, stride and padding, so it "
-                         f"also becomes {new}.")
+            steps.append(same_dim_text("W", size, new))
             continue
         done.add((size, k, s, dd, pl, pr))
         if ceil:

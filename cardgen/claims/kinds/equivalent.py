@@ -221,21 +221,27 @@ def _equal_by_windows(a: list[Item], b: list[Item], shape: tuple[int, ...]) -> b
     return pool_windows(la, shape) == pool_windows(lb, shape)
 
 
+def _limited(layers: Sequence[Layer], other: Sequence[Layer], input_shape: Sequence[int],
+             equal: bool) -> tuple[dict[str, Any], Any]:
+    """The claim's JSON and its parsed form, within verify's limits (ValueError if not)."""
+    claim = {"kind": "equivalent", "layers": [layer.to_json() for layer in layers],
+             "other": [layer.to_json() for layer in other],
+             "input_shape": shape_list(input_shape), "equal": equal}
+    parsed = _trusted(claim, layers, other)
+    try:
+        _equiv_plan(parsed.layers, parsed.other, parsed.input_shape)
+    except Failed as exc:
+        raise ValueError(f"cannot build this equivalent claim: {exc}") from None
+    return claim, parsed
+
+
 @once_per_configuration
 def equivalent_template(layers: Sequence[Layer], other: Sequence[Layer],
                         input_shape: Sequence[int]) -> dict[str, Any]:
     """An equivalent claim that says ``equal: true`` without deciding it: the inner claim
     of a ``unique`` claim, whose candidates `cardgen verify` decides one by one. Checked
     against verify's limits like any claim built here (ValueError if refused)."""
-    claim = {"kind": "equivalent", "layers": [layer.to_json() for layer in layers],
-             "other": [layer.to_json() for layer in other],
-             "input_shape": shape_list(input_shape), "equal": True}
-    parsed = _trusted(claim, layers, other)
-    try:
-        _equiv_plan(parsed.layers, parsed.other, parsed.input_shape)
-    except Failed as exc:
-        raise ValueError(f"cannot build this equivalent claim: {exc}") from None
-    return claim
+    return _limited(layers, other, input_shape, True)[0]
 
 
 @once_per_configuration
@@ -249,12 +255,8 @@ def equivalent_claim(layers: Sequence[Layer], other: Sequence[Layer],
     where it is installed. ValueError if either stack raises on that shape, or if verify
     would refuse the claim as too large.
     """
-    claim = {"kind": "equivalent", "layers": [layer.to_json() for layer in layers],
-             "other": [layer.to_json() for layer in other],
-             "input_shape": shape_list(input_shape), "equal": False}
-    parsed = _trusted(claim, layers, other)
+    claim, parsed = _limited(layers, other, input_shape, False)
     try:
-        _equiv_plan(parsed.layers, parsed.other, parsed.input_shape)  # verify's limits
         equal = _equal_by_windows(parsed.layers, parsed.other, parsed.input_shape)
         if equal is None:
             equal, _ = _solver_equivalent(parsed.layers, parsed.other, parsed.input_shape)

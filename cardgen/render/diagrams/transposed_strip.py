@@ -3,6 +3,7 @@ template (``templates/diagrams/sliding_strip.svg.j2``)."""
 
 from __future__ import annotations
 
+from cardgen.explain import count_of
 from cardgen.render.diagrams.geometry import index_labels
 from cardgen.render.diagrams.strip import Strip, render_strip
 from cardgen.solver import arith
@@ -29,7 +30,7 @@ def as_direct_conv(size: int, kernel: int, stride: int, pad_left: int, pad_right
     st = Strip(kinds, labels, lo, hi, kernel, dilation, 1, count, outputs=True)
     dil = f", dilation {dilation}" if dilation > 1 else ""
     label = (f"Transposed conv as a direct conv: {size} inputs spread by stride {stride} "
-             f"({stride - 1} zero{'' if stride == 2 else 's'} between), implicit padding "
+             f"({count_of(stride - 1, 'zero')} between), implicit padding "
              f"{pad_left} left and {pad_right} right, kernel {kernel}{dil} at every position: "
              f"output length {count}")
     return st, label
