@@ -1105,6 +1105,16 @@ def _conv_params(form: str, sol: Solution, params: dict[str, Any]) -> _Measure |
                     giveaway=_answer_literal(sol, layer))
 
 
+def _network_stack(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """network.stack: a layer's parameters or MACs as conv.params counts them; its output
+    shape as the one layer's forward on the shape the card gives (the prefix is stated,
+    not worked)."""
+    if any(c.get("kind") in ("params", "macs") for c in sol.claims):
+        return _conv_params(form, sol, params)
+    last = [c for c in sol.claims if c.get("kind") == "shape" and len(c["layers"]) == 1][-1]
+    return _forward(last)
+
+
 FAMILY_RULES: dict[str, Rule] = {
     "adaptive.equivalence": _equivalence_dims,
     "adaptive.windows": _adaptive_windows,
@@ -1112,4 +1122,5 @@ FAMILY_RULES: dict[str, Rule] = {
     "conv.params": _conv_params,
     "conv.same_padding": _same_padding,
     "conv_transpose.output_size": _transpose_recover,
+    "network.stack": _network_stack,
 }
