@@ -214,6 +214,11 @@ def _stack_step(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
     return _params({"q": ask}, claims)
 
 
+def _module(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
+    """A torchvision model's module: the output shape its module claim gives."""
+    return _shape_text(_only(claims, "module"))
+
+
 Deriver = Callable[[Mapping[str, Any], Sequence[Any]], str]
 
 DERIVERS: dict[str, Deriver] = {
@@ -229,6 +234,7 @@ DERIVERS: dict[str, Deriver] = {
     "adaptive.windows": _windows,
     "conv.params": _params,
     "network.stack": _stack_step,
+    "network.models": _module,
 }
 CHECKED = {"adaptive.values"}  # numbers compared with the claim's tolerance, not derived
 FAMILIES = frozenset(DERIVERS) | CHECKED
