@@ -126,3 +126,27 @@ def test_paths_are_written_as_python_reaches_them():
         "resnet18.layer3[0].downsample[0]"
     assert nm.dotted("mobilenet_v2", "features.2.conv.1.0") == \
         "mobilenet_v2.features[2].conv[1][0]"
+
+
+def test_verify_without_torchvision_stops_with_one_line(tmp_path):
+    """A deck with network.models cards, verified with torch where torchvision cannot be
+    imported: exit 2 and one line that says how to install it, not a failure per card."""
+    pytest.importorskip("torch")
+    import os
+
+    recipe = tmp_path / "m.toml"
+    recipe.write_text('[deck]\nname = "M"\nseed = 1\n[families."network.models"]\ncount = 3\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    built = subprocess.run([sys.executable, "-m", "cardgen", "build", str(recipe), "--out",
+                            str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    hidden = tmp_path / "hide"
+    (hidden / "torchvision").mkdir(parents=True)
+    (hidden / "torchvision" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'torchvision'\")\n")
+    env["PYTHONPATH"] = f"{hidden}{os.pathsep}{ROOT}"
+    result = subprocess.run([sys.executable, "-m", "cardgen", "verify", str(tmp_path / "m.apkg")],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(lines) == 1 and "pip install 'cardgen[models]'" in lines[0]
