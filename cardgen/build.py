@@ -16,7 +16,7 @@ from markupsafe import escape
 
 from cardgen.anki import NoteData, guid_from_key, make_model, stage_apkg
 from cardgen.families import get_family
-from cardgen.generate import Problem, generate_family, study_order
+from cardgen.generate import Problem, generate_family, stack_problems, study_order
 from cardgen.output import Staged, make_folder
 from cardgen.recipes import FamilySpec, Recipe
 from cardgen.render.env import back_template, card_css, front_template
@@ -72,7 +72,7 @@ def _workers(total: int) -> int:
 
 def recipe_problems(recipe: Recipe) -> list[Problem]:
     groups = [_generate(f, recipe.seed) for f in recipe.families]
-    return study_order(groups)
+    return study_order(groups + [stack_problems(s) for s in recipe.stacks])
 
 
 @contextlib.contextmanager
@@ -109,7 +109,7 @@ def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
     # fork: workers inherit the loaded modules and caches instead of importing again
     with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
         groups = pool.starmap(_generate, [(f, recipe.seed) for f in recipe.families])
-        problems = study_order(groups)
+        problems = study_order(groups + [stack_problems(s) for s in recipe.stacks])
         size = max(1, min(CHUNK, -(-len(problems) // workers)))
         chunks = [problems[i:i + size] for i in range(0, len(problems), size)]
         done = 0

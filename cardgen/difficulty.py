@@ -1105,6 +1105,28 @@ def _conv_params(form: str, sol: Solution, params: dict[str, Any]) -> _Measure |
                     giveaway=_answer_literal(sol, layer))
 
 
+def _network_stack(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """network.stack: a layer's parameters or MACs as conv.params counts them; its output
+    shape as the one layer's forward on the shape the card gives (the prefix is stated,
+    not worked)."""
+    if any(c.get("kind") in ("params", "macs") for c in sol.claims):
+        return _conv_params(form, sol, params)
+    last = [c for c in sol.claims if c.get("kind") == "shape" and len(c["layers"]) == 1][-1]
+    return _forward(last)
+
+
+def _network_models(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """network.models: the layers the card lists, worked from the shape it gives (the
+    module's input, or the image for a path from the input)."""
+    claim = next(c for c in sol.claims if c.get("kind") == "module")
+    if params.get("from_input"):
+        layers, shape = claim["before"] + claim["inside"], claim["input_shape"]
+    else:
+        layers, shape = claim["inside"], claim["enters"]
+    return _forward({"kind": "shape", "layers": layers, "input_shape": shape,
+                     "output_shape": claim["output_shape"]})
+
+
 FAMILY_RULES: dict[str, Rule] = {
     "adaptive.equivalence": _equivalence_dims,
     "adaptive.windows": _adaptive_windows,
@@ -1112,4 +1134,6 @@ FAMILY_RULES: dict[str, Rule] = {
     "conv.params": _conv_params,
     "conv.same_padding": _same_padding,
     "conv_transpose.output_size": _transpose_recover,
+    "network.stack": _network_stack,
+    "network.models": _network_models,
 }

@@ -188,6 +188,37 @@ def _params(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
     return str(_count(claim.get("weights")) + _count(claim.get("biases")))
 
 
+def _stack_step(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
+    """A layer of a named network: the shape entering it is the prefix's shape claim (or
+    the network's input), and the answer is read from the claim about that layer on it."""
+    layers, shape = params["layers"], params["input_shape"]
+    ask = params["ask"]
+    entering = shape
+    if len(layers) > 1 and ask != "params":
+        prefix = [c for c in _kinds(claims, "shape")
+                  if c.get("layers") == layers[:-1] and c.get("input_shape") == shape]
+        if len(prefix) != 1:
+            raise NotEntailed("no shape claim gives the input of the asked layer")
+        entering = prefix[0].get("output_shape")
+    if ask == "shape":
+        steps = [c for c in _kinds(claims, "shape")
+                 if c.get("layers") == layers[-1:] and c.get("input_shape") == entering]
+        if len(steps) != 1:
+            raise NotEntailed("no shape claim runs the asked layer on its input")
+        return _shape_text(steps[0])
+    if ask == "macs" and _only(claims, "macs").get("input_shape") != entering:
+        raise NotEntailed("the macs claim runs the layer on another input")
+    layer_claim = _only(claims, "macs" if ask == "macs" else "params")
+    if layer_claim.get("layer") != layers[-1]:
+        raise NotEntailed("the claim counts another layer")
+    return _params({"q": ask}, claims)
+
+
+def _module(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
+    """A torchvision model's module: the output shape its module claim gives."""
+    return _shape_text(_only(claims, "module"))
+
+
 Deriver = Callable[[Mapping[str, Any], Sequence[Any]], str]
 
 DERIVERS: dict[str, Deriver] = {
@@ -202,6 +233,8 @@ DERIVERS: dict[str, Deriver] = {
     "adaptive.equivalence": _equivalence,
     "adaptive.windows": _windows,
     "conv.params": _params,
+    "network.stack": _stack_step,
+    "network.models": _module,
 }
 CHECKED = {"adaptive.values"}  # numbers compared with the claim's tolerance, not derived
 FAMILIES = frozenset(DERIVERS) | CHECKED

@@ -11,6 +11,7 @@ from typing import Any
 
 from cardgen.errors import CardgenError
 from cardgen.families import get_family
+from cardgen.stacks import StackSpec
 
 ATTEMPTS_PER_PROBLEM = 200
 
@@ -59,6 +60,15 @@ def generate_family(family: str, seed: int, count: int, levels: Sequence[int]) -
         seen.add(same)
         problems.append(Problem(family, level, params, len(problems), key))
     return problems
+
+
+def stack_problems(spec: StackSpec) -> list[Problem]:
+    """A recipe stack's cards, in layer order (they are fixed by the stack, not drawn)."""
+    from cardgen.families.network_stack import NAME
+    from cardgen.stacks import stack_cards
+
+    return [Problem(NAME, level, json.loads(key), i, key)
+            for i, (level, key) in enumerate(stack_cards(spec))]
 
 
 def study_order(groups: Iterable[list[Problem]]) -> list[Problem]:

@@ -30,13 +30,16 @@ from typing import Any
 from cardgen.errors import CardgenError
 from cardgen.families import FAMILIES
 from cardgen.resources import default_recipe_path
+from cardgen.stacks import ASK_NAMES, MAX_LAYERS, StackSpec, check_stack, stack_cards
 
 MAX_COUNT = 100_000
 SEED_LIMIT = 2**63
 
 _DECK_KEYS = ("name", "description", "seed")
 _FAMILY_KEYS = ("count", "levels")
-_TOP_KEYS = ("deck", "families")
+_TOP_KEYS = ("deck", "families", "stacks")
+_STACK_KEYS = ("input", "layers", "asks")
+_STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
 
 
 class RecipeError(CardgenError):
@@ -57,10 +60,12 @@ class Recipe:
     description: str
     seed: int
     families: tuple[FamilySpec, ...]
+    stacks: tuple[StackSpec, ...] = ()
 
     @property
     def total(self) -> int:
-        return sum(spec.count for spec in self.families)
+        return sum(spec.count for spec in self.families) + \
+            sum(len(stack_cards(s)) for s in self.stacks)
 
 
 # ---------------------------------------------------------------- public API
@@ -139,9 +144,13 @@ class _Parser:
         name = self.deck_name(deck)
         description = self.description(deck)
         seed = self.seed(deck)
-        families = self.families(doc)
-        recipe = Recipe(self.where, name, description, seed, families)
+        stacks = self.stacks(doc)
+        families = self.families(doc) if "families" in doc or not stacks else ()
+        recipe = Recipe(self.where, name, description, seed, families, stacks)
         if recipe.total == 0:
+            if stacks:
+                raise self.fail("stacks", "the stacks make no card a learner can do without "
+                                "a calculator, and every family count is 0")
             raise self.fail("families", "every count is 0, so the deck would be empty")
         return recipe
 
@@ -224,6 +233,54 @@ class _Parser:
         allowed = tuple(module.LEVELS)
         levels = self.levels(f"{key}.levels", name, spec.get("levels", list(allowed)), allowed)
         return FamilySpec(name, count, levels)
+
+    def stacks(self, doc: dict[str, Any]) -> tuple[StackSpec, ...]:
+        table = doc.get("stacks", {})
+        if not isinstance(table, dict):
+            raise self.fail("stacks", f"must be tables [stacks.NAME], got {_show(table)}")
+        return tuple(self.stack(name, spec) for name, spec in table.items())
+
+    def stack(self, name: str, spec: Any) -> StackSpec:
+        key = f"stacks.{_toml_key(name)}"
+        if not _STACK_NAME.fullmatch(name):
+            raise self.fail(key, "a stack's name is a letter, then up to 39 letters, digits, "
+                            "_ or - (it is shown on the cards)")
+        if not isinstance(spec, dict):
+            raise self.fail(key, f"must be a table [{key}] with input and layers, "
+                            f"got {_show(spec)}")
+        self.unknown_keys(spec, _STACK_KEYS, f"in [{key}]")
+        shape = spec.get("input")
+        if shape is None:
+            raise self.fail(f"{key}.input", "required (the input shape, batch first, e.g. "
+                            "[8, 3, 64, 64])")
+        if not isinstance(shape, list) or not 2 <= len(shape) <= 5 or not all(
+                _is_int(v) and 1 <= v <= 1_000_000 for v in shape):
+            raise self.fail(f"{key}.input", "must be a list of 2 to 5 whole numbers from 1 to "
+                            f"1000000, batch first, got {_show(shape)}")
+        layers = spec.get("layers")
+        if layers is None:
+            raise self.fail(f"{key}.layers", 'required (a list of layers such as '
+                            '"Conv2d(3, 16, 3, padding=1)")')
+        if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
+            raise self.fail(f"{key}.layers", f"must be a list of 1 to {MAX_LAYERS} layer "
+                            f"texts, got {_show(layers)}")
+        for i, text in enumerate(layers):
+            if not isinstance(text, str):
+                raise self.fail(f"{key}.layers[{i}]", "must be a layer text such as "
+                                f'"MaxPool2d(2)", got {_show(text)}')
+        asks = spec.get("asks", list(ASK_NAMES))
+        if not isinstance(asks, list) or not asks or not all(a in ASK_NAMES for a in asks) \
+                or len(set(asks)) != len(asks):
+            raise self.fail(f"{key}.asks", f"must be a list of distinct asks from "
+                            f"{', '.join(ASK_NAMES)}, got {_show(asks)}")
+        stack = StackSpec(name, tuple(shape), tuple(layers), tuple(asks))
+        failed = check_stack(stack)
+        if failed is not None:
+            i, reason = failed
+            # the parser's reasons already quote the text
+            shown = "" if reason.startswith(repr(layers[i])) else f"{_show(layers[i], 80)}: "
+            raise self.fail(f"{key}.layers[{i}]", shown + reason)
+        return stack
 
     def unknown_family_message(self, name: str, spec: Any) -> str:
         known = ", ".join(FAMILIES)

@@ -24,3 +24,8 @@ def templates_dir() -> Path:
 
 def default_recipe_path() -> Path:
     return _find("decks") / "default.toml"
+
+
+def package_file(name: str) -> Path:
+    """A data file shipped inside the package (e.g. architectures.json)."""
+    return _PKG / name

@@ -442,6 +442,9 @@ class _Budget:
             f"to allow more")
 
 
+MODELS_INSTALL = "pip install 'cardgen[models]'"
+
+
 def verify_deck(path: str | Path, backend: str | None = None,
                 progress: Callable[[int, int], None] | None = None, *,
                 isolate: bool = True, budget: float | None = None) -> VerifyReport:
@@ -471,11 +474,21 @@ def verify_deck(path: str | Path, backend: str | None = None,
                                   backend_label(backend, worker.version if worker else None))
             limit = _Budget(str(path), len(notes), budget)
             if worker is not None:
-                def check(claim: Any) -> ClaimCheck:
+                def checked(claim: Any) -> ClaimCheck:
                     return worker.check(claim, max(1.0, min(CLAIM_TIMEOUT, limit.left() + 1)))
             else:
-                def check(claim: Any) -> ClaimCheck:
+                def checked(claim: Any) -> ClaimCheck:
                     return _safe_check(claim, backend)
+
+            def check(claim: Any) -> ClaimCheck:
+                result = checked(claim)
+                if not result.ok and MODELS_INSTALL in result.detail:
+                    # every network.models card would fail alike: say it once, as an error
+                    raise CardgenError(
+                        f"{path}: its network.models cards name torchvision's models, and "
+                        f"torchvision is missing: {MODELS_INSTALL} (or --backend solver, "
+                        "which checks their arithmetic only)")
+                return result
             _verify_notes(report, notes, check, progress, limit)
     except ApkgError as exc:
         raise DeckError(str(exc)) from None

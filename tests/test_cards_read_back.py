@@ -292,8 +292,9 @@ def test_answer_field_and_spec_claims_hold_with_torch(cards: list[Card]) -> None
 def _question_answer(card: Card, found: Findings, torch: Any) -> None:
     """A question that runs its layers on a stated shape: its answer, from torch."""
     shape, calls, answer = question_shape(card), question_layers(card), card.fields["Answer"]
-    if shape is None or not calls or card.family == "conv.params":
-        return  # conv.params answers a count, not a shape: _params_answer reads it
+    if shape is None or not calls or card.family in ("conv.params", "network.stack",
+                                                     "network.models"):
+        return  # they answer counts, or about one layer inside a network: read below
     if re.fullmatch(r"\d+(x\d+)*|error", answer) and "run" not in card.front.split("?")[0][-40:]:
         if " maps " in card.front:
             return  # the question states a mapping and asks about something else
@@ -336,6 +337,8 @@ def test_layer_statements_match_torch(cards: list[Card]) -> None:
         _channel_statements(card, found)
         _error_statements(card, found, torch)
         _params_answer(card, found, torch)
+        _stack_answer(card, found, torch)
+        _models_answer(card, found, torch)
     minimum = dict.fromkeys(_family_names(), len(SEEDS) * PER_LEVEL)
     for f in ("adaptive.windows", "adaptive.values"):
         minimum[f] = 0  # their questions are not layer-on-shape statements
@@ -363,6 +366,94 @@ def _params_answer(card: Card, found: Findings, torch: Any) -> None:
     else:
         want = sum(p.numel() for p in module.parameters())
     found.check(card, answer == str(want), f"answer {answer!r}, torch counts {want}")
+
+
+def _stack_answer(card: Card, found: Findings, torch: Any) -> None:
+    """network.stack: the question names one layer of a network and the shape entering it
+    (the last shape it states). Torch runs the Spec's layers before it on the network's
+    input and must reach that shape (the card's "Layers 1 to k take A to B" says so too);
+    the question's layer must be the Spec's last; the answer is torch's output shape, the
+    layer's numel, or its MACs on that shape."""
+    if card.family != "network.stack":
+        return
+    calls, shapes = question_layers(card), SHAPE.findall(card.front)
+    answer, spec_layers = card.fields["Answer"], card.spec["params"]["layers"]
+    network_input, entering = shape_of(shapes[0]), shape_of(shapes[-1])
+    prefix = [(d["type"], [], d["args"]) for d in spec_layers[:-1]]
+    found.check(card, len(calls) == 1, f"the question names {len(calls)} layers, not one")
+    if not calls:
+        return
+    asked = (spec_layers[-1]["type"], [], spec_layers[-1]["args"])
+    found.check(card, repr(_module(torch, calls[0])) == repr(_module(torch, asked)),
+                f"the question's layer {calls[0]} is not the network's layer {asked}")
+    if "multiply-adds" in card.front or "What shape" in card.front:
+        reached = _run(torch, prefix, network_input) if prefix else network_input
+        found.check(card, reached == entering, f"the layers before give {reached}, the "
+                                               f"question says {entering}")
+        for step in card.steps:
+            m = re.search(r"take `(\d+(?:x\d+)+)` to `(\d+(?:x\d+)+)`", step)
+            if m:
+                found.check(card, [shape_of(m.group(1)), shape_of(m.group(2))]
+                            == [network_input, reached], f"'{m.group(0)}', torch: {reached}")
+    module = _module(torch, calls[0])
+    if "What shape" in card.front:
+        got = _run(torch, [calls[0]], entering)
+        want = got if got == "error" else "x".join(map(str, got))
+    elif "multiply-adds" in card.front:
+        with torch.no_grad():
+            want = str(module(torch.zeros(entering)).numel() * module.weight[0].numel())
+    else:
+        want = str(sum(p.numel() for p in module.parameters()))
+    found.check(card, answer == want, f"answer {answer!r}, torch gives {want}")
+
+
+_TORCHVISION: dict[tuple[str, tuple[int, ...]], dict[str, tuple[Any, Any]]] = {}
+
+
+def _torchvision_shapes(torch: Any, model: str, shape: list[int]) -> dict[str, Any]:
+    """What each module of torchvision's `model` receives and outputs (meta device)."""
+    key = (model, tuple(shape))
+    if key not in _TORCHVISION:
+        from cardgen.torchvision_models import load
+
+        with torch.device("meta"):
+            net = load(model)
+        seen: dict[str, Any] = {}
+
+        def record(path: str) -> Any:
+            def hook(module: Any, inputs: Any, output: Any) -> None:  # None: output kept
+                seen.setdefault(path, (list(inputs[0].shape), list(output.shape)))
+            return hook
+
+        for path, module in net.named_modules():
+            module.register_forward_hook(record(path))
+        with torch.no_grad():
+            net(torch.empty(shape, device="meta"))
+        _TORCHVISION[key] = seen
+    return _TORCHVISION[key]
+
+
+def _models_answer(card: Card, found: Findings, torch: Any) -> None:
+    """network.models: torch runs the layers the question lists from the shape it gives
+    (the image, or what the module receives) and must give the answer; torchvision's own
+    model, run on the image, must show its module receiving that shape and outputting the
+    answer."""
+    if card.family != "network.models":
+        return
+    shapes = SHAPE.findall(card.front)
+    named = re.findall(r"`(\w+(?:\.\w+|\[\d+\])+)`", card.front)
+    model, path = named[-1].split(".", 1)[0], named[-1]
+    path = re.sub(r"\[(\d+)\]", r".\1", path.split(".", 1)[1])
+    image, start = shape_of(shapes[0]), shape_of(shapes[1] if "receives" in card.front
+                                                 else shapes[0])
+    answer = card.fields["Answer"]
+    got = _run(torch, question_layers(card), start)
+    want = got if got == "error" else "x".join(map(str, got))
+    found.check(card, answer == want, f"the listed layers give {want}, answer {answer!r}")
+    seen = _torchvision_shapes(torch, model, image).get(path)
+    found.check(card, seen is not None and seen[1] == shape_of(answer)
+                and ("receives" not in card.front or seen[0] == start),
+                f"torchvision's {model}.{path} receives and outputs {seen}")
 
 
 def _runs_statements(card: Card, found: Findings, torch: Any) -> None:
@@ -451,6 +542,9 @@ def _equivalence_statements(card: Card, found: Findings, torch: Any) -> None:
 def _channel_statements(card: Card, found: Findings) -> None:
     """`the layer expects C, the input has C'` and `channels become out_channels = C`."""
     shape, calls = question_shape(card), question_layers(card)
+    if card.family in ("network.stack", "network.models") and "receives" in card.front:
+        # one layer inside a network: it works on the shape it receives, not the input
+        shape = shape_of(SHAPE.findall(card.front.split("receives", 1)[1])[0])
     if shape is None or not calls or not calls[0][0].startswith(("Conv", "ConvTranspose")):
         return
     name, args, kwargs = calls[0]

@@ -178,3 +178,35 @@ def test_conv_params_reads_weights_plus_biases_the_macs_count_or_error() -> None
     check_entailed({**macs, "answer": str(mac_count(layer, shape).macs)})
     with pytest.raises(NotEntailed):  # a params claim does not give the MACs
         check_entailed({**macs, "claims": [claim], "answer": str(total)})
+
+
+def test_network_stack_reads_the_asked_layer_on_the_shape_the_prefix_gives() -> None:
+    """A network.stack card's answer comes from the claim about its last layer, run on the
+    shape the shape claim of the layers before it proves (not on any shape it names)."""
+    from cardgen.families.network_stack import card_params, solve
+
+    layers = [parse_layer(t) for t in ("Conv2d(3, 4, 3)", "MaxPool2d(2)", "Conv2d(4, 6, 3)")]
+    for at, ask in ((1, "shape"), (2, "macs"), (2, "params"), (0, "shape")):
+        params = card_params("net", [2, 3, 12, 12], layers, at, ask)
+        solution = solve(params)
+        spec = {"family": "network.stack", "params": params, "claims": solution.claims}
+        check_entailed({**spec, "answer": solution.answer})
+        with pytest.raises(NotEntailed):
+            check_entailed({**spec, "answer": solution.answer + "0"})
+    params = card_params("net", [2, 3, 12, 12], layers, 1, "shape")
+    claims = solve(params).claims
+    # the asked layer's claim on another input: it proves nothing about this network
+    moved = [claims[0], {**claims[1], "input_shape": [2, 4, 12, 12],
+                         "output_shape": [2, 4, 6, 6]}]
+    with pytest.raises(NotEntailed):
+        check_entailed({"family": "network.stack", "params": params, "claims": moved,
+                        "answer": "2x4x6x6"})
+    with pytest.raises(NotEntailed):  # without the prefix's claim the input is unproved
+        check_entailed({"family": "network.stack", "params": params, "claims": claims[1:],
+                        "answer": solve(params).answer})
+    macs = card_params("net", [2, 3, 12, 12], layers, 2, "macs")
+    solution = solve(macs)
+    other = card_params("net", [2, 3, 12, 12], layers, 0, "macs")
+    with pytest.raises(NotEntailed):  # the MACs of another layer
+        check_entailed({"family": "network.stack", "params": macs, "answer": solve(other).answer,
+                        "claims": [solution.claims[0], *solve(other).claims]})

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from math import prod
 from typing import Any
 
 from cardgen.claims import error_claim, shape_claim
 from cardgen.errors import ShapeError
-from cardgen.explain.sizes import channels_out_text, same_dim_text
-from cardgen.explain.windows import ceil_last_window, linear_refused
+from cardgen.explain.layers import layer_steps
+from cardgen.explain.windows import linear_refused
 from cardgen.families.base import (
     MAX_DRAWS,
     Solution,
@@ -18,11 +17,9 @@ from cardgen.families.base import (
     layer_code,
     pick,
     shape_text,
-    size_tex,
 )
 from cardgen.layers import Layer, parse_layer
 from cardgen.solver import trace
-from cardgen.solver.shapes import conv_padding, pool_stride
 
 NAME = "network.trace"
 TITLE = "Shape through a 2-5 layer stack from real networks (ResNet/VGG/AlexNet/LeNet)"
@@ -158,40 +155,8 @@ def _accepted(texts: tuple[str, ...], shape: tuple[int, ...], level: int) -> boo
 
 
 def _layer_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> list[str]:
-    """One layer worked: the size formula per distinct spatial size, or the rule."""
     head = f"{layer_code(layer)}: `{shape_text(shape)}` \u2192 `{shape_text(out)}`"
-    kind = layer.kind
-    if kind == "flatten":
-        rest = shape[1:]
-        product = "\\cdot".join(map(str, rest))
-        return [f"{head}: Flatten keeps dim 0 and multiplies the rest, "
-                f"\\( {product} = {prod(rest)} \\)."]
-    if kind == "linear":
-        return [f"{head}: Linear replaces the last dim ({shape[-1]} = in_features) by "
-                f"out_features."]
-    if kind.startswith("adaptive"):
-        return [f"{head}: the adaptive pool sets H and W to its output_size."]
-    steps = [head + (f": {channels_out_text(shape[1], out[1])}." if kind == "conv" else ".")]
-    stride = layer.tup("stride") if kind == "conv" else pool_stride(layer)
-    dil = layer.tup("dilation") if kind in ("conv", "maxpool") else (1, 1)
-    ceil = kind != "conv" and bool(layer.get("ceil_mode"))
-    done: set[tuple[int, ...]] = set()
-    for d, name in enumerate("HW"):
-        size, new = shape[2 + d], out[2 + d]
-        k, s, dd = layer.tup("kernel_size")[d], stride[d], dil[d]
-        pl, pr = conv_padding(layer, d) if kind == "conv" else (layer.tup("padding")[d],) * 2
-        if (size, k, s, dd, pl, pr) in done:
-            steps.append(same_dim_text("W", size, new))
-            continue
-        done.add((size, k, s, dd, pl, pr))
-        if ceil:
-            num = size + pl + pr - dd * (k - 1) - 1
-            steps.append(size_tex(size, k, s, pl, dd, -(-num // s) + 1, pr,
-                                  name=f"{name}_{{out}}", ceil=True))
-            steps.append(ceil_last_window(size, k, s, pl, dd, new))
-        else:
-            steps.append(size_tex(size, k, s, pl, dd, new, pr, name=f"{name}_{{out}}"))
-    return steps
+    return layer_steps(layer, shape, out, head)
 
 
 def solve(params: dict[str, Any]) -> Solution:

@@ -8,6 +8,7 @@ from cardgen.claims.kinds import (
     equivalent,
     error,
     macs,
+    module,
     padding,
     params,
     shape,
@@ -26,4 +27,5 @@ KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     padding.KIND,
     params.KIND,
     macs.KIND,
+    module.KIND,
 )}

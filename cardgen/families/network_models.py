@@ -1,0 +1,169 @@
+"""network.models: named modules of real torchvision models (resnet18, vgg11, alexnet,
+mobilenet_v2): the shape a module outputs.
+
+Built from ``cardgen/architectures.json``, which ``tools/record_models.py`` records from
+torchvision's own definitions (no weights), so a build needs no torchvision; the cards'
+``module`` claims name the model and the module, and ``cardgen verify`` re-runs
+torchvision's definition to check them (the `models` extra).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from cardgen.claims import module_claim
+from cardgen.claims.build import once_per_configuration
+from cardgen.claims.limits import MAX_LAYERS
+from cardgen.explain.layers import layer_steps
+from cardgen.families.base import MAX_DRAWS, Solution, exhausted, layer_code, pick, shape_text
+from cardgen.layers import Layer
+from cardgen.resources import package_file
+from cardgen.solver import trace
+
+NAME = "network.models"
+TITLE = ("Named modules of torchvision's resnet18, vgg11, alexnet and mobilenet_v2: the "
+         "shape a module outputs")
+TOPIC = "Networks"
+LEVELS = (1, 2, 3)
+EXTRA = "models"  # `cardgen verify` checks these cards with torchvision
+
+# Level 2 asks about a block of 2-4 layers; level 3 starts at the image and runs at most
+# this many layers (the learner works each one).
+BLOCK = (2, 4)
+MAX_FROM_INPUT = 5
+
+
+@lru_cache(maxsize=1)
+def architectures() -> dict[str, Any]:
+    return json.loads(package_file("architectures.json").read_text())
+
+
+@lru_cache(maxsize=1)
+def _main_layers() -> dict[str, list[tuple[str, Layer]]]:
+    return {name: [(p, Layer.from_json(j)) for p, j in m["main"]]
+            for name, m in architectures()["models"].items()}
+
+
+def dotted(model: str, path: str) -> str:
+    """`resnet18.layer3[0].downsample[0]`: the module as Python reaches it."""
+    parts = [f"[{p}]" if p.isdigit() else f".{p}" for p in path.split(".")]
+    return model + "".join(parts)
+
+
+@lru_cache(maxsize=8)
+def _points(model: str) -> dict[str, dict[str, Any]]:
+    return {p["path"]: p for p in architectures()["models"][model]["points"]}
+
+
+def _point(model: str, path: str) -> dict[str, Any]:
+    return _points(model)[path]
+
+
+@lru_cache(maxsize=4096)
+def _shapes(model: str, path: str, size: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(what the module receives, what it outputs) on a 1x3xSxS image, by the solver."""
+    point = _point(model, path)
+    before = [layer for _, layer in _main_layers()[model][:point["source"]]]
+    shape = (1, 3, size, size)
+    enters = trace(before, shape)[-1].output_shape if before else shape
+    return enters, trace([x for _, x in _inside(model, point)], enters)[-1].output_shape
+
+
+def _inside(model: str, point: dict[str, Any]) -> list[tuple[str, Layer]]:
+    if isinstance(point["inside"], dict):  # a shortcut conv: its own layer
+        return [(point["path"], Layer.from_json(point["inside"]))]
+    main = _main_layers()[model]
+    return [main[k] for k in point["inside"]]
+
+
+def _levels(model: str, point: dict[str, Any]) -> set[int]:
+    n = len(_inside(model, point))
+    levels: set[int] = set()
+    if point["source"] > MAX_LAYERS:  # its claim would be over verify's limit
+        return levels
+    if n == 1:
+        levels.add(1)
+    if BLOCK[0] <= n <= BLOCK[1]:
+        levels.add(2)
+    if 2 <= point["source"] + n <= MAX_FROM_INPUT and not isinstance(point["inside"], dict):
+        levels.add(3)
+    return levels
+
+
+@lru_cache(maxsize=64)
+def _eligible(model: str, level: int) -> list[dict[str, Any]]:
+    return [p for p in architectures()["models"][model]["points"] if level in _levels(model, p)]
+
+
+def generate(rng: Any, level: int) -> dict[str, Any]:
+    data = architectures()
+    for _ in range(MAX_DRAWS):
+        model = pick(rng, sorted(data["models"]))
+        points = _eligible(model, level)
+        if not points:
+            continue
+        point = pick(rng, points)
+        size = pick(rng, data["sizes"])
+        enters, out = _shapes(model, point["path"], size)
+        if level < 3 and (out[2:] == enters[2:] or "Adaptive" in point["type"]):
+            continue  # the sizes stay, or are written in the layer: read off the question
+        return {"model": model, "path": point["path"], "input_shape": [1, 3, size, size],
+                "from_input": level == 3}
+    raise exhausted(NAME, MAX_DRAWS)
+
+
+@once_per_configuration
+def _claim(model: str, path: str, size: int) -> dict[str, Any]:
+    """Built once per module and size."""
+    point = _point(model, path)
+    before = [layer for _, layer in _main_layers()[model][:point["source"]]]
+    enters, out = _shapes(model, path, size)
+    return module_claim(model, path, (1, 3, size, size), before,
+                        [layer for _, layer in _inside(model, point)], enters, out)
+
+
+def _listing(model: str, chain: list[tuple[str, Layer]]) -> str:
+    return ", then ".join(f"`{dotted(model, p)}` = {layer_code(layer)}" for p, layer in chain)
+
+
+def solve(params: dict[str, Any]) -> Solution:
+    model, path = params["model"], params["path"]
+    shape = tuple(params["input_shape"])
+    point = _point(model, path)
+    main = _main_layers()[model]
+    before = [layer for _, layer in main[:point["source"]]]
+    inside = _inside(model, point)
+    enters = trace(before, shape)[-1].output_shape if before else shape
+    out = trace([layer for _, layer in inside], enters)[-1].output_shape
+    name = dotted(model, path)
+    intro = f"torchvision's `{model}` runs on an input of shape `{shape_text(shape)}`"
+    kept = "BatchNorm and the activations keep the shape" + (
+        "; the shortcut's output is added to theirs, so it has the same shape"
+        if model == "resnet18" and path.startswith("layer") and path.count(".") <= 1 else "")
+    if params["from_input"]:
+        chain, start = [*main[:point["source"]], *inside], shape
+        question = (f"{intro}. The layers that change the shape on the way to the output of "
+                    f"`{name}` are {_listing(model, chain)} ({kept}). What shape does "
+                    f"`{name}` output?")
+    elif len(inside) == 1:
+        chain, start = inside, enters
+        question = (f"{intro}, and its module `{name}`, {layer_code(inside[0][1])}, receives "
+                    f"`{shape_text(enters)}`. What shape does it output?")
+    else:
+        chain, start = inside, enters
+        question = (f"{intro}, and its module `{name}` receives `{shape_text(enters)}`. The "
+                    f"layers in it that change the shape are {_listing(model, chain)} "
+                    f"({kept}). What shape does `{name}` output?")
+    steps: list[str] = []
+    current = start
+    for p, layer in chain:
+        new = trace([layer], current)[-1].output_shape
+        head = f"`{dotted(model, p)}`: `{shape_text(current)}` \u2192 `{shape_text(new)}`"
+        steps += layer_steps(layer, current, new, head)
+        current = new
+    claim = _claim(model, path, shape[2])
+    return Solution(question=question, answer=shape_text(out),
+                    form="the shape with x between dims, written like the input's",
+                    steps=steps, claims=[claim])

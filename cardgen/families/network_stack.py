@@ -1,0 +1,204 @@
+"""network.stack: a named network, layer by layer: the shape a layer outputs, and the
+parameters and multiply-adds of its Conv and Linear layers.
+
+The same cards are made for the built-in example networks (when the family is drawn
+like any other) and for the stacks a recipe lists (`[stacks.NAME]`, see
+``cardgen.stacks``): a card's params hold the network's name, its input shape and its
+layers up to the one asked about, so a card keeps its GUID when later layers change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from math import prod
+from typing import Any
+
+from cardgen.claims import shape_claim
+from cardgen.errors import CardgenError, ShapeError
+from cardgen.explain.layers import layer_steps
+from cardgen.families import conv_params
+from cardgen.families.base import (
+    MAX_DRAWS,
+    Solution,
+    exhausted,
+    layer_code,
+    pick,
+    shape_text,
+)
+from cardgen.layers import Layer, parse_layer
+from cardgen.solver import trace
+
+NAME = "network.stack"
+TITLE = ("A named network layer by layer: a layer's parameters, output shape and "
+         "multiply-adds (your own stacks from a recipe, or built-in examples)")
+TOPIC = "Networks"
+LEVELS = (1, 2, 3)
+
+# What each level asks about one layer (see _levels for why this order).
+ASKS = {1: "params", 2: "shape", 3: "macs"}
+
+# Built-in examples: name, what it is, layers, the input shapes drawn (batch and sizes
+# vary where the network allows). ReLU, dropout and batch norm keep the shape and are
+# left out; the cards say so.
+EXAMPLES: dict[str, tuple[str, tuple[str, ...], tuple[tuple[int, ...], ...]]] = {
+    "cifar_tutorial": (
+        "the CIFAR-10 classifier of PyTorch's 'Training a classifier' tutorial",
+        ("Conv2d(3, 6, 5)", "MaxPool2d(2, 2)", "Conv2d(6, 16, 5)", "MaxPool2d(2, 2)",
+         "Flatten()", "Linear(400, 120)", "Linear(120, 84)", "Linear(84, 10)"),
+        ((4, 3, 32, 32), (1, 3, 32, 32), (8, 3, 32, 32), (16, 3, 32, 32))),
+    "mnist_example": (
+        "the MNIST network of PyTorch's examples repository (examples/mnist)",
+        ("Conv2d(1, 32, 3, 1)", "Conv2d(32, 64, 3, 1)", "MaxPool2d(2)", "Flatten()",
+         "Linear(9216, 128)", "Linear(128, 10)"),
+        ((64, 1, 28, 28), (1, 1, 28, 28), (32, 1, 28, 28), (16, 1, 28, 28))),
+    "small_vgg": (
+        "a small VGG-style network with a global average pool",
+        ("Conv2d(3, 16, 3, padding=1)", "Conv2d(16, 16, 3, padding=1)", "MaxPool2d(2)",
+         "Conv2d(16, 32, 3, stride=2, padding=1)", "MaxPool2d(3, stride=2, ceil_mode=True)",
+         "AdaptiveAvgPool2d(1)", "Flatten()", "Linear(32, 10)"),
+        tuple((b, 3, s, s) for b in (1, 8) for s in (32, 48, 57, 64, 100))),
+    "small_1d": (
+        "a small 1-D network for signals",
+        ("Conv1d(1, 16, 9, stride=4)", "MaxPool1d(4)", "Conv1d(16, 32, 3, padding=1)",
+         "MaxPool1d(2, ceil_mode=True)", "AdaptiveAvgPool1d(1)", "Flatten()", "Linear(32, 5)"),
+        tuple((b, 1, n) for b in (1, 16) for n in (400, 500, 1000, 1601, 2001))),
+}
+
+
+_parse = lru_cache(maxsize=1024)(parse_layer)
+
+
+def _tiny(rng: Any) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
+    """A small random network, like the ones learners write for 8x8 to 16x16 images or
+    short signals: sizes small enough that every count stays mental."""
+    nd = pick(rng, (1, 2, 2))
+    dim = f"{nd}d"
+    c0, c1, c2 = pick(rng, (1, 3)), pick(rng, (2, 4, 6, 8)), pick(rng, (4, 8, 12, 16))
+    k1, k2 = pick(rng, (3, 5) if nd == 2 else (3, 5, 7)), pick(rng, (1, 3))
+    s1 = pick(rng, (1, 1, 2))
+    p1 = pick(rng, (0, k1 // 2))
+    pool = pick(rng, (f"MaxPool{dim}(2)", f"AvgPool{dim}(2)", f"MaxPool{dim}(2, ceil_mode=True)",
+                      f"MaxPool{dim}(3, stride=2)"))
+    size = rng.randrange(8, 17) if nd == 2 else rng.randrange(16, 41)
+    body = (f"Conv{dim}({c0}, {c1}, {k1}" + (f", stride={s1}" if s1 > 1 else "")
+            + (f", padding={p1}" if p1 else "") + ")", pool, f"Conv{dim}({c1}, {c2}, {k2})")
+    shape = (pick(rng, (1, 2, 4)), c0) + (size,) * nd
+    classes = pick(rng, (2, 3, 5, 10))
+    if rng.random() < 0.5:  # global pool, or flatten the feature map as it is
+        return f"tiny_{'cnn' if nd == 2 else 'signal'}", body + (
+            f"AdaptiveAvgPool{dim}(1)", "Flatten()", f"Linear({c2}, {classes})"), shape
+    try:
+        features = prod(trace([_parse(t) for t in body], shape)[-1].output_shape[1:])
+    except ShapeError:  # the input is too small for the body: no head fits
+        features = c2
+    return f"tiny_{'cnn' if nd == 2 else 'signal'}", body + (
+        "Flatten()", f"Linear({features}, {classes})"), shape
+
+
+def card_params(network: str, input_shape: Sequence[int], layers: Sequence[Layer],
+                at: int, ask: str) -> dict[str, Any]:
+    """One card's params: the layers up to the asked one, so later layers do not count."""
+    return {"network": network, "input_shape": list(input_shape),
+            "layers": [layer.to_json() for layer in layers[:at + 1]], "ask": ask}
+
+
+def _applies(layer: Layer, ask: str) -> bool:
+    if ask == "shape":  # a ConvTranspose's size rule is drilled, and worded, by its family;
+        # a Linear's or an adaptive pool's output is written in the layer (a giveaway)
+        return layer.kind not in ("conv_transpose", "linear", "adaptive_avg", "adaptive_max")
+    if ask == "macs":  # a Linear's MACs are its weights times the batch: no harder
+        return layer.kind == "conv"
+    return layer.kind in ("conv", "conv_transpose", "linear")
+
+
+def _fit(level: int, params: dict[str, Any]) -> bool:
+    """Whether the card makes a drill: it solves within verify's limits, needs no
+    calculator and gives nothing away."""
+    from cardgen.difficulty import calculator_reasons, features  # only for networks
+
+    try:
+        solution = solve(params)
+    except (CardgenError, ValueError):  # refused, or over verify's limits
+        return False
+    f = features(NAME, level, solution, params)
+    return not f.giveaway and not calculator_reasons(f)
+
+
+def cards_of(network: str, input_shape: Sequence[int],
+             layers: Sequence[Layer]) -> list[tuple[int, dict[str, Any]]]:
+    """Every card a network makes, as (level, params), in layer order: the asks that apply
+    to each layer, kept when they make a drill (see _fit)."""
+    out: list[tuple[int, dict[str, Any]]] = []
+    for at, layer in enumerate(layers):
+        for level, ask in ASKS.items():
+            if _applies(layer, ask):
+                params = card_params(network, input_shape, layers, at, ask)
+                if _fit(level, params):
+                    out.append((level, params))
+    return out
+
+
+def generate(rng: Any, level: int) -> dict[str, Any]:
+    ask = ASKS[level]
+    for _ in range(MAX_DRAWS):
+        # a known network, at one of its input shapes (their MACs all need a calculator)
+        if level < 3 and rng.random() < 0.3:
+            name = pick(rng, sorted(EXAMPLES))
+            texts, shape = EXAMPLES[name][1], pick(rng, EXAMPLES[name][2])
+        else:
+            name, texts, shape = _tiny(rng)
+        layers = [_parse(t) for t in texts]
+        at = pick(rng, range(len(layers)))
+        if not _applies(layers[at], ask):
+            continue
+        params = card_params(name, shape, layers, at, ask)
+        if _fit(level, params):
+            return params
+    raise exhausted(NAME, MAX_DRAWS)
+
+
+def _where(params: dict[str, Any], layers: list[Layer], entering: tuple[int, ...]) -> str:
+    name = params["network"]
+    about = EXAMPLES[name][0] if name in EXAMPLES else None
+    intro = f"The network `{name}`" + (f", {about} without the layers that keep the shape "
+                                       "(ReLU, dropout)," if about else "")
+    return (f"{intro} takes an input of shape `{shape_text(params['input_shape'])}`. Its "
+            f"layer {len(layers)} is {layer_code(layers[-1])}"
+            + (f", and it receives an input of shape `{shape_text(entering)}`"
+               if len(layers) > 1 and params["ask"] != "params" else ""))
+
+
+def solve(params: dict[str, Any]) -> Solution:
+    layers = [Layer.from_json(j) for j in params["layers"]]
+    shape = tuple(params["input_shape"])
+    steps_in = trace(layers, shape)
+    entering = steps_in[-2].output_shape if len(layers) > 1 else shape
+    out = steps_in[-1].output_shape
+    where = _where(params, layers, entering)
+    context: list[str] = []
+    claims: list[dict[str, Any]] = []
+    if len(layers) > 1:
+        before = "Layer 1 takes" if len(layers) == 2 else f"Layers 1 to {len(layers) - 1} take"
+        context.append(f"{before} `{shape_text(shape)}` to `{shape_text(entering)}`.")
+        claims.append(shape_claim(layers[:-1], shape))
+    ask = params["ask"]
+    if ask == "shape":
+        head = f"`{shape_text(entering)}` \u2192 `{shape_text(out)}`"
+        return Solution(
+            question=f"{where}. What shape does it output?",
+            answer=shape_text(out),
+            form="the shape with x between dims, written like the input's",
+            steps=context + layer_steps(layers[-1], entering, out, head),
+            claims=[*claims, shape_claim(layers[-1:], entering)])
+    inner = conv_params.solve({"q": ask, "layer": params["layers"][-1],
+                               **({"input_shape": list(entering)} if ask == "macs" else {})})
+    if ask == "macs":
+        question = (f"{where}. How many multiply-adds does it do? "
+                    f"{conv_params.MACS_DEFINITION[layers[-1].kind]}")
+    else:
+        question = f"{where}. How many parameters (weights and biases together) does it have?"
+        context = []  # the parameters do not depend on the input
+        claims = []
+    return Solution(question=question, answer=inner.answer, form=inner.form,
+                    steps=context + inner.steps, claims=[*claims, *inner.claims])
