@@ -28,7 +28,9 @@ def inline_html(text: str) -> Markup:
 
 
 _DRAWN: dict[tuple[str, str], str] = {}
-_DRAWN_MAX = 4096
+# Started afresh when full: 10,000 notes over every family draw about 4,500 distinct
+# diagrams (1-3 KB each), and a smaller memo was cleared mid-build and drew repeats again.
+_DRAWN_MAX = 8192
 
 
 def draw(diagram: Diagram) -> str:
