@@ -114,7 +114,10 @@ def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
 
     # fork: workers inherit the loaded modules and caches instead of importing again
     with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
-        groups = pool.starmap(_generate, [(f, recipe.seed) for f in recipe.families])
+        # a job per family: starmap's default pairs them, and one worker could get the
+        # two slowest
+        groups = pool.starmap(_generate, [(f, recipe.seed) for f in recipe.families],
+                              chunksize=1)
         problems = study_order(groups)
         size = max(MIN_CHUNK, min(CHUNK, -(-len(problems) // (workers * JOBS_PER_WORKER))))
         chunks = [problems[i:i + size] for i in range(0, len(problems), size)]
