@@ -111,7 +111,7 @@ def layer_step(layer: Layer, shape: Sequence[int]) -> Step:
 
 # A build asks for the same step many times (the generator's limit check, the solution,
 # its claims, the worked text): a Step is immutable and equal Layers step alike.
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)  # a deck of 10,000 notes over every family takes ~20,000 steps
 def _layer_step(layer: Layer, shape: Shape) -> Step:
     kind = layer.kind
     if kind == "flatten":
