@@ -28,7 +28,13 @@ Progress = Callable[[int, int], None]
 # 2 idle cores: a worker per core made a 480-note deck 9% faster, a 240-note one 4%,
 # and a 120-note one 6% slower.
 PARALLEL_FROM = 300
-CHUNK = 500  # notes per job at most; a small deck is split evenly over the workers
+CHUNK = 500  # notes per job at most
+# Jobs per worker at least (while a job keeps MIN_CHUNK notes): the parent writes each
+# job's notes while the workers render later ones, and only the last job's are left to
+# write at the end; two jobs of 260 notes (the default deck on 2 cores) left the parent
+# idle while they rendered and the workers idle while it wrote them.
+JOBS_PER_WORKER = 4
+MIN_CHUNK = 32
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,12 @@ def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
 
     # fork: workers inherit the loaded modules and caches instead of importing again
     with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
-        groups = pool.starmap(_generate, [(f, recipe.seed) for f in recipe.families])
+        # a job per family: starmap's default pairs them, and one worker could get the
+        # two slowest
+        groups = pool.starmap(_generate, [(f, recipe.seed) for f in recipe.families],
+                              chunksize=1)
         problems = study_order(groups + [stack_problems(s) for s in recipe.stacks])
-        size = max(1, min(CHUNK, -(-len(problems) // workers)))
+        size = max(MIN_CHUNK, min(CHUNK, -(-len(problems) // (workers * JOBS_PER_WORKER))))
         chunks = [problems[i:i + size] for i in range(0, len(problems), size)]
         done = 0
         # Workers send back only the notes: unpickling the problems' params again would

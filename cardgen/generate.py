@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from json import encoder as json_encoder
 from typing import Any
 
 from cardgen.errors import CardgenError
@@ -25,8 +26,29 @@ class Problem:
     key: str  # canonical_params(params): identity for duplicates and the GUID
 
 
+def compact_json(sort_keys: bool) -> Callable[[Any], str]:
+    """``json.dumps(value, sort_keys=sort_keys, separators=(",", ":"))``, the same text,
+    with json's C encoder made once instead of a JSONEncoder (and its C encoder) per call:
+    the two cost more than encoding a card's params, and a build encodes every candidate.
+    Without the C encoder it is json's own ``encode``."""
+    encoder = json.JSONEncoder(sort_keys=sort_keys, separators=(",", ":"))
+    make = json_encoder.c_make_encoder
+    if make is None:
+        return encoder.encode
+    # the arguments JSONEncoder.iterencode passes, less the circular-reference check
+    # (markers): params and specs are trees built here
+    iterencode = make(None, encoder.default, json_encoder.encode_basestring_ascii, None,
+                      ":", ",", sort_keys, False, True)
+    return lambda value: "".join(iterencode(value, 0))
+
+
+_CANONICAL = compact_json(sort_keys=True)
+
+
 def canonical_params(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True, separators=(",", ":"))
+    """Sorted keys, no spaces, ASCII: json.dumps(params, sort_keys=True,
+    separators=(",", ":"))."""
+    return _CANONICAL(params)
 
 
 def family_rng(seed: int, family: str) -> random.Random:

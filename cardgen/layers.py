@@ -138,14 +138,20 @@ class Layer:
         return _build_keywords(data["type"], dict(data["args"]))
 
     def __str__(self) -> str:
-        parts = []
-        given = self._given  # type: ignore[attr-defined]
-        for name, default in _signature(self.type):
-            if name not in given:
-                continue
-            text = _fmt(given[name])
-            parts.append(text if default is _REQ else f"{name}={text}")
-        return f"{self.type}({', '.join(parts)})"
+        # kept on the instance: a card names its layers in its question, steps and
+        # captions (about six times per Layer in a build)
+        text = self.__dict__.get("_text")
+        if text is None:
+            parts = []
+            given = self._given  # type: ignore[attr-defined]
+            for name, default in _signature(self.type):
+                if name not in given:
+                    continue
+                value = _fmt(given[name])
+                parts.append(value if default is _REQ else f"{name}={value}")
+            text = f"{self.type}({', '.join(parts)})"
+            object.__setattr__(self, "_text", text)
+        return text
 
 
 def _fmt(value: Any) -> str:

@@ -52,6 +52,23 @@ def test_guids_are_genankis():
         assert genanki_format.guid_for(*values) == genanki.guid_for(*values), values
 
 
+def test_base91_digits_at_every_length():
+    # genanki's digit loop (genanki/util.py), one digit per divmod; GUIDs rarely have a
+    # short hash, so the lengths where pairs and a lone leading digit meet are listed
+    def one_at_a_time(number):
+        digits = []
+        while number > 0:
+            number, digit = divmod(number, 91)
+            digits.append(genanki_format._BASE91[digit])
+        return "".join(reversed(digits))
+
+    numbers = [*range(0, 3 * 91 * 91), 2**64 - 1]
+    numbers += [91**k + d for k in range(1, 11) for d in (-1, 0, 1)]
+    numbers += [random.Random(k).getrandbits(k) for k in range(1, 65)]
+    for number in numbers:
+        assert genanki_format.base91(number) == one_at_a_time(number), number
+
+
 @pytest.mark.parametrize("description", ["", "Drills <b>x</b>"])
 def test_deck_json_is_genankis(description):
     for deck_id, name in ((1, "Default"), (2059400110, "Conv Arithmetic::Pooling")):

@@ -154,6 +154,8 @@ def gaps_skipped(size: int, kernel: int, stride: int, padding: int, dilation: in
     """Input cells inside the windows' reach that no tap reads ('' when there are none):
     a dilated kernel's gaps, or a stride longer than the kernel's span. The `out` windows
     start at stride*i (padded coordinates), with taps every `dilation` cells."""
+    if out >= 1 and dilation == 1 and stride <= kernel:
+        return ""  # windows of adjacent taps that overlap or touch: one run, no gap
     taps = {i * stride + j * dilation for i in range(out) for j in range(kernel)}
     reach = (out - 1) * stride + dilation * (kernel - 1) + 1
     skipped = [c for c in range(size) if c + padding < reach and c + padding not in taps]

@@ -13,7 +13,7 @@ import hashlib
 import sys
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 from jinja2.bccache import Bucket
@@ -101,6 +101,14 @@ def render(name: str, values: dict[str, Any]) -> str:
         raise
 
 
+class _Figure(NamedTuple):
+    """A diagram in the Worked template. Attributes, not dict keys: jinja's ``fig.svg``
+    tries an attribute first, and a dict raised and caught an AttributeError for each."""
+
+    svg: Markup
+    caption: str
+
+
 def render_worked(steps: list[str], diagrams: list[tuple[str, str]]) -> str:
     """The ``Worked`` field: numbered steps, then each diagram with its caption.
 
@@ -109,7 +117,7 @@ def render_worked(steps: list[str], diagrams: list[tuple[str, str]]) -> str:
     ``diagrams`` are ``(svg, caption)`` pairs: the SVG comes from our own diagram
     functions and is inserted as markup; the caption is escaped text.
     """
-    figures = [{"svg": Markup(svg), "caption": caption} for svg, caption in diagrams]
+    figures = [_Figure(Markup(svg), caption) for svg, caption in diagrams]
     return render("worked/steps.html.j2", {"steps": steps, "diagrams": figures}).strip()
 
 

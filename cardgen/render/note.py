@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from cardgen.families.base import Diagram, Solution
-from cardgen.generate import Problem
+from cardgen.generate import Problem, compact_json
 from cardgen.render.diagrams import DIAGRAMS
 from cardgen.render.env import render_worked
 
@@ -29,7 +28,9 @@ def inline_html(text: str) -> Markup:
 
 
 _DRAWN: dict[tuple[str, str], str] = {}
-_DRAWN_MAX = 4096
+# Started afresh when full: 10,000 notes over every family draw about 4,500 distinct
+# diagrams (1-3 KB each), and a smaller memo was cleared mid-build and drew repeats again.
+_DRAWN_MAX = 8192
 
 
 def draw(diagram: Diagram) -> str:
@@ -64,11 +65,14 @@ def worked_html(solution: Solution) -> str:
                          [(Markup(draw(d)), inline_html(d.caption)) for d in solution.diagrams])
 
 
+_SPEC_JSON = compact_json(sort_keys=False)
+
+
 def spec_json(problem: Problem, solution: Solution) -> str:
     spec: dict[str, Any] = {"v": 2, "family": problem.family, "level": problem.level,
                             "params": problem.params, "answer": solution.answer,
                             "claims": solution.claims}
-    return json.dumps(spec, separators=(",", ":"))
+    return _SPEC_JSON(spec)  # json.dumps(spec, separators=(",", ":"))
 
 
 def note_fields(problem: Problem, solution: Solution) -> tuple[str, str, str, str]:

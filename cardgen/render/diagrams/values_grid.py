@@ -6,7 +6,15 @@ from itertools import chain, repeat
 
 from markupsafe import escape
 
-from cardgen.render.diagrams.geometry import CHAR, WIDTH, grid_lines, n, rect_path, render_svg
+from cardgen.render.diagrams.geometry import (
+    CHAR,
+    WIDTH,
+    grid_lines,
+    n,
+    rect_path,
+    render_svg,
+    text_elements,
+)
 
 
 def _cell_text(v: object) -> str:
@@ -65,5 +73,6 @@ def values_grid(grid: list[list[int]], window: tuple[tuple[int, int], tuple[int,
              f"its output is {result}") if rows > 1 else (
         f"Input values; the window [{c0},{c1}) is shaded; its output is {result}")
     return render_svg("values_grid", width=rx + rw + 2, height=height, label=label,
-                      paths=paths, text_class="cg-ts" if small else "cg-t", cells=cells,
+                      paths=paths, text_class="cg-ts" if small else "cg-t",
+                      cells=text_elements(cells),
                       result=result, result_x=n(rx + rw / 2), result_y=n(ym))
