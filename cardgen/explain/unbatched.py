@@ -95,18 +95,17 @@ def flatten_text(shape: Sequence[int], start: int, end: int, out: Sequence[int],
     mine = tuple(shape[:start]) + (prod(merged),) + tuple(shape[end + 1:])
     if mine != tuple(out):
         raise ValueError(f"flatten: the rule gives {mine}, the solver {tuple(out)}")
-    product = ""
-    if len(merged) > 1:
-        factors = " \\cdot ".join(map(str, merged))
-        product = f" \\( {factors} = {prod(merged)} \\),"
     if start == 1 and default_start:
-        kept = (f"start_dim is 1 by default, so dim 0 (here {shape[0]}) is kept and dims 1 "
-                f"to {end} are multiplied")
+        kept = (f"start_dim is 1 by default, so dim 0 ({shape[0]}) is kept and dims 1 to "
+                f"{end} are multiplied")
     elif start == 0:
-        kept = f"start_dim=0 merges every dim from 0 to {end}"
+        kept = f"start_dim=0 merges every dim, 0 to {end}"
     else:
         kept = f"dims {start} to {end} are multiplied"
-    return f"`Flatten` on `{_shape(shape)}`: {kept}:{product} giving `{_shape(out)}`."
+    if len(merged) == 1:
+        return f"{kept}: one dim, nothing to multiply."
+    factors = " \\cdot ".join(map(str, merged))
+    return f"{kept}: \\( {factors} = {prod(merged)} \\)."
 
 
 def flatten_pitfall_text(shape: Sequence[int], out: Sequence[int]) -> str:
@@ -126,9 +125,8 @@ def linear_last_dim_text(in_features: int, shape: Sequence[int], out: Sequence[i
     if not shape or shape[-1] != in_features or tuple(out) != tuple(shape[:-1]) + (out[-1],):
         raise ValueError("Linear: the last dim is not in_features, or other dims changed")
     kept = f"`{_shape(shape[:-1])}`" if len(shape) > 1 else "nothing"
-    return (f"`Linear` maps the last dim, {in_features} = in_features, to {out[-1]} "
-            f"out_features and keeps the dims before it ({kept}), whatever they are: "
-            f"`{_shape(shape)}` \u2192 `{_shape(out)}`.")
+    return (f"Linear maps the last dim, {in_features} = in_features, to {out[-1]} "
+            f"out_features, and keeps the dims before it ({kept}) whatever they are.")
 
 
 def linear_batched_features_text(flat_input: Sequence[int], in_features: int) -> str:

@@ -333,14 +333,15 @@ def solve(params: dict[str, Any]) -> Solution:
                 steps.append(linear_batched_features_text(flat, layer.get("in_features")))
             return Solution(question=question, answer="error", form=form, steps=steps,
                             claims=[error_claim(layers, shape)])
+        head = f"{layer_code(layer)}: `{shape_text(current)}` \u2192 `{shape_text(out)}`: "
         if layer.kind == "flatten":
             start, end = flatten_span(layer, len(current))
-            steps.append(flatten_text(current, start, end, out,
-                                      "start_dim" not in layer.kwargs))
+            steps.append(head + flatten_text(current, start, end, out,
+                                             "start_dim" not in layer.kwargs))
             if start == 1 and len(current) == 3 and "start_dim" not in layer.kwargs:
                 steps.append(flatten_pitfall_text(current, out))
         elif layer.kind == "linear":
-            steps.append(linear_last_dim_text(layer.get("in_features"), current, out))
+            steps.append(head + linear_last_dim_text(layer.get("in_features"), current, out))
         else:
             steps += _layer_steps(layer, current, out)
         current = out
