@@ -50,7 +50,7 @@ def rank_text(type_: str, ndim: int, shape: Sequence[int], accepted: bool) -> st
                 f"{_read_as(['N', 'C', *spatial], shape)}.")
     if rank < unbatched:
         why = ("fewer than either, and PyTorch never adds a missing channel or batch dim for "
-               "you")
+               "you (`x.unsqueeze(0)` would put a dim of size 1 in front)")
     else:
         why = "more than either: PyTorch does not treat the extra dims as more batch dims"
     return (f"{rule}. `{_shape(shape)}` has {_dims(rank)}, {why}, so it raises an error.")
