@@ -178,3 +178,25 @@ def test_conv_params_reads_weights_plus_biases_the_macs_count_or_error() -> None
     check_entailed({**macs, "answer": str(mac_count(layer, shape).macs)})
     with pytest.raises(NotEntailed):  # a params claim does not give the MACs
         check_entailed({**macs, "claims": [claim], "answer": str(total)})
+
+
+def test_input_unbatched_reads_the_unbatched_output_or_error() -> None:
+    """An unbatched input's answer is the shape claim's output as it is (no batch dim put
+    back), or error when the claim is an error claim."""
+    from cardgen.claims import error_claim
+    from cardgen.solver import output_shape
+
+    layers = [parse_layer("Conv2d(3, 8, 3, padding=1)"), parse_layer("MaxPool2d(2)"),
+              parse_layer("Flatten()")]
+    shape = (3, 16, 16)
+    out = "x".join(map(str, output_shape(layers, shape)))
+    spec = {"family": "input.unbatched", "params": {"q": "check"},
+            "claims": [shape_claim(layers, shape)]}
+    check_entailed({**spec, "answer": out})
+    for wrong in (f"1x{out}", "512", "error"):
+        with pytest.raises(NotEntailed):
+            check_entailed({**spec, "answer": wrong})
+    refused = error_claim([parse_layer("Conv2d(3, 8, 3)")], (16, 16, 3))
+    check_entailed({**spec, "claims": [refused], "answer": "error"})
+    with pytest.raises(NotEntailed):
+        check_entailed({**spec, "claims": [refused], "answer": "8x14x1"})

@@ -61,8 +61,20 @@ FORM = {"shape": "the shape with x between dims, written like the input's",
                  "PyTorch refuses"}
 
 
-def _json(text_type: str, **args: Any) -> dict[str, Any]:
-    return Layer.make(text_type, **args).to_json()
+# Draws repeat a few hundred layers many times: build (and validate) each one once.
+@lru_cache(maxsize=4096)
+def _made(type_: str, args: tuple[tuple[str, Any], ...]) -> Layer:
+    return Layer.make(type_, **dict(args))
+
+
+def _json(type_: str, **args: Any) -> dict[str, Any]:
+    return _made(type_, tuple(args.items())).to_json()
+
+
+def _layer(data: dict[str, Any]) -> Layer:
+    """A params layer as a Layer (the JSON of a Layer: lists only for tuples)."""
+    args = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in data["args"].items())
+    return _made(data["type"], args)
 
 
 def _case(rng: Any, level: int) -> str:
@@ -165,7 +177,7 @@ def _stack(rng: Any, case: str) -> dict[str, Any]:
                                 stride=2, padding=1))
             c1 = c2
     if case == "linear_flatten":
-        out = _output(tuple(map(Layer.from_json, layers)), tuple(shape))
+        out = _output(tuple(map(_layer, layers)), tuple(shape))
         if out is None:
             return {"case": case, "layers": layers, "input_shape": shape}
         layers += [_json("Linear", in_features=out[-1], out_features=pick(rng, (2, 3, 4, 5))),
@@ -175,7 +187,7 @@ def _stack(rng: Any, case: str) -> dict[str, Any]:
     else:
         layers.append(_json("Flatten"))
         if case == "flatten_linear":
-            out = _output(tuple(map(Layer.from_json, layers[:-1])), tuple(shape))
+            out = _output(tuple(map(_layer, layers[:-1])), tuple(shape))
             features = 1 if out is None else out[0] * out[1] * out[2]
             layers.append(_json("Linear", in_features=features,
                                 out_features=pick(rng, (10, 10, 2, 5))))
@@ -211,7 +223,7 @@ _WANT = {"unbatched": "shape", "missing_channels": "error", "extra_dims": "error
 def _accepted(params: dict[str, Any]) -> bool:
     """Whether a draw makes a problem: verify re-checks it quickly; it gives what its case
     teaches; a shape answer is never a copy of the question's numbers; sums stay mental."""
-    layers = tuple(Layer.from_json(j) for j in params["layers"])
+    layers = tuple(_layer(j) for j in params["layers"])
     shape = tuple(params["input_shape"])
     if not fits_claim(layers, shape):
         return False
@@ -310,7 +322,7 @@ def _first_layer_steps(layer: Layer, shape: tuple[int, ...], layout: list[str], 
 
 
 def solve(params: dict[str, Any]) -> Solution:
-    layers = [Layer.from_json(j) for j in params["layers"]]
+    layers = [_layer(j) for j in params["layers"]]
     shape = tuple(params["input_shape"])
     question = _question(params, layers)
     form = FORM[params["q"]]
