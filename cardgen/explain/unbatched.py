@@ -138,3 +138,22 @@ def linear_batched_features_text(flat_input: Sequence[int], in_features: int) ->
     return (f"in_features = \\( {factors} = {in_features} \\) is every value of the "
             f"`{_shape(flat_input)}` Flatten received: Flatten() gives that per sample only "
             f"when a batch dim comes first. Here the last dim is {prod(flat_input[1:])}.")
+
+
+def roles_caption(stated: Sequence[str], read: Sequence[str]) -> str:
+    """The caption of the dims diagram that sets the stored layout against PyTorch's."""
+    if len(stated) != len(read) or tuple(stated) == tuple(read):
+        raise ValueError("a roles diagram shows a misread layout")
+    return (f"Top: the dims as stored, {_tuple(stated)}; bottom: what PyTorch reads them "
+            f"as, {_tuple(read)}. Shaded: the dims it misreads.")
+
+
+def flatten_caption(shape: Sequence[int], start: int, end: int, out: Sequence[int]) -> str:
+    """The caption of the dims diagram of a Flatten (dim indices on top)."""
+    merged = prod(shape[start:end + 1])
+    if tuple(out) != tuple(shape[:start]) + (merged,) + tuple(shape[end + 1:]):
+        raise ValueError(f"flatten: the rule gives another shape than the solver's {out}")
+    kept = "" if start == 0 else "; dim 0 stays" if start == 1 else \
+        f"; dims 0 to {start - 1} stay"
+    return (f"Dim indices on top: Flatten merges the shaded dims {start} to {end} of "
+            f"{_shape(shape)} into one of {merged}{kept}.")

@@ -13,17 +13,20 @@ from cardgen.errors import ShapeError
 from cardgen.explain import count_of
 from cardgen.explain.sizes import channels_out_text, channels_text, same_dim_text, size_tex
 from cardgen.explain.unbatched import (
+    flatten_caption,
     flatten_pitfall_text,
     flatten_text,
     linear_batched_features_text,
     linear_last_dim_text,
     position_text,
     rank_text,
+    roles_caption,
     spatial_read_text,
 )
 from cardgen.explain.windows import linear_refused
 from cardgen.families.base import (
     MAX_DRAWS,
+    Diagram,
     Solution,
     exhausted,
     fits_claim,
@@ -328,9 +331,15 @@ def solve(params: dict[str, Any]) -> Solution:
     form = FORM[params["q"]]
     steps, runs = _first_layer_steps(layers[0], shape, params["layout"],
                                      _noun(params["layout"]))
+    diagrams = []
+    roles = dim_roles(layers[0], len(shape))
+    if roles is not None and tuple(roles) != tuple(params["layout"]):
+        diagrams.append(Diagram("dims", {"sizes": list(shape), "names": params["layout"],
+                                         "read": list(roles)},
+                                roles_caption(params["layout"], roles)))
     if not runs:
         return Solution(question=question, answer="error", form=form, steps=steps,
-                        claims=[error_claim(layers, shape)])
+                        claims=[error_claim(layers, shape)], diagrams=diagrams)
     current = shape
     for layer in layers:
         try:
@@ -344,12 +353,16 @@ def solve(params: dict[str, Any]) -> Solution:
             if flat is not None and prod(flat) == layer.get("in_features"):
                 steps.append(linear_batched_features_text(flat, layer.get("in_features")))
             return Solution(question=question, answer="error", form=form, steps=steps,
-                            claims=[error_claim(layers, shape)])
+                            claims=[error_claim(layers, shape)], diagrams=diagrams)
         head = f"{layer_code(layer)}: `{shape_text(current)}` \u2192 `{shape_text(out)}`: "
         if layer.kind == "flatten":
             start, end = flatten_span(layer, len(current))
             steps.append(head + flatten_text(current, start, end, out,
                                              "start_dim" not in layer.kwargs))
+            diagrams.append(Diagram("dims", {"sizes": list(current),
+                                             "names": [str(i) for i in range(len(current))],
+                                             "merge": [start, end]},
+                                    flatten_caption(current, start, end, out)))
             if start == 1 and len(current) == 3 and "start_dim" not in layer.kwargs:
                 steps.append(flatten_pitfall_text(current, out))
         elif layer.kind == "linear":
@@ -358,7 +371,7 @@ def solve(params: dict[str, Any]) -> Solution:
             steps += _layer_steps(layer, current, out)
         current = out
     return Solution(question=question, answer=shape_text(current), form=form, steps=steps,
-                    claims=[shape_claim(layers, shape)])
+                    claims=[shape_claim(layers, shape)], diagrams=diagrams)
 
 
 def _flatten_input(layers: Sequence[Layer], shape: tuple[int, ...]
