@@ -676,6 +676,17 @@ EXAMPLES: list[tuple[list[Json], list[int]]] = [
 ]
 
 
+def shape_claims(configs: list[tuple[str, list[Json], list[int]]]) -> list[Json]:
+    """torch's shape or error claim of each (source, layers, input shape), leaving out the
+    backend-dependent ones."""
+    vectors = []
+    for source, layers, shape in configs:
+        claim = shape_claim(layers, shape, source)
+        if claim is not None:
+            vectors.append(claim)
+    return vectors
+
+
 def shape_vectors(rng: random.Random) -> list[Json]:
     configs: list[tuple[str, list[Json], list[int]]] = []
     for layers, shape in EXAMPLES:
@@ -689,12 +700,7 @@ def shape_vectors(rng: random.Random) -> list[Json]:
         configs.append(("large", *large_config(rng, type_)))
     for _ in range(600):
         configs.append(("stack", *random_stack(rng)))
-    vectors = []
-    for source, layers, shape in configs:
-        claim = shape_claim(layers, shape, source)
-        if claim is not None:
-            vectors.append(claim)
-    return vectors
+    return shape_claims(configs)
 
 
 def unbatched_vectors(rng: random.Random) -> list[Json]:
@@ -752,12 +758,7 @@ def unbatched_vectors(rng: random.Random) -> list[Json]:
                 features = out[1] * out[2] if fits else out[0] * out[1] * out[2]
                 layers.append(layer_json("Linear", in_features=features, out_features=10))
         configs.append(("stack", layers, shape))
-    vectors = []
-    for source, layers, shape in configs:
-        claim = shape_claim(layers, shape, source)
-        if claim is not None:
-            vectors.append(claim)
-    return vectors
+    return shape_claims(configs)
 
 
 def write(path: Path, vectors: list[Json], seed: int, what: str) -> None:
