@@ -1127,6 +1127,28 @@ def _network_models(form: str, sol: Solution, params: dict[str, Any]) -> _Measur
                      "output_shape": claim["output_shape"]})
 
 
+def _unbatched(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """input.unbatched: the rank rule first (the input's dims against the unbatched and
+    the batched rank of the first layer: two comparisons); a refused rank ends there,
+    otherwise the stack is traced as any shape or error claim is."""
+    stacks = [c for c in sol.claims if c.get("kind") in ("shape", "error")]
+    if len(stacks) != 1:
+        return None
+    layers, shape = _stack(stacks[0])
+    n = layers[0].ndim if layers else 0
+    if n == 0:
+        return None
+    if len(shape) in (n + 1, n + 2):
+        m = _forward(stacks[0])
+        m.work.compare()
+        m.work.compare()
+        return m
+    w = _Work()
+    w.compare()
+    w.compare()
+    return _Measure(w, ("rank", layers[0].type, "fewer" if len(shape) < n + 1 else "more"))
+
+
 FAMILY_RULES: dict[str, Rule] = {
     "adaptive.equivalence": _equivalence_dims,
     "adaptive.windows": _adaptive_windows,
@@ -1136,4 +1158,5 @@ FAMILY_RULES: dict[str, Rule] = {
     "conv_transpose.output_size": _transpose_recover,
     "network.stack": _network_stack,
     "network.models": _network_models,
+    "input.unbatched": _unbatched,
 }

@@ -235,6 +235,7 @@ DERIVERS: dict[str, Deriver] = {
     "conv.params": _params,
     "network.stack": _stack_step,
     "network.models": _module,
+    "input.unbatched": _forward,
 }
 CHECKED = {"adaptive.values"}  # numbers compared with the claim's tolerance, not derived
 FAMILIES = frozenset(DERIVERS) | CHECKED

@@ -339,6 +339,9 @@ def test_layer_statements_match_torch(cards: list[Card]) -> None:
         _params_answer(card, found, torch)
         _stack_answer(card, found, torch)
         _models_answer(card, found, torch)
+
+
+        _rank_statements(card, found, torch)
     minimum = dict.fromkeys(_family_names(), len(SEEDS) * PER_LEVEL)
     for f in ("adaptive.windows", "adaptive.values"):
         minimum[f] = 0  # their questions are not layer-on-shape statements
@@ -456,6 +459,39 @@ def _models_answer(card: Card, found: Findings, torch: Any) -> None:
                 f"torchvision's {model}.{path} receives and outputs {seen}")
 
 
+_RANK = re.compile(r"`(\w+)` takes an? (\d)-D input \(([A-Z, ]+)\) with no batch dim, or an? "
+                   r"(\d)-D batch \(([A-Z, ]+)\)\. `(\d+(?:x\d+)*)` has (\d+) dims?")
+_READ_AS = re.compile(r"read as ((?:[NCDHWL] = \d+(?:, )?)+)")
+
+
+def _rank_statements(card: Card, found: Findings, torch: Any) -> None:
+    """`L` takes a k-D input (C, ...) with no batch dim, or a (k+1)-D batch: torch runs the
+    question's first layer on a zero input of each rank k-1 .. k+2 (sizes 8, channels
+    in_channels) and accepts exactly those two; `S` has r dims is len(S); `read as C = a,
+    H = b, ...` lists S's dims in order."""
+    calls = question_layers(card)
+    for step in card.steps:
+        m = _RANK.search(step)
+        if not m or not calls or calls[0][0] != m.group(1):
+            continue
+        call, (unb, bat) = calls[0], (int(m.group(2)), int(m.group(4)))
+        name, args, kwargs = call
+        channels = (args[0] if args else kwargs.get("in_channels", 1)) \
+            if name.startswith("Conv") else 2
+        ranks = {r for r in range(max(unb - 1, 1), bat + 2)
+                 if _run(torch, [call], [channels] * (r - unb + 1) + [8] * (unb - 1)
+                         if r >= unb else [8] * r) != "error"}
+        found.check(card, ranks == {unb, bat}, f"'{m.group(0)[:60]}': torch accepts ranks "
+                                               f"{sorted(ranks)}")
+        shape = shape_of(m.group(6))
+        found.check(card, int(m.group(7)) == len(shape),
+                    f"'{m.group(6)} has {m.group(7)} dims', it has {len(shape)}")
+        read = _READ_AS.search(step)
+        if read:
+            values = [int(v) for v in re.findall(r"= (\d+)", read.group(1))]
+            found.check(card, values == shape, f"'{read.group(0)}' but the shape is {shape}")
+
+
 def _runs_statements(card: Card, found: Findings, torch: Any) -> None:
     """`It runs: output B` and `Spatial dim i: A becomes B` about the question's layers."""
     shape, calls = question_shape(card), question_layers(card)
@@ -550,19 +586,20 @@ def _channel_statements(card: Card, found: Findings) -> None:
     name, args, kwargs = calls[0]
     in_ch = args[0] if args else kwargs.get("in_channels")
     out_ch = args[1] if len(args) > 1 else kwargs.get("out_channels")
+    channels = shape[len(shape) - _nd(card) - 1]  # (N, C, ...) or unbatched (C, ...)
     for step in card.steps:
         m = re.search(r"expects (\d+) input channels? and the input has (\d+)", step)
         if m:
-            found.check(card, (int(m.group(1)), int(m.group(2))) == (in_ch, shape[1]),
+            found.check(card, (int(m.group(1)), int(m.group(2))) == (in_ch, channels),
                         f"'{m.group(0)}': the layer has in_channels={in_ch}, the input "
-                        f"{shape[1]} channels")
+                        f"{channels} channels")
         m = re.search(r"out_channels = (\d+)", step)
         if m and len(calls) == 1:
             found.check(card, int(m.group(1)) == out_ch, f"'{m.group(0)}' but {name} has "
                                                           f"out_channels={out_ch}")
         m = re.search(r"channels stay (\d+)", step)
         if m and len(calls) == 1:
-            found.check(card, int(m.group(1)) == out_ch == in_ch == shape[1],
+            found.check(card, int(m.group(1)) == out_ch == in_ch == channels,
                         f"'{m.group(0)}' but {name} maps {in_ch} to {out_ch} channels")
 
 
@@ -756,7 +793,9 @@ def _question_refused(card: Card) -> bool:
     if not shape or not calls:
         return False
     name, args, kwargs = calls[0]
-    if name.startswith("Conv"):  # a channel mismatch is not what a strip diagram shows
+    # a channel mismatch is not what a strip diagram shows (an input without a channel
+    # dim has none to set)
+    if name.startswith("Conv") and len(shape) > _nd(card):
         shape = list(shape)
         shape[-_nd(card) - 1] = args[0] if args else kwargs["in_channels"]
     return _run(torch, calls, shape) == "error"
@@ -1056,3 +1095,21 @@ def test_the_params_checker_catches_false_counts() -> None:
         _params_answer(_with_answer(front, wrong), found, torch)
         assert len(found.false) == 1, found.false
         found.false.clear()
+
+
+def test_the_rank_checker_catches_false_rank_statements() -> None:
+    """input.unbatched states the ranks a layer takes, how many dims the input has and
+    what each dim is read as: true statements pass, each false one is caught."""
+    torch = require("torch")
+    front = "One image of shape <code>3x32x32</code> goes into <code>nn.Conv2d(3, 8, 3)</code>."
+    true = ("`Conv2d` takes a 3-D input (C, H, W) with no batch dim, or a 4-D batch "
+            "(N, C, H, W). `3x32x32` has 3 dims, so it is one sample, read as C = 3, "
+            "H = 32, W = 32.")
+    falsehoods = (true.replace("3-D input", "2-D input"), true.replace("has 3 dims", "has 4 dims"),
+                  true.replace("H = 32, W = 32", "H = 32, W = 3"))
+    for text, false in ((true, 0), *((f, 1) for f in falsehoods)):
+        found = Findings()
+        card = _fake(front, f"<ol><li>{text}</li></ol>", "input.unbatched")
+        _rank_statements(card, found, torch)
+        assert found.checked["input.unbatched"] >= 2 and len(found.false) == false, \
+            (text, found.false)

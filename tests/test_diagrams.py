@@ -44,6 +44,8 @@ TYPICAL = {
     "values 4x4": lambda: D.values_grid([[1, 5, 3, 0], [9, 2, 4, 8], [7, 6, -3, 1],
                                          [0, 2, 5, 4]], ((0, 2), (0, 2)), "9"),
     "values 1-D": lambda: D.values_grid([[2, 6, 5, 1, 8, 3, 7]], ((0, 1), (2, 5)), "4.67"),
+    "dims HWC read as CHW": lambda: D.dims([32, 24, 3], ["H", "W", "C"], ["C", "H", "W"]),
+    "dims flatten 1..2": lambda: D.dims([8, 16, 16], ["0", "1", "2"], merge=(1, 2)),
 }
 
 LARGE = {
@@ -57,6 +59,8 @@ LARGE = {
     "pool 224 k3 s2 p1 ceil": lambda: D.sliding_strip(224, 3, 2, 1, 1, ceil_mode=True),
     "transposed 16 k4 s2 p1": lambda: D.transposed_strip(16, 4, 2, 1, 0),
     "transposed 56 k3 s2 p1 op1": lambda: D.transposed_strip(56, 3, 2, 1, 1),
+    "dims flatten 0..4 of 5": lambda: D.dims([64, 128, 1000, 256, 3], list("01234"),
+                                             merge=(0, 4)),
 }
 
 ALL = {**TYPICAL, **LARGE}
@@ -484,7 +488,7 @@ def test_every_class_a_diagram_uses_is_styled():
         used |= set(re.findall(r'class="([^"]+)"', make()))
     for cls in {c for group in used for c in group.split()} - {"cg-t", "cg-svg"}:
         if cls.startswith("cg-") and cls not in {"cg-adaptive", "cg-grid", "cg-sliding",
-                                                   "cg-values"}:
+                                                   "cg-values", "cg-dims"}:
             assert f".{cls}" in css, cls
 
 
@@ -558,3 +562,20 @@ def test_sweep_adaptive_strips():
 def test_sweep_adaptive_grids():
     for h, w, oh, ow in itertools.product((1, 3, 7, 14), (2, 5, 14), (1, 3, 7), (2, 4, 14)):
         _fits(D.adaptive_grid((h, w), (oh, ow), (oh - 1, ow // 2)))
+
+
+def test_dims_shades_the_misread_dims_and_the_merged_ones():
+    root = parse(D.dims([32, 24, 3], ["H", "W", "C"], ["C", "H", "W"]))
+    assert subpaths(paths(root, "cg-sel")) == 3  # every dim moved
+    assert texts(root, "cg-bad") == ["C", "H", "W"]
+    root = parse(D.dims([3, 32, 24], ["C", "H", "W"], ["C", "H", "W"]))
+    assert not paths(root, "cg-sel") and texts(root, "cg-bad") == []
+    root = parse(D.dims([8, 16, 16], ["0", "1", "2"], merge=(1, 2)))
+    assert texts(root, "cg-t") == ["8", "16", "16", "8", "256"]
+    assert subpaths(paths(root, "cg-sel")) == 2  # the merged dims and their product
+    for bad in (lambda: D.dims([8, 16], ["0", "1", "2"], merge=(1, 2)),
+                lambda: D.dims([8, 16, 16], ["0", "1", "2"], merge=(1, 3)),
+                lambda: D.dims([8, 16, 16], ["C", "H", "X"], ["C", "H", "W"]),
+                lambda: D.dims([8, 16, 16], ["C", "H", "W"])):
+        with pytest.raises(ValueError):
+            bad()

@@ -210,3 +210,25 @@ def test_network_stack_reads_the_asked_layer_on_the_shape_the_prefix_gives() -> 
     with pytest.raises(NotEntailed):  # the MACs of another layer
         check_entailed({"family": "network.stack", "params": macs, "answer": solve(other).answer,
                         "claims": [solution.claims[0], *solve(other).claims]})
+
+
+def test_input_unbatched_reads_the_unbatched_output_or_error() -> None:
+    """An unbatched input's answer is the shape claim's output as it is (no batch dim put
+    back), or error when the claim is an error claim."""
+    from cardgen.claims import error_claim
+    from cardgen.solver import output_shape
+
+    layers = [parse_layer("Conv2d(3, 8, 3, padding=1)"), parse_layer("MaxPool2d(2)"),
+              parse_layer("Flatten()")]
+    shape = (3, 16, 16)
+    out = "x".join(map(str, output_shape(layers, shape)))
+    spec = {"family": "input.unbatched", "params": {"q": "check"},
+            "claims": [shape_claim(layers, shape)]}
+    check_entailed({**spec, "answer": out})
+    for wrong in (f"1x{out}", "512", "error"):
+        with pytest.raises(NotEntailed):
+            check_entailed({**spec, "answer": wrong})
+    refused = error_claim([parse_layer("Conv2d(3, 8, 3)")], (16, 16, 3))
+    check_entailed({**spec, "claims": [refused], "answer": "error"})
+    with pytest.raises(NotEntailed):
+        check_entailed({**spec, "claims": [refused], "answer": "8x14x1"})

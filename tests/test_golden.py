@@ -23,7 +23,7 @@ from cardgen.solver import fixed_layer_for, forward, output_shape, pool_windows,
 from cardgen.solver.params import mac_count, param_count
 
 GOLDEN = Path(__file__).parent / "golden"
-FILES = ("shapes", "windows", "values", "equivalence", "params")
+FILES = ("shapes", "windows", "values", "equivalence", "params", "unbatched")
 POOL_TYPES = sorted(t for t, (kind, _) in LAYER_TYPES.items() if kind in POOL_KINDS)
 FIXED_POOLS = [t for t in POOL_TYPES if not t.startswith("Adaptive")]
 ADAPTIVE = [t for t in POOL_TYPES if t.startswith("Adaptive")]
@@ -47,6 +47,9 @@ MIN_COUNTS: dict[str, dict[str, int]] = {
                     "AdaptiveAvgPool3d": 200, "AdaptiveMaxPool3d": 210},
     "params": {"Conv1d": 500, "Conv2d": 450, "Conv3d": 450, "ConvTranspose1d": 280,
                "ConvTranspose2d": 280, "ConvTranspose3d": 280, "Linear": 580},
+    "unbatched": {**{f"{k}{n}d": 190 for k in ("Conv", "ConvTranspose", "MaxPool", "AvgPool",
+                                                "AdaptiveAvgPool", "AdaptiveMaxPool")
+                     for n in (1, 2, 3)}, "Flatten": 390, "Linear": 290, "stack": 480},
 }
 MIN_REFUSED_PARAMS = 100  # params vectors of layers torch refuses to build (groups)
 MIN_ERRORS = {"shapes": 10_000}
@@ -275,3 +278,21 @@ def test_params_cover_refused_layers_and_macs():
         >= MIN_REFUSED_PARAMS
     assert {v["layer"]["type"] for v in data if v["kind"] == "macs"} == \
         {"Conv1d", "Conv2d", "Conv3d", "Linear"}
+
+
+# ------------------------------------------------------------------ unbatched inputs
+
+@pytest.mark.parametrize("key", sorted(MIN_COUNTS["unbatched"]))
+def test_unbatched_shapes(key):
+    check_all(vectors("unbatched", key), _check_shape)
+
+
+def test_unbatched_covers_every_layout_both_ways():
+    """Each layout of one sample (channels-first, channels-last, no channel dim, batched,
+    one dim too many) appears, and torch both accepts and refuses unbatched and
+    channels-last inputs and Flatten-ended stacks."""
+    outcomes = Counter((v["source"], v["kind"]) for v in load("unbatched")["vectors"])
+    for source in ("unbatched", "channels_last", "batched", "flatten", "linear", "stack"):
+        assert outcomes[(source, "shape")] >= 50 and outcomes[(source, "error")] >= 50, \
+            (source, outcomes)
+    assert outcomes[("no_channels", "error")] >= 500 and outcomes[("extra_dim", "error")] >= 500

@@ -311,6 +311,27 @@ FEATURES: list[Feature] = [
     F("conv.params", 2, "refused", lambda d: d.solution.answer == "error", 0.08,
       absent_at=(1, 3)),
     F("conv.params", 3, "macs", lambda d: d.params["q"] == "macs", 0.5),
+    # input.unbatched. L1: one Conv or pool on an unbatched (C, *spatial) input. L2: shape
+    # or error: inputs without a channel dim or with one dim too many (refused), and
+    # channels-last images and sequences (read by position). L3: a stack on one image
+    # ending in Flatten (start_dim=1 keeps the channels), with a Linear sized for C*H*W.
+    F("input.unbatched", 1, "one-layer-unbatched",
+      lambda d: len(d.params["layers"]) == 1
+      and len(d.params["input_shape"]) == Layer.from_json(d.params["layers"][0]).ndim + 1
+      and d.params["layout"][0] == "C", 0.5, absent_at=(3,)),
+    F("input.unbatched", 2, "rank-refused",
+      lambda d: len(d.params["input_shape"])
+      not in (Layer.from_json(d.params["layers"][0]).ndim + 1,
+              Layer.from_json(d.params["layers"][0]).ndim + 2), 0.1, absent_at=(1, 3)),
+    F("input.unbatched", 2, "channels-last", lambda d: d.params["layout"][-1] == "C", 0.15,
+      absent_at=(1, 3)),
+    F("input.unbatched", 2, "non-square", lambda d: _uneven(tuple(d.params["input_shape"][1:]))
+      and d.params["layout"][0] == "C" and len(d.params["input_shape"]) > 2, 0.2),
+    F("input.unbatched", 3, "ends-in-flatten",
+      lambda d: any(j["type"] == "Flatten" for j in d.params["layers"]), 0.9),
+    F("input.unbatched", 3, "linear-sized-for-a-batch",
+      lambda d: d.params["layers"][-1]["type"] == "Linear" and d.solution.answer == "error",
+      0.15),
 ]
 
 ABSENT_CASES = [(f, lv) for f in FEATURES for lv in f.absent_levels]

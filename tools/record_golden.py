@@ -23,6 +23,10 @@ Every answer in these files comes from torch itself, never from cardgen's solver
   that do not divide the channels) with torch's ``numel`` of their weight and bias, or
   null counts where torch refuses to build them; and Conv/Linear layers on an input
   with the multiply-adds torch's flop counter counts (2 FLOPs each) on a real forward.
+- ``unbatched.json.gz``: one sample without a batch dim and its neighbours (every
+  spatial layer on (C, *spatial), channels-last, without the channel dim, batched, one
+  dim too many), Flatten's start_dim/end_dim on ranks 1-5, Linear on ranks 1-4, and small
+  models on one image ending in Flatten (and Linear); shape and error claims.
 - ``equivalence.json.gz``: adaptive pool vs fixed pool on random float64 input
   (256 random samples in the batch, so a different window cannot pass by
   chance); ``equivalent`` pairs, plus ``equivalence_search`` records listing
@@ -672,6 +676,17 @@ EXAMPLES: list[tuple[list[Json], list[int]]] = [
 ]
 
 
+def shape_claims(configs: list[tuple[str, list[Json], list[int]]]) -> list[Json]:
+    """torch's shape or error claim of each (source, layers, input shape), leaving out the
+    backend-dependent ones."""
+    vectors = []
+    for source, layers, shape in configs:
+        claim = shape_claim(layers, shape, source)
+        if claim is not None:
+            vectors.append(claim)
+    return vectors
+
+
 def shape_vectors(rng: random.Random) -> list[Json]:
     configs: list[tuple[str, list[Json], list[int]]] = []
     for layers, shape in EXAMPLES:
@@ -685,12 +700,65 @@ def shape_vectors(rng: random.Random) -> list[Json]:
         configs.append(("large", *large_config(rng, type_)))
     for _ in range(600):
         configs.append(("stack", *random_stack(rng)))
-    vectors = []
-    for source, layers, shape in configs:
-        claim = shape_claim(layers, shape, source)
-        if claim is not None:
-            vectors.append(claim)
-    return vectors
+    return shape_claims(configs)
+
+
+def unbatched_vectors(rng: random.Random) -> list[Json]:
+    """One sample without a batch dim, and its neighbours, with torch's verdict: every
+    spatial layer on (C, *spatial), channels-last (*spatial, C), no channel dim, a batch,
+    and one dim too many; Flatten's start_dim/end_dim on ranks 1-5; Linear on ranks 1-4;
+    small models on one image ending in Flatten (and Linear: fitting the last dim, or
+    sized for every value of the sample as a batched model would be)."""
+    configs: list[tuple[str, list[Json], list[int]]] = []
+    for type_ in SPATIAL_TYPES * 40:
+        nd = int(type_[-2])
+        spatial = [rng.randint(2, 16 if nd < 3 else 8) for _ in range(nd)]
+        layer, cin = random_layer(rng, type_, spatial, bad=0.0)
+        c = cin if rng.random() < 0.8 else cin + rng.randint(1, 3)
+        n = rng.randint(1, 4)
+        for source, shape in (("unbatched", [c, *spatial]), ("channels_last", [*spatial, c]),
+                              ("no_channels", list(spatial)), ("batched", [n, c, *spatial]),
+                              ("extra_dim", [n, n, c, *spatial])):
+            configs.append((source, [layer], shape))
+    for _ in range(400):
+        rank = rng.randint(1, 5)
+        shape = [rng.randint(1, 9) for _ in range(rank)]
+        args: Json = {}
+        if rng.random() < 0.7:
+            args["start_dim"] = rng.randint(-rank - 1, rank)
+        if rng.random() < 0.4:
+            args["end_dim"] = rng.randint(-rank - 1, rank)
+        configs.append(("flatten", [layer_json("Flatten", **args)], shape))
+    for _ in range(300):
+        shape = [rng.randint(1, 9) for _ in range(rng.randint(1, 4))]
+        features = shape[-1] if rng.random() < 0.8 else shape[-1] + rng.randint(1, 3)
+        configs.append(("linear", [layer_json("Linear", in_features=features,
+                                              out_features=rng.randint(1, 9))], shape))
+    for _ in range(500):
+        cin, size = rng.choice([1, 3]), rng.randint(6, 32)
+        shape = [cin, size, size if rng.random() < 0.7 else rng.randint(6, 32)]
+        channels = rng.choice([4, 8, 16])
+        layers = [layer_json("Conv2d", in_channels=cin, out_channels=channels,
+                             kernel_size=rng.choice([3, 5]), padding=rng.choice([0, 1, 2]))]
+        for _ in range(rng.randint(0, 2)):
+            layers.append(layer_json(rng.choice(["MaxPool2d", "AvgPool2d"]), kernel_size=2))
+        out = torch_shape(layers, shape)
+        if not isinstance(out, list):
+            continue
+        end = rng.random()
+        if end < 0.25:  # Linear on the last dim, then Flatten
+            layers += [layer_json("Linear", in_features=out[-1], out_features=3),
+                       layer_json("Flatten")]
+        elif end < 0.4:
+            layers.append(layer_json("Flatten", start_dim=0))
+        else:
+            layers.append(layer_json("Flatten"))
+            if end > 0.6:
+                fits = rng.random() < 0.5
+                features = out[1] * out[2] if fits else out[0] * out[1] * out[2]
+                layers.append(layer_json("Linear", in_features=features, out_features=10))
+        configs.append(("stack", layers, shape))
+    return shape_claims(configs)
 
 
 def write(path: Path, vectors: list[Json], seed: int, what: str) -> None:
@@ -708,7 +776,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "golden")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence", "params"])
+    parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence", "params",
+                                           "unbatched"])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)  # weights do not matter for shapes; fixed for determinism
@@ -716,7 +785,8 @@ def main(argv: list[str] | None = None) -> int:
             "windows": (windows_vectors, "pooling windows from one-hot inputs"),
             "values": (lambda rng: values_vectors(rng, 2600), "pooling values"),
             "equivalence": (equivalence_vectors, "adaptive vs fixed pools"),
-            "params": (params_vectors, "weights, biases and multiply-adds")}
+            "params": (params_vectors, "weights, biases and multiply-adds"),
+            "unbatched": (unbatched_vectors, "unbatched inputs, ranks, Flatten and Linear")}
     for i, (name, (job, what)) in enumerate(jobs.items()):
         if args.only and name != args.only:
             continue

@@ -37,6 +37,7 @@ from collections.abc import Callable
 
 from cardgen.render.diagrams.adaptive_grid import adaptive_grid
 from cardgen.render.diagrams.adaptive_strip import adaptive_strip
+from cardgen.render.diagrams.dims import dims
 from cardgen.render.diagrams.geometry import CELLS_FULL, LINKS_MAX, ROWS_FULL, WIDTH
 from cardgen.render.diagrams.sliding_strip import sliding_strip
 from cardgen.render.diagrams.transposed_strip import transposed_strip
@@ -49,6 +50,7 @@ DIAGRAMS: dict[str, Callable[..., str]] = {
     "sliding_strip": sliding_strip,
     "transposed_strip": transposed_strip,
     "values_grid": values_grid,
+    "dims": dims,
 }
 
 __all__ = [
@@ -62,4 +64,5 @@ __all__ = [
     "sliding_strip",
     "transposed_strip",
     "values_grid",
+    "dims",
 ]
