@@ -332,6 +332,20 @@ FEATURES: list[Feature] = [
     F("input.unbatched", 3, "linear-sized-for-a-batch",
       lambda d: d.params["layers"][-1]["type"] == "Linear" and d.solution.answer == "error",
       0.15),
+    # network.stack. L1: one layer's parameters; L2: the shape a layer outputs from the
+    # shape it receives; L3: a Conv layer's multiply-adds on the shape it receives.
+    F("network.stack", 1, "params", lambda d: d.params["ask"] == "params", 0.99),
+    F("network.stack", 2, "shape", lambda d: d.params["ask"] == "shape", 0.99),
+    F("network.stack", 3, "macs", lambda d: d.params["ask"] == "macs", 0.99),
+    # network.models. L1: one layer of a torchvision model, given what it receives; L2: a
+    # block of 2-4 layers; L3: from the image through the first layers.
+    F("network.models", 1, "one-layer",
+      lambda d: len(d.solution.claims[0]["inside"]) == 1 and not d.params["from_input"],
+      0.99, absent_at=(2, 3)),
+    F("network.models", 2, "block",
+      lambda d: len(d.solution.claims[0]["inside"]) >= 2 and not d.params["from_input"],
+      0.99),
+    F("network.models", 3, "from-image", lambda d: d.params["from_input"], 0.99),
 ]
 
 ABSENT_CASES = [(f, lv) for f in FEATURES for lv in f.absent_levels]
