@@ -7,6 +7,7 @@ from cardgen.claims.kind import ClaimKind
 from cardgen.claims.kinds import (
     equivalent,
     error,
+    framework_same,
     macs,
     padding,
     params,
@@ -26,4 +27,5 @@ KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     padding.KIND,
     params.KIND,
     macs.KIND,
+    framework_same.KIND,
 )}
