@@ -23,7 +23,7 @@ from cardgen.solver import fixed_layer_for, forward, output_shape, pool_windows,
 from cardgen.solver.params import mac_count, param_count
 
 GOLDEN = Path(__file__).parent / "golden"
-FILES = ("shapes", "windows", "values", "equivalence", "params")
+FILES = ("shapes", "windows", "values", "equivalence", "params", "dialect")
 POOL_TYPES = sorted(t for t, (kind, _) in LAYER_TYPES.items() if kind in POOL_KINDS)
 FIXED_POOLS = [t for t in POOL_TYPES if not t.startswith("Adaptive")]
 ADAPTIVE = [t for t in POOL_TYPES if t.startswith("Adaptive")]
@@ -47,6 +47,7 @@ MIN_COUNTS: dict[str, dict[str, int]] = {
                     "AdaptiveAvgPool3d": 200, "AdaptiveMaxPool3d": 210},
     "params": {"Conv1d": 500, "Conv2d": 450, "Conv3d": 450, "ConvTranspose1d": 280,
                "ConvTranspose2d": 280, "ConvTranspose3d": 280, "Linear": 580},
+    "dialect": {"Conv1d": 550, "Conv2d": 280, "Conv3d": 50},
 }
 MIN_REFUSED_PARAMS = 100  # params vectors of layers torch refuses to build (groups)
 MIN_ERRORS = {"shapes": 10_000}
@@ -275,3 +276,25 @@ def test_params_cover_refused_layers_and_macs():
         >= MIN_REFUSED_PARAMS
     assert {v["layer"]["type"] for v in data if v["kind"] == "macs"} == \
         {"Conv1d", "Conv2d", "Conv3d", "Linear"}
+
+
+# ------------------------------------------------------------------ framework SAME dialects
+
+@pytest.mark.parametrize("key", sorted(MIN_COUNTS["dialect"]))
+def test_framework_same_pads_sizes_and_symmetric_padding(key):
+    """ONNX Runtime's SAME_UPPER/SAME_LOWER Conv, measured (pads, output shape, whether a
+    torch Conv with a symmetric padding computes it): the solver's rule gives each."""
+    from cardgen.claims import check_claim
+
+    def check(v: dict[str, Any]) -> str | None:
+        result = check_claim(v, "solver")
+        return None if result.ok else result.detail
+
+    check_all(vectors("dialect", key), check)
+
+
+def test_framework_same_vectors_cover_both_dialects_and_answers():
+    data = load("dialect")
+    assert data["onnxruntime"]
+    seen = Counter((v["dialect"], v["equal"]) for v in data["vectors"])
+    assert all(seen[(d, e)] >= 50 for d in ("SAME_UPPER", "SAME_LOWER") for e in (True, False))
