@@ -43,7 +43,7 @@ from cardgen.claims.limits import (
 from cardgen.claims.parse import Item, parse_input_shape, parse_items, parse_output_shape
 from cardgen.errors import ShapeError
 from cardgen.layers import Layer
-from cardgen.solver.dialect import DIALECTS, same_out, same_pads
+from cardgen.solver.dialect import DIALECTS, same_out, same_pads, same_total
 
 SEED = 20261203
 REL, ABS = 1e-9, 1e-9  # torch against torch, float64
@@ -89,6 +89,12 @@ def parse(claim: Mapping[str, Any]) -> FrameworkSame:
     shape = parse_input_shape(claim["input_shape"], "input_shape")
     if len(shape) != layer.ndim + 2:
         raise Failed(f"framework_same claims need a batched input of {layer.ndim + 2} dims")
+    try:  # out of scope for every judge: the dialects themselves disagree there
+        for size, k, st in zip(shape[2:], layer.tup("kernel_size"), layer.tup("stride"),
+                               strict=True):
+            same_total(size, k, st)
+    except ShapeError as exc:
+        raise Failed(f"refused: {exc}") from None
     if claim["dialect"] not in DIALECTS:
         raise Failed(f"dialect must be one of {', '.join(DIALECTS)}")
     if not isinstance(claim["equal"], bool):
@@ -205,6 +211,11 @@ def check_torch(c: FrameworkSame) -> str:
                              zip(c.input_shape[-n:], c.layer.tup("stride"), strict=True)):
             raise _mismatch("torch: the conv on the input padded by the claimed pads gives "
                             "another size than ceil(in/s)", list(out), list(c.output_shape))
+        reach = tuple((o - 1) * st + k for o, st, k in zip(
+            out[-n:], c.layer.tup("stride"), c.layer.tup("kernel_size"), strict=True))
+        if reach != _padded(c)[-n:]:  # SAME pads only what its last window reads
+            raise _mismatch("torch: the windows reach padded sizes", list(reach),
+                            list(_padded(c)[-n:]))
         if onnxruntime_available():
             who = "onnxruntime"
             try:
