@@ -119,7 +119,7 @@ def _framework_text(params: dict[str, Any]) -> str:
     """The framework's layer, in its own words (ONNX names the dialect itself)."""
     nd, k, s = params["nd"], params["kernel"], params["stride"]
     if params["framework"] == "keras":
-        return f"A TensorFlow/Keras `Conv{nd}D` with kernel size {k}, strides={s} and " \
+        return f"A TensorFlow/Keras `Conv{nd}D` with `kernel_size={k}`, `strides={s}` and " \
                "`padding='same'`"
     shape = ", ".join([str(k)] * nd)
     strides = ", ".join([str(s)] * nd)
@@ -130,7 +130,7 @@ def _framework_text(params: dict[str, Any]) -> str:
 def _input_text(params: dict[str, Any]) -> str:
     size = params["size"]
     return f"a length-{size[0]} input" if params["nd"] == 1 else \
-        f"a {size[0]}x{size[1]} input (H x W)"
+        f"an input of spatial size {size[0]}x{size[1]} (H x W)"
 
 
 def _dialect_step(params: dict[str, Any]) -> str:
