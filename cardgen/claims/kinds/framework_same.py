@@ -23,6 +23,7 @@ the stride leaves over (the dialects disagree there).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -174,39 +175,58 @@ def check_solver(c: FrameworkSame) -> str:
     return _claimed_equal(c, _equal_by_rule(c, own, pads, out), "solver")
 
 
-def _onnx(c: FrameworkSame, module: Any, x: Any) -> Any:
+def _onnx(bare: Layer, dialect: str, module: Any, x: Any) -> Any:
     """The real ONNX Conv with auto_pad on x and the module's weights (float32)."""
-    layer = c.layer
-    attrs = {"auto_pad": c.dialect, "kernel_shape": list(layer.tup("kernel_size")),
-             "strides": list(layer.tup("stride")), "group": layer.get("groups")}
+    attrs = {"auto_pad": dialect, "kernel_shape": list(bare.tup("kernel_size")),
+             "strides": list(bare.tup("stride")), "group": bare.get("groups")}
     weights = [module.weight.detach().numpy()]
     if module.bias is not None:
         weights.append(module.bias.detach().numpy())
     return run_node("Conv", attrs, x.numpy(), weights)
 
 
-def check_torch(c: FrameworkSame) -> str:
+@functools.lru_cache(maxsize=64)  # a unique claim's candidates share their reference
+def _reference(bare: Layer, shape: tuple[int, ...], dialect: str,
+               pads: tuple[tuple[int, int], ...], ort: bool) -> tuple[Any, Any, Any]:
+    """(x, weights, y): seeded float32 values, and the padding-0 conv on x zero-padded by
+    `pads`, in float64. With `ort`, ONNX Runtime's Conv with auto_pad must give the same
+    values on the same input and weights. Failed when torch or the runtime raises or they
+    disagree. Callers never change what it returns."""
     import torch
     import torch.nn.functional as F  # noqa: N812
 
-    _budget(c)
     flat: list[int] = []
-    for a, b in reversed(c.pads):
+    for a, b in reversed(pads):
         flat += [a, b]  # F.pad lists the last dim first
-    bare = _bare(c.layer)
-    with quiet():
+    try:
+        torch.manual_seed(SEED)
+        plain = torch_module(bare)
+        x = torch.randn(shape)  # float32 numbers: the runtime sees the same ones
+        state = {k: v.clone() for k, v in plain.state_dict().items()}
+        y = torch_run([bare], [plain.double()], F.pad(x.double(), flat))
+    except Failed:
+        raise
+    except Exception as exc:
+        raise Failed(f"torch raises: {torch_raised(exc)}") from None
+    if ort:
         try:
-            torch.manual_seed(SEED)
-            plain = torch_module(bare)
-            # float32 values, computed in float64: the runtime below sees the same numbers
-            x = torch.randn(c.input_shape)
-            y = torch_run([bare], [plain.double()], F.pad(x.double(), flat))
-        except Failed:
-            raise
+            got = torch.from_numpy(_onnx(bare, dialect, plain.float(), x)).double()
         except Exception as exc:
-            raise Failed(f"torch raises: {torch_raised(exc)}") from None
-        out = tuple(y.shape)
-        n = c.layer.ndim
+            raise Failed(f"onnxruntime raises: {torch_raised(exc)}") from None
+        if got.shape != y.shape or not torch.allclose(got, y, rtol=ORT_REL, atol=ORT_ABS):
+            raise Failed(f"onnxruntime: Conv with auto_pad={dialect} is not the conv on the "
+                         f"input padded by {[list(p) for p in pads]}")
+    return x, state, y
+
+
+def check_torch(c: FrameworkSame) -> str:
+    import torch
+
+    _budget(c)
+    ort = onnxruntime_available()
+    with quiet():
+        x, state, y = _reference(_bare(c.layer), c.input_shape, c.dialect, c.pads, ort)
+        out, n = tuple(y.shape), c.layer.ndim
         if out[-n:] != tuple(same_out(size, s) for size, s in
                              zip(c.input_shape[-n:], c.layer.tup("stride"), strict=True)):
             raise _mismatch("torch: the conv on the input padded by the claimed pads gives "
@@ -216,32 +236,22 @@ def check_torch(c: FrameworkSame) -> str:
         if reach != _padded(c)[-n:]:  # SAME pads only what its last window reads
             raise _mismatch("torch: the windows reach padded sizes", list(reach),
                             list(_padded(c)[-n:]))
-        if onnxruntime_available():
+        if ort:  # the runtime's values: its pads are the claimed ones
             who = "onnxruntime"
-            try:
-                got = torch.from_numpy(_onnx(c, plain.float(), x)).double()
-            except Exception as exc:
-                raise Failed(f"onnxruntime raises: {torch_raised(exc)}") from None
-            plain.double()
-            if tuple(got.shape) != out or not torch.allclose(got, y, rtol=ORT_REL,
-                                                             atol=ORT_ABS):
-                raise Failed(f"onnxruntime: Conv with auto_pad={c.dialect} is not the conv on "
-                             f"the input padded by {[list(p) for p in c.pads]}")
             _check_framework(c, c.pads, out, who)
         else:  # the split is the documented rule's; torch has checked the sizes
             who = "torch (onnxruntime not installed: the split by the documented rule)"
             _check_framework(c, _rule(c)[0], out, who)
         try:
-            module = torch_module(c.layer).double()
-            module.load_state_dict(plain.double().state_dict())
-            mine = torch_run(c.layers, [module], x.double())
+            module = torch_module(c.layer)
+            module.load_state_dict(state)
+            mine = torch_run(c.layers, [module.double()], x.double())
             equal = mine.shape == y.shape and bool(torch.allclose(mine, y, rtol=REL, atol=ABS))
         except Failed:
             raise
         except Exception:
             equal = False  # L raises on this input: it computes nothing
-    return _claimed_equal(c, equal, who) + ("" if who == "onnxruntime" else
-                                            "; onnxruntime not installed")
+    return _claimed_equal(c, equal, who) + ("" if ort else "; onnxruntime not installed")
 
 
 KIND = ClaimKind("framework_same", frozenset({"kind", "layers", "input_shape", "dialect", "pads",
