@@ -23,13 +23,14 @@ the stride leaves over (the dialects disagree there).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cardgen.claims.budget import plan
-from cardgen.claims.build import once_per_configuration, shape_list
+from cardgen.claims.build import once_per_configuration, trusted_layer, trusted_plan
 from cardgen.claims.check_onnx import onnxruntime_available, run_node
 from cardgen.claims.check_torch import quiet, torch_module, torch_raised, torch_run
 from cardgen.claims.kind import ClaimKind
@@ -84,25 +85,33 @@ def parse(claim: Mapping[str, Any]) -> FrameworkSame:
     assert isinstance(layer, Layer)
     if layer.kind != "conv":
         raise Failed(f"framework_same claims are for Conv layers, not {layer.type}")
+    if not isinstance(claim["equal"], bool):
+        raise Failed("equal must be true or false")
+    shape = parse_input_shape(claim["input_shape"], "input_shape")
+    return _in_scope(FrameworkSame(layers, shape, claim["dialect"],
+                                   _pads(claim["pads"], layer.ndim),
+                                   parse_output_shape(claim["output_shape"], "output_shape"),
+                                   claim["equal"]))
+
+
+def _in_scope(c: FrameworkSame) -> FrameworkSame:
+    """What every judge refuses: dilation, an unbatched input, an unknown dialect, and a
+    kernel shorter than the stride leaves over (the dialects themselves disagree there)."""
+    layer = c.layer
     if set(layer.tup("dilation")) != {1}:
         raise Failed("framework_same claims take no dilation (ONNX Runtime refuses dilation "
                      "with SAME)")
-    shape = parse_input_shape(claim["input_shape"], "input_shape")
-    if len(shape) != layer.ndim + 2:
+    if len(c.input_shape) != layer.ndim + 2:
         raise Failed(f"framework_same claims need a batched input of {layer.ndim + 2} dims")
-    try:  # out of scope for every judge: the dialects themselves disagree there
-        for size, k, st in zip(shape[2:], layer.tup("kernel_size"), layer.tup("stride"),
-                               strict=True):
+    if c.dialect not in DIALECTS:
+        raise Failed(f"dialect must be one of {', '.join(DIALECTS)}")
+    try:
+        for size, k, st in zip(c.input_shape[2:], layer.tup("kernel_size"),
+                               layer.tup("stride"), strict=True):
             same_total(size, k, st)
     except ShapeError as exc:
         raise Failed(f"refused: {exc}") from None
-    if claim["dialect"] not in DIALECTS:
-        raise Failed(f"dialect must be one of {', '.join(DIALECTS)}")
-    if not isinstance(claim["equal"], bool):
-        raise Failed("equal must be true or false")
-    return FrameworkSame(layers, shape, claim["dialect"], _pads(claim["pads"], layer.ndim),
-                         parse_output_shape(claim["output_shape"], "output_shape"),
-                         claim["equal"])
+    return c
 
 
 def _bare(layer: Layer) -> Layer:
@@ -265,15 +274,21 @@ def framework_same_claim(layer: Layer, input_shape: Sequence[int], dialect: str
     """The `dialect` SAME conv with `layer`'s kernel, stride and channels on `input_shape`,
     and whether `layer` itself (its own PyTorch padding) computes it. ValueError if verify
     would refuse the claim (dilation, a kernel shorter than the stride's leftover, limits)."""
-    claim: dict[str, Any] = {
-        "kind": "framework_same", "layers": [layer.to_json()],
-        "input_shape": shape_list(input_shape), "dialect": dialect,
-        "pads": [[0, 0]] * layer.ndim, "output_shape": [], "equal": False}
+    trusted_layer(layer, "layers[0]")  # the parser's checks of its values, once per layer
+    if layer.kind != "conv":
+        raise ValueError(f"framework_same claims are for Conv layers, not {layer.type}")
+    shape = tuple(input_shape)
     try:
-        pads, out = _rule(parse(claim))
-        claim["pads"], claim["output_shape"] = [list(p) for p in pads], list(out)
-        parsed = parse(claim)
-        claim["equal"] = _equal_by_rule(parsed, _budget(parsed), pads, out)
+        c = _in_scope(FrameworkSame([layer], shape, dialect, (), (), False))
+        pads, out = _rule(c)
+        c = dataclasses.replace(c, pads=pads, output_shape=out)
+        bare, err = trusted_plan((_bare(layer),), _padded(c))
+        own, own_err = trusted_plan((layer,), shape)
     except Failed as exc:
         raise ValueError(f"cannot build this framework_same claim: {exc}") from None
-    return claim
+    if err:
+        raise ValueError(f"cannot build this framework_same claim: {err}")
+    equal = _equal_by_rule(c, None if own_err else own[-1], pads, out)
+    return {"kind": "framework_same", "layers": [layer.to_json()], "input_shape": list(shape),
+            "dialect": dialect, "pads": [list(p) for p in pads], "output_shape": list(out),
+            "equal": equal}
