@@ -19,12 +19,12 @@ IR_VERSION = 10  # what onnxruntime 1.30 reads at opset 21
 @functools.cache
 def onnxruntime_available() -> bool:
     """True when onnx and onnxruntime both import (a broken install counts as absent)."""
-    if any(importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime")):
-        return False
     try:
+        if any(importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime")):
+            return False
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
-    except Exception:
+    except Exception:  # a broken install (or a blocked import) counts as absent
         return False
     return True
 
