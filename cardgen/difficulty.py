@@ -1106,7 +1106,10 @@ def _conv_params(form: str, sol: Solution, params: dict[str, Any]) -> _Measure |
 
 
 def _same_size_ops(w: _Work, size: int, s: int) -> int:
-    """ceil(in/s): the division, and the rounding up when it does not divide."""
+    """ceil(in/s): the division, and the rounding up when it does not divide (stride 1
+    keeps the size: no step)."""
+    if s == 1:
+        return size
     w.op(size, s)
     if size % s:
         w.op(size // s, 1)

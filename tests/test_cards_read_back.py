@@ -24,6 +24,7 @@ the geometry of shaded bands in the SVGs (only their text labels are read).
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from fractions import Fraction
@@ -435,7 +436,9 @@ def _framework_same_statements(card: Card, found: Findings, torch: Any) -> None:
         said = re.search(r"padding='same'` \(the odd zero after\) (computes|does not compute)",
                          step)
         if said:
-            got = same(conv(x, w, stride=1, padding="same"))
+            with warnings.catch_warnings():  # an even kernel's 'same' warns that it copies
+                warnings.simplefilter("ignore")
+                got = same(conv(x, w, stride=1, padding="same"))
             found.check(card, got == (said[1] == "computes"),
                         f"padding='same' {said[1]} it, torch says {got}")
 
@@ -1037,3 +1040,26 @@ def test_the_params_checker_catches_false_counts() -> None:
         _params_answer(_with_answer(front, wrong), found, torch)
         assert len(found.false) == 1, found.false
         found.false.clear()
+
+
+def test_the_framework_same_checker_catches_false_answers() -> None:
+    """Each question form with a slipped answer (the split swapped, the size floored, the
+    padding that shifts the windows, 'same' said to compute a SAME_LOWER split) is caught."""
+    torch = require("torch")
+    onnx = ("An ONNX <code>Conv</code> with <code>kernel_shape=[4]</code>, "
+            "<code>strides=[{s}]</code> and <code>auto_pad='{d}'</code> gets a length-15 "
+            "input. ")
+    cases = [
+        (onnx.format(s=2, d="SAME_LOWER") + "How many zeros does it pad?", "1,2", ""),
+        (onnx.format(s=2, d="SAME_UPPER") + "What is its output's length?", "7", ""),
+        (onnx.format(s=2, d="SAME_UPPER") + "Which padding p, between 0 and 5, ...?", "2", ""),
+        (onnx.format(s=1, d="SAME_LOWER") + "Which padding p, between 0 and 5, ...?", "none",
+         "<ol><li>At stride 1 PyTorch's <code>padding='same'</code> (the odd zero after) "
+         "computes this layer.</li></ol>"),
+    ]
+    for front, answer, worked in cases:
+        card = _fake(front, worked or "<ol><li>x</li></ol>", "conv.framework_same")
+        card.fields["Answer"] = answer
+        found = Findings()
+        _framework_same_statements(card, found, torch)
+        assert found.false, (front, answer)

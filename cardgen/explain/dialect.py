@@ -29,7 +29,9 @@ def same_size_text(names: Sequence[str], size: int, s: int, out: int) -> str:
     if same_out(size, s) != out:
         raise _disagree("ceil(in/s)", same_out(size, s), out)
     where = " and ".join(names) + ": " if names else ""
-    exact = "" if size % s else f" ({size} is a multiple of {s})"
+    if s == 1:
+        return f"{where}stride 1 keeps the size, {out}."
+    exact = f" ({size} is a multiple of {s})" if size % s == 0 else ""
     return f"{where}\\( \\lceil {size}/{s} \\rceil = {out} \\){exact}."
 
 

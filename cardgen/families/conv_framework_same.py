@@ -190,7 +190,8 @@ def _solve_pads(params: dict[str, Any]) -> Solution:
     along = "" if nd == 1 else " along each spatial dim"
     return Solution(
         question=f"{_framework_text(params)} gets {_input_text(params)}. How many zeros does "
-                 f"it pad before (left/top) and after (right/bottom) the input{along}?",
+                 + ("it pad before (left) and after (right) the input?" if nd == 1 else
+                    f"it pad before (left/top) and after (right/bottom) the input{along}?"),
         answer=f"{before},{after}",
         form="before,after: two whole numbers",
         steps=[_dialect_step(params), same_size_text(_dims(nd), n, s, out),
@@ -230,8 +231,9 @@ def _solve_torch(params: dict[str, Any]) -> Solution:
     layer = f"nn.Conv{nd}d({CHANNELS}, {CHANNELS}, {k}, stride={s}, padding=p)"
     return Solution(
         question=f"{_framework_text(params)} gets {_input_text(params)}. Which padding p, "
-                 f"between 0 and {PAD_MAX}, makes `{layer}` compute exactly the same "
-                 "output with the same weights (on every input)? Type none if no p does.",
+                 f"between 0 and {PAD_MAX} (p zeros on each side), makes `{layer}` compute "
+                 "exactly the same output with the same weights, on every input? Type none if "
+                 "no p does.",
         answer="none" if answer is None else str(answer),
         form="a whole number, or none",
         steps=steps,
