@@ -182,3 +182,19 @@ def test_fuzzed_claims_never_raise(backend: str) -> None:
             claim["kind"] = "framework_same"
         result = check_claim(claim, backend)  # never raises: ok or a one-line reason
         assert isinstance(result.detail, str) and "\n" not in result.detail
+
+
+@pytest.mark.parametrize(("layer", "shape"), [
+    (conv(1, 3, 2, dilation=2), (1, 2, 14)),
+    (conv(1, 1, 4), (1, 2, 14)),                    # the dialects disagree
+    (Layer.make("MaxPool1d", kernel_size=2), (1, 2, 14)),
+    (conv(1, 3, 2), (2, 14)),                       # unbatched
+    (conv(1, 3, 2), (1, 2, 10**7)),                 # beyond verify's limits
+])
+def test_the_builder_refuses_what_verify_refuses(layer: Layer, shape: tuple[int, ...]) -> None:
+    claim = {"kind": "framework_same", "layers": [layer.to_json()], "input_shape": list(shape),
+             "dialect": SAME_UPPER, "pads": [[0, 0]], "output_shape": [1, 3, 7],
+             "equal": False}
+    assert not check_claim(claim, "solver").ok
+    with pytest.raises(ValueError, match="cannot build"):
+        framework_same_claim(layer, shape, SAME_UPPER)

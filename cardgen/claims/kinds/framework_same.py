@@ -276,7 +276,8 @@ def framework_same_claim(layer: Layer, input_shape: Sequence[int], dialect: str
     would refuse the claim (dilation, a kernel shorter than the stride's leftover, limits)."""
     trusted_layer(layer, "layers[0]")  # the parser's checks of its values, once per layer
     if layer.kind != "conv":
-        raise ValueError(f"framework_same claims are for Conv layers, not {layer.type}")
+        raise ValueError(f"cannot build this framework_same claim: it is for Conv layers, "
+                         f"not {layer.type}")
     shape = tuple(input_shape)
     try:
         c = _in_scope(FrameworkSame([layer], shape, dialect, (), (), False))
