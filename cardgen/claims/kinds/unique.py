@@ -1,6 +1,7 @@
 """`unique`: the answer is the only one in the space the question states.
 
-A `unique` claim holds a template: a `shape`, `error` or `equivalent` claim whose layer
+A `unique` claim holds a template: a `shape`, `error` or `equivalent` claim (or a
+`framework_same` claim, whose one layer's padding may be the variable) whose layer
 arguments may hold placeholders ``{"var": "p"}``; a `space` of integer ranges, one per
 variable; and the `answer`, one assignment of the variables (or null: none). With
 ``"pick": "only"`` it says the template holds for the answer and for no other candidate
@@ -122,8 +123,8 @@ def substitute(template: Mapping[str, Any], values: Mapping[str, int]) -> dict[s
 def parse(claim: Mapping[str, Any]) -> Unique:
     template, space, answer, pick = (claim[k] for k in ("claim", "space", "answer", "pick"))
     if not isinstance(template, Mapping) or template.get("kind") not in _TEMPLATES:
-        raise Failed("unique claim: claim must be a shape, error, equivalent or "
-                     "framework_same claim")
+        raise Failed("unique claim: claim must be a shape, error or equivalent claim, "
+                     "or a framework_same claim")
     inner = _TEMPLATES[template["kind"]]
     check_keys(template, f"unique claim's {inner.name}", inner.keys)
     if pick not in PICKS:
