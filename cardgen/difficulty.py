@@ -1149,6 +1149,61 @@ def _unbatched(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | N
     return _Measure(w, ("rank", layers[0].type, "fewer" if len(shape) < n + 1 else "more"))
 
 
+def _same_size_ops(w: _Work, size: int, s: int) -> int:
+    """ceil(in/s): the division, and the rounding up when it does not divide (stride 1
+    keeps the size: no step)."""
+    if s == 1:
+        return size
+    w.op(size, s)
+    if size % s:
+        w.op(size // s, 1)
+    return -(-size // s)
+
+
+def _framework_same(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """conv.framework_same: SAME's size ceil(in/s) per distinct dim; the split adds
+    (out-1)s + k - in and the halving; which symmetric padding adds PyTorch's size with
+    p = before and the comparison with SAME's."""
+    unique = [c for c in sol.claims if c.get("kind") == "unique"]
+    claims = [c.get("claim") for c in unique] or \
+        [c for c in sol.claims if c.get("kind") == "framework_same"]
+    if not claims:
+        return None
+    claim = claims[0]
+    args = claim["layers"][0]["args"]
+    layer = Layer.make(claim["layers"][0]["type"], **{**args, "padding": 0})
+    sizes = claim["input_shape"][2:]
+    (k,), (s,) = set(layer.tup("kernel_size")), set(layer.tup("stride"))
+    w = _Work()
+    if not unique and form in ("shape", "int") and not re.fullmatch(r"\d+,\d+", sol.answer):
+        for size in dict.fromkeys(sizes):
+            _same_size_ops(w, size, s)
+        return _Measure(w, ("same_size", s, tuple(size % s == 0 for size in sizes)))
+    size = sizes[0]
+    out = _same_size_ops(w, size, s)
+    w.op(out, 1)
+    if s > 1:
+        w.op(out - 1, s)
+    w.op((out - 1) * s, k)
+    total = (out - 1) * s + k - size
+    w.op((out - 1) * s + k, size)
+    w.op(total, 2)
+    w.op(total, total // 2)
+    (before, after), = claim["pads"][:1]
+    parity = "even" if total % 2 == 0 else claim["dialect"]
+    if not unique:
+        return _Measure(w, ("same_pads", s, parity))
+    if before:
+        w.op(2, before)
+        w.op(size, 2 * before)
+    w.op(size + 2 * before, k)
+    if s > 1:
+        w.op(size + 2 * before - k, s)
+    w.op((size + 2 * before - k) // s, 1)
+    w.compare()
+    return _Measure(w, ("same_torch", s > 1, parity))
+
+
 FAMILY_RULES: dict[str, Rule] = {
     "adaptive.equivalence": _equivalence_dims,
     "adaptive.windows": _adaptive_windows,
@@ -1159,4 +1214,5 @@ FAMILY_RULES: dict[str, Rule] = {
     "network.stack": _network_stack,
     "network.models": _network_models,
     "input.unbatched": _unbatched,
+    "conv.framework_same": _framework_same,
 }

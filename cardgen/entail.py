@@ -219,6 +219,20 @@ def _module(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
     return _shape_text(_only(claims, "module"))
 
 
+def _framework_same(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
+    """Which symmetric padding (the unique claim's value or none); else the framework_same
+    claim's output size (params q "size") or its one split for every dim."""
+    if _kinds(claims, "unique"):
+        return _unique(params, claims)
+    claim = _only(claims, "framework_same")
+    if params.get("q") == "size":
+        return "x".join(str(v) for v in claim["output_shape"][2:])
+    pads = claim.get("pads")
+    if not (isinstance(pads, list) and pads and all(p == pads[0] for p in pads)):
+        raise NotEntailed("the framework_same claim does not give one split for every dim")
+    return f"{pads[0][0]},{pads[0][1]}"
+
+
 Deriver = Callable[[Mapping[str, Any], Sequence[Any]], str]
 
 DERIVERS: dict[str, Deriver] = {
@@ -236,6 +250,7 @@ DERIVERS: dict[str, Deriver] = {
     "network.stack": _stack_step,
     "network.models": _module,
     "input.unbatched": _forward,
+    "conv.framework_same": _framework_same,
 }
 CHECKED = {"adaptive.values"}  # numbers compared with the claim's tolerance, not derived
 FAMILIES = frozenset(DERIVERS) | CHECKED

@@ -24,6 +24,7 @@ the geometry of shaded bands in the SVGs (only their text labels are read).
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from fractions import Fraction
@@ -342,6 +343,9 @@ def test_layer_statements_match_torch(cards: list[Card]) -> None:
 
 
         _rank_statements(card, found, torch)
+
+
+        _framework_same_statements(card, found, torch)
     minimum = dict.fromkeys(_family_names(), len(SEEDS) * PER_LEVEL)
     for f in ("adaptive.windows", "adaptive.values"):
         minimum[f] = 0  # their questions are not layer-on-shape statements
@@ -490,6 +494,82 @@ def _rank_statements(card: Card, found: Findings, torch: Any) -> None:
         if read:
             values = [int(v) for v in re.findall(r"= (\d+)", read.group(1))]
             found.check(card, values == shape, f"'{read.group(0)}' but the shape is {shape}")
+
+
+_KERAS = re.compile(r"`Conv(\d)D` with `kernel_size=(\d+)`, `strides=(\d+)`")
+_ONNX = re.compile(r"kernel_shape=\[([\d, ]+)\]`, `strides=\[([\d, ]+)\]` and "
+                   r"`auto_pad='(SAME_UPPER|SAME_LOWER)'")
+_SIZES = re.compile(r"(?:a length-(\d+) input|spatial size (\d+)x(\d+))")
+
+
+def _framework_layer(card: Card) -> tuple[int, int, int, str, list[int]]:
+    """(nd, kernel, stride, ONNX auto_pad, spatial sizes) from the question's words; a
+    TensorFlow/Keras padding='same' is SAME_UPPER (TensorFlow's documented split)."""
+    keras, onnx, sizes = _KERAS.search(card.front), _ONNX.search(card.front), \
+        _SIZES.search(card.front)
+    assert (keras or onnx) and sizes, card.front
+    spatial = [int(v) for v in sizes.groups() if v]
+    if keras:
+        return int(keras[1]), int(keras[2]), int(keras[3]), "SAME_UPPER", spatial
+    k, s = (int(v) for v in onnx[1].split(",")[:1]), (int(v) for v in onnx[2].split(",")[:1])
+    return len(onnx[1].split(",")), next(k), next(s), onnx[3], spatial
+
+
+def _framework_same_statements(card: Card, found: Findings, torch: Any) -> None:
+    """conv.framework_same, against ONNX Runtime's Conv with the question's auto_pad on a
+    random input and weights: the output size, the zeros before and after (torch's conv on
+    the input padded that way gives ONNX Runtime's values, and its last window reaches the
+    last zero), and every padding p in the stated space for which torch's Conv computes
+    ONNX Runtime's values (the answer: the only one, or none), the F.pad and 'same' steps."""
+    if card.family != "conv.framework_same":
+        return
+    require("onnxruntime", "the SAME dialects are checked against ONNX Runtime")
+    from cardgen.claims.check_onnx import run_node
+
+    nd, k, s, dialect, spatial = _framework_layer(card)
+    F = torch.nn.functional  # noqa: N806
+    conv = getattr(F, f"conv{nd}d")
+    gen = torch.Generator().manual_seed(len(card.front))
+    x = torch.randn([1, 1, *spatial], generator=gen)
+    w = torch.randn([1, 1, *[k] * nd], generator=gen)
+    y = torch.from_numpy(run_node("Conv", {"auto_pad": dialect, "kernel_shape": [k] * nd,
+                                           "strides": [s] * nd}, x.numpy(), [w.numpy()]))
+    answer = card.fields["Answer"]
+
+    def same(got: Any) -> bool:
+        return got.shape == y.shape and bool(torch.allclose(got, y, rtol=1e-4, atol=1e-4))
+
+    if "What is its output" in card.front:
+        want = "x".join(map(str, y.shape[2:]))
+        found.check(card, answer == want, f"answer {answer!r}, ONNX Runtime gives {want}")
+        return
+    if "How many zeros" in card.front:
+        b, a = (int(v) for v in answer.split(","))
+        got = conv(F.pad(x, [b, a] * nd), w, stride=s)
+        reach = (y.shape[-1] - 1) * s + k == spatial[0] + b + a
+        found.check(card, same(got) and reach, f"pads {answer} do not give ONNX Runtime's "
+                                               "output, or pad a zero no window reads")
+        return
+    top = int(re.search(r"between 0 and (\d+)", card.front)[1])
+    works = [p for p in range(top + 1) if spatial[0] + 2 * p >= k
+             and same(conv(x, w, stride=s, padding=p))]
+    want = "none" if not works else ",".join(map(str, works))
+    found.check(card, answer == want, f"answer {answer!r}, torch computes ONNX Runtime's "
+                                      f"output with padding {want}")
+    for step in card.steps:
+        fpad = re.search(r"`F\.pad\(x, \(([\d, ]+)\)\)`", step)
+        if fpad:
+            pads = [int(v) for v in fpad[1].split(",")]
+            found.check(card, same(conv(F.pad(x, pads), w, stride=s)),
+                        f"F.pad by {pads} then the conv is not ONNX Runtime's output")
+        said = re.search(r"padding='same'` \(the odd zero after\) (computes|does not compute)",
+                         step)
+        if said:
+            with warnings.catch_warnings():  # an even kernel's 'same' warns that it copies
+                warnings.simplefilter("ignore")
+                got = same(conv(x, w, stride=1, padding="same"))
+            found.check(card, got == (said[1] == "computes"),
+                        f"padding='same' {said[1]} it, torch says {got}")
 
 
 def _runs_statements(card: Card, found: Findings, torch: Any) -> None:
@@ -1113,3 +1193,26 @@ def test_the_rank_checker_catches_false_rank_statements() -> None:
         _rank_statements(card, found, torch)
         assert found.checked["input.unbatched"] >= 2 and len(found.false) == false, \
             (text, found.false)
+
+
+def test_the_framework_same_checker_catches_false_answers() -> None:
+    """Each question form with a slipped answer (the split swapped, the size floored, the
+    padding that shifts the windows, 'same' said to compute a SAME_LOWER split) is caught."""
+    torch = require("torch")
+    onnx = ("An ONNX <code>Conv</code> with <code>kernel_shape=[4]</code>, "
+            "<code>strides=[{s}]</code> and <code>auto_pad='{d}'</code> gets a length-15 "
+            "input. ")
+    cases = [
+        (onnx.format(s=2, d="SAME_LOWER") + "How many zeros does it pad?", "1,2", ""),
+        (onnx.format(s=2, d="SAME_UPPER") + "What is its output's length?", "7", ""),
+        (onnx.format(s=2, d="SAME_UPPER") + "Which padding p, between 0 and 5, ...?", "2", ""),
+        (onnx.format(s=1, d="SAME_LOWER") + "Which padding p, between 0 and 5, ...?", "none",
+         "<ol><li>At stride 1 PyTorch's <code>padding='same'</code> (the odd zero after) "
+         "computes this layer.</li></ol>"),
+    ]
+    for front, answer, worked in cases:
+        card = _fake(front, worked or "<ol><li>x</li></ol>", "conv.framework_same")
+        card.fields["Answer"] = answer
+        found = Findings()
+        _framework_same_statements(card, found, torch)
+        assert found.false, (front, answer)

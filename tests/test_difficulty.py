@@ -305,3 +305,18 @@ def test_params_steps_are_out_times_per_output_plus_bias():
     plain, g = solved("conv.params", {"q": "params", "layer": parse_layer(
         "Conv2d(16, 32, 3, groups=4, bias=False)").to_json()})
     assert g.steps == f.steps - 1 and g.signature != f.signature
+
+
+def test_framework_same_counts_ceil_then_the_split_then_pytorchs_size():
+    """conv.framework_same: ceil(in/s) per distinct size (a division, and the rounding up
+    when it does not divide); the split adds (out-1)s + k - in and the halving; which
+    padding adds PyTorch's size with p = before and the comparison."""
+    base = {"nd": 2, "kernel": 3, "stride": 2, "framework": "keras", "dialect": "SAME_UPPER"}
+    sol, f = solved("conv.framework_same", {**base, "q": "size", "size": [45, 32]})
+    assert sol.answer == "23x16" and f.form == "shape"
+    assert f.steps == 3 and f.largest == 45  # 45/2, rounded up; 32/2
+    _, g = solved("conv.framework_same", {**base, "q": "pads", "size": [45, 45]})
+    # 45/2 and up, 23-1, 22*2, 44+3, 47-45, 2/2, 2-1
+    assert g.steps == 8 and g.form == "ints" and not g.giveaway
+    _, h = solved("conv.framework_same", {**base, "q": "torch", "size": [45, 45]})
+    assert h.steps > g.steps > f.steps and h.signature != g.signature

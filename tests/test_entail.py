@@ -232,3 +232,34 @@ def test_input_unbatched_reads_the_unbatched_output_or_error() -> None:
     check_entailed({**spec, "claims": [refused], "answer": "error"})
     with pytest.raises(NotEntailed):
         check_entailed({**spec, "claims": [refused], "answer": "8x14x1"})
+
+
+def test_framework_same_reads_the_size_the_split_or_the_padding() -> None:
+    """conv.framework_same: the framework_same claim's output size (q "size") or its one
+    split for every dim (q "pads"); which padding: the unique claim's value, or none."""
+    from cardgen.claims import framework_same_claim, unique_claim
+    from cardgen.layers import Layer
+
+    layer = Layer.make("Conv2d", in_channels=1, out_channels=1, kernel_size=4, stride=2)
+    claim = framework_same_claim(layer, (1, 1, 15, 10), "SAME_LOWER")
+    size = {"family": "conv.framework_same", "params": {"q": "size"}, "claims": [claim]}
+    check_entailed({**size, "answer": "x".join(map(str, claim["output_shape"][2:]))})
+    with pytest.raises(NotEntailed):
+        check_entailed({**size, "answer": "7x5"})
+    pads = {**size, "params": {"q": "pads"}}
+    with pytest.raises(NotEntailed, match="one split"):  # 15 and 10 split differently
+        check_entailed({**pads, "answer": "2,1"})
+    square = framework_same_claim(layer, (1, 1, 15, 15), "SAME_LOWER")
+    before, after = square["pads"][0]
+    check_entailed({**pads, "claims": [square], "answer": f"{before},{after}"})
+    with pytest.raises(NotEntailed):
+        check_entailed({**pads, "claims": [square], "answer": f"{after},{before}"})
+    template = {**framework_same_claim(Layer.make("Conv1d", in_channels=1, out_channels=1,
+                                                  kernel_size=3, stride=2, padding=0),
+                                       (1, 1, 8), "SAME_UPPER"), "equal": True}
+    none = unique_claim(template, {"p": ("layers", 0, "args", "padding")}, {"p": (0, 5)},
+                        holds=False)
+    which = {"family": "conv.framework_same", "params": {"q": "torch"}, "claims": [none]}
+    check_entailed({**which, "answer": "none"})
+    with pytest.raises(NotEntailed):
+        check_entailed({**which, "answer": "1"})

@@ -23,7 +23,7 @@ from cardgen.solver import fixed_layer_for, forward, output_shape, pool_windows,
 from cardgen.solver.params import mac_count, param_count
 
 GOLDEN = Path(__file__).parent / "golden"
-FILES = ("shapes", "windows", "values", "equivalence", "params", "unbatched")
+FILES = ("shapes", "windows", "values", "equivalence", "params", "unbatched", "dialect")
 POOL_TYPES = sorted(t for t, (kind, _) in LAYER_TYPES.items() if kind in POOL_KINDS)
 FIXED_POOLS = [t for t in POOL_TYPES if not t.startswith("Adaptive")]
 ADAPTIVE = [t for t in POOL_TYPES if t.startswith("Adaptive")]
@@ -50,6 +50,7 @@ MIN_COUNTS: dict[str, dict[str, int]] = {
     "unbatched": {**{f"{k}{n}d": 190 for k in ("Conv", "ConvTranspose", "MaxPool", "AvgPool",
                                                 "AdaptiveAvgPool", "AdaptiveMaxPool")
                      for n in (1, 2, 3)}, "Flatten": 390, "Linear": 290, "stack": 480},
+    "dialect": {"Conv1d": 550, "Conv2d": 280, "Conv3d": 50},
 }
 MIN_REFUSED_PARAMS = 100  # params vectors of layers torch refuses to build (groups)
 MIN_ERRORS = {"shapes": 10_000}
@@ -296,3 +297,23 @@ def test_unbatched_covers_every_layout_both_ways():
         assert outcomes[(source, "shape")] >= 50 and outcomes[(source, "error")] >= 50, \
             (source, outcomes)
     assert outcomes[("no_channels", "error")] >= 500 and outcomes[("extra_dim", "error")] >= 500
+# ------------------------------------------------------------------ framework SAME dialects
+
+@pytest.mark.parametrize("key", sorted(MIN_COUNTS["dialect"]))
+def test_framework_same_pads_sizes_and_symmetric_padding(key):
+    """ONNX Runtime's SAME_UPPER/SAME_LOWER Conv, measured (pads, output shape, whether a
+    torch Conv with a symmetric padding computes it): the solver's rule gives each."""
+    from cardgen.claims import check_claim
+
+    def check(v: dict[str, Any]) -> str | None:
+        result = check_claim(v, "solver")
+        return None if result.ok else result.detail
+
+    check_all(vectors("dialect", key), check)
+
+
+def test_framework_same_vectors_cover_both_dialects_and_answers():
+    data = load("dialect")
+    assert data["onnxruntime"]
+    seen = Counter((v["dialect"], v["equal"]) for v in data["vectors"])
+    assert all(seen[(d, e)] >= 50 for d in ("SAME_UPPER", "SAME_LOWER") for e in (True, False))

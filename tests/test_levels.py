@@ -346,6 +346,22 @@ FEATURES: list[Feature] = [
       lambda d: len(d.solution.claims[0]["inside"]) >= 2 and not d.params["from_input"],
       0.99),
     F("network.models", 3, "from-image", lambda d: d.params["from_input"], 0.99),
+    # conv.framework_same. L1: SAME's output size, a stride above 1 (ceil(in/s)). L2: the
+    # zeros before and after, the odd one on SAME_LOWER's side too. L3: which symmetric
+    # PyTorch padding computes the layer, or none (then only F.pad does).
+    F("conv.framework_same", 1, "same-size",
+      lambda d: "What is its output" in d.solution.question and d.solution.answer == "x".join(
+          str(-(-n // d.params["stride"])) for n in d.params["size"]), 0.5,
+      absent_at=(2, 3)),
+    F("conv.framework_same", 2, "split", lambda d: re.fullmatch(
+        r"\d+,\d+", d.solution.answer) is not None, 0.5, absent_at=(1, 3)),
+    F("conv.framework_same", 2, "odd-zero-before",
+      lambda d: re.fullmatch(r"(\d+),(\d+)", d.solution.answer) is not None
+      and int(d.solution.answer.split(",")[0]) > int(d.solution.answer.split(",")[1]), 0.05,
+      absent_at=(1, 3)),
+    F("conv.framework_same", 3, "which-padding", lambda d: "Type none" in d.solution.question,
+      0.5),
+    F("conv.framework_same", 3, "none", lambda d: d.solution.answer == "none", 0.2),
 ]
 
 ABSENT_CASES = [(f, lv) for f in FEATURES for lv in f.absent_levels]

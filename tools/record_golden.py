@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import itertools
 import json
 import random
@@ -761,10 +762,83 @@ def unbatched_vectors(rng: random.Random) -> list[Json]:
     return shape_claims(configs)
 
 
+# ---------------------------------------------------------------- framework SAME dialects
+
+DIALECT_COUNTS = {1: 600, 2: 300, 3: 60}  # configurations per Conv1d/2d/3d
+
+
+def _onnx_conv(dialect: str, k: list[int], s: list[int], x: torch.Tensor,
+               w: torch.Tensor) -> torch.Tensor:
+    sys.path.insert(0, str(ROOT))
+    from cardgen.claims.check_onnx import run_node  # builds the graph; judges nothing
+
+    y = run_node("Conv", {"auto_pad": dialect, "kernel_shape": k, "strides": s},
+                 x.numpy(), [w.numpy()])
+    return torch.from_numpy(y).double()
+
+
+def dialect_vectors(rng: random.Random) -> list[Json]:
+    """`framework_same` claims measured by running ONNX Runtime's Conv with auto_pad: its
+    output shape; the zeros before each dim, as the one choice for which torch's conv on
+    the input zero-padded that way (after: what the last window reaches) gives ONNX
+    Runtime's values on random input and weights; and whether a torch Conv with a random
+    symmetric padding gives those values too. Kernels at least the stride (below that the
+    dialects disagree and cardgen refuses), no dilation (ONNX Runtime refuses it)."""
+    vectors = []
+    torch.manual_seed(rng.randrange(2**31))  # the same file with or without --only
+    for nd, count in DIALECT_COUNTS.items():
+        for _ in range(count):
+            dialect = rng.choice(["SAME_UPPER", "SAME_LOWER"])
+            s = [rng.randint(1, 4) for _ in range(nd)]
+            k = [rng.randint(si, 7) for si in s]
+            n = [rng.randint(1, 40 if nd < 3 else 9) for _ in range(nd)]
+            if rng.random() < 0.5:  # the same along every dim, as the cards ask
+                s, k, n = [s[0]] * nd, [k[0]] * nd, [n[0]] * nd
+            x = torch.randn([1, 2, *n])
+            w = torch.randn([3, 2, *k])
+            y = _onnx_conv(dialect, k, s, x, w)
+            outs = list(y.shape[2:])
+            found = []
+            for before in itertools.product(*(range(kk + 1) for kk in k)):
+                after = [(o - 1) * si + kk - ni - b
+                         for o, si, kk, ni, b in zip(outs, s, k, n, before, strict=True)]
+                if min(after) < 0:
+                    continue
+                pads = [v for b, a in zip(reversed(before), reversed(after), strict=True)
+                        for v in (b, a)]
+                got = getattr(torch.nn.functional, f"conv{nd}d")(
+                    torch.nn.functional.pad(x.double(), pads), w.double(), stride=s)
+                if got.shape == y.shape and torch.allclose(got, y, rtol=1e-4, atol=1e-4):
+                    found.append([[b, a] for b, a in zip(before, after, strict=True)])
+            if len(found) != 1:
+                _skipped["pads not measured"] += 1
+                continue
+            # half the time the zeros before dim 0 that the runtime was measured to pad
+            p = found[0][0][0] if rng.random() < 0.5 else rng.randint(0, 3)
+            layer = layer_json(f"Conv{nd}d", in_channels=2, out_channels=3, kernel_size=k,
+                               stride=s, padding=p, bias=False)
+            module = _module(layer).double()
+            module.weight.data.copy_(w.double())
+            try:
+                mine = module(x.double())
+                equal = mine.shape == y.shape and bool(torch.allclose(mine, y, rtol=1e-4,
+                                                                      atol=1e-4))
+            except RuntimeError:
+                equal = False
+            vectors.append({"kind": "framework_same", "layers": [layer],
+                            "input_shape": [1, 2, *n], "dialect": dialect, "pads": found[0],
+                            "output_shape": list(y.shape), "equal": equal})
+    return vectors
+
+
 def write(path: Path, vectors: list[Json], seed: int, what: str) -> None:
     header = {"format": 1, "torch": torch.__version__, "generator": "tools/record_golden.py",
               "seed": seed, "contents": what, "skipped_backend_dependent": dict(_skipped),
               "count": len(vectors)}
+    if path.name == "dialect.json.gz":
+        import onnxruntime
+
+        header["onnxruntime"] = onnxruntime.__version__
     text = json.dumps({**header, "vectors": vectors}, separators=(",", ":"))
     with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
                                                  mtime=0, compresslevel=9) as gz:
@@ -777,7 +851,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "golden")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence", "params",
-                                           "unbatched"])
+                                           "unbatched", "dialect"])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)  # weights do not matter for shapes; fixed for determinism
@@ -786,11 +860,19 @@ def main(argv: list[str] | None = None) -> int:
             "values": (lambda rng: values_vectors(rng, 2600), "pooling values"),
             "equivalence": (equivalence_vectors, "adaptive vs fixed pools"),
             "params": (params_vectors, "weights, biases and multiply-adds"),
-            "unbatched": (unbatched_vectors, "unbatched inputs, ranks, Flatten and Linear")}
+            "unbatched": (unbatched_vectors, "unbatched inputs, ranks, Flatten and Linear"),
+            "dialect": (dialect_vectors, "ONNX Runtime's SAME_UPPER/SAME_LOWER Conv")}
+    if args.only in (None, "dialect") and any(
+            importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime")):
+        print("record_golden.py: error: onnx and onnxruntime are needed to record "
+              "dialect.json.gz (pip install '.[onnx]')", file=sys.stderr)
+        return 2
     for i, (name, (job, what)) in enumerate(jobs.items()):
         if args.only and name != args.only:
             continue
-        rng = random.Random(args.seed * 10 + i)
+        # the first five files keep the seeds they were recorded with; later ones seed
+        # by name, so adding a file never changes another's vectors
+        rng = random.Random(args.seed * 10 + i if i < 5 else f"{args.seed}/{name}")
         _skipped.clear()
         write(args.out / f"{name}.json.gz", job(rng), args.seed, what)
     return 0

@@ -27,6 +27,7 @@ from cardgen.claims.check_torch import torch_available, torch_version
 from cardgen.claims.kind import BACKENDS
 from cardgen.claims.kinds.equivalent import equivalent_claim, equivalent_template
 from cardgen.claims.kinds.error import error_claim
+from cardgen.claims.kinds.framework_same import framework_same_claim
 from cardgen.claims.kinds.macs import macs_claim
 from cardgen.claims.kinds.module import module_claim
 from cardgen.claims.kinds.padding import padding_claim
@@ -42,4 +43,5 @@ __all__ = [
     "equivalent_template", "error_claim", "macs_claim", "padding_claim", "params_claim",
     "shape_claim", "torch_available", "torch_version", "unique_claim", "values_claim",
     "windows_claim", "module_claim",
+    "framework_same_claim",
 ]

@@ -9,6 +9,7 @@ from cardgen.families import (
     adaptive_output_shape,
     adaptive_values,
     adaptive_windows,
+    conv_framework_same,
     conv_inverse,
     conv_output_size,
     conv_params,
@@ -25,7 +26,7 @@ from cardgen.families import (
 _MODULES = (conv_output_size, conv_same_padding, conv_inverse, conv_validity,
             conv_transpose_output_size, pool_output_size, adaptive_output_shape,
             adaptive_windows, adaptive_equivalence, adaptive_values, network_trace, conv_params,
-            network_stack, network_models, input_unbatched)
+            network_stack, network_models, input_unbatched, conv_framework_same)
 
 FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 

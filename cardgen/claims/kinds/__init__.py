@@ -7,6 +7,7 @@ from cardgen.claims.kind import ClaimKind
 from cardgen.claims.kinds import (
     equivalent,
     error,
+    framework_same,
     macs,
     module,
     padding,
@@ -28,4 +29,5 @@ KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     params.KIND,
     macs.KIND,
     module.KIND,
+    framework_same.KIND,
 )}

@@ -1,6 +1,7 @@
 """`unique`: the answer is the only one in the space the question states.
 
-A `unique` claim holds a template: a `shape`, `error` or `equivalent` claim whose layer
+A `unique` claim holds a template: a `shape`, `error` or `equivalent` claim (or a
+`framework_same` claim, whose one layer's padding may be the variable) whose layer
 arguments may hold placeholders ``{"var": "p"}``; a `space` of integer ranges, one per
 variable; and the `answer`, one assignment of the variables (or null: none). With
 ``"pick": "only"`` it says the template holds for the answer and for no other candidate
@@ -25,7 +26,7 @@ from typing import Any
 from cardgen.claims.budget import plan
 from cardgen.claims.check_torch import quiet, torch_module, torch_run
 from cardgen.claims.kind import ClaimKind
-from cardgen.claims.kinds import equivalent, error, shape
+from cardgen.claims.kinds import equivalent, error, framework_same, shape
 from cardgen.claims.limits import (
     MAX_GEOMETRY,
     MAX_INPUT_ELEMENTS,
@@ -41,7 +42,8 @@ from cardgen.layers import Layer
 
 MAX_CANDIDATES = 65_536   # assignments in one space
 MAX_FULL_CHECKS = 4_096   # candidates whose equivalence needs probing (same output shape)
-_TEMPLATES = {k.name: k for k in (shape.KIND, error.KIND, equivalent.KIND)}
+_TEMPLATES = {k.name: k for k in (shape.KIND, error.KIND, equivalent.KIND,
+                                  framework_same.KIND)}
 _STACKS = ("layers", "other")  # where placeholders may stand: layer arguments only
 _VAR = re.compile(r"[a-z][a-z0-9_]{0,7}")
 PICKS = ("only", "smallest")
@@ -121,7 +123,8 @@ def substitute(template: Mapping[str, Any], values: Mapping[str, int]) -> dict[s
 def parse(claim: Mapping[str, Any]) -> Unique:
     template, space, answer, pick = (claim[k] for k in ("claim", "space", "answer", "pick"))
     if not isinstance(template, Mapping) or template.get("kind") not in _TEMPLATES:
-        raise Failed("unique claim: claim must be a shape, error or equivalent claim")
+        raise Failed("unique claim: claim must be a shape, error or equivalent claim, "
+                     "or a framework_same claim")
     inner = _TEMPLATES[template["kind"]]
     check_keys(template, f"unique claim's {inner.name}", inner.keys)
     if pick not in PICKS:
