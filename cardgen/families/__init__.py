@@ -15,13 +15,15 @@ from cardgen.families import (
     conv_same_padding,
     conv_transpose_output_size,
     conv_validity,
+    network_receptive_field,
     network_trace,
     pool_output_size,
 )
 
 _MODULES = (conv_output_size, conv_same_padding, conv_inverse, conv_validity,
             conv_transpose_output_size, pool_output_size, adaptive_output_shape,
-            adaptive_windows, adaptive_equivalence, adaptive_values, network_trace, conv_params)
+            adaptive_windows, adaptive_equivalence, adaptive_values, network_trace, conv_params,
+            network_receptive_field)
 
 FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 

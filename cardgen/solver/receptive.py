@@ -86,10 +86,21 @@ class Field:
     ranges: list[Range | None]
     cells: int
     sizes: list[int]  # the length of the dim in each tensor, input first
+    runs: list[list[Range]]  # per tensor, input first: the maximal runs of cells read
 
     @property
     def support(self) -> Range | None:
         return self.ranges[0]
+
+
+def _runs(units: list[int]) -> list[Range]:
+    runs: list[Range] = []
+    for u in units:
+        if runs and runs[-1][1] == u:
+            runs[-1] = (runs[-1][0], u + 1)
+        else:
+            runs.append((u, u + 1))
+    return runs
 
 
 def _back(units: list[int], t: Tap, size: int) -> list[int]:
@@ -131,11 +142,14 @@ def fields(layers: Sequence[Layer], input_shape: Sequence[int],
                              f"along spatial dim {d}")
         units = [index[d]]
         ranges: list[Range | None] = [(index[d], index[d] + 1)]
+        runs = [[(index[d], index[d] + 1)]]
         for layer_i in range(len(layers) - 1, -1, -1):
             units = _back(units, tap(layers[layer_i], d), sizes[layer_i][d])
             ranges.append((units[0], units[-1] + 1) if units else None)
+            runs.append(_runs(units))
         ranges.reverse()
-        result.append(Field(ranges, len(units), [s[d] for s in sizes]))
+        runs.reverse()
+        result.append(Field(ranges, len(units), [s[d] for s in sizes], runs))
     return result
 
 

@@ -41,6 +41,7 @@ from cardgen.render.diagrams.geometry import CELLS_FULL, LINKS_MAX, ROWS_FULL, W
 from cardgen.render.diagrams.sliding_strip import sliding_strip
 from cardgen.render.diagrams.transposed_strip import transposed_strip
 from cardgen.render.diagrams.values_grid import values_grid
+from cardgen.render.diagrams.receptive_strip import receptive_strip
 
 # Diagram.kind -> the function that draws it (called with Diagram.args as keywords)
 DIAGRAMS: dict[str, Callable[..., str]] = {
@@ -49,6 +50,7 @@ DIAGRAMS: dict[str, Callable[..., str]] = {
     "sliding_strip": sliding_strip,
     "transposed_strip": transposed_strip,
     "values_grid": values_grid,
+    "receptive_strip": receptive_strip,
 }
 
 __all__ = [
@@ -62,4 +64,5 @@ __all__ = [
     "sliding_strip",
     "transposed_strip",
     "values_grid",
+    "receptive_strip",
 ]
