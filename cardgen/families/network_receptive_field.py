@@ -34,7 +34,7 @@ LEVELS = (1, 2, 3)
 
 # Per level: level 1 asks the field size of a 2-3 layer 1-D stack of convs and pools
 # with strides (no padding, no dilation: every unit's field has one size); level 2 the
-# size through a dilated conv (3 layers), or the jump (3-4 layers, a product of strides);
+# size through a dilated conv (3 layers), or the jump (4 layers, 3 of them strided);
 # level 3 the input range [start, stop) of one given unit through padded layers, 1-D (up
 # to 3 layers) or 2-D (2 layers), where a unit near the edge loses its padding cells.
 MAX_SIZE = 64  # a field wider than this is no mental arithmetic
@@ -92,7 +92,7 @@ def _draw_layer(rng: Any, nd: int, channels: list[int], level: int, dilate: bool
 
 def _stack(rng: Any, level: int, q: str, nd: int) -> tuple[list[Layer], int]:
     """The layers and the input's channels."""
-    count = {1: pick(rng, (2, 3)), 2: 3 if q == "size" else pick(rng, (3, 4)),
+    count = {1: pick(rng, (2, 3)), 2: 3 if q == "size" else 4,
              3: pick(rng, (2, 3)) if nd == 1 else 2}[level]
     channels = [pick(rng, (1, 3))]
     dilated = rng.randrange(count) if level == 2 and q == "size" else -1
@@ -146,7 +146,7 @@ def _accepted(params: dict[str, Any]) -> bool:
             return False  # one layer's window alone would answer it
     elif params["q"] == "jump":
         answer = rows[-1].jump
-        if answer > 36 or sum(t.stride > 1 for t in taps) < 2:
+        if answer > 36 or sum(t.stride > 1 for t in taps) < 3:
             return False
     else:
         found = fields(layers, shape, params["index"])
@@ -161,13 +161,14 @@ def _accepted(params: dict[str, Any]) -> bool:
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
+    # the question is drawn once, so its share is the drawn one whatever each accepts
+    if level == 3:
+        q, nd = "range", pick(rng, (1, 1, 2))
+    elif level == 2:
+        q, nd = ("jump" if rng.random() < 0.25 else "size"), 1
+    else:
+        q, nd = "size", 1
     for _ in range(MAX_DRAWS):
-        if level == 3:
-            q, nd = "range", pick(rng, (1, 1, 2))
-        elif level == 2:
-            q, nd = ("jump" if rng.random() < 0.3 else "size"), 1
-        else:
-            q, nd = "size", 1
         layers, cin = _stack(rng, level, q, nd)
         size = rng.randrange(16, MAX_INPUT + 1) if nd == 1 else rng.randrange(8, 25)
         shape = [1, cin] + [size] * nd
