@@ -156,5 +156,12 @@ def fields(layers: Sequence[Layer], input_shape: Sequence[int],
 def support(layers: Sequence[Layer], input_shape: Sequence[int],
             index: Sequence[int]) -> list[Range | None]:
     """The [start, stop) of input cells output unit `index` depends on, per spatial dim
-    (first cell to last; padding cells are not input). None: it depends on no input cell."""
-    return [f.support for f in fields(layers, input_shape, index)]
+    (first cell to last; padding cells are not input). None in every dim: it depends on no
+    input cell (the cells are a product over the dims, so one empty dim empties them all)."""
+    return box_of(fields(layers, input_shape, index))
+
+
+def box_of(found: Sequence[Field]) -> list[Range | None]:
+    """The box of `fields`' supports: None in every dim when one dim reads nothing."""
+    box = [f.support for f in found]
+    return [None] * len(box) if None in box else box

@@ -6,8 +6,8 @@
 ``start`` up to ``stop`` (exclusive): the first and one past the last cell whose value
 changes it. Padding cells are not input cells. Cells inside the range that the unit
 skips (dilation, or a stride longer than the window) still lie inside it: the range is
-the smallest box holding every cell it depends on. ``null`` for a dim: it depends on no
-input cell at all.
+the smallest box holding every cell it depends on. ``null`` in every dim: it depends on
+no input cell at all (the cells are a product over the dims: one empty dim empties all).
 
 The layers are Conv, MaxPool and AvgPool layers with the same number of spatial dims,
 on a batched input (N, C, spatial...).
@@ -47,7 +47,7 @@ from cardgen.claims.limits import (
 from cardgen.claims.parse import check_stack_size, parse_input_shape, parse_items
 from cardgen.errors import ShapeError
 from cardgen.layers import Layer
-from cardgen.solver.receptive import RF_KINDS, Range, fields, tap
+from cardgen.solver.receptive import RF_KINDS, Range, support, tap
 
 Box = list[Range | None]
 
@@ -137,7 +137,7 @@ def _compare(source: str, got: Box, c: Support) -> str:
 def check_solver(c: Support) -> str:
     _budget(c)
     try:
-        got: Box = [f.support for f in fields(c.layers, c.input_shape, c.output_index)]
+        got: Box = support(c.layers, c.input_shape, c.output_index)
     except ShapeError as exc:  # _budget ran the same sizes: not expected
         raise Failed(f"solver: raises: {exc}") from None
     return _compare("solver", got, c)
@@ -220,7 +220,7 @@ def support_claim(layers: Sequence[Layer], input_shape: Sequence[int],
         if len(shape) != layers[0].ndim + 2:
             raise Failed("input_shape must be batched")
         _budget(c)
-        box = [f.support for f in fields(layers, shape, c.output_index)]
+        box = support(layers, shape, c.output_index)
     except (Failed, ShapeError) as exc:
         raise ValueError(f"cannot build this support claim: {exc}") from None
     return {"kind": "support", "layers": [layer.to_json() for layer in layers],
