@@ -296,3 +296,18 @@ def test_params_steps_are_out_times_per_output_plus_bias():
     plain, g = solved("conv.params", {"q": "params", "layer": parse_layer(
         "Conv2d(16, 32, 3, groups=4, bias=False)").to_json()})
     assert g.steps == f.steps - 1 and g.signature != f.signature
+
+
+def test_receptive_field_size_steps_follow_the_recurrence():
+    """network.receptive_field size: per layer k-1, times the jump when past 1, the sum,
+    and the jump times the stride before the next layer."""
+    layers = [parse_layer("Conv1d(1, 8, 3, stride=2)"), parse_layer("Conv1d(8, 8, 3)")]
+    params = {"q": "size", "layers": [x.to_json() for x in layers], "input_shape": [1, 1, 30]}
+    sol, f = solved("network.receptive_field", params)
+    (a, b) = sol.claims[0]["support"][0]
+    assert int(sol.answer) == b - a
+    # 3-1, 1+2; 1*2 (the jump); 3-1, 2*2, 3+4
+    assert f.steps == 6 and f.form == "int" and not f.giveaway
+    dilated = [parse_layer("Conv1d(1, 8, 3, stride=2)"), parse_layer("Conv1d(8, 8, 3, dilation=2)")]
+    _, g = solved("network.receptive_field", {**params, "layers": [x.to_json() for x in dilated]})
+    assert g.steps == f.steps + 1 and g.signature != f.signature
