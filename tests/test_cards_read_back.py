@@ -24,7 +24,6 @@ the geometry of shaded bands in the SVGs (only their text labels are read).
 from __future__ import annotations
 
 import math
-
 import re
 from collections import Counter
 from collections.abc import Iterator

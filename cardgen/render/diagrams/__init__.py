@@ -38,10 +38,10 @@ from collections.abc import Callable
 from cardgen.render.diagrams.adaptive_grid import adaptive_grid
 from cardgen.render.diagrams.adaptive_strip import adaptive_strip
 from cardgen.render.diagrams.geometry import CELLS_FULL, LINKS_MAX, ROWS_FULL, WIDTH
+from cardgen.render.diagrams.receptive_strip import receptive_strip
 from cardgen.render.diagrams.sliding_strip import sliding_strip
 from cardgen.render.diagrams.transposed_strip import transposed_strip
 from cardgen.render.diagrams.values_grid import values_grid
-from cardgen.render.diagrams.receptive_strip import receptive_strip
 
 # Diagram.kind -> the function that draws it (called with Diagram.args as keywords)
 DIAGRAMS: dict[str, Callable[..., str]] = {
