@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from cardgen.claims import support_claim
@@ -51,6 +52,7 @@ DEFINITIONS = {
 }
 
 
+@lru_cache(maxsize=4096)  # a few thousand distinct layers, drawn many times over
 def _conv(nd: int, cin: int, cout: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> Layer:
     args: dict[str, Any] = {"in_channels": cin, "out_channels": cout, "kernel_size": k}
     if s != 1:
@@ -62,6 +64,7 @@ def _conv(nd: int, cin: int, cout: int, k: int, s: int = 1, p: int = 0, d: int =
     return Layer.from_json({"type": f"Conv{nd}d", "args": args})
 
 
+@lru_cache(maxsize=1024)
 def _pool(nd: int, k: int, s: int | None = None, p: int = 0, avg: bool = False) -> Layer:
     args: dict[str, Any] = {"kernel_size": k}
     if s is not None and s != k:
@@ -131,33 +134,34 @@ def _runs(layers: list[Layer], shape: list[int]) -> bool:
     return min(out) >= 2
 
 
-def _accepted(params: dict[str, Any]) -> bool:
+def _accepted(layers: list[Layer], shape: list[int], q: str,
+              index: list[int] | None) -> bool:
     """A problem worth asking: its answer is no number the question shows, the numbers
-    stay mental, and a range question's unit needs the walk (not the whole input)."""
-    layers = [Layer.from_json(j) for j in params["layers"]]
-    shape = params["input_shape"]
-    if not _runs(layers, shape):
-        return False
+    stay mental, and a range question's unit needs the walk (not the whole input). The
+    arithmetic first: it turns most draws away before the stack is run."""
+    nd = len(shape) - 2
+    rows = [field_rows([tap(layer, d) for layer in layers]) for d in range(nd)]
     taps = [tap(layer, 0) for layer in layers]
-    rows = field_rows(taps)
-    if params["q"] == "size":
-        answer = rows[-1].size
-        if answer > MAX_SIZE or answer <= max(t.span for t in taps):
-            return False  # one layer's window alone would answer it
-    elif params["q"] == "jump":
-        answer = rows[-1].jump
-        if answer > 36 or sum(t.stride > 1 for t in taps) < 3:
+    if q == "range":
+        if max(r[-1].size for r in rows) > MAX_SIZE:
             return False
     else:
-        found = fields(layers, shape, params["index"])
-        for f, n in zip(found, shape[2:], strict=True):
-            if f.support is None or f.support == (0, n):
-                return False  # the whole input: no walk needed
-        if max(rows[-1].size for rows in [field_rows([tap(x, d) for x in layers])
-                                         for d in range(len(found))]) > MAX_SIZE:
+        answer = rows[0][-1].size if q == "size" else rows[0][-1].jump
+        if q == "size" and (answer > MAX_SIZE or answer <= max(t.span for t in taps)):
+            return False  # too wide, or one layer's window alone would answer it
+        if q == "jump" and (answer > 36 or sum(t.stride > 1 for t in taps) < 3):
             return False
-        return True
-    return answer not in _literals(layers, shape)
+        if answer in _literals(layers, shape):
+            return False
+    if not _runs(layers, shape):
+        return False
+    if q == "range":
+        assert index is not None
+        found = fields(layers, shape, index)
+        # the whole input needs no walk
+        return all(f.support not in (None, (0, n)) for f, n in zip(found, shape[2:],
+                                                                   strict=True))
+    return True
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
@@ -174,23 +178,25 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         shape = [1, cin] + [size] * nd
         if nd == 2 and rng.random() < 0.5:
             shape[3] = rng.randrange(8, 25)
-        params: dict[str, Any] = {"q": q, "layers": [x.to_json() for x in layers],
-                                  "input_shape": shape}
+        index = None
         if q == "range":
             try:
                 out = dim_sizes(layers, shape)[-1]
             except ShapeError:
                 continue
             # half the units at an edge, where the padding cuts the field
-            params["index"] = [pick(rng, (0, o - 1)) if rng.random() < 0.5
-                               else rng.randrange(o) for o in out]
-        if _accepted(params):
+            index = [pick(rng, (0, o - 1)) if rng.random() < 0.5 else rng.randrange(o)
+                     for o in out]
+        if _accepted(layers, shape, q, index):
+            params: dict[str, Any] = {"q": q, "layers": [x.to_json() for x in layers],
+                                      "input_shape": shape}
+            if index is not None:
+                params["index"] = index
             return params
     raise exhausted(NAME, MAX_DRAWS)
 
 
-def _listing(layers: list[Layer]) -> str:
-    return " → ".join(layer_code(layer) for layer in layers)
+_code = lru_cache(maxsize=4096)(layer_code)  # each layer is named in the question and steps
 
 
 def _diagram(f: Field, caption: str) -> Diagram:
@@ -216,7 +222,7 @@ def _recurrence_steps(layers: list[Layer], with_jump: bool) -> list[str]:
     rows = field_rows(taps)
     steps = [field_rule_text()]
     for n, (layer, t) in enumerate(zip(layers, taps, strict=True), start=1):
-        steps.append(f"Layer {n}, {layer_code(layer)}: k={t.kernel}"
+        steps.append(f"Layer {n}, {_code(layer)}: k={t.kernel}"
                      + (f", d={t.dilation}" if t.dilation > 1 else "")
                      + f", s={t.stride}. "
                      + size_step_tex(n, t, rows[n - 1], rows[n], with_jump or n < len(taps)))
@@ -228,7 +234,8 @@ def solve(params: dict[str, Any]) -> Solution:
     shape = params["input_shape"]
     nd = len(shape) - 2
     q = params["q"]
-    head = (f"An input of shape `{shape_text(shape)}` goes through {_listing(layers)}.")
+    listing = " → ".join(map(_code, layers))
+    head = f"An input of shape `{shape_text(shape)}` goes through {listing}."
     if q in ("size", "jump"):
         taps = [tap(layer, 0) for layer in layers]
         rows = field_rows(taps)
@@ -278,7 +285,7 @@ def solve(params: dict[str, Any]) -> Solution:
             t = tap(layers[n - 1], d)
             unit_text = (f"unit {units[0]}" if units[1] - units[0] == 1
                          else f"units {units[0]} to {units[1] - 1}")
-            steps.append(f"{layer_code(layers[n - 1])} (k={t.kernel}, s={t.stride}, "
+            steps.append(f"{_code(layers[n - 1])} (k={t.kernel}, s={t.stride}, "
                          f"p={t.left}; its input has {f.sizes[n - 1]} cells): {unit_text} "
                          + walk_step_tex(t, f.sizes[n - 1], units, got))
         start, stop = f.support or (0, 0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cardgen.errors import ShapeError
 from cardgen.layers import Layer
@@ -41,6 +42,7 @@ class Tap:
         return self.dilation * (self.kernel - 1) + 1
 
 
+@lru_cache(maxsize=4096)  # a build asks for the same layer's geometry many times
 def tap(layer: Layer, d: int) -> Tap:
     """The window geometry of `layer` along spatial dim `d`."""
     kind = layer.kind
@@ -111,7 +113,13 @@ def _back(units: list[int], t: Tap, size: int) -> list[int]:
 def dim_sizes(layers: Sequence[Layer], input_shape: Sequence[int]) -> list[tuple[int, ...]]:
     """The spatial sizes of every tensor through the stack, input first; ShapeError where
     torch raises (also for a layer with no fixed window)."""
-    shape = tuple(input_shape)
+    return list(_dim_sizes(tuple(layers), tuple(input_shape)))
+
+
+@lru_cache(maxsize=1024)  # a card's generator, steps and claims ask for the same stack
+def _dim_sizes(layers: tuple[Layer, ...], input_shape: tuple[int, ...]
+               ) -> tuple[tuple[int, ...], ...]:
+    shape = input_shape
     out = [shape[-layers[0].ndim:]] if layers else []
     for layer in layers:
         if layer.kind not in RF_KINDS:
@@ -119,19 +127,27 @@ def dim_sizes(layers: Sequence[Layer], input_shape: Sequence[int]) -> list[tuple
                              "MaxPool and AvgPool layers only")
         shape = layer_step(layer, shape).output_shape
         out.append(shape[-layer.ndim:])
-    return out
+    return tuple(out)
 
 
 def fields(layers: Sequence[Layer], input_shape: Sequence[int],
-           index: Sequence[int]) -> list[Field]:
+           index: Sequence[int]) -> tuple[Field, ...]:
     """Per spatial dim, what output unit `index` (spatial coordinates) of the stack reads;
-    ShapeError where torch raises or the index is not an output unit."""
+    ShapeError where torch raises or the index is not an output unit. Cached: a card
+    asks for the same unit in its generator, its steps and its claims (do not change
+    the Fields it returns)."""
+    return _fields(tuple(layers), tuple(input_shape), tuple(index))
+
+
+@lru_cache(maxsize=1024)
+def _fields(layers: tuple[Layer, ...], input_shape: tuple[int, ...],
+            index: tuple[int, ...]) -> tuple[Field, ...]:
     if not layers:
         raise ShapeError("an empty stack has no receptive field")
     nd = layers[0].ndim
     if any(layer.ndim != nd for layer in layers):
         raise ShapeError("every layer of the stack must have the same number of spatial dims")
-    sizes = dim_sizes(layers, input_shape)
+    sizes = _dim_sizes(layers, input_shape)
     if len(index) != nd:
         raise ShapeError(f"the output index needs {nd} coordinates, got {len(index)}")
     result = []
@@ -150,7 +166,7 @@ def fields(layers: Sequence[Layer], input_shape: Sequence[int],
         ranges.reverse()
         runs.reverse()
         result.append(Field(ranges, len(units), [s[d] for s in sizes], runs))
-    return result
+    return tuple(result)
 
 
 def support(layers: Sequence[Layer], input_shape: Sequence[int],

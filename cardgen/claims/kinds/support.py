@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cardgen.claims.budget import plan
-from cardgen.claims.build import once_per_configuration, shape_list, trusted_plan
+from cardgen.claims.build import shape_list, trusted_plan
 from cardgen.claims.check_torch import torch_module, torch_raised, torch_run
 from cardgen.claims.kind import ClaimKind
 from cardgen.claims.limits import (
@@ -103,11 +103,14 @@ def parse(claim: Mapping[str, Any]) -> Support:
     return Support(layers, shape, tuple(index), _parse_box(claim["support"], nd))
 
 
-def _budget(c: Support) -> tuple[int, ...]:
-    """The limits before any work; the output shape as the solver sees it."""
-    shapes, err, _ = plan(c.layers, c.input_shape, MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS)
-    if err:
-        raise Failed(f"solver: the stack raises on {list(c.input_shape)}: {err}")
+def _budget(c: Support, shapes: Sequence[tuple[int, ...]] | None = None) -> tuple[int, ...]:
+    """The limits before any work; the output shape as the solver sees it. `shapes`: the
+    plan a trusted builder already has (`trusted_plan`, the same limits)."""
+    if shapes is None:
+        shapes, err, _ = plan(c.layers, c.input_shape, MAX_INPUT_ELEMENTS,
+                              MAX_TENSOR_ELEMENTS)
+        if err:
+            raise Failed(f"solver: the stack raises on {list(c.input_shape)}: {err}")
     nd = c.layers[0].ndim
     # the exact walk reads at most (units of a layer's output) x (its kernel) per dim
     work = sum(out[-nd:][d] * tap(layer, d).kernel for layer, out in
@@ -205,7 +208,6 @@ KIND = ClaimKind("support", frozenset({"kind", "layers", "input_shape", "output_
                                        "support"}), parse, check_solver, check_torch)
 
 
-@once_per_configuration
 def support_claim(layers: Sequence[Layer], input_shape: Sequence[int],
                   output_index: Sequence[int]) -> dict[str, Any]:
     """The input box output unit `output_index` of the stack depends on, by the solver;
@@ -214,12 +216,13 @@ def support_claim(layers: Sequence[Layer], input_shape: Sequence[int],
     try:
         check_stack_size(layers)
         _check_layers(layers)
-        trusted_plan(tuple(layers), tuple(shape))
-        c = Support(layers, parse_input_shape(shape, "input_shape"),
-                    tuple(int(i) for i in output_index), [])
+        shapes, err = trusted_plan(tuple(layers), tuple(shape))
+        if err:
+            raise Failed(f"the stack raises: {err}")
+        c = Support(layers, tuple(shape), tuple(int(i) for i in output_index), [])
         if len(shape) != layers[0].ndim + 2:
             raise Failed("input_shape must be batched")
-        _budget(c)
+        _budget(c, shapes)
         box = support(layers, shape, c.output_index)
     except (Failed, ShapeError) as exc:
         raise ValueError(f"cannot build this support claim: {exc}") from None

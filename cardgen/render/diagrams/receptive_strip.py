@@ -46,9 +46,9 @@ def receptive_strip(sizes: Sequence[int], runs: Sequence[Sequence[Sequence[int]]
         cw = span_w / size
         y = TOP + (rows - 1 - row) * PITCH
         ys.append(y)
-        if cw >= 4:
+        if size <= 24:  # longer rows: separators closer than 12 px are noise
             lay.strip("cg-cell", x0, y, [cw] * size, STRIP_H)
-        else:  # cells narrower than their separators: one outline
+        else:  # one outline
             lay.rect("cg-cell", x0, y, span_w, STRIP_H)
         for a, b in runs[row]:
             lay.rect("cg-band cg-win0", x0 + a * cw, y, (b - a) * cw, STRIP_H)
