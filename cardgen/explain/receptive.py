@@ -71,9 +71,10 @@ def walk_rule_text() -> str:
     return ("Walk back from the output unit, one layer at a time. Unit \\(u\\) of a layer "
             "with kernel \\(k\\), stride \\(s\\) and padding \\(p\\) reads cells \\(us-p\\) "
             "to \\(us-p+k-1\\) of that layer's input; cells below 0 or past the input's "
-            "last cell are padding, which depends on no input, so they are dropped. A "
-            "range of units \\(a\\) to \\(b\\) reads from the first cell of \\(a\\) to "
-            "the last cell of \\(b\\).")
+            "last cell are padding, which depends on no input, so they are dropped: where "
+            "a range reaches from or to a padding cell, its first or last cell is the "
+            "input's edge. A range of units \\(a\\) to \\(b\\) reads from the first "
+            "cell of \\(a\\) to the last cell of \\(b\\).")
 
 
 def walk_step_tex(t: Tap, size: int, units: Range, got: Range) -> str:
@@ -94,11 +95,18 @@ def walk_step_tex(t: Tap, size: int, units: Range, got: Range) -> str:
 
     lo = f"{lin(a)}" if a * t.stride or t.left else "0"
     hi = f"{lin(last_unit)} + {t.kernel - 1}" if t.kernel > 1 else lin(last_unit)
+    # a clipped bound gets a row of its own: one row with both would not fit a phone
     rows: list[tuple[str | None, str]] = []
-    rows.append(("\\text{first}", f"\\max({lo},\\ 0) = {first}" if first_raw < 0
-                 else f"{lo} = {first}"))
-    rows.append(("\\text{last}", f"\\min({hi},\\ {size - 1}) = {last}" if last_raw >= size
-                 else f"{hi} = {last}"))
+    if first_raw < 0:
+        rows += [("\\text{from}", f"{lo} = {first_raw}"),
+                 ("\\text{first}", f"\\max({first_raw},\\ 0) = {first}")]
+    else:
+        rows.append(("\\text{first}", f"{lo} = {first}"))
+    if last_raw >= size:
+        rows += [("\\text{to}", f"{hi} = {last_raw}"),
+                 ("\\text{last}", f"\\min({last_raw},\\ {size - 1}) = {last}")]
+    else:
+        rows.append(("\\text{last}", f"{hi} = {last}"))
     return display_rows(rows)
 
 
