@@ -45,10 +45,11 @@ DEFINITIONS = {
             "one the unit depends on to the last one (cells it skips in between count "
             "too). No layer pads, so every output unit's field has the same size.",
     "jump": "Each output unit depends on a stretch of input cells (its receptive field). "
-            "The fields of two neighbouring output units start the same number of input "
-            "cells apart everywhere: the jump (the stack's effective stride).",
-    "range": "Padding cells are not input cells: a unit depends only on the input cells "
-             "that reach it through the layers.",
+            "No layer pads, and the fields of two neighbouring output units start the same "
+            "number of input cells apart everywhere: the jump (the stack's effective "
+            "stride).",
+    "range": "Cells and units are numbered from 0. Padding cells are not input cells: a "
+             "unit depends only on the input cells that reach it through the layers.",
 }
 
 
@@ -264,8 +265,9 @@ def solve(params: dict[str, Any]) -> Solution:
     index = params["index"]
     found = fields(layers, shape, index)
     names = ["H", "W"] if nd == 2 else [""]
-    unit = f"at row {index[0]}, column {index[1]}" if nd == 2 else str(index[0])
-    question = (f"{head} {DEFINITIONS['range']} Which input cells does output unit {unit} "
+    unit = (f"the output unit at row {index[0]}, column {index[1]}" if nd == 2
+            else f"output unit {index[0]}")
+    question = (f"{head} {DEFINITIONS['range']} Which input cells does {unit} "
                 "depend on? Give the first and one past the last"
                 + (", per spatial dim" if nd == 2 else "")
                 + " (cells it skips in between are inside the range).")
