@@ -114,13 +114,10 @@ def _stack(rng: Any, level: int, q: str, nd: int) -> tuple[list[Layer], int]:
 
 
 def _literals(layers: list[Layer], shape: list[int]) -> set[int]:
-    numbers = set(shape)
-    for layer in layers:
-        for value in layer.kwargs.values():
-            for v in value if isinstance(value, tuple) else (value,):
-                if isinstance(v, int) and not isinstance(v, bool):
-                    numbers.add(v)
-    return numbers
+    """Every number the question shows: the sizes and the layers' arguments."""
+    values = [v for x in layers for a in x.kwargs.values()
+              for v in (a if isinstance(a, tuple) else (a,))]
+    return set(shape) | {v for v in values if type(v) is int}  # bools are not sizes
 
 
 def _runs(layers: list[Layer], shape: list[int]) -> bool:

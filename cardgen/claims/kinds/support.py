@@ -26,15 +26,13 @@ on a batched input (N, C, spatial...).
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cardgen.claims.budget import plan
 from cardgen.claims.build import shape_list, trusted_plan
-from cardgen.claims.check_torch import torch_module, torch_raised, torch_run
+from cardgen.claims.check_torch import quiet, torch_module, torch_raised, torch_run
 from cardgen.claims.kind import ClaimKind
 from cardgen.claims.limits import (
     MAX_EXACT_WORK,
@@ -146,16 +144,6 @@ def check_solver(c: Support) -> str:
     return _compare("solver", got, c)
 
 
-@contextlib.contextmanager
-def _grad_quiet() -> Iterator[None]:
-    """Gradients on (claims.check_torch.quiet turns them off), warnings off."""
-    import torch
-
-    with torch.enable_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
-
-
 def _probe_module(layer: Layer) -> Any:
     """The module whose gradient shows the layer's windows: a Conv with weights 1 and
     bias 0; a MaxPool as the AvgPool of the same geometry (see the module doc); an
@@ -180,7 +168,7 @@ def check_torch(c: Support) -> str:
 
     out = _budget(c)
     nd = c.layers[0].ndim
-    with _grad_quiet():
+    with quiet(), torch.enable_grad():  # quiet's no_grad, lifted for the backward pass
         try:
             modules = [_probe_module(layer).double() for layer in c.layers]
             x = torch.ones(c.input_shape, dtype=torch.float64, requires_grad=True)
