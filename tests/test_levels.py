@@ -311,16 +311,16 @@ FEATURES: list[Feature] = [
     F("conv.params", 2, "refused", lambda d: d.solution.answer == "error", 0.08,
       absent_at=(1, 3)),
     F("conv.params", 3, "macs", lambda d: d.params["q"] == "macs", 0.5),
-    # network.receptive_field. L1: the field size of a 2-3 layer stack, no padding or
-    # dilation. L2: the size through a dilated conv, or the jump of 4 layers. L3: the input
-    # range of one unit through padded layers, 1-D or 2-D.
+    # network.receptive_field. L1: the field size of a 2-3 layer stack without padding or
+    # dilation, or the jump of 4 layers. L2: the size through a dilated conv. L3: the
+    # input range of one unit through padded layers, 1-D or 2-D.
     F("network.receptive_field", 1, "size-undilated",
       lambda d: d.params["q"] == "size" and not any(
           "dilation" in j["args"] for j in d.params["layers"]), 0.5, absent_at=(2, 3)),
+    F("network.receptive_field", 1, "jump", lambda d: d.params["q"] == "jump", 0.1,
+      absent_at=(2, 3)),
     F("network.receptive_field", 2, "dilated",
-      lambda d: any("dilation" in j["args"] for j in d.params["layers"]), 0.35),
-    F("network.receptive_field", 2, "jump", lambda d: d.params["q"] == "jump", 0.1,
-      absent_at=(1, 3)),
+      lambda d: any("dilation" in j["args"] for j in d.params["layers"]), 0.45),
     F("network.receptive_field", 3, "padded-range",
       lambda d: d.params["q"] == "range" and any(
           "padding" in j["args"] for j in d.params["layers"]), 0.45),

@@ -34,10 +34,11 @@ TOPIC = "Networks"
 LEVELS = (1, 2, 3)
 
 # Per level: level 1 asks the field size of a 2-3 layer 1-D stack of convs and pools
-# with strides (no padding, no dilation: every unit's field has one size); level 2 the
-# size through a dilated conv (3 layers), or the jump (4 layers, 3 of them strided);
-# level 3 the input range [start, stop) of one given unit through padded layers, 1-D (up
-# to 3 layers) or 2-D (2 layers), where a unit near the edge loses its padding cells.
+# with strides (no padding, no dilation: every unit's field has one size), or the jump
+# of 4 layers, 3 of them strided (a product of strides: the easiest form, so it stays at
+# level 1); level 2 the size through a dilated conv (3 layers); level 3 the input range
+# [start, stop) of one given unit through padded layers, 1-D (up to 3 layers) or 2-D
+# (2 layers), where a unit near the edge loses its padding cells.
 MAX_SIZE = 64  # a field wider than this is no mental arithmetic
 MAX_INPUT = 80  # cells per dim: the diagram keeps each cell visible at 360 px
 DEFINITIONS = {
@@ -96,7 +97,7 @@ def _draw_layer(rng: Any, nd: int, channels: list[int], level: int, dilate: bool
 
 def _stack(rng: Any, level: int, q: str, nd: int) -> tuple[list[Layer], int]:
     """The layers and the input's channels."""
-    count = {1: pick(rng, (2, 3)), 2: 3 if q == "size" else 4,
+    count = {1: pick(rng, (2, 3)) if q == "size" else 4, 2: 3,
              3: pick(rng, (2, 3)) if nd == 1 else 2}[level]
     channels = [pick(rng, (1, 3))]
     dilated = rng.randrange(count) if level == 2 and q == "size" else -1
@@ -166,10 +167,8 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
     # the question is drawn once, so its share is the drawn one whatever each accepts
     if level == 3:
         q, nd = "range", pick(rng, (1, 1, 2))
-    elif level == 2:
-        q, nd = ("jump" if rng.random() < 0.25 else "size"), 1
     else:
-        q, nd = "size", 1
+        q, nd = ("jump" if level == 1 and rng.random() < 0.25 else "size"), 1
     for _ in range(MAX_DRAWS):
         layers, cin = _stack(rng, level, q, nd)
         size = rng.randrange(16, MAX_INPUT + 1) if nd == 1 else rng.randrange(8, 25)
