@@ -61,8 +61,9 @@ def jump_tex(strides: Sequence[int], jump: int) -> str:
         mine *= s
     if mine != jump:
         raise _disagree("jump", mine, jump)
-    return ("Kernels, dilations and padding widen a field but do not move its start: only "
-            "strides do. The jump is the product of the strides: "
+    return ("Kernels and dilations widen every field alike and padding shifts every field "
+            "alike: only strides change how far apart neighbouring fields start. The jump "
+            "is the product of the strides: "
             + display_rows([("J", f"{_dot(map(str, strides))} = {jump}")]))
 
 

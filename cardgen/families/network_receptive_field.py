@@ -233,6 +233,10 @@ def solve(params: dict[str, Any]) -> Solution:
     q = params["q"]
     listing = " → ".join(map(_code, layers))
     head = f"An input of shape `{shape_text(shape)}` goes through {listing}."
+    # a pool written without a stride strides by its kernel: say so where it counts
+    pool_note = (" A pool without a stride argument strides by its kernel size."
+                 if any(x.kind != "conv" and "stride" not in x.to_json()["args"]
+                        for x in layers) else "")
     if q in ("size", "jump"):
         taps = [tap(layer, 0) for layer in layers]
         rows = field_rows(taps)
@@ -242,13 +246,14 @@ def solve(params: dict[str, Any]) -> Solution:
             answer = rows[-1].size
             question = f"{head} {DEFINITIONS['size']} How many input cells long is it?"
             steps = _recurrence_steps(layers, with_jump=False)
+            steps[0] += pool_note
             steps.append(f"The field is \\(r_{len(layers)} = {answer}\\) input cells.")
         else:
             units = [[0], [1]]
             answer = rows[-1].jump
             question = (f"{head} {DEFINITIONS['jump']} How many input cells apart do the "
                         "fields of neighbouring output units start?")
-            steps = [jump_tex([t.stride for t in taps], answer)]
+            steps = [jump_tex([t.stride for t in taps], answer) + pool_note]
         found = [fields(layers, shape, u)[0] for u in units]
         first, last = found[0].support, found[1].support
         assert first is not None and last is not None
@@ -267,7 +272,7 @@ def solve(params: dict[str, Any]) -> Solution:
                 "depend on? Give the first and one past the last"
                 + (", per spatial dim" if nd == 2 else "")
                 + " (cells it skips in between are inside the range).")
-    steps = [walk_rule_text()]
+    steps = [walk_rule_text() + pool_note]
     done: dict[tuple[Any, ...], str] = {}
     for d, f in enumerate(found):
         key = (tuple(f.sizes), index[d], tuple(tap(x, d) for x in layers))
