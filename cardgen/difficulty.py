@@ -43,6 +43,7 @@ Counting model ("steps": one mental arithmetic operation each):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -1204,6 +1205,68 @@ def _framework_same(form: str, sol: Solution, params: dict[str, Any]) -> _Measur
     return _Measure(w, ("same_torch", s > 1, parity))
 
 
+def _receptive_field(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """network.receptive_field. size: per layer k-1, d(k-1) when dilated, times the jump
+    when it is past 1, the sum, and the jump times the stride (not after the last layer).
+    jump: the product of the strides. range: per distinct dim, per layer walked back, the
+    first cell (u*s, -p, the clip at 0) and the last (u*s, -p, +(k-1), the clip at the
+    end), each only when it is not a no-op; then +1 for the stop."""
+    from cardgen.solver.receptive import field_rows, fields, tap
+
+    claims = [c for c in sol.claims if c.get("kind") == "support"]
+    if not claims:
+        return None
+    layers = [_layer(j) for j in claims[0]["layers"]]
+    shape = tuple(claims[0]["input_shape"])
+    nd = len(shape) - 2
+    q = params.get("q") or ("range" if len(claims) == 1 else "size")
+    w = _Work()
+    shapes = tuple((layer.kind, *dataclasses.astuple(tap(layer, d))) for layer in layers
+                   for d in range(nd))
+    if q == "jump":
+        _chain(w, [tap(layer, 0).stride for layer in layers])
+        return _Measure(w, ("rf", q, tuple(tap(x, 0).stride for x in layers)))
+    if q == "size":
+        taps = [tap(layer, 0) for layer in layers]
+        rows = field_rows(taps)
+        for n, t in enumerate(taps):
+            if t.kernel > 1:
+                w.op(t.kernel, 1)
+                grow = t.kernel - 1
+                if t.dilation > 1:
+                    w.op(t.dilation, grow)
+                    grow *= t.dilation
+                if rows[n].jump > 1:
+                    w.op(grow, rows[n].jump)
+                    grow *= rows[n].jump
+                w.op(rows[n].size, grow)
+            if t.stride > 1 and n < len(taps) - 1:
+                w.op(rows[n].jump, t.stride)
+        return _Measure(w, ("rf", q, shapes))
+    index = claims[0]["output_index"]
+    done = set()
+    for d, f in enumerate(fields(layers, shape, index)):
+        key = (tuple(f.sizes), index[d], tuple(tap(x, d) for x in layers))
+        if key in done:
+            continue
+        done.add(key)
+        for n in range(len(layers), 0, -1):
+            t, (a, b) = tap(layers[n - 1], d), f.ranges[n]  # type: ignore[misc]
+            for u, end in ((a, False), (b - 1, True)):
+                x = u * t.stride
+                if t.stride > 1 and u > 0:
+                    w.op(u, t.stride)
+                if t.left:
+                    w.op(x, t.left)
+                    x -= t.left
+                if end and t.kernel > 1:
+                    w.op(x, t.kernel - 1)
+                if t.left:
+                    w.compare()
+        w.op(f.ranges[0][1] - 1, 1)  # type: ignore[index]
+    return _Measure(w, ("rf", q, nd, shapes))
+
+
 FAMILY_RULES: dict[str, Rule] = {
     "adaptive.equivalence": _equivalence_dims,
     "adaptive.windows": _adaptive_windows,
@@ -1215,4 +1278,5 @@ FAMILY_RULES: dict[str, Rule] = {
     "network.models": _network_models,
     "input.unbatched": _unbatched,
     "conv.framework_same": _framework_same,
+    "network.receptive_field": _receptive_field,
 }

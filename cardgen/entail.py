@@ -233,6 +233,40 @@ def _framework_same(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
     return f"{pads[0][0]},{pads[0][1]}"
 
 
+def _support_width(claim: Claim) -> tuple[int, int]:
+    box = claim.get("support")
+    if not (isinstance(box, list) and len(box) == 1 and isinstance(box[0], list)):
+        raise NotEntailed("a 1-D support claim gives one [start, stop]")
+    start, stop = box[0]
+    return int(start), int(stop)
+
+
+def _receptive(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
+    """size: every support claim's width (they must agree: no layer pads); jump: the
+    starts of two neighbouring units' fields, apart; range: the one claim's box."""
+    found = _kinds(claims, "support")
+    q = params.get("q")
+    if q == "range":
+        box = _only(claims, "support").get("support")
+        if not isinstance(box, list) or any(r is None for r in box):
+            raise NotEntailed("the support claim gives no range")
+        return ",".join(f"{int(a)}:{int(b)}" for a, b in box)
+    if len(found) < 2:
+        raise NotEntailed("two support claims are needed: one unit says nothing of the rest")
+    if q == "size":
+        widths = {b - a for a, b in map(_support_width, found)}
+        if len(widths) != 1:
+            raise NotEntailed("the support claims give fields of different sizes")
+        return str(widths.pop())
+    if q == "jump":
+        (first, _), (second, _) = map(_support_width, found[:2])
+        units = [c.get("output_index") for c in found[:2]]
+        if len(found) != 2 or units[1][0] - units[0][0] != 1:
+            raise NotEntailed("the jump needs the fields of two neighbouring units")
+        return str(second - first)
+    raise NotEntailed(f"no rule for the question {q!r}")
+
+
 Deriver = Callable[[Mapping[str, Any], Sequence[Any]], str]
 
 DERIVERS: dict[str, Deriver] = {
@@ -251,6 +285,7 @@ DERIVERS: dict[str, Deriver] = {
     "network.models": _module,
     "input.unbatched": _forward,
     "conv.framework_same": _framework_same,
+    "network.receptive_field": _receptive,
 }
 CHECKED = {"adaptive.values"}  # numbers compared with the claim's tolerance, not derived
 FAMILIES = frozenset(DERIVERS) | CHECKED

@@ -23,6 +23,7 @@ the geometry of shaded bands in the SVGs (only their text labels are read).
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections import Counter
@@ -296,6 +297,9 @@ def _question_answer(card: Card, found: Findings, torch: Any) -> None:
     if shape is None or not calls or card.family in ("conv.params", "network.stack",
                                                      "network.models"):
         return  # they answer counts, or about one layer inside a network: read below
+    if shape is None or not calls or card.family in ("conv.params", "network.receptive_field"):
+        return  # they answer a count or a range, not a shape: _params_answer and
+        # _receptive_answer read them
     if re.fullmatch(r"\d+(x\d+)*|error", answer) and "run" not in card.front.split("?")[0][-40:]:
         if " maps " in card.front:
             return  # the question states a mapping and asks about something else
@@ -340,12 +344,9 @@ def test_layer_statements_match_torch(cards: list[Card]) -> None:
         _params_answer(card, found, torch)
         _stack_answer(card, found, torch)
         _models_answer(card, found, torch)
-
-
         _rank_statements(card, found, torch)
-
-
         _framework_same_statements(card, found, torch)
+        _receptive_answer(card, found, torch)
     minimum = dict.fromkeys(_family_names(), len(SEEDS) * PER_LEVEL)
     for f in ("adaptive.windows", "adaptive.values"):
         minimum[f] = 0  # their questions are not layer-on-shape statements
@@ -570,6 +571,72 @@ def _framework_same_statements(card: Card, found: Findings, torch: Any) -> None:
                 got = same(conv(x, w, stride=1, padding="same"))
             found.check(card, got == (said[1] == "computes"),
                         f"padding='same' {said[1]} it, torch says {got}")
+
+
+def _depends(torch: Any, calls: list[tuple[str, list[Any], dict[str, Any]]],
+             shape: list[int]) -> Any:
+    """For every output unit (channel 0), which input cells reach it: a batch with one
+    spike per input cell on a base of ones, weights 1, real max pools; a unit depends on
+    a cell when that cell's spike changes it. Shape (input cells, *output spatial)."""
+    spatial = shape[2:]
+    cells = math.prod(spatial)
+    x = torch.ones([cells + 1, shape[1], *spatial], dtype=torch.float64)
+    x.view(cells + 1, shape[1], -1)[torch.arange(1, cells + 1), :, torch.arange(cells)] = 1e6
+    with torch.no_grad():
+        for call in calls:
+            module = _module(torch, call).double()
+            if hasattr(module, "weight"):
+                module.weight.fill_(1.0)
+                if module.bias is not None:
+                    module.bias.zero_()
+            x = module(x)
+    y = x[:, 0]
+    return y[1:] != y[:1]
+
+
+def _box(reached: Any, spatial: list[int]) -> list[tuple[int, int]]:
+    """The [start, stop) per dim of the input cells one unit depends on."""
+    grid = reached.reshape(spatial)
+    box = []
+    for d in range(len(spatial)):
+        other = tuple(e for e in range(len(spatial)) if e != d)
+        cells = (grid.any(dim=other) if other else grid).nonzero().flatten().tolist()
+        box.append((cells[0], cells[-1] + 1))
+    return box
+
+
+def _receptive_answer(card: Card, found: Findings, torch: Any) -> None:
+    """network.receptive_field: the question's stack on its shape, run by torch with a
+    spike per input cell: the field size every unit shares, the jump between units 0 and
+    1, or the box of the unit asked; and each `Check:` step's ranges."""
+    if card.family != "network.receptive_field":
+        return
+    shape, calls, answer = question_shape(card), question_layers(card), card.fields["Answer"]
+    assert shape is not None
+    spatial = shape[2:]
+    reach = _depends(torch, calls, shape)
+    if "How many input cells long" in card.front:
+        widths = {b - a for u in range(reach.shape[1])
+                  for (a, b) in _box(reach[:, u], spatial)}
+        found.check(card, widths == {int(answer)}, f"answer {answer}, torch widths {widths}")
+    elif "apart do the fields" in card.front:
+        starts = [_box(reach[:, u], spatial)[0][0] for u in range(reach.shape[1])]
+        gaps = {b - a for a, b in pairwise(starts)}
+        found.check(card, gaps == {int(answer)}, f"answer {answer}, torch starts {starts}")
+    else:
+        m = re.search(r"output unit (?:at row (\d+), column (\d+)|(\d+))", card.front)
+        assert m is not None, card.front
+        index = [int(v) for v in m.groups() if v is not None]
+        box = _box(reach[(slice(None), *index)], spatial)
+        want = ",".join(f"{a}:{b}" for a, b in box)
+        found.check(card, answer == want, f"answer {answer}, torch {want}")
+    for step in card.steps:
+        for m in re.finditer(r"unit (\d+)(?: depends)? on input cells (\d+) to (\d+)|"
+                             r"unit (\d+) on (\d+) to (\d+)", step):
+            u, a, b = (int(v) for v in m.groups() if v is not None)
+            got = _box(reach[:, u], spatial)[0]
+            found.check(card, got == (a, b + 1), f"unit {u} said to read {a} to {b}, "
+                                                 f"torch {got}")
 
 
 def _runs_statements(card: Card, found: Findings, torch: Any) -> None:

@@ -320,3 +320,18 @@ def test_framework_same_counts_ceil_then_the_split_then_pytorchs_size():
     assert g.steps == 8 and g.form == "ints" and not g.giveaway
     _, h = solved("conv.framework_same", {**base, "q": "torch", "size": [45, 45]})
     assert h.steps > g.steps > f.steps and h.signature != g.signature
+
+
+def test_receptive_field_size_steps_follow_the_recurrence():
+    """network.receptive_field size: per layer k-1, times the jump when past 1, the sum,
+    and the jump times the stride before the next layer."""
+    layers = [parse_layer("Conv1d(1, 8, 3, stride=2)"), parse_layer("Conv1d(8, 8, 3)")]
+    params = {"q": "size", "layers": [x.to_json() for x in layers], "input_shape": [1, 1, 30]}
+    sol, f = solved("network.receptive_field", params)
+    (a, b) = sol.claims[0]["support"][0]
+    assert int(sol.answer) == b - a
+    # 3-1, 1+2; 1*2 (the jump); 3-1, 2*2, 3+4
+    assert f.steps == 6 and f.form == "int" and not f.giveaway
+    dilated = [parse_layer("Conv1d(1, 8, 3, stride=2)"), parse_layer("Conv1d(8, 8, 3, dilation=2)")]
+    _, g = solved("network.receptive_field", {**params, "layers": [x.to_json() for x in dilated]})
+    assert g.steps == f.steps + 1 and g.signature != f.signature

@@ -263,3 +263,32 @@ def test_framework_same_reads_the_size_the_split_or_the_padding() -> None:
     check_entailed({**which, "answer": "none"})
     with pytest.raises(NotEntailed):
         check_entailed({**which, "answer": "1"})
+
+
+def test_receptive_field_reads_the_support_claims() -> None:
+    """size: the width every support claim agrees on; jump: how far apart two neighbouring
+    units' fields start; range: the one claim's box."""
+    from cardgen.claims import support_claim
+
+    layers = [parse_layer("Conv1d(1, 4, 3, stride=2)"), parse_layer("MaxPool1d(2)")]
+    first, last = (support_claim(layers, [1, 1, 30], [i]) for i in (0, 6))
+    (a, b), (c, _) = first["support"][0], support_claim(layers, [1, 1, 30], [1])["support"][0]
+    size = {"family": "network.receptive_field", "params": {"q": "size"},
+            "claims": [first, last]}
+    check_entailed({**size, "answer": str(b - a)})
+    with pytest.raises(NotEntailed):
+        check_entailed({**size, "answer": str(b - a + 1)})
+    with pytest.raises(NotEntailed):  # one unit says nothing of the others
+        check_entailed({**size, "claims": [first], "answer": str(b - a)})
+    jump = {"family": "network.receptive_field", "params": {"q": "jump"},
+            "claims": [first, support_claim(layers, [1, 1, 30], [1])]}
+    check_entailed({**jump, "answer": str(c - a)})
+    with pytest.raises(NotEntailed):  # units 0 and 6 are not neighbours
+        check_entailed({**jump, "claims": [first, last], "answer": str(c - a)})
+    padded = [parse_layer("Conv2d(1, 4, 3, stride=2, padding=1)")]
+    box = support_claim(padded, [1, 1, 9, 9], [0, 4])
+    (r0, r1), (c0, c1) = box["support"]
+    rng = {"family": "network.receptive_field", "params": {"q": "range"}, "claims": [box]}
+    check_entailed({**rng, "answer": f"{r0}:{r1},{c0}:{c1}"})
+    with pytest.raises(NotEntailed):
+        check_entailed({**rng, "answer": f"{r0}:{r1 + 1},{c0}:{c1}"})

@@ -23,7 +23,8 @@ from cardgen.solver import fixed_layer_for, forward, output_shape, pool_windows,
 from cardgen.solver.params import mac_count, param_count
 
 GOLDEN = Path(__file__).parent / "golden"
-FILES = ("shapes", "windows", "values", "equivalence", "params", "unbatched", "dialect")
+FILES = ("shapes", "windows", "values", "equivalence", "params", "unbatched", "dialect",
+         "receptive")
 POOL_TYPES = sorted(t for t, (kind, _) in LAYER_TYPES.items() if kind in POOL_KINDS)
 FIXED_POOLS = [t for t in POOL_TYPES if not t.startswith("Adaptive")]
 ADAPTIVE = [t for t in POOL_TYPES if t.startswith("Adaptive")]
@@ -51,6 +52,8 @@ MIN_COUNTS: dict[str, dict[str, int]] = {
                                                 "AdaptiveAvgPool", "AdaptiveMaxPool")
                      for n in (1, 2, 3)}, "Flatten": 390, "Linear": 290, "stack": 480},
     "dialect": {"Conv1d": 550, "Conv2d": 280, "Conv3d": 50},
+    "receptive": {"stack": 900, "Conv1d": 170, "MaxPool1d": 110, "AvgPool1d": 85,
+                  "Conv2d": 85, "AvgPool2d": 50, "MaxPool2d": 45},
 }
 MIN_REFUSED_PARAMS = 100  # params vectors of layers torch refuses to build (groups)
 MIN_ERRORS = {"shapes": 10_000}
@@ -317,3 +320,42 @@ def test_framework_same_vectors_cover_both_dialects_and_answers():
     assert data["onnxruntime"]
     seen = Counter((v["dialect"], v["equal"]) for v in data["vectors"])
     assert all(seen[(d, e)] >= 50 for d in ("SAME_UPPER", "SAME_LOWER") for e in (True, False))
+
+
+# ------------------------------------------------------------------ receptive fields
+
+def _check_receptive(v: dict[str, Any]) -> str | None:
+    from math import prod
+
+    from cardgen.solver.receptive import box_of, fields
+
+    try:
+        found = fields(layers_of(v), v["input_shape"], v["output_index"])
+    except CardgenError as exc:
+        return f"solver raises where torch ran: {exc}"
+    box = [None if r is None else list(r) for r in box_of(found)]
+    if box != v["support"]:
+        return f"solver box {box}, torch {v['support']}"
+    cells = 0 if None in box else prod(f.cells for f in found)
+    return None if cells == v["cells"] else f"solver {cells} cells, torch {v['cells']}"
+
+
+@pytest.mark.parametrize("key", sorted(MIN_COUNTS["receptive"]))
+def test_receptive_fields(key):
+    check_all(vectors("receptive", key), _check_receptive)
+
+
+def test_receptive_fields_cover_dilation_padding_and_empty_fields():
+    data = load("receptive")["vectors"]
+    args = [a for v in data for layer in v["layers"] for a in [layer["args"]]]
+    assert sum(a.get("dilation", 1) != 1 for a in args) >= 300
+    assert sum(a.get("padding", 0) != 0 for a in args) >= 300
+    assert sum(None in v["support"] for v in data) >= 50
+    assert sum(v["cells"] < prod_box(v["support"]) for v in data) >= 100  # skipped cells
+
+
+def prod_box(box: list[Any]) -> int:
+    out = 1
+    for r in box:
+        out *= 0 if r is None else r[1] - r[0]
+    return out

@@ -362,6 +362,21 @@ FEATURES: list[Feature] = [
     F("conv.framework_same", 3, "which-padding", lambda d: "Type none" in d.solution.question,
       0.5),
     F("conv.framework_same", 3, "none", lambda d: d.solution.answer == "none", 0.2),
+    # network.receptive_field. L1: the field size of a 2-3 layer stack without padding or
+    # dilation, or the jump of 4 layers. L2: the size through a dilated conv. L3: the
+    # input range of one unit through padded layers, 1-D or 2-D.
+    F("network.receptive_field", 1, "size-undilated",
+      lambda d: d.params["q"] == "size" and not any(
+          "dilation" in j["args"] for j in d.params["layers"]), 0.5, absent_at=(2, 3)),
+    F("network.receptive_field", 1, "jump", lambda d: d.params["q"] == "jump", 0.1,
+      absent_at=(2, 3)),
+    F("network.receptive_field", 2, "dilated",
+      lambda d: any("dilation" in j["args"] for j in d.params["layers"]), 0.45),
+    F("network.receptive_field", 3, "padded-range",
+      lambda d: d.params["q"] == "range" and any(
+          "padding" in j["args"] for j in d.params["layers"]), 0.45),
+    F("network.receptive_field", 3, "two-d", lambda d: len(d.params["input_shape"]) == 4,
+      0.15),
 ]
 
 ABSENT_CASES = [(f, lv) for f in FEATURES for lv in f.absent_levels]

@@ -31,6 +31,11 @@ Every answer in these files comes from torch itself, never from cardgen's solver
   (256 random samples in the batch, so a different window cannot pass by
   chance); ``equivalent`` pairs, plus ``equivalence_search`` records listing
   every (kernel, stride) that torch finds equal for a 1-d adaptive pool.
+- ``receptive.json.gz``: stacks of Conv/MaxPool/AvgPool 1d/2d (stride, padding,
+  dilation, ceil mode) and an output unit, with the input cells it depends on: one
+  spike per input cell, the whole batch at once (real max pools, weights 1), and the
+  unit changes exactly when the spike reaches it; recorded as the box ``[start, stop)``
+  per dim (null when it reaches nothing) and the number of cells.
 
 Configurations whose result depends on torch's CPU backend (ConvTranspose
 giving a 0-sized output: oneDNN returns an empty tensor for batched input, the
@@ -659,6 +664,72 @@ def params_vectors(rng: random.Random) -> list[Json]:
     return vectors
 
 
+# ---------------------------------------------------------------- receptive fields
+
+def random_rf_layer(rng: random.Random, nd: int) -> Json:
+    kind = rng.choice(["Conv", "Conv", "MaxPool", "AvgPool"])
+    k = rng.randint(1, 5)
+    if kind == "Conv":
+        return layer_json(f"Conv{nd}d", in_channels=1, out_channels=1, kernel_size=k,
+                          stride=rng.choice([1, 1, 2, 3]), padding=rng.choice([0, 0, 1, 2, k]),
+                          dilation=rng.choice([1, 1, 2, 3]), bias=False)
+    args: Json = {"kernel_size": k, "stride": rng.choice([None, 1, 2, 3]),
+                  "padding": rng.randint(0, k // 2), "ceil_mode": rng.random() < 0.3}
+    if kind == "MaxPool":
+        args["dilation"] = rng.choice([1, 1, 2])
+    return layer_json(f"{kind}{nd}d", **args)
+
+
+def torch_depends(layers: list[Json], shape: list[int], index: list[int]
+                  ) -> tuple[list[list[int] | None], int] | None:
+    """(box per dim, cells) that output `index` depends on: a batch with one spike per
+    input cell on a base of ones; the unit changes exactly where the spike reaches it."""
+    spatial = shape[2:]
+    cells = 1
+    for s in spatial:
+        cells *= s
+    x = torch.ones([cells + 1, 1, *spatial], dtype=torch.float64)
+    x.view(cells + 1, -1)[torch.arange(1, cells + 1), torch.arange(cells)] = 1e6
+    try:
+        with torch.no_grad():
+            for layer in layers:
+                module = _module(layer).double()
+                if hasattr(module, "weight"):
+                    module.weight.fill_(1.0)
+                x = module(x)
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        return None
+    if any(i >= s for i, s in zip(index, x.shape[2:], strict=True)):
+        return None
+    unit = x[(slice(None), 0, *index)]
+    changed = (unit[1:] != unit[0]).reshape(spatial)
+    box: list[list[int] | None] = []
+    for d in range(len(spatial)):
+        other = tuple(e for e in range(len(spatial)) if e != d)
+        along = changed.any(dim=other) if other else changed
+        found = along.nonzero().flatten().tolist()
+        box.append([found[0], found[-1] + 1] if found else None)
+    return box, int(changed.sum())
+
+
+def receptive_vectors(rng: random.Random) -> list[Json]:
+    vectors: list[Json] = []
+    while len(vectors) < 3000:
+        nd = rng.choice([1, 1, 2])
+        layers = [random_rf_layer(rng, nd) for _ in range(rng.randint(1, 3))]
+        shape = [1, 1] + [rng.randint(4, 40 if nd == 1 else 14) for _ in range(nd)]
+        out = _run(layers, torch.zeros(shape))
+        if out is None or min(out.shape[2:]) < 1:
+            continue
+        for _ in range(2):
+            index = [rng.randrange(s) for s in out.shape[2:]]
+            found = torch_depends(layers, shape, index)
+            if found is not None:
+                vectors.append({"layers": layers, "input_shape": shape, "output_index": index,
+                                "support": found[0], "cells": found[1]})
+    return vectors
+
+
 # ---------------------------------------------------------------- main
 
 # Documented examples (README, DESIGN.md, the CLI acceptance test), as Layer.to_json
@@ -851,7 +922,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "golden")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence", "params",
-                                           "unbatched", "dialect"])
+                                           "unbatched", "dialect", "receptive"])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)  # weights do not matter for shapes; fixed for determinism
@@ -861,7 +932,9 @@ def main(argv: list[str] | None = None) -> int:
             "equivalence": (equivalence_vectors, "adaptive vs fixed pools"),
             "params": (params_vectors, "weights, biases and multiply-adds"),
             "unbatched": (unbatched_vectors, "unbatched inputs, ranks, Flatten and Linear"),
-            "dialect": (dialect_vectors, "ONNX Runtime's SAME_UPPER/SAME_LOWER Conv")}
+            "dialect": (dialect_vectors, "ONNX Runtime's SAME_UPPER/SAME_LOWER Conv"),
+            "receptive": (receptive_vectors, "input cells one output unit depends on"),
+            }
     if args.only in (None, "dialect") and any(
             importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime")):
         print("record_golden.py: error: onnx and onnxruntime are needed to record "

@@ -33,6 +33,7 @@ from cardgen.claims.kinds.module import module_claim
 from cardgen.claims.kinds.padding import padding_claim
 from cardgen.claims.kinds.params import params_claim
 from cardgen.claims.kinds.shape import shape_claim
+from cardgen.claims.kinds.support import support_claim
 from cardgen.claims.kinds.unique import unique_claim
 from cardgen.claims.kinds.values import values_claim
 from cardgen.claims.kinds.windows import windows_claim
@@ -42,6 +43,5 @@ __all__ = [
     "BACKENDS", "ClaimCheck", "LIMITS", "check_claim", "claim_work", "equivalent_claim",
     "equivalent_template", "error_claim", "macs_claim", "padding_claim", "params_claim",
     "shape_claim", "torch_available", "torch_version", "unique_claim", "values_claim",
-    "windows_claim", "module_claim",
-    "framework_same_claim",
+    "windows_claim", "module_claim", "framework_same_claim", "support_claim",
 ]

@@ -13,6 +13,7 @@ from cardgen.claims.kinds import (
     padding,
     params,
     shape,
+    support,
     unique,
     values,
     windows,
@@ -30,4 +31,5 @@ KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     macs.KIND,
     module.KIND,
     framework_same.KIND,
+    support.KIND,
 )}

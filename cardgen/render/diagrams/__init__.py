@@ -39,6 +39,7 @@ from cardgen.render.diagrams.adaptive_grid import adaptive_grid
 from cardgen.render.diagrams.adaptive_strip import adaptive_strip
 from cardgen.render.diagrams.dims import dims
 from cardgen.render.diagrams.geometry import CELLS_FULL, LINKS_MAX, ROWS_FULL, WIDTH
+from cardgen.render.diagrams.receptive_strip import receptive_strip
 from cardgen.render.diagrams.sliding_strip import sliding_strip
 from cardgen.render.diagrams.transposed_strip import transposed_strip
 from cardgen.render.diagrams.values_grid import values_grid
@@ -51,6 +52,7 @@ DIAGRAMS: dict[str, Callable[..., str]] = {
     "transposed_strip": transposed_strip,
     "values_grid": values_grid,
     "dims": dims,
+    "receptive_strip": receptive_strip,
 }
 
 __all__ = [
@@ -65,4 +67,5 @@ __all__ = [
     "transposed_strip",
     "values_grid",
     "dims",
+    "receptive_strip",
 ]
