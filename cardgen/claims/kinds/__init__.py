@@ -11,6 +11,7 @@ from cardgen.claims.kinds import (
     padding,
     params,
     shape,
+    transpose_output_size,
     unique,
     values,
     windows,
@@ -26,4 +27,5 @@ KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     padding.KIND,
     params.KIND,
     macs.KIND,
+    transpose_output_size.KIND,
 )}
