@@ -14,6 +14,7 @@ from cardgen.families import (
     conv_params,
     conv_same_padding,
     conv_transpose_output_size,
+    conv_transpose_rules,
     conv_validity,
     network_trace,
     pool_output_size,
@@ -21,7 +22,8 @@ from cardgen.families import (
 
 _MODULES = (conv_output_size, conv_same_padding, conv_inverse, conv_validity,
             conv_transpose_output_size, pool_output_size, adaptive_output_shape,
-            adaptive_windows, adaptive_equivalence, adaptive_values, network_trace, conv_params)
+            adaptive_windows, adaptive_equivalence, adaptive_values, network_trace, conv_params,
+            conv_transpose_rules)
 
 FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 
