@@ -59,13 +59,7 @@ def _explicit(rng: Any) -> dict[str, Any] | None:
         op = rng.randrange(1, top)
     else:
         return None
-    params = {"q": "explicit", **dim, "output_padding": op}
-    if explicit_allowed(op, dim["stride"], dim["dilation"]):
-        out = conv_transpose_out(dim["size"], dim["kernel"], dim["stride"], dim["padding"],
-                                 op, dim["dilation"])
-        if out == dim["size"]:  # a kept size is a copy of the question
-            return None
-    return params
+    return {"q": "explicit", **dim, "output_padding": op}
 
 
 def _range_or_pick(rng: Any, level: int) -> dict[str, Any] | None:
@@ -77,10 +71,8 @@ def _range_or_pick(rng: Any, level: int) -> dict[str, Any] | None:
         dim = _dim(rng, (1, 2, 2), (2, 3, 3, 4))
         if dim["dilation"] <= dim["stride"]:
             return None
-    lo, hi = size_range(dim["size"], dim["kernel"], dim["stride"], dim["padding"],
-                        dim["dilation"])
-    if lo < 2:
-        return None
+    lo, _ = size_range(dim["size"], dim["kernel"], dim["stride"], dim["padding"],
+                       dim["dilation"])
     if level == 3 or rng.random() < 0.6:
         return {"q": "range", **dim}
     return {"q": "picked", **dim, "target": lo + rng.randrange(0, dim["stride"])}
@@ -97,8 +89,6 @@ def _picked2d(rng: Any) -> dict[str, Any] | None:
     targets = []
     for i, dim in enumerate(dims):
         lo, hi = size_range(dim["size"], k, dim["stride"], dim["padding"], dim["dilation"])
-        if lo < 2:
-            return None
         if i != fail:
             targets.append(lo + rng.randrange(0, dim["stride"]))
         elif dim["dilation"] > dim["stride"] and rng.random() < 0.7:
@@ -110,6 +100,21 @@ def _picked2d(rng: Any) -> dict[str, Any] | None:
     return {"q": "picked2d", "dims": dims, "targets": targets}
 
 
+def _accepted(params: dict[str, Any]) -> bool:
+    """A card worth asking: a layer that runs changes the size (a kept size is a copy of
+    the question), and output_size= ranges start at 2 or more (a size below 1 is no
+    size, so the neighbour below the range must be one)."""
+    dims = _dims_of(params)
+    if params["q"] == "explicit":
+        dim, op = dims[0], params["output_padding"]
+        if not explicit_allowed(op, dim["stride"], dim["dilation"]):
+            return True
+        return conv_transpose_out(dim["size"], dim["kernel"], dim["stride"], dim["padding"],
+                                  op, dim["dilation"]) != dim["size"]
+    return all(size_range(d["size"], d["kernel"], d["stride"], d["padding"],
+                          d["dilation"])[0] >= 2 for d in dims)
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
     for _ in range(MAX_DRAWS):
         if level == 1:
@@ -118,7 +123,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             params = _range_or_pick(rng, level)
         else:
             params = _picked2d(rng)
-        if params is not None:
+        if params is not None and _accepted(params):
             return params
     raise exhausted(NAME, MAX_DRAWS)
 
@@ -222,7 +227,7 @@ def _solve_range(params: dict[str, Any]) -> Solution:
         question=f"{layer_code(layer)} is `m`, and `x` has shape `{shape_text(shape)}`. "
                  "Which sizes L can `m(x, output_size=[L])` ask for without an error?",
         answer=f"{lo}..{hi}",
-        form="the range as lo..hi, smallest first (e.g. 15..17)",
+        form="the range as lo..hi: the smallest size, two dots, the largest",
         steps=steps,
         claims=claims,
     )
@@ -263,7 +268,8 @@ def _solve_picked(params: dict[str, Any]) -> Solution:
     if two:
         question = (_call(layer, shape, targets) + " Which output_padding does PyTorch use "
                     "in each dim?")
-        form = "the two output_paddings as H,W (e.g. 1,0), or error if the call raises"
+        form = ("the two output_paddings as H,W (height first, comma, no space), or error if "
+                "the call raises")
     else:
         question = (_call(layer, shape, targets) + " It runs. Which output_padding does "
                     "PyTorch use for it?")
