@@ -23,7 +23,7 @@ from cardgen.solver import fixed_layer_for, forward, output_shape, pool_windows,
 from cardgen.solver.params import mac_count, param_count
 
 GOLDEN = Path(__file__).parent / "golden"
-FILES = ("shapes", "windows", "values", "equivalence", "params")
+FILES = ("shapes", "windows", "values", "equivalence", "params", "transpose_rules")
 POOL_TYPES = sorted(t for t, (kind, _) in LAYER_TYPES.items() if kind in POOL_KINDS)
 FIXED_POOLS = [t for t in POOL_TYPES if not t.startswith("Adaptive")]
 ADAPTIVE = [t for t in POOL_TYPES if t.startswith("Adaptive")]
@@ -47,6 +47,8 @@ MIN_COUNTS: dict[str, dict[str, int]] = {
                     "AdaptiveAvgPool3d": 200, "AdaptiveMaxPool3d": 210},
     "params": {"Conv1d": 500, "Conv2d": 450, "Conv3d": 450, "ConvTranspose1d": 280,
                "ConvTranspose2d": 280, "ConvTranspose3d": 280, "Linear": 580},
+    "transpose_rules": {"ConvTranspose1d": 1800, "ConvTranspose2d": 1200,
+                        "ConvTranspose3d": 1100},
 }
 MIN_REFUSED_PARAMS = 100  # params vectors of layers torch refuses to build (groups)
 MIN_ERRORS = {"shapes": 10_000}
@@ -275,3 +277,54 @@ def test_params_cover_refused_layers_and_macs():
         >= MIN_REFUSED_PARAMS
     assert {v["layer"]["type"] for v in data if v["kind"] == "macs"} == \
         {"Conv1d", "Conv2d", "Conv3d", "Linear"}
+
+
+# ------------------------------------------------------------------ transposed conv rules
+
+def _check_transpose_rules(v: dict[str, Any]) -> str | None:
+    """An explicit output_padding (shape/error, as any shape vector), or a call with
+    output_size= (the solver's rule: each size in lo..lo+stride-1)."""
+    from cardgen.solver.transpose import picked
+
+    if v["kind"] != "output_size":
+        layers = layers_of(v)
+        try:
+            got: list[int] | None = list(output_shape(layers, v["input_shape"]))
+        except CardgenError:
+            got = None
+        want = v.get("output_shape")
+        return None if got == want else f"solver {got}, torch {want}"
+    try:
+        out = picked(Layer.from_json(v["layer"]), v["input_shape"], v["output_size"])
+        got = None if out.output_shape is None else list(out.output_shape)
+    except CardgenError:
+        got = None
+    want = v["output_shape"]
+    return None if got == want else f"solver {got}, torch {want} for output_size " \
+        f"{v['output_size']}"
+
+
+@pytest.mark.parametrize("key", sorted(MIN_COUNTS["transpose_rules"]))
+def test_transpose_rules(key):
+    check_all(vectors("transpose_rules", key), _check_transpose_rules)
+
+
+def test_transpose_rules_cover_both_outcomes():
+    """Calls that run and calls that raise, explicit paddings over and under the limit,
+    and sizes past lowest + stride - 1 but under lowest + dilation - 1 (the rule's trap)."""
+    data = load("transpose_rules")["vectors"]
+    outcomes = Counter((v["kind"], v.get("output_shape") is None) for v in data)
+    assert all(outcomes[k] >= 200 for k in (("output_size", True), ("output_size", False),
+                                             ("shape", False), ("error", True))), outcomes
+    trap = 0
+    for v in data:
+        args = v["layer"]["args"] if "layer" in v else {}
+        if v["kind"] == "output_size" and v["output_shape"] is None and \
+                isinstance(args.get("dilation"), int) and isinstance(args.get("stride"), int):
+            s, d = args["stride"], args["dilation"]
+            low = [o for w in data if w.get("layer") == v["layer"] and
+                   w["input_shape"] == v["input_shape"] and w["output_shape"] is not None
+                   for o in w["output_size"]] if d > s else []
+            trap += bool(low) and len(v["output_size"]) == 1 and \
+                min(low) + s <= v["output_size"][0] < min(low) + d
+    assert trap >= 50, trap
