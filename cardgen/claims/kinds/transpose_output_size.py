@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from math import prod
 from typing import Any
 
 from cardgen.claims.budget import plan
-from cardgen.claims.build import parsed_or_refused, shape_list
+from cardgen.claims.build import shape_list, trusted_layer, trusted_plan
 from cardgen.claims.check_torch import quiet, torch_module, torch_raised
 from cardgen.claims.kind import ClaimKind
 from cardgen.claims.limits import (
@@ -65,16 +66,26 @@ def parse(claim: Mapping[str, Any]) -> TransposeOutputSize:
                                None if out is None else parse_output_shape(out, "output_shape"))
 
 
-def _budget(c: TransposeOutputSize) -> None:
-    """The layer's own plan (geometry, weights, work) with no output_padding, and the
-    requested output's elements: both bounded before torch allocates anything."""
-    plain = Layer.make(c.layer.type, **{**c.layer.kwargs, "output_padding": 0})
-    plan([plain], c.input_shape, MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS)
+@lru_cache(maxsize=1024)
+def _plain(layer: Layer) -> Layer:
+    """The layer without output_padding: what its budget is planned on (a call with
+    output_size= replaces its output_padding by one smaller than the stride)."""
+    return Layer.make(layer.type, **{**layer.kwargs, "output_padding": 0})
+
+
+def _check_elements(c: TransposeOutputSize) -> None:
     lead = c.input_shape[:-c.layer.ndim] if len(c.input_shape) > c.layer.ndim else ()
     elements = prod(lead[:-1]) * c.layer.get("out_channels") * prod(c.output_size)
     if elements > MAX_TENSOR_ELEMENTS:
         raise TooLarge(f"too large: the output could have {elements} elements (limit "
                        f"{MAX_TENSOR_ELEMENTS})")
+
+
+def _budget(c: TransposeOutputSize) -> None:
+    """The layer's own plan (geometry, weights, work) with no output_padding, and the
+    requested output's elements: both bounded before torch allocates anything."""
+    plan([_plain(c.layer)], c.input_shape, MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS)
+    _check_elements(c)
 
 
 def _said(shape: tuple[int, ...] | None) -> str:
@@ -121,11 +132,19 @@ KIND = ClaimKind("transpose_output_size", KEYS, parse, check_solver, check_torch
 def transpose_output_size_claim(layer: Layer, input_shape: Sequence[int],
                                 output_size: Sequence[int]) -> dict[str, Any]:
     """What `layer` does on `input_shape` when called with `output_size`, by the solver:
-    its output shape, or null when torch raises. ValueError beyond verify's limits."""
-    claim = {"kind": "transpose_output_size", "layer": layer.to_json(),
-             "input_shape": shape_list(input_shape), "output_size": shape_list(output_size),
-             "output_shape": None}
-    parsed = parsed_or_refused(claim, parse, _budget)
-    out = solver_output(parsed)
-    claim["output_shape"] = None if out is None else list(out)
-    return claim
+    its output shape, or null when torch raises. ValueError where `check_claim` would
+    refuse the claim (not a ConvTranspose, sizes out of bounds, beyond verify's limits)."""
+    shape, sizes = tuple(input_shape), tuple(int(v) for v in output_size)
+    if layer.kind != "conv_transpose" or len(sizes) != layer.ndim \
+            or not all(0 <= v <= MAX_SIZE for v in sizes):
+        raise ValueError(f"no output_size claim for {layer} with output_size {list(sizes)}")
+    claim = TransposeOutputSize(trusted_layer(layer, "layer"), shape, sizes, None)
+    trusted_plan((_plain(layer),), shape)  # the limits check_claim applies, once a layer
+    try:
+        _check_elements(claim)
+    except Failed as exc:
+        raise ValueError(f"cannot build this transpose_output_size claim: {exc}") from None
+    out = solver_output(claim)
+    return {"kind": "transpose_output_size", "layer": layer.to_json(),
+            "input_shape": shape_list(shape), "output_size": list(sizes),
+            "output_shape": None if out is None else list(out)}
