@@ -74,13 +74,18 @@ def dilation_cap_text(s: int, d: int, hi: int, op: int | None = None) -> str:
             f"{hi}.")
 
 
-def picked_text(name: str, target: int, lo: int, hi: int, op: int | None) -> str:
+def picked_text(name: str, target: int, lo: int, hi: int, op: int | None,
+                call_raises: bool = False) -> str:
     """One dim of a call with output_size: the size `target` is in [lo, hi] and PyTorch
-    uses output_padding `op` = target - lo; or (`op` None) it is out of range."""
+    uses output_padding `op` = target - lo; or (`op` None) it is out of range. With
+    `call_raises`, another dim is out of range: this one would be fine on its own."""
     inside = lo <= target <= hi
     if inside != (op is not None) or (op is not None and op != target - lo):
         raise ValueError(f"{name}: size {target} in {lo}..{hi}, the solver says output_padding "
                          f"{op}")
+    if op is not None and call_raises:
+        return (f"{name}: {target} is between {lo} and {hi}: this dim alone would take "
+                f"output_padding \\( {target} - {lo} = {op} \\).")
     if op is not None and lo == hi:
         return (f"{name}: {target} is the one size accepted, so PyTorch uses output_padding "
                 f"\\( {target} - {lo} = {op} \\).")

@@ -245,7 +245,7 @@ def _solve_picked(params: dict[str, Any]) -> Solution:
         steps.append(_lowest(dim, f"{name}_{{lo}}" if two else "lo"))
         steps.append((f"{name}: " if two else "") + _range_text(dim))
         op = t - lo if lo <= t <= hi else None
-        steps.append(picked_text(name, t, lo, hi, op))
+        steps.append(picked_text(name, t, lo, hi, op, result.output_padding is None))
         if op is None and dim["dilation"] > t - lo >= dim["stride"]:
             steps.append(dilation_cap_text(dim["stride"], dim["dilation"], hi, t - lo))
     claims = [transpose_output_size_claim(layer, shape, targets)]
