@@ -1267,6 +1267,52 @@ def _receptive_field(form: str, sol: Solution, params: dict[str, Any]) -> _Measu
     return _Measure(w, ("rf", q, nd, shapes))
 
 
+def _transpose_rules(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """conv_transpose.rules. An explicit output_padding: compare it with the stride (and
+    the dilation when that is needed), then the size rule if it runs. output_size=: per
+    dim the lowest size (the size rule with output_padding 0), plus s-1 for the top of
+    the range; a called size is compared with the range and, inside it, lo subtracted;
+    the first dim out of range already answers "error"."""
+    calls = [c for c in sol.claims if c.get("kind") == "transpose_output_size"]
+    w = _Work()
+    if not calls:
+        stacks = [c for c in sol.claims if c.get("kind") in ("shape", "error")]
+        if not stacks:
+            return None
+        layer = _layer(stacks[0]["layers"][0])
+        s, d = layer.tup("stride")[0], layer.tup("dilation")[0]
+        op = layer.tup("output_padding")[0]
+        w.compare()
+        if op >= s and d > 1:
+            w.compare()
+        runs = stacks[0]["kind"] == "shape"
+        if runs:
+            shape = stacks[0]["input_shape"]
+            _convt_dim(w, shape[-1], layer.tup("kernel_size")[0], s, layer.tup("padding")[0],
+                       op, d)
+        return _Measure(w, ("explicit", runs, s, d > 1, op < s, layer.tup("kernel_size")[0],
+                            layer.tup("padding")[0] > 0))
+    layer, shape = _layer(calls[0]["layer"]), calls[0]["input_shape"]
+    spatial = _spatial(layer, shape)
+    dims = []
+    for i, size in enumerate(spatial):
+        k, s, p, d = (layer.tup(n)[i] for n in ("kernel_size", "stride", "padding", "dilation"))
+        _convt_dim(w, size, k, s, p, 0, d)
+        lo = (size - 1) * s - 2 * p + d * (k - 1) + 1
+        if s > 1:
+            w.op(lo, s - 1)
+        if len(calls) > 1:  # the range of one dim
+            return _Measure(w, ("range", s, d > s, p > 0, k))
+        target = calls[0]["output_size"][i]
+        w.compare()
+        inside = lo <= target <= lo + s - 1
+        dims.append((s, d > s, inside, k, p > 0))
+        if not inside:
+            break
+        w.op(target, lo)
+    return _Measure(w, ("picked", len(spatial), tuple(dims)))
+
+
 FAMILY_RULES: dict[str, Rule] = {
     "adaptive.equivalence": _equivalence_dims,
     "adaptive.windows": _adaptive_windows,
@@ -1279,4 +1325,5 @@ FAMILY_RULES: dict[str, Rule] = {
     "input.unbatched": _unbatched,
     "conv.framework_same": _framework_same,
     "network.receptive_field": _receptive_field,
+    "conv_transpose.rules": _transpose_rules,
 }

@@ -267,6 +267,52 @@ def _receptive(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
     raise NotEntailed(f"no rule for the question {q!r}")
 
 
+def _called(claim: Claim) -> tuple[str, str]:
+    """What a transpose_output_size claim calls: its layer and input, as one key."""
+    return repr(claim.get("layer")), repr(claim.get("input_shape"))
+
+
+def _no_padding(layer: Claim) -> tuple[Any, dict[str, Any]]:
+    """A layer without its output_padding (a call with output_size= ignores it)."""
+    args = {k: v for k, v in layer["args"].items() if k != "output_padding"}
+    return layer["type"], args
+
+
+def _transpose_rules(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
+    """conv_transpose.rules. explicit: the shape or error claim. range: the sizes the
+    transpose_output_size claims (one layer, one input, 1-D) say run, a contiguous
+    lo..hi whose neighbours lo-1 and hi+1 are claimed to raise. picked: "error" when the
+    one transpose_output_size claim raises, else the unique claim's output_paddings,
+    whose template must give the very shape that claim does."""
+    q = params.get("q")
+    if q == "explicit":
+        return _forward(params, claims)
+    calls = _kinds(claims, "transpose_output_size")
+    if q == "range":
+        if not calls or len({_called(c) for c in calls}) != 1:
+            raise NotEntailed("the range needs output_size claims on one layer and input")
+        runs = {}
+        for c in calls:
+            (size,) = c["output_size"]
+            runs[int(size)] = c.get("output_shape") is not None
+        ok = sorted(t for t, r in runs.items() if r)
+        if not ok or ok != list(range(ok[0], ok[-1] + 1)):
+            raise NotEntailed("the sizes claimed to run are not one unbroken range")
+        if runs.get(ok[0] - 1) is not False or runs.get(ok[-1] + 1) is not False:
+            raise NotEntailed("no claim says the sizes just outside the range raise")
+        return f"{ok[0]}..{ok[-1]}"
+    call = _only(claims, "transpose_output_size")
+    if call.get("output_shape") is None:
+        return "error"
+    unique = _only(claims, "unique")
+    inner = unique.get("claim") or {}
+    if inner.get("output_shape") != call["output_shape"] \
+            or inner.get("input_shape") != call.get("input_shape") \
+            or _no_padding(inner["layers"][0]) != _no_padding(call["layer"]):
+        raise NotEntailed("the unique claim is about another layer or shape than the call")
+    return _unique(params, claims)
+
+
 Deriver = Callable[[Mapping[str, Any], Sequence[Any]], str]
 
 DERIVERS: dict[str, Deriver] = {
@@ -286,6 +332,7 @@ DERIVERS: dict[str, Deriver] = {
     "input.unbatched": _forward,
     "conv.framework_same": _framework_same,
     "network.receptive_field": _receptive,
+    "conv_transpose.rules": _transpose_rules,
 }
 CHECKED = {"adaptive.values"}  # numbers compared with the claim's tolerance, not derived
 FAMILIES = frozenset(DERIVERS) | CHECKED

@@ -300,6 +300,10 @@ def _question_answer(card: Card, found: Findings, torch: Any) -> None:
     if shape is None or not calls or card.family in ("conv.params", "network.receptive_field"):
         return  # they answer a count or a range, not a shape: _params_answer and
         # _receptive_answer read them
+    if shape is None or not calls or card.family == "conv.params":
+        return  # conv.params answers a count, not a shape: _params_answer reads it
+    if "m(x, output_size=" in card.front:
+        return  # a call with output_size=: _output_size_answer reads it
     if re.fullmatch(r"\d+(x\d+)*|error", answer) and "run" not in card.front.split("?")[0][-40:]:
         if " maps " in card.front:
             return  # the question states a mapping and asks about something else
@@ -347,6 +351,7 @@ def test_layer_statements_match_torch(cards: list[Card]) -> None:
         _rank_statements(card, found, torch)
         _framework_same_statements(card, found, torch)
         _receptive_answer(card, found, torch)
+        _output_size_answer(card, found, torch)
     minimum = dict.fromkeys(_family_names(), len(SEEDS) * PER_LEVEL)
     for f in ("adaptive.windows", "adaptive.values"):
         minimum[f] = 0  # their questions are not layer-on-shape statements
@@ -637,6 +642,42 @@ def _receptive_answer(card: Card, found: Findings, torch: Any) -> None:
             got = _box(reach[:, u], spatial)[0]
             found.check(card, got == (a, b + 1), f"unit {u} said to read {a} to {b}, "
                                                  f"torch {got}")
+_CALL = re.compile(r"`m\(x, output_size=\[(\d+(?:, \d+)*|L)\]\)`")
+
+
+def _call_outcome(torch: Any, module: Any, shape: list[int], sizes: list[int]
+                  ) -> list[int] | None:
+    """The output_padding torch's own forward picks for `sizes`, or None when it raises."""
+    x = torch.zeros(shape)
+    try:
+        with torch.no_grad():
+            module(x, output_size=sizes)
+    except (RuntimeError, ValueError):
+        return None
+    return list(module._output_padding(x, sizes, list(module.stride), list(module.padding),
+                                       list(module.kernel_size), len(sizes),
+                                       list(module.dilation)))
+
+
+def _output_size_answer(card: Card, found: Findings, torch: Any) -> None:
+    """A question that calls its ConvTranspose `m` with output_size=: a range `lo..hi` must
+    run at every size and raise just outside it (torch calls the module); a picked
+    output_padding is the one torch's forward computes, or error when the call raises."""
+    m = _CALL.search(card.front)
+    if m is None:
+        return
+    calls, shape, answer = question_layers(card), question_shape(card), card.fields["Answer"]
+    module = _module(torch, calls[0])
+    if m.group(1) == "L":
+        lo, _, hi = answer.partition("..")
+        ok = [_call_outcome(torch, module, shape, [t]) is not None
+              for t in range(int(lo) - 1, int(hi) + 2)]
+        found.check(card, ok == [False] + [True] * (int(hi) - int(lo) + 1) + [False],
+                    f"range {answer!r}, torch runs {ok} from {int(lo) - 1}")
+        return
+    got = _call_outcome(torch, module, shape, [int(v) for v in m.group(1).split(", ")])
+    want = "error" if got is None else ",".join(map(str, got))
+    found.check(card, answer == want, f"answer {answer!r}, torch's forward picks {want}")
 
 
 def _runs_statements(card: Card, found: Findings, torch: Any) -> None:
@@ -1283,3 +1324,31 @@ def test_the_framework_same_checker_catches_false_answers() -> None:
         found = Findings()
         _framework_same_statements(card, found, torch)
         assert found.false, (front, answer)
+
+
+def test_the_output_size_checker_catches_false_answers() -> None:
+    """A range one size too long or short, a wrong picked output_padding, and error for
+    a call that runs are all caught (right answers from the family's solver)."""
+    torch = require("torch")
+    from cardgen.families import get_family
+
+    family = get_family("conv_transpose.rules")
+    dim = {"size": 5, "kernel": 3, "stride": 3, "padding": 1, "dilation": 2}
+    cases = []
+    for params in ({"q": "range", **dim}, {"q": "picked2d", "dims": [dim, dim | {"stride": 2}],
+                                           "targets": [15, 12]}):
+        sol = family.solve(params)
+        front = re.sub(r"`([^`]*)`", r"<code>\1</code>", sol.question)
+        cases.append((front, sol.answer))
+    (range_front, span), (picked_front, pads) = cases
+    lo, hi = map(int, span.split(".."))
+    found = Findings()
+    for front, right, wrongs in ((range_front, span, (f"{lo}..{hi + 1}", f"{lo + 1}..{hi}")),
+                                 (picked_front, pads, ("error", "9,9"))):
+        card = _with_answer(front, right)
+        _output_size_answer(card, found, torch)
+        assert not found.false and found.checked["conv.params"], found.false
+        for wrong in wrongs:
+            _output_size_answer(_with_answer(front, wrong), found, torch)
+            assert len(found.false) == 1, (wrong, found.false)
+            found.false.clear()

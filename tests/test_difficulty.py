@@ -335,3 +335,27 @@ def test_receptive_field_size_steps_follow_the_recurrence():
     dilated = [parse_layer("Conv1d(1, 8, 3, stride=2)"), parse_layer("Conv1d(8, 8, 3, dilation=2)")]
     _, g = solved("network.receptive_field", {**params, "layers": [x.to_json() for x in dilated]})
     assert g.steps == f.steps + 1 and g.signature != f.signature
+
+
+def test_transpose_rules_steps_follow_the_rules_one_checks():
+    """conv_transpose.rules: an explicit output_padding that breaks the limit costs its
+    comparisons only; one that runs adds the size rule. A range is the lowest size plus
+    s-1; a picked padding adds the comparison and the subtraction, and the first dim out
+    of range stops the work."""
+    dim = {"size": 5, "kernel": 3, "stride": 2, "padding": 1, "dilation": 1}
+    _, refused = solved("conv_transpose.rules", {"q": "explicit", **dim, "output_padding": 2})
+    _, runs = solved("conv_transpose.rules", {"q": "explicit", **dim, "output_padding": 1})
+    # 2 >= 2 (stride): one comparison, the dilation 1 needs no other
+    assert refused.form == "error" and refused.steps == 1
+    # compare, then 5-1, 4*2, 2*1, 8-2, 3-1, 6+2, 8+1 (op), 9+1
+    assert runs.form == "shape" and runs.steps == 9
+    _, rng = solved("conv_transpose.rules", {"q": "range", **dim})
+    assert rng.steps == 8  # the size rule without +op (7), then lo + (s-1)
+    two = [dim, {**dim, "stride": 3}]
+    _, both = solved("conv_transpose.rules", {"q": "picked2d", "dims": two,
+                                              "targets": [10, 14]})
+    _, first_out = solved("conv_transpose.rules", {"q": "picked2d", "dims": two,
+                                                   "targets": [99, 14]})
+    assert both.form == "ints" and both.steps == 2 * (rng.steps + 2)
+    assert first_out.steps == rng.steps + 1 and first_out.form == "error"
+    assert rng.score < both.score

@@ -292,3 +292,44 @@ def test_receptive_field_reads_the_support_claims() -> None:
     check_entailed({**rng, "answer": f"{r0}:{r1},{c0}:{c1}"})
     with pytest.raises(NotEntailed):
         check_entailed({**rng, "answer": f"{r0}:{r1 + 1},{c0}:{c1}"})
+
+
+def test_conv_transpose_rules_reads_the_range_and_the_picked_padding() -> None:
+    """conv_transpose.rules: a range is the unbroken run of sizes the output_size claims
+    say run, with both neighbours claimed to raise; a picked output_padding is the unique
+    claim's, about the call's own layer and shape, or error when the call raises."""
+    from cardgen.families import get_family
+
+    family = get_family("conv_transpose.rules")
+    params = {"q": "range", "size": 5, "kernel": 3, "stride": 3, "padding": 1,
+              "dilation": 1}
+    sol = family.solve(params)
+    spec = {"family": family.NAME, "params": params, "claims": sol.claims}
+    check_entailed({**spec, "answer": sol.answer})
+    from cardgen.solver.transpose import size_range
+
+    lo, hi = size_range(5, 3, 3, 1, 1)
+    assert sol.answer == f"{lo}..{hi}"
+    for cut in (0, -1, 2):  # a neighbour or an inner size left unclaimed
+        claims = [c for i, c in enumerate(sol.claims) if i != cut % len(sol.claims)]
+        with pytest.raises(NotEntailed):
+            check_entailed({**spec, "claims": claims, "answer": sol.answer})
+    with pytest.raises(NotEntailed):
+        check_entailed({**spec, "answer": f"{lo}..{hi + 1}"})
+    dims = [{"size": 4, "kernel": 3, "stride": 3, "padding": 1, "dilation": 1},
+            {"size": 3, "kernel": 3, "stride": 2, "padding": 0, "dilation": 1}]
+    (h, h_top), (w, _) = (size_range(*(d[x] for x in ("size", "kernel", "stride", "padding",
+                                                      "dilation"))) for d in dims)
+    picked = {"q": "picked2d", "targets": [h, w], "dims": dims}
+    sol = family.solve(picked)
+    spec = {"family": family.NAME, "params": picked, "claims": sol.claims}
+    check_entailed({**spec, "answer": sol.answer})
+    assert sol.answer == "0,0"  # the lowest sizes: no output_padding
+    other = family.solve({**picked, "targets": [h + 1, w + 1]})
+    assert other.answer == "1,1"
+    with pytest.raises(NotEntailed):  # a unique claim about another call's shape
+        check_entailed({**spec, "claims": [sol.claims[0], other.claims[1]], "answer": "1,1"})
+    failed = family.solve({**picked, "targets": [h_top + 1, w]})
+    assert failed.answer == "error"
+    check_entailed({"family": family.NAME, "params": picked, "claims": failed.claims,
+                    "answer": "error"})

@@ -24,7 +24,7 @@ from cardgen.solver.params import mac_count, param_count
 
 GOLDEN = Path(__file__).parent / "golden"
 FILES = ("shapes", "windows", "values", "equivalence", "params", "unbatched", "dialect",
-         "receptive")
+         "receptive", "transpose_rules")
 POOL_TYPES = sorted(t for t, (kind, _) in LAYER_TYPES.items() if kind in POOL_KINDS)
 FIXED_POOLS = [t for t in POOL_TYPES if not t.startswith("Adaptive")]
 ADAPTIVE = [t for t in POOL_TYPES if t.startswith("Adaptive")]
@@ -54,6 +54,8 @@ MIN_COUNTS: dict[str, dict[str, int]] = {
     "dialect": {"Conv1d": 550, "Conv2d": 280, "Conv3d": 50},
     "receptive": {"stack": 900, "Conv1d": 170, "MaxPool1d": 110, "AvgPool1d": 85,
                   "Conv2d": 85, "AvgPool2d": 50, "MaxPool2d": 45},
+    "transpose_rules": {"ConvTranspose1d": 1800, "ConvTranspose2d": 1200,
+                        "ConvTranspose3d": 1100},
 }
 MIN_REFUSED_PARAMS = 100  # params vectors of layers torch refuses to build (groups)
 MIN_ERRORS = {"shapes": 10_000}
@@ -359,3 +361,54 @@ def prod_box(box: list[Any]) -> int:
     for r in box:
         out *= 0 if r is None else r[1] - r[0]
     return out
+
+
+# ------------------------------------------------------------------ transposed conv rules
+
+def _check_transpose_rules(v: dict[str, Any]) -> str | None:
+    """An explicit output_padding (shape/error, as any shape vector), or a call with
+    output_size= (the solver's rule: each size in lo..lo+stride-1)."""
+    from cardgen.solver.transpose import picked
+
+    if v["kind"] != "output_size":
+        layers = layers_of(v)
+        try:
+            got: list[int] | None = list(output_shape(layers, v["input_shape"]))
+        except CardgenError:
+            got = None
+        want = v.get("output_shape")
+        return None if got == want else f"solver {got}, torch {want}"
+    try:
+        out = picked(Layer.from_json(v["layer"]), v["input_shape"], v["output_size"])
+        got = None if out.output_shape is None else list(out.output_shape)
+    except CardgenError:
+        got = None
+    want = v["output_shape"]
+    return None if got == want else f"solver {got}, torch {want} for output_size " \
+        f"{v['output_size']}"
+
+
+@pytest.mark.parametrize("key", sorted(MIN_COUNTS["transpose_rules"]))
+def test_transpose_rules(key):
+    check_all(vectors("transpose_rules", key), _check_transpose_rules)
+
+
+def test_transpose_rules_cover_both_outcomes():
+    """Calls that run and calls that raise, explicit paddings over and under the limit,
+    and sizes past lowest + stride - 1 but under lowest + dilation - 1 (the rule's trap)."""
+    data = load("transpose_rules")["vectors"]
+    outcomes = Counter((v["kind"], v.get("output_shape") is None) for v in data)
+    assert all(outcomes[k] >= 200 for k in (("output_size", True), ("output_size", False),
+                                             ("shape", False), ("error", True))), outcomes
+    trap = 0
+    for v in data:
+        args = v["layer"]["args"] if "layer" in v else {}
+        if v["kind"] == "output_size" and v["output_shape"] is None and \
+                isinstance(args.get("dilation"), int) and isinstance(args.get("stride"), int):
+            s, d = args["stride"], args["dilation"]
+            low = [o for w in data if w.get("layer") == v["layer"] and
+                   w["input_shape"] == v["input_shape"] and w["output_shape"] is not None
+                   for o in w["output_size"]] if d > s else []
+            trap += bool(low) and len(v["output_size"]) == 1 and \
+                min(low) + s <= v["output_size"][0] < min(low) + d
+    assert trap >= 50, trap

@@ -377,6 +377,25 @@ FEATURES: list[Feature] = [
           "padding" in j["args"] for j in d.params["layers"]), 0.45),
     F("network.receptive_field", 3, "two-d", lambda d: len(d.params["input_shape"]) == 4,
       0.15),
+    # conv_transpose.rules. L1: an explicit output_padding (some break the limit, an error
+    # card). L2: the range output_size= accepts, or the output_padding it picks (1-D,
+    # dilation never above the stride). L3: dilation above the stride (the range is still
+    # the stride's), and 2-D calls with a size per dim, some out of range.
+    F("conv_transpose.rules", 1, "explicit", lambda d: d.params["q"] == "explicit", 0.99,
+      absent_at=(2, 3)),
+    F("conv_transpose.rules", 1, "refused", lambda d: d.solution.answer == "error", 0.25,
+      absent_at=(2,)),
+    F("conv_transpose.rules", 2, "range", lambda d: d.params["q"] == "range", 0.45,
+      absent_at=(1,)),
+    F("conv_transpose.rules", 2, "picked-1d", lambda d: d.params["q"] == "picked", 0.25,
+      absent_at=(1, 3)),
+    F("conv_transpose.rules", 3, "picked-2d", lambda d: d.params["q"] == "picked2d", 0.5),
+    F("conv_transpose.rules", 3, "dilation-above-stride",
+      lambda d: any(x["dilation"] > x["stride"] for x in d.params.get("dims", [d.params])),
+      0.5, absent_at=(2,)),
+    F("conv_transpose.rules", 3, "trap",
+      lambda d: d.solution.answer == "error" and any(
+          "would run" in step for step in d.solution.steps), 0.04, absent_at=(1, 2)),
 ]
 
 ABSENT_CASES = [(f, lv) for f in FEATURES for lv in f.absent_levels]

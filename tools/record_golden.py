@@ -27,6 +27,10 @@ Every answer in these files comes from torch itself, never from cardgen's solver
   spatial layer on (C, *spatial), channels-last, without the channel dim, batched, one
   dim too many), Flatten's start_dim/end_dim on ranks 1-5, Linear on ranks 1-4, and small
   models on one image ending in Flatten (and Linear); shape and error claims.
+- ``transpose_rules.json.gz``: ConvTranspose 1-3d with an explicit output_padding
+  around its limit (shape/error), and called with ``output_size=`` (sizes swept around
+  the range torch accepts; a stray output_padding of the layer's own sometimes), with
+  torch's output shape or null where the call raises.
 - ``equivalence.json.gz``: adaptive pool vs fixed pool on random float64 input
   (256 random samples in the batch, so a different window cannot pass by
   chance); ``equivalent`` pairs, plus ``equivalence_search`` records listing
@@ -727,6 +731,78 @@ def receptive_vectors(rng: random.Random) -> list[Json]:
             if found is not None:
                 vectors.append({"layers": layers, "input_shape": shape, "output_index": index,
                                 "support": found[0], "cells": found[1]})
+
+
+# ---------------------------------------------------------------- transposed conv rules
+
+TRANSPOSE_TYPES = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+
+
+def _backends_agree(layer: Json, shape: list[int], sizes: list[int] | None
+                    ) -> tuple[bool, list[int] | None]:
+    """(oneDNN and the native kernels agree, torch's output shape or None) for the layer
+    on zeros, called with ``output_size=sizes`` when given."""
+    outs = []
+    for enabled in (True, False):
+        with torch.backends.mkldnn.flags(enabled=enabled), torch.no_grad():
+            try:
+                module = _module(layer)
+                x = torch.zeros(shape)
+                y = module(x) if sizes is None else module(x, output_size=sizes)
+                outs.append(list(y.shape))
+            except (RuntimeError, ValueError, TypeError, IndexError):
+                outs.append(None)
+    return outs[0] == outs[1], outs[0]
+
+
+def transpose_rules_vectors(rng: random.Random) -> list[Json]:
+    """ConvTranspose with an explicit output_padding around its limit (shape/error), and
+    called with ``output_size=`` around the sizes it accepts (``output_size`` vectors):
+    the lowest size is torch's own output with output_padding 0, the sizes swept from two
+    below it to two above lowest + max(stride, dilation)."""
+    vectors: list[Json] = []
+    for type_ in TRANSPOSE_TYPES * 260:
+        nd = int(type_[-2])
+        k = _int_or_tuple(rng, nd, 1, 4)
+        s = _int_or_tuple(rng, nd, 1, 4)
+        d = _int_or_tuple(rng, nd, 1, 4)
+        p = rng.randint(0, 2)
+        spatial = [rng.randint(1, 7 if nd < 3 else 4) for _ in range(nd)]
+        shape = ([1] if rng.random() < 0.8 else []) + [2] + spatial
+        plain = layer_json(type_, in_channels=2, out_channels=3, kernel_size=k, stride=s,
+                           padding=p, dilation=d)
+        agree, low = _backends_agree(plain, shape, None)
+        if not agree:
+            _skipped[type_] += 1
+        if not agree or low is None or min(low[-nd:]) < 1:
+            continue  # no output to recover a range from
+        ss = s if isinstance(s, list) else [s] * nd
+        ds = d if isinstance(d, list) else [d] * nd
+        top = max(max(a, b) for a, b in zip(ss, ds, strict=True))
+        op = rng.randint(0, top + 1)
+        claim = shape_claim([{**plain, "args": {**plain["args"], "output_padding": op}}],
+                            shape, "explicit")
+        if claim is not None:
+            vectors.append(claim)
+        if nd == 1:
+            sweeps = [[t] for t in range(low[-1] - 2, low[-1] + top + 3)]
+        else:
+            # mostly inside each dim's range, so whole calls run as often as they raise
+            sweeps = [[lo + (rng.randint(0, st - 1) if rng.random() < 0.8
+                             else rng.randint(-2, top + 1))
+                       for lo, st in zip(low[-nd:], ss, strict=True)] for _ in range(6)]
+        stray = rng.random() < 0.2  # the layer's own output_padding, ignored by the call
+        layer = {**plain, "args": {**plain["args"], "output_padding": top + 1}} \
+            if stray else plain
+        for sizes in sweeps:
+            if min(sizes) < 0:
+                continue
+            agree, out = _backends_agree(layer, shape, sizes)
+            if not agree:
+                _skipped[type_] += 1
+                continue
+            vectors.append({"kind": "output_size", "layer": layer, "input_shape": shape,
+                            "output_size": sizes, "output_shape": out})
     return vectors
 
 
@@ -922,7 +998,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "golden")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence", "params",
-                                           "unbatched", "dialect", "receptive"])
+                                           "unbatched", "dialect", "receptive", "transpose_rules"])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)  # weights do not matter for shapes; fixed for determinism
@@ -934,6 +1010,8 @@ def main(argv: list[str] | None = None) -> int:
             "unbatched": (unbatched_vectors, "unbatched inputs, ranks, Flatten and Linear"),
             "dialect": (dialect_vectors, "ONNX Runtime's SAME_UPPER/SAME_LOWER Conv"),
             "receptive": (receptive_vectors, "input cells one output unit depends on"),
+            "transpose_rules": (transpose_rules_vectors,
+                                "ConvTranspose output_padding and output_size= rules"),
             }
     if args.only in (None, "dialect") and any(
             importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime")):

@@ -14,6 +14,7 @@ from cardgen.claims.kinds import (
     params,
     shape,
     support,
+    transpose_output_size,
     unique,
     values,
     windows,
@@ -32,4 +33,5 @@ KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     module.KIND,
     framework_same.KIND,
     support.KIND,
+    transpose_output_size.KIND,
 )}
