@@ -294,14 +294,9 @@ def test_answer_field_and_spec_claims_hold_with_torch(cards: list[Card]) -> None
 def _question_answer(card: Card, found: Findings, torch: Any) -> None:
     """A question that runs its layers on a stated shape: its answer, from torch."""
     shape, calls, answer = question_shape(card), question_layers(card), card.fields["Answer"]
-    if shape is None or not calls or card.family in ("conv.params", "network.stack",
-                                                     "network.models"):
-        return  # they answer counts, or about one layer inside a network: read below
-    if shape is None or not calls or card.family in ("conv.params", "network.receptive_field"):
-        return  # they answer a count or a range, not a shape: _params_answer and
-        # _receptive_answer read them
-    if shape is None or not calls or card.family == "conv.params":
-        return  # conv.params answers a count, not a shape: _params_answer reads it
+    if shape is None or not calls or card.family in (
+            "conv.params", "network.stack", "network.models", "network.receptive_field"):
+        return  # counts, ranges, or one layer inside a network: their own readers below
     if "m(x, output_size=" in card.front:
         return  # a call with output_size=: _output_size_answer reads it
     if re.fullmatch(r"\d+(x\d+)*|error", answer) and "run" not in card.front.split("?")[0][-40:]:
