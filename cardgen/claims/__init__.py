@@ -32,6 +32,7 @@ from cardgen.claims.kinds.padding import padding_claim
 from cardgen.claims.kinds.params import params_claim
 from cardgen.claims.kinds.shape import shape_claim
 from cardgen.claims.kinds.unique import unique_claim
+from cardgen.claims.kinds.unpool import unpool_claim
 from cardgen.claims.kinds.values import values_claim
 from cardgen.claims.kinds.windows import windows_claim
 from cardgen.claims.limits import LIMITS
@@ -40,5 +41,5 @@ __all__ = [
     "BACKENDS", "ClaimCheck", "LIMITS", "check_claim", "claim_work", "equivalent_claim",
     "equivalent_template", "error_claim", "macs_claim", "padding_claim", "params_claim",
     "shape_claim", "torch_available", "torch_version", "unique_claim", "values_claim",
-    "windows_claim",
+    "windows_claim", "unpool_claim",
 ]

@@ -12,6 +12,7 @@ from cardgen.claims.kinds import (
     params,
     shape,
     unique,
+    unpool,
     values,
     windows,
 )
@@ -26,4 +27,5 @@ KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     padding.KIND,
     params.KIND,
     macs.KIND,
+    unpool.KIND,
 )}
