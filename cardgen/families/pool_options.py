@@ -1,0 +1,383 @@
+"""pool.options: values that depend on pooling options: AvgPool's divisor (padding with
+count_include_pad, divisor_override, ceil mode's window hanging past the padded end) and
+the output shape of MaxUnpool fed by MaxPool(return_indices=True)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import prod
+from typing import Any
+
+from cardgen.claims import unpool_claim, values_claim
+from cardgen.errors import ShapeError
+from cardgen.explain import count_of
+from cardgen.explain.pool_options import (
+    divisor_text,
+    unpool_default_tex,
+    unpool_index_text,
+    unpool_range_text,
+    value_tex,
+    window_text,
+)
+from cardgen.explain.sizes import same_dim_text
+from cardgen.explain.windows import ceil_last_window
+from cardgen.families.base import (
+    MAX_DRAWS,
+    Diagram,
+    Solution,
+    exhausted,
+    frac_text,
+    layer_code,
+    pick,
+    shape_text,
+    size_tex,
+)
+from cardgen.layers import Layer, unpool_layer
+from cardgen.solver import forward, output_shape
+from cardgen.solver.pool_options import avg_divisor, unpool
+from cardgen.solver.shapes import pool_stride
+
+NAME = "pool.options"
+TITLE = ("Pooling options: AvgPool's divisor (count_include_pad, divisor_override, ceil "
+         "mode) and MaxUnpool's output size")
+TOPIC = "Pooling"
+LEVELS = (1, 2, 3)
+
+# Per level: level 1 averages the first or last output of a padded AvgPool1d (padding
+# counted or not); level 2 the last output of a ceil-mode AvgPool1d whose window hangs
+# past the padded end, or an AvgPool2d output with divisor_override; level 3 the output
+# shape of MaxUnpool after MaxPool(return_indices=True), with or without output_size,
+# or the last (corner) output of a ceil-mode AvgPool2d. Inputs are digits 0..9 and a
+# window holds at most 4 of them: every average is worked without a calculator.
+MAX_CELLS = 4
+UNPOOL_SHARE = 0.65
+OVERRIDE_SHARE = 0.4
+NAMES = {1: ["L"], 2: ["H", "W"]}
+VALUE_FORM = "a number, a fraction as 7/3 (e.g. 25/2)"
+
+
+def _avg_json(nd: int, k: int, s: int, p: int, ceil: bool, cip: bool,
+              override: int | None = None) -> dict[str, Any]:
+    args: dict[str, Any] = {"kernel_size": k}
+    if s != k:
+        args["stride"] = s
+    if p:
+        args["padding"] = p
+    if ceil:
+        args["ceil_mode"] = True
+    if not cip:
+        args["count_include_pad"] = False
+    if override is not None:
+        args["divisor_override"] = override
+    return {"type": f"AvgPool{nd}d", "args": args}
+
+
+def _pool_json(nd: int, k: int, s: int, p: int, ceil: bool = False,
+               unpool_: bool = False) -> dict[str, Any]:
+    args: dict[str, Any] = {"kernel_size": k}
+    if s != k:
+        args["stride"] = s
+    if p:
+        args["padding"] = p
+    if ceil:
+        args["ceil_mode"] = True
+    return {"type": f"Max{'Unpool' if unpool_ else 'Pool'}{nd}d", "args": args}
+
+
+def _digits(rng: Any, rows: int, cols: int) -> list[list[int]]:
+    return [[rng.randrange(0, 10) for _ in range(cols)] for _ in range(rows)]
+
+
+def _spatial(params: dict[str, Any]) -> list[int]:
+    grid = params["grid"]
+    return [len(grid[0])] if params["layer"]["type"].endswith("1d") else \
+        [len(grid), len(grid[0])]
+
+
+def _outs(params: dict[str, Any]) -> tuple[int, ...] | None:
+    try:
+        return output_shape(Layer.from_json(params["layer"]), (1, 1, *_spatial(params)))[2:]
+    except ShapeError:
+        return None
+
+
+def _window_cells(params: dict[str, Any]) -> list[int]:
+    layer = Layer.from_json(params["layer"])
+    d = avg_divisor(layer, _spatial(params), params["index"])
+    grid = params["grid"] if len(d.windows) == 2 else [params["grid"][0]]
+    rows = range(d.windows[0].first, d.windows[0].last) if len(d.windows) == 2 else [0]
+    cols = d.windows[-1]
+    return [grid[r][c] for r in rows for c in range(cols.first, cols.last)]
+
+
+def _accepted(params: dict[str, Any]) -> bool:
+    """A value card whose answer depends on the rule it drills: at most MAX_CELLS cells
+    summed to more than 0, and the divisor rules (the whole kernel, padding counted,
+    input cells only, or the override) do not all agree."""
+    outs = _outs(params)
+    if outs is None or any(not 0 <= i < o for i, o in zip(params["index"], outs,
+                                                            strict=True)):
+        return False
+    d = avg_divisor(Layer.from_json(params["layer"]), _spatial(params), params["index"])
+    cells = _window_cells(params)
+    if not 1 <= len(cells) <= MAX_CELLS or sum(cells) == 0 or d.divisor < 2 \
+            or len(cells) < 2:  # one cell, or a divisor of 1: a copy, not an average
+        return False
+    rules = {prod(w.stop - w.start for w in d.windows), prod(w.cells for w in d.windows),
+             prod(w.padded for w in d.windows)}
+    if d.override is not None:
+        return d.override not in rules
+    return len(rules) > 1
+
+
+def _value_l1(rng: Any) -> dict[str, Any]:
+    k = pick(rng, (2, 3, 3, 4, 5))
+    p = rng.randrange(1, k // 2 + 1)
+    s = pick(rng, tuple(sorted({1, 2, k})))
+    n = rng.randrange(4, 9)
+    layer = _avg_json(1, k, s, p, False, rng.random() < 0.5)
+    params = {"q": "value", "layer": layer, "grid": _digits(rng, 1, n), "index": [0]}
+    outs = _outs(params)
+    if outs is not None and rng.random() < 0.5:
+        params["index"] = [outs[0] - 1]
+    return params
+
+
+def _override_l2(rng: Any) -> dict[str, Any]:
+    k = pick(rng, (2, 3))
+    s = pick(rng, (k, 2))
+    h, w = rng.randrange(3, 5), rng.randrange(3, 5)
+    layer = _avg_json(2, k, s, 1, False, rng.random() < 0.7, rng.randrange(2, 10))
+    params = {"q": "value", "layer": layer, "grid": _digits(rng, h, w), "index": [0, 0]}
+    outs = _outs(params)
+    if outs is not None and rng.random() < 0.5:
+        params["index"] = [outs[0] - 1, outs[1] - 1]
+    return params
+
+
+def _ceil_l2(rng: Any) -> dict[str, Any]:
+    k = pick(rng, (2, 3, 3, 4))
+    s = pick(rng, (2, 3))
+    p = rng.randrange(0, k // 2 + 1)
+    n = rng.randrange(4, 10)
+    layer = _avg_json(1, k, s, p, True, rng.random() < 0.6)
+    params = {"q": "value", "layer": layer, "grid": _digits(rng, 1, n), "index": [0]}
+    outs = _outs(params)
+    params["index"] = [outs[0] - 1] if outs is not None else [0]
+    return params
+
+
+def _value_l3(rng: Any) -> dict[str, Any]:
+    k = pick(rng, (2, 3))
+    s = pick(rng, (2, 3))
+    p = rng.randrange(0, k // 2 + 1)
+    h, w = rng.randrange(3, 7), rng.randrange(3, 7)
+    layer = _avg_json(2, k, s, p, True, rng.random() < 0.7)
+    params = {"q": "value", "layer": layer, "grid": _digits(rng, h, w), "index": [0, 0]}
+    outs = _outs(params)
+    if outs is not None:
+        params["index"] = [o - 1 for o in outs]
+    return params
+
+
+def _hangs(params: dict[str, Any]) -> bool:
+    """Level 2/3's ceil-mode card: the asked window hangs past the padded end in every
+    dim (so the rule for cells beyond the padding is what the card drills)."""
+    layer = Layer.from_json(params["layer"])
+    d = avg_divisor(layer, _spatial(params), params["index"])
+    return all(w.beyond > 0 for w in d.windows)
+
+
+def _unpool_params(rng: Any) -> dict[str, Any]:
+    nd = pick(rng, (1, 2, 2))
+    k = pick(rng, (2, 3))
+    s = pick(rng, (k, 2))
+    p = rng.randrange(0, k // 2 + 1)
+    ceil = rng.random() < 0.3
+    pool = _pool_json(nd, k, s, p, ceil)
+    if rng.random() < 0.7:
+        un = _pool_json(nd, k, s, p, unpool_=True)
+    else:
+        uk = pick(rng, (2, 3))
+        un = _pool_json(nd, uk, pick(rng, (uk, 2)), rng.randrange(0, 2), unpool_=True)
+    sizes = [rng.randrange(5, 17) for _ in range(nd)]
+    if nd == 2 and rng.random() < 0.5:
+        sizes[1] = sizes[0]
+    shape = [pick(rng, (1, 1, 2, 4)), pick(rng, (1, 3, 8, 16))] + sizes
+    params: dict[str, Any] = {"q": "unpool", "pool": pool, "unpool": un,
+                              "input_shape": shape, "output_size": None}
+    r = rng.random()
+    if r < 0.45:
+        params["output_size"] = sizes
+    elif r < 0.75:
+        result = _unpool_result(params)
+        if result is not None:
+            stride = pool_stride(unpool_layer(un))
+            params["output_size"] = [d + pick(rng, (-st, st, -st - 1, st + 1, 0, 1, -1))
+                                     for d, st in zip(result.default, stride, strict=True)]
+    return params
+
+
+def _unpool_result(params: dict[str, Any]) -> Any:
+    try:
+        return unpool(Layer.from_json(params["pool"]), unpool_layer(params["unpool"]),
+                      params["input_shape"], params["output_size"])
+    except ShapeError:
+        return None
+
+
+def _runs(params: dict[str, Any]) -> bool:
+    """An unpool card with one answer on every input: not an output_size whose indices
+    fit on some inputs only, not a pool that refuses the input."""
+    result = _unpool_result(params)
+    if result is None or result.depends:
+        return False
+    if result.out is not None and any(o < 1 for o in result.out):
+        return False
+    if params["output_size"] is None:  # without output_size, not the input's shape again:
+        return result.output_shape != tuple(params["input_shape"])  # that is size's job
+    return list(result.default) != params["output_size"]
+
+
+def _value_fits(params: dict[str, Any]) -> bool:
+    if not _accepted(params):
+        return False
+    return not params["layer"]["args"].get("ceil_mode") or _hangs(params)
+
+
+def generate(rng: Any, level: int) -> dict[str, Any]:
+    # The question form is drawn once, so each form keeps its share however often its
+    # draws are refused.
+    if level == 3 and rng.random() < UNPOOL_SHARE:
+        draw, fits = _unpool_params, _runs
+    elif level == 2 and rng.random() < OVERRIDE_SHARE:
+        draw, fits = _override_l2, _value_fits
+    else:
+        draw, fits = {1: _value_l1, 2: _ceil_l2, 3: _value_l3}[level], _value_fits
+    for _ in range(MAX_DRAWS):
+        params = draw(rng)
+        if fits(params):
+            return params
+    raise exhausted(NAME, MAX_DRAWS)
+
+
+# ---------------------------------------------------------------- solving
+
+
+def _value_solution(params: dict[str, Any]) -> Solution:
+    layer = Layer.from_json(params["layer"])
+    spatial, index, grid = _spatial(params), params["index"], params["grid"]
+    nd = len(spatial)
+    x = [[grid[0]]] if nd == 1 else [[grid]]
+    y = forward([layer], x)
+    plane = y.tolist()[0][0]
+    value = Fraction(plane[index[0]] if nd == 1 else plane[index[0]][index[1]])
+    d = avg_divisor(layer, spatial, index)
+    k, s = layer.tup("kernel_size"), pool_stride(layer)
+    ceil = bool(layer.get("ceil_mode"))
+    outs = output_shape(layer, (1, 1, *spatial))[2:]
+    steps: list[str] = []
+    names = NAMES[nd]
+    if ceil:  # the question asks for the last output: first, how many there are
+        done: dict[int, str] = {}
+        for dim, (name, size) in enumerate(zip(names, spatial, strict=True)):
+            if size in done:
+                steps.append(same_dim_text(name, size, outs[dim], done[size]))
+                continue
+            done[size] = name
+            p = layer.tup("padding")[dim]
+            if ceil:
+                num = size + 2 * p - (k[dim] - 1) - 1
+                steps.append(size_tex(size, k[dim], s[dim], p, 1, -(-num // s[dim]) + 1,
+                                      name=f"{name}_{{out}}", ceil=True))
+                steps.append(ceil_last_window(size, k[dim], s[dim], p, 1, outs[dim]))
+            else:
+                steps.append(size_tex(size, k[dim], s[dim], p, 1, outs[dim],
+                                      name=f"{name}_{{out}}"))
+    for dim in range(nd):
+        steps.append(window_text(d.windows[dim], index[dim], k[dim], s[dim],
+                                 names[dim] if nd > 1 else ""))
+    steps.append(divisor_text(d, k, s, index, names if nd > 1 else ()))
+    where = f"{index[0]}" if nd == 1 else f"{index[0]},{index[1]}"
+    cells = _window_cells(params)
+    steps.append("The average: " + value_tex(f"y_{{{where}}}", cells, d.divisor, value))
+    which = ("the last output" if ceil else
+             f"output {index[0]}" if nd == 1 else f"output ({index[0]}, {index[1]})")
+    shown = "sequence" if nd == 1 else f"{spatial[0]}x{spatial[1]} grid"
+    question = (f"{layer_code(layer)} runs on this {shown} (one batch, one channel). What "
+                f"is {which}?")
+    w_last = d.windows[-1]
+    caption = (f"Output {where}'s window: {count_of(w_last.cells, 'input cell')}, "
+               f"{count_of(w_last.left_pad + w_last.right_pad, 'padding cell')}"
+               + (f", {w_last.beyond} past the padding" if w_last.beyond else "")
+               + f"; divisor {d.divisor}.")
+    if nd == 1:
+        p = layer.tup("padding")[0]
+        diagram = Diagram("sliding_strip", {
+            "size": spatial[0], "kernel": k[0], "stride": s[0], "pad_left": p,
+            "pad_right": p, "ceil_mode": ceil}, caption)
+    else:
+        rows, cols = d.windows
+        diagram = Diagram("values_grid", {
+            "grid": grid, "window": ((rows.first, rows.last), (cols.first, cols.last)),
+            "result": frac_text(value)},
+            f"The input cells of output ({where})'s window, shaded; divisor {d.divisor}.")
+    return Solution(question=question, table=grid, answer=frac_text(value), form=VALUE_FORM,
+                    steps=steps, claims=[values_claim([layer], x, solved=y)],
+                    diagrams=[diagram])
+
+
+def _unpool_solution(params: dict[str, Any]) -> Solution:
+    pool = Layer.from_json(params["pool"])
+    un = unpool_layer(params["unpool"])
+    shape, size = tuple(params["input_shape"]), params["output_size"]
+    result = unpool(pool, un, shape, size)
+    nd = pool.ndim
+    names = NAMES[nd]
+    pool_text = str(pool)[:-1] + ", return_indices=True)"
+    call = "unpool(y, idx)" if size is None else \
+        f"unpool(y, idx, output_size={tuple(size) if nd > 1 else size})"
+    question = (f"`pool = nn.{pool_text}`, `unpool = nn.{un}`; `y, idx = pool(x)` for an "
+                f"input `x` of shape `{shape_text(shape)}`. What is the shape of `{call}`? "
+                "(Answer `error` if PyTorch raises.)")
+    steps = []
+    k, s, p = pool.tup("kernel_size"), pool_stride(pool), pool.tup("padding")
+    ceil = bool(pool.get("ceil_mode"))
+    pooled = result.pooled[2:]
+    done: dict[int, str] = {}
+    for dim, name in enumerate(names):
+        n = shape[2 + dim]
+        if n in done:
+            steps.append(same_dim_text(name, n, pooled[dim], done[n]))
+            continue
+        done[n] = name
+        if ceil:
+            num = n + 2 * p[dim] - (k[dim] - 1) - 1
+            steps.append("MaxPool: " + size_tex(n, k[dim], s[dim], p[dim], 1,
+                                                 -(-num // s[dim]) + 1,
+                                                 name=f"{name}_{{pool}}", ceil=True))
+            steps.append(ceil_last_window(n, k[dim], s[dim], p[dim], 1, pooled[dim]))
+        else:
+            steps.append("MaxPool: " + size_tex(n, k[dim], s[dim], p[dim], 1, pooled[dim],
+                                                name=f"{name}_{{pool}}"))
+    uk, us, up = un.tup("kernel_size"), pool_stride(un), un.tup("padding")
+    steps.append(unpool_default_tex(result, uk, us, up, [f"{n}_{{default}}" for n in names]))
+    if size is not None:
+        steps.append(unpool_range_text(result, us, names))
+    if result.refused != "range":
+        steps.append(unpool_index_text(result, prod(shape[2:])))
+    out = result.output_shape
+    answer = "error" if out is None else shape_text(out)
+    if out is not None:
+        steps.append(f"Batch and channels pass through: `{shape_text(out)}`.")
+    return Solution(question=question, answer=answer,
+                    form="the shape written like the input's, or error", steps=steps,
+                    claims=[unpool_claim(pool, un, shape, size)])
+
+
+def solve(params: dict[str, Any]) -> Solution:
+    if params["q"] == "unpool":
+        return _unpool_solution(params)
+    return _value_solution(params)
+
+
