@@ -292,8 +292,8 @@ def test_answer_field_and_spec_claims_hold_with_torch(cards: list[Card]) -> None
 def _question_answer(card: Card, found: Findings, torch: Any) -> None:
     """A question that runs its layers on a stated shape: its answer, from torch."""
     shape, calls, answer = question_shape(card), question_layers(card), card.fields["Answer"]
-    if shape is None or not calls or card.family == "conv.params":
-        return  # conv.params answers a count, not a shape: _params_answer reads it
+    if shape is None or not calls or card.family in ("conv.params", "pool.options"):
+        return  # a count, or an unpool fed indices: _params_answer, _pool_options_answer
     if re.fullmatch(r"\d+(x\d+)*|error", answer) and "run" not in card.front.split("?")[0][-40:]:
         if " maps " in card.front:
             return  # the question states a mapping and asks about something else
@@ -336,6 +336,7 @@ def test_layer_statements_match_torch(cards: list[Card]) -> None:
         _channel_statements(card, found)
         _error_statements(card, found, torch)
         _params_answer(card, found, torch)
+        _pool_options_answer(card, found, torch)
     minimum = dict.fromkeys(_family_names(), len(SEEDS) * PER_LEVEL)
     for f in ("adaptive.windows", "adaptive.values"):
         minimum[f] = 0  # their questions are not layer-on-shape statements
@@ -363,6 +364,79 @@ def _params_answer(card: Card, found: Findings, torch: Any) -> None:
     else:
         want = sum(p.numel() for p in module.parameters())
     found.check(card, answer == str(want), f"answer {answer!r}, torch counts {want}")
+
+
+def _unpool_shapes(torch: Any, calls: list[tuple[str, list[Any], dict[str, Any]]],
+                   shape: list[int], size: Any) -> set[str]:
+    """The unpool's output shape (or "error") on a random, a rising and a falling input."""
+    pool_call, unpool_call = calls
+    n = 1
+    for v in shape:
+        n *= v
+    ramp = torch.arange(float(n)).reshape(shape)
+    got = set()
+    for x in (torch.rand(shape, dtype=torch.float64), ramp, -ramp):
+        try:
+            y, idx = _module(torch, pool_call)(x)
+            name, args, kwargs = unpool_call
+            unpool = getattr(torch.nn, name)(*args, **kwargs)
+            got.add("x".join(map(str, unpool(y, idx, output_size=size).shape)))
+        except (RuntimeError, ValueError, TypeError, IndexError):
+            got.add("error")
+    return got
+
+
+def _torch_divisor(torch: Any, call: tuple[str, list[Any], dict[str, Any]],
+                   sizes: list[int], index: tuple[int, ...]) -> Fraction:
+    """An AvgPool output's divisor, from torch alone: its window's input cells (the same
+    pool as a 2d sum, divisor_override=1, on ones) over its output on ones."""
+    name, args, kwargs = call
+    layer = _module(torch, call)
+    ones = torch.ones([1, 1, *sizes], dtype=torch.float64)
+    mean = layer(ones)[(0, 0, *index)]
+
+    def pair(v: Any, fill: int = 1) -> tuple[int, int]:
+        if name.endswith("1d"):  # AvgPool1d keeps (k,) tuples
+            return (fill, v[0] if isinstance(v, tuple) else v)
+        return tuple(v) if isinstance(v, tuple) else (v, v)
+
+    summed = torch.nn.AvgPool2d(pair(layer.kernel_size), pair(layer.stride),
+                                pair(layer.padding, 0), ceil_mode=layer.ceil_mode,
+                                divisor_override=1)
+    plane = ones if len(sizes) == 2 else ones.reshape(1, 1, 1, sizes[0])
+    cells = summed(plane)[(0, 0, *((0, *index) if len(sizes) == 1 else index))]
+    return Fraction(int(cells)) / Fraction(float(mean)).limit_denominator(1000)
+
+
+def _pool_options_answer(card: Card, found: Findings, torch: Any) -> None:
+    """pool.options: an unpool's shape on a random, a rising and a falling input (one
+    answer for all); an AvgPool's asked output and the divisor the caption names."""
+    if card.family != "pool.options":
+        return
+    calls, answer = question_layers(card), card.fields["Answer"]
+    if len(calls) == 2:
+        m = re.search(r"output_size=(\([\d, ]+\)|\[[\d, ]+\])", card.front)
+        size = None if m is None else list(__import__("ast").literal_eval(m.group(1)))
+        got = _unpool_shapes(torch, calls, question_shape(card), size)
+        found.check(card, got == {answer}, f"answer {answer!r}, torch gives {got}")
+        return
+    grid = question_grid(card)
+    x = torch.tensor(grid, dtype=torch.float64)
+    sizes = [len(grid[0])] if len(grid) == 1 else [len(grid), len(grid[0])]
+    y = _module(torch, calls[0])(x.reshape(1, 1, *sizes))[0, 0]
+    m = re.search(r"What is output \(?(\d+)(?:, (\d+))?\)?\?", card.front)
+    if m:
+        index = tuple(int(v) for v in m.groups() if v is not None)
+    else:
+        found.check(card, "the last output" in card.front, "which output is asked?")
+        index = tuple(n - 1 for n in y.shape)
+    want = Fraction(float(y[index])).limit_denominator(1000)
+    found.check(card, answer == str(want), f"answer {answer!r}, torch gives {want}")
+    divisor = _torch_divisor(torch, calls[0], sizes, index)
+    for caption in card.captions:
+        stated = re.findall(r"divisor (\d+)", caption)
+        found.check(card, stated == [str(divisor)],
+                    f"caption names divisor {stated}, torch's is {divisor}")
 
 
 def _runs_statements(card: Card, found: Findings, torch: Any) -> None:

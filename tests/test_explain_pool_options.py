@@ -33,9 +33,9 @@ def test_the_hanging_window_is_described_and_its_divisor_stops_at_the_padding() 
     d, i = _last("AvgPool1d(3, stride=2, padding=1, ceil_mode=True)", 6)
     w = d.windows[0]
     text = window_text(w, i, 3, 2)
-    assert "1 of right padding" in text and "1 past the end of the padding" in text
+    assert "1 of right padding" in text and "1 past the end of the padded input" in text
     said = divisor_text(d, [3], [2], [i])
-    assert f"= {d.divisor} " in said and "not cells past the end" in said
+    assert f"= {d.divisor} " in said and "not cells past the end of the padded input" in said
     with pytest.raises(ValueError, match="window"):
         window_text(dataclasses.replace(w, start=w.start + 1), i, 3, 2)
     with pytest.raises(ValueError, match="divisor|count"):

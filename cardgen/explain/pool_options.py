@@ -45,8 +45,8 @@ def window_text(w: AvgWindow, index: int, kernel: int, stride: int, axis: str = 
     if w.right_pad:
         parts.append(f"{w.right_pad} of right padding")
     if w.beyond:
-        parts.append(f"{w.beyond} past the end of the padding (ceil mode's last window "
-                     "hangs off the padded input)")
+        parts.append(f"{w.beyond} past the end of the padded input (ceil mode's last "
+                     "window hangs off it)")
     if w.cells + w.left_pad + w.right_pad + w.beyond != kernel:
         raise _disagree("window cells", kernel,
                         w.cells + w.left_pad + w.right_pad + w.beyond)
@@ -78,7 +78,7 @@ def divisor_text(d: AvgDivisor, kernel: Sequence[int], stride: Sequence[int],
         raise _disagree("divisor", total, d.divisor)
     if d.include_pad:
         rule = ("count_include_pad=True (the default): the divisor counts the padding cells "
-                "in the window, but not cells past the end of the padding")
+                "in the window, but not cells past the end of the padded input")
     else:
         rule = "count_include_pad=False: the divisor counts input cells only"
     if len(counts) == 1:

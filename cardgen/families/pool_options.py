@@ -305,9 +305,10 @@ def _value_solution(params: dict[str, Any]) -> Solution:
     question = (f"{layer_code(layer)} runs on this {shown} (one batch, one channel). What "
                 f"is {which}?")
     w_last = d.windows[-1]
-    caption = (f"Output {where}'s window: {count_of(w_last.cells, 'input cell')}, "
-               f"{count_of(w_last.left_pad + w_last.right_pad, 'padding cell')}"
-               + (f", {w_last.beyond} past the padding" if w_last.beyond else "")
+    pads = w_last.left_pad + w_last.right_pad
+    caption = (f"Output {where}'s window: {count_of(w_last.cells, 'input cell')}"
+               + (f", {count_of(pads, 'padding cell')}" if pads else "")
+               + (f", {w_last.beyond} past the padded end" if w_last.beyond else "")
                + f"; divisor {d.divisor}.")
     if nd == 1:
         p = layer.tup("padding")[0]
@@ -335,9 +336,9 @@ def _unpool_solution(params: dict[str, Any]) -> Solution:
     pool_text = str(pool)[:-1] + ", return_indices=True)"
     call = "unpool(y, idx)" if size is None else \
         f"unpool(y, idx, output_size={tuple(size) if nd > 1 else size})"
-    question = (f"`pool = nn.{pool_text}`, `unpool = nn.{un}`; `y, idx = pool(x)` for an "
-                f"input `x` of shape `{shape_text(shape)}`. What is the shape of `{call}`? "
-                "(Answer `error` if PyTorch raises.)")
+    question = (f"`pool` is `nn.{pool_text}` and `unpool` is `nn.{un}`; `y, idx = pool(x)` "
+                f"for an input `x` of shape `{shape_text(shape)}`. What is the shape of "
+                f"`{call}`? (Answer `error` if PyTorch raises.)")
     steps = []
     k, s, p = pool.tup("kernel_size"), pool_stride(pool), pool.tup("padding")
     ceil = bool(pool.get("ceil_mode"))
