@@ -4,6 +4,7 @@ the output shape of MaxUnpool fed by MaxPool(return_indices=True)."""
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from math import prod
 from typing import Any
@@ -34,7 +35,8 @@ from cardgen.families.base import (
 )
 from cardgen.layers import Layer, unpool_layer
 from cardgen.solver import forward, output_shape
-from cardgen.solver.pool_options import avg_divisor, unpool
+from cardgen.solver.arith import pool_out_raw
+from cardgen.solver.pool_options import AvgWindow, avg_divisor, avg_window, unpool
 from cardgen.solver.shapes import pool_stride
 
 NAME = "pool.options"
@@ -94,98 +96,106 @@ def _spatial(params: dict[str, Any]) -> list[int]:
         [len(grid), len(grid[0])]
 
 
-def _outs(params: dict[str, Any]) -> tuple[int, ...] | None:
-    try:
-        return output_shape(Layer.from_json(params["layer"]), (1, 1, *_spatial(params)))[2:]
-    except ShapeError:
-        return None
+def _windows(layer: dict[str, Any], sizes: list[int], index: list[int]
+             ) -> list[AvgWindow] | None:
+    """The asked output's window per dim, from the drawn (int) arguments; None when the
+    index is not an output. Plain arithmetic: a build draws many of these."""
+    args = layer["args"]
+    k = args["kernel_size"]
+    s, p = args.get("stride", k), args.get("padding", 0)
+    windows = []
+    for size, i in zip(sizes, index, strict=True):
+        out = pool_out_raw(size, k, s, p, 1, bool(args.get("ceil_mode")))
+        if not 0 <= i < out:
+            return None
+        windows.append(avg_window(size, k, s, p, i))
+    return windows
+
+
+def _last(layer: dict[str, Any], sizes: list[int]) -> list[int]:
+    args = layer["args"]
+    k = args["kernel_size"]
+    s, p = args.get("stride", k), args.get("padding", 0)
+    return [pool_out_raw(n, k, s, p, 1, bool(args.get("ceil_mode"))) - 1 for n in sizes]
 
 
 def _window_cells(params: dict[str, Any]) -> list[int]:
-    layer = Layer.from_json(params["layer"])
-    d = avg_divisor(layer, _spatial(params), params["index"])
-    grid = params["grid"] if len(d.windows) == 2 else [params["grid"][0]]
-    rows = range(d.windows[0].first, d.windows[0].last) if len(d.windows) == 2 else [0]
-    cols = d.windows[-1]
+    windows = _windows(params["layer"], _spatial(params), params["index"])
+    assert windows is not None
+    grid = params["grid"]
+    rows = range(windows[0].first, windows[0].last) if len(windows) == 2 else [0]
+    cols = windows[-1]
     return [grid[r][c] for r in rows for c in range(cols.first, cols.last)]
 
 
-def _accepted(params: dict[str, Any]) -> bool:
-    """A value card whose answer depends on the rule it drills: at most MAX_CELLS cells
-    summed to more than 0, and the divisor rules (the whole kernel, padding counted,
-    input cells only, or the override) do not all agree."""
-    outs = _outs(params)
-    if outs is None or any(not 0 <= i < o for i, o in zip(params["index"], outs,
-                                                            strict=True)):
+def _accepted(draw: dict[str, Any]) -> bool:
+    """A value card whose answer depends on the rule it drills: 2 to MAX_CELLS cells
+    summed (one cell, or a divisor of 1, is a copy, not an average), the divisor rules
+    (the whole kernel, padding counted, input cells only, or the override) do not all
+    agree, and in ceil mode the window hangs past the padded end in every dim."""
+    layer = draw["layer"]
+    windows = _windows(layer, draw["sizes"], draw["index"])
+    if windows is None:
         return False
-    d = avg_divisor(Layer.from_json(params["layer"]), _spatial(params), params["index"])
-    cells = _window_cells(params)
-    if not 1 <= len(cells) <= MAX_CELLS or sum(cells) == 0 or d.divisor < 2 \
-            or len(cells) < 2:  # one cell, or a divisor of 1: a copy, not an average
+    args = layer["args"]
+    cells, padded = prod(w.cells for w in windows), prod(w.padded for w in windows)
+    override = args.get("divisor_override")
+    divisor = override or (cells if args.get("count_include_pad") is False else padded)
+    if not 2 <= cells <= MAX_CELLS or divisor < 2:
         return False
-    rules = {prod(w.stop - w.start for w in d.windows), prod(w.cells for w in d.windows),
-             prod(w.padded for w in d.windows)}
-    if d.override is not None:
-        return d.override not in rules
-    return len(rules) > 1
+    if args.get("ceil_mode") and not all(w.beyond > 0 for w in windows):
+        return False
+    rules = {prod(w.stop - w.start for w in windows), cells, padded}
+    return override not in rules if override is not None else len(rules) > 1
+
+
+def _geometry(layer: dict[str, Any], sizes: list[int], index: list[int]) -> dict[str, Any]:
+    return {"layer": layer, "sizes": sizes, "index": index}
 
 
 def _value_l1(rng: Any) -> dict[str, Any]:
     k = pick(rng, (2, 3, 3, 4, 5))
     p = rng.randrange(1, k // 2 + 1)
     s = pick(rng, tuple(sorted({1, 2, k})))
-    n = rng.randrange(4, 9)
     layer = _avg_json(1, k, s, p, False, rng.random() < 0.5)
-    params = {"q": "value", "layer": layer, "grid": _digits(rng, 1, n), "index": [0]}
-    outs = _outs(params)
-    if outs is not None and rng.random() < 0.5:
-        params["index"] = [outs[0] - 1]
-    return params
+    sizes = [rng.randrange(4, 9)]
+    return _geometry(layer, sizes, _last(layer, sizes) if rng.random() < 0.5 else [0])
 
 
 def _override_l2(rng: Any) -> dict[str, Any]:
     k = pick(rng, (2, 3))
-    s = pick(rng, (k, 2))
-    h, w = rng.randrange(3, 5), rng.randrange(3, 5)
-    layer = _avg_json(2, k, s, 1, False, rng.random() < 0.7, rng.randrange(2, 10))
-    params = {"q": "value", "layer": layer, "grid": _digits(rng, h, w), "index": [0, 0]}
-    outs = _outs(params)
-    if outs is not None and rng.random() < 0.5:
-        params["index"] = [outs[0] - 1, outs[1] - 1]
-    return params
+    layer = _avg_json(2, k, pick(rng, (k, 2)), 1, False, rng.random() < 0.7,
+                      rng.randrange(2, 10))
+    sizes = [rng.randrange(3, 5), rng.randrange(3, 5)]
+    return _geometry(layer, sizes, _last(layer, sizes) if rng.random() < 0.5 else [0, 0])
+
+
+@functools.cache
+def _hanging(k: int, s: int, p: int, sizes: range) -> tuple[int, ...]:
+    """The sizes on which ceil mode's last window hangs past the padded end (drawn from
+    these, a ceil-mode card is rarely refused: a build stays fast)."""
+    out = []
+    for n in sizes:
+        last = pool_out_raw(n, k, s, p, 1, True) - 1
+        if last >= 0 and avg_window(n, k, s, p, last).beyond > 0:
+            out.append(n)
+    return tuple(out) or tuple(sizes)
 
 
 def _ceil_l2(rng: Any) -> dict[str, Any]:
-    k = pick(rng, (2, 3, 3, 4))
-    s = pick(rng, (2, 3))
+    k, s = pick(rng, (2, 3, 3, 4)), pick(rng, (2, 3))
     p = rng.randrange(0, k // 2 + 1)
-    n = rng.randrange(4, 10)
     layer = _avg_json(1, k, s, p, True, rng.random() < 0.6)
-    params = {"q": "value", "layer": layer, "grid": _digits(rng, 1, n), "index": [0]}
-    outs = _outs(params)
-    params["index"] = [outs[0] - 1] if outs is not None else [0]
-    return params
+    sizes = [pick(rng, _hanging(k, s, p, range(4, 10)))]
+    return _geometry(layer, sizes, _last(layer, sizes))
 
 
 def _value_l3(rng: Any) -> dict[str, Any]:
-    k = pick(rng, (2, 3))
-    s = pick(rng, (2, 3))
+    k, s = pick(rng, (2, 3)), pick(rng, (2, 3))
     p = rng.randrange(0, k // 2 + 1)
-    h, w = rng.randrange(3, 7), rng.randrange(3, 7)
     layer = _avg_json(2, k, s, p, True, rng.random() < 0.7)
-    params = {"q": "value", "layer": layer, "grid": _digits(rng, h, w), "index": [0, 0]}
-    outs = _outs(params)
-    if outs is not None:
-        params["index"] = [o - 1 for o in outs]
-    return params
-
-
-def _hangs(params: dict[str, Any]) -> bool:
-    """Level 2/3's ceil-mode card: the asked window hangs past the padded end in every
-    dim (so the rule for cells beyond the padding is what the card drills)."""
-    layer = Layer.from_json(params["layer"])
-    d = avg_divisor(layer, _spatial(params), params["index"])
-    return all(w.beyond > 0 for w in d.windows)
+    sizes = [pick(rng, _hanging(k, s, p, range(3, 7))) for _ in range(2)]
+    return _geometry(layer, sizes, _last(layer, sizes))
 
 
 def _unpool_params(rng: Any) -> dict[str, Any]:
@@ -237,24 +247,26 @@ def _runs(params: dict[str, Any]) -> bool:
     return list(result.default) != params["output_size"]
 
 
-def _value_fits(params: dict[str, Any]) -> bool:
-    if not _accepted(params):
-        return False
-    return not params["layer"]["args"].get("ceil_mode") or _hangs(params)
-
-
 def generate(rng: Any, level: int) -> dict[str, Any]:
     # The question form is drawn once, so each form keeps its share however often its
     # draws are refused.
     if level == 3 and rng.random() < UNPOOL_SHARE:
         draw, fits = _unpool_params, _runs
     elif level == 2 and rng.random() < OVERRIDE_SHARE:
-        draw, fits = _override_l2, _value_fits
+        draw, fits = _override_l2, _accepted
     else:
-        draw, fits = {1: _value_l1, 2: _ceil_l2, 3: _value_l3}[level], _value_fits
+        draw, fits = {1: _value_l1, 2: _ceil_l2, 3: _value_l3}[level], _accepted
     for _ in range(MAX_DRAWS):
         params = draw(rng)
-        if fits(params):
+        if not fits(params):
+            continue
+        if params.get("q") == "unpool":
+            return params
+        # the numbers last, once the geometry is right: digits 0..9, not all 0 in the window
+        sizes = params.pop("sizes")
+        params = {"q": "value", **params,
+                  "grid": _digits(rng, 1 if len(sizes) == 1 else sizes[0], sizes[-1])}
+        if sum(_window_cells(params)) > 0:
             return params
     raise exhausted(NAME, MAX_DRAWS)
 
