@@ -1036,3 +1036,34 @@ def test_the_params_checker_catches_false_counts() -> None:
         _params_answer(_with_answer(front, wrong), found, torch)
         assert len(found.false) == 1, found.false
         found.false.clear()
+
+
+def test_the_pool_options_checker_catches_false_answers_and_divisors() -> None:
+    """Real pool.options cards (a value, an unpool) pass; a changed answer, or a caption
+    naming another divisor, is caught."""
+    torch = require("torch")
+    from cardgen.families import get_family
+    from cardgen.generate import generate_family
+    from cardgen.render.note import note_fields
+
+    module = get_family("pool.options")
+    problems = generate_family("pool.options", 11, 12, [1, 3])
+    kinds = set()
+    for problem in problems:
+        front, answer, worked, spec = note_fields(problem, module.solve(problem.params))
+        fields = {"Front": front, "Answer": answer, "Worked": worked, "Spec": spec}
+        card = read_card("guid", fields, 11)
+        kinds.add(problem.params["q"])
+        found = Findings()
+        _pool_options_answer(card, found, torch)
+        assert not found.false and found.checked["pool.options"] >= 1, found.false
+        wrong = "error" if answer != "error" else "1x1x1"
+        _pool_options_answer(read_card("guid", {**fields, "Answer": wrong}, 11), found, torch)
+        assert len(found.false) == 1, found.false
+        if problem.params["q"] == "value":
+            bad = worked.replace("; divisor ", "; divisor 1")
+            found.false.clear()
+            _pool_options_answer(read_card("guid", {**fields, "Worked": bad}, 11), found,
+                                 torch)
+            assert found.false and "divisor" in found.false[0], found.false
+    assert kinds == {"value", "unpool"}

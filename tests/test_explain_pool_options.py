@@ -9,14 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from cardgen.explain.pool_options import (
-    divisor_text,
-    unpool_default_tex,
-    unpool_index_text,
-    unpool_range_text,
-    value_tex,
-    window_text,
-)
+from cardgen.explain import pool_options as ex
 from cardgen.layers import parse_layer, unpool_layer
 from cardgen.solver.pool_options import avg_divisor, unpool
 
@@ -32,41 +25,41 @@ def _last(layer_text: str, size: int) -> tuple[object, int]:
 def test_the_hanging_window_is_described_and_its_divisor_stops_at_the_padding() -> None:
     d, i = _last("AvgPool1d(3, stride=2, padding=1, ceil_mode=True)", 6)
     w = d.windows[0]
-    text = window_text(w, i, 3, 2)
+    text = ex.window_text(w, i, 3, 2)
     assert "1 of right padding" in text and "1 past the end of the padded input" in text
-    said = divisor_text(d, [3], [2], [i])
+    said = ex.divisor_text(d, [3], [2], [i])
     assert f"= {d.divisor} " in said and "not cells past the end of the padded input" in said
     with pytest.raises(ValueError, match="window"):
-        window_text(dataclasses.replace(w, start=w.start + 1), i, 3, 2)
+        ex.window_text(dataclasses.replace(w, start=w.start + 1), i, 3, 2)
     with pytest.raises(ValueError, match="divisor|count"):
-        divisor_text(dataclasses.replace(d, windows=(dataclasses.replace(w, end=w.end + 1),)),
+        ex.divisor_text(dataclasses.replace(d, windows=(dataclasses.replace(w, end=w.end + 1),)),
                      [3], [2], [i])
 
 
 def test_value_and_override_writers_refuse_a_wrong_value() -> None:
-    assert value_tex("y_0", [4, 7], 3, Fraction(11, 3)).endswith(
+    assert ex.value_tex("y_0", [4, 7], 3, Fraction(11, 3)).endswith(
         r"&= \tfrac{11}{3} \end{aligned} \]")
     with pytest.raises(ValueError, match="value"):
-        value_tex("y_0", [4, 7], 3, Fraction(11, 2))
+        ex.value_tex("y_0", [4, 7], 3, Fraction(11, 2))
     layer = parse_layer("AvgPool2d(3, padding=1, divisor_override=5)")
     d = avg_divisor(layer, [4, 4], [0, 0])
-    assert "divisor is 5" in divisor_text(d, [3, 3], [3, 3], [0, 0], ["H", "W"])
+    assert "divisor is 5" in ex.divisor_text(d, [3, 3], [3, 3], [0, 0], ["H", "W"])
 
 
 def test_unpool_writers_refuse_facts_that_disagree() -> None:
     pool = parse_layer("MaxPool1d(2)")
     un = unpool_layer({"type": "MaxUnpool1d", "args": {"kernel_size": 2}})
     u = unpool(pool, un, [1, 1, 7], [7])
-    assert "(3 - 1)\\cdot2 - 2\\cdot0 + 2 = 6" in unpool_default_tex(u, [2], [2], [0], ["L"])
-    assert "accepts" in unpool_range_text(u, [2], ["L"])
-    assert "5 < 7" in unpool_index_text(u, 7)  # cell 6 is in no window
+    assert "(3 - 1)\\cdot2 - 2\\cdot0 + 2 = 6" in ex.unpool_default_tex(u, [2], [2], [0], ["L"])
+    assert "accepts" in ex.unpool_range_text(u, [2], ["L"])
+    assert "5 < 7" in ex.unpool_index_text(u, 7)  # cell 6 is in no window
     with pytest.raises(ValueError, match="default"):
-        unpool_default_tex(dataclasses.replace(u, default=(7,)), [2], [2], [0], ["L"])
+        ex.unpool_default_tex(dataclasses.replace(u, default=(7,)), [2], [2], [0], ["L"])
     with pytest.raises(ValueError, match="accepted"):
-        unpool_range_text(dataclasses.replace(u, refused="range"), [2], ["L"])
+        ex.unpool_range_text(dataclasses.replace(u, refused="range"), [2], ["L"])
     refused = unpool(pool, un, [1, 1, 7], [8])
-    assert "raises ValueError" in unpool_range_text(refused, [2], ["L"])
+    assert "raises ValueError" in ex.unpool_range_text(refused, [2], ["L"])
     with pytest.raises(ValueError):
-        unpool_index_text(refused, 7)
+        ex.unpool_index_text(refused, 7)
     with pytest.raises(ValueError, match="some inputs"):
-        unpool_index_text(unpool(pool, un, [1, 1, 7], [5]), 7)
+        ex.unpool_index_text(unpool(pool, un, [1, 1, 7], [5]), 7)

@@ -58,8 +58,8 @@ NAMES = {1: ["L"], 2: ["H", "W"]}
 VALUE_FORM = "a number, a fraction as 7/3 (e.g. 25/2)"
 
 
-def _avg_json(nd: int, k: int, s: int, p: int, ceil: bool, cip: bool,
-              override: int | None = None) -> dict[str, Any]:
+def _args(k: int, s: int, p: int, ceil: bool) -> dict[str, Any]:
+    """A pool's arguments as Layer.to_json writes them: torch's defaults left out."""
     args: dict[str, Any] = {"kernel_size": k}
     if s != k:
         args["stride"] = s
@@ -67,6 +67,12 @@ def _avg_json(nd: int, k: int, s: int, p: int, ceil: bool, cip: bool,
         args["padding"] = p
     if ceil:
         args["ceil_mode"] = True
+    return args
+
+
+def _avg_json(nd: int, k: int, s: int, p: int, ceil: bool, cip: bool,
+              override: int | None = None) -> dict[str, Any]:
+    args = _args(k, s, p, ceil)
     if not cip:
         args["count_include_pad"] = False
     if override is not None:
@@ -76,14 +82,7 @@ def _avg_json(nd: int, k: int, s: int, p: int, ceil: bool, cip: bool,
 
 def _pool_json(nd: int, k: int, s: int, p: int, ceil: bool = False,
                unpool_: bool = False) -> dict[str, Any]:
-    args: dict[str, Any] = {"kernel_size": k}
-    if s != k:
-        args["stride"] = s
-    if p:
-        args["padding"] = p
-    if ceil:
-        args["ceil_mode"] = True
-    return {"type": f"Max{'Unpool' if unpool_ else 'Pool'}{nd}d", "args": args}
+    return {"type": f"Max{'Unpool' if unpool_ else 'Pool'}{nd}d", "args": _args(k, s, p, ceil)}
 
 
 def _digits(rng: Any, rows: int, cols: int) -> list[list[int]]:
