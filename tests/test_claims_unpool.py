@@ -150,3 +150,14 @@ _CLAIM = st.fixed_dictionaries({
 def test_fuzzed_unpool_claims_never_raise(backend: str, claim: Any) -> None:
     result = check_claim(claim, backend)
     assert isinstance(result, ClaimCheck) and isinstance(result.detail, str)
+
+
+def test_the_builder_refuses_what_the_parser_refuses() -> None:
+    """unpool_claim parses the claim it builds: a dilated pool, an input past the limits
+    or an unbatched input is refused before any work."""
+    un = _unpool(1, kernel_size=2)
+    for pool, shape in ((_pool(1, kernel_size=2, dilation=2), [1, 1, 7]),
+                        (_pool(1, kernel_size=2), [1, 1, 10**6]),
+                        (_pool(1, kernel_size=2), [1, 7])):
+        with pytest.raises(ValueError, match="cannot build"):
+            unpool_claim(pool, un, shape)
