@@ -5,6 +5,7 @@ the output shape of MaxUnpool fed by MaxPool(return_indices=True)."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from fractions import Fraction
 from math import prod
 from typing import Any
@@ -273,6 +274,29 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- solving
 
 
+def _size_steps(layer: Layer, spatial: Sequence[int], outs: Sequence[int],
+                label: str) -> list[str]:
+    """A pool's output size per distinct dim (ceil mode's last-window rule included)."""
+    k, s, p = layer.tup("kernel_size"), pool_stride(layer), layer.tup("padding")
+    ceil = bool(layer.get("ceil_mode"))
+    steps: list[str] = []
+    done: dict[int, str] = {}
+    for dim, (name, size) in enumerate(zip(NAMES[len(spatial)], spatial, strict=True)):
+        if size in done:
+            steps.append(same_dim_text(name, size, outs[dim], done[size]))
+            continue
+        done[size] = name
+        if ceil:
+            num = size + 2 * p[dim] - (k[dim] - 1) - 1
+            steps.append(size_tex(size, k[dim], s[dim], p[dim], 1, -(-num // s[dim]) + 1,
+                                  name=f"{name}_{{{label}}}", ceil=True))
+            steps.append(ceil_last_window(size, k[dim], s[dim], p[dim], 1, outs[dim]))
+        else:
+            steps.append(size_tex(size, k[dim], s[dim], p[dim], 1, outs[dim],
+                                  name=f"{name}_{{{label}}}"))
+    return steps
+
+
 def _value_solution(params: dict[str, Any]) -> Solution:
     layer = Layer.from_json(params["layer"])
     spatial, index, grid = _spatial(params), params["index"], params["grid"]
@@ -288,21 +312,7 @@ def _value_solution(params: dict[str, Any]) -> Solution:
     steps: list[str] = []
     names = NAMES[nd]
     if ceil:  # the question asks for the last output: first, how many there are
-        done: dict[int, str] = {}
-        for dim, (name, size) in enumerate(zip(names, spatial, strict=True)):
-            if size in done:
-                steps.append(same_dim_text(name, size, outs[dim], done[size]))
-                continue
-            done[size] = name
-            p = layer.tup("padding")[dim]
-            if ceil:
-                num = size + 2 * p - (k[dim] - 1) - 1
-                steps.append(size_tex(size, k[dim], s[dim], p, 1, -(-num // s[dim]) + 1,
-                                      name=f"{name}_{{out}}", ceil=True))
-                steps.append(ceil_last_window(size, k[dim], s[dim], p, 1, outs[dim]))
-            else:
-                steps.append(size_tex(size, k[dim], s[dim], p, 1, outs[dim],
-                                      name=f"{name}_{{out}}"))
+        steps += _size_steps(layer, spatial, outs, "out")
     for dim in range(nd):
         steps.append(window_text(d.windows[dim], index[dim], k[dim], s[dim],
                                  names[dim] if nd > 1 else ""))
@@ -350,26 +360,8 @@ def _unpool_solution(params: dict[str, Any]) -> Solution:
     question = (f"`pool` is `nn.{pool_text}` and `unpool` is `nn.{un}`; `y, idx = pool(x)` "
                 f"for an input `x` of shape `{shape_text(shape)}`. What is the shape of "
                 f"`{call}`? (Answer `error` if PyTorch raises.)")
-    steps = []
-    k, s, p = pool.tup("kernel_size"), pool_stride(pool), pool.tup("padding")
-    ceil = bool(pool.get("ceil_mode"))
-    pooled = result.pooled[2:]
-    done: dict[int, str] = {}
-    for dim, name in enumerate(names):
-        n = shape[2 + dim]
-        if n in done:
-            steps.append(same_dim_text(name, n, pooled[dim], done[n]))
-            continue
-        done[n] = name
-        if ceil:
-            num = n + 2 * p[dim] - (k[dim] - 1) - 1
-            steps.append("MaxPool: " + size_tex(n, k[dim], s[dim], p[dim], 1,
-                                                 -(-num // s[dim]) + 1,
-                                                 name=f"{name}_{{pool}}", ceil=True))
-            steps.append(ceil_last_window(n, k[dim], s[dim], p[dim], 1, pooled[dim]))
-        else:
-            steps.append("MaxPool: " + size_tex(n, k[dim], s[dim], p[dim], 1, pooled[dim],
-                                                name=f"{name}_{{pool}}"))
+    steps = _size_steps(pool, shape[2:], result.pooled[2:], "pool")
+    steps[0] = "MaxPool: " + steps[0]
     uk, us, up = un.tup("kernel_size"), pool_stride(un), un.tup("padding")
     steps.append(unpool_default_tex(result, uk, us, up, [f"{n}_{{default}}" for n in names]))
     if size is not None:
