@@ -1132,9 +1132,9 @@ def _unpool_work(w: _Work, claim: dict[str, Any]) -> tuple[Any, ...]:
         _chain(w, result.out)
         _chain(w, shape[2:])  # the pool's plane: where the last window's cell sits
         w.compare()
-    same = (pool.tup("kernel_size"), pool_stride(pool), pool.tup("padding")) == (k, s, p)
-    return ("unpool", pool.ndim, tuple(flags), same, result.size is not None,
-            result.refused or "shape")
+    geometry = (pool.tup("kernel_size")[0], pool_stride(pool)[0], pool.tup("padding")[0])
+    return ("unpool", pool.ndim, tuple(flags), geometry, geometry == (k[0], s[0], p[0]),
+            result.size is not None, result.refused or "shape")
 
 
 def _pool_options(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
@@ -1182,7 +1182,7 @@ def _pool_options(form: str, sol: Solution, params: dict[str, Any]) -> _Measure 
         total += x
     w.op(total, d.divisor)
     rule = "override" if d.override is not None else "pad" if d.include_pad else "nopad"
-    where = "first" if not any(index) else "last"
+    where = tuple("first" if i == 0 else "last" for i in index)
     shape = tuple((k, st, win.pad) for win, k, st in zip(
         d.windows, layer.tup("kernel_size"), pool_stride(layer), strict=True))
     return _Measure(w, ("avg", len(spatial), rule, ceil, where, shape,

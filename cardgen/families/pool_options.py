@@ -164,10 +164,12 @@ def _value_l1(rng: Any) -> dict[str, Any]:
 
 def _override_l2(rng: Any) -> dict[str, Any]:
     k = pick(rng, (2, 3))
-    layer = _avg_json(2, k, pick(rng, (k, 2)), 1, False, rng.random() < 0.7,
-                      rng.randrange(2, 10))
-    sizes = [rng.randrange(3, 5), rng.randrange(3, 5)]
-    return _geometry(layer, sizes, _last(layer, sizes) if rng.random() < 0.5 else [0, 0])
+    layer = _avg_json(2, k, pick(rng, (k, 1, 2)), rng.randrange(0, 2), False,
+                      rng.random() < 0.7, rng.randrange(2, 10))
+    sizes = [rng.randrange(3, 6), rng.randrange(3, 6)]
+    # a corner or an edge: the first or the last output along each dim
+    return _geometry(layer, sizes, [last if rng.random() < 0.5 else 0
+                                    for last in _last(layer, sizes)])
 
 
 @functools.cache
