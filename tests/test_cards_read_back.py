@@ -653,9 +653,34 @@ def _window_part(card: Card, text: str, own: list[tuple[int, int]] | None,
         found.check(card, ok, f"cells {a}..{b} vs torch windows {truth} {where}")
 
 
+def _fixed_rows_cols(card: Card, text: str, m: re.Match[str], found: Findings) -> None:
+    """`rows [a,b) and columns [c,d)` of a fixed 2-d pool (pool.options): the input cells
+    some output reads, from torch (a spike at each cell through the question's layer)."""
+    torch = require("torch")
+    grid, calls = question_grid(card), question_layers(card)
+    if grid is None or len(grid) == 1:
+        return
+    h, w = len(grid), len(grid[0])
+    spikes = torch.eye(h * w, dtype=torch.float64).reshape(h * w, 1, h, w)
+    y = _module(torch, calls[0])(spikes)  # (cell, 1, oh, ow)
+    windows = set()
+    for i in range(y.shape[2]):
+        for j in range(y.shape[3]):
+            cells = [c for c in range(h * w) if y[c, 0, i, j] != 0]
+            rows, cols = {c // w for c in cells}, {c % w for c in cells}
+            windows.add(((min(rows), max(rows) + 1), (min(cols), max(cols) + 1)))
+    r, c = (int(m.group(3)), int(m.group(4))), (int(m.group(5)), int(m.group(6)))
+    found.check(card, (r, c) in windows, f"rows {r} and columns {c} are no output's window "
+                                         f"of torch's {sorted(windows)}")
+
+
 def _rows_cols(card: Card, text: str, m: re.Match[str], found: Findings) -> None:
     """`output (i, j) reads rows [a,b) and columns [c,d)` of a 2-d adaptive pool."""
     ctx = _ARROW_2D.search(text)
+    calls = question_layers(card)
+    if not ctx and len(calls) == 1 and not calls[0][0].startswith("Adaptive"):
+        _fixed_rows_cols(card, text, m, found)
+        return
     if ctx:
         h, w, oh, ow = map(int, ctx.groups())
     else:
