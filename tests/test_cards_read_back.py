@@ -656,22 +656,29 @@ def _window_part(card: Card, text: str, own: list[tuple[int, int]] | None,
 def _fixed_rows_cols(card: Card, text: str, m: re.Match[str], found: Findings) -> None:
     """`rows [a,b) and columns [c,d)` of a fixed 2-d pool (pool.options): the input cells
     some output reads, from torch (a spike at each cell through the question's layer)."""
-    torch = require("torch")
     grid, calls = question_grid(card), question_layers(card)
     if grid is None or len(grid) == 1:
         return
-    h, w = len(grid), len(grid[0])
+    windows = set(fixed_windows_2d(calls[0], len(grid), len(grid[0])).values())
+    r, c = (int(m.group(3)), int(m.group(4))), (int(m.group(5)), int(m.group(6)))
+    found.check(card, (r, c) in windows, f"rows {r} and columns {c} are no output's window "
+                                         f"of torch's {sorted(windows)}")
+
+
+def fixed_windows_2d(call: tuple[str, list[Any], dict[str, Any]], h: int, w: int
+                     ) -> dict[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]:
+    """Output (i, j) of a fixed 2-d pool -> the input rows and columns it reads, from
+    torch (a spike at each input cell through the layer)."""
+    torch = require("torch")
     spikes = torch.eye(h * w, dtype=torch.float64).reshape(h * w, 1, h, w)
-    y = _module(torch, calls[0])(spikes)  # (cell, 1, oh, ow)
-    windows = set()
+    y = _module(torch, call)(spikes)  # (cell, 1, oh, ow)
+    windows = {}
     for i in range(y.shape[2]):
         for j in range(y.shape[3]):
             cells = [c for c in range(h * w) if y[c, 0, i, j] != 0]
             rows, cols = {c // w for c in cells}, {c % w for c in cells}
-            windows.add(((min(rows), max(rows) + 1), (min(cols), max(cols) + 1)))
-    r, c = (int(m.group(3)), int(m.group(4))), (int(m.group(5)), int(m.group(6)))
-    found.check(card, (r, c) in windows, f"rows {r} and columns {c} are no output's window "
-                                         f"of torch's {sorted(windows)}")
+            windows[i, j] = ((min(rows), max(rows) + 1), (min(cols), max(cols) + 1))
+    return windows
 
 
 def _rows_cols(card: Card, text: str, m: re.Match[str], found: Findings) -> None:
@@ -908,6 +915,16 @@ def _values_svg(card: Card, svg: Any, found: Findings) -> None:
     if one_d:
         wins = adaptive_windows(len(grid[0]), y.shape[-1])
         idx: tuple[int, ...] = (wins.index((int(m.group(1)), int(m.group(2)))),)
+    elif not calls[0][0].startswith("Adaptive"):  # a fixed pool (pool.options)
+        r, c = (int(m.group(3)), int(m.group(4))), (int(m.group(5)), int(m.group(6)))
+        shaded = [i for i, win in fixed_windows_2d(calls[0], len(grid), len(grid[0])).items()
+                  if win == (r, c)]
+        if not shaded:
+            found.check(card, False, f"shaded window {r} x {c} is no output's window {where}")
+            return
+        stated = Fraction(m.group(7))  # outputs reading one window may differ in divisor
+        idx = next((i for i in shaded
+                    if Fraction(float(y[i])).limit_denominator(1000) == stated), shaded[0])
     else:
         rows = adaptive_windows(len(grid), y.shape[0])
         cols = adaptive_windows(len(grid[0]), y.shape[1])

@@ -324,7 +324,8 @@ def _value_solution(params: dict[str, Any]) -> Solution:
     steps.append("The average: " + value_tex(f"y_{{{where}}}", cells, d.divisor, value))
     which = ("the last output" if ceil else
              f"output {index[0]}" if nd == 1 else f"output ({index[0]}, {index[1]})")
-    shown = "sequence" if nd == 1 else f"{spatial[0]}x{spatial[1]} grid"
+    shown = f"sequence of {spatial[0]} numbers" if nd == 1 else \
+        f"{spatial[0]}x{spatial[1]} grid"
     question = (f"{layer_code(layer)} runs on this {shown} (one batch, one channel). What "
                 f"is {which}?")
     w_last = d.windows[-1]
