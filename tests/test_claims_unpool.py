@@ -104,6 +104,11 @@ GOOD = unpool_claim(_pool(2, kernel_size=2), _unpool(2, kernel_size=2), [1, 3, 5
     ({"output_size": [10**6, 10**6]}, "too large"),
     ({"unpool": {"type": "MaxUnpool2d", "args": {"kernel_size": 5000}}}, "too large"),
     ({"output_shape": [1, 3, 4, 4]}, "claimed"),
+    # a pool cardgen refuses (torch too): the claim can only say the unpool raises
+    ({"pool": {"type": "MaxPool2d", "args": {"kernel_size": 0, "return_indices": True}}},
+     "claimed"),
+    ({"pool": {"type": "MaxPool2d", "args": {"kernel_size": 2, "padding": 2,
+                                             "return_indices": True}}}, "claimed"),
 ])
 def test_malformed_claims_fail(over: dict[str, Any], why: str) -> None:
     claim = {**copy.deepcopy(GOOD), **over}
@@ -111,6 +116,14 @@ def test_malformed_claims_fail(over: dict[str, Any], why: str) -> None:
         assert check_claim(GOOD, b).ok
         result = check_claim(claim, b)
         assert not result.ok and why in result.detail, (b, result.detail)
+
+
+def test_a_refused_pool_makes_an_error_claim_hold() -> None:
+    for args in ({"kernel_size": 0}, {"kernel_size": 2, "padding": 2}):
+        claim = {**copy.deepcopy(GOOD), "output_shape": None,
+                 "pool": {"type": "MaxPool2d", "args": {**args, "return_indices": True}}}
+        for b in backends():
+            assert check_claim(claim, b).ok, (b, check_claim(claim, b))
 
 
 def test_maxunpool_is_no_stack_layer() -> None:
@@ -161,3 +174,24 @@ def test_the_builder_refuses_what_the_parser_refuses() -> None:
                         (_pool(1, kernel_size=2), [1, 7])):
         with pytest.raises(ValueError, match="cannot build"):
             unpool_claim(pool, un, shape)
+
+
+_POOL_ARGS = st.builds(lambda a: {**a, "return_indices": True}, _ARGS)
+_CLOSE_CLAIM = st.fixed_dictionaries({
+    "kind": st.just("unpool"),
+    "pool": st.fixed_dictionaries({"type": st.sampled_from(["MaxPool1d", "MaxPool2d"]),
+                                   "args": _POOL_ARGS}),
+    "unpool": st.fixed_dictionaries({"type": st.sampled_from(["MaxUnpool1d", "MaxUnpool2d"]),
+                                     "args": _ARGS}),
+    "input_shape": st.lists(st.integers(1, 9), min_size=3, max_size=4),
+    "output_size": st.one_of(st.none(), st.lists(st.integers(-2, 20), max_size=4)),
+    "output_shape": st.one_of(st.none(), st.lists(st.integers(0, 20), max_size=4))})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(claim=_CLOSE_CLAIM)
+def test_fuzzed_claims_near_valid_ones_never_raise(backend: str, claim: Any) -> None:
+    """Pools that return their indices, with odd arguments: parsed and checked, never a
+    crash."""
+    result = check_claim(claim, backend)
+    assert isinstance(result, ClaimCheck) and isinstance(result.detail, str)

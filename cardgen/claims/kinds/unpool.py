@@ -104,12 +104,12 @@ def _bound(c: UnpoolClaim) -> None:
     args = c.pool.kwargs if isinstance(c.pool, Layer) else c.pool.args
     k = [abs(v) for v in _ints(args.get("kernel_size"), n)]
     stride = args.get("stride")
-    s = k if stride is None else [max(abs(v), 1) for v in _ints(stride, n)]
+    s = [max(abs(v), 1) for v in (k if stride is None else _ints(stride, n))]
     p = [abs(v) for v in _ints(args.get("padding", 0), n)]
     pooled = [max(size + 2 * pp - kk + ss - 1, 0) // ss + 1
               for size, kk, ss, pp in zip(c.input_shape[2:], k, s, p, strict=True)]
-    uk, us = c.unpool.tup("kernel_size"), c.unpool.tup("stride")
-    us = uk if c.unpool.get("stride") is None else us
+    uk = c.unpool.tup("kernel_size")
+    us = uk if c.unpool.get("stride") is None else c.unpool.tup("stride")
     sizes = [(i - 1) * ss + kk + ss for i, kk, ss in zip(pooled, uk, us, strict=True)]
     if c.output_size is not None:
         sizes = [max(a, abs(b)) for a, b in zip(sizes, c.output_size[-n:], strict=True)]
