@@ -50,7 +50,9 @@ def test_unpool_writers_refuse_facts_that_disagree() -> None:
     pool = parse_layer("MaxPool1d(2)")
     un = unpool_layer({"type": "MaxUnpool1d", "args": {"kernel_size": 2}})
     u = unpool(pool, un, [1, 1, 7], [7])
-    assert "(3 - 1)\\cdot2 - 2\\cdot0 + 2 = 6" in ex.unpool_default_tex(u, [2], [2], [0], ["L"])
+    tex = ex.unpool_default_tex(u, [2], [2], [0], ["L"])
+    assert "(3 - 1)\\cdot2 \\\\ &\\quad - 2\\cdot0 + 2 \\\\" in tex
+    assert tex.endswith("&= 6 \\end{aligned} \\]")
     assert "accepts" in ex.unpool_range_text(u, [2], ["L"])
     assert "5 < 7" in ex.unpool_index_text(u, 7)  # cell 6 is in no window
     with pytest.raises(ValueError, match="default"):

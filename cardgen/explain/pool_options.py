@@ -113,7 +113,9 @@ def unpool_default_tex(u: Unpool, kernel: Sequence[int], stride: Sequence[int],
         mine = (i - 1) * s - 2 * p + k
         if mine != want:
             raise _disagree("default size", mine, want)
-        rows.append((name, f"({i} - 1)\\cdot{s} - 2\\cdot{p} + {k} = {mine}"))
+        # three rows: one is wider than a phone's card at 360 px
+        rows += [(name, f"({i} - 1)\\cdot{s}"), (None, f"- 2\\cdot{p} + {k}"),
+                 ("", f"{mine}")]
     return ("MaxUnpool's default output size per dim is \\( (in - 1)s - 2p + k \\), with "
             "in the pooled size and the unpool's own kernel, stride and padding: "
             + display_rows(rows))
