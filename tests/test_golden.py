@@ -282,15 +282,20 @@ def test_params_cover_refused_layers_and_macs():
 # ------------------------------------------------------------------ pooling options
 
 def _check_avg_divisor(v: dict[str, Any]) -> str | None:
-    """Every output times the solver's divisor is the sum of the window's input cells
-    (the inputs are 1..9, so no divisor but the right one gives torch's number)."""
+    """The solver's exact averages are torch's outputs, and every output times the
+    solver's divisor is the sum of the window's input cells (the inputs are 1..9, so no
+    divisor but the right one gives torch's number)."""
     from fractions import Fraction
     from itertools import product
 
-    from cardgen.solver.pool_options import avg_divisor
+    from cardgen.solver.pool_options import avg_divisor, avg_values
 
     (layer,) = layers_of(v)
     x, y = np.array(v["input"])[0, 0], np.array(v["output"])[0, 0]
+    outs, values = avg_values(layer, x.shape, [int(c) for c in x.reshape(-1)])
+    if outs != y.shape or not np.allclose([float(f) for f in values], y.reshape(-1),
+                                          rtol=0, atol=1e-9):
+        return f"avg_values: solver {outs} {values}, torch {y.tolist()}"
     for index in product(*(range(n) for n in y.shape)):
         try:
             d = avg_divisor(layer, x.shape, index)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from fractions import Fraction
 from math import prod
 from typing import Any
 
@@ -35,9 +34,15 @@ from cardgen.families.base import (
     size_tex,
 )
 from cardgen.layers import Layer, unpool_layer
-from cardgen.solver import forward, output_shape
+from cardgen.solver import Exact
 from cardgen.solver.arith import pool_out_raw
-from cardgen.solver.pool_options import AvgWindow, avg_divisor, avg_window, unpool
+from cardgen.solver.pool_options import (
+    AvgWindow,
+    avg_divisor,
+    avg_values,
+    avg_window,
+    unpool,
+)
 from cardgen.solver.shapes import pool_stride
 
 NAME = "pool.options"
@@ -228,12 +233,23 @@ def _unpool_params(rng: Any) -> dict[str, Any]:
     return params
 
 
+# The generator and the solution ask the same unpool again: its result, by its text.
+_UNPOOLS: dict[str, Any] = {}
+
+
 def _unpool_result(params: dict[str, Any]) -> Any:
-    try:
-        return unpool(Layer.from_json(params["pool"]), unpool_layer(params["unpool"]),
-                      params["input_shape"], params["output_size"])
-    except ShapeError:
-        return None
+    key = repr((params["pool"], params["unpool"], params["input_shape"],
+                params["output_size"]))
+    if key not in _UNPOOLS:
+        if len(_UNPOOLS) > 4096:
+            _UNPOOLS.clear()
+        try:
+            _UNPOOLS[key] = unpool(Layer.from_json(params["pool"]),
+                                   unpool_layer(params["unpool"]), params["input_shape"],
+                                   params["output_size"])
+        except ShapeError:
+            _UNPOOLS[key] = None
+    return _UNPOOLS[key]
 
 
 def _runs(params: dict[str, Any]) -> bool:
@@ -304,13 +320,12 @@ def _value_solution(params: dict[str, Any]) -> Solution:
     spatial, index, grid = _spatial(params), params["index"], params["grid"]
     nd = len(spatial)
     x = [[grid[0]]] if nd == 1 else [[grid]]
-    y = forward([layer], x)
-    plane = y.tolist()[0][0]
-    value = Fraction(plane[index[0]] if nd == 1 else plane[index[0]][index[1]])
+    outs, flat = avg_values(layer, spatial, [v for row in grid for v in row])
+    y = Exact((1, 1, *outs), flat)
+    value = flat[index[0] if nd == 1 else index[0] * outs[1] + index[1]]
     d = avg_divisor(layer, spatial, index)
     k, s = layer.tup("kernel_size"), pool_stride(layer)
     ceil = bool(layer.get("ceil_mode"))
-    outs = output_shape(layer, (1, 1, *spatial))[2:]
     steps: list[str] = []
     names = NAMES[nd]
     if ceil:  # the question asks for the last output: first, how many there are
@@ -354,7 +369,7 @@ def _unpool_solution(params: dict[str, Any]) -> Solution:
     pool = Layer.from_json(params["pool"])
     un = unpool_layer(params["unpool"])
     shape, size = tuple(params["input_shape"]), params["output_size"]
-    result = unpool(pool, un, shape, size)
+    result = _unpool_result(params)
     nd = pool.ndim
     names = NAMES[nd]
     pool_text = str(pool)[:-1] + ", return_indices=True)"

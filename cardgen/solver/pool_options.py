@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from itertools import product
 from math import prod
 
 from cardgen.errors import ShapeError
@@ -106,6 +108,28 @@ def avg_divisor(layer: Layer, spatial: Sequence[int], index: Sequence[int]) -> A
     windows = tuple(avg_window(spatial[d], k[d], s[d], p[d], index[d]) for d in range(n))
     return AvgDivisor(windows, bool(layer.get("count_include_pad")),
                       layer.kwargs.get("divisor_override"))
+
+
+def avg_values(layer: Layer, spatial: Sequence[int], plane: Sequence[int]
+               ) -> tuple[tuple[int, ...], list[Fraction]]:
+    """An AvgPool's exact outputs on one plane of integers (C order): the output sizes
+    and each output's window sum over its divisor. What ``solver.forward`` computes, by
+    the per-dim windows alone: a build averages many small planes."""
+    outs = output_shape(layer, (1, 1, *spatial))[2:]
+    k, s, p = layer.tup("kernel_size"), pool_stride(layer), layer.tup("padding")
+    per_dim = [[avg_window(spatial[d], k[d], s[d], p[d], i) for i in range(outs[d])]
+               for d in range(len(spatial))]
+    include_pad = bool(layer.get("count_include_pad"))
+    override = layer.kwargs.get("divisor_override")
+    strides = [prod(spatial[d + 1:]) for d in range(len(spatial))]
+    values = []
+    for windows in product(*per_dim):
+        offsets = [0]
+        for w, st in zip(windows, strides, strict=True):
+            offsets = [o + c * st for o in offsets for c in range(w.first, w.last)]
+        divisor = override or prod(w.padded if include_pad else w.cells for w in windows)
+        values.append(Fraction(sum(plane[o] for o in offsets), divisor))
+    return outs, values
 
 
 @dataclass(frozen=True)
