@@ -54,9 +54,10 @@ from typing import Any
 
 from cardgen.errors import CardgenError
 from cardgen.families.base import Solution
-from cardgen.layers import Layer
+from cardgen.layers import Layer, unpool_layer
 from cardgen.solver import adaptive_windows, layer_step, pool_windows
 from cardgen.solver.arith import ceil_dropped, same_padding
+from cardgen.solver.pool_options import avg_divisor, unpool
 from cardgen.solver.shapes import adaptive_sizes, conv_padding, pool_stride
 
 # ---------------------------------------------------------------- features and score
@@ -1313,6 +1314,92 @@ def _transpose_rules(form: str, sol: Solution, params: dict[str, Any]) -> _Measu
     return _Measure(w, ("picked", len(spatial), tuple(dims)))
 
 
+def _unpool_work(w: _Work, claim: dict[str, Any]) -> tuple[Any, ...]:
+    """The pool's size, the unpool's default (in-1)s - 2p + k per distinct dim, the range
+    test of output_size (two bounds and a comparison per dim) and, when it passes, the
+    index test (the output plane and the last window's cell against it)."""
+    args = {k: v for k, v in claim["pool"]["args"].items() if k != "return_indices"}
+    pool = Layer.from_json({"type": claim["pool"]["type"], "args": args})
+    un = unpool_layer(claim["unpool"])
+    shape = tuple(claim["input_shape"])
+    flags = _layer_work(w, pool, shape)
+    result = unpool(pool, un, shape, claim["output_size"])
+    k, s, p = un.tup("kernel_size"), pool_stride(un), un.tup("padding")
+    seen: set[tuple[int, ...]] = set()
+    for d, size in enumerate(result.pooled[2:]):
+        key = (size, k[d], s[d], p[d])
+        if key not in seen:
+            _convt_dim(w, size, k[d], s[d], p[d], 0, 1)
+            seen.add(key)
+    if result.size is not None:
+        for key in sorted(set(zip(result.default, s, result.size, strict=True))):
+            w.op(key[0], key[1])
+            w.op(key[0], key[1])
+            w.compare()
+    if result.refused != "range" and result.out is not None:
+        _chain(w, result.out)
+        _chain(w, shape[2:])  # the pool's plane: where the last window's cell sits
+        w.compare()
+    geometry = (pool.tup("kernel_size")[0], pool_stride(pool)[0], pool.tup("padding")[0])
+    return ("unpool", pool.ndim, tuple(flags), geometry, geometry == (k[0], s[0], p[0]),
+            result.size is not None, result.refused or "shape")
+
+
+def _pool_options(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """pool.options. An AvgPool output: in ceil mode the output count first (the
+    question asks for the last output), then per dim the window's start i*s and end
+    i*s + k - 1, the count the divisor rule takes (the end of the padding, or the input's
+    edges), their product, the window's sum and the division; divisor_override skips the
+    counting. An unpool: see _unpool_work."""
+    by_kind = {c.get("kind"): c for c in sol.claims}
+    w = _Work()
+    if "unpool" in by_kind:
+        return _Measure(w, _unpool_work(w, by_kind["unpool"]))
+    claim = by_kind.get("values")
+    if claim is None or "index" not in params:
+        return None
+    layer = Layer.from_json(claim["layers"][0])
+    spatial = _nested_shape(claim["input"])[2:]
+    index = params["index"]
+    ceil = bool(layer.get("ceil_mode"))
+    if ceil:
+        _layer_work(w, layer, (1, 1, *spatial))
+    d = avg_divisor(layer, spatial, index)
+    counts = []
+    for win, i, k, st in zip(d.windows, index, layer.tup("kernel_size"), pool_stride(layer),
+                             strict=True):
+        a = i * st
+        if i > 0 and st > 1:
+            w.op(i, st)
+        w.op(a, k)
+        if d.override is None:
+            if d.include_pad:
+                if win.pad:
+                    w.op(win.size, 2 * win.pad)
+                w.compare()
+                counts.append(win.padded)
+            else:
+                w.op(min(a + k, win.size + win.pad), max(a, win.pad))
+                counts.append(win.cells)
+    _chain(w, counts)
+    grid = _flat_planes(claim["input"], len(spatial))[0]
+    cells = [_at(grid, pos) for pos in product(*(range(x.first, x.last) for x in d.windows))]
+    total = cells[0]
+    for x in cells[1:]:
+        w.op(total, x)
+        total += x
+    w.op(total, d.divisor)
+    rule = "override" if d.override is not None else "pad" if d.include_pad else "nopad"
+    where = tuple("first" if i == 0 else "last" for i in index)
+    shape = tuple((k, st, win.pad) for win, k, st in zip(
+        d.windows, layer.tup("kernel_size"), pool_stride(layer), strict=True))
+    return _Measure(w, ("avg", len(spatial), rule, ceil, where, shape,
+                        any(win.beyond for win in d.windows)),
+                    per_output=len(cells), averages=True,
+                    small_inputs=all(isinstance(c, int) and abs(c) <= SMALL_INT
+                                     for c in cells))
+
+
 FAMILY_RULES: dict[str, Rule] = {
     "adaptive.equivalence": _equivalence_dims,
     "adaptive.windows": _adaptive_windows,
@@ -1326,4 +1413,5 @@ FAMILY_RULES: dict[str, Rule] = {
     "conv.framework_same": _framework_same,
     "network.receptive_field": _receptive_field,
     "conv_transpose.rules": _transpose_rules,
+    "pool.options": _pool_options,
 }

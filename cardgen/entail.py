@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 Claim = Mapping[str, Any]
@@ -313,6 +314,24 @@ def _transpose_rules(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
     return _unique(params, claims)
 
 
+def _pool_options(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
+    """unpool: the unpool claim's output shape, or "error" when it says it raises. A
+    value: the values claim's output at the asked index, as an exact fraction (every
+    divisor is small, so the nearest fraction with a small denominator is exact)."""
+    if params.get("q") == "unpool":
+        claim = _only(claims, "unpool")
+        return "error" if claim.get("output_shape") is None else _shape_text(claim)
+    index = _param(params, "index")
+    rows = _flat_rows(_only(claims, "values").get("output"))
+    value = rows[0][index[0]] if len(index) == 1 else rows[index[0]][index[1]]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise NotEntailed("the values claim's output is not a number there")
+    exact = Fraction(value).limit_denominator(1000)
+    if not math.isclose(float(exact), value, rel_tol=1e-9, abs_tol=1e-9):
+        raise NotEntailed(f"{value} is not a fraction with a small denominator")
+    return str(exact)
+
+
 Deriver = Callable[[Mapping[str, Any], Sequence[Any]], str]
 
 DERIVERS: dict[str, Deriver] = {
@@ -333,6 +352,7 @@ DERIVERS: dict[str, Deriver] = {
     "conv.framework_same": _framework_same,
     "network.receptive_field": _receptive,
     "conv_transpose.rules": _transpose_rules,
+    "pool.options": _pool_options,
 }
 CHECKED = {"adaptive.values"}  # numbers compared with the claim's tolerance, not derived
 FAMILIES = frozenset(DERIVERS) | CHECKED

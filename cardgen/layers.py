@@ -35,11 +35,12 @@ _ADAPTIVE_AVG = [("output_size", _REQ)]
 _ADAPTIVE_MAX = [("output_size", _REQ), ("return_indices", False)]
 _FLATTEN = [("start_dim", 1), ("end_dim", -1)]
 _LINEAR = [("in_features", _REQ), ("out_features", _REQ), ("bias", True)]
+_MAXUNPOOL = [("kernel_size", _REQ), ("stride", None), ("padding", 0)]
 
 KIND_SIGNATURES: dict[str, list[tuple[str, Any]]] = {
     "conv": _CONV, "conv_transpose": _CONVT, "maxpool": _MAXPOOL, "avgpool": _AVGPOOL,
     "adaptive_avg": _ADAPTIVE_AVG, "adaptive_max": _ADAPTIVE_MAX, "flatten": _FLATTEN,
-    "linear": _LINEAR,
+    "linear": _LINEAR, "maxunpool": _MAXUNPOOL,
 }
 
 _PREFIX_KIND = {"Conv": "conv", "ConvTranspose": "conv_transpose", "MaxPool": "maxpool",
@@ -55,18 +56,25 @@ LAYER_TYPES["Linear"] = ("linear", 0)
 
 POOL_KINDS = ("maxpool", "avgpool", "adaptive_avg", "adaptive_max")
 
+# MaxUnpool reads a MaxPool's output AND its indices, which no plain stack passes on: its
+# types are Layers (validated, printed, built for torch by the `unpool` claim) but not in
+# the stack allow-list LAYER_TYPES; ``unpool_layer`` builds them.
+UNPOOL_TYPES: dict[str, tuple[str, int]] = {f"MaxUnpool{n}d": ("maxunpool", n)
+                                            for n in (1, 2, 3)}
+_TYPES = {**LAYER_TYPES, **UNPOOL_TYPES}
+
 
 def _signature(type_: str) -> list[tuple[str, Any]]:
     if type_ == "AvgPool1d":
         return _AVGPOOL1
-    return KIND_SIGNATURES[LAYER_TYPES[type_][0]]
+    return KIND_SIGNATURES[_TYPES[type_][0]]
 
 
 # Per type, looked up on every build and every `get` (hot in large builds).
 _DEFAULTS: dict[str, dict[str, Any]] = {
-    t: {n: (None if d is _REQ else d) for n, d in _signature(t)} for t in LAYER_TYPES}
+    t: {n: (None if d is _REQ else d) for n, d in _signature(t)} for t in _TYPES}
 _ORDER: dict[str, dict[str, int]] = {
-    t: {n: i for i, (n, _) in enumerate(_signature(t))} for t in LAYER_TYPES}
+    t: {n: i for i, (n, _) in enumerate(_signature(t))} for t in _TYPES}
 
 
 def _freeze(value: Any) -> Any:
@@ -105,12 +113,12 @@ class Layer:
 
     @property
     def kind(self) -> str:
-        return LAYER_TYPES[self.type][0]
+        return _TYPES[self.type][0]
 
     @property
     def ndim(self) -> int:
         """Number of spatial dims (0 for Flatten and Linear)."""
-        return LAYER_TYPES[self.type][1]
+        return _TYPES[self.type][1]
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -124,7 +132,7 @@ class Layer:
         value = self._params[name]  # type: ignore[attr-defined]
         if isinstance(value, tuple):
             return value
-        return (value,) * LAYER_TYPES[self.type][1]
+        return (value,) * _TYPES[self.type][1]
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "args": {k: _thaw(v) for k, v in self.args}}
@@ -187,7 +195,7 @@ def _check_tuple(type_: str, name: str, v: Any, ndim: int, lo: int,
 
 
 def _validate(type_: str, args: dict[str, Any]) -> None:
-    kind, nd = LAYER_TYPES[type_]
+    kind, nd = _TYPES[type_]
     for flag in ("bias", "ceil_mode", "count_include_pad", "return_indices"):
         if flag in args and not isinstance(args[flag], bool):
             raise LayerSyntaxError(f"{type_}: {flag} must be True or False, got {args[flag]!r}")
@@ -219,7 +227,7 @@ def _validate(type_: str, args: dict[str, Any]) -> None:
             _check_tuple(type_, "padding", padding, nd, 0)
         if kind == "conv_transpose":
             _check_tuple(type_, "output_padding", args.get("output_padding", 0), nd, 0)
-    elif kind in ("maxpool", "avgpool"):
+    elif kind in ("maxpool", "avgpool", "maxunpool"):
         _check_tuple(type_, "kernel_size", args["kernel_size"], nd, 1)
         if args.get("stride") is not None:
             _check_tuple(type_, "stride", args["stride"], nd, 1)
@@ -245,11 +253,13 @@ def _as_tuple(v: Any, nd: int) -> tuple[Any, ...]:
     return v if isinstance(v, tuple) else (v,) * nd
 
 
-def build_layer(type_: Any, positional: list[Any], keywords: dict[str, Any]) -> Layer:
-    """Bind arguments as torch's constructor would, validate, and make a Layer."""
-    if not isinstance(type_, str) or type_ not in LAYER_TYPES:
+def build_layer(type_: Any, positional: list[Any], keywords: dict[str, Any],
+                allowed: Mapping[str, tuple[str, int]] = LAYER_TYPES) -> Layer:
+    """Bind arguments as torch's constructor would, validate, and make a Layer of one of
+    the ``allowed`` types (the stack allow-list unless told)."""
+    if not isinstance(type_, str) or type_ not in allowed:
         raise LayerSyntaxError(f"unknown layer type {type_!r}; allowed: "
-                               + ", ".join(sorted(LAYER_TYPES)))
+                               + ", ".join(sorted(allowed)))
     sig = _signature(type_)
     order = _ORDER[type_]
     if len(positional) > len(sig):
@@ -269,6 +279,14 @@ def build_layer(type_: Any, positional: list[Any], keywords: dict[str, Any]) -> 
         raise LayerSyntaxError(f"{type_}() missing required argument {missing[0]!r}")
     _validate(type_, bound)
     return Layer(type_, tuple(sorted(bound.items(), key=lambda kv: order[kv[0]])))
+
+
+def unpool_layer(data: Any) -> Layer:
+    """A MaxUnpool layer from its JSON form ``{"type": "MaxUnpool1d", "args": {...}}``."""
+    if not isinstance(data, Mapping) or set(data) != {"type", "args"} \
+            or not isinstance(data["args"], Mapping):
+        raise LayerSyntaxError('a layer must be {"type": ..., "args": {...}}')
+    return build_layer(data["type"], [], dict(data["args"]), UNPOOL_TYPES)
 
 
 # Generators and solvers make the same layers again and again. The key is the repr, which

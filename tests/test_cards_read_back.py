@@ -295,8 +295,10 @@ def _question_answer(card: Card, found: Findings, torch: Any) -> None:
     """A question that runs its layers on a stated shape: its answer, from torch."""
     shape, calls, answer = question_shape(card), question_layers(card), card.fields["Answer"]
     if shape is None or not calls or card.family in (
-            "conv.params", "network.stack", "network.models", "network.receptive_field"):
-        return  # counts, ranges, or one layer inside a network: their own readers below
+            "conv.params", "network.stack", "network.models", "network.receptive_field",
+            "pool.options"):
+        return  # counts, ranges, an unpool fed indices, or one layer inside a network:
+        # their own readers below
     if "m(x, output_size=" in card.front:
         return  # a call with output_size=: _output_size_answer reads it
     if re.fullmatch(r"\d+(x\d+)*|error", answer) and "run" not in card.front.split("?")[0][-40:]:
@@ -347,6 +349,7 @@ def test_layer_statements_match_torch(cards: list[Card]) -> None:
         _framework_same_statements(card, found, torch)
         _receptive_answer(card, found, torch)
         _output_size_answer(card, found, torch)
+        _pool_options_answer(card, found, torch)
     minimum = dict.fromkeys(_family_names(), len(SEEDS) * PER_LEVEL)
     for f in ("adaptive.windows", "adaptive.values"):
         minimum[f] = 0  # their questions are not layer-on-shape statements
@@ -675,6 +678,79 @@ def _output_size_answer(card: Card, found: Findings, torch: Any) -> None:
     found.check(card, answer == want, f"answer {answer!r}, torch's forward picks {want}")
 
 
+def _unpool_shapes(torch: Any, calls: list[tuple[str, list[Any], dict[str, Any]]],
+                   shape: list[int], size: Any) -> set[str]:
+    """The unpool's output shape (or "error") on a random, a rising and a falling input."""
+    pool_call, unpool_call = calls
+    n = 1
+    for v in shape:
+        n *= v
+    ramp = torch.arange(float(n)).reshape(shape)
+    got = set()
+    for x in (torch.rand(shape, dtype=torch.float64), ramp, -ramp):
+        try:
+            y, idx = _module(torch, pool_call)(x)
+            name, args, kwargs = unpool_call
+            unpool = getattr(torch.nn, name)(*args, **kwargs)
+            got.add("x".join(map(str, unpool(y, idx, output_size=size).shape)))
+        except (RuntimeError, ValueError, TypeError, IndexError):
+            got.add("error")
+    return got
+
+
+def _torch_divisor(torch: Any, call: tuple[str, list[Any], dict[str, Any]],
+                   sizes: list[int], index: tuple[int, ...]) -> Fraction:
+    """An AvgPool output's divisor, from torch alone: its window's input cells (the same
+    pool as a 2d sum, divisor_override=1, on ones) over its output on ones."""
+    name, args, kwargs = call
+    layer = _module(torch, call)
+    ones = torch.ones([1, 1, *sizes], dtype=torch.float64)
+    mean = layer(ones)[(0, 0, *index)]
+
+    def pair(v: Any, fill: int = 1) -> tuple[int, int]:
+        if name.endswith("1d"):  # AvgPool1d keeps (k,) tuples
+            return (fill, v[0] if isinstance(v, tuple) else v)
+        return tuple(v) if isinstance(v, tuple) else (v, v)
+
+    summed = torch.nn.AvgPool2d(pair(layer.kernel_size), pair(layer.stride),
+                                pair(layer.padding, 0), ceil_mode=layer.ceil_mode,
+                                divisor_override=1)
+    plane = ones if len(sizes) == 2 else ones.reshape(1, 1, 1, sizes[0])
+    cells = summed(plane)[(0, 0, *((0, *index) if len(sizes) == 1 else index))]
+    return Fraction(int(cells)) / Fraction(float(mean)).limit_denominator(1000)
+
+
+def _pool_options_answer(card: Card, found: Findings, torch: Any) -> None:
+    """pool.options: an unpool's shape on a random, a rising and a falling input (one
+    answer for all); an AvgPool's asked output and the divisor the caption names."""
+    if card.family != "pool.options":
+        return
+    calls, answer = question_layers(card), card.fields["Answer"]
+    if len(calls) == 2:
+        m = re.search(r"output_size=(\([\d, ]+\)|\[[\d, ]+\])", card.front)
+        size = None if m is None else list(__import__("ast").literal_eval(m.group(1)))
+        got = _unpool_shapes(torch, calls, question_shape(card), size)
+        found.check(card, got == {answer}, f"answer {answer!r}, torch gives {got}")
+        return
+    grid = question_grid(card)
+    x = torch.tensor(grid, dtype=torch.float64)
+    sizes = [len(grid[0])] if len(grid) == 1 else [len(grid), len(grid[0])]
+    y = _module(torch, calls[0])(x.reshape(1, 1, *sizes))[0, 0]
+    m = re.search(r"What is output \(?(\d+)(?:, (\d+))?\)?\?", card.front)
+    if m:
+        index = tuple(int(v) for v in m.groups() if v is not None)
+    else:
+        found.check(card, "the last output" in card.front, "which output is asked?")
+        index = tuple(n - 1 for n in y.shape)
+    want = Fraction(float(y[index])).limit_denominator(1000)
+    found.check(card, answer == str(want), f"answer {answer!r}, torch gives {want}")
+    divisor = _torch_divisor(torch, calls[0], sizes, index)
+    for caption in card.captions:
+        stated = re.findall(r"divisor (\d+)", caption)
+        found.check(card, stated == [str(divisor)],
+                    f"caption names divisor {stated}, torch's is {divisor}")
+
+
 def _runs_statements(card: Card, found: Findings, torch: Any) -> None:
     """`It runs: output B` and `Spatial dim i: A becomes B` about the question's layers."""
     shape, calls = question_shape(card), question_layers(card)
@@ -893,9 +969,41 @@ def _window_part(card: Card, text: str, own: list[tuple[int, int]] | None,
         found.check(card, ok, f"cells {a}..{b} vs torch windows {truth} {where}")
 
 
+def _fixed_rows_cols(card: Card, text: str, m: re.Match[str], found: Findings) -> None:
+    """`rows [a,b) and columns [c,d)` of a fixed 2-d pool (pool.options): the input cells
+    some output reads, from torch (a spike at each cell through the question's layer)."""
+    grid, calls = question_grid(card), question_layers(card)
+    if grid is None or len(grid) == 1:
+        return
+    windows = set(fixed_windows_2d(calls[0], len(grid), len(grid[0])).values())
+    r, c = (int(m.group(3)), int(m.group(4))), (int(m.group(5)), int(m.group(6)))
+    found.check(card, (r, c) in windows, f"rows {r} and columns {c} are no output's window "
+                                         f"of torch's {sorted(windows)}")
+
+
+def fixed_windows_2d(call: tuple[str, list[Any], dict[str, Any]], h: int, w: int
+                     ) -> dict[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]:
+    """Output (i, j) of a fixed 2-d pool -> the input rows and columns it reads, from
+    torch (a spike at each input cell through the layer)."""
+    torch = require("torch")
+    spikes = torch.eye(h * w, dtype=torch.float64).reshape(h * w, 1, h, w)
+    y = _module(torch, call)(spikes)  # (cell, 1, oh, ow)
+    windows = {}
+    for i in range(y.shape[2]):
+        for j in range(y.shape[3]):
+            cells = [c for c in range(h * w) if y[c, 0, i, j] != 0]
+            rows, cols = {c // w for c in cells}, {c % w for c in cells}
+            windows[i, j] = ((min(rows), max(rows) + 1), (min(cols), max(cols) + 1))
+    return windows
+
+
 def _rows_cols(card: Card, text: str, m: re.Match[str], found: Findings) -> None:
     """`output (i, j) reads rows [a,b) and columns [c,d)` of a 2-d adaptive pool."""
     ctx = _ARROW_2D.search(text)
+    calls = question_layers(card)
+    if not ctx and len(calls) == 1 and not calls[0][0].startswith("Adaptive"):
+        _fixed_rows_cols(card, text, m, found)
+        return
     if ctx:
         h, w, oh, ow = map(int, ctx.groups())
     else:
@@ -1125,6 +1233,16 @@ def _values_svg(card: Card, svg: Any, found: Findings) -> None:
     if one_d:
         wins = adaptive_windows(len(grid[0]), y.shape[-1])
         idx: tuple[int, ...] = (wins.index((int(m.group(1)), int(m.group(2)))),)
+    elif not calls[0][0].startswith("Adaptive"):  # a fixed pool (pool.options)
+        r, c = (int(m.group(3)), int(m.group(4))), (int(m.group(5)), int(m.group(6)))
+        shaded = [i for i, win in fixed_windows_2d(calls[0], len(grid), len(grid[0])).items()
+                  if win == (r, c)]
+        if not shaded:
+            found.check(card, False, f"shaded window {r} x {c} is no output's window {where}")
+            return
+        stated = Fraction(m.group(7))  # outputs reading one window may differ in divisor
+        idx = next((i for i in shaded
+                    if Fraction(float(y[i])).limit_denominator(1000) == stated), shaded[0])
     else:
         rows = adaptive_windows(len(grid), y.shape[0])
         cols = adaptive_windows(len(grid[0]), y.shape[1])
@@ -1347,3 +1465,34 @@ def test_the_output_size_checker_catches_false_answers() -> None:
             _output_size_answer(_with_answer(front, wrong), found, torch)
             assert len(found.false) == 1, (wrong, found.false)
             found.false.clear()
+
+
+def test_the_pool_options_checker_catches_false_answers_and_divisors() -> None:
+    """Real pool.options cards (a value, an unpool) pass; a changed answer, or a caption
+    naming another divisor, is caught."""
+    torch = require("torch")
+    from cardgen.families import get_family
+    from cardgen.generate import generate_family
+    from cardgen.render.note import note_fields
+
+    module = get_family("pool.options")
+    problems = generate_family("pool.options", 11, 12, [1, 3])
+    kinds = set()
+    for problem in problems:
+        front, answer, worked, spec = note_fields(problem, module.solve(problem.params))
+        fields = {"Front": front, "Answer": answer, "Worked": worked, "Spec": spec}
+        card = read_card("guid", fields, 11)
+        kinds.add(problem.params["q"])
+        found = Findings()
+        _pool_options_answer(card, found, torch)
+        assert not found.false and found.checked["pool.options"] >= 1, found.false
+        wrong = "error" if answer != "error" else "1x1x1"
+        _pool_options_answer(read_card("guid", {**fields, "Answer": wrong}, 11), found, torch)
+        assert len(found.false) == 1, found.false
+        if problem.params["q"] == "value":
+            bad = worked.replace("; divisor ", "; divisor 1")
+            found.false.clear()
+            _pool_options_answer(read_card("guid", {**fields, "Worked": bad}, 11), found,
+                                 torch)
+            assert found.false and "divisor" in found.false[0], found.false
+    assert kinds == {"value", "unpool"}

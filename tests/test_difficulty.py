@@ -359,3 +359,26 @@ def test_transpose_rules_steps_follow_the_rules_one_checks():
     assert both.form == "ints" and both.steps == 2 * (rng.steps + 2)
     assert first_out.steps == rng.steps + 1 and first_out.form == "error"
     assert rng.score < both.score
+
+
+def test_pool_options_counts_the_window_the_divisor_and_the_unpool():
+    """pool.options: an AvgPool1d output 0 (k=3, s=2, p=1, padding counted) is the window's
+    end 0 + 3, the padded end 5 + 2 and its comparison, one sum and the division; an
+    unpool adds MaxUnpool's default size and output_size's range to the pool's size."""
+    from cardgen.layers import unpool_layer
+
+    params = {"q": "value", "layer": parse_layer("AvgPool1d(3, stride=2, padding=1)").to_json(),
+              "grid": [[4, 7, 1, 2, 6]], "index": [0]}
+    sol, f = solved("pool.options", params)
+    assert f.steps == 5 and f.per_output == 2 and f.averages and not f.giveaway
+    off = {**params, "layer": parse_layer("AvgPool1d(3, stride=2, padding=1, "
+                                          "count_include_pad=False)").to_json()}
+    _, g = solved("pool.options", off)
+    assert g.signature != f.signature and g.steps == f.steps - 1
+    unpool = {"q": "unpool", "pool": parse_layer("MaxPool1d(2)").to_json(),
+              "unpool": unpool_layer({"type": "MaxUnpool1d",
+                                      "args": {"kernel_size": 2}}).to_json(),
+              "input_shape": [1, 1, 7], "output_size": None}
+    _, u = solved("pool.options", unpool)
+    _, v = solved("pool.options", {**unpool, "output_size": [7]})
+    assert u.form == "shape" and v.steps == u.steps + 3 and u.signature != v.signature

@@ -333,3 +333,41 @@ def test_conv_transpose_rules_reads_the_range_and_the_picked_padding() -> None:
     assert failed.answer == "error"
     check_entailed({"family": family.NAME, "params": picked, "claims": failed.claims,
                     "answer": "error"})
+
+
+def test_pool_options_reads_the_asked_output_or_the_unpool_shape() -> None:
+    """A pool.options value is the values claim's output at the asked index, as an exact
+    fraction; an unpool answer is the unpool claim's shape, or error when it says the
+    unpool raises."""
+    from cardgen.claims import unpool_claim, values_claim
+    from cardgen.layers import unpool_layer
+
+    layer = parse_layer("AvgPool1d(3, stride=2, padding=1)")
+    claim = values_claim([layer], [[[4, 7, 1, 2, 6]]])
+    first, last = claim["output"][0][0][0], claim["output"][0][0][-1]
+    value = {"family": "pool.options", "claims": [claim]}
+    from fractions import Fraction
+
+    for index, y in ((0, first), (2, last)):
+        right = str(Fraction(y).limit_denominator(100))
+        check_entailed({**value, "params": {"q": "value", "index": [index]}, "answer": right})
+        with pytest.raises(NotEntailed):
+            check_entailed({**value, "params": {"q": "value", "index": [1 - index // 2]},
+                            "answer": right})
+    not_pad = values_claim([parse_layer("AvgPool1d(3, stride=2, padding=1, "
+                                        "count_include_pad=False)")], [[[4, 7, 1, 2, 6]]])
+    with pytest.raises(NotEntailed):  # the other divisor rule's value
+        check_entailed({**value, "claims": [not_pad], "params": {"q": "value", "index": [0]},
+                        "answer": str(Fraction(first).limit_denominator(100))})
+    pool, un = parse_layer("MaxPool1d(2)"), unpool_layer(
+        {"type": "MaxUnpool1d", "args": {"kernel_size": 2}})
+    shape = {"family": "pool.options", "params": {"q": "unpool"}}
+    check_entailed({**shape, "claims": [unpool_claim(pool, un, [1, 1, 7])], "answer": "1x1x6"})
+    check_entailed({**shape, "claims": [unpool_claim(pool, un, [1, 1, 7], [8])],
+                    "answer": "error"})
+    for wrong in ("1x1x7", "error"):
+        with pytest.raises(NotEntailed):
+            check_entailed({**shape, "claims": [unpool_claim(pool, un, [1, 1, 7])],
+                            "answer": wrong})
+    with pytest.raises(NotEntailed):  # a values claim does not give an unpool's shape
+        check_entailed({**shape, "claims": [claim], "answer": "1x1x6"})

@@ -23,8 +23,10 @@ from cardgen.solver import fixed_layer_for, forward, output_shape, pool_windows,
 from cardgen.solver.params import mac_count, param_count
 
 GOLDEN = Path(__file__).parent / "golden"
-FILES = ("shapes", "windows", "values", "equivalence", "params", "unbatched", "dialect",
-         "receptive", "transpose_rules")
+FILES = (
+    "shapes", "windows", "values", "equivalence", "params", "unbatched", "dialect",
+    "receptive", "transpose_rules", "pool_options",
+)
 POOL_TYPES = sorted(t for t, (kind, _) in LAYER_TYPES.items() if kind in POOL_KINDS)
 FIXED_POOLS = [t for t in POOL_TYPES if not t.startswith("Adaptive")]
 ADAPTIVE = [t for t in POOL_TYPES if t.startswith("Adaptive")]
@@ -56,6 +58,8 @@ MIN_COUNTS: dict[str, dict[str, int]] = {
                   "Conv2d": 85, "AvgPool2d": 50, "MaxPool2d": 45},
     "transpose_rules": {"ConvTranspose1d": 1800, "ConvTranspose2d": 1200,
                         "ConvTranspose3d": 1100},
+    # "stack": a MaxPool(return_indices=True) and the MaxUnpool its indices feed
+    "pool_options": {"AvgPool1d": 900, "AvgPool2d": 800, "AvgPool3d": 300, "stack": 3500},
 }
 MIN_REFUSED_PARAMS = 100  # params vectors of layers torch refuses to build (groups)
 MIN_ERRORS = {"shapes": 10_000}
@@ -412,3 +416,74 @@ def test_transpose_rules_cover_both_outcomes():
             trap += bool(low) and len(v["output_size"]) == 1 and \
                 min(low) + s <= v["output_size"][0] < min(low) + d
     assert trap >= 50, trap
+
+
+# ------------------------------------------------------------------ pooling options
+
+def _check_avg_divisor(v: dict[str, Any]) -> str | None:
+    """The solver's exact averages are torch's outputs, and every output times the
+    solver's divisor is the sum of the window's input cells (the inputs are 1..9, so no
+    divisor but the right one gives torch's number)."""
+    from fractions import Fraction
+    from itertools import product
+
+    from cardgen.solver.pool_options import avg_divisor, avg_values
+
+    (layer,) = layers_of(v)
+    x, y = np.array(v["input"])[0, 0], np.array(v["output"])[0, 0]
+    outs, values = avg_values(layer, x.shape, [int(c) for c in x.reshape(-1)])
+    if outs != y.shape or not np.allclose([float(f) for f in values], y.reshape(-1),
+                                          rtol=0, atol=1e-9):
+        return f"avg_values: solver {outs} {values}, torch {y.tolist()}"
+    for index in product(*(range(n) for n in y.shape)):
+        try:
+            d = avg_divisor(layer, x.shape, index)
+        except CardgenError as exc:
+            return f"solver refuses output {index}: {exc}"
+        window = x[tuple(slice(w.first, w.last) for w in d.windows)]
+        got = Fraction(int(window.sum()), d.divisor)
+        if abs(float(got) - float(y[index])) > 1e-9:
+            return f"output {index}: solver {got} (divisor {d.divisor}), torch {y[index]}"
+    return None
+
+
+def _check_unpool(v: dict[str, Any]) -> str | None:
+    """The solver's unpool: one shape on every input (torch's on both inputs), an error
+    on every input (both raise), or depends (the rising input raises, the falling not)."""
+    from cardgen.layers import unpool_layer
+    from cardgen.solver.pool_options import unpool
+
+    pool_data, unpool_data = v["layers"]
+    args = {k: a for k, a in pool_data["args"].items() if k != "return_indices"}
+    try:
+        pool = Layer.from_json({"type": pool_data["type"], "args": args})
+        result = unpool(pool, unpool_layer(unpool_data), v["input_shape"], v["output_size"])
+    except CardgenError:
+        got: tuple[Any, Any] = (None, None)
+    else:
+        shape = result.output_shape
+        got = (None, list(result.pooled[:2]) + list(result.out or ())) if result.depends \
+            else (None if shape is None else list(shape),) * 2
+    want = (v["rising"], v["falling"])
+    return None if got == want else f"solver {got}, torch {want}"
+
+
+@pytest.mark.parametrize("key", sorted(MIN_COUNTS["pool_options"]))
+def test_pool_options(key):
+    check = _check_unpool if key == "stack" else _check_avg_divisor
+    check_all(vectors("pool_options", key), check)
+
+
+def test_pool_options_cover_every_outcome():
+    """Divisors with padding counted and not, ceil mode and divisor_override; unpools
+    that give a shape, raise, and raise on some inputs only."""
+    data = load("pool_options")["vectors"]
+    args = [v["layers"][0]["args"] for v in data if v["kind"] == "values"]
+    assert sum(a["count_include_pad"] is False for a in args) >= 500
+    assert sum("divisor_override" in a for a in args) >= 200
+    assert sum(a["ceil_mode"] for a in args) >= 500
+    unpools = Counter((v["rising"] is None, v["falling"] is None)
+                      for v in data if v["kind"] == "unpool")
+    assert unpools[(False, False)] >= 300 and unpools[(True, True)] >= 300
+    assert unpools[(True, False)] >= 30
+    assert sum(v["output_size"] is None for v in data if v["kind"] == "unpool") >= 500

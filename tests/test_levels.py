@@ -396,6 +396,25 @@ FEATURES: list[Feature] = [
     F("conv_transpose.rules", 3, "trap",
       lambda d: d.solution.answer == "error" and any(
           "would run" in step for step in d.solution.steps), 0.04, absent_at=(1, 2)),
+    # pool.options. L1: an edge output of a padded AvgPool1d (padding counted or not).
+    # L2: ceil mode's last window past the padded end, or divisor_override. L3: MaxUnpool
+    # after MaxPool(return_indices=True), or a ceil-mode AvgPool2d's corner.
+    F("pool.options", 1, "padding-not-counted",
+      lambda d: d.params.get("layer", {}).get("args", {}).get("count_include_pad") is False,
+      0.3, absent_at=()),
+    F("pool.options", 2, "ceil-hanging",
+      lambda d: d.params["q"] == "value" and d.params["layer"]["type"] == "AvgPool1d"
+      and bool(d.params["layer"]["args"].get("ceil_mode")), 0.4),
+    F("pool.options", 2, "divisor-override",
+      lambda d: "divisor_override" in d.params.get("layer", {}).get("args", {}), 0.25,
+      absent_at=(1, 3)),
+    F("pool.options", 3, "unpool", lambda d: d.params["q"] == "unpool", 0.5),
+    F("pool.options", 3, "unpool-output-size",
+      lambda d: d.params["q"] == "unpool" and d.params["output_size"] is not None, 0.3),
+    F("pool.options", 3, "unpool-refused", lambda d: d.solution.answer == "error", 0.15),
+    F("pool.options", 3, "ceil-corner-2d",
+      lambda d: d.params["q"] == "value" and d.params["layer"]["type"] == "AvgPool2d"
+      and bool(d.params["layer"]["args"].get("ceil_mode")), 0.2),
 ]
 
 ABSENT_CASES = [(f, lv) for f in FEATURES for lv in f.absent_levels]

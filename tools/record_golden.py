@@ -31,6 +31,10 @@ Every answer in these files comes from torch itself, never from cardgen's solver
   around its limit (shape/error), and called with ``output_size=`` (sizes swept around
   the range torch accepts; a stray output_padding of the layer's own sometimes), with
   torch's output shape or null where the call raises.
+- ``pool_options.json.gz``: AvgPool (padding counted or not, ceil mode, divisor_override)
+  on positive integer inputs, and MaxPool(return_indices=True) then MaxUnpool (with and
+  without output_size) with torch's output shape, or null, on a rising and on a
+  falling input.
 - ``equivalence.json.gz``: adaptive pool vs fixed pool on random float64 input
   (256 random samples in the batch, so a different window cannot pass by
   chance); ``equivalent`` pairs, plus ``equivalence_search`` records listing
@@ -803,6 +807,77 @@ def transpose_rules_vectors(rng: random.Random) -> list[Json]:
                 continue
             vectors.append({"kind": "output_size", "layer": layer, "input_shape": shape,
                             "output_size": sizes, "output_shape": out})
+
+
+# ---------------------------------------------------------------- pooling options
+
+def avg_option_layer(rng: random.Random, nd: int) -> Json:
+    """An AvgPool with the options whose divisor cards drill: padding (counted or not),
+    ceil mode (a last window past the padded end), divisor_override (2d/3d)."""
+    k = [rng.randint(1, 5) for _ in range(nd)]
+    args: Json = {"kernel_size": k if rng.random() < 0.4 else k[0]}
+    if args["kernel_size"] == k[0]:
+        k = [k[0]] * nd
+    if rng.random() < 0.8:
+        args["stride"] = rng.choice([1, 2, 3, max(k)])
+    args["padding"] = [rng.randint(0, x // 2) for x in k] if rng.random() < 0.3 else \
+        rng.randint(0, min(k) // 2)
+    args["ceil_mode"] = rng.random() < 0.6
+    args["count_include_pad"] = rng.random() < 0.5
+    if nd > 1 and rng.random() < 0.3:
+        args["divisor_override"] = rng.randint(1, 9)
+    return layer_json(f"AvgPool{nd}d", **args)
+
+
+def unpool_once(pool: Json, unpool: Json, shape: list[int], size: list[int] | None,
+                sign: int) -> list[int] | None:
+    """torch's output shape of unpool(*pool(x), output_size=size) on a rising (sign 1)
+    or falling (-1) input, or None when it raises."""
+    x = sign * torch.arange(float(torch.Size(shape).numel())).reshape(shape)
+    try:
+        with torch.no_grad():
+            y, indices = _module(pool)(x)
+            return list(_module(unpool)(y, indices, output_size=size).shape)
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        return None
+
+
+def pool_options_vectors(rng: random.Random) -> list[Json]:
+    """AvgPool outputs of positive integer inputs (so each output times its divisor is
+    its window's sum), and MaxPool(return_indices=True) + MaxUnpool output shapes on
+    rising and falling inputs, with and without output_size."""
+    vectors: list[Json] = []
+    gen = torch.Generator().manual_seed(rng.randrange(2**31))
+    for nd in [1, 2, 3] * 1000:
+        layer = avg_option_layer(rng, nd)
+        spatial = [rng.randint(1, {1: 12, 2: 7, 3: 5}[nd]) for _ in range(nd)]
+        x = torch.randint(1, 10, [1, 1] + spatial, generator=gen).to(torch.float64)
+        y = _run([layer], x)
+        if y is None or y.numel() == 0:
+            continue
+        vectors.append({"kind": "values", "layers": [layer],
+                        "input": x.to(torch.int64).tolist(), "output": y.tolist()})
+    for nd in [1, 2, 3] * 1200:
+        k = rng.randint(1, 4)
+        pool_args: Json = {"kernel_size": k, "padding": rng.randint(0, k // 2),
+                           "ceil_mode": rng.random() < 0.3, "return_indices": True}
+        if rng.random() < 0.7:
+            pool_args["stride"] = rng.randint(1, 3)
+        uk = k if rng.random() < 0.6 else rng.randint(1, 4)
+        unpool_args: Json = {"kernel_size": uk, "padding": rng.randint(0, 2)}
+        if rng.random() < 0.7:
+            unpool_args["stride"] = rng.randint(1, 3)
+        spatial = [rng.randint(1, {1: 14, 2: 8, 3: 5}[nd]) for _ in range(nd)]
+        shape = [rng.randint(1, 2), rng.randint(1, 2)] + spatial
+        size = None if rng.random() < 0.35 else [rng.randint(0, 16) for _ in range(nd)]
+        if size is not None and rng.random() < 0.1:
+            size = shape[:2] + size  # torch also takes the full shape
+        pool, unpool = (layer_json(f"MaxPool{nd}d", **pool_args),
+                        layer_json(f"MaxUnpool{nd}d", **unpool_args))
+        vectors.append({"kind": "unpool", "layers": [pool, unpool], "input_shape": shape,
+                        "output_size": size,
+                        "rising": unpool_once(pool, unpool, shape, size, 1),
+                        "falling": unpool_once(pool, unpool, shape, size, -1)})
     return vectors
 
 
@@ -997,8 +1072,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "golden")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence", "params",
-                                           "unbatched", "dialect", "receptive", "transpose_rules"])
+    parser.add_argument("--only", choices=[
+        "shapes", "windows", "values", "equivalence", "params", "unbatched", "dialect",
+        "receptive", "transpose_rules", "pool_options",
+    ])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)  # weights do not matter for shapes; fixed for determinism
@@ -1012,6 +1089,8 @@ def main(argv: list[str] | None = None) -> int:
             "receptive": (receptive_vectors, "input cells one output unit depends on"),
             "transpose_rules": (transpose_rules_vectors,
                                 "ConvTranspose output_padding and output_size= rules"),
+            "pool_options": (pool_options_vectors,
+                             "AvgPool divisors and MaxPool + MaxUnpool output shapes"),
             }
     if args.only in (None, "dialect") and any(
             importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime")):

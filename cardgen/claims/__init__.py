@@ -36,6 +36,7 @@ from cardgen.claims.kinds.shape import shape_claim
 from cardgen.claims.kinds.support import support_claim
 from cardgen.claims.kinds.transpose_output_size import transpose_output_size_claim
 from cardgen.claims.kinds.unique import unique_claim
+from cardgen.claims.kinds.unpool import unpool_claim
 from cardgen.claims.kinds.values import values_claim
 from cardgen.claims.kinds.windows import windows_claim
 from cardgen.claims.limits import LIMITS
@@ -45,5 +46,5 @@ __all__ = [
     "equivalent_template", "error_claim", "macs_claim", "padding_claim", "params_claim",
     "shape_claim", "torch_available", "torch_version", "unique_claim", "values_claim",
     "windows_claim", "module_claim", "framework_same_claim", "support_claim",
-    "transpose_output_size_claim",
+    "transpose_output_size_claim", "unpool_claim",
 ]

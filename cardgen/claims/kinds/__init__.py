@@ -16,6 +16,7 @@ from cardgen.claims.kinds import (
     support,
     transpose_output_size,
     unique,
+    unpool,
     values,
     windows,
 )
@@ -34,4 +35,5 @@ KINDS: dict[str, ClaimKind] = {kind.name: kind for kind in (
     framework_same.KIND,
     support.KIND,
     transpose_output_size.KIND,
+    unpool.KIND,
 )}
