@@ -202,6 +202,7 @@ DERIVERS: dict[str, Deriver] = {
     "adaptive.equivalence": _equivalence,
     "adaptive.windows": _windows,
     "conv.params": _params,
+    "resample.shape": _forward,
 }
 CHECKED = {"adaptive.values"}  # numbers compared with the claim's tolerance, not derived
 FAMILIES = frozenset(DERIVERS) | CHECKED
