@@ -22,7 +22,7 @@ from cardgen.explain.resample import (
     upsample_scale_tex,
     upsample_size_text,
 )
-from cardgen.explain.sizes import channels_out_text, size_tex
+from cardgen.explain.sizes import channels_out_text, conv_fit_text, size_tex
 from cardgen.families.base import (
     MAX_DRAWS,
     Solution,
@@ -260,7 +260,14 @@ def _layer_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...] | No
         return [*lead, *fold_steps(shape[-2], shape[-1], layer.tup("output_size"), k, s, p, d,
                                    None if out is None else out[-3])]
     if kind == "conv":
-        assert out is not None
+        if out is None:  # the only refusal of these convs: no room for the kernel
+            for d in range(2):
+                pl, pr = conv_padding(layer, d)
+                k, dil = layer.tup("kernel_size")[d], layer.tup("dilation")[d]
+                if shape[2 + d] + pl + pr < dil * (k - 1) + 1:
+                    return [f"{SPATIAL[2][d]}: "
+                            + conv_fit_text(shape[2 + d], pl, pr, k, dil, fits=False)]
+            raise ValueError("the solver refuses a conv whose kernel fits")
         return _conv_steps(layer, shape, out)
     # a padding module
     n = layer.ndim
