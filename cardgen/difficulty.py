@@ -1166,7 +1166,8 @@ def _resample_work(w: _Work, layer: Layer, shape: Sequence[int]) -> list[str]:
             w.op(size, r)
             if kind == "pixel_unshuffle" and size % r:
                 return ["divides!"]
-        return ["shuffle"]
+        # an unbatched input and a square one are forms of their own
+        return ["shuffle", len(shape), "square" if h == wd else "rect"]
     if kind == "unfold":
         flags = _blocks_work(w, layer, shape[-2:])
         _chain(w, [shape[-3], *layer.tup("kernel_size")])

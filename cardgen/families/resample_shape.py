@@ -79,9 +79,9 @@ def _level1(rng: Any) -> tuple[list[Layer], list[int]]:
         if mode != "nearest":
             kwargs["mode"] = mode
         return [_make("Upsample", **kwargs)], [n, c, h, w]
-    r = pick(rng, (2, 2, 3, 4))
-    return [_make("PixelShuffle", upscale_factor=r)], \
-        [n, r * r * pick(rng, (1, 2, 3, 4, 8)), rng.randrange(2, 12), rng.randrange(2, 12)]
+    r = pick(rng, (2, 3, 4))
+    shape = [n, r * r * pick(rng, (1, 2, 3, 4, 8)), rng.randrange(2, 12), rng.randrange(2, 12)]
+    return [_make("PixelShuffle", upscale_factor=r)], shape[rng.random() < 0.25:]
 
 
 def _level2(rng: Any) -> tuple[list[Layer], list[int]]:
