@@ -230,3 +230,52 @@ def upsample_refused_text(name: str, size: int, scale: float) -> str:
         raise ValueError(f"{size} * {scale} rounds to {out}: it runs")
     return (f"\\( \\lfloor {size} \\cdot {number(scale)} \\rfloor = {out} \\): {name} would "
             "have no cells, and PyTorch raises an error.")
+
+
+def _plain_blocks(size: int, k: int, s: int, p: int, d: int) -> str:
+    out = blocks(size, k, s, p, d)
+    return f"floor(({size} + 2*{p} - {d}*({k}-1) - 1) / {s}) + 1 = {out}"
+
+
+def resample_formulas(layer: object, shape: Sequence[int], out: Sequence[int]
+                      ) -> tuple[str, ...]:
+    """Each rule of one resampler as plain text, labelled (`cardgen solve`), worked again
+    from the layer and checked against the solver's output shape `out`."""
+    from cardgen.layers import Layer, pad_pairs
+    from cardgen.solver.resample import resample_shape
+
+    assert isinstance(layer, Layer)
+    if tuple(resample_shape(layer, tuple(shape))) != tuple(out):
+        raise _disagree(str(layer), resample_shape(layer, tuple(shape)), tuple(out))
+    kind = layer.kind
+    if kind == "upsample":
+        names = SPATIAL[len(shape) - 2]
+        if layer.get("size") is not None:
+            return tuple(f"{n}: size = {o}" for n, o in zip(names, out[2:], strict=True))
+        scale = layer.get("scale_factor")
+        scales = scale if isinstance(scale, tuple) else (scale,) * len(names)
+        return tuple(f"{n}: floor({s} * {f!r}) = {o}" for n, s, f, o in
+                     zip(names, shape[2:], scales, out[2:], strict=True))
+    if kind in ("pixel_shuffle", "pixel_unshuffle"):
+        c, h, w = shape[-3:]
+        if kind == "pixel_shuffle":
+            r = layer.get("upscale_factor")
+            return (f"C: {c} / {r}^2 = {out[-3]}", f"H: {h} * {r} = {out[-2]}",
+                    f"W: {w} * {r} = {out[-1]}")
+        r = layer.get("downscale_factor")
+        return (f"C: {c} * {r}^2 = {out[-3]}", f"H: {h} / {r} = {out[-2]}",
+                f"W: {w} / {r} = {out[-1]}")
+    if kind in ("unfold", "fold"):
+        k, s, p, d = (layer.tup(n) for n in ("kernel_size", "stride", "padding", "dilation"))
+        sizes = shape[-2:] if kind == "unfold" else layer.tup("output_size")
+        rows = [f"blocks {n}: " + _plain_blocks(sizes[i], k[i], s[i], p[i], d[i])
+                for i, n in enumerate("HW")]
+        area = k[0] * k[1]
+        if kind == "unfold":
+            return (*rows, f"C*kH*kW: {shape[-3]} * {k[0]} * {k[1]} = {out[-2]}",
+                    f"L: blocks H * blocks W = {out[-1]}")
+        return (*rows, f"L: {shape[-1]} blocks, one per column",
+                f"C: {shape[-2]} / ({k[0]} * {k[1]}) = {shape[-2] // area}")
+    n = layer.ndim
+    return tuple(f"{name}: {size} + {a} + {b} = {o}" for name, size, (a, b), o in
+                 zip(SPATIAL[n], shape[-n:], pad_pairs(layer), out[-n:], strict=True))
