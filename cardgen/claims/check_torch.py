@@ -154,8 +154,8 @@ def _resample_bound(kind: str, n: int, args: Any, shape: tuple[int, ...]
         spatial = shape[2:]
         size, scale = args.get("size"), args.get("scale_factor")
         value = size if size is not None else scale
-        if isinstance(value, tuple) and len(value) != len(spatial):
-            return cells, cells, 0  # torch refuses the mismatch before allocating
+        if value is None or (isinstance(value, tuple) and len(value) != len(spatial)):
+            return cells, cells, 0  # torch refuses these before allocating
         given = _numbers(value, len(spatial))
         if given is None:
             return None
