@@ -399,7 +399,10 @@ def _literal(node: ast.AST, text: str) -> Any:
                                    f"(found {type(sub).__name__})")
         if isinstance(sub, ast.UnaryOp) and not isinstance(sub.operand, ast.Constant):
             raise LayerSyntaxError(f"{text!r}: only literal arguments are allowed")
-        if isinstance(sub, ast.Constant) and not isinstance(sub.value, int | float | str | type(None)):
+        # floats: Upsample's scale_factor and ConstantPad's value (int-only arguments
+        # still refuse them when validated)
+        if isinstance(sub, ast.Constant) and \
+                not isinstance(sub.value, int | float | str | type(None)):
             raise LayerSyntaxError(f"{text!r}: {sub.value!r} is not an allowed literal")
     try:
         return ast.literal_eval(node)

@@ -288,7 +288,7 @@ def solve(params: dict[str, Any]) -> Solution:
     steps: list[str] = []
     current = shape
     refused = False
-    for i, layer in enumerate(layers):
+    for layer in layers:
         try:
             out: tuple[int, ...] | None = trace([layer], current)[0].output_shape
         except ShapeError:
