@@ -53,8 +53,10 @@ def upsample_scale_tex(names: Sequence[str], sizes: Sequence[int], scales: Seque
         product = size * scale
         exact = float(product).is_integer()
         middle = "" if exact else f" = \\lfloor {number(product)} \\rfloor"
-        rows.append((f"{name}_{{out}}",
-                     f"\\lfloor {size} \\cdot {number(scale)} \\rfloor{middle} = {out}"))
+        product_tex = f"{size} \\cdot {number(scale)}"
+        if not float(scale).is_integer():  # a whole scale needs no floor
+            product_tex = f"\\lfloor {product_tex} \\rfloor"
+        rows.append((f"{name}_{{out}}", f"{product_tex}{middle} = {out}"))
     floors = any(not float(s * f).is_integer() for s, f in zip(sizes, scales, strict=True))
     lead = ("Upsample multiplies each spatial size by its scale_factor and rounds down: "
             if floors else "Upsample multiplies each spatial size by its scale_factor: ")

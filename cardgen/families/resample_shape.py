@@ -188,11 +188,6 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
     raise exhausted(NAME, MAX_DRAWS)
 
 
-def identity(params: dict[str, Any]) -> Any:
-    return (tuple(str(Layer.from_json(j)) for j in params["layers"]),
-            tuple(params["input_shape"]))
-
-
 # ---------------------------------------------------------------- worked steps
 
 def _conv_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> list[str]:
