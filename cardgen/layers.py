@@ -392,17 +392,20 @@ _LITERAL_NODES = (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.USub, ast.
                   ast.Load)
 
 
-def _literal(node: ast.AST, text: str) -> Any:
+# The only parameters that take floats (Upsample's scale_factor, ConstantPad's value):
+# a float anywhere else is refused as a literal, before validation.
+FLOAT_PARAMS = frozenset({"scale_factor", "value"})
+
+
+def _literal(node: ast.AST, text: str, floats: bool = False) -> Any:
+    allowed = int | float | str | type(None) if floats else int | str | type(None)
     for sub in ast.walk(node):
         if not isinstance(sub, _LITERAL_NODES):
             raise LayerSyntaxError(f"{text!r}: only literal arguments are allowed "
                                    f"(found {type(sub).__name__})")
         if isinstance(sub, ast.UnaryOp) and not isinstance(sub.operand, ast.Constant):
             raise LayerSyntaxError(f"{text!r}: only literal arguments are allowed")
-        # floats: Upsample's scale_factor and ConstantPad's value (int-only arguments
-        # still refuse them when validated)
-        if isinstance(sub, ast.Constant) and \
-                not isinstance(sub.value, int | float | str | type(None)):
+        if isinstance(sub, ast.Constant) and not isinstance(sub.value, allowed):
             raise LayerSyntaxError(f"{text!r}: {sub.value!r} is not an allowed literal")
     try:
         return ast.literal_eval(node)
@@ -440,15 +443,17 @@ def parse_layer(text: str) -> Layer:
         raise LayerSyntaxError(f"{text!r}: unknown layer {name!r}; allowed: "
                                + ", ".join(sorted(LAYER_TYPES)))
     positional = []
-    for arg in call.args:
+    names = [n for n, _ in _signature(name)]
+    for i, arg in enumerate(call.args):
         if isinstance(arg, ast.Starred):
             raise LayerSyntaxError(f"{text!r}: *args are not allowed")
-        positional.append(_literal(arg, text))
+        floats = i < len(names) and names[i] in FLOAT_PARAMS
+        positional.append(_literal(arg, text, floats))
     keywords = {}
     for kw in call.keywords:
         if kw.arg is None:
             raise LayerSyntaxError(f"{text!r}: **kwargs are not allowed")
-        keywords[kw.arg] = _literal(kw.value, text)
+        keywords[kw.arg] = _literal(kw.value, text, kw.arg in FLOAT_PARAMS)
     try:
         return build_layer(name, positional, keywords)
     except ShapeError as exc:
