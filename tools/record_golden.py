@@ -119,6 +119,13 @@ def shape_claim(layers: list[Json], shape: list[int], source: str) -> Json | Non
             "source": source}
 
 
+def shape_claims(configs: list[tuple[str, list[Json], list[int]]]) -> list[Json]:
+    """torch's shape or error claim for each (source, layers, shape), in order; the
+    backend-dependent ones left out."""
+    return [claim for source, layers, shape in configs
+            if (claim := shape_claim(layers, shape, source)) is not None]
+
+
 # ---------------------------------------------------------------- shape grids
 
 def conv_grid() -> list[tuple[list[Json], list[int]]]:
@@ -798,12 +805,7 @@ def resample_stack(rng: random.Random) -> tuple[list[Json], list[int]]:
 def resample_vectors(rng: random.Random) -> list[Json]:
     configs = [("random", *random_resample(rng, t)) for t in RESAMPLE_TYPES * 400]
     configs += [("stack", *resample_stack(rng)) for _ in range(800)]
-    vectors = []
-    for source, layers, shape in configs:
-        claim = shape_claim(layers, shape, source)
-        if claim is not None:
-            vectors.append(claim)
-    return vectors
+    return shape_claims(configs)
 
 
 # ---------------------------------------------------------------- main
@@ -837,12 +839,7 @@ def shape_vectors(rng: random.Random) -> list[Json]:
         configs.append(("large", *large_config(rng, type_)))
     for _ in range(600):
         configs.append(("stack", *random_stack(rng)))
-    vectors = []
-    for source, layers, shape in configs:
-        claim = shape_claim(layers, shape, source)
-        if claim is not None:
-            vectors.append(claim)
-    return vectors
+    return shape_claims(configs)
 
 
 def write(path: Path, vectors: list[Json], seed: int, what: str) -> None:
