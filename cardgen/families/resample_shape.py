@@ -90,7 +90,8 @@ def _level2(rng: Any) -> tuple[list[Layer], list[int]]:
     form = rng.randrange(4)
     if form == 0:  # asymmetric pads, last dim first
         if rng.random() < 0.2:
-            t = (rng.randrange(0, 5), rng.randrange(1, 5))
+            left = rng.randrange(0, 5)
+            t = (left, pick(rng, [v for v in range(1, 6) if v != left]))  # asymmetric
             return [_make(pick(rng, ("ZeroPad1d", "ReplicationPad1d")), padding=t)], \
                 [n, c, rng.randrange(3, 20)]
         layer = _pad(rng, h, w)
