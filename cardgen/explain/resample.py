@@ -51,12 +51,14 @@ def upsample_scale_tex(names: Sequence[str], sizes: Sequence[int], scales: Seque
             continue
         seen[(size, scale)] = name
         product = size * scale
-        exact = float(product).is_integer()
-        middle = "" if exact else f" = \\lfloor {number(product)} \\rfloor"
         product_tex = f"{size} \\cdot {number(scale)}"
-        if not float(scale).is_integer():  # a whole scale needs no floor
-            product_tex = f"\\lfloor {product_tex} \\rfloor"
-        rows.append((f"{name}_{{out}}", f"{product_tex}{middle} = {out}"))
+        if float(scale).is_integer():  # a whole scale needs no floor
+            rows.append((f"{name}_{{out}}", f"{product_tex} = {out}"))
+        elif float(product).is_integer():
+            rows.append((f"{name}_{{out}}", f"\\lfloor {product_tex} \\rfloor = {out}"))
+        else:  # two rows: one is too wide for a phone
+            rows.append((f"{name}_{{out}}", f"\\lfloor {product_tex} \\rfloor"))
+            rows.append(("", f"\\lfloor {number(product)} \\rfloor = {out}"))
     floors = any(not float(s * f).is_integer() for s, f in zip(sizes, scales, strict=True))
     lead = ("Upsample multiplies each spatial size by its scale_factor and rounds down: "
             if floors else "Upsample multiplies each spatial size by its scale_factor: ")
@@ -144,11 +146,10 @@ def unfold_steps(c: int, sizes: Sequence[int], k: Sequence[int], s: Sequence[int
         raise _disagree("unfold", (c * k[0] * k[1], prod(counts)), (out_c, out_l))
     return [*_block_rows(["H", "W"], sizes, k, s, p, d, counts),
             "Unfold lays each block out as one column of \\( C \\cdot kH \\cdot kW \\) "
-            "values, one column per block: "
-            + display_rows([("C \\cdot kH \\cdot kW", f"{c} \\cdot {k[0]} \\cdot {k[1]} = "
-                                                       f"{out_c}"),
-                            ("L", f"L_H \\cdot L_W = {counts[0]} \\cdot {counts[1]} = "
-                                  f"{out_l}")])]
+            "values, one column per block, so \\( L = L_H \\cdot L_W \\): "
+            # short rows: a phone's card is about 320 px wide
+            + display_rows([("C_{out}", f"{c} \\cdot {k[0]} \\cdot {k[1]} = {out_c}"),
+                            ("L", f"{counts[0]} \\cdot {counts[1]} = {out_l}")])]
 
 
 def fold_steps(cin: int, length: int, out_size: Sequence[int], k: Sequence[int],
