@@ -54,7 +54,7 @@ from typing import Any
 
 from cardgen.errors import CardgenError
 from cardgen.families.base import Solution
-from cardgen.layers import Layer, unpool_layer
+from cardgen.layers import RESAMPLE_KINDS, Layer, pad_pairs, unpool_layer
 from cardgen.solver import adaptive_windows, layer_step, pool_windows
 from cardgen.solver.arith import ceil_dropped, same_padding
 from cardgen.solver.pool_options import avg_divisor, unpool
@@ -458,6 +458,8 @@ def _convt_dim(w: _Work, size: int, k: int, s: int, p: int, op: int, d: int) -> 
 def _layer_work(w: _Work, layer: Layer, shape: Sequence[int]) -> list[str]:
     """Count one layer's forward arithmetic on `shape`; returns the rules that fired."""
     kind, spatial = layer.kind, _spatial(layer, shape)
+    if kind in RESAMPLE_KINDS:
+        return _resample_work(w, layer, shape)
     flags: list[str] = []
     seen: set[tuple[Any, ...]] = set()
     if kind == "conv" and layer.get("padding") == "same":
@@ -502,6 +504,8 @@ def _check_work(w: _Work, layer: Layer, shape: Sequence[int]) -> list[str]:
     """Count "does this layer run on `shape`?" (see the module doc), stopping at the first
     check that fails: that one already answers "no"."""
     kind, spatial = layer.kind, _spatial(layer, shape)
+    if kind in RESAMPLE_KINDS:
+        return _resample_work(w, layer, shape)
     flags: list[str] = []
     if kind in ("conv", "conv_transpose") and len(shape) >= layer.ndim + 1:
         channels = shape[len(shape) - layer.ndim - 1]
@@ -1398,6 +1402,91 @@ def _pool_options(form: str, sol: Solution, params: dict[str, Any]) -> _Measure 
                     per_output=len(cells), averages=True,
                     small_inputs=all(isinstance(c, int) and abs(c) <= SMALL_INT
                                      for c in cells))
+
+
+def _blocks_work(w: _Work, layer: Layer, sizes: Sequence[int]) -> list[str]:
+    """Unfold/Fold: the conv size rule per distinct dim, then L = L_H * L_W."""
+    k, s, p, d = (layer.tup(n) for n in ("kernel_size", "stride", "padding", "dilation"))
+    flags, seen, counts = [], set(), []
+    for i, size in enumerate(sizes[-2:]):
+        key = (size, k[i], s[i], p[i], p[i], d[i])
+        if key not in seen:
+            seen.add(key)
+            if size + 2 * p[i] < d[i] * (k[i] - 1) + 1:
+                return [*flags, "no block"]
+            flags.append(_conv_dim(w, *key))
+        counts.append((size + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1)
+    if min(counts) > 1:
+        w.op(*counts)
+    return flags
+
+
+def _resample_work(w: _Work, layer: Layer, shape: Sequence[int]) -> list[str]:
+    """resample.shape's layers: Upsample multiplies each distinct size by its scale (a
+    product with a fraction also rounds down); PixelShuffle/Unshuffle square r, then
+    divide or multiply C and each distinct spatial size; Unfold/Fold count blocks by the
+    conv rule and multiply (Fold also compares with L and divides C); a pad adds its two
+    amounts and the sum to each size. Stops at the check that refuses."""
+    kind = layer.kind
+    if kind == "upsample":
+        if layer.get("scale_factor") is None:
+            return ["size"]
+        n = max(len(shape) - 2, 1)
+        scale = layer.get("scale_factor")
+        scales = scale if isinstance(scale, tuple) else (scale,) * n
+        flags = []
+        for size, f in sorted(set(zip(shape[2:], scales, strict=False))):
+            if f == 1:
+                continue
+            exact = float(size * f).is_integer()
+            if float(f).is_integer():
+                w.op(size, int(f))
+            else:  # a fraction in quarters: size times the quarters, then divided by 4
+                w.op(size, round(f * 4))
+                w.op(round(size * f * 4), 4)
+            if not exact:
+                w.compare()  # the floor
+            flags.append("int" if float(f).is_integer() else "exact" if exact else "floor")
+            if math.floor(size * f) < 1:
+                return [*flags, "zero"]
+        return flags
+    if kind in ("pixel_shuffle", "pixel_unshuffle"):
+        c, h, wd = shape[-3:]
+        r = layer.get("upscale_factor" if kind == "pixel_shuffle" else "downscale_factor")
+        w.op(r, r)
+        w.op(c, r * r)
+        if kind == "pixel_shuffle" and c % (r * r):
+            return ["channels!"]
+        for size in sorted({h, wd}):
+            w.op(size, r)
+            if kind == "pixel_unshuffle" and size % r:
+                return ["divides!"]
+        # an unbatched input and a square one are forms of their own
+        return ["shuffle", len(shape), "square" if h == wd else "rect"]
+    if kind == "unfold":
+        flags = _blocks_work(w, layer, shape[-2:])
+        _chain(w, [shape[-3], *layer.tup("kernel_size")])
+        return flags
+    if kind == "fold":
+        area = _chain(w, list(layer.tup("kernel_size")))
+        w.op(shape[-2], area)
+        if shape[-2] % area:
+            return ["channels!"]
+        flags = _blocks_work(w, layer, layer.tup("output_size"))
+        w.compare()
+        return flags
+    flags = ["tuple" if isinstance(layer.get("padding"), tuple) else "int"]
+    for size, (a, b) in sorted(set(zip(shape[-layer.ndim:], pad_pairs(layer),
+                                         strict=True))):
+        if kind == "pad_reflect":
+            w.compare()
+            if max(a, b) >= size:
+                return [*flags, "reflect!"]
+        if a and b:
+            w.op(a, b)
+        if a + b:
+            w.op(size, a + b)
+    return flags
 
 
 FAMILY_RULES: dict[str, Rule] = {

@@ -353,6 +353,7 @@ DERIVERS: dict[str, Deriver] = {
     "network.receptive_field": _receptive,
     "conv_transpose.rules": _transpose_rules,
     "pool.options": _pool_options,
+    "resample.shape": _forward,
 }
 CHECKED = {"adaptive.values"}  # numbers compared with the claim's tolerance, not derived
 FAMILIES = frozenset(DERIVERS) | CHECKED

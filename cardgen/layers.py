@@ -7,6 +7,7 @@ Layer text such as ``nn.Conv2d(3, 64, 7, stride=2, padding=3)`` is parsed with
 from __future__ import annotations
 
 import ast
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,11 +37,20 @@ _ADAPTIVE_MAX = [("output_size", _REQ), ("return_indices", False)]
 _FLATTEN = [("start_dim", 1), ("end_dim", -1)]
 _LINEAR = [("in_features", _REQ), ("out_features", _REQ), ("bias", True)]
 _MAXUNPOOL = [("kernel_size", _REQ), ("stride", None), ("padding", 0)]
+# The resamplers (resample.shape): interpolation, pixel (un)shuffle, unfold/fold, padding.
+_UPSAMPLE = [("size", None), ("scale_factor", None), ("mode", "nearest"),
+             ("align_corners", None), ("recompute_scale_factor", None)]
+_UNFOLD = [("kernel_size", _REQ), ("dilation", 1), ("padding", 0), ("stride", 1)]
+_FOLD = [("output_size", _REQ)] + _UNFOLD
 
 KIND_SIGNATURES: dict[str, list[tuple[str, Any]]] = {
     "conv": _CONV, "conv_transpose": _CONVT, "maxpool": _MAXPOOL, "avgpool": _AVGPOOL,
     "adaptive_avg": _ADAPTIVE_AVG, "adaptive_max": _ADAPTIVE_MAX, "flatten": _FLATTEN,
     "linear": _LINEAR, "maxunpool": _MAXUNPOOL,
+    "upsample": _UPSAMPLE, "pixel_shuffle": [("upscale_factor", _REQ)],
+    "pixel_unshuffle": [("downscale_factor", _REQ)], "unfold": _UNFOLD, "fold": _FOLD,
+    "pad_zero": [("padding", _REQ)], "pad_constant": [("padding", _REQ), ("value", _REQ)],
+    "pad_reflect": [("padding", _REQ)], "pad_replicate": [("padding", _REQ)],
 }
 
 _PREFIX_KIND = {"Conv": "conv", "ConvTranspose": "conv_transpose", "MaxPool": "maxpool",
@@ -53,6 +63,17 @@ LAYER_TYPES: dict[str, tuple[str, int]] = {
 }
 LAYER_TYPES["Flatten"] = ("flatten", 0)
 LAYER_TYPES["Linear"] = ("linear", 0)
+# resample.shape: ndim is the number of spatial dims a layer acts on (Upsample: any)
+LAYER_TYPES.update({"Upsample": ("upsample", 0), "PixelShuffle": ("pixel_shuffle", 2),
+                    "PixelUnshuffle": ("pixel_unshuffle", 2), "Unfold": ("unfold", 2),
+                    "Fold": ("fold", 2)})
+PAD_KINDS = {"ZeroPad": "pad_zero", "ConstantPad": "pad_constant",
+             "ReflectionPad": "pad_reflect", "ReplicationPad": "pad_replicate"}
+LAYER_TYPES.update({f"{prefix}{n}d": (kind, n) for prefix, kind in PAD_KINDS.items()
+                    for n in (1, 2, 3)})
+RESAMPLE_KINDS = ("upsample", "pixel_shuffle", "pixel_unshuffle", "unfold", "fold",
+                  *PAD_KINDS.values())
+UPSAMPLE_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")
 
 POOL_KINDS = ("maxpool", "avgpool", "adaptive_avg", "adaptive_max")
 
@@ -247,6 +268,89 @@ def _validate(type_: str, args: dict[str, Any]) -> None:
     elif kind == "linear":
         _check_int(type_, "in_features", args["in_features"], 1)
         _check_int(type_, "out_features", args["out_features"], 0)
+    elif kind in RESAMPLE_KINDS:
+        _validate_resample(type_, kind, nd, args)
+
+
+MAX_SCALE = 1024  # an Upsample scale_factor beyond it makes no card and no sane tensor
+
+
+def _is_number(v: Any) -> bool:
+    return (_is_int(v) and abs(v) <= MAX_INT) or (isinstance(v, float) and math.isfinite(v))
+
+
+def _validate_resample(type_: str, kind: str, nd: int, args: dict[str, Any]) -> None:
+    """Validation of the resamplers. LayerSyntaxError for what cardgen does not take
+    (negative pads, which torch reads as crops; unknown modes); ShapeError where torch
+    raises (at construction or on any input)."""
+    if kind == "upsample":
+        size, scale = args.get("size"), args.get("scale_factor")
+        if size is not None:
+            _check_tuple(type_, "size", size, len(size) if isinstance(size, tuple) else 1,
+                         -MAX_INT)
+            if isinstance(size, tuple) and not 1 <= len(size) <= 3:
+                raise LayerSyntaxError(f"{type_}: size must be an int or 1 to 3 ints")
+        if scale is not None:
+            items = scale if isinstance(scale, tuple) else (scale,)
+            if not 1 <= len(items) <= 3 or not all(_is_number(v) for v in items):
+                raise LayerSyntaxError(f"{type_}: scale_factor must be a number or 1 to 3 "
+                                       f"numbers, got {_fmt(scale)}")
+            if any(abs(v) > MAX_SCALE for v in items):
+                raise LayerSyntaxError(f"{type_}: scale_factor above {MAX_SCALE}")
+        mode = args.get("mode", "nearest")
+        if mode not in UPSAMPLE_MODES:
+            raise LayerSyntaxError(f"{type_}: mode must be one of {', '.join(UPSAMPLE_MODES)}"
+                                   f", got {mode!r}")
+        corners = args.get("align_corners")
+        if corners is not None and not isinstance(corners, bool):
+            raise LayerSyntaxError(f"{type_}: align_corners must be None, True or False")
+        if args.get("recompute_scale_factor") is not None:
+            raise LayerSyntaxError(f"{type_}: only recompute_scale_factor=None is supported")
+        # torch raises these on any input (in forward)
+        if (size is None) == (scale is None) or scale in (0, 0.0):
+            raise ShapeError(f"{type_}: give exactly one of size and scale_factor")
+        if corners is not None and mode.startswith("nearest"):
+            raise ShapeError(f"{type_}: align_corners can only be set with the linear, "
+                             "bilinear, bicubic and trilinear modes")
+        if any(v <= 0 for v in (size if isinstance(size, tuple) else (size,))
+               if v is not None):
+            raise ShapeError(f"{type_}: every output size must be at least 1")
+        if scale is not None and any(
+                v <= 0 for v in (scale if isinstance(scale, tuple) else (scale,))):
+            raise ShapeError(f"{type_}: scale_factor must be positive, got {_fmt(scale)}")
+    elif kind in ("pixel_shuffle", "pixel_unshuffle"):
+        name = "upscale_factor" if kind == "pixel_shuffle" else "downscale_factor"
+        _check_int(type_, name, args[name], 1)
+    elif kind in ("unfold", "fold"):
+        if kind == "fold":
+            _check_tuple(type_, "output_size", args["output_size"], nd, 1)
+        _check_tuple(type_, "kernel_size", args["kernel_size"], nd, 1)
+        _check_tuple(type_, "dilation", args.get("dilation", 1), nd, 1)
+        _check_tuple(type_, "padding", args.get("padding", 0), nd, 0)
+        _check_tuple(type_, "stride", args.get("stride", 1), nd, 1)
+    else:  # the padding modules
+        padding = args["padding"]
+        items = padding if isinstance(padding, tuple) else (padding,)
+        if isinstance(padding, tuple) and len(padding) != 2 * nd:
+            raise LayerSyntaxError(f"{type_}: padding must be an int or a tuple of {2 * nd} "
+                                   f"ints, got {_fmt(padding)}")
+        for v in items:
+            if not _is_int(v) or abs(v) > MAX_INT:
+                raise LayerSyntaxError(f"{type_}: padding must hold integers, got {v!r}")
+            if v < 0:
+                raise LayerSyntaxError(f"{type_}: negative padding (a crop) is not supported")
+        if kind == "pad_constant" and not _is_number(args["value"]):
+            raise LayerSyntaxError(f"{type_}: value must be a number, got {args['value']!r}")
+
+
+def pad_pairs(layer: Layer) -> tuple[tuple[int, int], ...]:
+    """(before, after) padding of each padded dim, first to last spatial dim. torch's
+    tuple lists the last dim first: (left, right, top, bottom, front, back)."""
+    padding = layer.get("padding")
+    n = layer.ndim
+    flat = padding if isinstance(padding, tuple) else (padding,) * (2 * n)
+    pairs = [(flat[2 * i], flat[2 * i + 1]) for i in range(n)]  # last dim first
+    return tuple(reversed(pairs))
 
 
 def _as_tuple(v: Any, nd: int) -> tuple[Any, ...]:
@@ -312,14 +416,20 @@ _LITERAL_NODES = (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.USub, ast.
                   ast.Load)
 
 
-def _literal(node: ast.AST, text: str) -> Any:
+# The only parameters that take floats (Upsample's scale_factor, ConstantPad's value):
+# a float anywhere else is refused as a literal, before validation.
+FLOAT_PARAMS = frozenset({"scale_factor", "value"})
+
+
+def _literal(node: ast.AST, text: str, floats: bool = False) -> Any:
+    allowed = int | float | str | type(None) if floats else int | str | type(None)
     for sub in ast.walk(node):
         if not isinstance(sub, _LITERAL_NODES):
             raise LayerSyntaxError(f"{text!r}: only literal arguments are allowed "
                                    f"(found {type(sub).__name__})")
         if isinstance(sub, ast.UnaryOp) and not isinstance(sub.operand, ast.Constant):
             raise LayerSyntaxError(f"{text!r}: only literal arguments are allowed")
-        if isinstance(sub, ast.Constant) and not isinstance(sub.value, int | str | type(None)):
+        if isinstance(sub, ast.Constant) and not isinstance(sub.value, allowed):
             raise LayerSyntaxError(f"{text!r}: {sub.value!r} is not an allowed literal")
     try:
         return ast.literal_eval(node)
@@ -357,15 +467,17 @@ def parse_layer(text: str) -> Layer:
         raise LayerSyntaxError(f"{text!r}: unknown layer {name!r}; allowed: "
                                + ", ".join(sorted(LAYER_TYPES)))
     positional = []
-    for arg in call.args:
+    names = [n for n, _ in _signature(name)]
+    for i, arg in enumerate(call.args):
         if isinstance(arg, ast.Starred):
             raise LayerSyntaxError(f"{text!r}: *args are not allowed")
-        positional.append(_literal(arg, text))
+        floats = i < len(names) and names[i] in FLOAT_PARAMS
+        positional.append(_literal(arg, text, floats))
     keywords = {}
     for kw in call.keywords:
         if kw.arg is None:
             raise LayerSyntaxError(f"{text!r}: **kwargs are not allowed")
-        keywords[kw.arg] = _literal(kw.value, text)
+        keywords[kw.arg] = _literal(kw.value, text, kw.arg in FLOAT_PARAMS)
     try:
         return build_layer(name, positional, keywords)
     except ShapeError as exc:

@@ -7,7 +7,7 @@ from typing import Any
 
 from cardgen.errors import CardgenError
 from cardgen.explain.sizes import layer_formulas
-from cardgen.layers import POOL_KINDS, Layer
+from cardgen.layers import POOL_KINDS, RESAMPLE_KINDS, Layer
 from cardgen.solver import trace
 from cardgen.solver.arith import adaptive_bounds
 from cardgen.solver.shapes import adaptive_sizes, pool_stride
@@ -87,6 +87,9 @@ def solve_text(layers: Sequence[Layer], input_shape: Sequence[int]) -> str:
         lines.append(f"{i}. {step.layer}  ->  {shape}")
         formulas = layer_formulas(step.layer, step.input_shape, step.output_shape)
         names = DIM_NAMES.get(step.layer.ndim, [step.layer.kind] * len(formulas))
+        if step.layer.kind in RESAMPLE_KINDS:  # its rows name their own dims
+            lines += [f"     {formula}" for formula in formulas]
+            continue
         for name, formula in zip(names, formulas, strict=False):
             lines.append(f"     {name}: {formula}")
         windows = _windows(step, SHOWN_WINDOWS)

@@ -140,7 +140,9 @@ def test_arithmetic_in_steps_and_captions(cards: list[Card]) -> None:
 # ---------------------------------------------------------------- torch helpers
 
 _LAYER_TYPES = re.compile(r"(Conv|ConvTranspose|MaxPool|AvgPool|AdaptiveAvgPool|"
-                          r"AdaptiveMaxPool)[123]d|Flatten|Linear")
+                          r"AdaptiveMaxPool)[123]d|Flatten|Linear"
+                          r"|Upsample|PixelShuffle|PixelUnshuffle|Unfold|Fold"
+                          r"|(Zero|Constant|Reflection|Replication)Pad[123]d")
 
 
 def _module(torch: Any, call: tuple[str, list[Any], dict[str, Any]]) -> Any:
@@ -350,6 +352,7 @@ def test_layer_statements_match_torch(cards: list[Card]) -> None:
         _receptive_answer(card, found, torch)
         _output_size_answer(card, found, torch)
         _pool_options_answer(card, found, torch)
+        _pad_order_statements(card, found, torch)
     minimum = dict.fromkeys(_family_names(), len(SEEDS) * PER_LEVEL)
     for f in ("adaptive.windows", "adaptive.values"):
         minimum[f] = 0  # their questions are not layer-on-shape statements
@@ -1496,3 +1499,32 @@ def test_the_pool_options_checker_catches_false_answers_and_divisors() -> None:
                                  torch)
             assert found.false and "divisor" in found.false[0], found.false
     assert kinds == {"value", "unpool"}
+
+
+# ---------------------------------------------------------------- resample.shape
+
+_PAD_ORDER = re.compile(r"\(([\d, ]+)\) reads as ((?:[DHWL] (?:before|after)(?:, )?)+)\.")
+
+
+def _pad_order_statements(card: Card, found: Findings, torch: Any) -> None:
+    """`(1, 2, 3, 4) reads as W before, W after, H before, H after`: for each entry of the
+    tuple, torch's F.pad with only that entry set grows the named dim on the named side."""
+    import torch.nn.functional as F
+
+    for text in card.steps:
+        for m in _PAD_ORDER.finditer(text):
+            values = [int(v) for v in m.group(1).split(",")]
+            named = [part.split() for part in m.group(2).split(", ")]
+            found.check(card, len(named) == len(values), f"{m.group(0)}: count")
+            dims = sorted({name for name, _ in named}, key="DHWL".index)
+            for i, (name, side) in enumerate(named):
+                pad = [0] * len(values)
+                pad[i] = 1
+                x = torch.ones([1] * len(dims))
+                y = F.pad(x, pad)  # zeros around a single one
+                grown = [d for d in range(len(dims)) if y.shape[d] == 2]
+                where = dims.index(name)
+                first = y.reshape(-1)[0].item()
+                ok = grown == [where] and ((first == 0) == (side == "before"))
+                found.check(card, ok, f"{m.group(0)}: entry {i} is not {name} {side} in "
+                                      f"torch")

@@ -382,3 +382,27 @@ def test_pool_options_counts_the_window_the_divisor_and_the_unpool():
     _, u = solved("pool.options", unpool)
     _, v = solved("pool.options", {**unpool, "output_size": [7]})
     assert u.form == "shape" and v.steps == u.steps + 3 and u.signature != v.signature
+
+
+def _resample(texts: list[str], shape: list[int]) -> tuple[Solution, Features]:
+    return solved("resample.shape", {"layers": [parse_layer(t).to_json() for t in texts],
+                                     "input_shape": shape})
+
+
+def test_resample_steps_follow_each_rule():
+    """PixelShuffle: r*r, C/r^2, then each distinct size times r; a pad: the two amounts
+    and their sum into each distinct size; a fractional scale: a product in quarters, a
+    division and the floor; refusals stop at the failing check."""
+    _, shuffle = _resample(["PixelShuffle(2)"], [1, 12, 3, 5])
+    assert shuffle.steps == 4 and not shuffle.giveaway
+    _, square = _resample(["PixelShuffle(2)"], [1, 12, 5, 5])
+    assert square.steps == 3 and square.signature != shuffle.signature
+    _, pad = _resample(["ZeroPad2d((1, 2, 3, 4))"], [1, 1, 5, 6])
+    assert pad.steps == 4
+    _, floor = _resample(["Upsample(scale_factor=0.75)"], [1, 1, 9, 9])
+    _, whole = _resample(["Upsample(scale_factor=3)"], [1, 1, 9, 9])
+    assert floor.steps == 3 and whole.steps == 1 and floor.score > whole.score
+    sol, refused = _resample(["ZeroPad2d((0, 1, 0, 0))", "PixelUnshuffle(2)"], [1, 1, 4, 4])
+    assert sol.answer == "error" and refused.form == "error"
+    # the pad: one sum (W + 1); the unshuffle: r*r, C*r^2, H/r, then W/r fails
+    assert refused.steps == 1 + 4

@@ -371,3 +371,20 @@ def test_pool_options_reads_the_asked_output_or_the_unpool_shape() -> None:
                             "answer": wrong})
     with pytest.raises(NotEntailed):  # a values claim does not give an unpool's shape
         check_entailed({**shape, "claims": [claim], "answer": "1x1x6"})
+
+
+def test_resample_shape_reads_the_shape_or_error_claim() -> None:
+    """resample.shape answers the shape claim's output, or error with an error claim."""
+    from cardgen.claims import error_claim, shape_claim
+
+    layers = [parse_layer("ZeroPad2d((1, 2, 3, 4))"), parse_layer("PixelUnshuffle(2)")]
+    claim = shape_claim(layers, [1, 3, 5, 5])
+    spec = {"family": "resample.shape", "params": {}, "claims": [claim]}
+    check_entailed({**spec, "answer": "x".join(map(str, claim["output_shape"]))})
+    for wrong in ("error", "x".join(map(str, reversed(claim["output_shape"])))):
+        with pytest.raises(NotEntailed):
+            check_entailed({**spec, "answer": wrong})
+    refused = error_claim(layers, [1, 3, 4, 5])  # padded height 11 is odd
+    check_entailed({**spec, "claims": [refused], "answer": "error"})
+    with pytest.raises(NotEntailed):  # two claims: which one answers?
+        check_entailed({**spec, "claims": [claim, refused], "answer": "error"})

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from cardgen.errors import CardgenError
-from cardgen.layers import LAYER_TYPES, POOL_KINDS, Layer
+from cardgen.layers import LAYER_TYPES, POOL_KINDS, RESAMPLE_KINDS, Layer
 from cardgen.solver import fixed_layer_for, forward, output_shape, pool_windows, to_nested
 from cardgen.solver.params import mac_count, param_count
 
@@ -27,9 +27,11 @@ FILES = (
     "shapes", "windows", "values", "equivalence", "params", "unbatched", "dialect",
     "receptive", "transpose_rules", "pool_options",
 )
+FILES = ("shapes", "windows", "values", "equivalence", "params", "resample")
 POOL_TYPES = sorted(t for t, (kind, _) in LAYER_TYPES.items() if kind in POOL_KINDS)
 FIXED_POOLS = [t for t in POOL_TYPES if not t.startswith("Adaptive")]
 ADAPTIVE = [t for t in POOL_TYPES if t.startswith("Adaptive")]
+RESAMPLE_TYPES = sorted(t for t, (kind, _) in LAYER_TYPES.items() if kind in RESAMPLE_KINDS)
 
 # Floors per (file, group); group = layer type, or "stack" for several layers.
 MIN_COUNTS: dict[str, dict[str, int]] = {
@@ -60,6 +62,7 @@ MIN_COUNTS: dict[str, dict[str, int]] = {
                         "ConvTranspose3d": 1100},
     # "stack": a MaxPool(return_indices=True) and the MaxUnpool its indices feed
     "pool_options": {"AvgPool1d": 900, "AvgPool2d": 800, "AvgPool3d": 300, "stack": 3500},
+    "resample": {**{t: 400 for t in RESAMPLE_TYPES}, "stack": 800},
 }
 MIN_REFUSED_PARAMS = 100  # params vectors of layers torch refuses to build (groups)
 MIN_ERRORS = {"shapes": 10_000}
@@ -133,7 +136,8 @@ def test_every_vector_is_checked(name):
 
 
 def test_every_layer_type_is_covered():
-    seen = {v["layers"][0]["type"] for v in load("shapes")["vectors"]}
+    seen = {v["layers"][0]["type"] for name in ("shapes", "resample")
+            for v in load(name)["vectors"]}
     assert seen == set(LAYER_TYPES)
 
 
@@ -487,3 +491,23 @@ def test_pool_options_cover_every_outcome():
     assert unpools[(False, False)] >= 300 and unpools[(True, True)] >= 300
     assert unpools[(True, False)] >= 30
     assert sum(v["output_size"] is None for v in data if v["kind"] == "unpool") >= 500
+
+
+# ------------------------------------------------------------------ resamplers
+
+@pytest.mark.parametrize("key", sorted(MIN_COUNTS["resample"]))
+def test_resample_shapes(key):
+    """Upsample's floor(in * scale) in double, PixelShuffle's C / r^2, PixelUnshuffle's
+    H / r, Unfold's (C*k*k, L), Fold's L check and the pads' last-dim-first tuples, with
+    every refusal, as torch gives them."""
+    check_all(vectors("resample", key), _check_shape)
+
+
+@pytest.mark.parametrize("key", sorted(MIN_COUNTS["resample"]))
+def test_resample_vectors_hold_both_answers(key):
+    """Each resampler's vectors include runs and refusals (pads of the constant kind
+    refuse only on a rank too small, so a few)."""
+    kinds = Counter(v["kind"] for v in vectors("resample", key))
+    assert kinds["shape"] >= 90, kinds
+    if not key.startswith(("ZeroPad1d", "ConstantPad1d")):
+        assert kinds["error"] >= 10, kinds

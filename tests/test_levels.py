@@ -415,6 +415,23 @@ FEATURES: list[Feature] = [
     F("pool.options", 3, "ceil-corner-2d",
       lambda d: d.params["q"] == "value" and d.params["layer"]["type"] == "AvgPool2d"
       and bool(d.params["layer"]["args"].get("ceil_mode")), 0.2),
+    # resample.shape. L1: one Upsample by a whole scale or one PixelShuffle. L2: asymmetric
+    # pads (torch's tuple, last dim first), PixelUnshuffle, Unfold's (C*k*k, L), a
+    # fractional scale's floor. L3: two-layer stacks, a quarter of them refused.
+    F("resample.shape", 1, "whole-scale-or-shuffle",
+      lambda d: _resample_types(d) in (["Upsample"], ["PixelShuffle"])
+      and all(float(f).is_integer() for f in _scales(d)), 1.0, absent_at=()),
+    F("resample.shape", 2, "asymmetric-pad",
+      lambda d: len(d.params["layers"]) == 1 and "Pad" in _resample_types(d)[0]
+      and isinstance(d.params["layers"][0]["args"]["padding"], list), 0.12),
+    F("resample.shape", 2, "unshuffle", lambda d: _resample_types(d) == ["PixelUnshuffle"],
+      0.12),
+    F("resample.shape", 2, "unfold", lambda d: _resample_types(d) == ["Unfold"], 0.12),
+    F("resample.shape", 2, "floor-scale",
+      lambda d: _resample_types(d) == ["Upsample"]
+      and any(not float(f).is_integer() for f in _scales(d)), 0.12, absent_at=(1,)),
+    F("resample.shape", 3, "stack", lambda d: len(d.params["layers"]) == 2, 1.0),
+    F("resample.shape", 3, "refused", lambda d: d.solution.answer == "error", 0.12),
 ]
 
 ABSENT_CASES = [(f, lv) for f in FEATURES for lv in f.absent_levels]
@@ -449,3 +466,13 @@ def test_every_level_is_defined_and_distinguished_from_the_levels_below():
     assert len({f.id for f in FEATURES}) == len(FEATURES)
     for f in FEATURES:
         assert 0 < f.min_share <= 1 and f.level not in f.absent_levels, f.id
+
+
+def _resample_types(d: Draw) -> list[str]:
+    return [layer["type"] for layer in d.params["layers"]]
+
+
+def _scales(d: Draw) -> list[float]:
+    args = d.params["layers"][0]["args"]
+    scale = args.get("scale_factor", 1)
+    return scale if isinstance(scale, list) else [scale]

@@ -35,6 +35,10 @@ Every answer in these files comes from torch itself, never from cardgen's solver
   on positive integer inputs, and MaxPool(return_indices=True) then MaxUnpool (with and
   without output_size) with torch's output shape, or null, on a rising and on a
   falling input.
+- ``resample.json.gz``: the resamplers (Upsample with float scales and sizes in every
+  mode, PixelShuffle/PixelUnshuffle, Unfold/Fold, the Zero/Constant/Reflection/
+  Replication pads with asymmetric tuples) and short stacks of them, with torch's
+  output shape or the fact that torch refuses, as in ``shapes.json.gz``.
 - ``equivalence.json.gz``: adaptive pool vs fixed pool on random float64 input
   (256 random samples in the batch, so a different window cannot pass by
   chance); ``equivalent`` pairs, plus ``equivalence_search`` records listing
@@ -131,6 +135,13 @@ def shape_claim(layers: list[Json], shape: list[int], source: str) -> Json | Non
         return {"kind": "error", "layers": layers, "input_shape": shape, "source": source}
     return {"kind": "shape", "layers": layers, "input_shape": shape, "output_shape": out,
             "source": source}
+
+
+def shape_claims(configs: list[tuple[str, list[Json], list[int]]]) -> list[Json]:
+    """torch's shape or error claim for each (source, layers, shape), in order; the
+    backend-dependent ones left out."""
+    return [claim for source, layers, shape in configs
+            if (claim := shape_claim(layers, shape, source)) is not None]
 
 
 # ---------------------------------------------------------------- shape grids
@@ -881,6 +892,149 @@ def pool_options_vectors(rng: random.Random) -> list[Json]:
     return vectors
 
 
+# ---------------------------------------------------------------- resamplers
+
+PAD_TYPES = [f"{k}Pad{n}d" for k in ("Zero", "Constant", "Reflection", "Replication")
+             for n in (1, 2, 3)]
+RESAMPLE_TYPES = ["Upsample", "PixelShuffle", "PixelUnshuffle", "Unfold", "Fold", *PAD_TYPES]
+SCALES = [0.1, 0.25, 1 / 3, 0.5, 2 / 3, 0.75, 1.1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 2.0, 0.3]
+MODES = ["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"]
+
+
+def random_upsample(rng: random.Random) -> tuple[Json, list[int]]:
+    rank = rng.choice([3, 4, 4, 5, 2, 6]) if rng.random() < 0.1 else rng.choice([3, 4, 4, 5])
+    shape = [rng.randint(1, 2), rng.randint(1, 3)] + [rng.randint(1, 12) for _ in range(rank - 2)]
+    n = max(rank - 2, 1)
+    mode = rng.choice(MODES[:2] * 3 + MODES[2:] + [{3: "linear", 4: "bilinear",
+                                                   5: "trilinear"}.get(rank, "nearest")] * 4)
+    args: Json = {"mode": mode}
+    if mode not in ("nearest", "nearest-exact") and rng.random() < 0.4:
+        args["align_corners"] = rng.random() < 0.5
+    if rng.random() < 0.35:
+        k = n if rng.random() < 0.9 else rng.choice([1, 2, 3])
+        sizes = [rng.randint(0 if rng.random() < 0.05 else 1, 20) for _ in range(k)]
+        args["size"] = sizes if rng.random() < 0.7 or k > 1 else sizes[0]
+    else:
+        k = n if rng.random() < 0.9 else rng.choice([1, 2, 3])
+        scales = [rng.choice(SCALES) for _ in range(k)]
+        args["scale_factor"] = scales if (rng.random() < 0.4 or k > 1) else scales[0]
+    return layer_json("Upsample", **args), shape
+
+
+def random_shuffle(rng: random.Random, type_: str) -> tuple[Json, list[int]]:
+    r = rng.choice([1, 2, 2, 3, 4])
+    rank = rng.choice([2, 3, 4, 4, 5])
+    if type_ == "PixelShuffle":
+        c = r * r * rng.randint(1, 4) if rng.random() < 0.7 else rng.randint(1, 20)
+        spatial = [rng.randint(1, 8), rng.randint(1, 8)]
+        return layer_json(type_, upscale_factor=r), \
+            ([rng.randint(1, 2) for _ in range(rank - 3)] + [c] + spatial)[-rank:]
+    hw = [r * rng.randint(1, 5) if rng.random() < 0.7 else rng.randint(1, 16) for _ in "hw"]
+    return layer_json(type_, downscale_factor=r), \
+        ([rng.randint(1, 2) for _ in range(rank - 3)] + [rng.randint(1, 4)] + hw)[-rank:]
+
+
+def _geometry(rng: random.Random) -> Json:
+    args: Json = {"kernel_size": _int_or_tuple(rng, 2, 1, 4)}
+    for name, lo, hi in (("stride", 1, 3), ("padding", 0, 2), ("dilation", 1, 2)):
+        if rng.random() < 0.5:
+            args[name] = _int_or_tuple(rng, 2, lo, hi)
+    return args
+
+
+def _blocks(size: int, k: int, s: int, p: int, d: int) -> int:
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def random_unfold(rng: random.Random) -> tuple[Json, list[int]]:
+    rank = rng.choice([3, 4, 4, 4, 2, 5]) if rng.random() < 0.1 else rng.choice([3, 4, 4])
+    shape = [rng.randint(1, 2), rng.randint(1, 3)] + [rng.randint(1, 12) for _ in range(2)]
+    shape = shape[-rank:] if rank <= 4 else shape + [rng.randint(1, 3)]
+    return layer_json("Unfold", **_geometry(rng)), shape
+
+
+def random_fold(rng: random.Random) -> tuple[Json, list[int]]:
+    """Mostly an L that matches output_size's block count; sometimes one that does not."""
+    args = _geometry(rng)
+    out = [rng.randint(1, 12), rng.randint(1, 12)]
+    args["output_size"] = out if rng.random() < 0.7 else out[0]
+    out = out if isinstance(args["output_size"], list) else [out[0]] * 2
+
+    def per(name: str, default: int) -> list[int]:
+        v = args.get(name, default)
+        return v if isinstance(v, list) else [v, v]
+
+    k, s, p, d = per("kernel_size", 1), per("stride", 1), per("padding", 0), per("dilation", 1)
+    counts = [_blocks(out[i], k[i], s[i], p[i], d[i]) for i in range(2)]
+    blocks = max(counts[0], 1) * max(counts[1], 1)
+    if rng.random() < 0.2:
+        blocks = max(1, blocks + rng.choice([-2, -1, 1, 2]))
+    c = rng.randint(1, 3) * k[0] * k[1] if rng.random() < 0.85 else rng.randint(1, 20)
+    shape = [rng.randint(1, 2), c, blocks]
+    return layer_json("Fold", **args), shape[rng.choice([0, 0, 0, 1]):]
+
+
+def random_pad(rng: random.Random, type_: str) -> tuple[Json, list[int]]:
+    n = int(type_[-2])
+    rank = rng.choice([n + 1, n + 2, n + 2]) if rng.random() < 0.85 else rng.randint(1, 6)
+    shape = [rng.randint(1, 2)] * max(rank - n - 1, 0) + [rng.randint(1, 3)] + \
+        [rng.randint(1, 8) for _ in range(n)]
+    shape = shape[-rank:]
+    padding: Any = [rng.randint(0, 5) for _ in range(2 * n)]
+    if rng.random() < 0.25:
+        padding = padding[0]
+    args: Json = {"padding": padding}
+    if type_.startswith("Constant"):
+        args["value"] = rng.choice([0, 1, -1.5, 0.5])
+    return layer_json(type_, **args), shape
+
+
+def random_resample(rng: random.Random, type_: str) -> tuple[list[Json], list[int]]:
+    if type_ == "Upsample":
+        layer, shape = random_upsample(rng)
+    elif type_.startswith("Pixel"):
+        layer, shape = random_shuffle(rng, type_)
+    elif type_ == "Unfold":
+        layer, shape = random_unfold(rng)
+    elif type_ == "Fold":
+        layer, shape = random_fold(rng)
+    else:
+        layer, shape = random_pad(rng, type_)
+    return [layer], shape
+
+
+def resample_stack(rng: random.Random) -> tuple[list[Json], list[int]]:
+    """Unfold then the Fold that inverts it; pad then conv; upsample then conv; unshuffle
+    then shuffle."""
+    pick = rng.randrange(4)
+    c, h, w = rng.randint(1, 3), rng.randint(2, 12), rng.randint(2, 12)
+    if pick == 0:
+        geo = _geometry(rng)
+        size = [h, w] if rng.random() < 0.9 else [h + 1, w]
+        return [layer_json("Unfold", **geo), layer_json("Fold", output_size=size, **geo)], \
+            [1, c, h, w]
+    if pick == 1:
+        pad, _ = random_pad(rng, rng.choice(PAD_TYPES[3:6] + PAD_TYPES[6:9]))
+        k = rng.randint(1, 5)
+        return [pad, layer_json("Conv2d", in_channels=c, out_channels=2, kernel_size=k,
+                                stride=rng.choice([1, 2]))], [1, c, h, w]
+    if pick == 2:
+        scale = rng.choice([1.5, 2, 0.5, 2.5, 0.75])
+        return [layer_json("Upsample", scale_factor=scale),
+                layer_json("Conv2d", in_channels=c, out_channels=4, kernel_size=3,
+                           padding=rng.choice([0, 1]))], [1, c, h, w]
+    r = rng.choice([2, 3])
+    return [layer_json("PixelUnshuffle", downscale_factor=r),
+            layer_json("PixelShuffle", upscale_factor=rng.choice([r, r, 2]))], \
+        [1, c, r * rng.randint(1, 4), r * rng.randint(1, 4) + (rng.random() < 0.1)]
+
+
+def resample_vectors(rng: random.Random) -> list[Json]:
+    configs = [("random", *random_resample(rng, t)) for t in RESAMPLE_TYPES * 400]
+    configs += [("stack", *resample_stack(rng)) for _ in range(800)]
+    return shape_claims(configs)
+
+
 # ---------------------------------------------------------------- main
 
 # Documented examples (README, DESIGN.md, the CLI acceptance test), as Layer.to_json
@@ -897,17 +1051,6 @@ EXAMPLES: list[tuple[list[Json], list[int]]] = [
     ([layer_json("Flatten"), layer_json("Linear", in_features=512, out_features=10)],
      [1, 512, 1, 1]),
 ]
-
-
-def shape_claims(configs: list[tuple[str, list[Json], list[int]]]) -> list[Json]:
-    """torch's shape or error claim of each (source, layers, input shape), leaving out the
-    backend-dependent ones."""
-    vectors = []
-    for source, layers, shape in configs:
-        claim = shape_claim(layers, shape, source)
-        if claim is not None:
-            vectors.append(claim)
-    return vectors
 
 
 def shape_vectors(rng: random.Random) -> list[Json]:
@@ -1076,6 +1219,8 @@ def main(argv: list[str] | None = None) -> int:
         "shapes", "windows", "values", "equivalence", "params", "unbatched", "dialect",
         "receptive", "transpose_rules", "pool_options",
     ])
+    parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence", "params",
+                                           "resample"])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)  # weights do not matter for shapes; fixed for determinism
@@ -1091,6 +1236,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "ConvTranspose output_padding and output_size= rules"),
             "pool_options": (pool_options_vectors,
                              "AvgPool divisors and MaxPool + MaxUnpool output shapes"),
+            "resample": (resample_vectors, "resampler shape and error claims"),
             }
     if args.only in (None, "dialect") and any(
             importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime")):

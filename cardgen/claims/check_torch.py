@@ -25,7 +25,7 @@ from cardgen.claims.limits import (
     one_line,
 )
 from cardgen.claims.parse import Item
-from cardgen.layers import LAYER_TYPES, Layer
+from cardgen.layers import LAYER_TYPES, RESAMPLE_KINDS, Layer
 
 
 @functools.cache
@@ -73,6 +73,8 @@ def _loose_bound(item: Item, shape: tuple[int, ...]) -> tuple[int, int, int] | N
             return None
         out = cells // max(shape[-1], 1) * abs(fout)
         return out, out * abs(fin), 0
+    if kind in RESAMPLE_KINDS:
+        return _resample_bound(kind, n, args, shape)
     if len(shape) < n + 1:
         return cells, cells, 0  # torch refuses the rank before allocating anything
     lead, spatial = shape[:-n], shape[-n:]
@@ -131,6 +133,62 @@ def _loose_bound(item: Item, shape: tuple[int, ...]) -> tuple[int, int, int] | N
     out = prod(lead) * prod(outs)  # a pool's window is clipped to the input
     window = prod(min(k, s) for k, s in zip(kernel, spatial, strict=True))
     return out, out * max(window, 1), 0
+
+
+def _numbers(v: Any, n: int) -> tuple[float, ...] | None:
+    items = v if isinstance(v, tuple) else (v,) * n
+    if len(items) != n or not all(is_int(x) or isinstance(x, float) for x in items):
+        return None
+    return tuple(abs(x) for x in items)
+
+
+def _resample_bound(kind: str, n: int, args: Any, shape: tuple[int, ...]
+                    ) -> tuple[int, int, int] | None:
+    """An a-priori bound for the resamplers (resample.shape), from their arguments."""
+    cells = prod(shape)
+    if kind in ("pixel_shuffle", "pixel_unshuffle"):
+        return cells, cells, 0  # a permutation of the input
+    if kind == "upsample":
+        if not 3 <= len(shape) <= 5:
+            return cells, cells, 0
+        spatial = shape[2:]
+        size, scale = args.get("size"), args.get("scale_factor")
+        value = size if size is not None else scale
+        if value is None or (isinstance(value, tuple) and len(value) != len(spatial)):
+            return cells, cells, 0  # torch refuses these before allocating
+        given = _numbers(value, len(spatial))
+        if given is None:
+            return None
+        outs = [int(g) if size is not None else int(s * g) + 1
+                for s, g in zip(spatial, given, strict=True)]
+        out = prod(shape[:2]) * prod(outs)
+        return out, out * 64, 0  # bicubic reads 4x4 cells an output
+    if kind in ("unfold", "fold"):
+        kernel, stride = _ints(args.get("kernel_size"), 2), _ints(args.get("stride", 1), 2)
+        padding = _ints(args.get("padding", 0), 2)
+        if kernel is None or stride is None or padding is None or len(shape) < 2:
+            return None
+        area = prod(abs(k) for k in kernel)
+        if kind == "fold":
+            size = _ints(args.get("output_size"), 2)
+            if size is None:
+                return None
+            out = prod(shape[:-2]) // max(area, 1) * prod(abs(s) + 2 * abs(p) for s, p in
+                                                         zip(size, padding, strict=True))
+            return out + cells, cells + out, 0
+        spatial = shape[-2:]
+        count = prod((s + 2 * abs(p)) // max(abs(st), 1) + 1 for s, p, st in
+                     zip(spatial, padding, stride, strict=True))
+        out = prod(shape[:-2]) * area * count
+        return out, out, 0
+    # a padding module: every padded dim grows by its two pads
+    padding = _ints(args.get("padding"), 2 * n)
+    if padding is None or len(shape) < n:
+        return None if padding is None else (cells, cells, 0)
+    grown = [s + abs(padding[2 * (n - 1 - i)]) + abs(padding[2 * (n - 1 - i) + 1])
+             for i, s in enumerate(shape[-n:])]
+    out = prod(shape[:-n]) * prod(grown)
+    return out, out, 0
 
 
 def torch_module(item: Item) -> Any:

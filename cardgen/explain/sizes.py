@@ -16,6 +16,7 @@ from typing import Any
 from cardgen.explain import count_of
 from cardgen.explain.tex import display_rows
 from cardgen.explain.windows import gaps_skipped
+from cardgen.layers import RESAMPLE_KINDS
 
 LETTER = {"padding": "p", "stride": "s", "kernel": "k"}
 
@@ -361,6 +362,10 @@ def layer_formulas(layer: Any, shape: Sequence[int], out: Sequence[int]) -> tupl
     from cardgen.solver.shapes import adaptive_sizes, dim_args, is_adaptive_mean
 
     kind = layer.kind
+    if kind in RESAMPLE_KINDS:  # labelled rows, written by cardgen.explain.resample
+        from cardgen.explain.resample import resample_formulas
+
+        return resample_formulas(layer, shape, out)
     if kind == "flatten":
         rank = max(len(shape), 1)
         a, b = layer.get("start_dim") % rank, layer.get("end_dim") % rank

@@ -8,8 +8,9 @@ from functools import lru_cache
 from math import prod
 
 from cardgen.errors import ShapeError
-from cardgen.layers import Layer
+from cardgen.layers import RESAMPLE_KINDS, Layer
 from cardgen.solver import arith
+from cardgen.solver.resample import resample_shape
 
 Shape = tuple[int, ...]
 
@@ -144,6 +145,8 @@ def _step(layer: Layer, shape: Shape) -> Step:
             raise ShapeError(f"Linear expects the last dim to be in_features={features}, "
                              f"got {last} (shape {list(shape)})")
         return Step(layer, shape, shape[:-1] + (layer.get("out_features"),))
+    if kind in RESAMPLE_KINDS:
+        return Step(layer, shape, resample_shape(layer, shape))
     if kind == "adaptive_avg" and is_adaptive_mean(layer, shape):
         n = layer.ndim
         return Step(layer, shape, shape[:-n] + (1,) * n)
