@@ -17,11 +17,13 @@ from cardgen.families import (
     conv_validity,
     network_trace,
     pool_output_size,
+    rules_of_thumb,
 )
 
 _MODULES = (conv_output_size, conv_same_padding, conv_inverse, conv_validity,
             conv_transpose_output_size, pool_output_size, adaptive_output_shape,
-            adaptive_windows, adaptive_equivalence, adaptive_values, network_trace, conv_params)
+            adaptive_windows, adaptive_equivalence, adaptive_values, network_trace, conv_params,
+            rules_of_thumb)
 
 FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 

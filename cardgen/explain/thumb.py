@@ -1,0 +1,121 @@
+"""Writers for rules of thumb (family rules.of_thumb): what a rule predicts for one case,
+worked with its numbers, and the verdict against what PyTorch does.
+
+Each writer recomputes the rule's prediction with :mod:`cardgen.solver.thumb` and raises
+ValueError when the facts it is given disagree: a card never shows a rule's number, or a
+verdict, that the solver does not give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cardgen.explain.windows import window_list
+from cardgen.solver import thumb
+from cardgen.solver.windows import adaptive_windows, fixed_windows
+
+
+def _disagree(what: str, mine: object, given: object) -> ValueError:
+    return ValueError(f"{what}: the rule gives {mine}, the caller says {given}")
+
+
+def verdict_word(holds: bool) -> str:
+    return "true" if holds else "false"
+
+
+def same_pad_rule_text(k: int, p: int) -> str:
+    """The rule's padding for kernel k, worked."""
+    if thumb.same_pad_rule(k) != p:
+        raise _disagree("same-pad rule", thumb.same_pad_rule(k), p)
+    return (f"The rule: \\( P = \\lfloor ({k}-1)/2 \\rfloor = {p} \\) (dilation plays no "
+            "part in it).")
+
+
+def keeps_size_text(k: int, d: int, p: int | None) -> str:
+    """What PyTorch needs at stride 1: 2p = d(k-1), or no symmetric p when that is odd."""
+    if thumb.keeps_size_padding(k, d) != p:
+        raise _disagree("keeps-size padding", thumb.keeps_size_padding(k, d), p)
+    total = d * (k - 1)
+    lead = ("At stride 1 the size is \\( in + 2p - d(k-1) \\), kept exactly when "
+            f"\\( 2p = d(k-1) = {d}\\cdot({k}-1) = {total} \\)")
+    if p is None:
+        return lead + f": {total} is odd, so no symmetric padding keeps the size: none."
+    return lead + f": \\( p = {total}/2 = {p} \\)."
+
+
+def rule_size_text(name: str, size: int, k: int, p: int, d: int, out: int) -> str:
+    """What the rule's own padding gives (stride 1): in + 2p - d(k-1)."""
+    if size + 2 * p - d * (k - 1) != out:
+        raise _disagree("stride-1 size", size + 2 * p - d * (k - 1), out)
+    return (f"With the rule's padding {p}: \\( {name} = {size} + 2\\cdot {p} - "
+            f"{d}\\cdot({k}-1) = {out} \\).")
+
+
+def multiple_rule_text(cin: int, cout: int) -> str:
+    """What 'C_in must be a multiple of C_out' predicts for these channels."""
+    builds = thumb.multiple_rule_builds(cin, cout)
+    return (f"The rule: {cin} {'is' if builds else 'is not'} a multiple of {cout}, so it "
+            f"says the layer {'builds' if builds else 'is refused'}.")
+
+
+def groups_check_text(cin: int, cout: int, groups: int) -> str:
+    """PyTorch's own check, with its verdict."""
+    builds = thumb.groups_build(cin, cout, groups)
+    parts = [f"{count} is {'' if count % groups == 0 else 'not '}divisible by {groups}"
+             for count in (cin, cout)]
+    return (f"PyTorch's check is that groups divides both in_channels and out_channels: "
+            f"{parts[0]} and {parts[1]}, so it "
+            f"{'builds the layer' if builds else 'refuses to build the layer'}.")
+
+
+def verdict_text(rule_value: object, torch_value: object, rule_says: str,
+                 torch_does: str) -> str:
+    """The verdict: the rule holds here exactly when its value is PyTorch's."""
+    holds = rule_value == torch_value
+    return (f"The rule says {rule_says}; PyTorch {torch_does}: the rule is "
+            f"{verdict_word(holds)} here.")
+
+
+def ceil_docs_rule_text(name: str, size: int, k: int, s: int, p: int, d: int, out: int) -> str:
+    """The docs' ceil formula, without the last-window rule, as one line."""
+    if thumb.ceil_docs_out(size, k, s, p, d) != out:
+        raise _disagree("ceil formula", thumb.ceil_docs_out(size, k, s, p, d), out)
+    n = size + 2 * p - d * (k - 1) - 1
+    return (f"{name}, by the rule: \\( \\lceil ({size} + 2\\cdot {p} - {d}\\cdot({k}-1) - 1)"
+            f"/{s} \\rceil + 1 = \\lceil {n}/{s} \\rceil + 1 = {out} \\).")
+
+
+def recipe_text(size: int, out: int, k: int, s: int, name: str = "") -> str:
+    """The recipe's stride and kernel, worked."""
+    if thumb.recipe_guess(size, out) != (k, s):
+        raise _disagree("recipe", thumb.recipe_guess(size, out), (k, s))
+    where = f"{name}: " if name else ""
+    return (f"{where}the recipe: \\( s = \\lfloor {size}/{out} \\rfloor = {s} \\), "
+            f"\\( k = {size} - ({out}-1)\\cdot {s} = {k} \\).")
+
+
+def recipe_windows_text(size: int, out: int, k: int, s: int, name: str = "") -> str:
+    """The recipe pool's windows against the adaptive pool's: the same, or the first
+    that differs."""
+    if thumb.recipe_guess(size, out) != (k, s):
+        raise _disagree("recipe", thumb.recipe_guess(size, out), (k, s))
+    fixed, adaptive = fixed_windows(size, out, k, s, 0), adaptive_windows(size, out)
+    where = f"{name}: " if name else ""
+    text = (f"{where}the fixed pool's windows (window i is [{s}\u00b7i, {s}\u00b7i+{k})): "
+            f"{window_list(fixed)}; the adaptive pool's: {window_list(adaptive)}")
+    if fixed == adaptive:
+        return text + ": the same windows."
+    i = next(i for i, (a, b) in enumerate(zip(fixed, adaptive, strict=True)) if a != b)
+    return (text + f": window {i} differs ([{fixed[i][0]},{fixed[i][1]}) against "
+            f"[{adaptive[i][0]},{adaptive[i][1]})).")
+
+
+def dims_verdict_text(names: Sequence[str], same: Sequence[bool]) -> str:
+    """A 2-D pool matches exactly when each dim's windows do."""
+    bad = [n for n, ok in zip(names, same, strict=True) if not ok]
+    if not bad:
+        return ("A 2-D pool's windows are its row windows crossed with its column windows: "
+                "both dims match, so the pools are equal.")
+    return ("A 2-D pool's windows are its row windows crossed with its column windows: "
+            f"{' and '.join(bad)} {'differ' if len(bad) > 1 else 'differs'}, so the pools "
+            "differ.")
