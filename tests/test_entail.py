@@ -197,7 +197,7 @@ def test_rules_of_thumb_read_the_verdict_and_its_evidence_off_the_claims() -> No
              "recipe": {"rule": "recipe", "kind": "Max", "sizes": [10], "outs": [4]},
              "ceil_docs": {"rule": "ceil_docs", "kind": "Max", "sizes": [10], "kernel": 1,
                            "stride": 2, "padding": 0}}
-    for rule, params in cases.items():
+    for params in cases.values():
         solution = family.solve(params)
         claims = json.loads(json.dumps(solution.claims))
         spec = {"family": "rules.of_thumb", "params": params, "answer": solution.answer,

@@ -27,6 +27,10 @@ Every answer in these files comes from torch itself, never from cardgen's solver
   (256 random samples in the batch, so a different window cannot pass by
   chance); ``equivalent`` pairs, plus ``equivalence_search`` records listing
   every (kernel, stride) that torch finds equal for a 1-d adaptive pool.
+- ``thumb.json.gz`` (family rules.of_thumb): what torch does where the rules of thumb
+  speak: every padding that keeps a stride-1 conv's size, whether a grouped conv builds,
+  ceil-mode pooling sizes, and whether the in // out recipe's pool equals the adaptive
+  pool.
 
 Configurations whose result depends on torch's CPU backend (ConvTranspose
 giving a 0-sized output: oneDNN returns an empty tensor for batched input, the
@@ -654,6 +658,51 @@ def params_vectors(rng: random.Random) -> list[Json]:
     return vectors
 
 
+# ---------------------------------------------------------------- rules of thumb
+
+def thumb_vectors(rng: random.Random) -> list[Json]:
+    """Torch's side of each rule of thumb, on grids that hold both verdicts."""
+    gen = torch.Generator().manual_seed(rng.randrange(2**31))
+    vectors: list[Json] = []
+    for k, d, n in itertools.product(range(1, 12), range(1, 4), (7, 8, 16)):
+        layer = layer_json("Conv1d", in_channels=1, out_channels=1, kernel_size=k,
+                           dilation=d)
+        keeps = []
+        for p in range(0, d * (k - 1) + 2):
+            y = _run([{**layer, "args": {**layer["args"], "padding": p}}], torch.zeros(1, 1, n))
+            if y is not None and y.shape[-1] == n:
+                keeps.append(p)
+        vectors.append({"kind": "same_pad", "layer": layer, "size": n, "keeps": keeps})
+    for cin, cout, g in itertools.product((1, 2, 3, 4, 6, 8, 12), repeat=3):
+        layer = layer_json("Conv2d", in_channels=cin, out_channels=cout, kernel_size=1,
+                           groups=g, bias=False)
+        try:
+            _module(layer)
+            builds = True
+        except (RuntimeError, ValueError):
+            builds = False
+        vectors.append({"kind": "multiple", "layer": layer, "builds": builds})
+    for type_ in ("MaxPool1d", "AvgPool1d"):
+        for k, s, n in itertools.product(range(1, 6), range(1, 5), range(1, 18)):
+            for p in range(0, k // 2 + 1):
+                layer = layer_json(type_, kernel_size=k, stride=s, padding=p, ceil_mode=True)
+                y = _run([layer], torch.zeros(1, 1, n))
+                if y is not None:
+                    vectors.append({"kind": "ceil_docs", "layer": layer,
+                                    "input_shape": [1, 1, n], "output": y.shape[-1]})
+    for kind in ("AdaptiveAvgPool1d", "AdaptiveMaxPool1d"):
+        for n in range(2, 30):
+            for o in range(1, n + 1):
+                s = n // o
+                adaptive = layer_json(kind, output_size=o)
+                fixed = layer_json(kind.replace("Adaptive", ""), kernel_size=n - (o - 1) * s,
+                                   stride=s)
+                vectors.append({"kind": "recipe", "layers": [adaptive], "other": [fixed],
+                                "input_shape": [1, 1, n],
+                                "equal": torch_equal([adaptive], [fixed], [1, 1, n], gen)})
+    return vectors
+
+
 # ---------------------------------------------------------------- main
 
 # Documented examples (README, DESIGN.md, the CLI acceptance test), as Layer.to_json
@@ -708,7 +757,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "golden")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence", "params"])
+    parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence", "params",
+                                           "thumb"])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)  # weights do not matter for shapes; fixed for determinism
@@ -716,7 +766,8 @@ def main(argv: list[str] | None = None) -> int:
             "windows": (windows_vectors, "pooling windows from one-hot inputs"),
             "values": (lambda rng: values_vectors(rng, 2600), "pooling values"),
             "equivalence": (equivalence_vectors, "adaptive vs fixed pools"),
-            "params": (params_vectors, "weights, biases and multiply-adds")}
+            "params": (params_vectors, "weights, biases and multiply-adds"),
+            "thumb": (thumb_vectors, "torch's side of the rules of thumb")}
     for i, (name, (job, what)) in enumerate(jobs.items()):
         if args.only and name != args.only:
             continue
