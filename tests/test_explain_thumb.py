@@ -23,7 +23,7 @@ def test_writers_refuse_facts_that_disagree() -> None:
     with pytest.raises(ValueError):
         thumb.recipe_text(10, 4, k + 1, s)
     with pytest.raises(ValueError):
-        thumb.recipe_windows_text(10, 4, k, s + 1)
+        thumb.recipe_match_text(10, 4, k, s + 1)
 
 
 def test_writers_word_the_solver_facts() -> None:
@@ -34,8 +34,8 @@ def test_writers_word_the_solver_facts() -> None:
     assert "false" in thumb.verdict_text(docs, torch_size, str(docs), f"gives {torch_size}")
     assert "true" in thumb.verdict_text(3, 3, "3", "gives 3")
     k, s = recipe_guess(7, 3)
-    assert thumb.recipe_windows_text(7, 3, k, s).endswith("the same windows.")
+    assert thumb.recipe_match_text(7, 3, k, s).endswith("its pool matches.")
     k, s = recipe_guess(10, 4)
-    assert "differs" in thumb.recipe_windows_text(10, 4, k, s)
+    assert "cannot either" in thumb.recipe_match_text(10, 4, k, s)
     assert "builds" in thumb.multiple_rule_text(8, 4)
     assert "refuses" in thumb.groups_check_text(6, 4, 4)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cardgen.explain.windows import window_list
-from cardgen.solver import thumb
-from cardgen.solver.windows import adaptive_windows, fixed_windows
+from cardgen.solver import fixed_equivalent, thumb
 
 
 def _disagree(what: str, mine: object, given: object) -> ValueError:
@@ -89,25 +87,27 @@ def recipe_text(size: int, out: int, k: int, s: int, name: str = "") -> str:
     """The recipe's stride and kernel, worked."""
     if thumb.recipe_guess(size, out) != (k, s):
         raise _disagree("recipe", thumb.recipe_guess(size, out), (k, s))
-    where = f"{name}: " if name else ""
-    return (f"{where}the recipe: \\( s = \\lfloor {size}/{out} \\rfloor = {s} \\), "
+    where = f"{name}: the recipe" if name else "The recipe"
+    return (f"{where}: \\( s = \\lfloor {size}/{out} \\rfloor = {s} \\), "
             f"\\( k = {size} - ({out}-1)\\cdot {s} = {k} \\).")
 
 
-def recipe_windows_text(size: int, out: int, k: int, s: int, name: str = "") -> str:
-    """The recipe pool's windows against the adaptive pool's: the same, or the first
-    that differs."""
+def recipe_match_text(size: int, out: int, k: int, s: int, name: str = "") -> str:
+    """Whether the recipe's pool is the fixed pool that matches the adaptive windows (the
+    caller states those windows with ``fixed_pool_match``): a match must take window 0's
+    length as kernel and window 1's start as stride, so the recipe is right exactly when
+    any fixed pool is."""
     if thumb.recipe_guess(size, out) != (k, s):
         raise _disagree("recipe", thumb.recipe_guess(size, out), (k, s))
-    fixed, adaptive = fixed_windows(size, out, k, s, 0), adaptive_windows(size, out)
+    pair = fixed_equivalent(size, out)
     where = f"{name}: " if name else ""
-    text = (f"{where}the fixed pool's windows (window i is [{s}\u00b7i, {s}\u00b7i+{k})): "
-            f"{window_list(fixed)}; the adaptive pool's: {window_list(adaptive)}")
-    if fixed == adaptive:
-        return text + ": the same windows."
-    i = next(i for i, (a, b) in enumerate(zip(fixed, adaptive, strict=True)) if a != b)
-    return (text + f": window {i} differs ([{fixed[i][0]},{fixed[i][1]}) against "
-            f"[{adaptive[i][0]},{adaptive[i][1]})).")
+    if pair == (k, s):
+        return (f"{where}the recipe's kernel {k} and stride {s} are that pool's: its pool "
+                "matches.")
+    if pair is None:
+        return (f"{where}no fixed pool gives these windows, so the recipe's "
+                f"(kernel {k}, stride {s}) cannot either.")
+    raise ValueError(f"a fixed pool {pair} matches, yet the recipe gives {(k, s)}")
 
 
 def dims_verdict_text(names: Sequence[str], same: Sequence[bool]) -> str:

@@ -20,7 +20,6 @@ from cardgen.claims import (
     params_claim,
     shape_claim,
     unique_claim,
-    windows_claim,
 )
 from cardgen.claims.parse import Refused
 from cardgen.explain.params import groups_refused_text, params_tex
@@ -30,8 +29,8 @@ from cardgen.explain.thumb import (
     groups_check_text,
     keeps_size_text,
     multiple_rule_text,
+    recipe_match_text,
     recipe_text,
-    recipe_windows_text,
     rule_size_text,
     same_pad_rule_text,
     verdict_text,
@@ -50,6 +49,7 @@ from cardgen.families.base import (
 )
 from cardgen.layers import Layer
 from cardgen.solver import fixed_equivalent, output_shape, recipe_guess
+from cardgen.solver.arith import pool_out
 from cardgen.solver.params import param_count
 from cardgen.solver.thumb import (
     ceil_docs_out,
@@ -277,7 +277,7 @@ def _solve_divisible(params: dict[str, Any]) -> Solution:
     layer = _adaptive(kind, [out])
     shape = (1, 1, n)
     pair = fixed_equivalent(n, out)
-    claims = [windows_claim(layer, shape), _unique_dim(kind, n, out)]
+    claims = [_unique_dim(kind, n, out)]
     if divisibility_rule(n, out):
         raise ValueError("the rule says nothing new when in is a multiple of out")
     steps = [f"{n} is not a multiple of {out}, so the rule says no fixed pool matches.",
@@ -320,8 +320,9 @@ def _solve_recipe(params: dict[str, Any]) -> Solution:
              zip(names, sizes, outs, ks, ss, strict=True)]
     same = [fixed_equivalent(n, o) == (k, s) for n, o, k, s in zip(sizes, outs, ks, ss,
                                                                    strict=True)]
-    steps += [recipe_windows_text(n, o, k, s, name) for name, n, o, k, s in
-              zip(names, sizes, outs, ks, ss, strict=True)]
+    for name, n, o, k, s in zip(names, sizes, outs, ks, ss, strict=True):
+        steps.append((f"{name}: " if name else "") + fixed_pool_match(n, o))
+        steps.append(recipe_match_text(n, o, k, s, name))
     if nd > 1:
         steps.append(dims_verdict_text(names, same))
     if all(same) != holds:
@@ -340,7 +341,7 @@ def _solve_recipe(params: dict[str, Any]) -> Solution:
                  "recipe's kernel and stride.",
         answer=f"{verdict_word(holds)} k={kt} s={st}",
         form=VERDICT_FORM + ("k=K s=S" if nd == 1 else "k=K1,K2 s=S1,S2 (one value per dim)"),
-        steps=steps, claims=[claim, windows_claim(layer, shape)],
+        steps=steps, claims=[claim],
         diagrams=_strips(sizes, outs))
 
 
@@ -369,8 +370,7 @@ def _draw_ceil(rng: Any, level: int) -> dict[str, Any] | None:
         return None
     params = {"rule": "ceil_docs", "kind": pick(rng, ("Max", "Avg")), "sizes": sizes,
               "kernel": k, "stride": s, "padding": p}
-    layer = _ceil_layer(params)
-    got = output_shape(layer, (1, 1, *sizes))[2:]
+    got = [pool_out(n, k, s, p, ceil_mode=True) for n in sizes]  # exact, no Layer per draw
     docs = [ceil_docs_out(n, k, s, p) for n in sizes]
     # the ceil must matter somewhere (else the card is the plain floor formula)
     if all((n + 2 * p - k) % s == 0 for n in sizes) or (list(got) == docs) != want:
