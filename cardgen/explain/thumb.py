@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cardgen.explain.sizes import size_tex
 from cardgen.solver import fixed_equivalent, thumb
 
 
@@ -75,12 +76,12 @@ def verdict_text(rule_value: object, torch_value: object, rule_says: str,
 
 
 def ceil_docs_rule_text(name: str, size: int, k: int, s: int, p: int, d: int, out: int) -> str:
-    """The docs' ceil formula, without the last-window rule, as one line."""
+    """The docs' ceil formula, without the last-window rule, in displayed rows (a phone
+    cannot hold it on one line)."""
     if thumb.ceil_docs_out(size, k, s, p, d) != out:
         raise _disagree("ceil formula", thumb.ceil_docs_out(size, k, s, p, d), out)
-    n = size + 2 * p - d * (k - 1) - 1
-    return (f"{name}, by the rule: \\( \\lceil ({size} + 2\\cdot {p} - {d}\\cdot({k}-1) - 1)"
-            f"/{s} \\rceil + 1 = \\lceil {n}/{s} \\rceil + 1 = {out} \\).")
+    return f"{name}, by the rule: " + size_tex(size, k, s, p, d, out, name=f"{name}_{{out}}",
+                                              ceil=True)
 
 
 def recipe_text(size: int, out: int, k: int, s: int, name: str = "") -> str:

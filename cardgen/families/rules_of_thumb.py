@@ -150,7 +150,8 @@ def _solve_same_pad(params: dict[str, Any]) -> Solution:
         diagrams=[Diagram("sliding_strip", {"size": n, "kernel": k, "stride": 1,
                                             "pad_left": p_rule, "pad_right": p_rule,
                                             "dilation": d},
-                          f"The rule's padding {p_rule} on {n} cells: kernel {k}"
+                          f"The rule's padding {p_rule} on {n} cells"
+                          + (" (each spatial dim)" if nd == 2 else "") + f": kernel {k}"
                           + (f", dilation {d}" if d > 1 else "")
                           + f", {rule_out[-1]} windows.")],
     )
