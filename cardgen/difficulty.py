@@ -1489,6 +1489,57 @@ def _resample_work(w: _Work, layer: Layer, shape: Sequence[int]) -> list[str]:
     return flags
 
 
+def _rules_of_thumb(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
+    """rules.of_thumb: the rule's own prediction, then what PyTorch does (the measure of
+    the family that drills it), then one comparison. Which rule is read off the claims: a
+    unique claim over the padding (same padding), a params claim (groups), a unique claim
+    over kernel and stride (divisibility), an equivalent claim alone (the in // out
+    recipe), a shape claim (the docs' ceil formula)."""
+    by_kind = {c.get("kind"): c for c in sol.claims}
+    w = _Work()
+    if "params" in by_kind:  # C_in a multiple of C_out? then groups divides both?
+        layer = _layer(by_kind["params"]["layer"])
+        cin, cout, groups = (layer.get(n) for n in ("in_channels", "out_channels", "groups"))
+        w.op(cin, cout)
+        w.op(cin, groups)
+        built = by_kind["params"].get("weights") is not None
+        if cin % groups == 0:
+            w.op(cout, groups)
+        if built:
+            w.op(_per_output(w, layer), cout)
+        w.compare()
+        form = ((tuple(layer.tup("kernel_size")), _group_relation(layer)) if built else
+                ("refused", "in" if cin % groups else "out"))
+        return _Measure(w, ("multiple", built, cin % cout == 0, *form))
+    unique = by_kind.get("unique")
+    if unique is not None and set(unique.get("space", ())) == {"p"}:
+        first = unique["claim"]["layers"][0]
+        concrete = {**unique["claim"], "layers": [{**first, "args": {**first["args"],
+                                                                    "padding": 0}}]}
+        k = Layer.from_json(concrete["layers"][0]).tup("kernel_size")[0]
+        w.op(k, 1)  # the rule: (k-1) // 2
+        w.op(k - 1, 2)
+        truth = _same_pad(concrete)
+        w.ops.extend(truth.work.ops[1:] if truth.work.ops[:1] == [(k, 1)] else truth.work.ops)
+        w.compare()
+        return _Measure(w, ("same_pad", *truth.signature[1:]))
+    if unique is not None:  # in % out, then the windows, until one breaks the pattern
+        template = unique["claim"]
+        m = _equivalence({"layers": template["layers"], "input_shape": template["input_shape"]},
+                         False)
+        m.work.compare()
+        return _Measure(m.work, ("divisible", *m.signature[1:]))
+    if "equivalent" in by_kind:  # the recipe's k and s, then every dim's windows
+        m = _equivalence(by_kind["equivalent"], True)
+        m.work.compare()
+        return _Measure(m.work, ("recipe", *m.signature[1:]))
+    if "shape" in by_kind:  # the docs' ceil and PyTorch's last-window rule share the work
+        m = _forward(by_kind["shape"])
+        m.work.compare()
+        return _Measure(m.work, ("ceil_docs", *m.signature[1:]))
+    return None
+
+
 FAMILY_RULES: dict[str, Rule] = {
     "adaptive.equivalence": _equivalence_dims,
     "adaptive.windows": _adaptive_windows,
@@ -1503,4 +1554,5 @@ FAMILY_RULES: dict[str, Rule] = {
     "network.receptive_field": _receptive_field,
     "conv_transpose.rules": _transpose_rules,
     "pool.options": _pool_options,
+    "rules.of_thumb": _rules_of_thumb,
 }

@@ -332,6 +332,132 @@ def _pool_options(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
     return str(exact)
 
 
+def _layer0(claim: Claim, key: str = "layers") -> Any:
+    """The first layer of a claim's stack, as cardgen's Layer (its defaults filled in)."""
+    from cardgen.errors import CardgenError
+    from cardgen.layers import Layer
+
+    try:
+        return Layer.from_json(claim[key][0])
+    except CardgenError:
+        raise NotEntailed(f"the claim's {key} do not hold a layer cardgen builds") from None
+
+
+def _verdict(holds: bool) -> str:
+    return "true" if holds else "false"
+
+
+def _thumb_same_pad(claims: Sequence[Any]) -> str:
+    """The unique claim's p keeps the size of a stride-1 conv (or none does); the rule's
+    P = floor((K-1)/2), from that conv's kernel, is right exactly when it is that p."""
+    from cardgen.solver.thumb import same_pad_rule
+
+    claim = _only(claims, "unique")
+    template = claim.get("claim") or {}
+    layer = dict(template.get("layers", [{}])[0])
+    args = dict(layer.get("args", {}))
+    if (template.get("kind") != "shape" or args.get("padding") != {"var": "p"}
+            or template.get("output_shape") != template.get("input_shape")
+            or args.get("stride", 1) not in (1, [1], [1, 1], [1, 1, 1])):
+        raise NotEntailed("the unique claim is not about the padding that keeps the size of "
+                          "a stride-1 conv")
+    kernels = set(args["kernel_size"] if isinstance(args["kernel_size"], list)
+                  else [args["kernel_size"]])
+    if len(kernels) != 1:
+        raise NotEntailed("the rule takes one kernel size")
+    values = _unique_values(claim)
+    rule = same_pad_rule(kernels.pop())
+    truth = None if values is None else values[0]
+    return f"{_verdict(rule == truth)} {'none' if truth is None else truth}"
+
+
+def _thumb_multiple(claims: Sequence[Any]) -> str:
+    """'C_in must be a multiple of C_out' predicts the build; the params claim says whether
+    PyTorch builds it, and its parameters."""
+    from cardgen.solver.thumb import multiple_rule_builds
+
+    claim = _only(claims, "params")
+    args = claim["layer"]["args"]
+    built = claim.get("weights") is not None
+    rule = multiple_rule_builds(args["in_channels"], args["out_channels"])
+    evidence = str(_count(claim["weights"]) + _count(claim["biases"])) if built else "error"
+    return f"{_verdict(rule == built)} {evidence}"
+
+
+def _thumb_divisible(claims: Sequence[Any]) -> str:
+    """For in % out != 0 the rule says no fixed pool matches; the unique claim over
+    (kernel, stride) says whether one does."""
+    claim = _only(claims, "unique")
+    template = claim.get("claim") or {}
+    if template.get("kind") != "equivalent" or set(claim.get("space") or ()) != {"k", "s"}:
+        raise NotEntailed("the unique claim must range over a fixed pool's k and s")
+    layer = _layer0(template)
+    (out,), size = layer.tup("output_size"), template["input_shape"][-1]
+    if not layer.kind.startswith("adaptive") or len(template["input_shape"]) != 3 \
+            or size % out == 0:
+        raise NotEntailed("the rule speaks of a 1-D adaptive pool with in % out != 0")
+    values = _unique_values(claim)
+    if values is None:
+        return "true"
+    pair = dict(zip(claim["space"], values, strict=True))
+    return f"false k={pair['k']} s={pair['s']}"
+
+
+def _thumb_recipe(claims: Sequence[Any]) -> str:
+    """The equivalent claim compares the adaptive pool with the recipe's fixed pool (its
+    kernel and stride must be the recipe's, per dim); its `equal` is the verdict."""
+    from cardgen.solver.thumb import recipe_guess
+
+    claim = _only(claims, "equivalent")
+    adaptive, fixed = _layer0(claim), _layer0(claim, "other")
+    spatial = claim["input_shape"][-adaptive.ndim:]
+    pairs = [recipe_guess(n, o) for n, o in zip(spatial, adaptive.tup("output_size"),
+                                                 strict=True)]
+    ks, ss = list(fixed.tup("kernel_size")), list(fixed.tup("stride"))
+    if (not adaptive.kind.startswith("adaptive") or fixed.kind not in ("maxpool", "avgpool")
+            or set(fixed.tup("padding")) != {0} or fixed.get("ceil_mode")
+            or [(k, s) for k, s in zip(ks, ss, strict=True)] != pairs):
+        raise NotEntailed("the claim's fixed pool is not the recipe's")
+    if not isinstance(claim.get("equal"), bool):
+        raise NotEntailed("the equivalent claim says neither equal nor not")
+    return (f"{_verdict(claim['equal'])} k={','.join(map(str, ks))} "
+            f"s={','.join(map(str, ss))}")
+
+
+def _thumb_ceil(claims: Sequence[Any]) -> str:
+    """The docs' ceil formula, from the shape claim's pool, against its output size."""
+    from cardgen.solver.thumb import ceil_docs_out
+
+    claim = _only(claims, "shape")
+    layer = _layer0(claim)
+    if layer.kind not in ("maxpool", "avgpool") or not layer.get("ceil_mode"):
+        raise NotEntailed("the rule speaks of a pool with ceil_mode=True")
+    spatial = claim["input_shape"][-layer.ndim:]
+    got = claim["output_shape"][-layer.ndim:]
+    dil = layer.tup("dilation") if layer.kind == "maxpool" else (1,) * layer.ndim
+    stride = layer.tup("stride") if layer.get("stride") is not None else \
+        layer.tup("kernel_size")
+    docs = [ceil_docs_out(n, k, s, p, d) for n, k, s, p, d in
+            zip(spatial, layer.tup("kernel_size"), stride, layer.tup("padding"), dil,
+                strict=True)]
+    return f"{_verdict(list(got) == docs)} {'x'.join(map(str, got))}"
+
+
+_THUMB_RULES: dict[str, Callable[[Sequence[Any]], str]] = {
+    "same_pad": _thumb_same_pad, "multiple": _thumb_multiple,
+    "divisible": _thumb_divisible, "recipe": _thumb_recipe, "ceil_docs": _thumb_ceil,
+}
+
+
+def _rules_of_thumb(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
+    """rules.of_thumb: params name the rule (which question is asked); the claims give
+    both what PyTorch does and the case the rule is applied to."""
+    reader = _THUMB_RULES.get(str(params.get("rule")))
+    if reader is None:
+        raise NotEntailed(f"no reader for the rule {str(params.get('rule'))[:30]!r}")
+    return reader(claims)
+
+
 Deriver = Callable[[Mapping[str, Any], Sequence[Any]], str]
 
 DERIVERS: dict[str, Deriver] = {
@@ -354,6 +480,7 @@ DERIVERS: dict[str, Deriver] = {
     "conv_transpose.rules": _transpose_rules,
     "pool.options": _pool_options,
     "resample.shape": _forward,
+    "rules.of_thumb": _rules_of_thumb,
 }
 CHECKED = {"adaptive.values"}  # numbers compared with the claim's tolerance, not derived
 FAMILIES = frozenset(DERIVERS) | CHECKED

@@ -353,6 +353,7 @@ def test_layer_statements_match_torch(cards: list[Card]) -> None:
         _output_size_answer(card, found, torch)
         _pool_options_answer(card, found, torch)
         _pad_order_statements(card, found, torch)
+        _thumb_answer(card, found, torch)
     minimum = dict.fromkeys(_family_names(), len(SEEDS) * PER_LEVEL)
     for f in ("adaptive.windows", "adaptive.values"):
         minimum[f] = 0  # their questions are not layer-on-shape statements
@@ -752,6 +753,71 @@ def _pool_options_answer(card: Card, found: Findings, torch: Any) -> None:
         stated = re.findall(r"divisor (\d+)", caption)
         found.check(card, stated == [str(divisor)],
                     f"caption names divisor {stated}, torch's is {divisor}")
+
+
+def _thumb_truth(card: Card, torch: Any) -> tuple[bool, str] | None:
+    """rules.of_thumb: the rule the card states, applied to the question's layer, and what
+    torch does there: (whether the rule holds, torch's evidence). None: not such a card."""
+    front, calls = card.front, question_layers(card)
+    if card.family != "rules.of_thumb" or not calls:
+        return None
+    name, args, kwargs = calls[0]
+    if "keeps the size" in front:  # 'same' padding is floor((K-1)/2)
+        shape = question_shape(card)
+        k = args[2]  # the rule reads the kernel only (dilation plays no part in it)
+        top = int(re.search(r"between 0 and (\d+)", front).group(1))
+        keeps = [p for p in range(top + 1)
+                 if _run(torch, [(name, args, {**kwargs, "padding": p})], shape) == shape]
+        truth = keeps[0] if len(keeps) == 1 else None
+        return (k - 1) // 2 == truth, "none" if truth is None else str(truth)
+    if "multiple of C_out" in front:  # builds exactly when C_in is a multiple of C_out
+        try:
+            module = _module(torch, calls[0])
+        except (RuntimeError, ValueError):
+            return args[0] % args[1] != 0, "error"
+        return args[0] % args[1] == 0, str(sum(p.numel() for p in module.parameters()))
+    sizes = question_sizes(card)
+    if "in % out == 0" in front:  # no fixed pool unless in is a multiple of out
+        n, out = sizes[0], args[0]
+        adaptive = _module(torch, calls[0])
+        fixed = name.replace("Adaptive", "")
+        found = [(k, s) for k in range(1, n + 1) for s in range(1, n + 1)
+                 if (n - k) // s + 1 == out
+                 and _probe_equal(torch, adaptive, _module(torch, (fixed, [k], {"stride": s})),
+                                  [n])]
+        return not found, "" if not found else f"k={found[0][0]} s={found[0][1]}"
+    if "in // out" in front:  # the recipe's kernel and stride
+        outs = _adaptive_out(calls[0], len(sizes))
+        pairs = [(n - (o - 1) * (n // o), n // o) for n, o in zip(sizes, outs, strict=True)]
+        ks, ss = [k for k, _ in pairs], [s for _, s in pairs]
+        fixed = (name.replace("Adaptive", ""),
+                 [ks[0] if len(ks) == 1 else tuple(ks)], {"stride": ss[0] if len(ss) == 1
+                                                        else tuple(ss)})
+        equal = _probe_equal(torch, _module(torch, calls[0]), _module(torch, fixed), sizes)
+        return equal, f"k={','.join(map(str, ks))} s={','.join(map(str, ss))}"
+    if "ceil_mode=True the output size" in front:  # ceil in place of floor
+        shape = question_shape(card)
+        k = args[0]
+        s, p = kwargs.get("stride", k), kwargs.get("padding", 0)
+        got = _run(torch, calls, shape)[2:]
+        docs = [-(-(n + 2 * p - k) // s) + 1 for n in shape[2:]]
+        return got == docs, "x".join(map(str, got))
+    return None
+
+
+def _thumb_answer(card: Card, found: Findings, torch: Any) -> None:
+    """rules.of_thumb: the verdict and its evidence, worked out from the card's own text
+    with torch."""
+    truth = _thumb_truth(card, torch)
+    if card.family != "rules.of_thumb":
+        return
+    if truth is None:
+        found.check(card, False, "a rules.of_thumb card this checker cannot read")
+        return
+    holds, evidence = truth
+    want = ("true" if holds else "false") + (f" {evidence}" if evidence else "")
+    found.check(card, card.fields["Answer"] == want,
+                f"answer {card.fields['Answer']!r}, torch gives {want!r}")
 
 
 def _runs_statements(card: Card, found: Findings, torch: Any) -> None:
@@ -1528,3 +1594,33 @@ def _pad_order_statements(card: Card, found: Findings, torch: Any) -> None:
                 ok = grown == [where] and ((first == 0) == (side == "before"))
                 found.check(card, ok, f"{m.group(0)}: entry {i} is not {name} {side} in "
                                       f"torch")
+
+
+def test_the_rules_of_thumb_checker_catches_false_verdicts() -> None:
+    torch = require("torch")
+    from cardgen.families import get_family
+
+    family = get_family("rules.of_thumb")
+    cases = [{"rule": "same_pad", "nd": 1, "size": 16, "kernel": 4, "dilation": 1},
+             {"rule": "multiple", "in_channels": 4, "out_channels": 8, "kernel": 3,
+              "groups": 4},
+             {"rule": "divisible", "kind": "Avg", "sizes": [7], "outs": [3]},
+             {"rule": "recipe", "kind": "Max", "sizes": [10], "outs": [4]},
+             {"rule": "ceil_docs", "kind": "Max", "sizes": [10, 9], "kernel": 1,
+              "stride": 2, "padding": 0}]
+    found = Findings()
+    for params in cases:
+        solution = family.solve(params)
+        front = solution.question.replace("`nn.", "<code>nn.").replace(")`", ")</code>")
+        front = re.sub(r"`(\d+(?:x\d+)+)`", r"<code>\1</code>", front)
+        card = _with_answer(front, solution.answer)
+        card.family = "rules.of_thumb"
+        _thumb_answer(card, found, torch)
+        assert not found.false, found.false
+        verdict, _, rest = solution.answer.partition(" ")
+        card.fields["Answer"] = ("false" if verdict == "true" else "true") + \
+            (f" {rest}" if rest else "")
+        _thumb_answer(card, found, torch)
+        assert len(found.false) == 1, (solution.answer, found.false)
+        found.false.clear()
+    assert found.checked["rules.of_thumb"] == 2 * len(cases)

@@ -388,3 +388,51 @@ def test_resample_shape_reads_the_shape_or_error_claim() -> None:
     check_entailed({**spec, "claims": [refused], "answer": "error"})
     with pytest.raises(NotEntailed):  # two claims: which one answers?
         check_entailed({**spec, "claims": [claim, refused], "answer": "error"})
+
+
+def test_rules_of_thumb_read_the_verdict_and_its_evidence_off_the_claims() -> None:
+    """rules.of_thumb: every rule's verdict comes from its claims (what PyTorch does) and
+    the rule applied to the claimed case; a claim about another case, or a flipped fact,
+    gives another answer or none."""
+    import json
+
+    from cardgen.families import get_family
+
+    family = get_family("rules.of_thumb")
+    cases = {"same_pad": {"rule": "same_pad", "nd": 1, "size": 16, "kernel": 4,
+                          "dilation": 1},
+             "multiple": {"rule": "multiple", "in_channels": 4, "out_channels": 8,
+                          "kernel": 3, "groups": 4},
+             "divisible": {"rule": "divisible", "kind": "Avg", "sizes": [7], "outs": [3]},
+             "recipe": {"rule": "recipe", "kind": "Max", "sizes": [10], "outs": [4]},
+             "ceil_docs": {"rule": "ceil_docs", "kind": "Max", "sizes": [10], "kernel": 1,
+                           "stride": 2, "padding": 0}}
+    for params in cases.values():
+        solution = family.solve(params)
+        claims = json.loads(json.dumps(solution.claims))
+        spec = {"family": "rules.of_thumb", "params": params, "answer": solution.answer,
+                "claims": claims}
+        check_entailed(spec)
+        verdict, _, evidence = solution.answer.partition(" ")
+        flipped = ("false" if verdict == "true" else "true") + (" " + evidence if evidence
+                                                               else "")
+        with pytest.raises(NotEntailed):
+            check_entailed({**spec, "answer": flipped})
+        with pytest.raises(NotEntailed):
+            check_entailed({**spec, "params": {"rule": "other"}})
+        with pytest.raises(NotEntailed):
+            check_entailed({**spec, "claims": []})
+    # the numbers torch gave, read from the claims: issue #148123's case is 5, not 6
+    assert family.solve(cases["ceil_docs"]).answer == "false 5"
+    recipe = family.solve(cases["recipe"])
+    assert recipe.answer == "false k=4 s=2"
+    tampered = json.loads(json.dumps(recipe.claims))
+    tampered[0]["other"][0]["args"]["kernel_size"] = 3  # not the recipe's pool
+    with pytest.raises(NotEntailed, match="recipe"):
+        check_entailed({"family": "rules.of_thumb", "params": cases["recipe"],
+                        "answer": recipe.answer, "claims": tampered})
+    groups = family.solve(cases["multiple"])
+    refused = json.loads(json.dumps(groups.claims))
+    refused[0]["weights"] = refused[0]["biases"] = None
+    check_entailed({"family": "rules.of_thumb", "params": cases["multiple"],
+                    "answer": "true error", "claims": refused})

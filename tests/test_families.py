@@ -78,7 +78,9 @@ def test_variety(solved, name, level):
 def test_answers_are_typeable_and_specs_json(solved, name, level):
     for params, solution in solved[name, level][:100]:
         assert solution.answer and solution.answer.isascii() and solution.answer.isprintable()
-        assert " " not in solution.answer.strip() or solution.answer.startswith("yes ")
+        # one space after a leading word: "yes k=3 s=2", and a verdict with its evidence
+        assert " " not in solution.answer.strip() or solution.answer.startswith(
+            ("yes ", "true ", "false "))
         assert json.loads(json.dumps(params)) == params  # canonical JSON values only
 
 

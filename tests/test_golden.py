@@ -25,9 +25,8 @@ from cardgen.solver.params import mac_count, param_count
 GOLDEN = Path(__file__).parent / "golden"
 FILES = (
     "shapes", "windows", "values", "equivalence", "params", "unbatched", "dialect",
-    "receptive", "transpose_rules", "pool_options",
+    "receptive", "transpose_rules", "pool_options", "resample", "thumb",
 )
-FILES = ("shapes", "windows", "values", "equivalence", "params", "resample")
 POOL_TYPES = sorted(t for t, (kind, _) in LAYER_TYPES.items() if kind in POOL_KINDS)
 FIXED_POOLS = [t for t in POOL_TYPES if not t.startswith("Adaptive")]
 ADAPTIVE = [t for t in POOL_TYPES if t.startswith("Adaptive")]
@@ -63,6 +62,8 @@ MIN_COUNTS: dict[str, dict[str, int]] = {
     # "stack": a MaxPool(return_indices=True) and the MaxUnpool its indices feed
     "pool_options": {"AvgPool1d": 900, "AvgPool2d": 800, "AvgPool3d": 300, "stack": 3500},
     "resample": {**{t: 400 for t in RESAMPLE_TYPES}, "stack": 800},
+    "thumb": {"Conv1d": 99, "Conv2d": 343, "MaxPool1d": 700, "AvgPool1d": 700,
+              "AdaptiveAvgPool1d": 400, "AdaptiveMaxPool1d": 400},
 }
 MIN_REFUSED_PARAMS = 100  # params vectors of layers torch refuses to build (groups)
 MIN_ERRORS = {"shapes": 10_000}
@@ -511,3 +512,60 @@ def test_resample_vectors_hold_both_answers(key):
     assert kinds["shape"] >= 90, kinds
     if not key.startswith(("ZeroPad1d", "ConstantPad1d")):
         assert kinds["error"] >= 10, kinds
+
+
+# ------------------------------------------------------------------ rules of thumb
+
+def _check_thumb(v: dict[str, Any]) -> str | None:
+    """The solver's side of each rule of thumb (what rules.of_thumb's cards take as
+    PyTorch's truth) against torch's."""
+    from cardgen.solver import fixed_equivalent, recipe_guess
+    from cardgen.solver.arith import pool_out
+    from cardgen.solver.thumb import groups_build, keeps_size_padding
+
+    if v["kind"] == "same_pad":
+        args = v["layer"]["args"]
+        p = keeps_size_padding(args["kernel_size"], args.get("dilation", 1))
+        return None if v["keeps"] == ([] if p is None else [p]) else \
+            f"solver keeps the size with {p}, torch with {v['keeps']}"
+    if v["kind"] == "multiple":
+        args = v["layer"]["args"]
+        got = groups_build(args["in_channels"], args["out_channels"], args["groups"])
+        return None if got == v["builds"] else f"solver builds={got}, torch {v['builds']}"
+    if v["kind"] == "ceil_docs":
+        a = v["layer"]["args"]
+        got = pool_out(v["input_shape"][-1], a["kernel_size"], a["stride"], a["padding"],
+                       ceil_mode=True)
+        return None if got == v["output"] else f"solver {got}, torch {v['output']}"
+    n, out = v["input_shape"][-1], v["layers"][0]["args"]["output_size"]
+    pair = fixed_equivalent(n, out)
+    # the recipe's pool is right exactly when any fixed pool is (then it is that one)
+    if (pair == recipe_guess(n, out)) != v["equal"] or (pair is not None) != v["equal"]:
+        return f"solver's pool {pair}, recipe {recipe_guess(n, out)}, torch {v['equal']}"
+    return None
+
+
+@pytest.mark.parametrize("key", sorted(MIN_COUNTS["thumb"]))
+def test_rules_of_thumb_truth(key):
+    check_all(vectors("thumb", key), _check_thumb)
+
+
+def test_rules_of_thumb_vectors_hold_both_verdicts():
+    """Each rule is true on some vectors and false on others, by torch's numbers."""
+    from cardgen.solver.thumb import ceil_docs_out, multiple_rule_builds, same_pad_rule
+
+    verdicts: Counter[tuple[str, bool]] = Counter()
+    for v in load("thumb")["vectors"]:
+        a = (v.get("layer") or v["layers"][0])["args"]
+        if v["kind"] == "same_pad":
+            holds = same_pad_rule(a["kernel_size"]) in v["keeps"]
+        elif v["kind"] == "multiple":
+            holds = multiple_rule_builds(a["in_channels"], a["out_channels"]) == v["builds"]
+        elif v["kind"] == "ceil_docs":
+            holds = ceil_docs_out(v["input_shape"][-1], a["kernel_size"], a["stride"],
+                                  a["padding"]) == v["output"]
+        else:
+            holds = v["equal"]
+        verdicts[v["kind"], holds] += 1
+    assert all(verdicts[kind, h] >= 20 for kind in ("same_pad", "multiple", "ceil_docs",
+                                                     "recipe") for h in (True, False)), verdicts

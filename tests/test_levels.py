@@ -432,6 +432,17 @@ FEATURES: list[Feature] = [
       and any(not float(f).is_integer() for f in _scales(d)), 0.12, absent_at=(1,)),
     F("resample.shape", 3, "stack", lambda d: len(d.params["layers"]) == 2, 1.0),
     F("resample.shape", 3, "refused", lambda d: d.solution.answer == "error", 0.12),
+    # rules.of_thumb. L1: one computation (same padding, the groups check). L2: adaptive
+    # pools in 1-D (the divisibility rule, the in // out recipe). L3: the docs' ceil_mode
+    # formula against the last-window rule, and the recipe on 2-D pools.
+    F("rules.of_thumb", 1, "one-computation",
+      lambda d: d.params["rule"] in ("same_pad", "multiple"), 0.9, absent_at=(2, 3)),
+    F("rules.of_thumb", 2, "adaptive-1d",
+      lambda d: d.params["rule"] in ("divisible", "recipe") and len(d.params["sizes"]) == 1,
+      0.9, absent_at=(1, 3)),
+    F("rules.of_thumb", 3, "ceil-docs", lambda d: d.params["rule"] == "ceil_docs", 0.25),
+    F("rules.of_thumb", 3, "recipe-2d",
+      lambda d: d.params["rule"] == "recipe" and len(d.params["sizes"]) == 2, 0.25),
 ]
 
 ABSENT_CASES = [(f, lv) for f in FEATURES for lv in f.absent_levels]

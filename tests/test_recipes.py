@@ -52,6 +52,8 @@ def test_default_recipe_covers_every_family_in_learning_order() -> None:
     names = [spec.name for spec in recipe.families]
     assert sorted(names) == sorted(FAMILIES)
     assert len(names) == len(set(names))
+    if names[-1] == "rules.of_thumb":  # checks rules from every topic: after all of them
+        names = names[:-1]
     assert names[0].startswith("conv.")
     assert names[-1] == "network.trace"
     first_adaptive = min(i for i, n in enumerate(names) if n.startswith("adaptive."))

@@ -48,6 +48,10 @@ Every answer in these files comes from torch itself, never from cardgen's solver
   spike per input cell, the whole batch at once (real max pools, weights 1), and the
   unit changes exactly when the spike reaches it; recorded as the box ``[start, stop)``
   per dim (null when it reaches nothing) and the number of cells.
+- ``thumb.json.gz`` (family rules.of_thumb): what torch does where the rules of thumb
+  speak: every padding that keeps a stride-1 conv's size, whether a grouped conv builds,
+  ceil-mode pooling sizes, and whether the in // out recipe's pool equals the adaptive
+  pool.
 
 Configurations whose result depends on torch's CPU backend (ConvTranspose
 giving a 0-sized output: oneDNN returns an empty tensor for batched input, the
@@ -1035,6 +1039,51 @@ def resample_vectors(rng: random.Random) -> list[Json]:
     return shape_claims(configs)
 
 
+# ---------------------------------------------------------------- rules of thumb
+
+def thumb_vectors(rng: random.Random) -> list[Json]:
+    """Torch's side of each rule of thumb, on grids that hold both verdicts."""
+    gen = torch.Generator().manual_seed(rng.randrange(2**31))
+    vectors: list[Json] = []
+    for k, d, n in itertools.product(range(1, 12), range(1, 4), (7, 8, 16)):
+        layer = layer_json("Conv1d", in_channels=1, out_channels=1, kernel_size=k,
+                           dilation=d)
+        keeps = []
+        for p in range(0, d * (k - 1) + 2):
+            y = _run([{**layer, "args": {**layer["args"], "padding": p}}], torch.zeros(1, 1, n))
+            if y is not None and y.shape[-1] == n:
+                keeps.append(p)
+        vectors.append({"kind": "same_pad", "layer": layer, "size": n, "keeps": keeps})
+    for cin, cout, g in itertools.product((1, 2, 3, 4, 6, 8, 12), repeat=3):
+        layer = layer_json("Conv2d", in_channels=cin, out_channels=cout, kernel_size=1,
+                           groups=g, bias=False)
+        try:
+            _module(layer)
+            builds = True
+        except (RuntimeError, ValueError):
+            builds = False
+        vectors.append({"kind": "multiple", "layer": layer, "builds": builds})
+    for type_ in ("MaxPool1d", "AvgPool1d"):
+        for k, s, n in itertools.product(range(1, 6), range(1, 5), range(1, 18)):
+            for p in range(0, k // 2 + 1):
+                layer = layer_json(type_, kernel_size=k, stride=s, padding=p, ceil_mode=True)
+                y = _run([layer], torch.zeros(1, 1, n))
+                if y is not None:
+                    vectors.append({"kind": "ceil_docs", "layer": layer,
+                                    "input_shape": [1, 1, n], "output": y.shape[-1]})
+    for kind in ("AdaptiveAvgPool1d", "AdaptiveMaxPool1d"):
+        for n in range(2, 30):
+            for o in range(1, n + 1):
+                s = n // o
+                adaptive = layer_json(kind, output_size=o)
+                fixed = layer_json(kind.replace("Adaptive", ""), kernel_size=n - (o - 1) * s,
+                                   stride=s)
+                vectors.append({"kind": "recipe", "layers": [adaptive], "other": [fixed],
+                                "input_shape": [1, 1, n],
+                                "equal": torch_equal([adaptive], [fixed], [1, 1, n], gen)})
+    return vectors
+
+
 # ---------------------------------------------------------------- main
 
 # Documented examples (README, DESIGN.md, the CLI acceptance test), as Layer.to_json
@@ -1217,10 +1266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--only", choices=[
         "shapes", "windows", "values", "equivalence", "params", "unbatched", "dialect",
-        "receptive", "transpose_rules", "pool_options",
+        "receptive", "transpose_rules", "pool_options", "resample", "thumb",
     ])
-    parser.add_argument("--only", choices=["shapes", "windows", "values", "equivalence", "params",
-                                           "resample"])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)  # weights do not matter for shapes; fixed for determinism
@@ -1237,6 +1284,7 @@ def main(argv: list[str] | None = None) -> int:
             "pool_options": (pool_options_vectors,
                              "AvgPool divisors and MaxPool + MaxUnpool output shapes"),
             "resample": (resample_vectors, "resampler shape and error claims"),
+            "thumb": (thumb_vectors, "torch's side of the rules of thumb"),
             }
     if args.only in (None, "dialect") and any(
             importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime")):

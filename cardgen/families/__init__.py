@@ -25,13 +25,15 @@ from cardgen.families import (
     pool_options,
     pool_output_size,
     resample_shape,
+    rules_of_thumb,
 )
 
 _MODULES = (conv_output_size, conv_same_padding, conv_inverse, conv_validity,
             conv_transpose_output_size, pool_output_size, adaptive_output_shape,
             adaptive_windows, adaptive_equivalence, adaptive_values, network_trace, conv_params,
             network_stack, network_models, input_unbatched, conv_framework_same,
-            network_receptive_field, conv_transpose_rules, pool_options, resample_shape)
+            network_receptive_field, conv_transpose_rules, pool_options, resample_shape,
+            rules_of_thumb)
 
 FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 
