@@ -750,6 +750,7 @@ def receptive_vectors(rng: random.Random) -> list[Json]:
             if found is not None:
                 vectors.append({"layers": layers, "input_shape": shape, "output_index": index,
                                 "support": found[0], "cells": found[1]})
+    return vectors
 
 
 # ---------------------------------------------------------------- transposed conv rules
@@ -822,6 +823,7 @@ def transpose_rules_vectors(rng: random.Random) -> list[Json]:
                 continue
             vectors.append({"kind": "output_size", "layer": layer, "input_shape": shape,
                             "output_size": sizes, "output_shape": out})
+    return vectors
 
 
 # ---------------------------------------------------------------- pooling options
@@ -1294,9 +1296,8 @@ def main(argv: list[str] | None = None) -> int:
     for i, (name, (job, what)) in enumerate(jobs.items()):
         if args.only and name != args.only:
             continue
-        # the first five files keep the seeds they were recorded with; later ones seed
-        # by name, so adding a file never changes another's vectors
-        rng = random.Random(args.seed * 10 + i if i < 5 else f"{args.seed}/{name}")
+        # every file after the first five was added, and recorded, as the sixth
+        rng = random.Random(args.seed * 10 + min(i, 5))
         _skipped.clear()
         write(args.out / f"{name}.json.gz", job(rng), args.seed, what)
     return 0
