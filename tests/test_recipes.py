@@ -48,19 +48,20 @@ def error_for(text: str, name: str = "decks/x.toml") -> str:
 
 
 def test_default_recipe_covers_every_family_in_learning_order() -> None:
+    """Every family whose cards verify without an optional extra, once each, in learning
+    order: conv output sizes first, the adaptive pools together, whole networks after
+    them, and the rules of thumb, which draw on every topic, last."""
     recipe = default_recipe()
     names = [spec.name for spec in recipe.families]
-    assert sorted(names) == sorted(FAMILIES)
+    assert sorted(names) == sorted(n for n, m in FAMILIES.items() if not getattr(m, "EXTRA", None))
     assert len(names) == len(set(names))
-    if names[-1] == "rules.of_thumb":  # checks rules from every topic: after all of them
-        names = names[:-1]
-    assert names[0].startswith("conv.")
-    assert names[-1] == "network.trace"
-    first_adaptive = min(i for i, n in enumerate(names) if n.startswith("adaptive."))
-    assert all(not n.startswith("adaptive.") for n in names[:first_adaptive])
-    assert all(n.startswith("adaptive.") or n == "network.trace" for n in names[first_adaptive:])
-    assert all(spec.count > 0 for spec in recipe.families)
-    assert recipe.total >= 400
+    assert names[0] == "conv.output_size" and names[-1] == "rules.of_thumb"
+    adaptive = [i for i, n in enumerate(names) if n.startswith("adaptive.")]
+    assert adaptive == list(range(adaptive[0], adaptive[-1] + 1))
+    networks = [i for i, n in enumerate(names) if n.startswith("network.")]
+    assert min(networks) > max(adaptive) and max(networks) == len(names) - 2
+    assert all(spec.count > 0 and spec.count % 3 == 0 for spec in recipe.families)
+    assert 400 <= recipe.total <= 600  # a deck a learner can finish: 30 days at 20 a day
 
 
 def test_default_recipe_deck_fields_and_levels() -> None:
