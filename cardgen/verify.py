@@ -240,6 +240,12 @@ def _worker_main(backend: str) -> None:
     version = torch_version() if backend == "torch" else None
     if backend == "torch" and version is None:
         sys.exit(3)  # torch does not import here: the parent reports it
+    if backend == "torch":
+        import torch
+
+        # a claim's tensors are tiny: waking a thread pool for each op costs more than
+        # it saves (several times slower on a busy 2-core machine)
+        torch.set_num_threads(1)
     out.write(json.dumps({"ready": True, "torch": version}) + "\n")
     out.flush()
     for line in sys.stdin:
