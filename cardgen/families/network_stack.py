@@ -254,7 +254,8 @@ def solve(params: dict[str, Any]) -> Solution:
         question = (f"{where}. How many multiply-adds does it do? "
                     f"{conv_params.MACS_DEFINITION[layers[-1].kind]}")
     else:
-        question = f"{where}. How many parameters (weights and biases together) does it have?"
+        question = (f"{where}. How many parameters (weights and biases together) does layer "
+                    f"{len(layers)} have?")
         context = []  # the parameters do not depend on the input
         claims = []
     return Solution(question=question, answer=inner.answer, form=inner.form,
