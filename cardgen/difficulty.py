@@ -1117,6 +1117,8 @@ def _network_stack(form: str, sol: Solution, params: dict[str, Any]) -> _Measure
     not worked)."""
     if any(c.get("kind") in ("params", "macs") for c in sol.claims):
         return _conv_params(form, sol, params)
+    if any(c.get("kind") == "support" for c in sol.claims):  # a field: as that family's
+        return _receptive_field(form, sol, {**params, "q": "range"})
     last = [c for c in sol.claims if c.get("kind") == "shape" and len(c["layers"]) == 1][-1]
     return _forward(last)
 

@@ -194,6 +194,12 @@ def _stack_step(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
     the network's input), and the answer is read from the claim about that layer on it."""
     layers, shape = params["layers"], params["input_shape"]
     ask = params["ask"]
+    if ask == "field":  # the input range of the unit the card names, through its layers
+        box = [c for c in _kinds(claims, "support") if c.get("layers") == layers
+               and c.get("input_shape") == shape and c.get("output_index") == params["index"]]
+        if len(box) != 1:
+            raise NotEntailed("no support claim is about this unit of these layers")
+        return _receptive({"q": "range"}, box)
     entering = shape
     if len(layers) > 1 and ask != "params":
         prefix = [c for c in _kinds(claims, "shape")

@@ -5,7 +5,7 @@
 input = [8, 3, 64, 64]                      # the input shape, batch first
 layers = ["Conv2d(3, 16, 3, padding=1)",    # each in `cardgen solve`'s syntax
           "MaxPool2d(2)", "Flatten()", "Linear(16384, 10)"]
-asks = ["params", "shape", "macs"]          # optional; default: all three
+asks = ["params", "shape", "macs", "field"] # optional; default: all four
 ```
 
 Layer texts go through the same safe parser as `cardgen solve` (literals only, never
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-ASK_NAMES = ("params", "shape", "macs")
+ASK_NAMES = ("params", "shape", "macs", "field")
 MAX_LAYERS = 64
 
 
@@ -57,12 +57,11 @@ def check_stack(spec: StackSpec) -> tuple[int, str] | None:
 @lru_cache(maxsize=256)
 def stack_cards(spec: StackSpec) -> tuple[tuple[int, str], ...]:
     """The stack's cards as (level, canonical params), in layer order."""
-    from cardgen.families.network_stack import ASKS, cards_of
+    from cardgen.families.network_stack import cards_of
     from cardgen.generate import canonical_params
     from cardgen.layers import parse_layer
 
     layers = [parse_layer(t) for t in spec.layers]
-    wanted = {level for level, ask in ASKS.items() if ask in spec.asks}
     return tuple((level, canonical_params(p))
                  for level, p in cards_of(spec.name, spec.input_shape, layers)
-                 if level in wanted)
+                 if p["ask"] in spec.asks)

@@ -389,8 +389,8 @@ def _stack_answer(card: Card, found: Findings, torch: Any) -> None:
     input and must reach that shape (the card's "Layers 1 to k take A to B" says so too);
     the question's layer must be the Spec's last; the answer is torch's output shape, the
     layer's numel, or its MACs on that shape."""
-    if card.family != "network.stack":
-        return
+    if card.family != "network.stack" or card.spec["params"]["ask"] == "field":
+        return  # a field card is read as the receptive-field family's range cards are
     calls, shapes = question_layers(card), SHAPE.findall(card.front)
     answer, spec_layers = card.fields["Answer"], card.spec["params"]["layers"]
     network_input, entering = shape_of(shapes[0]), shape_of(shapes[-1])
@@ -616,7 +616,8 @@ def _receptive_answer(card: Card, found: Findings, torch: Any) -> None:
     """network.receptive_field: the question's stack on its shape, run by torch with a
     spike per input cell: the field size every unit shares, the jump between units 0 and
     1, or the box of the unit asked; and each `Check:` step's ranges."""
-    if card.family != "network.receptive_field":
+    if card.family != "network.receptive_field" and not (
+            card.family == "network.stack" and card.spec["params"]["ask"] == "field"):
         return
     shape, calls, answer = question_shape(card), question_layers(card), card.fields["Answer"]
     assert shape is not None

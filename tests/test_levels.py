@@ -336,7 +336,8 @@ FEATURES: list[Feature] = [
     # shape it receives; L3: a Conv layer's multiply-adds on the shape it receives.
     F("network.stack", 1, "params", lambda d: d.params["ask"] == "params", 0.99),
     F("network.stack", 2, "shape", lambda d: d.params["ask"] == "shape", 0.99),
-    F("network.stack", 3, "macs", lambda d: d.params["ask"] == "macs", 0.99),
+    F("network.stack", 3, "macs-or-field", lambda d: d.params["ask"] in ("macs", "field"),
+      0.99),
     # network.models. L1: one layer of a torchvision model, given what it receives; L2: a
     # block of 2-4 layers; L3: from the image through the first layers.
     F("network.models", 1, "one-layer",

@@ -53,12 +53,12 @@ def test_a_stack_makes_cards_about_each_of_its_layers():
     # the signal stack asks shapes only, of each of its layers
     assert {a for a in asked if a[0] == "signal"} == {("signal", i, "shape") for i in (1, 2, 3)}
     mine = {a[1:] for a in asked if a[0] == "my_cnn"}
-    assert {ask for _, ask in mine} == {"shape", "params", "macs"}
+    assert {ask for _, ask in mine} == {"shape", "params", "macs", "field"}
     assert (6, "shape") not in mine  # Linear(64, 10) gives batch x 10: read off the question
     for p in problems:
         assert p.family == NAME
         solution = solve(p.params)
-        assert p.params["ask"] in ("shape", "params", "macs") and solution.claims
+        assert p.params["ask"] in ("shape", "params", "macs", "field") and solution.claims
 
 
 def test_a_card_keeps_its_guid_when_later_layers_change():
@@ -130,7 +130,7 @@ BAD = [
     ('input = [1, 3, 32, 32]', "stacks.evil.layers", "required"),
     ('input = [1, 3, 32, 32]\nlayers = []', "stacks.evil.layers", "1 to 64"),
     ('input = [1, 3, 32, 32]\nlayers = ["Conv2d(3, 8, 3)"]\nasks = ["weights"]',
-     "stacks.evil.asks", "params, shape, macs"),
+     "stacks.evil.asks", "params, shape, macs, field"),
     ('input = [1, 3, 32, 32]\nlayer = ["Conv2d(3, 8, 3)"]', "", "unknown key 'layer'"),
 ]
 

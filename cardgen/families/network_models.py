@@ -124,6 +124,11 @@ def _claim(model: str, path: str, size: int) -> dict[str, Any]:
                         [layer for _, layer in _inside(model, point)], enters, out)
 
 
+# What sits between the conv and pool layers of each model and keeps the shape.
+_BETWEEN = {"resnet18": "BatchNorm and ReLU layers", "mobilenet_v2": "BatchNorm and ReLU6 layers",
+            "vgg11": "ReLU layers", "alexnet": "ReLU layers"}
+
+
 def _listing(model: str, chain: list[tuple[str, Layer]]) -> str:
     return ", then ".join(f"`{dotted(model, p)}` = {layer_code(layer)}" for p, layer in chain)
 
@@ -139,22 +144,29 @@ def solve(params: dict[str, Any]) -> Solution:
     out = trace([layer for _, layer in inside], enters)[-1].output_shape
     name = dotted(model, path)
     intro = f"torchvision's `{model}` runs on an input of shape `{shape_text(shape)}`"
-    kept = "BatchNorm and the activations keep the shape" + (
-        "; the shortcut's output is added to theirs, so it has the same shape"
-        if model == "resnet18" and path.startswith("layer") and path.count(".") <= 1 else "")
+    chain = [*main[:point["source"]], *inside] if params["from_input"] else inside
+    kept = f"the {_BETWEEN[model]} between them keep the shape"
+    if model == "resnet18" and any(p.startswith("layer") for p, _ in chain) \
+            and not (len(inside) == 1 and not params["from_input"]):
+        kept += ("; each block adds its shortcut (its input, or the strided 1x1 conv "
+                 "`downsample` where the shape changes) to the output of its layers, and the "
+                 "sum needs both in the same shape")
     if params["from_input"]:
-        chain, start = [*main[:point["source"]], *inside], shape
-        question = (f"{intro}. The layers that change the shape on the way to the output of "
+        start = shape
+        question = (f"{intro}. The conv and pool layers on the way to the output of "
                     f"`{name}` are {_listing(model, chain)} ({kept}). What shape does "
                     f"`{name}` output?")
     elif len(inside) == 1:
-        chain, start = inside, enters
-        question = (f"{intro}, and its module `{name}`, {layer_code(inside[0][1])}, receives "
+        start = enters
+        code = layer_code(inside[0][1])
+        what = code if point["type"] == inside[0][1].type else (
+            f"a `{point['type']}` whose only layer that can change the shape is {code}")
+        question = (f"{intro}, and its module `{name}`, {what}, receives "
                     f"`{shape_text(enters)}`. What shape does it output?")
     else:
-        chain, start = inside, enters
+        start = enters
         question = (f"{intro}, and its module `{name}` receives `{shape_text(enters)}`. The "
-                    f"layers in it that change the shape are {_listing(model, chain)} "
+                    f"conv and pool layers on its main path are {_listing(model, chain)} "
                     f"({kept}). What shape does `{name}` output?")
     steps: list[str] = []
     current = start

@@ -35,8 +35,14 @@ TITLE = ("A named network layer by layer: a layer's parameters, output shape and
 TOPIC = "Networks"
 LEVELS = (1, 2, 3)
 
-# What each level asks about one layer (see _levels for why this order).
-ASKS = {1: "params", 2: "shape", 3: "macs"}
+# What each level asks about one layer, as (level, ask): level 1 a layer's parameters,
+# level 2 the shape it outputs, level 3 its multiply-adds or the input range one of its
+# output units reads (the receptive field, through every layer before it).
+ASKS = ((1, "params"), (2, "shape"), (3, "macs"), (3, "field"))
+# A field card's diagram keeps every input cell visible at 360 px up to this many a dim,
+# and a range wider than FIELD_MAX is no mental walk.
+FIELD_INPUT = 80
+FIELD_MAX = 64
 
 # Built-in examples: name, what it is, layers, the input shapes drawn (batch and sizes
 # vary where the network allows). ReLU, dropout and batch norm keep the shape and are
@@ -98,9 +104,30 @@ def _tiny(rng: Any) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
 
 def card_params(network: str, input_shape: Sequence[int], layers: Sequence[Layer],
                 at: int, ask: str) -> dict[str, Any]:
-    """One card's params: the layers up to the asked one, so later layers do not count."""
-    return {"network": network, "input_shape": list(input_shape),
-            "layers": [layer.to_json() for layer in layers[:at + 1]], "ask": ask}
+    """One card's params: the layers up to the asked one, so later layers do not count.
+    A field card asks about the output unit in the middle of every spatial dim."""
+    params: dict[str, Any] = {"network": network, "input_shape": list(input_shape),
+                              "layers": [layer.to_json() for layer in layers[:at + 1]],
+                              "ask": ask}
+    if ask == "field":
+        out = trace(layers[:at + 1], input_shape)[-1].output_shape
+        params["index"] = [size // 2 for size in out[2:]]
+    return params
+
+
+_FIELD_KINDS = ("conv", "maxpool", "avgpool")
+
+
+def _applies_to(layers: Sequence[Layer], at: int, input_shape: Sequence[int],
+                ask: str) -> bool:
+    if ask != "field":
+        return _applies(layers[at], ask)
+    # a field runs through convs and fixed pools only (a Flatten or an adaptive pool
+    # reads everything), dilated max pools aside (the support claim checks them by the
+    # average pool of the same geometry), on an input small enough to draw
+    return at > 0 and len(input_shape) in (3, 4) and max(input_shape[2:]) <= FIELD_INPUT \
+        and all(x.kind in _FIELD_KINDS and not (x.kind == "maxpool" and max(
+            x.tup("dilation")) > 1) for x in layers[:at + 1])
 
 
 def _applies(layer: Layer, ask: str) -> bool:
@@ -121,6 +148,15 @@ def _fit(level: int, params: dict[str, Any]) -> bool:
         solution = solve(params)
     except (CardgenError, ValueError):  # refused, or over verify's limits
         return False
+    if params["ask"] == "field":
+        from cardgen.solver.receptive import fields
+
+        found = fields([Layer.from_json(j) for j in params["layers"]], params["input_shape"],
+                       params["index"])
+        # a walk to the whole input, or wider than a mental walk, makes no drill
+        if any(f.support is None or f.support == (0, n) or f.support[1] - f.support[0]
+               > FIELD_MAX for f, n in zip(found, params["input_shape"][2:], strict=True)):
+            return False
     f = features(NAME, level, solution, params)
     return not f.giveaway and not calculator_reasons(f)
 
@@ -130,9 +166,9 @@ def cards_of(network: str, input_shape: Sequence[int],
     """Every card a network makes, as (level, params), in layer order: the asks that apply
     to each layer, kept when they make a drill (see _fit)."""
     out: list[tuple[int, dict[str, Any]]] = []
-    for at, layer in enumerate(layers):
-        for level, ask in ASKS.items():
-            if _applies(layer, ask):
+    for at in range(len(layers)):
+        for level, ask in ASKS:
+            if _applies_to(layers, at, input_shape, ask):
                 params = card_params(network, input_shape, layers, at, ask)
                 if _fit(level, params):
                     out.append((level, params))
@@ -140,8 +176,9 @@ def cards_of(network: str, input_shape: Sequence[int],
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
-    ask = ASKS[level]
+    asks = [ask for lv, ask in ASKS if lv == level]
     for _ in range(MAX_DRAWS):
+        ask = pick(rng, asks)
         # a known network, at one of its input shapes (their MACs all need a calculator)
         if level < 3 and rng.random() < 0.3:
             name = pick(rng, sorted(EXAMPLES))
@@ -150,9 +187,12 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             name, texts, shape = _tiny(rng)
         layers = [_parse(t) for t in texts]
         at = pick(rng, range(len(layers)))
-        if not _applies(layers[at], ask):
+        if not _applies_to(layers, at, shape, ask):
             continue
-        params = card_params(name, shape, layers, at, ask)
+        try:
+            params = card_params(name, shape, layers, at, ask)
+        except ShapeError:  # a drawn network too small for its input
+            continue
         if _fit(level, params):
             return params
     raise exhausted(NAME, MAX_DRAWS)
@@ -169,7 +209,24 @@ def _where(params: dict[str, Any], layers: list[Layer], entering: tuple[int, ...
                if len(layers) > 1 and params["ask"] != "params" else ""))
 
 
+def _field(params: dict[str, Any]) -> Solution:
+    """The receptive-field family's range card, on this network's first layers."""
+    from cardgen.families import network_receptive_field as rf
+
+    inner = rf.solve({"q": "range", "layers": params["layers"],
+                      "input_shape": params["input_shape"], "index": params["index"]})
+    name = params["network"]
+    about = EXAMPLES[name][0] if name in EXAMPLES else None
+    intro = f"The network `{name}`" + (f", {about}," if about else "")
+    return Solution(question=f"{intro} up to its layer {len(params['layers'])}: "
+                             + inner.question[0].lower() + inner.question[1:],
+                    answer=inner.answer, form=inner.form, steps=inner.steps,
+                    claims=inner.claims, diagrams=inner.diagrams)
+
+
 def solve(params: dict[str, Any]) -> Solution:
+    if params["ask"] == "field":
+        return _field(params)
     layers = [Layer.from_json(j) for j in params["layers"]]
     shape = tuple(params["input_shape"])
     steps_in = trace(layers, shape)
@@ -197,7 +254,8 @@ def solve(params: dict[str, Any]) -> Solution:
         question = (f"{where}. How many multiply-adds does it do? "
                     f"{conv_params.MACS_DEFINITION[layers[-1].kind]}")
     else:
-        question = f"{where}. How many parameters (weights and biases together) does it have?"
+        question = (f"{where}. How many parameters (weights and biases together) does layer "
+                    f"{len(layers)} have?")
         context = []  # the parameters do not depend on the input
         claims = []
     return Solution(question=question, answer=inner.answer, form=inner.form,
