@@ -1629,3 +1629,38 @@ def test_the_rules_of_thumb_checker_catches_false_verdicts() -> None:
         assert len(found.false) == 1, (solution.answer, found.false)
         found.false.clear()
     assert found.checked["rules.of_thumb"] == 2 * len(cases)
+
+
+def test_the_transposed_caption_checker_catches_a_wrong_implicit_padding() -> None:
+    """A real conv_transpose.rules strip's caption agrees with its drawing; one naming
+    another implicit padding on either side is caught."""
+    require("torch")
+    from cardgen.families import get_family
+    from cardgen.generate import generate_family
+    from cardgen.render.note import note_fields
+
+    module = get_family("conv_transpose.rules")
+    checked = 0
+    for problem in generate_family("conv_transpose.rules", 5, 6, [1, 2]):
+        front, answer, worked, spec = note_fields(problem, module.solve(problem.params))
+        m = re.search(r"implicit padding (\d+) left and (\d+) right, kernel [^:<]*: (\d+) "
+                      r"outputs", worked)
+        if not m:
+            continue
+        fields = {"Front": front, "Answer": answer, "Worked": worked, "Spec": spec}
+        card = read_card("guid", fields, 5)
+        found = Findings()
+        for svg in card.svgs:
+            _transposed_svg(card, svg, found)
+        assert not found.false and card.svgs, found.false
+        a, b, out = (int(v) for v in m.groups())
+        for bad in (f"implicit padding {a + 1} left and {b} right",
+                    f"implicit padding {a} left and {b + 1} right"):
+            wrong = worked.replace(m.group(0), m.group(0).replace(
+                f"implicit padding {a} left and {b} right", bad))
+            found, bad_card = Findings(), read_card("guid", {**fields, "Worked": wrong}, 5)
+            for svg in bad_card.svgs:
+                _transposed_svg(bad_card, svg, found)
+            assert found.false, bad
+        checked += 1
+    assert checked, "no conv_transpose.rules card drew a strip"
