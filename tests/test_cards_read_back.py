@@ -570,8 +570,8 @@ def _framework_same_statements(card: Card, found: Findings, torch: Any) -> None:
             pads = [int(v) for v in fpad[1].split(",")]
             found.check(card, same(conv(F.pad(x, pads), w, stride=s)),
                         f"F.pad by {pads} then the conv is not ONNX Runtime's output")
-        said = re.search(r"padding='same'` \(the odd zero after\) (computes|does not compute)",
-                         step)
+        said = re.search(r"padding='same'` \(which, like SAME_UPPER, puts any odd zero "
+                         r"after\) (computes|does not compute)", step)
         if said:
             with warnings.catch_warnings():  # an even kernel's 'same' warns that it copies
                 warnings.simplefilter("ignore")
@@ -741,7 +741,9 @@ def _pool_options_answer(card: Card, found: Findings, torch: Any) -> None:
     x = torch.tensor(grid, dtype=torch.float64)
     sizes = [len(grid[0])] if len(grid) == 1 else [len(grid), len(grid[0])]
     y = _module(torch, calls[0])(x.reshape(1, 1, *sizes))[0, 0]
-    m = re.search(r"What is output \(?(\d+)(?:, (\d+))?\)?\?", card.front)
+    m = re.search(r"What is (?:the last output \()?output (\d+)(?: \(|, )counting from 0\)?\?|"
+                  r"What is the (?:last )?output,? at row (\d+), column (\d+) \(both counted "
+                  r"from 0\)\?", card.front)
     if m:
         index = tuple(int(v) for v in m.groups() if v is not None)
     else:
@@ -1117,8 +1119,9 @@ _CAPTION = re.compile(r"\b([LDHW]): kernel (\d+), stride (\d+), padding (\d+)(?:
 _TRANSPOSED = re.compile(r"(\d+) inputs spread by stride (\d+) \((\d+) zeros? between\), "
                          r"implicit padding (\d+) left and (\d+) right, kernel (\d+)"
                          r"(?:, dilation (\d+))? at every position: output length (\d+)")
-_SPREAD = re.compile(r"(\d+) inputs spread by stride (\d+) \((\d+) zero\(s\) between\), "
-                     r"kernel (\d+): (\d+) outputs")
+_SPREAD = re.compile(r"(\d+) inputs spread by stride (\d+) \((?:(\d+) zeros?|no zeros) between\), "
+                     r"implicit padding (-?\d+) left and (-?\d+) right(?: \([^)]*\))?, "
+                     r"kernel (\d+)(?:, dilation (\d+))?: (\d+) outputs")
 _DIMS = {1: "L", 2: "HW", 3: "DHW"}
 
 
@@ -1253,7 +1256,8 @@ def _transposed_svg(card: Card, svg: Any, found: Findings) -> None:
                 f"index labels end at {max(ins, default=None)} / {max(outs, default=None)} "
                 f"{where}")
     for cap in re.finditer(_SPREAD, " ".join(card.captions)):
-        found.check(card, cap.groups() == (str(n), str(s), str(zeros), str(k), str(out)),
+        said = tuple(int(v) if v else (0 if i == 2 else 1) for i, v in enumerate(cap.groups()))
+        found.check(card, said == (n, s, zeros, a, b, k, d, out),
                     f"caption '{cap.group(0)}' differs from the diagram {where}")
 
 
@@ -1498,7 +1502,8 @@ def test_the_framework_same_checker_catches_false_answers() -> None:
         (onnx.format(s=2, d="SAME_UPPER") + "What is its output's length?", "7", ""),
         (onnx.format(s=2, d="SAME_UPPER") + "Which padding p, between 0 and 5, ...?", "2", ""),
         (onnx.format(s=1, d="SAME_LOWER") + "Which padding p, between 0 and 5, ...?", "none",
-         "<ol><li>At stride 1 PyTorch's <code>padding='same'</code> (the odd zero after) "
+         "<ol><li>At stride 1 PyTorch's <code>padding='same'</code> (which, like SAME_UPPER, "
+         "puts any odd zero after) "
          "computes this layer.</li></ol>"),
     ]
     for front, answer, worked in cases:
@@ -1625,3 +1630,38 @@ def test_the_rules_of_thumb_checker_catches_false_verdicts() -> None:
         assert len(found.false) == 1, (solution.answer, found.false)
         found.false.clear()
     assert found.checked["rules.of_thumb"] == 2 * len(cases)
+
+
+def test_the_transposed_caption_checker_catches_a_wrong_implicit_padding() -> None:
+    """A real conv_transpose.rules strip's caption agrees with its drawing; one naming
+    another implicit padding on either side is caught."""
+    require("torch")
+    from cardgen.families import get_family
+    from cardgen.generate import generate_family
+    from cardgen.render.note import note_fields
+
+    module = get_family("conv_transpose.rules")
+    checked = 0
+    for problem in generate_family("conv_transpose.rules", 5, 6, [1, 2]):
+        front, answer, worked, spec = note_fields(problem, module.solve(problem.params))
+        m = re.search(r"implicit padding (\d+) left and (\d+) right, kernel [^:<]*: (\d+) "
+                      r"outputs", worked)
+        if not m:
+            continue
+        fields = {"Front": front, "Answer": answer, "Worked": worked, "Spec": spec}
+        card = read_card("guid", fields, 5)
+        found = Findings()
+        for svg in card.svgs:
+            _transposed_svg(card, svg, found)
+        assert not found.false and card.svgs, found.false
+        a, b, out = (int(v) for v in m.groups())
+        for bad in (f"implicit padding {a + 1} left and {b} right",
+                    f"implicit padding {a} left and {b + 1} right"):
+            wrong = worked.replace(m.group(0), m.group(0).replace(
+                f"implicit padding {a} left and {b} right", bad))
+            found, bad_card = Findings(), read_card("guid", {**fields, "Worked": wrong}, 5)
+            for svg in bad_card.svgs:
+                _transposed_svg(bad_card, svg, found)
+            assert found.false, bad
+        checked += 1
+    assert checked, "no conv_transpose.rules card drew a strip"

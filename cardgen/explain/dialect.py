@@ -84,8 +84,8 @@ def symmetric_outcome_text(size: int, k: int, s: int, dialect: str, out: int,
                 f"short, since it pads {before} after where the SAME layer pads {after}. "
                 "No padding p computes this layer.")
     if before == after:
-        return (f"{size_part}, the SAME layer's size, with {before} zeros on each side as the "
-                "SAME layer pads.")
+        return (f"{size_part}, the SAME layer's size, with {count_of(before, 'zero')} on "
+                "each side as the SAME layer pads.")
     return (f"{size_part}, the SAME layer's size too: the one more zero PyTorch adds after "
             f"the input ({before} instead of {after}) is read by no window.")
 

@@ -349,8 +349,11 @@ def transposed_caption(size: int, k: int, s: int, p: int, op: int, d: int, out: 
         raise _disagree("transposed outputs", _transpose_out(size, k, s, p, op, d), out)
     zeros = f"{count_of(s - 1, 'zero')} between" if s > 1 else "no zeros between"
     dil = f", dilation {d}" if d > 1 else ""
-    return (f"{size} inputs spread by stride {s} ({zeros}), kernel {k}{dil}: "
-            f"{out} outputs.")
+    left = d * (k - 1) - p  # the direct conv's padding: d(k-1)-p, output_padding more right
+    right = left + op
+    crop = " (negative: cells cropped)" if min(left, right) < 0 else ""
+    return (f"{size} inputs spread by stride {s} ({zeros}), implicit padding {left} left "
+            f"and {right} right{crop}, kernel {k}{dil}: {out} outputs.")
 
 
 # ------------------------------------------------------------------ `cardgen solve`

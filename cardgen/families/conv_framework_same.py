@@ -225,7 +225,8 @@ def _solve_torch(params: dict[str, Any]) -> Solution:
     if s == 1:  # PyTorch's own 'same' puts the odd zero after: SAME_UPPER's split
         same = framework_same_claim(_conv(nd, k, 1, "same"), shape, dialect)
         claims.append(same)
-        steps.append(f"At stride 1 PyTorch's `padding='same'` (the odd zero after) "
+        steps.append("At stride 1 PyTorch's `padding='same'` (which, like SAME_UPPER, puts "
+                     f"any odd zero after) "
                      f"{'computes' if same['equal'] else 'does not compute'} this layer"
                      + ("." if same["equal"] else ": it pads the odd zero on the other side."))
     layer = f"nn.Conv{nd}d({CHANNELS}, {CHANNELS}, {k}, stride={s}, padding=p)"

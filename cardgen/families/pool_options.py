@@ -337,8 +337,13 @@ def _value_solution(params: dict[str, Any]) -> Solution:
     where = f"{index[0]}" if nd == 1 else f"{index[0]},{index[1]}"
     cells = _window_cells(params)
     steps.append("The average: " + value_tex(f"y_{{{where}}}", cells, d.divisor, value))
-    which = ("the last output" if ceil else
-             f"output {index[0]}" if nd == 1 else f"output ({index[0]}, {index[1]})")
+    # indices count from 0 and, in 2-d, the first is the row: the card says both
+    if nd == 1:
+        which = (f"the last output (output {index[0]}, counting from 0)" if ceil else
+                 f"output {index[0]} (counting from 0)")
+    else:
+        which = (("the last output, at " if ceil else "the output at ")
+                 + f"row {index[0]}, column {index[1]} (both counted from 0)")
     shown = f"sequence of {spatial[0]} numbers" if nd == 1 else \
         f"{spatial[0]}x{spatial[1]} grid"
     question = (f"{layer_code(layer)} runs on this {shown} (one batch, one channel). What "
@@ -359,7 +364,8 @@ def _value_solution(params: dict[str, Any]) -> Solution:
         diagram = Diagram("values_grid", {
             "grid": grid, "window": ((rows.first, rows.last), (cols.first, cols.last)),
             "result": frac_text(value)},
-            f"The input cells of output ({where})'s window, shaded; divisor {d.divisor}.")
+            f"The input cells in the window of the output at row {index[0]}, column "
+            f"{index[1]}, shaded; divisor {d.divisor}.")
     return Solution(question=question, table=grid, answer=frac_text(value), form=VALUE_FORM,
                     steps=steps, claims=[values_claim([layer], x, solved=y)],
                     diagrams=[diagram])
