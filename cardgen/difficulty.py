@@ -1126,6 +1126,8 @@ def _network_stack(form: str, sol: Solution, params: dict[str, Any]) -> _Measure
 def _network_models(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
     """network.models: the layers the card lists, worked from the shape it gives (the
     module's input, or the image for a path from the input)."""
+    if params.get("ask") == "field":  # as the receptive-field family's range cards
+        return _receptive_field(form, sol, {**params, "q": "range"})
     claim = next(c for c in sol.claims if c.get("kind") == "module")
     if params.get("from_input"):
         layers, shape = claim["before"] + claim["inside"], claim["input_shape"]

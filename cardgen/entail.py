@@ -222,8 +222,19 @@ def _stack_step(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
 
 
 def _module(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
-    """A torchvision model's module: the output shape its module claim gives."""
-    return _shape_text(_only(claims, "module"))
+    """A torchvision model's module: the output shape its module claim gives; or the input
+    range one of its output units reads, from a support claim on the module claim's
+    layers (before and inside it) and image."""
+    module = _only(claims, "module")
+    if params.get("ask") != "field":
+        return _shape_text(module)
+    box = [c for c in _kinds(claims, "support")
+           if c.get("layers") == module.get("before", []) + module.get("inside", [])
+           and c.get("input_shape") == module.get("input_shape")
+           and c.get("output_index") == params.get("index")]
+    if len(box) != 1:
+        raise NotEntailed("no support claim is about this unit of the module's layers")
+    return _receptive({"q": "range"}, box)
 
 
 def _framework_same(params: Mapping[str, Any], claims: Sequence[Any]) -> str:

@@ -453,8 +453,8 @@ def _models_answer(card: Card, found: Findings, torch: Any) -> None:
     (the image, or what the module receives) and must give the answer; torchvision's own
     model, run on the image, must show its module receiving that shape and outputting the
     answer."""
-    if card.family != "network.models":
-        return
+    if card.family != "network.models" or card.spec["params"].get("ask") == "field":
+        return  # a field card is read as the receptive-field family's range cards are
     shapes = SHAPE.findall(card.front)
     named = re.findall(r"`(\w+(?:\.\w+|\[\d+\])+)`", card.front)
     model, path = named[-1].split(".", 1)[0], named[-1]
@@ -617,7 +617,8 @@ def _receptive_answer(card: Card, found: Findings, torch: Any) -> None:
     spike per input cell: the field size every unit shares, the jump between units 0 and
     1, or the box of the unit asked; and each `Check:` step's ranges."""
     if card.family != "network.receptive_field" and not (
-            card.family == "network.stack" and card.spec["params"]["ask"] == "field"):
+            card.family in ("network.stack", "network.models")
+            and card.spec["params"].get("ask") == "field"):
         return
     shape, calls, answer = question_shape(card), question_layers(card), card.fields["Answer"]
     assert shape is not None

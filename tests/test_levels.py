@@ -341,10 +341,10 @@ FEATURES: list[Feature] = [
     # network.models. L1: one layer of a torchvision model, given what it receives; L2: a
     # block of 2-4 layers; L3: from the image through the first layers.
     F("network.models", 1, "one-layer",
-      lambda d: len(d.solution.claims[0]["inside"]) == 1 and not d.params["from_input"],
+      lambda d: not d.params["from_input"] and len(d.solution.claims[0]["inside"]) == 1,
       0.99, absent_at=(2, 3)),
     F("network.models", 2, "block",
-      lambda d: len(d.solution.claims[0]["inside"]) >= 2 and not d.params["from_input"],
+      lambda d: not d.params["from_input"] and len(d.solution.claims[0]["inside"]) >= 2,
       0.99),
     F("network.models", 3, "from-image", lambda d: d.params["from_input"], 0.99),
     # conv.framework_same. L1: SAME's output size, a stride above 1 (ceil(in/s)). L2: the

@@ -17,7 +17,15 @@ from cardgen.claims import module_claim
 from cardgen.claims.build import once_per_configuration
 from cardgen.claims.limits import MAX_LAYERS
 from cardgen.explain.layers import layer_steps
-from cardgen.families.base import MAX_DRAWS, Solution, exhausted, layer_code, pick, shape_text
+from cardgen.families.base import (
+    MAX_CARD_MACS,
+    MAX_DRAWS,
+    Solution,
+    exhausted,
+    layer_code,
+    pick,
+    shape_text,
+)
 from cardgen.layers import Layer
 from cardgen.resources import package_file
 from cardgen.solver import trace
@@ -109,9 +117,49 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         enters, out = _shapes(model, point["path"], size)
         if level < 3 and (out[2:] == enters[2:] or "Adaptive" in point["type"]):
             continue  # the sizes stay, or are written in the layer: read off the question
-        return {"model": model, "path": point["path"], "input_shape": [1, 3, size, size],
-                "from_input": level == 3}
+        params = {"model": model, "path": point["path"], "input_shape": [1, 3, size, size],
+                  "from_input": level == 3}
+        if level == 3 and rng.random() < FIELD_SHARE:
+            if not _field_fits(model, point, size, out):
+                continue
+            params.update(ask="field", index=[out[2] // 2, out[3] // 2])
+        return params
     raise exhausted(NAME, MAX_DRAWS)
+
+
+# Level 3 asks, this often, which input cells the middle output unit of the module reads
+# (its receptive field), where the layers run one after the other: no residual sum, whose
+# shortcut would widen nothing but is not a layer the walk can pass through.
+FIELD_SHARE = 0.4
+FIELD_MAX = 64  # cells per dim: a wider range is no mental walk
+
+
+def _sequential(model: str, path: str) -> bool:
+    if model in ("vgg11", "alexnet"):
+        return path.startswith("features")
+    if model == "resnet18":
+        return path in ("conv1", "maxpool")
+    parts = path.split(".")  # mobilenet_v2: no residual before features[3]
+    return parts[0] == "features" and len(parts) > 1 and int(parts[1]) <= 2
+
+
+def _field_fits(model: str, point: dict[str, Any], size: int, out: tuple[int, ...]) -> bool:
+    from cardgen.claims.build import claim_work
+    from cardgen.solver.receptive import fields
+
+    if not _sequential(model, point["path"]) or isinstance(point["inside"], dict):
+        return False
+    chain = [layer for _, layer in _main_layers()[model][:point["source"]]] + \
+        [layer for _, layer in _inside(model, point)]
+    shape = [1, 3, size, size]
+    try:
+        if claim_work(chain, shape) > MAX_CARD_MACS:  # torch walks the gradient back
+            return False
+    except ValueError:
+        return False
+    found = fields(chain, shape, [out[2] // 2, out[3] // 2])
+    return all(f.support is not None and f.support != (0, size)
+               and f.support[1] - f.support[0] <= FIELD_MAX for f in found)
 
 
 @once_per_configuration
@@ -133,7 +181,31 @@ def _listing(model: str, chain: list[tuple[str, Layer]]) -> str:
     return ", then ".join(f"`{dotted(model, p)}` = {layer_code(layer)}" for p, layer in chain)
 
 
+def _field(params: dict[str, Any]) -> Solution:
+    """The receptive-field family's range card on the module's layers from the image,
+    with the module claim that ties them to torchvision's model."""
+    from cardgen.families import network_receptive_field as rf
+
+    model, path = params["model"], params["path"]
+    point = _point(model, path)
+    chain = [*_main_layers()[model][:point["source"]], *_inside(model, point)]
+    inner = rf.solve({"q": "range", "layers": [x.to_json() for _, x in chain],
+                      "input_shape": params["input_shape"], "index": params["index"]})
+    name = dotted(model, path)
+    names = ", then ".join(f"`{dotted(model, p)}`" for p, _ in chain)
+    question = (f"torchvision's `{model}` up to `{name}` ({names}; the "
+                f"{_BETWEEN[model]} between them act cell by cell"
+                + (", BatchNorm as in eval mode" if "BatchNorm" in _BETWEEN[model] else "")
+                + "): "
+                + inner.question[0].lower() + inner.question[1:])
+    return Solution(question=question, answer=inner.answer, form=inner.form,
+                    steps=inner.steps, claims=[*inner.claims,
+                                               _claim(model, path, params["input_shape"][2])])
+
+
 def solve(params: dict[str, Any]) -> Solution:
+    if params.get("ask") == "field":
+        return _field(params)
     model, path = params["model"], params["path"]
     shape = tuple(params["input_shape"])
     point = _point(model, path)
