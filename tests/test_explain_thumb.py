@@ -47,6 +47,7 @@ def test_writers_word_the_solver_facts() -> None:
     assert "refuses" in thumb.groups_check_text(6, 4, 4)
     assert thumb.recipe_match_text(7, 3, *recipe_guess(7, 3))[0].isupper()
     assert thumb.recipe_match_text(10, 4, *recipe_guess(10, 4))[0].isupper()
+    assert thumb.recipe_match_text(10, 4, *recipe_guess(10, 4), "W").startswith("W: No ")
 
 
 @pytest.mark.parametrize(("cin", "cout", "groups"), [(4, 3, 4), (12, 4, 2), (6, 4, 4),

@@ -115,7 +115,7 @@ def recipe_text(size: int, out: int, k: int, s: int, name: str = "") -> str:
     """The recipe's stride and kernel, worked."""
     if thumb.recipe_guess(size, out) != (k, s):
         raise _disagree("recipe", thumb.recipe_guess(size, out), (k, s))
-    where = f"{name}: the recipe" if name else "The recipe"
+    where = f"{name}: The recipe" if name else "The recipe"
     return (f"{where}: \\( s = \\lfloor {size}/{out} \\rfloor = {s} \\), "
             f"\\( k = {size} - ({out}-1)\\cdot {s} = {k} \\).")
 
@@ -130,10 +130,10 @@ def recipe_match_text(size: int, out: int, k: int, s: int, name: str = "") -> st
     pair = fixed_equivalent(size, out)
     where = f"{name}: " if name else ""
     if pair == (k, s):
-        return (f"{where}{'t' if name else 'T'}he recipe's kernel {k} and stride {s} are "
+        return (f"{where}The recipe's kernel {k} and stride {s} are "
                 "that pool's: its pool matches.")
     if pair is None:
-        return (f"{where}{'n' if name else 'N'}o fixed pool gives these windows, so the recipe's "
+        return (f"{where}No fixed pool gives these windows, so the recipe's "
                 f"(kernel {k}, stride {s}) cannot either.")
     raise ValueError(f"a fixed pool {pair} matches, yet the recipe gives {(k, s)}")
 
