@@ -32,5 +32,7 @@ def test_walk_step_clips_at_the_edges_and_refuses_another_range() -> None:
     assert "\\max" in text and "\\min" not in text
     with pytest.raises(ValueError):
         walk_step_tex(t, 10, (0, 5), (1, 10))
+    # unit 0 with no padding starts at cell 0: one value, not "0 = 0"
+    assert "= 0 = 0" not in walk_step_tex(Tap(3, 1, 0, 1), 10, (0, 1), (0, 3))
     with pytest.raises(ValueError):  # a dilated window skips cells: not this walk
         walk_step_tex(Tap(3, 1, 1, 2), 10, (0, 2), (0, 5))

@@ -7,7 +7,13 @@ import pytest
 from cardgen.explain import thumb
 from cardgen.solver import recipe_guess
 from cardgen.solver.arith import pool_out
-from cardgen.solver.thumb import ceil_docs_out, keeps_size_padding, same_pad_rule
+from cardgen.solver.thumb import (
+    ceil_docs_out,
+    groups_build,
+    keeps_size_padding,
+    multiple_rule_builds,
+    same_pad_rule,
+)
 
 
 def test_writers_refuse_facts_that_disagree() -> None:
@@ -39,3 +45,19 @@ def test_writers_word_the_solver_facts() -> None:
     assert "cannot either" in thumb.recipe_match_text(10, 4, k, s)
     assert "builds" in thumb.multiple_rule_text(8, 4)
     assert "refuses" in thumb.groups_check_text(6, 4, 4)
+    assert thumb.recipe_match_text(7, 3, *recipe_guess(7, 3))[0].isupper()
+    assert thumb.recipe_match_text(10, 4, *recipe_guess(10, 4))[0].isupper()
+    assert thumb.recipe_match_text(10, 4, *recipe_guess(10, 4), "W").startswith("W: No ")
+
+
+@pytest.mark.parametrize(("cin", "cout", "groups"), [(4, 3, 4), (12, 4, 2), (6, 4, 4),
+                                                     (4, 8, 4), (8, 4, 3)])
+def test_multiple_verdict_says_when_agreement_is_coincidence(cin: int, cout: int,
+                                                             groups: int) -> None:
+    text = thumb.multiple_verdict_text(cin, cout, groups)
+    agree = multiple_rule_builds(cin, cout) == groups_build(cin, cout, groups)
+    assert (f"the rule is {'true' if agree else 'false'} here") in text
+    # the two conditions are one only when groups = C_out; else agreement is chance
+    assert ("only by coincidence" in text) == (agree and groups != cout)
+    if agree:
+        assert "groups divides both in_channels and out_channels" in text

@@ -94,6 +94,10 @@ def walk_step_tex(t: Tap, size: int, units: Range, got: Range) -> str:
         text = f"{u}\\cdot {t.stride}" if t.stride > 1 else str(u)
         return text + (f" - {t.left}" if t.left else "")
 
+    def worked(expr: str, value: int) -> str:
+        # a bound with no arithmetic (unit 0, no padding) is shown once, not as "0 = 0"
+        return expr if expr == str(value) else f"{expr} = {value}"
+
     lo = f"{lin(a)}" if a * t.stride or t.left else "0"
     hi = f"{lin(last_unit)} + {t.kernel - 1}" if t.kernel > 1 else lin(last_unit)
     # a clipped bound gets a row of its own: one row with both would not fit a phone
@@ -102,12 +106,12 @@ def walk_step_tex(t: Tap, size: int, units: Range, got: Range) -> str:
         rows += [("\\text{from}", f"{lo} = {first_raw}"),
                  ("\\text{first}", f"\\max({first_raw},\\ 0) = {first}")]
     else:
-        rows.append(("\\text{first}", f"{lo} = {first}"))
+        rows.append(("\\text{first}", worked(lo, first)))
     if last_raw >= size:
         rows += [("\\text{to}", f"{hi} = {last_raw}"),
                  ("\\text{last}", f"\\min({last_raw},\\ {size - 1}) = {last}")]
     else:
-        rows.append(("\\text{last}", f"{hi} = {last}"))
+        rows.append(("\\text{last}", worked(hi, last)))
     return display_rows(rows)
 
 

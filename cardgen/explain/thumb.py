@@ -62,9 +62,36 @@ def groups_check_text(cin: int, cout: int, groups: int) -> str:
     builds = thumb.groups_build(cin, cout, groups)
     parts = [f"{count} is {'' if count % groups == 0 else 'not '}divisible by {groups}"
              for count in (cin, cout)]
+    outcome = "builds the layer" if builds else "refuses to build the layer (it raises an error)"
     return (f"PyTorch's check is that groups divides both in_channels and out_channels: "
-            f"{parts[0]} and {parts[1]}, so it "
-            f"{'builds the layer' if builds else 'refuses to build the layer'}.")
+            f"{parts[0]} and {parts[1]}, so it {outcome}.")
+
+
+def multiple_verdict_text(cin: int, cout: int, groups: int) -> str:
+    """The verdict of 'C_in must be a multiple of C_out' against PyTorch's check. The two
+    conditions differ, so when their verdicts agree it is by coincidence: the card says so
+    and names the condition PyTorch really checks."""
+    rule_builds = thumb.multiple_rule_builds(cin, cout)
+    builds = thumb.groups_build(cin, cout, groups)
+    head = verdict_text(rule_builds, builds, "it builds" if rule_builds else "it is refused",
+                        "builds it" if builds else "refuses it")
+    if rule_builds != builds:
+        return head
+    if groups == cout:  # then PyTorch's condition is the rule's own: no coincidence
+        return (head[:-1] + f", because groups = out_channels = {cout}: PyTorch's "
+                "condition, groups divides both in_channels and out_channels, then asks "
+                f"exactly the rule's question, whether {cin} is a multiple of {cout}.")
+    if builds:
+        why = (f"groups={groups} divides both {cin} and {cout}, not because C_in = {cin} is "
+               f"a multiple of C_out = {cout}")
+    else:
+        bad = " and ".join(f"{name} = {count}" for name, count in
+                           (("in_channels", cin), ("out_channels", cout)) if count % groups)
+        why = (f"groups={groups} does not divide {bad}, not because C_in = {cin} is not a "
+               f"multiple of C_out = {cout}")
+    return (head[:-1] + ", but only by coincidence. PyTorch "
+            f"{'builds' if builds else 'refuses'} it because {why}; its real condition is "
+            "that groups divides both in_channels and out_channels.")
 
 
 def verdict_text(rule_value: object, torch_value: object, rule_says: str,
@@ -88,7 +115,7 @@ def recipe_text(size: int, out: int, k: int, s: int, name: str = "") -> str:
     """The recipe's stride and kernel, worked."""
     if thumb.recipe_guess(size, out) != (k, s):
         raise _disagree("recipe", thumb.recipe_guess(size, out), (k, s))
-    where = f"{name}: the recipe" if name else "The recipe"
+    where = f"{name}: The recipe" if name else "The recipe"
     return (f"{where}: \\( s = \\lfloor {size}/{out} \\rfloor = {s} \\), "
             f"\\( k = {size} - ({out}-1)\\cdot {s} = {k} \\).")
 
@@ -103,10 +130,10 @@ def recipe_match_text(size: int, out: int, k: int, s: int, name: str = "") -> st
     pair = fixed_equivalent(size, out)
     where = f"{name}: " if name else ""
     if pair == (k, s):
-        return (f"{where}the recipe's kernel {k} and stride {s} are that pool's: its pool "
-                "matches.")
+        return (f"{where}The recipe's kernel {k} and stride {s} are "
+                "that pool's: its pool matches.")
     if pair is None:
-        return (f"{where}no fixed pool gives these windows, so the recipe's "
+        return (f"{where}No fixed pool gives these windows, so the recipe's "
                 f"(kernel {k}, stride {s}) cannot either.")
     raise ValueError(f"a fixed pool {pair} matches, yet the recipe gives {(k, s)}")
 

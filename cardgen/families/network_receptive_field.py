@@ -281,7 +281,7 @@ def solve(params: dict[str, Any]) -> Solution:
             continue
         done[key] = names[d]
         if nd == 2:
-            steps.append(f"Along {names[d]} (index {index[d]}):")
+            steps.append(f"Along {names[d]} (output {('row', 'column')[d]} {index[d]}):")
         for n in range(len(layers), 0, -1):
             units, got = f.ranges[n], f.ranges[n - 1]
             assert units is not None and got is not None

@@ -22,13 +22,14 @@ from cardgen.claims import (
     unique_claim,
 )
 from cardgen.claims.parse import Refused
-from cardgen.explain.params import groups_refused_text, params_tex
+from cardgen.explain.params import params_tex
 from cardgen.explain.thumb import (
     ceil_docs_rule_text,
     dims_verdict_text,
     groups_check_text,
     keeps_size_text,
     multiple_rule_text,
+    multiple_verdict_text,
     recipe_match_text,
     recipe_text,
     rule_size_text,
@@ -135,9 +136,9 @@ def _solve_same_pad(params: dict[str, Any]) -> Solution:
     evidence = "none" if p_true is None else str(p_true)
     return Solution(
         question=f"{_intro(rule)} Check it on `{shown}` (stride 1) and an input of shape "
-                 f"`{shape_text(shape)}`. Is the rule true here? Type true or false, then "
-                 f"the padding p (the same on each side, between 0 and {top}) that keeps "
-                 f"the {'length' if nd == 1 else 'spatial size'}, or none.",
+                 f"`{shape_text(shape)}`. Is the rule true here? And which padding p (the "
+                 f"same on each side, between 0 and {top}) keeps the "
+                 f"{'length' if nd == 1 else 'spatial size'}, if any?",
         answer=f"{verdict_word(holds)} {evidence}",
         form=VERDICT_FORM + "p (a whole number) or none",
         steps=[same_pad_rule_text(k, p_rule),
@@ -199,18 +200,15 @@ def _solve_multiple(params: dict[str, Any]) -> Solution:
         count = param_count(layer)
         steps.append(params_tex(cin // g, (k, k), cout, False, count.weights, count.biases))
         evidence = str(count.total)
-    else:
-        steps.append(groups_refused_text(cin, cout, g))
+    else:  # the groups check above already says why it refuses: said once
         evidence = "error"
-    steps.append(verdict_text(rule_builds, built, "it builds" if rule_builds else
-                              "it is refused", "builds it" if built else "refuses it"))
+    steps.append(multiple_verdict_text(cin, cout, g))
     return Solution(
         question=f"{_intro(rule)} Is the rule right about whether PyTorch builds "
-                 f"`nn.Conv2d({cin}, {cout}, {k}, groups={g}, bias=False)`? Type true or "
-                 "false, then the layer's number of parameters, or error if PyTorch refuses "
-                 "to build it.",
+                 f"`nn.Conv2d({cin}, {cout}, {k}, groups={g}, bias=False)`? And how many "
+                 "parameters does the layer have, if PyTorch builds it?",
         answer=f"{verdict_word(holds)} {evidence}",
-        form=VERDICT_FORM + "a whole number or error",
+        form=VERDICT_FORM + "the number of parameters, or error if PyTorch refuses",
         steps=steps,
         claims=[params_claim(layer)],
     )
@@ -337,8 +335,8 @@ def _solve_recipe(params: dict[str, Any]) -> Solution:
         question=f"{_intro(rule)} Apply it to `nn.Adaptive{kind}Pool{nd}d"
                  f"({outs[0] if nd == 1 else tuple(outs)})` on {where}"
                  + (", per dim" if nd > 1 else "") + f". Does the recipe's `nn.{kind}Pool{nd}d`"
-                 " give exactly the same output on every input? Type true or false, then the "
-                 "recipe's kernel and stride.",
+                 " give exactly the same output on every input? And what are the recipe's "
+                 "kernel and stride?",
         answer=f"{verdict_word(holds)} k={kt} s={st}",
         form=VERDICT_FORM + ("k=K s=S" if nd == 1 else "k=K1,K2 s=S1,S2 (one value per dim)"),
         steps=steps, claims=[claim],
@@ -407,8 +405,8 @@ def _solve_ceil(params: dict[str, Any]) -> Solution:
                         f"ceil_mode: PyTorch's {got[i]} windows.")]
     return Solution(
         question=f"{_intro(rule)} Check it on {layer_code(layer)} with an input of shape "
-                 f"`{shape_text(shape)}`. Does the rule give PyTorch's {size_word}? Type "
-                 f"true or false, then PyTorch's {size_word}.",
+                 f"`{shape_text(shape)}`. Does the rule give PyTorch's {size_word}? And "
+                 f"what is PyTorch's {size_word}?",
         answer=f"{verdict_word(holds)} {'x'.join(map(str, got))}",
         form=VERDICT_FORM + ("the length (a whole number)" if nd == 1 else "HxW"),
         steps=steps, claims=[shape_claim([layer], shape)], diagrams=diagrams)
@@ -425,7 +423,8 @@ RULES: tuple[Rule, ...] = (
          (1,), _draw_same_pad, _solve_same_pad),
     Rule("multiple",
          "in a grouped conv, C_in must be a multiple of C_out.",
-         "choosing channels and groups for grouped and depthwise convs",
+         "no source we checked states it; it is a misreading of how groups split the "
+         "channels of grouped and depthwise convs",
          (1,), _draw_multiple, _solve_multiple),
     Rule("divisible",
          "an adaptive pool equals a fixed pool (no padding) only when in % out == 0.",
