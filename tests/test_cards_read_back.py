@@ -601,6 +601,32 @@ def _depends(torch: Any, calls: list[tuple[str, list[Any], dict[str, Any]]],
     return y[1:] != y[:1]
 
 
+SPIKE_CELLS = 4096  # inputs up to this many cells are probed with one spike per cell
+
+
+def _gradient_box(torch: Any, calls: list[tuple[str, list[Any], dict[str, Any]]],
+                  shape: list[int], index: list[int]) -> list[tuple[int, int]]:
+    """For an input too large for a spike per cell (a torchvision model's image): weights
+    1, an input of ones, and the gradient of the one output unit; a max pool's gradient
+    reaches only its argmax, so it is probed as the average pool of the same geometry,
+    whose windows it shares."""
+    x = torch.ones(shape, dtype=torch.float64, requires_grad=True)
+    y = x
+    for name, args, kwargs in calls:
+        if name.startswith("MaxPool"):
+            kw = {k: v for k, v in kwargs.items() if k in ("stride", "padding", "ceil_mode")}
+            y = getattr(torch.nn, name.replace("Max", "Avg"))(*args[:1], **kw)(y)
+            continue
+        module = _module(torch, (name, args, kwargs)).double()
+        with torch.no_grad():
+            module.weight.fill_(1.0)
+            if module.bias is not None:
+                module.bias.zero_()
+        y = module(y)
+    y[(0, 0, *index)].backward()
+    return _box(x.grad[0].abs().sum(dim=0).flatten() != 0, shape[2:])
+
+
 def _box(reached: Any, spatial: list[int]) -> list[tuple[int, int]]:
     """The [start, stop) per dim of the input cells one unit depends on."""
     grid = reached.reshape(spatial)
@@ -623,6 +649,13 @@ def _receptive_answer(card: Card, found: Findings, torch: Any) -> None:
     shape, calls, answer = question_shape(card), question_layers(card), card.fields["Answer"]
     assert shape is not None
     spatial = shape[2:]
+    if math.prod(shape[1:]) > SPIKE_CELLS:  # a model's image: only range questions
+        m = re.search(r"output unit at row (\d+), column (\d+)", card.front)
+        assert m is not None and "How many" not in card.front, card.front
+        box = _gradient_box(torch, calls, shape, [int(v) for v in m.groups()])
+        want = ",".join(f"{a}:{b}" for a, b in box)
+        found.check(card, answer == want, f"answer {answer}, torch's gradient {want}")
+        return
     reach = _depends(torch, calls, shape)
     if "How many input cells long" in card.front:
         widths = {b - a for u in range(reach.shape[1])
@@ -1666,3 +1699,16 @@ def test_the_transposed_caption_checker_catches_a_wrong_implicit_padding() -> No
             assert found.false, bad
         checked += 1
     assert checked, "no conv_transpose.rules card drew a strip"
+
+
+def test_the_gradient_box_agrees_with_one_spike_per_cell() -> None:
+    """The large-input reader (a gradient, max pools as average pools) gives the box the
+    spike reader gives, on stacks small enough for both, edges and middle units alike."""
+    torch = require("torch")
+    calls = [("Conv2d", [3, 8, 3], {"stride": 2, "padding": 1}),
+             ("MaxPool2d", [3], {"stride": 2}), ("Conv2d", [8, 4, 5], {"padding": 2})]
+    shape = [1, 3, 30, 30]
+    reach = _depends(torch, calls, shape)
+    for index in ([3, 3], [0, 0], [6, 2]):
+        assert _gradient_box(torch, calls, shape, index) == \
+            _box(reach[(slice(None), *index)], shape[2:])
