@@ -160,3 +160,23 @@ def test_a_stack_name_is_checked():
     with pytest.raises(RecipeError, match="a stack's name is a letter"):
         parse_recipe('[deck]\nname = "x"\nseed = 1\n[stacks."my net!"]\n'
                      'input = [1, 3, 8, 8]\nlayers = ["Conv2d(3, 4, 3)"]\n', "bad.toml")
+
+
+def test_a_stack_named_like_a_built_in_example_is_not_described_as_it():
+    """A recipe's stack called cifar_tutorial is the user's network: its cards must not say
+    it is PyTorch's tutorial classifier; the example itself is still described."""
+    text = GOOD.replace("[stacks.my_cnn]", "[stacks.cifar_tutorial]")
+    _, problems = _problems(text)
+    mine = [p for p in problems if p.params["network"] == "cifar_tutorial"]
+    assert mine and not any("tutorial" in solve(p.params).question.replace(
+        "`cifar_tutorial`", "") for p in mine)
+    tutorial = GOOD.replace("[stacks.my_cnn]", "[stacks.cifar_tutorial]").replace(
+        '''input = [2, 3, 16, 16]
+layers = ["Conv2d(3, 8, 3)", "nn.MaxPool2d(2)", "Conv2d(8, 16, 3, stride=2, padding=1)",
+          "AvgPool2d(2, ceil_mode=True)", "Flatten()", "Linear(64, 10)"]''',
+        '''input = [4, 3, 32, 32]
+layers = ["Conv2d(3, 6, 5)", "MaxPool2d(2, 2)", "Conv2d(6, 16, 5)", "MaxPool2d(2, 2)",
+          "Flatten()", "Linear(400, 120)", "Linear(120, 84)", "Linear(84, 10)"]''')
+    _, problems = _problems(tutorial)
+    assert any("Training a classifier" in solve(p.params).question for p in problems
+               if p.params["network"] == "cifar_tutorial")

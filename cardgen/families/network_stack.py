@@ -200,13 +200,24 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
 
 def _where(params: dict[str, Any], layers: list[Layer], entering: tuple[int, ...]) -> str:
     name = params["network"]
-    about = EXAMPLES[name][0] if name in EXAMPLES else None
+    about = _about(params)
     intro = f"The network `{name}`" + (f", {about} without the layers that keep the shape "
                                        "(ReLU, dropout)," if about else "")
     return (f"{intro} takes an input of shape `{shape_text(params['input_shape'])}`. Its "
             f"layer {len(layers)} is {layer_code(layers[-1])}"
             + (f", and it receives an input of shape `{shape_text(entering)}`"
                if len(layers) > 1 and params["ask"] != "params" else ""))
+
+
+def _about(params: dict[str, Any]) -> str | None:
+    """What a built-in example is, said only of that example: a recipe's stack may share
+    its name, not its description."""
+    example = EXAMPLES.get(params["network"])
+    if example is None or tuple(params["input_shape"]) not in example[2]:
+        return None
+    layers = params["layers"]
+    own = [_parse(t).to_json() for t in example[1][:len(layers)]]
+    return example[0] if own == layers else None
 
 
 def _field(params: dict[str, Any]) -> Solution:
@@ -216,7 +227,7 @@ def _field(params: dict[str, Any]) -> Solution:
     inner = rf.solve({"q": "range", "layers": params["layers"],
                       "input_shape": params["input_shape"], "index": params["index"]})
     name = params["network"]
-    about = EXAMPLES[name][0] if name in EXAMPLES else None
+    about = _about(params)
     intro = f"The network `{name}`" + (f", {about}," if about else "")
     return Solution(question=f"{intro} up to its layer {len(params['layers'])}: "
                              + inner.question[0].lower() + inner.question[1:],
