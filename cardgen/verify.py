@@ -29,6 +29,7 @@ from cardgen.claims import BACKENDS, ClaimCheck, check_claim
 from cardgen.entail import NotEntailed, check_entailed
 from cardgen.errors import CardgenError
 from cardgen.terminal import terminal_safe
+from cardgen.torchvision_models import INSTALL as MODELS_INSTALL
 
 __all__ = ["BUDGET_BASE", "BUDGET_PER_NOTE", "DeckError", "Failure", "FamilyCount",
            "MAX_CLAIMS", "VerifyReport", "deck_budget", "format_report", "verify_deck"]
@@ -446,9 +447,6 @@ class _Budget:
             f"{self.seconds:,.0f} s for {self.notes:,} notes ({int(done):,} checked in "
             f"{elapsed:,.0f} s{pace}); a genuine deck needs far less: use --budget SECONDS "
             f"to allow more")
-
-
-MODELS_INSTALL = "pip install 'cardgen[models]'"
 
 
 def verify_deck(path: str | Path, backend: str | None = None,

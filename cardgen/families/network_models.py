@@ -73,10 +73,15 @@ def _point(model: str, path: str) -> dict[str, Any]:
 def _shapes(model: str, path: str, size: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(what the module receives, what it outputs) on a 1x3xSxS image, by the solver."""
     point = _point(model, path)
-    before = [layer for _, layer in _main_layers()[model][:point["source"]]]
+    before = [layer for _, layer in _before(model, point)]
     shape = (1, 3, size, size)
     enters = trace(before, shape)[-1].output_shape if before else shape
     return enters, trace([x for _, x in _inside(model, point)], enters)[-1].output_shape
+
+
+def _before(model: str, point: dict[str, Any]) -> list[tuple[str, Layer]]:
+    """The main path's layers that run before the module's input (path, layer)."""
+    return _main_layers()[model][:point["source"]]
 
 
 def _inside(model: str, point: dict[str, Any]) -> list[tuple[str, Layer]]:
@@ -149,8 +154,7 @@ def _field_fits(model: str, point: dict[str, Any], size: int, out: tuple[int, ..
 
     if not _sequential(model, point["path"]) or isinstance(point["inside"], dict):
         return False
-    chain = [layer for _, layer in _main_layers()[model][:point["source"]]] + \
-        [layer for _, layer in _inside(model, point)]
+    chain = [layer for _, layer in (*_before(model, point), *_inside(model, point))]
     shape = [1, 3, size, size]
     try:
         if claim_work(chain, shape) > MAX_CARD_MACS:  # torch walks the gradient back
@@ -166,7 +170,7 @@ def _field_fits(model: str, point: dict[str, Any], size: int, out: tuple[int, ..
 def _claim(model: str, path: str, size: int) -> dict[str, Any]:
     """Built once per module and size."""
     point = _point(model, path)
-    before = [layer for _, layer in _main_layers()[model][:point["source"]]]
+    before = [layer for _, layer in _before(model, point)]
     enters, out = _shapes(model, path, size)
     return module_claim(model, path, (1, 3, size, size), before,
                         [layer for _, layer in _inside(model, point)], enters, out)
@@ -188,7 +192,7 @@ def _field(params: dict[str, Any]) -> Solution:
 
     model, path = params["model"], params["path"]
     point = _point(model, path)
-    chain = [*_main_layers()[model][:point["source"]], *_inside(model, point)]
+    chain = [*_before(model, point), *_inside(model, point)]
     inner = rf.solve({"q": "range", "layers": [x.to_json() for _, x in chain],
                       "input_shape": params["input_shape"], "index": params["index"]})
     name = dotted(model, path)
@@ -209,14 +213,11 @@ def solve(params: dict[str, Any]) -> Solution:
     model, path = params["model"], params["path"]
     shape = tuple(params["input_shape"])
     point = _point(model, path)
-    main = _main_layers()[model]
-    before = [layer for _, layer in main[:point["source"]]]
     inside = _inside(model, point)
-    enters = trace(before, shape)[-1].output_shape if before else shape
-    out = trace([layer for _, layer in inside], enters)[-1].output_shape
+    enters, out = _shapes(model, path, shape[2])  # the image is square, 1x3xSxS
     name = dotted(model, path)
     intro = f"torchvision's `{model}` runs on an input of shape `{shape_text(shape)}`"
-    chain = [*main[:point["source"]], *inside] if params["from_input"] else inside
+    chain = [*_before(model, point), *inside] if params["from_input"] else inside
     kept = f"the {_BETWEEN[model]} between them keep the shape"
     if model == "resnet18" and any(p.startswith("layer") for p, _ in chain) \
             and not (len(inside) == 1 and not params["from_input"]):
