@@ -9,7 +9,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from markupsafe import escape
@@ -21,6 +21,7 @@ from cardgen.output import Staged, make_folder
 from cardgen.recipes import FamilySpec, Recipe
 from cardgen.render.env import back_template, card_css, front_template
 from cardgen.render.note import note_fields
+from cardgen.variants import family_variants
 
 Progress = Callable[[int, int], None]
 
@@ -50,16 +51,21 @@ class BuiltDeck:
     bytes: int
 
 
-def _generate(spec: FamilySpec, seed: int) -> list[Problem]:
-    return generate_family(spec.name, seed, spec.count, spec.levels)
+def _generate(spec: FamilySpec, seed: int, variants: int = 1) -> list[Problem]:
+    problems = generate_family(spec.name, seed, spec.count, spec.levels)
+    if variants <= 1:
+        return problems
+    more = family_variants(problems, seed, variants)
+    return [replace(p, variants=v) for p, v in zip(problems, more, strict=True)]
 
 
 def _card(deck_name: str, problem: Problem) -> Card:
     family = get_family(problem.family)
-    fields = note_fields(problem, family.solve(problem.params))
+    solutions = [family.solve(params) for params in (problem.params, *problem.variants)]
+    guid = guid_from_key(problem.family, problem.key)
+    fields = note_fields(problem, solutions, guid)
     tags = (f"cardgen::{problem.family}", f"level::{problem.level}")
-    return Card(problem, NoteData(fields, tags, guid_from_key(problem.family, problem.key),
-                                  f"{deck_name}::{family.TOPIC}"))
+    return Card(problem, NoteData(fields, tags, guid, f"{deck_name}::{family.TOPIC}"))
 
 
 def _cards(deck_name: str, problems: Sequence[Problem]) -> list[Card]:
@@ -77,7 +83,7 @@ def _workers(total: int) -> int:
 
 
 def recipe_problems(recipe: Recipe) -> list[Problem]:
-    groups = [_generate(f, recipe.seed) for f in recipe.families]
+    groups = [_generate(f, recipe.seed, recipe.variants) for f in recipe.families]
     return study_order(groups + [stack_problems(s) for s in recipe.stacks])
 
 
@@ -116,7 +122,8 @@ def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
     with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
         # a job per family: starmap's default pairs them, and one worker could get the
         # two slowest
-        groups = pool.starmap(_generate, [(f, recipe.seed) for f in recipe.families],
+        groups = pool.starmap(_generate, [(f, recipe.seed, recipe.variants)
+                                          for f in recipe.families],
                               chunksize=1)
         problems = study_order(groups + [stack_problems(s) for s in recipe.stacks])
         size = max(MIN_CHUNK, min(CHUNK, -(-len(problems) // (workers * JOBS_PER_WORKER))))

@@ -24,6 +24,8 @@ class Problem:
     params: dict[str, Any]
     index: int  # position in its family's stream
     key: str  # canonical_params(params): identity for duplicates and the GUID
+    # more params of the same form (cardgen.variants); variant 0 is ``params``
+    variants: tuple[dict[str, Any], ...] = ()
 
 
 def compact_json(sort_keys: bool) -> Callable[[Any], str]:

@@ -5,6 +5,7 @@
 name = "Conv Arithmetic"          # required; Anki deck name, "::" nests subdecks
 description = "..."               # optional plain text
 seed = 2024                       # required, 0 <= seed < 2**63
+variants = 8                      # optional, 1..16: problems per note, shown in turn; 1: off
 
 [families."conv.output_size"]     # one table per family, kept in file order
 count = 40                        # required, 0 <= count <= 100000
@@ -33,9 +34,12 @@ from cardgen.resources import default_recipe_path
 from cardgen.stacks import ASK_NAMES, MAX_LAYERS, StackSpec, check_stack, stack_cards
 
 MAX_COUNT = 100_000
+# problems per note (cardgen.variants): the default; 16 keeps a note's fields small
+DEFAULT_VARIANTS = 8
+MAX_VARIANTS = 16
 SEED_LIMIT = 2**63
 
-_DECK_KEYS = ("name", "description", "seed")
+_DECK_KEYS = ("name", "description", "seed", "variants")
 _FAMILY_KEYS = ("count", "levels")
 _TOP_KEYS = ("deck", "families", "stacks")
 _STACK_KEYS = ("input", "layers", "asks")
@@ -61,6 +65,7 @@ class Recipe:
     seed: int
     families: tuple[FamilySpec, ...]
     stacks: tuple[StackSpec, ...] = ()
+    variants: int = DEFAULT_VARIANTS  # problems per note (cardgen.variants); 1: no variants
 
     @property
     def total(self) -> int:
@@ -144,9 +149,10 @@ class _Parser:
         name = self.deck_name(deck)
         description = self.description(deck)
         seed = self.seed(deck)
+        variants = self.variants(deck)
         stacks = self.stacks(doc)
         families = self.families(doc) if "families" in doc or not stacks else ()
-        recipe = Recipe(self.where, name, description, seed, families, stacks)
+        recipe = Recipe(self.where, name, description, seed, families, stacks, variants)
         if recipe.total == 0:
             if stacks:
                 raise self.fail("stacks", "the stacks make no card a learner can do without "
@@ -200,6 +206,13 @@ class _Parser:
         value = deck["seed"]
         if not _is_int(value) or not 0 <= value < SEED_LIMIT:
             raise self.fail(key, f"must be an integer with 0 <= seed < 2**63, got {_show(value)}")
+        return value
+
+    def variants(self, deck: dict[str, Any]) -> int:
+        value = deck.get("variants", DEFAULT_VARIANTS)
+        if not _is_int(value) or not 1 <= value <= MAX_VARIANTS:
+            raise self.fail("deck.variants", f"must be an integer from 1 (no variants) to "
+                            f"{MAX_VARIANTS}, got {_show(value)}")
         return value
 
     def families(self, doc: dict[str, Any]) -> tuple[FamilySpec, ...]:

@@ -28,13 +28,17 @@ from cardgen.apkg import ApkgError, open_notes
 from cardgen.claims import BACKENDS, ClaimCheck, check_claim
 from cardgen.entail import NotEntailed, check_entailed
 from cardgen.errors import CardgenError
+from cardgen.mistakes import check_mistakes
 from cardgen.terminal import terminal_safe
 from cardgen.torchvision_models import INSTALL as MODELS_INSTALL
 
 __all__ = ["BUDGET_BASE", "BUDGET_PER_NOTE", "DeckError", "Failure", "FamilyCount",
            "MAX_CLAIMS", "VerifyReport", "deck_budget", "format_report", "verify_deck"]
 
-SPEC_VERSIONS = (1, 2)  # v2: unique and padding claims; v1 decks are read the same way
+# v2: unique and padding claims; v3: variants and mistakes (the top level is variant 0);
+# v1 and v2 decks are read the same way
+SPEC_VERSIONS = (1, 2, 3)
+MAX_VARIANTS = 64         # variants in one note's Spec
 MAX_CLAIMS = 64          # claims in one note's Spec
 MAX_SPEC_CHARS = 4_000_000
 CLAIM_TIMEOUT = 120.0    # seconds for one claim in the torch worker
@@ -200,18 +204,64 @@ def _note_reasons(fields: dict[str, str], check: Callable[[Any, float], ClaimChe
     elif answer != spec["answer"]:
         reasons.append(f"Answer field {_short(answer)} differs from the Spec's answer "
                        f"{_short(spec['answer'])}")
+    variants = spec.get("variants", [])
+    if not isinstance(variants, list) or len(variants) >= MAX_VARIANTS:
+        return family, [*reasons, f"Spec's variants are not a list of at most "
+                                  f"{MAX_VARIANTS - 1} objects"]
+    shown = _shown_answers(fields.get("Front", ""))
+    everyone = [spec, *variants]
+    for index, variant in enumerate(everyone):
+        label = f"variant {index}: " if len(everyone) > 1 else ""
+        reasons += [label + r for r in _variant_reasons(spec, variant, index, check,
+                                                        (index, len(everyone)))]
+        if shown and isinstance(variant, dict) and shown.get(index) != variant.get("answer"):
+            reasons.append(f"{label}the card shows the answer {_short(str(shown.get(index)))}, "
+                           f"the Spec says {_short(str(variant.get('answer')))}")
+    if shown and len(shown) != len(everyone):
+        reasons.append(f"the card holds {len(shown)} variants, the Spec {len(everyone)}")
+    return family, reasons
+
+
+# a variant's element in the Front field: <div|template ... data-cg-variant="i" data-cg-answer="a">
+_SHOWN = re.compile(r'<(?:div|template) class="cg-(?:variant|alt)" data-cg-variant="(\d+)" '
+                    r'data-cg-answer="([^"]*)">')
+
+
+def _shown_answers(front: str) -> dict[int, str]:
+    """The answer each variant of the card states, by index (empty for older cards)."""
+    return {int(i): html.unescape(a) for i, a in _SHOWN.findall(front[:MAX_SPEC_CHARS])}
+
+
+def _variant_reasons(spec: dict[str, Any], variant: Any, index: int,
+                     check: Callable[[Any, float], ClaimCheck],
+                     part: tuple[int, int]) -> list[str]:
+    """Why one variant fails: its claims, that they entail its answer, its mistakes."""
+    if not isinstance(variant, dict):
+        return ["is not a JSON object"]
+    claims, answer = variant.get("claims"), variant.get("answer")
+    if not isinstance(claims, list) or not claims or len(claims) > MAX_CLAIMS:
+        return [f"has no claims list of 1 to {MAX_CLAIMS} claims"]
+    if not isinstance(answer, str):
+        return ["has no answer string"]
+    reasons = []
+    whole = {"family": spec.get("family"), "level": spec.get("level"),
+             "params": variant.get("params"), "answer": answer, "claims": claims}
     try:
-        check_entailed(spec)
+        check_entailed(whole)
     except NotEntailed as exc:
         reasons.append(f"the claims do not entail the answer: {exc}")
-    claims = spec["claims"]
+    if spec.get("v") == 3 or "mistakes" in variant:
+        params = variant.get("params") if isinstance(variant.get("params"), dict) else {}
+        reasons += [f"mistakes: {r}" for r in check_mistakes(
+            str(spec.get("family")), params, claims, answer, variant.get("mistakes"))]
+    done, count = part
     for i, claim in enumerate(claims):
-        result = check(claim, i / len(claims))
+        result = check(claim, (done + i / len(claims)) / count)
         if not result.ok:
             kind = claim.get("kind") if isinstance(claim, dict) else None
             label = f"{kind} claim" if isinstance(kind, str) and len(kind) < 20 else "claim"
             reasons.append(f"{label} {i + 1}/{len(claims)}: {result.detail}")
-    return family, reasons
+    return reasons
 
 
 def _safe_check(claim: Any, backend: str) -> ClaimCheck:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -10,6 +11,7 @@ from markupsafe import Markup, escape
 
 from cardgen.families.base import Diagram, Solution
 from cardgen.generate import Problem, compact_json
+from cardgen.mistakes import Mistake, mistakes
 from cardgen.render.diagrams import DIAGRAMS
 from cardgen.render.env import render_worked
 
@@ -66,16 +68,71 @@ def worked_html(solution: Solution) -> str:
 
 
 _SPEC_JSON = compact_json(sort_keys=False)
+SPEC_VERSION = 3  # v3: variants and mistakes; the top level is variant 0, as in v2
 
 
-def spec_json(problem: Problem, solution: Solution) -> str:
-    spec: dict[str, Any] = {"v": 2, "family": problem.family, "level": problem.level,
-                            "params": problem.params, "answer": solution.answer,
-                            "claims": solution.claims}
+def _mistake_data(found: list[Mistake]) -> list[dict[str, str]]:
+    return [{"rule": m.rule, "answer": m.answer} for m in found]
+
+
+def spec_json(problem: Problem, solutions: Sequence[Solution],
+              found: Sequence[list[Mistake]]) -> str:
+    first = solutions[0]
+    spec: dict[str, Any] = {"v": SPEC_VERSION, "family": problem.family,
+                            "level": problem.level, "params": problem.params,
+                            "answer": first.answer, "claims": first.claims,
+                            "mistakes": _mistake_data(found[0])}
+    if len(solutions) > 1:
+        spec["variants"] = [{"params": params, "answer": sol.answer, "claims": sol.claims,
+                             "mistakes": _mistake_data(wrong)}
+                            for params, sol, wrong in zip(problem.variants, solutions[1:],
+                                                          found[1:], strict=True)]
     return _SPEC_JSON(spec)  # json.dumps(spec, separators=(",", ":"))
 
 
-def note_fields(problem: Problem, solution: Solution) -> tuple[str, str, str, str]:
-    """Front, Answer, Worked, Spec."""
-    return (front_html(solution), solution.answer, worked_html(solution),
-            spec_json(problem, solution))
+def _attr(value: str) -> str:
+    return str(escape(value))
+
+
+def _mistakes_html(found: list[Mistake]) -> str:
+    if not found:
+        return ""
+    lines = "".join(f'<p class="cg-mistake" data-cg-rule="{_attr(m.rule)}" '
+                    f'data-cg-answer="{_attr(m.answer)}">{inline_html(m.line)}</p>'
+                    for m in found)
+    return f'<div class="cg-mistakes" hidden>{lines}</div>'
+
+
+def variant_fronts(guid: str, solutions: Sequence[Solution]) -> str:
+    """The Front field: variant 0 shown, the others in inert <template>s that the card's
+    script may swap in (without JavaScript the card is variant 0)."""
+    first = solutions[0]
+    parts = [f'<div class="cg-variants" data-cg-note="{_attr(guid)}" '
+             f'data-cg-count="{len(solutions)}">',
+             f'<div class="cg-variant" data-cg-variant="0" data-cg-answer="{_attr(first.answer)}">'
+             f'{front_html(first)}</div>']
+    parts += [f'<template class="cg-alt" data-cg-variant="{i}" '
+              f'data-cg-answer="{_attr(sol.answer)}">{front_html(sol)}</template>'
+              for i, sol in enumerate(solutions[1:], 1)]
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def variant_worked(solutions: Sequence[Solution], found: Sequence[list[Mistake]]) -> str:
+    """The Worked field: variant 0's steps (and its mistakes, hidden), then the others'."""
+    parts = [f'<div class="cg-variant-worked" data-cg-variant="0">{_mistakes_html(found[0])}'
+             f'{worked_html(solutions[0])}</div>']
+    parts += [f'<template class="cg-alt-worked" data-cg-variant="{i}">{_mistakes_html(wrong)}'
+              f'{worked_html(sol)}</template>'
+              for i, (sol, wrong) in enumerate(zip(solutions[1:], found[1:], strict=True), 1)]
+    return "".join(parts)
+
+
+def note_fields(problem: Problem, solutions: Sequence[Solution], guid: str
+                ) -> tuple[str, str, str, str]:
+    """Front, Answer, Worked, Spec. ``solutions`` holds variant 0 (``problem.params``)
+    and then one per ``problem.variants``."""
+    params = (problem.params, *problem.variants)
+    found = [mistakes(problem.family, p, sol) for p, sol in zip(params, solutions, strict=True)]
+    return (variant_fronts(guid, solutions), solutions[0].answer,
+            variant_worked(solutions, found), spec_json(problem, solutions, found))
