@@ -463,7 +463,12 @@ def test_card_templates():
     # (just below the moved <hr id=answer>); a second {{type:Answer}} would show it twice.
     assert "{{type:Answer}}" not in back
     assert "Spec" not in front + back
-    assert "<script" not in front + back
+    # one script, on the front (FrontSide brings it to the back: test_variants_browser);
+    # none of Anki's {{...}} syntax inside it
+    assert front.count("<script") == 1 and "<script" not in back
+    script = front.split("<script>", 1)[1].split("</script>", 1)[0]
+    assert "{{" not in script and "}}" not in script
+    assert '<div class="cg-verdict"></div>' in back
 
 
 def test_card_css_switches_with_anki_night_mode():
