@@ -104,7 +104,25 @@ window.cgFocus = function () {
   if (t) t.focus();
   return !!t;
 };
-window.cgState = function () {
+window.cgState = __STATE__;
+// Reviews of one note without typing or typesetting: [front variant, back variant] each.
+window.cgCover = function (q, a, n, count) {
+  const out = [], seen = new Set();
+  for (let r = 0; r < n && seen.size < count; r++) {
+    cgSide(q);
+    const front = cgState().variants[0];
+    cgSide(a);
+    const back = cgState();
+    out.push([front, back.variants[0], back.worked[0]]);
+    seen.add(front);
+  }
+  return out;
+};
+"""
+
+# What the tests read from a side (also evaluated by DevTools in a page without scripts).
+STATE_JS = r"""
+function () {
   const qa = document.getElementById("qa");
   const seen = el => !!el && el.getClientRects().length > 0
     && getComputedStyle(el).visibility !== "hidden";
@@ -132,21 +150,9 @@ window.cgState = function () {
     js: document.documentElement.getAttribute("data-js"),
     errors: window.__cgErrors || [],
   };
-};
-// Reviews of one note without typing or typesetting: [front variant, back variant] each.
-window.cgCover = function (q, a, n, count) {
-  const out = [], seen = new Set();
-  for (let r = 0; r < n && seen.size < count; r++) {
-    cgSide(q);
-    const front = cgState().variants[0];
-    cgSide(a);
-    const back = cgState();
-    out.push([front, back.variants[0], back.worked[0]]);
-    seen.add(front);
-  }
-  return out;
-};
+}
 """
+REVIEW_JS = REVIEW_JS.replace("__STATE__", STATE_JS.strip())
 
 # A seeded Math.random (mulberry32), so the reviews are the same on every run.
 SEEDED_RANDOM = """
@@ -550,18 +556,20 @@ def test_without_javascript_the_card_is_variant_0(deck, mathjax, browser, server
     session = browser.tab(PHONE)
     browser.call("Emulation.setScriptExecutionDisabled", {"value": True}, session=session)
     try:
-        for card in deck["cards"][::PER_FAMILY]:
+        for n, card in enumerate(deck["cards"][::PER_FAMILY]):
             for side, html in (("q", card["q"]), ("a", back_html(card, OTHER))):
                 page = review_page("light").replace(
                     '<div id="qa" dir="auto"></div>',
                     f'<div id="qa" dir="auto">{html}</div>{JS_MARK}')
-                (pages / "nojs.html").write_text(page, encoding="utf-8")
-                browser.open([(session, base + "nojs.html")])
-                [state] = browser.evaluate_all([(session, f"({REVIEW_JS_STATE})()")])
+                name = f"nojs-{n}-{side}.html"  # a new name: no cached page
+                (pages / name).write_text(page, encoding="utf-8")
+                browser.open([(session, base + name)])
+                [state] = browser.evaluate_all([(session, f"({STATE_JS})()")])
                 assert state["js"] is None, "page scripts ran"
                 assert state["variants"] == ["0"], (card["tags"], side)
                 if side == "a":
-                    assert state["worked"] == ["0"] and state["verdict"] is None
+                    assert state["worked"] == ["0"] and state["verdict"] is None, (
+                        card["tags"], state["worked"], state["verdict"])
                     assert state["answer"] == card["answers"][0]
                     assert state["compare"]["tag"] == "code" and state["compare"]["visible"]
                     assert state["mistakesShown"] == []
@@ -572,10 +580,6 @@ def test_without_javascript_the_card_is_variant_0(deck, mathjax, browser, server
                 assert state["mistakesShown"] == [] and state["verdictText"] == ""
     finally:
         browser.close_tab(session)
-
-
-# cgState as an expression DevTools can evaluate in a page whose own scripts are disabled.
-REVIEW_JS_STATE = REVIEW_JS.split("window.cgState = ", 1)[1].split("};\n", 1)[0] + "}"
 
 
 # ---------------------------------------------------------------- every variant at 360 px
