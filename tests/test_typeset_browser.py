@@ -760,7 +760,10 @@ def measurement_page(cards: list[dict], css: str, mode: str) -> str:
             boxes.append(f'<div class="cg-body {body_class(card, mode)}" data-i="{i}" '
                          f'data-side="{side}"><div class="cg-qa" dir="auto">'
                          f"{_strip_style(card[side], css)}</div></div>")
+    # The card's script runs as the page parses (each box its own card); a fixed
+    # Math.random makes it show variant 0 (test_variants_browser measures every variant).
     return (_head(mode, "div:where(.cg-body)") + f"<style>{css}</style>"
+            "<script>Math.random = function () { return 0; };</script>"
             f"<script>{MEASURE_JS}</script></head>"
             f'<body style="margin:0;padding:1px 0">{"".join(boxes)}</body></html>')
 
