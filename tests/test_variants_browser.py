@@ -340,7 +340,7 @@ class Reviewer:
         [value] = self.browser.evaluate_all([(self.session, expression)])
         return value
 
-    def side(self, html: str, card: dict, typeset: bool) -> dict:
+    def side(self, html: str, typeset: bool) -> dict:
         if self.fresh:  # AnkiDroid-like: the side is the page, its scripts run as it parses
             self._load(review_page(self.mode, SEEDED_RANDOM + self.before).replace(
                 '<div id="qa" dir="auto"></div>', f'<div id="qa" dir="auto">{html}</div>'))
@@ -357,10 +357,10 @@ class Reviewer:
 
     def review(self, card: dict, choose, typeset: bool = False) -> tuple[dict, dict, str]:
         """Front, type ``choose(front state)``, back: (front, back, typed)."""
-        front = self.side(card["q"], card, typeset)
+        front = self.side(card["q"], typeset)
         typed = choose(card, front)
         self.type(typed)
-        back = self.side(back_html(card, typed), card, typeset)
+        back = self.side(back_html(card, typed), typeset)
         return front, back, typed
 
     def problems(self) -> list[str]:
@@ -697,10 +697,10 @@ def test_variant_screenshots_for_a_person(deck, mathjax, browser, server):
         try:
             for side in ("front", "back"):
                 if side == "front":
-                    state = tab.side(card["q"], card, typeset=True)
+                    state = tab.side(card["q"], typeset=True)
                     tab.type(typed)
                 else:
-                    state = tab.side(back_html(card, typed), card, typeset=True)
+                    state = tab.side(back_html(card, typed), typeset=True)
                     assert state["verdict"] == "wrong" and state["mistakesShown"]
                 assert state["variants"] == ["1"], state["variants"]
                 height = tab.eval("Math.ceil(document.documentElement"
