@@ -21,7 +21,7 @@ from typing import Any
 from cardgen.errors import CardgenError
 from cardgen.layers import Layer
 
-__all__ = ["RULES", "Mistake", "NotApplicable", "check_mistakes", "derive", "mistakes"]
+__all__ = ["FAMILIES", "RULES", "Mistake", "NotApplicable", "check_mistakes", "derive", "mistakes"]
 
 
 @dataclass(frozen=True)
@@ -487,6 +487,59 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
     return worked
 
 
+# ------------------------------------------------------------------ conv.inverse
+
+def _learner_size(rule: str, size: int, k: int, s: int, p: int, d: int
+                  ) -> tuple[int, str] | None:
+    """A conv's size as a wrong rule works it (None: the rule does not apply)."""
+    n = size + 2 * p - d * (k - 1) - 1
+    if rule == "no_plus_one":
+        return _floor_tex(n, s, plus=False) if n >= 0 else None
+    if rule == "no_dilation":
+        n = size + 2 * p - (k - 1) - 1
+        return _floor_tex(n, s) if d > 1 and n >= 0 else None
+    if rule == "padding_once":
+        n = size + p - d * (k - 1) - 1
+        return _floor_tex(n, s) if p > 0 and n >= 0 else None
+    if rule == "ceil_not_floor":
+        return _ceil_tex(n, s) if n >= 0 and n % s else None
+    return None
+
+
+_INVERSE_ARGS = {"kernel_size": "kernel", "stride": "stride", "padding": "padding"}
+
+
+def _inverse(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """The value in the question's space that the wrong rule's size formula sends to the
+    target, when it is the only one there."""
+    unique = _only(claims, "unique")
+    template = unique.get("claim") or {}
+    space = unique.get("space")
+    if not isinstance(space, Mapping) or len(space) != 1:
+        raise NotApplicable("the unique claim asks for one value")
+    ((letter, (lo, hi)),) = space.items()
+    args = dict(template["layers"][0]["args"])
+    (name,) = [a for a, v in args.items() if v == {"var": letter}]
+    size = _shape(template.get("input_shape"))[-1]
+    target = _shape(template.get("output_shape"))[-1]
+    known = {a: args.get(a, default) for a, default in (("kernel_size", 1), ("stride", 1),
+                                                        ("padding", 0), ("dilation", 1))}
+    worked: Worked = {}
+    for rule in ("no_dilation", "no_plus_one", "padding_once", "ceil_not_floor"):
+        hits = []
+        for value in range(lo, hi + 1):
+            cfg = {**known, name: value}
+            got = _learner_size(rule, size, cfg["kernel_size"], cfg["stride"],
+                                cfg["padding"], cfg["dilation"])
+            if got is not None and got[0] == target:
+                hits.append((value, got[1]))
+        if len(hits) == 1:
+            value, tex = hits[0]
+            head = _DIM_RULES[rule][1]
+            worked[rule] = (str(value), f"{head}: {letter} = {value} gives \\( {tex} \\).")
+    return worked
+
+
 # ------------------------------------------------------------------ conv_transpose
 
 def _transpose(params: Mapping[str, Any], claims: Claims) -> Worked:
@@ -732,12 +785,14 @@ _FAMILIES: dict[str, Callable[[Mapping[str, Any], Claims], Worked]] = {
     "input.unbatched": _forward,
     "adaptive.output_shape": _forward,
     "conv.same_padding": _same_padding,
+    "conv.inverse": _inverse,
     "conv_transpose.output_size": _transpose,
     "adaptive.windows": _adaptive_windows,
     "adaptive.equivalence": _equivalence,
     "conv.validity": _validity,
     "conv.params": _conv_params,
 }
+FAMILIES = frozenset(_FAMILIES)  # the families some rule speaks of
 
 
 def _worked(family: str, params: Mapping[str, Any], claims: Claims) -> Worked:

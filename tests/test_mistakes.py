@@ -1,0 +1,188 @@
+"""Naming the mistake (issue 12): every named wrong rule's answer differs from the right
+one, follows from the variant's JSON data by the same code verify runs, and, where torch
+can play the wrong rule (dilation 1, output_padding 0, a Conv for a ConvTranspose, the
+other ceil_mode, half the padding), torch gives that very answer."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from cardgen.claims.check_torch import torch_available
+from cardgen.families import FAMILIES as ALL_FAMILIES
+from cardgen.generate import family_rng
+from cardgen.mistakes import (
+    FAMILIES,
+    RULES,
+    NotApplicable,
+    check_mistakes,
+    derive,
+    mistakes,
+)
+
+SEEDS = (0, 1)
+DRAWS = 15  # per family, level and seed
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def problems(family: str) -> Iterator[tuple[dict[str, Any], Any]]:
+    module = ALL_FAMILIES[family]
+    for level in module.LEVELS:
+        for seed in SEEDS:
+            rng = family_rng(seed, family)
+            for _ in range(DRAWS):
+                params = module.generate(rng, level)
+                yield params, module.solve(params)
+
+
+def _rendered(tex: str) -> str:
+    """Roughly what MathJax shows: one glyph per command, no spaces."""
+    return re.sub(r"\\[a-z]+", "#", tex).replace(" ", "").replace("{", "").replace("}", "")
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_mistakes_differ_and_derive_from_json(family: str) -> None:
+    named = 0
+    for params, solution in problems(family):
+        found = mistakes(family, params, solution)
+        answers = [m.answer for m in found]
+        assert solution.answer not in answers
+        assert len(set(answers)) == len(answers)
+        p, claims = _json(params), _json(solution.claims)
+        for m in found:
+            named += 1
+            assert m.rule in RULES and len(m.rule) <= 32
+            assert m.answer.isascii() and m.answer.strip() == m.answer and m.answer
+            assert derive(m.rule, family, p, claims) == m.answer
+            # one short sentence; its math fits a 360 px phone
+            assert m.line.endswith(".") and "\n" not in m.line and len(m.line) < 200
+            for tex in re.findall(r"\\\((.*?)\\\)", m.line):
+                assert len(_rendered(tex)) <= 28, m.line
+        spec = [{"rule": m.rule, "answer": m.answer} for m in found]
+        assert check_mistakes(family, p, claims, solution.answer, spec) == []
+    assert named, f"{family}: no mistake named on any drawn card"
+
+
+def _rejected(family: str, params: Any, claims: Any, answer: str, items: Any) -> list[str]:
+    return check_mistakes(family, params, claims, answer, items)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_check_mistakes_rejects(family: str) -> None:
+    checked = 0
+    for params, solution in problems(family):
+        found = mistakes(family, params, solution)
+        if not found:
+            continue
+        p, claims, right = _json(params), _json(solution.claims), solution.answer
+        m = found[0]
+        good = {"rule": m.rule, "answer": m.answer}
+        assert _rejected(family, p, claims, right, {"rule": m.rule})  # not a list
+        assert _rejected(family, p, claims, right, [[m.rule, m.answer]])
+        assert _rejected(family, p, claims, right, [{**good, "line": "x"}])
+        assert _rejected(family, p, claims, right, [{**good, "answer": m.answer + "1"}])
+        assert _rejected(family, p, claims, right, [{**good, "rule": "no_such_rule"}])
+        assert _rejected(family, p, claims, right, [{**good, "answer": right}])
+        assert _rejected(family, p, claims, right, [good, good])
+        other = [r for r in RULES if r not in {f.rule for f in found}]
+        unused = [r for r in other if _applies(r, family, p, claims) is None]
+        if unused:  # a rule that does not apply to this card
+            assert _rejected(family, p, claims, right, [{"rule": unused[0],
+                                                         "answer": m.answer}])
+        checked += 1
+    assert checked
+
+
+def _applies(rule: str, family: str, params: Any, claims: Any) -> str | None:
+    try:
+        return derive(rule, family, params, claims)
+    except NotApplicable:
+        return None
+
+
+def test_unknown_rule_and_family() -> None:
+    params, solution = next(problems("conv.output_size"))
+    with pytest.raises(NotApplicable):
+        derive("no_such_rule", "conv.output_size", params, solution.claims)
+    assert mistakes("adaptive.values", *next(problems("adaptive.values"))) == []
+    assert check_mistakes("conv.output_size", params, solution.claims, solution.answer,
+                          []) == []
+
+
+# ------------------------------------------------------------------ live torch
+
+def _torch_shape(layer: dict[str, Any], shape: list[int]) -> str | None:
+    """The output shape torch gives for this layer JSON (on the meta device: no compute),
+    or None when torch refuses."""
+    import torch
+
+    args = {k: tuple(v) if isinstance(v, list) else v for k, v in layer["args"].items()}
+    try:
+        module = getattr(torch.nn, layer["type"])(**args)
+        out = module.to("meta")(torch.empty(shape, device="meta"))
+    except (RuntimeError, ValueError):
+        return None
+    return "x".join(map(str, out.shape))
+
+
+def _as_torch(rule: str, layer: dict[str, Any]) -> dict[str, Any] | None:
+    """The layer whose real arithmetic is the wrong rule's, or None where torch has none."""
+    type_, args = layer["type"], dict(layer["args"])
+    if rule == "no_dilation":
+        args.pop("dilation", None)
+    elif rule == "no_output_padding":
+        args.pop("output_padding", None)
+    elif rule == "conv_formula":
+        args.pop("output_padding", None)
+        type_ = type_.replace("ConvTranspose", "Conv")
+    elif rule in ("ceil_not_floor", "floor_not_ceil"):
+        if "Pool" not in type_:
+            return None
+        args["ceil_mode"] = rule == "ceil_not_floor"
+    elif rule == "padding_once":
+        pads = args.get("padding", 0)
+        values = pads if isinstance(pads, list) else [pads]
+        if isinstance(pads, str) or any(v % 2 for v in values) or args.get("ceil_mode"):
+            return None
+        args["padding"] = [v // 2 for v in pads] if isinstance(pads, list) else pads // 2
+    else:
+        return None
+    return {"type": type_, "args": args}
+
+
+TORCH_RULES = ("no_dilation", "no_output_padding", "conv_formula", "ceil_not_floor",
+               "floor_not_ceil", "padding_once")
+
+
+@pytest.mark.skipif(not torch_available(), reason="needs torch (pip install torch==2.13.0)")
+@pytest.mark.parametrize("family", ["conv.output_size", "pool.output_size",
+                                    "conv_transpose.output_size"])
+def test_wrong_rules_agree_with_torch(family: str) -> None:
+    played: dict[str, int] = {}
+    for params, solution in problems(family):
+        claims = _json(solution.claims)
+        shape_claims = [c for c in claims if c["kind"] in ("shape", "error")]
+        if params.get("q") == "recover" or len(shape_claims) != 1 \
+                or len(shape_claims[0]["layers"]) != 1:
+            continue
+        claim = shape_claims[0]
+        for rule in TORCH_RULES:
+            wrong = _applies(rule, family, _json(params), claims)
+            layer = _as_torch(rule, claim["layers"][0])
+            if wrong is None or layer is None:
+                continue
+            assert _torch_shape(layer, claim["input_shape"]) == wrong, (rule, layer)
+            played[rule] = played.get(rule, 0) + 1
+    expected = {"conv.output_size": {"no_dilation", "padding_once"},
+                "pool.output_size": {"no_dilation", "ceil_not_floor", "floor_not_ceil",
+                                     "padding_once"},
+                "conv_transpose.output_size": {"no_output_padding", "conv_formula",
+                                               "padding_once"}}[family]
+    assert expected <= set(played), played
