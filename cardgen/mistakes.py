@@ -43,6 +43,9 @@ RULES: dict[str, str] = {  # in the order rules are tried: the first of equal an
     "keeps_dropped_window": "Keeping ceil mode's dropped window",
     "padding_once": "2p counted as p",
     "pad_over_half": "Ignoring the pool padding limit",
+    "op_over_limit": "Ignoring output_padding's limit",
+    "op_below_stride": "output_padding below the stride only",
+    "range_by_dilation": "The output_size range up to the dilation",
     "same_symmetric": "Symmetric (k-1)/2 'same' padding",
     "odd_zero_left": "The odd 'same' zero on the left",
     "floor_window_end": "Floor for the adaptive window end",
@@ -150,6 +153,11 @@ def _refused_pool(layer: Layer, args: tuple[Any, ...]) -> bool:
     return layer.kind in ("maxpool", "avgpool") and args[3] > args[1] // 2
 
 
+def _refused_transpose(layer: Layer, args: tuple[Any, ...]) -> bool:
+    """An explicit output_padding at or over both the stride and the dilation."""
+    return layer.kind == "conv_transpose" and args[4] >= max(args[2], args[5])
+
+
 def _same(layer: Layer) -> bool:
     return layer.kind == "conv" and layer.get("padding") == "same"
 
@@ -159,7 +167,7 @@ def _pool_n(size: int, k: int, p: int, d: int, pads: int | None = None) -> int:
 
 
 def _no_plus_one(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
-    if _same(layer) or _refused_pool(layer, args):
+    if _same(layer) or _refused_pool(layer, args) or _refused_transpose(layer, args):
         return None
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
@@ -188,7 +196,7 @@ def _no_dilation(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
         return _Calc(*_floor_tex(n, s), note=f"n = {n}, not {right}")
     if layer.kind == "conv_transpose":
         size, k, s, p, op, d = args
-        if d == 1:
+        if d == 1 or op >= s:  # without the dilation, output_padding must be below s
             return None
         return _Calc(*_transpose_tex(size, k, s, p, op, 1), note=f"k-1 = {k - 1}, not "
                      f"{d * (k - 1)}")
@@ -258,7 +266,7 @@ def _padding_once(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
         return _Calc(*_floor_tex(n, s), note=f"n = {n}, not {n + pl}")
     if layer.kind == "conv_transpose":
         size, k, s, p, op, d = args
-        if p == 0:
+        if p == 0 or _refused_transpose(layer, args):
             return None
         return _Calc(*_transpose_tex(size, k, s, p, op, d, sides=1))
     size, k, s, p, d, ceil = args
@@ -281,14 +289,20 @@ def _pad_over_half(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
 
 
 def _no_output_padding(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
-    if layer.kind != "conv_transpose" or args[4] == 0:
+    if layer.kind != "conv_transpose" or args[4] == 0 or _refused_transpose(layer, args):
         return None
     size, k, s, p, _, d = args
     return _Calc(*_transpose_tex(size, k, s, p, 0, d))
 
 
+def _op_over_limit(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    if not _refused_transpose(layer, args):
+        return None
+    return _Calc(*_transpose_tex(*args[:4], args[4], args[5]))
+
+
 def _conv_formula(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
-    if layer.kind != "conv_transpose":
+    if layer.kind != "conv_transpose" or _refused_transpose(layer, args):
         return None
     size, k, s, p, _, d = args
     n = size + 2 * p - d * (k - 1) - 1
@@ -309,6 +323,8 @@ _DIM_RULES: dict[str, tuple[DimRule, str]] = {
                                       "the kernel"),
     "no_output_padding": (_no_output_padding, "That leaves out output_padding"),
     "conv_formula": (_conv_formula, "That is the conv formula, not the transposed one"),
+    "op_over_limit": (_op_over_limit, "That ignores that output_padding must be below the "
+                                      "stride or the dilation"),
 }
 _SIZED = ("conv", "conv_transpose", "maxpool", "avgpool")
 _DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -396,7 +412,7 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, 
 _FORWARD_RULES = ("no_plus_one", "no_dilation", "ceil_not_floor", "floor_not_ceil",
                   "keeps_dropped_window", "padding_once", "pad_over_half")
 _TRANSPOSE_RULES = ("no_output_padding", "conv_formula", "no_dilation", "no_plus_one",
-                    "padding_once")
+                    "padding_once", "op_over_limit")
 
 
 def _forward(params: Mapping[str, Any], claims: Claims,
@@ -568,6 +584,70 @@ def _transpose(params: Mapping[str, Any], claims: Claims) -> Worked:
             worked["no_dilation"] = (
                 str(target - plain), f"That leaves out the dilation: {plain}, not {base}, "
                 f"so \\( {target} - {plain} = {target - plain} \\).")
+    return worked
+
+
+def _transpose_rules(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """conv_transpose.rules: an explicit output_padding is allowed below the stride OR the
+    dilation; output_size= reaches lo..lo+s-1, bounded by the stride alone."""
+    from cardgen.solver.transpose import size_range
+
+    q = params.get("q")
+    if q == "explicit":
+        worked = _forward(params, claims, _TRANSPOSE_RULES)
+        layer = _args(_only(claims, "shape", "error"))
+        (s,), (d,), (op,) = (set(layer.tup(a)) for a in ("stride", "dilation",
+                                                          "output_padding"))
+        if s <= op < d:
+            worked["op_below_stride"] = (
+                "error", f"That allows output_padding only below the stride; below the "
+                f"dilation runs too: \\( {op} < {d} \\).")
+        return worked
+    calls = [c for c in claims if isinstance(c, Mapping)
+             and c.get("kind") == "transpose_output_size"]
+    if not calls:
+        raise NotApplicable("no output_size call")
+    layer = _layer(calls[0].get("layer"))
+    spatial = _shape(calls[0].get("input_shape"))[-layer.ndim:]
+    dims = [(size_range(n, layer.tup("kernel_size")[i], layer.tup("stride")[i],
+                        layer.tup("padding")[i], layer.tup("dilation")[i]),
+             layer.tup("stride")[i], layer.tup("dilation")[i])
+            for i, n in enumerate(spatial)]
+    if q == "range":
+        ((lo, hi), s, d), = dims
+        worked = {"no_plus_one": (f"{lo - 1}..{hi - 1}",
+                                  f"That is the range without the +1: the smallest size is "
+                                  f"{lo}, not {lo - 1}.")}
+        if d > s:
+            worked["range_by_dilation"] = (
+                f"{lo}..{lo + d - 1}", f"That lets the dilation widen the range: it is "
+                f"\\( {lo} + {s} - 1 = {hi} \\) at most, the stride alone.")
+        return worked
+    if q not in ("picked", "picked2d") or len(calls) != 1:
+        return {}
+    targets = calls[0].get("output_size")
+    if not isinstance(targets, list) or len(targets) != len(dims):
+        raise NotApplicable("the call gives no size per dim")
+    worked = {}
+    # without the +1 the learner's range starts one lower: one more output_padding
+    shifted = [t - lo + 1 for ((lo, _), _, _), t in zip(dims, targets, strict=True)]
+    fits = all(0 <= v < s for v, (_, s, _) in zip(shifted, dims, strict=True))
+    (lo0, _), _, _ = dims[0]
+    worked["no_plus_one"] = (",".join(map(str, shifted)) if fits else "error",
+                             f"That leaves out the +1: the range starts at {lo0 - 1}, "
+                             f"not {lo0}" + ("" if len(dims) == 1 else " (H)") + ".")
+    pads = []
+    for ((lo, _), s, d), t in zip(dims, targets, strict=True):
+        if not lo <= t <= lo + max(s, d) - 1:
+            return worked
+        pads.append(t - lo)
+    trap = [(t, lo, s, d) for ((lo, _), s, d), t in zip(dims, targets, strict=True)
+            if t - lo >= s]
+    if trap:
+        t, lo, s, d = trap[0]
+        worked["range_by_dilation"] = (
+            ",".join(map(str, pads)), f"That lets the dilation widen the range: {t} is past "
+            f"\\( {lo} + {s} - 1 = {lo + s - 1} \\), so the call raises.")
     return worked
 
 
@@ -787,6 +867,7 @@ _FAMILIES: dict[str, Callable[[Mapping[str, Any], Claims], Worked]] = {
     "conv.same_padding": _same_padding,
     "conv.inverse": _inverse,
     "conv_transpose.output_size": _transpose,
+    "conv_transpose.rules": _transpose_rules,
     "adaptive.windows": _adaptive_windows,
     "adaptive.equivalence": _equivalence,
     "conv.validity": _validity,

@@ -163,13 +163,13 @@ TORCH_RULES = ("no_dilation", "no_output_padding", "conv_formula", "ceil_not_flo
 
 @pytest.mark.skipif(not torch_available(), reason="needs torch (pip install torch==2.13.0)")
 @pytest.mark.parametrize("family", ["conv.output_size", "pool.output_size",
-                                    "conv_transpose.output_size"])
+                                    "conv_transpose.output_size", "conv_transpose.rules"])
 def test_wrong_rules_agree_with_torch(family: str) -> None:
     played: dict[str, int] = {}
     for params, solution in problems(family):
         claims = _json(solution.claims)
         shape_claims = [c for c in claims if c["kind"] in ("shape", "error")]
-        if params.get("q") == "recover" or len(shape_claims) != 1 \
+        if params.get("q") not in (None, "size", "explicit") or len(shape_claims) != 1 \
                 or len(shape_claims[0]["layers"]) != 1:
             continue
         claim = shape_claims[0]
@@ -184,5 +184,7 @@ def test_wrong_rules_agree_with_torch(family: str) -> None:
                 "pool.output_size": {"no_dilation", "ceil_not_floor", "floor_not_ceil",
                                      "padding_once"},
                 "conv_transpose.output_size": {"no_output_padding", "conv_formula",
-                                               "padding_once"}}[family]
+                                               "padding_once"},
+                "conv_transpose.rules": {"no_output_padding", "conv_formula", "padding_once",
+                                         "no_dilation"}}[family]
     assert expected <= set(played), played
