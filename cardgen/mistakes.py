@@ -51,6 +51,11 @@ RULES: dict[str, str] = {  # in the order rules are tried: the first of equal an
     "floor_window_end": "Floor for the adaptive window end",
     "divisibility": "The divisibility rule for adaptive pools",
     "stride_recipe": "The stride in//out, kernel in-(out-1)s recipe",
+    "pad_count_flipped": "count_include_pad read the other way",
+    "override_ignored": "divisor_override ignored",
+    "kernel_divisor": "Dividing by the kernel size",
+    "unpool_restores_input": "Unpooling restores the input's size",
+    "unpool_size_unchecked": "output_size taken without its range",
     "channels_ignored": "Checking the sizes, not the channels",
     "no_bias": "Forgetting the bias",
     "groups_ignored": "Ignoring groups",
@@ -754,6 +759,105 @@ def _equivalence(params: Mapping[str, Any], claims: Claims) -> Worked:
     return worked
 
 
+# ------------------------------------------------------------------ pool.options
+
+def _plane(values: Any) -> tuple[list[int], list[int]]:
+    """A values claim's input (one batch, one channel) as (spatial sizes, C-order cells)."""
+    rows = values[0][0]
+    if rows and not isinstance(rows[0], list):
+        rows = [rows]
+        spatial = [len(rows[0])]
+    else:
+        spatial = [len(rows), len(rows[0])]
+    cells = [v for row in rows for v in row]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in cells):
+        raise NotApplicable("the input is not integers")
+    return spatial, cells
+
+
+def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
+    from fractions import Fraction
+
+    from cardgen.solver.pool_options import avg_divisor, avg_values
+
+    if params.get("q") == "unpool":
+        return _unpool(claims)
+    claim = _only(claims, "values")
+    (data,) = claim["layers"]
+    layer = _layer(data)
+    if layer.kind != "avgpool":
+        return {}
+    spatial, cells = _plane(claim["input"])
+    index = list(params["index"])
+
+    def value(**change: Any) -> Fraction:
+        args = {k: v for k, v in data["args"].items() if k not in change}
+        args.update({k: v for k, v in change.items() if v is not None})
+        outs, flat = avg_values(_layer({"type": data["type"], "args": args}), spatial, cells)
+        return flat[index[0] if len(outs) == 1 else index[0] * outs[1] + index[1]]
+
+    divisor = avg_divisor(layer, spatial, index).divisor
+    total = value() * divisor  # the window's sum
+
+    def said(v: Fraction, why: str) -> tuple[str, str]:
+        d = total / v if v else None
+        if d is None or d.denominator != 1:
+            return str(v), f"{why}."
+        shown = f"{total}/{d}" + ("" if f"{total}/{d}" == str(v) else f" = {v}")
+        return str(v), f"{why}: \\( {shown} \\)."
+
+    override = layer.kwargs.get("divisor_override")
+    worked: Worked = {}
+    if override is not None:
+        plain = value(divisor_override=None)
+        worked["override_ignored"] = said(plain, f"That ignores divisor_override={override}")
+    else:
+        include = bool(layer.get("count_include_pad"))
+        flipped = value(count_include_pad=not include)
+        worked["pad_count_flipped"] = said(
+            flipped, "That " + ("leaves the padding zeros out of the count; "
+                                "count_include_pad=True counts them" if include else
+                                "counts the padding zeros; count_include_pad=False does not"))
+        k = prod(layer.tup("kernel_size"))
+        if divisor != k:
+            worked["kernel_divisor"] = said(Fraction(total, k),
+                                            f"That divides by the kernel's {k} cells, not by "
+                                            f"the {divisor} the window counts")
+    return worked
+
+
+def _unpool(claims: Claims) -> Worked:
+    """Without output_size: the input's own size back. With it: output_size taken as
+    given, where PyTorch refuses it for being out of its range."""
+    from cardgen.claims.kinds.unpool import parse
+    from cardgen.solver.pool_options import unpool
+
+    claim = _only(claims, "unpool")
+    try:
+        parsed = parse(claim)
+    except Exception:  # the claim's own parser refuses it: verify reports that
+        raise NotApplicable("the unpool claim does not parse") from None
+    pool, un = parsed.pool, parsed.unpool
+    if not isinstance(pool, Layer):
+        raise NotApplicable("the pool is refused")
+    shape, size = _shape(claim.get("input_shape")), claim.get("output_size")
+    result = unpool(pool, un, shape, size)
+    if size is None:
+        d = next((d for d, n in enumerate(result.default) if n != shape[2 + d]), 0)
+        return {"unpool_restores_input": (
+            _x(shape), f"That assumes unpooling restores the input's size; its default is "
+            f"{result.default[d]}, not {shape[2 + d]}" + (f" ({_DIM_NAMES[un.ndim][d]})"
+                                                          if un.ndim > 1 else "") + ".")}
+    if result.refused != "range":
+        return {}
+    sizes = _shape(size)[-un.ndim:]
+    d = next(d for d, n in enumerate(sizes) if not result.low[d] < n < result.high[d])
+    return {"unpool_size_unchecked": (
+        _x((*shape[:2], *sizes)), f"That takes output_size as given; PyTorch wants it "
+        f"strictly between {result.low[d]} and {result.high[d]}"
+        + (f" ({_DIM_NAMES[un.ndim][d]})" if un.ndim > 1 else "") + ".")}
+
+
 # ------------------------------------------------------------------ conv.validity
 
 def _validity(params: Mapping[str, Any], claims: Claims) -> Worked:
@@ -871,6 +975,7 @@ _FAMILIES: dict[str, Callable[[Mapping[str, Any], Claims], Worked]] = {
     "adaptive.windows": _adaptive_windows,
     "adaptive.equivalence": _equivalence,
     "conv.validity": _validity,
+    "pool.options": _pool_options,
     "conv.params": _conv_params,
 }
 FAMILIES = frozenset(_FAMILIES)  # the families some rule speaks of
