@@ -57,6 +57,7 @@ RULES: dict[str, str] = {  # in the order rules are tried: the first of equal an
     "unpool_restores_input": "Unpooling restores the input's size",
     "unpool_size_unchecked": "output_size taken without its range",
     "channels_ignored": "Checking the sizes, not the channels",
+    "trusts_rule": "Trusting the rule of thumb",
     "no_bias": "Forgetting the bias",
     "groups_ignored": "Ignoring groups",
     "macs_input_size": "Counting outputs at the input size",
@@ -960,6 +961,59 @@ def _conv_params(params: Mapping[str, Any], claims: Claims) -> Worked:
     return worked
 
 
+# ------------------------------------------------------------------ rules.of_thumb
+
+def _of_thumb(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """Trusting the rule: "true" and what the rule itself predicts."""
+    from cardgen.entail import _THUMB_RULES
+    from cardgen.solver.thumb import ceil_docs_out, same_pad_rule
+
+    rule = params.get("rule")
+    reader = _THUMB_RULES.get(str(rule))
+    if reader is None:
+        return {}
+    right = reader(claims)
+    verdict, _, evidence = right.partition(" ")
+    if rule == "same_pad":
+        kernel = _only(claims, "unique")["claim"]["layers"][0]["args"]["kernel_size"]
+        (k,) = set(kernel) if isinstance(kernel, list) else {kernel}
+        guess = same_pad_rule(k)
+        keeps = "no p keeps" if evidence == "none" else f"p = {evidence} keeps"
+        return {"trusts_rule": (f"true {guess}", f"That trusts the rule: \\( \\lfloor "
+                                                 f"({k}-1)/2 \\rfloor = {guess} \\), "
+                                                 f"but {keeps} the size.")}
+    if rule == "multiple":
+        from cardgen.solver.thumb import multiple_rule_builds
+
+        args = _only(claims, "params")["layer"]["args"]
+        cin, cout = args["in_channels"], args["out_channels"]
+        if multiple_rule_builds(cin, cout):  # trusting it: no count of one's own to give
+            return {}
+        return {"trusts_rule": ("true error", f"That trusts the rule: {cin} is not a "
+                                              f"multiple of {cout}, yet PyTorch builds it.")}
+    if rule == "divisible":
+        return {"trusts_rule": ("true", f"That trusts the rule, yet {evidence.replace(' ', ', ')}"
+                                        " matches.")}
+    if rule == "recipe":
+        return {"trusts_rule": (f"true {evidence}", "That trusts the recipe; its windows "
+                                                    "differ from the adaptive ones.")}
+    if rule == "ceil_docs":
+        claim = _only(claims, "shape")
+        layer = _args(claim)
+        spatial = _shape(claim.get("input_shape"))[-layer.ndim:]
+        dil = layer.tup("dilation") if layer.kind == "maxpool" else (1,) * layer.ndim
+        stride = layer.tup("kernel_size") if layer.get("stride") is None else \
+            layer.tup("stride")
+        docs = [ceil_docs_out(n, k, st, p, d) for n, k, st, p, d in
+                zip(spatial, layer.tup("kernel_size"), stride, layer.tup("padding"), dil,
+                    strict=True)]
+        return {"trusts_rule": (f"true {_x(docs)}", f"That trusts the docs' formula; "
+                                                    f"PyTorch drops a last window that "
+                                                    f"would start past the input: "
+                                                    f"{evidence}.")}
+    return {}
+
+
 # ------------------------------------------------------------------ the registry
 
 _FAMILIES: dict[str, Callable[[Mapping[str, Any], Claims], Worked]] = {
@@ -976,6 +1030,7 @@ _FAMILIES: dict[str, Callable[[Mapping[str, Any], Claims], Worked]] = {
     "adaptive.equivalence": _equivalence,
     "conv.validity": _validity,
     "pool.options": _pool_options,
+    "rules.of_thumb": _of_thumb,
     "conv.params": _conv_params,
 }
 FAMILIES = frozenset(_FAMILIES)  # the families some rule speaks of

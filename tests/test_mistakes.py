@@ -188,3 +188,41 @@ def test_wrong_rules_agree_with_torch(family: str) -> None:
                 "conv_transpose.rules": {"no_output_padding", "conv_formula", "padding_once",
                                          "no_dilation"}}[family]
     assert expected <= set(played), played
+
+
+def _torch_avg(layer: dict[str, Any], plane: list[Any], index: list[int]) -> float:
+    import torch
+
+    args = {k: tuple(v) if isinstance(v, list) else v for k, v in layer["args"].items()}
+    out = getattr(torch.nn, layer["type"])(**args)(torch.tensor(plane, dtype=torch.float64))
+    return float(out[0, 0][tuple(index)])
+
+
+@pytest.mark.skipif(not torch_available(), reason="needs torch (pip install torch==2.13.0)")
+def test_avgpool_divisor_rules_agree_with_torch() -> None:
+    """count_include_pad read the other way is torch with it flipped; divisor_override
+    ignored is torch without it."""
+    from fractions import Fraction
+
+    played = set()
+    for params, solution in problems("pool.options"):
+        if params["q"] != "value":
+            continue
+        claims = _json(solution.claims)
+        (claim,) = claims
+        layer = claim["layers"][0]
+        for rule, change in (("pad_count_flipped", "count_include_pad"),
+                             ("override_ignored", "divisor_override")):
+            wrong = _applies(rule, "pool.options", _json(params), claims)
+            if wrong is None:
+                continue
+            args = dict(layer["args"])
+            if change == "count_include_pad":
+                args[change] = not args.get(change, True)
+            else:
+                del args[change]
+            got = _torch_avg({"type": layer["type"], "args": args}, claim["input"],
+                             params["index"])
+            assert got == pytest.approx(float(Fraction(wrong))), (rule, layer)
+            played.add(rule)
+    assert played == {"pad_count_flipped", "override_ignored"}
