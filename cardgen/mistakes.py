@@ -433,6 +433,15 @@ def _forward(params: Mapping[str, Any], claims: Claims,
     return worked
 
 
+def _stack(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """network.stack's shape question: the stack up to the asked layer (params name the
+    layers, as entailment reads them; the claims prove the right shape)."""
+    if params.get("ask") != "shape":
+        return {}
+    claim = {"kind": "shape", "layers": params["layers"], "input_shape": params["input_shape"]}
+    return _forward(params, [claim])
+
+
 # ------------------------------------------------------------------ conv.same_padding
 
 def _args(claim: Mapping[str, Any], key: str = "layers") -> Layer:
@@ -1020,6 +1029,7 @@ _FAMILIES: dict[str, Callable[[Mapping[str, Any], Claims], Worked]] = {
     "conv.output_size": _forward,
     "pool.output_size": _forward,
     "network.trace": _forward,
+    "network.stack": _stack,
     "input.unbatched": _forward,
     "adaptive.output_shape": _forward,
     "conv.same_padding": _same_padding,

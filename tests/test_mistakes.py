@@ -70,6 +70,20 @@ def test_mistakes_differ_and_derive_from_json(family: str) -> None:
     assert named, f"{family}: no mistake named on any drawn card"
 
 
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_mistakes_are_written_like_answers(family: str) -> None:
+    """A mistake's answer has a form the family's own answers have (numbers aside): a
+    shape, a range, a verdict, `error`, `none`."""
+    def form(answer: str) -> str:
+        return re.sub(r"\d+", "9", answer)
+
+    drawn = list(problems(family))
+    forms = {form(solution.answer) for _, solution in drawn}
+    for params, solution in drawn:
+        for m in mistakes(family, params, solution):
+            assert form(m.answer) in forms, (m.rule, m.answer, sorted(forms)[:8])
+
+
 def _rejected(family: str, params: Any, claims: Any, answer: str, items: Any) -> list[str]:
     return check_mistakes(family, params, claims, answer, items)
 
