@@ -15,11 +15,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from math import prod
 from typing import Any
 
-from cardgen.errors import CardgenError
+from cardgen.claims.kinds.unpool import parse as parse_unpool
+from cardgen.entail import _THUMB_RULES
+from cardgen.errors import CardgenError, ShapeError
 from cardgen.layers import Layer
+from cardgen.solver import adaptive_windows
+from cardgen.solver.arith import conv_out
+from cardgen.solver.equivalence import fixed_equivalent, recipe_guess
+from cardgen.solver.params import mac_count, weight_shape
+from cardgen.solver.pool_options import avg_divisor, avg_values, unpool
+from cardgen.solver.shapes import _SIZE, dim_args, layer_step
+from cardgen.solver.thumb import ceil_docs_out, multiple_rule_builds, same_pad_rule
+from cardgen.solver.transpose import size_range
 
 __all__ = ["FAMILIES", "RULES", "Mistake", "NotApplicable", "check_mistakes", "derive", "mistakes"]
 
@@ -27,7 +38,6 @@ __all__ = ["FAMILIES", "RULES", "Mistake", "NotApplicable", "check_mistakes", "d
 @dataclass(frozen=True)
 class Mistake:
     """One wrong rule's answer and the sentence the back shows when it is typed."""
-
     rule: str  # a key of RULES
     answer: str  # formatted exactly like the family's Answer
     line: str  # one sentence: text, `code` spans, MathJax \( \)
@@ -144,7 +154,6 @@ def _fits(value: int) -> int:
 @dataclass(frozen=True)
 class _Calc:
     """One spatial size by a wrong rule: its value, its MathJax, and an aside."""
-
     value: int
     tex: str
     note: str = ""
@@ -337,9 +346,6 @@ _DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 def _right_size(layer: Layer, args: tuple[Any, ...]) -> int | None:
-    from cardgen.errors import ShapeError
-    from cardgen.solver.shapes import _SIZE
-
     try:
         return _SIZE[layer.kind](*args)
     except ShapeError:
@@ -350,8 +356,6 @@ def _wrong_step(layer: Layer, shape: tuple[int, ...], rule: DimRule
                 ) -> tuple[tuple[int, ...], list[tuple[int, _Calc]], bool]:
     """The layer's output shape by the wrong rule, the dims it changed (with their
     computations), and whether the rule applied at all."""
-    from cardgen.solver.shapes import dim_args
-
     n = layer.ndim
     if len(shape) not in (n + 1, n + 2):
         raise NotApplicable("the layer does not run on this rank")
@@ -380,9 +384,6 @@ def _wrong_step(layer: Layer, shape: tuple[int, ...], rule: DimRule
 def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, str]:
     """A stack's output shape when the rule's wrong step is taken wherever it applies;
     the line shows its first change."""
-    from cardgen.errors import ShapeError
-    from cardgen.solver.shapes import layer_step
-
     fn, head = _DIM_RULES[rule]
     if not isinstance(layers_json, list):
         raise NotApplicable("the claim holds no layers")
@@ -450,8 +451,6 @@ def _args(claim: Mapping[str, Any], key: str = "layers") -> Layer:
 
 
 def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
-    from cardgen.errors import ShapeError
-    from cardgen.solver.arith import conv_out
 
     q = params.get("q")
     worked: Worked = {}
@@ -605,8 +604,6 @@ def _transpose(params: Mapping[str, Any], claims: Claims) -> Worked:
 def _transpose_rules(params: Mapping[str, Any], claims: Claims) -> Worked:
     """conv_transpose.rules: an explicit output_padding is allowed below the stride OR the
     dilation; output_size= reaches lo..lo+s-1, bounded by the stride alone."""
-    from cardgen.solver.transpose import size_range
-
     q = params.get("q")
     if q == "explicit":
         worked = _forward(params, claims, _TRANSPOSE_RULES)
@@ -689,7 +686,6 @@ def _end_line(i: int, size: int, out: int) -> str:
 
 
 def _adaptive_windows(params: Mapping[str, Any], claims: Claims) -> Worked:
-    from cardgen.solver import adaptive_windows
 
     claim = _only(claims, "windows")
     q = params.get("q")
@@ -727,7 +723,6 @@ def _adaptive_windows(params: Mapping[str, Any], claims: Claims) -> Worked:
 
 
 def _equivalence(params: Mapping[str, Any], claims: Claims) -> Worked:
-    from cardgen.solver.equivalence import fixed_equivalent, recipe_guess
 
     windows = [c for c in claims if isinstance(c, Mapping) and c.get("kind") == "windows"]
     if params.get("q") == "reverse":
@@ -786,10 +781,7 @@ def _plane(values: Any) -> tuple[list[int], list[int]]:
 
 
 def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
-    from fractions import Fraction
-
-    from cardgen.solver.pool_options import avg_divisor, avg_values
-
+    """An AvgPool output's divisor read wrongly; MaxUnpool's size (see _unpool)."""
     if params.get("q") == "unpool":
         return _unpool(claims)
     claim = _only(claims, "values")
@@ -839,12 +831,9 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
 def _unpool(claims: Claims) -> Worked:
     """Without output_size: the input's own size back. With it: output_size taken as
     given, where PyTorch refuses it for being out of its range."""
-    from cardgen.claims.kinds.unpool import parse
-    from cardgen.solver.pool_options import unpool
-
     claim = _only(claims, "unpool")
     try:
-        parsed = parse(claim)
+        parsed = parse_unpool(claim)
     except Exception:  # the claim's own parser refuses it: verify reports that
         raise NotApplicable("the unpool claim does not parse") from None
     pool, un = parsed.pool, parsed.unpool
@@ -913,7 +902,6 @@ def _raw(data: Any) -> tuple[str, dict[str, Any]]:
 
 
 def _conv_params(params: Mapping[str, Any], claims: Claims) -> Worked:
-    from cardgen.solver.params import weight_shape
 
     worked: Worked = {}
     if params.get("q") == "macs":
@@ -922,7 +910,6 @@ def _conv_params(params: Mapping[str, Any], claims: Claims) -> Worked:
         if layer.kind != "conv":
             return worked
         shape = _shape(claim.get("input_shape"))
-        from cardgen.solver.params import mac_count
 
         count = mac_count(layer, shape)
         ks, g, cin = layer.tup("kernel_size"), layer.get("groups"), layer.get("in_channels")
@@ -974,9 +961,6 @@ def _conv_params(params: Mapping[str, Any], claims: Claims) -> Worked:
 
 def _of_thumb(params: Mapping[str, Any], claims: Claims) -> Worked:
     """Trusting the rule: "true" and what the rule itself predicts."""
-    from cardgen.entail import _THUMB_RULES
-    from cardgen.solver.thumb import ceil_docs_out, same_pad_rule
-
     rule = params.get("rule")
     reader = _THUMB_RULES.get(str(rule))
     if reader is None:
@@ -992,7 +976,6 @@ def _of_thumb(params: Mapping[str, Any], claims: Claims) -> Worked:
                                                  f"({k}-1)/2 \\rfloor = {guess} \\), "
                                                  f"but {keeps} the size.")}
     if rule == "multiple":
-        from cardgen.solver.thumb import multiple_rule_builds
 
         args = _only(claims, "params")["layer"]["args"]
         cin, cout = args["in_channels"], args["out_channels"]
