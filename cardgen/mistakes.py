@@ -451,7 +451,8 @@ def _args(claim: Mapping[str, Any], key: str = "layers") -> Layer:
 
 
 def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
-
+    """The padding that keeps the size (pad), PyTorch's 'same' split (split), TensorFlow's
+    'SAME' size with a stride (tf)."""
     q = params.get("q")
     worked: Worked = {}
     if q == "split":
@@ -686,7 +687,7 @@ def _end_line(i: int, size: int, out: int) -> str:
 
 
 def _adaptive_windows(params: Mapping[str, Any], claims: Claims) -> Worked:
-
+    """The windows with their ends rounded down."""
     claim = _only(claims, "windows")
     q = params.get("q")
     if q == "window2d":
@@ -723,7 +724,7 @@ def _adaptive_windows(params: Mapping[str, Any], claims: Claims) -> Worked:
 
 
 def _equivalence(params: Mapping[str, Any], claims: Claims) -> Worked:
-
+    """The divisibility rule and the stride/kernel recipe, against the true windows."""
     windows = [c for c in claims if isinstance(c, Mapping) and c.get("kind") == "windows"]
     if params.get("q") == "reverse":
         adaptive = [c for c in windows if _args(c, "layer").kind.startswith("adaptive")]
@@ -902,7 +903,8 @@ def _raw(data: Any) -> tuple[str, dict[str, Any]]:
 
 
 def _conv_params(params: Mapping[str, Any], claims: Claims) -> Worked:
-
+    """Parameters without the bias or with groups ignored; MACs with groups ignored or
+    outputs counted at the input's size."""
     worked: Worked = {}
     if params.get("q") == "macs":
         claim = _only(claims, "macs")
