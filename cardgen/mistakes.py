@@ -408,8 +408,9 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, 
         return answer, ""
     i, nd, changed = first
     d, calc = changed[0]
-    where = [f"layer {i + 1}"] if len(layers) > 1 else []
-    if len({c.tex for _, c in changed}) > 1 or (where and nd > 1):
+    where = [f"from layer {i + 1}"] if len(layers) > 1 else []  # and on, wherever it applies
+    alike = len(changed) == nd and len({c.tex for _, c in changed}) == 1
+    if nd > 1 and not alike:  # name the dim unless every dim changed the same way
         where.append(_DIM_NAMES[nd][d])
     aside = "; ".join(filter(None, [", ".join(where), calc.note]))
     line = f"{head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)."
