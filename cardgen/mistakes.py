@@ -249,14 +249,19 @@ def _ceil_not_floor(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     return _Calc(*_ceil_pool(size, k, s, p, d))
 
 
-def _floor_not_ceil(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
-    if layer.kind not in ("maxpool", "avgpool") or _refused_pool(layer, args) or not args[5]:
-        return None
+def _pool_floor(args: tuple[Any, ...]) -> _Calc:
+    """A pool's size in floor mode, whatever its ceil_mode and padding."""
     size, k, s, p, d, _ = args
     n = _pool_n(size, k, p, d)
     if n < 0:
         raise NotApplicable("the window does not fit")
     return _Calc(*_floor_tex(n, s))
+
+
+def _floor_not_ceil(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    if layer.kind not in ("maxpool", "avgpool") or _refused_pool(layer, args) or not args[5]:
+        return None
+    return _pool_floor(args)
 
 
 def _keeps_dropped(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
@@ -296,11 +301,7 @@ def _padding_once(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
 def _pad_over_half(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     if not _refused_pool(layer, args) or args[5]:
         return None
-    size, k, s, p, d, _ = args
-    n = _pool_n(size, k, p, d)
-    if n < 0:
-        raise NotApplicable("the window does not fit")
-    return _Calc(*_floor_tex(n, s))
+    return _pool_floor(args)
 
 
 def _no_output_padding(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
