@@ -22,6 +22,7 @@ from typing import Any
 from cardgen.claims.kinds.unpool import parse as parse_unpool
 from cardgen.entail import _THUMB_RULES
 from cardgen.errors import CardgenError, ShapeError
+from cardgen.explain import count_of
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows
 from cardgen.solver.arith import conv_out
@@ -59,6 +60,9 @@ RULES: dict[str, str] = {  # in the order rules are tried: the first of equal an
     "same_symmetric": "Symmetric (k-1)/2 'same' padding",
     "odd_zero_left": "The odd 'same' zero on the left",
     "floor_window_end": "Floor for the adaptive window end",
+    "adaptive_capped": "An adaptive pool capped at the input size",
+    "none_as_one": "None in output_size read as 1",
+    "flatten_all": "Flatten() flattening dim 0 too",
     "divisibility": "The divisibility rule for adaptive pools",
     "stride_recipe": "The stride in//out, kernel in-(out-1)s recipe",
     "pad_count_flipped": "count_include_pad read the other way",
@@ -385,26 +389,35 @@ def _wrong_step(layer: Layer, shape: tuple[int, ...], rule: DimRule
 def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, str]:
     """A stack's output shape when the rule's wrong step is taken wherever it applies;
     the line shows its first change."""
-    fn, head = _DIM_RULES[rule]
+    fn, head = _DIM_RULES.get(rule, (None, ""))
     if not isinstance(layers_json, list):
         raise NotApplicable("the claim holds no layers")
     layers = [_layer(j) for j in layers_json]
     current = _shape(shape_json)
-    applied, first = False, None
+    applied, first, said = False, None, ""
     for i, layer in enumerate(layers):
-        if layer.kind in _SIZED:
+        if layer.kind in _SIZED and fn is not None:
             current, changed, used = _wrong_step(layer, current, fn)
             applied = applied or used
-            if changed and first is None:
+            if changed and first is None and not said:
                 first = (i, layer.ndim, changed)
             continue
         try:
-            current = layer_step(layer, current).output_shape
+            right = layer_step(layer, current).output_shape
         except ShapeError:
             raise NotApplicable("a later layer refuses the wrong shape") from None
+        wrong = _LAYER_RULES[rule](layer, current, right) if rule in _LAYER_RULES else None
+        if wrong is not None:
+            applied = True
+            if wrong[0] != right and first is None and not said:
+                said = wrong[1] if len(layers) == 1 else \
+                    wrong[1].replace(";", f" (layer {i + 1});", 1)
+        current = right if wrong is None else wrong[0]
     if not applied:
         raise NotApplicable("no layer the rule speaks of")
     answer = _x(current)
+    if said:
+        return answer, said
     if first is None:  # the same as the right answer: check_mistakes says so
         return answer, ""
     i, nd, changed = first
@@ -418,8 +431,56 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, 
     return answer, line
 
 
+def _flatten_all(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
+                 ) -> tuple[tuple[int, ...], str] | None:
+    """Flatten() read as flattening every dim, dim 0 included."""
+    if layer.kind != "flatten" or layer.get("start_dim") != 1 or layer.get("end_dim") != -1 \
+            or len(shape) < 2:
+        return None
+    return (prod(shape),), (f"That flattens dim 0 too; `Flatten()` starts at dim 1: "
+                            f"`{_x(shape)}` gives `{_x(right)}`.")
+
+
+def _adaptive_capped(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
+                     ) -> tuple[tuple[int, ...], str] | None:
+    """An adaptive pool's output capped at the input's size."""
+    if not layer.kind.startswith("adaptive"):
+        return None
+    n = layer.ndim
+    over = [d for d in range(n) if right[-n + d] > shape[-n + d]]
+    if not over:
+        return None
+    capped = right[:-n] + tuple(min(o, i) for o, i in zip(right[-n:], shape[-n:], strict=True))
+    d = over[0]
+    return capped, (f"That caps the output at the input's size; an adaptive pool gives "
+                    f"{right[-n + d]} from {count_of(shape[-n + d], 'cell')}.")
+
+
+def _none_as_one(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
+                 ) -> tuple[tuple[int, ...], str] | None:
+    """None in output_size read as 1."""
+    if not layer.kind.startswith("adaptive") or None not in layer.tup("output_size"):
+        return None
+    n = layer.ndim
+    sizes = layer.tup("output_size")
+    ones = right[:-n] + tuple(1 if o is None else r for o, r in zip(sizes, right[-n:],
+                                                                     strict=True))
+    d = sizes.index(None)
+    return ones, (f"That reads None as 1; None keeps the input's size, here "
+                  f"{shape[-n + d]}.")
+
+
+_LAYER_RULES: dict[str, Callable[[Layer, tuple[int, ...], tuple[int, ...]],
+                                 tuple[tuple[int, ...], str] | None]] = {
+    "flatten_all": _flatten_all,
+    "adaptive_capped": _adaptive_capped,
+    "none_as_one": _none_as_one,
+}
+
+
 _FORWARD_RULES = ("no_plus_one", "no_dilation", "ceil_not_floor", "floor_not_ceil",
-                  "keeps_dropped_window", "padding_once", "pad_over_half")
+                  "keeps_dropped_window", "padding_once", "pad_over_half", "flatten_all",
+                  "adaptive_capped", "none_as_one")
 _TRANSPOSE_RULES = ("no_output_padding", "conv_formula", "no_dilation", "no_plus_one",
                     "padding_once", "op_over_limit")
 
