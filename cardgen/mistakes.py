@@ -59,6 +59,8 @@ RULES: dict[str, str] = {  # in the order rules are tried: the first of equal an
     "range_by_dilation": "The output_size range up to the dilation",
     "same_symmetric": "Symmetric (k-1)/2 'same' padding",
     "odd_zero_left": "The odd 'same' zero on the left",
+    "other_dialect": "The other SAME dialect's split",
+    "same_floor": "Floor for SAME's ceil(in/s)",
     "floor_window_end": "Floor for the adaptive window end",
     "adaptive_capped": "An adaptive pool capped at the input size",
     "none_as_one": "None in output_size read as 1",
@@ -634,6 +636,63 @@ def _inverse(params: Mapping[str, Any], claims: Claims) -> Worked:
     return worked
 
 
+# ------------------------------------------------------------------ conv.framework_same
+
+def _per_dim(value: Any, n: int) -> list[int]:
+    values = value if isinstance(value, list) else [value] * n
+    if len(values) != n or not all(isinstance(v, int) for v in values):
+        raise NotApplicable("not one integer per dim")
+    return values
+
+
+def _framework_same(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """SAME (TensorFlow, ONNX) read through PyTorch habits: floor for its ceil(in/s), the
+    stride-1 padding floor((k-1)/2), the other dialect's side for the odd zero."""
+    found = [c for c in claims if isinstance(c, Mapping) and c.get("kind") == "unique"]
+    claim = found[0]["claim"] if found else _only(claims, "framework_same")
+    spatial = _shape(claim.get("input_shape"))[2:]
+    n = len(spatial)
+    args = claim["layers"][0]["args"]
+    ks, ss = _per_dim(args["kernel_size"], n), _per_dim(args.get("stride", 1), n)
+    sym = [(k - 1) // 2 for k in ks]
+    q = params.get("q")
+    if q == "size":
+        right = [_cdiv(i, st) for i, st in zip(spatial, ss, strict=True)]
+        d = next((d for d in range(n) if spatial[d] % ss[d]), 0)
+        worked: Worked = {"same_floor": (
+            _x([_fits(i // st) for i, st in zip(spatial, ss, strict=True)]),
+            f"That rounds down; SAME gives \\( \\lceil {spatial[d]}/{ss[d]} \\rceil = "
+            f"{right[d]} \\).")}
+        try:
+            sizes = [conv_out(i, k, st, p) for i, k, st, p in zip(spatial, ks, ss, sym,
+                                                                   strict=True)]
+        except ShapeError:
+            return worked
+        worked["same_symmetric"] = (_x(sizes), f"That is PyTorch's size with padding "
+                                               f"\\( \\lfloor ({ks[0]}-1)/2 \\rfloor = "
+                                               f"{sym[0]} \\) on each side.")
+        return worked
+    pads = claim.get("pads")
+    if not (isinstance(pads, list) and pads and all(p == pads[0] for p in pads)):
+        raise NotApplicable("not one split for every dim")
+    left, right_pad = pads[0]
+    if len(set(sym)) != 1:
+        return {}
+    rule = (f"That is the stride-1 rule \\( \\lfloor ({ks[0]}-1)/2 \\rfloor = {sym[0]} "
+            f"\\); SAME pads {left},{right_pad} here.")
+    if q == "torch":
+        return {"same_symmetric": (str(sym[0]), rule)}
+    worked = {"same_symmetric": (f"{sym[0]},{sym[0]}", rule)}
+    dialect = claim.get("dialect")
+    other = {"SAME_UPPER": "SAME_LOWER", "SAME_LOWER": "SAME_UPPER"}.get(str(dialect))
+    if other is not None:
+        side = "after" if dialect == "SAME_UPPER" else "before"
+        worked["other_dialect"] = (f"{right_pad},{left}",
+                                   f"That is {other}'s split; {dialect} puts the odd zero "
+                                   f"{side}.")
+    return worked
+
+
 # ------------------------------------------------------------------ conv_transpose
 
 def _transpose(params: Mapping[str, Any], claims: Claims) -> Worked:
@@ -1081,6 +1140,7 @@ _FAMILIES: dict[str, Callable[[Mapping[str, Any], Claims], Worked]] = {
     "input.unbatched": _forward,
     "adaptive.output_shape": _forward,
     "conv.same_padding": _same_padding,
+    "conv.framework_same": _framework_same,
     "conv.inverse": _inverse,
     "conv_transpose.output_size": _transpose,
     "conv_transpose.rules": _transpose_rules,
