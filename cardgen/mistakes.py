@@ -20,7 +20,7 @@ from math import prod
 from typing import Any
 
 from cardgen.claims.kinds.unpool import parse as parse_unpool
-from cardgen.entail import _THUMB_RULES
+from cardgen.entail import _THUMB_RULES, NotEntailed
 from cardgen.errors import CardgenError, ShapeError
 from cardgen.explain import count_of
 from cardgen.layers import Layer
@@ -147,6 +147,15 @@ def _transpose_tex(size: int, k: int, s: int, p: int, op: int, d: int,
     terms += ["+ 1"] if plus else []
     value = (size - 1) * s - sides * p + d * (k - 1) + op + (1 if plus else 0)
     return value, f"{' '.join(terms)} = {value}"
+
+
+# verify reads untrusted Specs: a loop over a range or a list of windows stays this small
+_BOUND = 100_000
+
+
+def _small(*values: int) -> None:
+    if not all(isinstance(v, int) and abs(v) <= _BOUND for v in values):
+        raise NotApplicable("numbers beyond what a card asks")
 
 
 def _fits(value: int) -> int:
@@ -562,6 +571,7 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
     top = space[1] if isinstance(space, list) and len(space) == 2 else None
     if not isinstance(top, int):
         raise NotApplicable("the unique claim states no space for p")
+    _small(top)
 
     def out(p: int, dil: int) -> int | None:
         try:
@@ -614,6 +624,7 @@ def _inverse(params: Mapping[str, Any], claims: Claims) -> Worked:
     if not isinstance(space, Mapping) or len(space) != 1:
         raise NotApplicable("the unique claim asks for one value")
     ((letter, (lo, hi)),) = space.items()
+    _small(lo, hi)
     args = dict(template["layers"][0]["args"])
     (name,) = [a for a, v in args.items() if v == {"var": letter}]
     size = _shape(template.get("input_shape"))[-1]
@@ -799,7 +810,9 @@ def _adaptive_one(claim: Mapping[str, Any], dim: int) -> tuple[int, int]:
         raise NotApplicable("the claim is not about an adaptive pool")
     spatial = _shape(claim.get("input_shape"))[-layer.ndim:]
     out = layer.tup("output_size")[dim]
-    return spatial[dim], spatial[dim] if out is None else out
+    size = spatial[dim] if out is None else out
+    _small(spatial[dim], size)
+    return spatial[dim], size
 
 
 def _end_line(i: int, size: int, out: int) -> str:
@@ -1089,7 +1102,10 @@ def _of_thumb(params: Mapping[str, Any], claims: Claims) -> Worked:
     reader = _THUMB_RULES.get(str(rule))
     if reader is None:
         return {}
-    right = reader(claims)
+    try:
+        right = reader(claims)
+    except NotEntailed:
+        raise NotApplicable("the claims give no answer") from None
     verdict, _, evidence = right.partition(" ")
     if rule == "same_pad":
         kernel = _only(claims, "unique")["claim"]["layers"][0]["args"]["kernel_size"]
@@ -1164,7 +1180,7 @@ def _worked(family: str, params: Mapping[str, Any], claims: Claims) -> Worked:
     except NotApplicable:
         return {}
     except (CardgenError, KeyError, IndexError, TypeError, ValueError, AttributeError,
-            ZeroDivisionError):
+            ArithmeticError):
         return {}  # data not shaped as this family's: no rule applies
     order = list(RULES)
     return dict(sorted(found.items(), key=lambda item: order.index(item[0])))

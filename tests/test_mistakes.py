@@ -262,3 +262,27 @@ def test_avgpool_divisor_rules_agree_with_torch() -> None:
             assert got == pytest.approx(float(Fraction(wrong))), (rule, layer)
             played.add(rule)
     assert played == {"pad_count_flipped", "override_ignored"}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_hostile_specs_give_reasons_not_exceptions(family: str) -> None:
+    """verify reads untrusted decks: malformed or huge data gives reasons, never a crash
+    or a loop over a billion candidates."""
+    params, solution = next(problems(family))
+    item = [{"rule": "no_plus_one", "answer": "1"}]
+    for claims in ([], [1, "x", None], [{"kind": "shape"}], [{"kind": "unique", "space": 5}]):
+        assert check_mistakes(family, params, claims, solution.answer, item)
+    huge = _json(solution.claims)
+
+    def blow(value: Any) -> Any:  # every integer a trillion: ranges, sizes, spaces
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int):
+            return 10**12
+        if isinstance(value, list):
+            return [blow(v) for v in value]
+        if isinstance(value, dict):
+            return {k: blow(v) for k, v in value.items()}
+        return value
+
+    assert check_mistakes(family, blow(params), blow(huge), solution.answer, item)
