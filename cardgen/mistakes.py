@@ -287,7 +287,9 @@ def _keeps_dropped(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     value, tex = _ceil_tex(n, s)
     if (value - 1) * s < size + p:  # nothing dropped here
         return None
-    return _Calc(value, tex, note=f"it would start at {(value - 1) * s}, past the input")
+    where = "padded cell" if p else "cell"  # the worked steps' coordinates
+    return _Calc(value, tex, note=f"it would start at {where} {(value - 1) * s}, past "
+                                  "the input")
 
 
 def _padding_once(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
