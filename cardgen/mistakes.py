@@ -1025,8 +1025,9 @@ def _validity(params: Mapping[str, Any], claims: Claims) -> Worked:
     if not channels_ok:
         worked["channels_ignored"] = (
             verdict(padded >= span),
-            f"That checks only the sizes: the layer wants {layer.get('in_channels')} "
-            f"channels, the input has {shape[-layer.ndim - 1]}.")
+            f"That checks only the sizes: the layer wants "
+            f"{count_of(layer.get('in_channels'), 'channel')}, the input has "
+            f"{shape[-layer.ndim - 1]}.")
     return worked
 
 
