@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cardgen.claims.kinds.unpool import parse as parse_unpool
 from cardgen.entail import _THUMB_RULES, NotEntailed
@@ -32,6 +32,9 @@ from cardgen.solver.pool_options import avg_divisor, avg_values, unpool
 from cardgen.solver.shapes import _SIZE, dim_args, layer_step
 from cardgen.solver.thumb import ceil_docs_out, multiple_rule_builds, same_pad_rule
 from cardgen.solver.transpose import size_range
+
+if TYPE_CHECKING:
+    from cardgen.families.base import Solution
 
 __all__ = ["FAMILIES", "RULES", "Mistake", "NotApplicable", "check_mistakes", "derive", "mistakes"]
 
@@ -1194,7 +1197,7 @@ def _json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def mistakes(family: str, params: dict[str, Any], solution: Any) -> list[Mistake]:
+def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list[Mistake]:
     """The named wrong rules that give another answer than `solution.answer`, in RULES
     order; one mistake per distinct wrong answer (the first rule wins)."""
     worked = _worked(family, _json(params), _json(solution.claims))
