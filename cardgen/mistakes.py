@@ -1,25 +1,1251 @@
-"""Placeholder until the mistakes module lands (issue 12)."""
+"""Naming the mistake (issue 12): the answers classic wrong rules give, as checkable data.
+
+For a solved problem, each rule that applies is worked again with its one wrong step
+(the +1 left out, the dilation forgotten, ceil for floor, ...). A rule's answer is
+derived from the problem's claims as `cardgen verify` reads them (JSON: the layers and
+the input shape of the shape claim, the kernel of the padding claim, ...), with params
+only for which part of the question is asked. ``mistakes`` (build) and ``derive`` /
+``check_mistakes`` (verify) go through the same code, ``_worked``, so they cannot drift.
+A rule whose wrong computation is impossible (a size below 1, a window that does not
+fit, a layer that cannot run) gives no mistake.
+"""
+
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from fractions import Fraction
+from math import prod
+from typing import TYPE_CHECKING, Any
+
+from cardgen.claims.kinds.unpool import parse as parse_unpool
+from cardgen.entail import _THUMB_RULES, NotEntailed
+from cardgen.errors import CardgenError, ShapeError
+from cardgen.explain import count_of
+from cardgen.layers import Layer
+from cardgen.solver import adaptive_windows
+from cardgen.solver.arith import conv_out
+from cardgen.solver.equivalence import fixed_equivalent, recipe_guess
+from cardgen.solver.params import mac_count, weight_shape
+from cardgen.solver.pool_options import avg_divisor, avg_values, unpool
+from cardgen.solver.shapes import _SIZE, dim_args, layer_step
+from cardgen.solver.thumb import ceil_docs_out, multiple_rule_builds, same_pad_rule
+from cardgen.solver.transpose import size_range
+
+if TYPE_CHECKING:
+    from cardgen.families.base import Solution
+
+__all__ = ["FAMILIES", "RULES", "Mistake", "NotApplicable", "check_mistakes", "derive", "mistakes"]
 
 
 @dataclass(frozen=True)
 class Mistake:
-    rule: str
-    answer: str
-    line: str
+    """One wrong rule's answer and the sentence the back shows when it is typed."""
+    rule: str  # a key of RULES
+    answer: str  # formatted exactly like the family's Answer
+    line: str  # one sentence: text, `code` spans, MathJax \( \)
 
 
-RULES: dict[str, str] = {}
+RULES: dict[str, str] = {  # in the order rules are tried: the first of equal answers wins
+    "no_output_padding": "No output_padding",
+    "conv_formula": "The plain conv formula for a transposed conv",
+    "no_dilation": "Forgetting the dilation",
+    "no_plus_one": "Forgetting the +1",
+    "ceil_not_floor": "Ceil instead of floor",
+    "floor_not_ceil": "Floor instead of ceil (ceil_mode=True)",
+    "keeps_dropped_window": "Keeping ceil mode's dropped window",
+    "padding_once": "2p counted as p",
+    "pad_over_half": "Ignoring the pool padding limit",
+    "op_over_limit": "Ignoring output_padding's limit",
+    "op_below_stride": "output_padding below the stride only",
+    "range_by_dilation": "The output_size range up to the dilation",
+    "same_symmetric": "Symmetric (k-1)/2 'same' padding",
+    "odd_zero_left": "The odd 'same' zero on the left",
+    "other_dialect": "The other SAME dialect's split",
+    "same_floor": "Floor for SAME's ceil(in/s)",
+    "floor_window_end": "Floor for the adaptive window end",
+    "adaptive_capped": "An adaptive pool capped at the input size",
+    "none_as_one": "None in output_size read as 1",
+    "flatten_all": "Flatten() flattening dim 0 too",
+    "divisibility": "The divisibility rule for adaptive pools",
+    "stride_recipe": "The stride in//out, kernel in-(out-1)s recipe",
+    "pad_count_flipped": "count_include_pad read the other way",
+    "override_ignored": "divisor_override ignored",
+    "kernel_divisor": "Dividing by the kernel size",
+    "unpool_restores_input": "Unpooling restores the input's size",
+    "unpool_size_unchecked": "output_size taken without its range",
+    "channels_ignored": "Checking the sizes, not the channels",
+    "trusts_rule": "Trusting the rule of thumb",
+    "no_bias": "Forgetting the bias",
+    "groups_ignored": "Ignoring groups",
+    "macs_input_size": "Counting outputs at the input size",
+}
 
 
-def mistakes(family: str, params: dict[str, Any], solution: Any) -> list[Mistake]:
-    return []
+class NotApplicable(Exception):
+    """The rule does not apply to this problem, or its wrong computation is impossible."""
 
 
-def check_mistakes(family: str, params: Mapping[str, Any], claims: Sequence[Any], answer: str,
-                   found: Any) -> list[str]:
-    return [] if found in (None, []) else ["mistakes are not supported yet"]
+Claims = Sequence[Any]
+Worked = dict[str, tuple[str, str]]  # rule -> (answer, line), in RULES order
+
+
+# ------------------------------------------------------------------ small helpers
+
+def _only(claims: Claims, *kinds: str) -> Mapping[str, Any]:
+    found = [c for c in claims if isinstance(c, Mapping) and c.get("kind") in kinds]
+    if len(found) != 1:
+        raise NotApplicable(f"expected one {' or '.join(kinds)} claim")
+    return found[0]
+
+
+def _layer(data: Any) -> Layer:
+    try:
+        return Layer.from_json(data)
+    except (CardgenError, KeyError, TypeError, ValueError):
+        raise NotApplicable("the claim holds no layer cardgen builds") from None
+
+
+def _shape(values: Any) -> tuple[int, ...]:
+    if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                               for v in values):
+        raise NotApplicable("the claim holds no shape")
+    return tuple(values)
+
+
+def _x(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape))
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _floor_tex(n: int, s: int, plus: bool = True) -> tuple[int, str]:
+    """floor(n/s) (+ 1), and its MathJax."""
+    value = n // s + (1 if plus else 0)
+    if s == 1 and not plus:  # the worked steps' n, as it is
+        return value, f"n = {n}"
+    body = str(n) if s == 1 else f"\\lfloor {n}/{s} \\rfloor"
+    return value, f"{body}{' + 1' if plus else ''} = {value}"
+
+
+def _ceil_tex(n: int, s: int, plus: bool = True) -> tuple[int, str]:
+    value = _cdiv(n, s) + (1 if plus else 0)
+    if s == 1 and not plus:
+        return value, f"n = {n}"
+    body = str(n) if s == 1 else f"\\lceil {n}/{s} \\rceil"
+    return value, f"{body}{' + 1' if plus else ''} = {value}"
+
+
+def _transpose_tex(size: int, k: int, s: int, p: int, op: int, d: int,
+                   plus: bool = True, sides: int = 2) -> tuple[int, str]:
+    """(in-1)s - 2p + d(k-1) + op (+ 1), its terms summed (zeros left out); `sides` 1
+    takes p once."""
+    terms = [str((size - 1) * s)]
+    terms += [f"- {sides * p}"] if p else []
+    terms += [f"+ {d * (k - 1)}"] if k > 1 else []
+    terms += [f"+ {op}"] if op else []
+    terms += ["+ 1"] if plus else []
+    value = (size - 1) * s - sides * p + d * (k - 1) + op + (1 if plus else 0)
+    return value, f"{' '.join(terms)} = {value}"
+
+
+# verify reads untrusted Specs: a loop over a range or a list of windows stays this small
+_BOUND = 100_000
+
+
+def _small(*values: int) -> None:
+    if not all(isinstance(v, int) and abs(v) <= _BOUND for v in values):
+        raise NotApplicable("numbers beyond what a card asks")
+
+
+def _fits(value: int) -> int:
+    if value < 1:
+        raise NotApplicable("the wrong rule gives no size")
+    return value
+
+
+# ------------------------------------------------------------------ forward shapes
+
+@dataclass(frozen=True)
+class _Calc:
+    """One spatial size by a wrong rule: its value, its MathJax, and an aside."""
+    value: int
+    tex: str
+    note: str = ""
+
+
+# A rule for one spatial dim of one layer: the layer and arith's arguments for that dim
+# (cardgen.solver.shapes.dim_args); None where the rule says nothing about this dim.
+DimRule = Callable[[Layer, tuple[Any, ...]], "_Calc | None"]
+
+
+def _refused_pool(layer: Layer, args: tuple[Any, ...]) -> bool:
+    return layer.kind in ("maxpool", "avgpool") and args[3] > args[1] // 2
+
+
+def _refused_transpose(layer: Layer, args: tuple[Any, ...]) -> bool:
+    """An explicit output_padding at or over both the stride and the dilation."""
+    return layer.kind == "conv_transpose" and args[4] >= max(args[2], args[5])
+
+
+def _same(layer: Layer) -> bool:
+    return layer.kind == "conv" and layer.get("padding") == "same"
+
+
+def _pool_n(size: int, k: int, p: int, d: int, pads: int | None = None) -> int:
+    return size + (2 * p if pads is None else pads) - d * (k - 1) - 1
+
+
+def _no_plus_one(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    if _same(layer) or _refused_pool(layer, args) or _refused_transpose(layer, args):
+        return None
+    if layer.kind == "conv":
+        size, k, s, pl, d, pr = args
+        n = size + pl + pr - d * (k - 1) - 1
+    elif layer.kind == "conv_transpose":
+        size, k, s, p, op, d = args
+        return _Calc(*_transpose_tex(size, k, s, p, op, d, plus=False))
+    else:
+        size, k, s, p, d, ceil = args
+        n = _pool_n(size, k, p, d)
+        if ceil:
+            return _Calc(*_ceil_tex(n, s, plus=False)) if n >= 0 else None
+    if n < 0:
+        raise NotApplicable("the window does not fit")
+    return _Calc(*_floor_tex(n, s, plus=False))
+
+
+def _no_dilation(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    if _same(layer) or _refused_pool(layer, args):
+        return None
+    if layer.kind == "conv":
+        size, k, s, pl, d, pr = args
+        if d == 1:
+            return None
+        n, right = size + pl + pr - (k - 1) - 1, size + pl + pr - d * (k - 1) - 1
+        return _Calc(*_floor_tex(n, s), note=f"n = {n}, not {right}")
+    if layer.kind == "conv_transpose":
+        size, k, s, p, op, d = args
+        if d == 1 or op >= s:  # without the dilation, output_padding must be below s
+            return None
+        return _Calc(*_transpose_tex(size, k, s, p, op, 1), note=f"k-1 = {k - 1}, not "
+                     f"{d * (k - 1)}")
+    size, k, s, p, d, ceil = args
+    if d == 1:
+        return None
+    n, right = _pool_n(size, k, p, 1), _pool_n(size, k, p, d)
+    value, tex = _ceil_pool(size, k, s, p, 1) if ceil else _floor_tex(n, s)
+    return _Calc(value, tex, note=f"n = {n}, not {right}")
+
+
+def _ceil_pool(size: int, k: int, s: int, p: int, d: int) -> tuple[int, str]:
+    """Ceil mode as PyTorch works it (the last-window rule applied)."""
+    n = _pool_n(size, k, p, d)
+    value, tex = _ceil_tex(n, s)
+    if (value - 1) * s >= size + p:  # the last window would start past the input
+        value, tex = value - 1, f"\\lceil {n}/{s} \\rceil = {value - 1}"
+    return value, tex
+
+
+def _ceil_not_floor(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    """Where the floor drops something (n % s != 0); a pool as with ceil_mode=True."""
+    if _same(layer) or _refused_pool(layer, args) or layer.kind == "conv_transpose":
+        return None
+    if layer.kind == "conv":
+        size, k, s, pl, d, pr = args
+        n = size + pl + pr - d * (k - 1) - 1
+        if n < 0 or n % s == 0:
+            return None
+        return _Calc(*_ceil_tex(n, s))
+    size, k, s, p, d, ceil = args
+    n = _pool_n(size, k, p, d)
+    if ceil or n < 0 or n % s == 0:
+        return None
+    return _Calc(*_ceil_pool(size, k, s, p, d))
+
+
+def _pool_floor(args: tuple[Any, ...]) -> _Calc:
+    """A pool's size in floor mode, whatever its ceil_mode and padding."""
+    size, k, s, p, d, _ = args
+    n = _pool_n(size, k, p, d)
+    if n < 0:
+        raise NotApplicable("the window does not fit")
+    return _Calc(*_floor_tex(n, s))
+
+
+def _floor_not_ceil(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    if layer.kind not in ("maxpool", "avgpool") or _refused_pool(layer, args) or not args[5]:
+        return None
+    return _pool_floor(args)
+
+
+def _keeps_dropped(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    if layer.kind not in ("maxpool", "avgpool") or _refused_pool(layer, args) or not args[5]:
+        return None
+    size, k, s, p, d, _ = args
+    n = _pool_n(size, k, p, d)
+    value, tex = _ceil_tex(n, s)
+    if (value - 1) * s < size + p:  # nothing dropped here
+        return None
+    where = "padded cell" if p else "cell"  # the worked steps' coordinates
+    return _Calc(value, tex, note=f"it would start at {where} {(value - 1) * s}, past "
+                                  "the input")
+
+
+def _padding_once(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    if layer.kind == "conv":
+        size, k, s, pl, d, pr = args
+        if isinstance(layer.get("padding"), str) or pl == 0:
+            return None
+        n = size + pl - d * (k - 1) - 1
+        if n < 0:
+            raise NotApplicable("the window does not fit")
+        return _Calc(*_floor_tex(n, s), note=f"n = {n}, not {n + pl}")
+    if layer.kind == "conv_transpose":
+        size, k, s, p, op, d = args
+        if p == 0 or _refused_transpose(layer, args):
+            return None
+        return _Calc(*_transpose_tex(size, k, s, p, op, d, sides=1))
+    size, k, s, p, d, ceil = args
+    if p == 0 or ceil or _refused_pool(layer, args):  # ceil mode's last-window rule
+        return None                                    # reads the left padding: no one p
+    n = _pool_n(size, k, p, d, pads=p)
+    if n < 0:
+        raise NotApplicable("the window does not fit")
+    return _Calc(*_floor_tex(n, s), note=f"n = {n}, not {n + p}")
+
+
+def _pad_over_half(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    if not _refused_pool(layer, args) or args[5]:
+        return None
+    return _pool_floor(args)
+
+
+def _no_output_padding(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    if layer.kind != "conv_transpose" or args[4] == 0 or _refused_transpose(layer, args):
+        return None
+    size, k, s, p, _, d = args
+    return _Calc(*_transpose_tex(size, k, s, p, 0, d))
+
+
+def _op_over_limit(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    if not _refused_transpose(layer, args):
+        return None
+    return _Calc(*_transpose_tex(*args[:4], args[4], args[5]))
+
+
+def _conv_formula(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+    if layer.kind != "conv_transpose" or _refused_transpose(layer, args):
+        return None
+    size, k, s, p, _, d = args
+    n = size + 2 * p - d * (k - 1) - 1
+    if n < 0:
+        raise NotApplicable("the window does not fit")
+    return _Calc(*_floor_tex(n, s))
+
+
+_DIM_RULES: dict[str, tuple[DimRule, str]] = {
+    # rule: (per-dim size, the sentence's head before ": \( tex \)")
+    "no_plus_one": (_no_plus_one, "That is the size without the +1"),
+    "no_dilation": (_no_dilation, "That leaves out the dilation"),
+    "ceil_not_floor": (_ceil_not_floor, "That rounds up where the rule rounds down"),
+    "floor_not_ceil": (_floor_not_ceil, "That rounds down, but ceil_mode=True rounds up"),
+    "keeps_dropped_window": (_keeps_dropped, "That keeps the last window ceil mode drops"),
+    "padding_once": (_padding_once, "That counts the padding once, not on both sides"),
+    "pad_over_half": (_pad_over_half, "That ignores PyTorch's limit, padding at most half "
+                                      "the kernel"),
+    "no_output_padding": (_no_output_padding, "That leaves out output_padding"),
+    "conv_formula": (_conv_formula, "That is the conv formula, not the transposed one"),
+    "op_over_limit": (_op_over_limit, "That ignores that output_padding must be below the "
+                                      "stride or the dilation"),
+}
+_SIZED = ("conv", "conv_transpose", "maxpool", "avgpool")
+_DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def _right_size(layer: Layer, args: tuple[Any, ...]) -> int | None:
+    try:
+        return _SIZE[layer.kind](*args)
+    except ShapeError:
+        return None
+
+
+def _wrong_step(layer: Layer, shape: tuple[int, ...], rule: DimRule
+                ) -> tuple[tuple[int, ...], list[tuple[int, _Calc]], bool]:
+    """The layer's output shape by the wrong rule, the dims it changed (with their
+    computations), and whether the rule applied at all."""
+    n = layer.ndim
+    if len(shape) not in (n + 1, n + 2):
+        raise NotApplicable("the layer does not run on this rank")
+    lead, spatial = shape[:-n], shape[-n:]
+    if layer.kind in ("conv", "conv_transpose"):
+        if lead[-1] != layer.get("in_channels"):
+            raise NotApplicable("the channels do not match")
+        lead = lead[:-1] + (layer.get("out_channels"),)
+    dims, changed, applied = [], [], False
+    for d, size in enumerate(spatial):
+        args = dim_args(layer, d, size)
+        right = _right_size(layer, args)
+        calc = rule(layer, args)
+        if calc is None:
+            if right is None:
+                raise NotApplicable("the layer refuses this input")
+            dims.append(right)
+            continue
+        applied = True
+        dims.append(_fits(calc.value))
+        if calc.value != right:
+            changed.append((d, calc))
+    return lead + tuple(dims), changed, applied
+
+
+def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, str]:
+    """A stack's output shape when the rule's wrong step is taken wherever it applies;
+    the line shows its first change."""
+    fn, head = _DIM_RULES.get(rule, (None, ""))
+    if not isinstance(layers_json, list):
+        raise NotApplicable("the claim holds no layers")
+    layers = [_layer(j) for j in layers_json]
+    current = _shape(shape_json)
+    applied, first, said = False, None, ""
+    for i, layer in enumerate(layers):
+        if layer.kind in _SIZED and fn is not None:
+            current, changed, used = _wrong_step(layer, current, fn)
+            applied = applied or used
+            if changed and first is None and not said:
+                first = (i, layer.ndim, changed)
+            continue
+        try:
+            right = layer_step(layer, current).output_shape
+        except ShapeError:
+            raise NotApplicable("a later layer refuses the wrong shape") from None
+        wrong = _LAYER_RULES[rule](layer, current, right) if rule in _LAYER_RULES else None
+        if wrong is not None:
+            applied = True
+            if wrong[0] != right and first is None and not said:
+                said = wrong[1] if len(layers) == 1 else \
+                    wrong[1].replace(";", f" (layer {i + 1});", 1)
+        current = right if wrong is None else wrong[0]
+    if not applied:
+        raise NotApplicable("no layer the rule speaks of")
+    answer = _x(current)
+    if said:
+        return answer, said
+    if first is None:  # the same as the right answer: check_mistakes says so
+        return answer, ""
+    i, nd, changed = first
+    d, calc = changed[0]
+    where = [f"from layer {i + 1}"] if len(layers) > 1 else []  # and on, wherever it applies
+    alike = len(changed) == nd and len({c.tex for _, c in changed}) == 1
+    if nd > 1 and not alike:  # name the dim unless every dim changed the same way
+        where.append(_DIM_NAMES[nd][d])
+    aside = "; ".join(filter(None, [", ".join(where), calc.note]))
+    line = f"{head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)."
+    return answer, line
+
+
+def _flatten_all(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
+                 ) -> tuple[tuple[int, ...], str] | None:
+    """Flatten() read as flattening every dim, dim 0 included."""
+    if layer.kind != "flatten" or layer.get("start_dim") != 1 or layer.get("end_dim") != -1 \
+            or len(shape) < 2:
+        return None
+    return (prod(shape),), (f"That flattens dim 0 too; `Flatten()` starts at dim 1: "
+                            f"`{_x(shape)}` gives `{_x(right)}`.")
+
+
+def _adaptive_capped(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
+                     ) -> tuple[tuple[int, ...], str] | None:
+    """An adaptive pool's output capped at the input's size."""
+    if not layer.kind.startswith("adaptive"):
+        return None
+    n = layer.ndim
+    over = [d for d in range(n) if right[-n + d] > shape[-n + d]]
+    if not over:
+        return None
+    capped = right[:-n] + tuple(min(o, i) for o, i in zip(right[-n:], shape[-n:], strict=True))
+    d = over[0]
+    return capped, (f"That caps the output at the input's size; an adaptive pool gives "
+                    f"{right[-n + d]} from {count_of(shape[-n + d], 'cell')}.")
+
+
+def _none_as_one(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
+                 ) -> tuple[tuple[int, ...], str] | None:
+    """None in output_size read as 1."""
+    if not layer.kind.startswith("adaptive") or None not in layer.tup("output_size"):
+        return None
+    n = layer.ndim
+    sizes = layer.tup("output_size")
+    ones = right[:-n] + tuple(1 if o is None else r for o, r in zip(sizes, right[-n:],
+                                                                     strict=True))
+    d = sizes.index(None)
+    return ones, (f"That reads None as 1; None keeps the input's size, here "
+                  f"{shape[-n + d]}.")
+
+
+_LAYER_RULES: dict[str, Callable[[Layer, tuple[int, ...], tuple[int, ...]],
+                                 tuple[tuple[int, ...], str] | None]] = {
+    "flatten_all": _flatten_all,
+    "adaptive_capped": _adaptive_capped,
+    "none_as_one": _none_as_one,
+}
+
+
+_FORWARD_RULES = ("no_plus_one", "no_dilation", "ceil_not_floor", "floor_not_ceil",
+                  "keeps_dropped_window", "padding_once", "pad_over_half", "flatten_all",
+                  "adaptive_capped", "none_as_one")
+_TRANSPOSE_RULES = ("no_output_padding", "conv_formula", "no_dilation", "no_plus_one",
+                    "padding_once", "op_over_limit")
+
+
+def _forward(params: Mapping[str, Any], claims: Claims,
+             rules: Sequence[str] = _FORWARD_RULES) -> Worked:
+    claim = _only(claims, "shape", "error")
+    worked: Worked = {}
+    for rule in rules:
+        try:
+            worked[rule] = _forward_answer(rule, claim.get("layers"), claim.get("input_shape"))
+        except NotApplicable:
+            pass
+    return worked
+
+
+def _stack(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """network.stack's shape question: the stack up to the asked layer (params name the
+    layers, as entailment reads them; the claims prove the right shape)."""
+    if params.get("ask") != "shape":
+        return {}
+    claim = {"kind": "shape", "layers": params["layers"], "input_shape": params["input_shape"]}
+    return _forward(params, [claim])
+
+
+# ------------------------------------------------------------------ conv.same_padding
+
+def _args(claim: Mapping[str, Any], key: str = "layers") -> Layer:
+    data = claim.get(key)
+    return _layer(data[0] if isinstance(data, list) and data else data)
+
+
+def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """The padding that keeps the size (pad), PyTorch's 'same' split (split), TensorFlow's
+    'SAME' size with a stride (tf)."""
+    q = params.get("q")
+    worked: Worked = {}
+    if q == "split":
+        layer = _args(_only(claims, "padding"), "layer")
+        (k,), (d,) = set(layer.tup("kernel_size")), set(layer.tup("dilation"))
+        t = d * (k - 1)
+        worked["same_symmetric"] = (
+            f"{t // 2},{t // 2}",
+            f"That pads \\( \\lfloor {t}/2 \\rfloor = {t // 2} \\) on both sides; an odd "
+            "total puts its extra zero on the right.")
+        worked["odd_zero_left"] = (f"{t - t // 2},{t // 2}",
+                                   "That puts the odd zero on the left; PyTorch puts it "
+                                   "on the right.")
+        if d > 1:
+            u = k - 1
+            worked["no_dilation"] = (f"{u // 2},{u - u // 2}",
+                                     f"That leaves out the dilation: a total of "
+                                     f"\\( k-1 = {u} \\), not \\( {d}\\cdot {u} = {t} \\).")
+        return worked
+    claim = _only(claims, "shape")
+    layer = _args(claim)
+    ks, (d,) = layer.tup("kernel_size"), set(layer.tup("dilation"))
+    if q == "pad":
+        def fmt(values: Sequence[int]) -> str:
+            return ",".join(map(str, values)) if isinstance(layer.get("kernel_size"),
+                                                          tuple) else str(values[0])
+        totals = [d * (k - 1) for k in ks]
+        total = "d(k-1)" if d > 1 else "k-1"
+        worked["padding_once"] = (
+            fmt(totals), f"That puts the whole \\( {total} = {fmt(totals).replace(',', ', ')} "
+            "\\) on each side, not half of it.")
+        if d > 1:
+            worked["no_dilation"] = (fmt([(k - 1) // 2 for k in ks]),
+                                     f"That leaves out the dilation: \\( ({ks[0]}-1)/2 = "
+                                     f"{(ks[0] - 1) // 2} \\).")
+        return worked
+    if q != "tf":
+        return worked
+    (k,), (s,) = set(ks), set(layer.tup("stride"))
+    size, target = _shape(claim.get("input_shape"))[-1], _shape(claim.get("output_shape"))[-1]
+    space = _only(claims, "unique").get("space", {}).get("p")
+    top = space[1] if isinstance(space, list) and len(space) == 2 else None
+    if not isinstance(top, int):
+        raise NotApplicable("the unique claim states no space for p")
+    _small(top)
+
+    def out(p: int, dil: int) -> int | None:
+        try:
+            return conv_out(size, k, s, p, dil)
+        except ShapeError:
+            return None
+
+    t = d * (k - 1)
+    got = out(t // 2, d)
+    worked["same_symmetric"] = (
+        str(t // 2), f"That is stride 1's \\( \\lfloor {t}/2 \\rfloor = {t // 2} \\)"
+        + (f", which gives {got} here, not {target}." if got is not None else "."))
+    if d > 1:
+        found = [p for p in range(top + 1) if out(p, 1) == target]
+        if found:
+            worked["no_dilation"] = (str(found[0]),
+                                     f"That leaves out the dilation: with a span of {k}, "
+                                     f"not {t + 1}, p = {found[0]} gives {target}.")
+    return worked
+
+
+# ------------------------------------------------------------------ conv.inverse
+
+def _learner_size(rule: str, size: int, k: int, s: int, p: int, d: int
+                  ) -> tuple[int, str] | None:
+    """A conv's size as a wrong rule works it (None: the rule does not apply)."""
+    n = size + 2 * p - d * (k - 1) - 1
+    if rule == "no_plus_one":
+        return _floor_tex(n, s, plus=False) if n >= 0 else None
+    if rule == "no_dilation":
+        n = size + 2 * p - (k - 1) - 1
+        return _floor_tex(n, s) if d > 1 and n >= 0 else None
+    if rule == "padding_once":
+        n = size + p - d * (k - 1) - 1
+        return _floor_tex(n, s) if p > 0 and n >= 0 else None
+    if rule == "ceil_not_floor":
+        return _ceil_tex(n, s) if n >= 0 and n % s else None
+    return None
+
+
+_INVERSE_ARGS = {"kernel_size": "kernel", "stride": "stride", "padding": "padding"}
+
+
+def _inverse(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """The value in the question's space that the wrong rule's size formula sends to the
+    target, when it is the only one there."""
+    unique = _only(claims, "unique")
+    template = unique.get("claim") or {}
+    space = unique.get("space")
+    if not isinstance(space, Mapping) or len(space) != 1:
+        raise NotApplicable("the unique claim asks for one value")
+    ((letter, (lo, hi)),) = space.items()
+    _small(lo, hi)
+    args = dict(template["layers"][0]["args"])
+    (name,) = [a for a, v in args.items() if v == {"var": letter}]
+    size = _shape(template.get("input_shape"))[-1]
+    target = _shape(template.get("output_shape"))[-1]
+    known = {a: args.get(a, default) for a, default in (("kernel_size", 1), ("stride", 1),
+                                                        ("padding", 0), ("dilation", 1))}
+    worked: Worked = {}
+    for rule in ("no_dilation", "no_plus_one", "padding_once", "ceil_not_floor"):
+        hits = []
+        for value in range(lo, hi + 1):
+            cfg = {**known, name: value}
+            got = _learner_size(rule, size, cfg["kernel_size"], cfg["stride"],
+                                cfg["padding"], cfg["dilation"])
+            if got is not None and got[0] == target:
+                hits.append((value, got[1]))
+        if len(hits) == 1:
+            value, tex = hits[0]
+            head = _DIM_RULES[rule][1]
+            worked[rule] = (str(value), f"{head}: {letter} = {value} gives \\( {tex} \\).")
+    return worked
+
+
+# ------------------------------------------------------------------ conv.framework_same
+
+def _per_dim(value: Any, n: int) -> list[int]:
+    values = value if isinstance(value, list) else [value] * n
+    if len(values) != n or not all(isinstance(v, int) for v in values):
+        raise NotApplicable("not one integer per dim")
+    return values
+
+
+def _framework_same(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """SAME (TensorFlow, ONNX) read through PyTorch habits: floor for its ceil(in/s), the
+    stride-1 padding floor((k-1)/2), the other dialect's side for the odd zero."""
+    found = [c for c in claims if isinstance(c, Mapping) and c.get("kind") == "unique"]
+    claim = found[0]["claim"] if found else _only(claims, "framework_same")
+    spatial = _shape(claim.get("input_shape"))[2:]
+    n = len(spatial)
+    args = claim["layers"][0]["args"]
+    ks, ss = _per_dim(args["kernel_size"], n), _per_dim(args.get("stride", 1), n)
+    sym = [(k - 1) // 2 for k in ks]
+    q = params.get("q")
+    if q == "size":
+        right = [_cdiv(i, st) for i, st in zip(spatial, ss, strict=True)]
+        d = next((d for d in range(n) if spatial[d] % ss[d]), 0)
+        worked: Worked = {"same_floor": (
+            _x([_fits(i // st) for i, st in zip(spatial, ss, strict=True)]),
+            f"That rounds down; SAME gives \\( \\lceil {spatial[d]}/{ss[d]} \\rceil = "
+            f"{right[d]} \\).")}
+        try:
+            sizes = [conv_out(i, k, st, p) for i, k, st, p in zip(spatial, ks, ss, sym,
+                                                                   strict=True)]
+        except ShapeError:
+            return worked
+        worked["same_symmetric"] = (_x(sizes), f"That is PyTorch's size with padding "
+                                               f"\\( \\lfloor ({ks[0]}-1)/2 \\rfloor = "
+                                               f"{sym[0]} \\) on each side.")
+        return worked
+    pads = claim.get("pads")
+    if not (isinstance(pads, list) and pads and all(p == pads[0] for p in pads)):
+        raise NotApplicable("not one split for every dim")
+    left, right_pad = pads[0]
+    if len(set(sym)) != 1:
+        return {}
+    rule = (f"That is the stride-1 rule \\( \\lfloor ({ks[0]}-1)/2 \\rfloor = {sym[0]} "
+            f"\\); SAME pads {left},{right_pad} here.")
+    if q == "torch":
+        return {"same_symmetric": (str(sym[0]), rule)}
+    worked = {"same_symmetric": (f"{sym[0]},{sym[0]}", rule)}
+    dialect = claim.get("dialect")
+    other = {"SAME_UPPER": "SAME_LOWER", "SAME_LOWER": "SAME_UPPER"}.get(str(dialect))
+    if other is not None:
+        side = "after" if dialect == "SAME_UPPER" else "before"
+        worked["other_dialect"] = (f"{right_pad},{left}",
+                                   f"That is {other}'s split; {dialect} puts the odd zero "
+                                   f"{side}.")
+    return worked
+
+
+# ------------------------------------------------------------------ conv_transpose
+
+def _transpose(params: Mapping[str, Any], claims: Claims) -> Worked:
+    if params.get("q") != "recover":
+        return _forward(params, claims, _TRANSPOSE_RULES)
+    shapes = [c for c in claims if isinstance(c, Mapping) and c.get("kind") == "shape"]
+    convs = [c for c in shapes if _args(c).kind == "conv"]
+    if len(convs) != 1:
+        raise NotApplicable("expected one shape claim of the conv")
+    conv = _args(convs[0])
+    target = _shape(convs[0].get("input_shape"))[-1]
+    size = _shape(convs[0].get("output_shape"))[-1]
+    (k,), (s,), (p,), (d,) = (set(conv.tup(a)) for a in ("kernel_size", "stride", "padding",
+                                                        "dilation"))
+    base, tex = _transpose_tex(size, k, s, p, 0, d)
+    op = target - base
+    worked: Worked = {}
+    worked["no_output_padding"] = (
+        "0", f"That expects it to undo the conv exactly, but \\( {tex} \\), not {target}.")
+    worked["no_plus_one"] = (
+        str(op + 1), f"That leaves out the +1: {base - 1}, not {base}, so "
+        f"\\( {target} - {base - 1} = {op + 1} \\).")
+    if d > 1:
+        plain, _ = _transpose_tex(size, k, s, p, 0, 1)
+        if target - plain >= 0:
+            worked["no_dilation"] = (
+                str(target - plain), f"That leaves out the dilation: {plain}, not {base}, "
+                f"so \\( {target} - {plain} = {target - plain} \\).")
+    return worked
+
+
+def _transpose_rules(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """conv_transpose.rules: an explicit output_padding is allowed below the stride OR the
+    dilation; output_size= reaches lo..lo+s-1, bounded by the stride alone."""
+    q = params.get("q")
+    if q == "explicit":
+        worked = _forward(params, claims, _TRANSPOSE_RULES)
+        layer = _args(_only(claims, "shape", "error"))
+        (s,), (d,), (op,) = (set(layer.tup(a)) for a in ("stride", "dilation",
+                                                          "output_padding"))
+        if s <= op < d:
+            worked["op_below_stride"] = (
+                "error", f"That allows output_padding only below the stride; below the "
+                f"dilation runs too: \\( {op} < {d} \\).")
+        return worked
+    calls = [c for c in claims if isinstance(c, Mapping)
+             and c.get("kind") == "transpose_output_size"]
+    if not calls:
+        raise NotApplicable("no output_size call")
+    layer = _layer(calls[0].get("layer"))
+    spatial = _shape(calls[0].get("input_shape"))[-layer.ndim:]
+    dims = [(size_range(n, layer.tup("kernel_size")[i], layer.tup("stride")[i],
+                        layer.tup("padding")[i], layer.tup("dilation")[i]),
+             layer.tup("stride")[i], layer.tup("dilation")[i])
+            for i, n in enumerate(spatial)]
+    if q == "range":
+        ((lo, hi), s, d), = dims
+        worked = {"no_plus_one": (f"{lo - 1}..{hi - 1}",
+                                  f"That is the range without the +1: the smallest size is "
+                                  f"{lo}, not {lo - 1}.")}
+        if d > s:
+            worked["range_by_dilation"] = (
+                f"{lo}..{lo + d - 1}", f"That lets the dilation widen the range: it is "
+                f"\\( {lo} + {s} - 1 = {hi} \\) at most, the stride alone.")
+        return worked
+    if q not in ("picked", "picked2d") or len(calls) != 1:
+        return {}
+    targets = calls[0].get("output_size")
+    if not isinstance(targets, list) or len(targets) != len(dims):
+        raise NotApplicable("the call gives no size per dim")
+    worked = {}
+    # without the +1 the learner's range starts one lower: one more output_padding
+    shifted = [t - lo + 1 for ((lo, _), _, _), t in zip(dims, targets, strict=True)]
+    fits = all(0 <= v < s for v, (_, s, _) in zip(shifted, dims, strict=True))
+    (lo0, _), _, _ = dims[0]
+    worked["no_plus_one"] = (",".join(map(str, shifted)) if fits else "error",
+                             f"That leaves out the +1: the range starts at {lo0 - 1}, "
+                             f"not {lo0}" + ("" if len(dims) == 1 else " (H)") + ".")
+    pads = []
+    for ((lo, _), s, d), t in zip(dims, targets, strict=True):
+        if not lo <= t <= lo + max(s, d) - 1:
+            return worked
+        pads.append(t - lo)
+    trap = [(t, lo, s, d) for ((lo, _), s, d), t in zip(dims, targets, strict=True)
+            if t - lo >= s]
+    if trap:
+        t, lo, s, d = trap[0]
+        worked["range_by_dilation"] = (
+            ",".join(map(str, pads)), f"That lets the dilation widen the range: {t} is past "
+            f"\\( {lo} + {s} - 1 = {lo + s - 1} \\), so the call raises.")
+    return worked
+
+
+# ------------------------------------------------------------------ adaptive pools
+
+def _floor_windows(size: int, out: int) -> list[tuple[int, int]]:
+    return [((i * size) // out, ((i + 1) * size) // out) for i in range(out)]
+
+
+def _adaptive_one(claim: Mapping[str, Any], dim: int) -> tuple[int, int]:
+    """(input size, output size) of one spatial dim of the claim's adaptive pool."""
+    layer = _args(claim, "layer") if "layer" in claim else _args(claim)
+    if not layer.kind.startswith("adaptive"):
+        raise NotApplicable("the claim is not about an adaptive pool")
+    spatial = _shape(claim.get("input_shape"))[-layer.ndim:]
+    out = layer.tup("output_size")[dim]
+    size = spatial[dim] if out is None else out
+    _small(spatial[dim], size)
+    return spatial[dim], size
+
+
+def _end_line(i: int, size: int, out: int) -> str:
+    end = ((i + 1) * size) // out
+    return (f"That rounds window {i}'s end down: \\( \\lfloor {(i + 1) * size}/{out} "
+            f"\\rfloor = {end} \\); ends round up.")
+
+
+def _adaptive_windows(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """The windows with their ends rounded down."""
+    claim = _only(claims, "windows")
+    q = params.get("q")
+    if q == "window2d":
+        i, j = params["index"]
+        cuts = []
+        for dim, idx in ((0, i), (1, j)):
+            size, out = _adaptive_one(claim, dim)
+            a, b = _floor_windows(size, out)[idx]
+            if b <= a:
+                raise NotApplicable("an empty window")
+            cuts.append((a, b, adaptive_windows(size, out)[idx][1] != b, idx, size, out))
+        first = next(c for c in cuts if c[2]) if any(c[2] for c in cuts) else cuts[0]
+        return {"floor_window_end": (f"{cuts[0][0]}:{cuts[0][1]},{cuts[1][0]}:{cuts[1][1]}",
+                                     _end_line(*first[3:]))}
+    size, out = _adaptive_one(claim, 0)
+    wins, right = _floor_windows(size, out), adaptive_windows(size, out)
+    differ = [i for i in range(out) if wins[i] != right[i]]
+    line = _end_line(differ[0] if differ else 0, size, out)
+    if q == "readers":
+        cell = params["cell"]
+        count = sum(a <= cell < b for a, b in wins)
+        return {"floor_window_end": (
+            str(count), f"With each end rounded down, \\( \\lfloor (i+1)\\cdot {size}/{out} "
+            f"\\rfloor \\), {count} window{'s read' if count != 1 else ' reads'} cell {cell}.")}
+    if any(b <= a for a, b in wins):
+        raise NotApplicable("an empty window")
+    if q == "lengths":
+        return {"floor_window_end": (",".join(str(b - a) for a, b in wins), line)}
+    if q == "window":
+        idx = params["index"]
+        a, b = wins[idx]
+        return {"floor_window_end": (f"{a}:{b}", _end_line(idx, size, out))}
+    return {}
+
+
+def _equivalence(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """The divisibility rule and the stride/kernel recipe, against the true windows."""
+    windows = [c for c in claims if isinstance(c, Mapping) and c.get("kind") == "windows"]
+    if params.get("q") == "reverse":
+        adaptive = [c for c in windows if _args(c, "layer").kind.startswith("adaptive")]
+        fixed = [c for c in windows if _args(c, "layer").kind in ("maxpool", "avgpool")]
+        if len(adaptive) != 1 or len(fixed) != 1:
+            raise NotApplicable("expected the windows of both pools")
+        size, count = _adaptive_one(adaptive[0], 0)
+        pool = _args(fixed[0], "layer")
+        (k,), (s,) = set(pool.tup("kernel_size")), set(pool.tup("stride"))
+        if size % count == 0 and k == s == size // count:
+            return {"divisibility": (str(count), "")}
+        why = (f"{size} is not a multiple of {count}" if size % count else
+               f"kernel {k} and stride {s} are not both {size // count}")
+        return {"divisibility": ("none", f"That is the divisibility rule: {why}, yet the "
+                                         "windows match.")}
+    claim = _only(claims, "windows")
+    layer = _args(claim, "layer")
+    dims = [_adaptive_one(claim, d) for d in range(layer.ndim)]
+    worked: Worked = {}
+    if all(n % o == 0 for n, o in dims):
+        ks = ",".join(str(n // o) for n, o in dims)
+        worked["divisibility"] = (f"yes k={ks} s={ks}", "")
+    else:
+        n, o = next((n, o) for n, o in dims if n % o)
+        pair = fixed_equivalent(n, o)
+        fact = (f"yet its windows are all {pair[0]} long, {pair[1]} apart" if pair else
+                "and here no fixed pool matches")
+        worked["divisibility"] = ("no", f"That is the divisibility rule: {n} is not a "
+                                        f"multiple of {o}, {fact}.")
+    pairs = [recipe_guess(n, o) for n, o in dims]
+    wrong = [(n, o, pk, ps) for (n, o), (pk, ps) in zip(dims, pairs, strict=True)
+             if fixed_equivalent(n, o) != (pk, ps)]
+    n, o, pk, ps = wrong[0] if wrong else (*dims[0], *pairs[0])
+    worked["stride_recipe"] = (
+        f"yes k={','.join(str(p[0]) for p in pairs)} s={','.join(str(p[1]) for p in pairs)}",
+        f"That is the recipe \\( s = \\lfloor {n}/{o} \\rfloor = {ps} \\), "
+        f"\\( k = {n} - {o - 1}\\cdot {ps} = {pk} \\), whose windows differ.")
+    return worked
+
+
+# ------------------------------------------------------------------ pool.options
+
+def _plane(values: Any) -> tuple[list[int], list[int]]:
+    """A values claim's input (one batch, one channel) as (spatial sizes, C-order cells)."""
+    rows = values[0][0]
+    if rows and not isinstance(rows[0], list):
+        rows = [rows]
+        spatial = [len(rows[0])]
+    else:
+        spatial = [len(rows), len(rows[0])]
+    cells = [v for row in rows for v in row]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in cells):
+        raise NotApplicable("the input is not integers")
+    return spatial, cells
+
+
+def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """An AvgPool output's divisor read wrongly; MaxUnpool's size (see _unpool)."""
+    if params.get("q") == "unpool":
+        return _unpool(claims)
+    claim = _only(claims, "values")
+    (data,) = claim["layers"]
+    layer = _layer(data)
+    if layer.kind != "avgpool":
+        return {}
+    spatial, cells = _plane(claim["input"])
+    index = list(params["index"])
+
+    def value(**change: Any) -> Fraction:
+        args = {k: v for k, v in data["args"].items() if k not in change}
+        args.update({k: v for k, v in change.items() if v is not None})
+        outs, flat = avg_values(_layer({"type": data["type"], "args": args}), spatial, cells)
+        return flat[index[0] if len(outs) == 1 else index[0] * outs[1] + index[1]]
+
+    divisor = avg_divisor(layer, spatial, index).divisor
+    total = value() * divisor  # the window's sum
+
+    def said(v: Fraction, why: str) -> tuple[str, str]:
+        d = total / v if v else None
+        if d is None or d.denominator != 1:
+            return str(v), f"{why}."
+        shown = f"{total}/{d}" + ("" if f"{total}/{d}" == str(v) else f" = {v}")
+        return str(v), f"{why}: \\( {shown} \\)."
+
+    override = layer.kwargs.get("divisor_override")
+    worked: Worked = {}
+    if override is not None:
+        plain = value(divisor_override=None)
+        worked["override_ignored"] = said(plain, f"That ignores divisor_override={override}")
+    else:
+        include = bool(layer.get("count_include_pad"))
+        flipped = value(count_include_pad=not include)
+        worked["pad_count_flipped"] = said(
+            flipped, "That " + ("leaves the padding zeros out of the count; "
+                                "count_include_pad=True counts them" if include else
+                                "counts the padding zeros; count_include_pad=False does not"))
+        k = prod(layer.tup("kernel_size"))
+        if divisor != k:
+            worked["kernel_divisor"] = said(Fraction(total, k),
+                                            f"That divides by the kernel's {k} cells, not by "
+                                            f"the {divisor} the window counts")
+    return worked
+
+
+def _unpool(claims: Claims) -> Worked:
+    """Without output_size: the input's own size back. With it: output_size taken as
+    given, where PyTorch refuses it for being out of its range."""
+    claim = _only(claims, "unpool")
+    try:
+        parsed = parse_unpool(claim)
+    except Exception:  # the claim's own parser refuses it: verify reports that
+        raise NotApplicable("the unpool claim does not parse") from None
+    pool, un = parsed.pool, parsed.unpool
+    if not isinstance(pool, Layer):
+        raise NotApplicable("the pool is refused")
+    shape, size = _shape(claim.get("input_shape")), claim.get("output_size")
+    result = unpool(pool, un, shape, size)
+    if size is None:
+        d = next((d for d, n in enumerate(result.default) if n != shape[2 + d]), 0)
+        return {"unpool_restores_input": (
+            _x(shape), f"That assumes unpooling restores the input's size; its default is "
+            f"{result.default[d]}, not {shape[2 + d]}" + (f" ({_DIM_NAMES[un.ndim][d]})"
+                                                          if un.ndim > 1 else "") + ".")}
+    if result.refused != "range":
+        return {}
+    sizes = _shape(size)[-un.ndim:]
+    d = next(d for d, n in enumerate(sizes) if not result.low[d] < n < result.high[d])
+    return {"unpool_size_unchecked": (
+        _x((*shape[:2], *sizes)), f"That takes output_size as given; PyTorch wants it "
+        f"strictly between {result.low[d]} and {result.high[d]}"
+        + (f" ({_DIM_NAMES[un.ndim][d]})" if un.ndim > 1 else "") + ".")}
+
+
+# ------------------------------------------------------------------ conv.validity
+
+def _validity(params: Mapping[str, Any], claims: Claims) -> Worked:
+    claim = _only(claims, "shape", "error")
+    layer = _args(claim)
+    if layer.kind != "conv" or isinstance(layer.get("padding"), str):
+        return {}
+    shape = _shape(claim.get("input_shape"))
+    size, k = shape[-1], layer.tup("kernel_size")[-1]
+    p, d = layer.tup("padding")[-1], layer.tup("dilation")[-1]
+    channels_ok = shape[-layer.ndim - 1] == layer.get("in_channels")
+    padded, span = size + 2 * p, d * (k - 1) + 1
+
+    def verdict(runs: bool) -> str:
+        return "yes" if runs else "no"
+
+    worked: Worked = {}
+    if d > 1:
+        worked["no_dilation"] = (
+            verdict(channels_ok and padded >= k),
+            f"That checks the kernel without its dilation: {k} fits in {padded} padded "
+            f"cells, the span \\( {d}({k}-1)+1 = {span} \\) does not.")
+    if p > 0:
+        worked["padding_once"] = (
+            verdict(channels_ok and size + p >= span),
+            f"That pads one side only: {size + p} cells, fewer than the kernel's span "
+            f"{span}.")
+    if not channels_ok:
+        worked["channels_ignored"] = (
+            verdict(padded >= span),
+            f"That checks only the sizes: the layer wants "
+            f"{count_of(layer.get('in_channels'), 'channel')}, the input has "
+            f"{shape[-layer.ndim - 1]}.")
+    return worked
+
+
+# ------------------------------------------------------------------ conv.params
+
+def _raw(data: Any) -> tuple[str, dict[str, Any]]:
+    """A claim's layer as (type, args), also one cardgen's Layer refuses."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("args"), Mapping):
+        raise NotApplicable("the claim holds no layer")
+    return str(data.get("type")), dict(data["args"])
+
+
+def _conv_params(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """Parameters without the bias or with groups ignored; MACs with groups ignored or
+    outputs counted at the input's size."""
+    worked: Worked = {}
+    if params.get("q") == "macs":
+        claim = _only(claims, "macs")
+        layer = _layer(claim.get("layer"))
+        if layer.kind != "conv":
+            return worked
+        shape = _shape(claim.get("input_shape"))
+
+        count = mac_count(layer, shape)
+        ks, g, cin = layer.tup("kernel_size"), layer.get("groups"), layer.get("in_channels")
+        if g > 1:
+            macs = count.outputs * cin * prod(ks)
+            worked["groups_ignored"] = (
+                str(macs), f"That ignores groups={g}: an output reads {cin} channels, "
+                f"not {cin // g}, so \\( {count.outputs}\\cdot {cin * prod(ks)} = {macs} \\).")
+        kept = (*count.output_shape[:2], *shape[2:])
+        if kept != count.output_shape:
+            outputs = prod(kept)
+            worked["macs_input_size"] = (
+                str(outputs * count.per_output),
+                f"That counts the outputs at the input's size, `{_x(kept)}`, not "
+                f"`{_x(count.output_shape)}`.")
+        return worked
+    claim = _only(claims, "params")
+    type_, args = _raw(claim.get("layer"))
+    if type_.startswith("Linear"):
+        layer = _layer(claim.get("layer"))
+        w = prod(weight_shape(layer))
+        if layer.get("bias"):
+            worked["no_bias"] = (str(w), f"That counts the weights only; the bias adds "
+                                         f"{layer.get('out_features')}.")
+        return worked
+    try:
+        cin, cout = int(args["in_channels"]), int(args["out_channels"])
+        ks = args["kernel_size"]
+        kernel = prod(ks) if isinstance(ks, list) else ks ** int(type_[-2])
+        g, bias = int(args.get("groups", 1)), bool(args.get("bias", True))
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise NotApplicable("the claim's layer has no channels or kernel") from None
+    built = claim.get("weights") is not None
+    if built and bias:
+        layer = _layer(claim.get("layer"))
+        w = prod(weight_shape(layer))
+        worked["no_bias"] = (str(w), f"That counts the weights only; the bias adds {cout}.")
+    if g > 1:
+        total = cin * cout * kernel + (cout if bias else 0)
+        head = (f"That ignores groups={g}, which PyTorch refuses here"
+                if not built else f"That ignores groups={g}")
+        worked["groups_ignored"] = (
+            str(total), f"{head}: \\( {cin}\\cdot {cout}\\cdot {kernel}"
+            + (f" + {cout}" if bias else "") + f" = {total} \\).")
+    return worked
+
+
+# ------------------------------------------------------------------ rules.of_thumb
+
+def _of_thumb(params: Mapping[str, Any], claims: Claims) -> Worked:
+    """Trusting the rule: "true" and what the rule itself predicts."""
+    rule = params.get("rule")
+    reader = _THUMB_RULES.get(str(rule))
+    if reader is None:
+        return {}
+    try:
+        right = reader(claims)
+    except NotEntailed:
+        raise NotApplicable("the claims give no answer") from None
+    verdict, _, evidence = right.partition(" ")
+    if rule == "same_pad":
+        kernel = _only(claims, "unique")["claim"]["layers"][0]["args"]["kernel_size"]
+        (k,) = set(kernel) if isinstance(kernel, list) else {kernel}
+        guess = same_pad_rule(k)
+        keeps = "no p keeps" if evidence == "none" else f"p = {evidence} keeps"
+        return {"trusts_rule": (f"true {guess}", f"That trusts the rule: \\( \\lfloor "
+                                                 f"({k}-1)/2 \\rfloor = {guess} \\), "
+                                                 f"but {keeps} the size.")}
+    if rule == "multiple":
+
+        args = _only(claims, "params")["layer"]["args"]
+        cin, cout = args["in_channels"], args["out_channels"]
+        if multiple_rule_builds(cin, cout):  # trusting it: no count of one's own to give
+            return {}
+        return {"trusts_rule": ("true error", f"That trusts the rule: {cin} is not a "
+                                              f"multiple of {cout}, yet PyTorch builds it.")}
+    if rule == "divisible":
+        return {"trusts_rule": ("true", f"That trusts the rule, yet {evidence.replace(' ', ', ')}"
+                                        " matches.")}
+    if rule == "recipe":
+        return {"trusts_rule": (f"true {evidence}", "That trusts the recipe; its windows "
+                                                    "differ from the adaptive ones.")}
+    if rule == "ceil_docs":
+        claim = _only(claims, "shape")
+        layer = _args(claim)
+        spatial = _shape(claim.get("input_shape"))[-layer.ndim:]
+        dil = layer.tup("dilation") if layer.kind == "maxpool" else (1,) * layer.ndim
+        stride = layer.tup("kernel_size") if layer.get("stride") is None else \
+            layer.tup("stride")
+        docs = [ceil_docs_out(n, k, st, p, d) for n, k, st, p, d in
+                zip(spatial, layer.tup("kernel_size"), stride, layer.tup("padding"), dil,
+                    strict=True)]
+        return {"trusts_rule": (f"true {_x(docs)}", f"That trusts the docs' formula; "
+                                                    f"PyTorch drops a last window that "
+                                                    f"would start past the input: "
+                                                    f"{evidence}.")}
+    return {}
+
+
+# ------------------------------------------------------------------ the registry
+
+_FAMILIES: dict[str, Callable[[Mapping[str, Any], Claims], Worked]] = {
+    "conv.output_size": _forward,
+    "pool.output_size": _forward,
+    "network.trace": _forward,
+    "network.stack": _stack,
+    "input.unbatched": _forward,
+    "adaptive.output_shape": _forward,
+    "conv.same_padding": _same_padding,
+    "conv.framework_same": _framework_same,
+    "conv.inverse": _inverse,
+    "conv_transpose.output_size": _transpose,
+    "conv_transpose.rules": _transpose_rules,
+    "adaptive.windows": _adaptive_windows,
+    "adaptive.equivalence": _equivalence,
+    "conv.validity": _validity,
+    "pool.options": _pool_options,
+    "rules.of_thumb": _of_thumb,
+    "conv.params": _conv_params,
+}
+FAMILIES = frozenset(_FAMILIES)  # the families some rule speaks of
+
+
+def _worked(family: str, params: Mapping[str, Any], claims: Claims) -> Worked:
+    """Every applicable rule's answer and line, in RULES order (the one code path)."""
+    worker = _FAMILIES.get(family)
+    if worker is None:
+        return {}
+    try:
+        found = worker(params, claims)
+    except NotApplicable:
+        return {}
+    except (CardgenError, KeyError, IndexError, TypeError, ValueError, AttributeError,
+            ArithmeticError):
+        return {}  # data not shaped as this family's: no rule applies
+    order = list(RULES)
+    return dict(sorted(found.items(), key=lambda item: order.index(item[0])))
+
+
+def _json(value: Any) -> Any:
+    """As `cardgen verify` sees it: JSON, tuples as lists."""
+    return json.loads(json.dumps(value))
+
+
+def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list[Mistake]:
+    """The named wrong rules that give another answer than `solution.answer`, in RULES
+    order; one mistake per distinct wrong answer (the first rule wins)."""
+    worked = _worked(family, _json(params), _json(solution.claims))
+    found: list[Mistake] = []
+    seen = {solution.answer}
+    for rule, (answer, line) in worked.items():
+        if answer in seen:
+            continue
+        seen.add(answer)
+        found.append(Mistake(rule, answer, line))
+    return found
+
+
+def derive(rule: str, family: str, params: Mapping[str, Any], claims: Sequence[Any]) -> str:
+    """The answer `rule` gives for this variant's data; NotApplicable when it gives none."""
+    if rule not in RULES:
+        raise NotApplicable(f"unknown rule {rule[:40]!r}")
+    worked = _worked(family, params, claims)
+    if rule not in worked:
+        raise NotApplicable(f"the rule {rule} does not apply here")
+    return worked[rule][0]
+
+
+def check_mistakes(family: str, params: Mapping[str, Any], claims: Sequence[Any],
+                   answer: str, mistakes: Any) -> list[str]:
+    """Why a Spec's mistakes do not hold (empty: they do)."""
+    if not isinstance(mistakes, list):
+        return ["mistakes is not a list"]
+    reasons: list[str] = []
+    seen: set[str] = set()
+    worked = _worked(family, params if isinstance(params, Mapping) else {},
+                     claims if isinstance(claims, list) else [])
+    for i, item in enumerate(mistakes):
+        if not (isinstance(item, Mapping) and set(item) == {"rule", "answer"}
+                and isinstance(item["rule"], str) and isinstance(item["answer"], str)):
+            reasons.append(f"mistake {i} is not {{\"rule\", \"answer\"}} strings")
+            continue
+        rule, wrong = item["rule"], item["answer"]
+        if rule not in RULES:
+            reasons.append(f"mistake {i}: unknown rule {rule[:40]!r}")
+        elif rule not in worked:
+            reasons.append(f"mistake {i}: the rule {rule} does not apply here")
+        elif worked[rule][0] != wrong:
+            reasons.append(f"mistake {i}: {rule} gives {worked[rule][0][:40]}, not "
+                           f"{wrong[:40]}")
+        if wrong == answer:
+            reasons.append(f"mistake {i}: {rule[:40]} gives the right answer")
+        if wrong in seen:
+            reasons.append(f"mistake {i}: the answer {wrong[:40]} is named twice")
+        seen.add(wrong)
+    return reasons

@@ -46,10 +46,12 @@ class Card:
     steps: list[str]                # each <li> of Worked, plain text with TeX kept
     captions: list[str]
     svgs: list[Svg] = field(default_factory=list)
+    variant: int = 0                # which of the note's variants (issue 12)
 
     @property
     def label(self) -> str:
-        return f"{self.family} L{self.level} seed {self.seed} guid {self.guid[:6]!r}"
+        return (f"{self.family} L{self.level} seed {self.seed} guid {self.guid[:6]!r} "
+                f"variant {self.variant}")
 
 
 _SVG = re.compile(r"<svg\b.*?</svg>", re.S)
@@ -80,7 +82,41 @@ def _svg(block: str) -> tuple[Svg, ...]:
     return tuple(out)
 
 
-def read_card(guid: str, fields: dict[str, str], seed: int) -> Card:
+_FRONT_VARIANT = re.compile(
+    r'<(div|template) class="cg-(?:variant|alt)" data-cg-variant="(\d+)" '
+    r'data-cg-answer="([^"]*)">(.*?)</\1>(?=<template|</div>$)', re.S)
+_WORKED_VARIANT = re.compile(
+    r'<(div|template) class="cg-(?:variant-worked|alt-worked)" data-cg-variant="(\d+)">'
+    r'(.*?)</\1>(?=<template|$)', re.S)
+_MISTAKES = re.compile(r'<div class="cg-mistakes" hidden>(.*?)</div>', re.S)
+
+
+def split_variants(fields: dict[str, str]) -> list[dict[str, str]]:
+    """A note's fields -> one set of plain fields per variant (Front, Answer, Worked and
+    a Spec of that variant alone, with its mistakes). Fields without variants (cards
+    made before issue 12, or by a test) come back as they are."""
+    front, worked = fields["Front"], fields["Worked"]
+    if not front.startswith('<div class="cg-variants"'):
+        return [fields]
+    spec = json.loads(fields["Spec"])
+    specs = [spec, *spec.get("variants", [])]
+    fronts = _FRONT_VARIANT.findall(front[front.index(">") + 1:])
+    works = _WORKED_VARIANT.findall(worked)
+    assert [int(f[1]) for f in fronts] == list(range(len(specs))), "variants out of order"
+    assert [int(w[1]) for w in works] == list(range(len(specs))), "worked out of order"
+    out = []
+    for (_, _, answer, text), (_, _, body), one in zip(fronts, works, specs, strict=True):
+        whole = {k: spec[k] for k in ("v", "family", "level")}
+        whole.update({k: one.get(k) for k in ("params", "answer", "claims", "mistakes")})
+        out.append({"Front": text, "Answer": html.unescape(answer),
+                    "Worked": _MISTAKES.sub("", body), "Spec": json.dumps(whole),
+                    "Mistakes": "".join(_MISTAKES.findall(body))})
+    return out
+
+
+def read_card(guid: str, fields: dict[str, str], seed: int, variant: int = 0) -> Card:
+    """Variant `variant` of a note (the note itself when it holds no variants)."""
+    fields = split_variants(fields)[variant]
     spec = json.loads(fields["Spec"])
     worked = fields["Worked"]
     svgs: list[Svg] = []
@@ -90,7 +126,12 @@ def read_card(guid: str, fields: dict[str, str], seed: int) -> Card:
     steps = [plain(li) for li in re.findall(r"<li>(.*?)</li>", body, re.S)]
     captions = [plain(c) for c in re.findall(r"<figcaption>(.*?)</figcaption>", worked, re.S)]
     return Card(guid, spec["family"], spec["level"], seed, fields, spec,
-                plain(fields["Front"]), steps, captions, svgs)
+                plain(fields["Front"]), steps, captions, svgs, variant)
+
+
+def read_variants(guid: str, fields: dict[str, str], seed: int) -> list[Card]:
+    """Every variant of a note, each read as a card of its own."""
+    return [read_card(guid, fields, seed, i) for i in range(len(split_variants(fields)))]
 
 
 # ---------------------------------------------------------------- small parsers

@@ -41,7 +41,9 @@ from cardread import (
     numbers_in,
     parse_layer_call,
     read_card,
+    read_variants,
     shape_of,
+    split_variants,
     step_problems,
     windows_in,
 )
@@ -85,12 +87,12 @@ def cards(tmp_path_factory: pytest.TempPathFactory) -> list[Card]:
         built = build_recipe(recipe, folder, EPOCH)
         notes = read_notes(built.path)
         assert len(notes) == built.notes == recipe.total
-        out.extend(read_card(n.guid, n.fields, seed) for n in notes)
+        out.extend(c for n in notes for c in read_variants(n.guid, n.fields, seed))
     return out
 
 
 def test_every_family_and_level_in_every_seed(cards: list[Card]) -> None:
-    seen = Counter((c.seed, c.family, c.level) for c in cards)
+    seen = Counter((c.seed, c.family, c.level) for c in cards if c.variant == 0)
     want = {(s, f, lv) for s in SEEDS for f in _family_names() for lv in _levels(f)}
     assert set(seen) == want
     assert min(seen.values()) == PER_LEVEL
@@ -1588,8 +1590,9 @@ def test_the_pool_options_checker_catches_false_answers_and_divisors() -> None:
     problems = generate_family("pool.options", 11, 12, [1, 3])
     kinds = set()
     for problem in problems:
-        front, answer, worked, spec = note_fields(problem, module.solve(problem.params))
-        fields = {"Front": front, "Answer": answer, "Worked": worked, "Spec": spec}
+        fields = split_variants(dict(zip(("Front", "Answer", "Worked", "Spec"), note_fields(
+            problem, [module.solve(problem.params)], "guid"), strict=True)))[0]
+        answer = fields["Answer"]
         card = read_card("guid", fields, 11)
         kinds.add(problem.params["q"])
         found = Findings()
@@ -1599,7 +1602,7 @@ def test_the_pool_options_checker_catches_false_answers_and_divisors() -> None:
         _pool_options_answer(read_card("guid", {**fields, "Answer": wrong}, 11), found, torch)
         assert len(found.false) == 1, found.false
         if problem.params["q"] == "value":
-            bad = worked.replace("; divisor ", "; divisor 1")
+            bad = fields["Worked"].replace("; divisor ", "; divisor 1")
             found.false.clear()
             _pool_options_answer(read_card("guid", {**fields, "Worked": bad}, 11), found,
                                  torch)
@@ -1677,12 +1680,13 @@ def test_the_transposed_caption_checker_catches_a_wrong_implicit_padding() -> No
     module = get_family("conv_transpose.rules")
     checked = 0
     for problem in generate_family("conv_transpose.rules", 5, 6, [1, 2]):
-        front, answer, worked, spec = note_fields(problem, module.solve(problem.params))
+        fields = split_variants(dict(zip(("Front", "Answer", "Worked", "Spec"), note_fields(
+            problem, [module.solve(problem.params)], "guid"), strict=True)))[0]
+        worked = fields["Worked"]
         m = re.search(r"implicit padding (\d+) left and (\d+) right, kernel [^:<]*: (\d+) "
                       r"outputs", worked)
         if not m:
             continue
-        fields = {"Front": front, "Answer": answer, "Worked": worked, "Spec": spec}
         card = read_card("guid", fields, 5)
         found = Findings()
         for svg in card.svgs:

@@ -1,0 +1,288 @@
+"""Naming the mistake (issue 12): every named wrong rule's answer differs from the right
+one, follows from the variant's JSON data by the same code verify runs, and, where torch
+can play the wrong rule (dilation 1, output_padding 0, a Conv for a ConvTranspose, the
+other ceil_mode, half the padding), torch gives that very answer."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from cardgen.claims.check_torch import torch_available
+from cardgen.families import FAMILIES as ALL_FAMILIES
+from cardgen.generate import family_rng
+from cardgen.mistakes import (
+    FAMILIES,
+    RULES,
+    NotApplicable,
+    check_mistakes,
+    derive,
+    mistakes,
+)
+
+SEEDS = (0, 1)
+DRAWS = 15  # per family, level and seed
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def problems(family: str) -> Iterator[tuple[dict[str, Any], Any]]:
+    module = ALL_FAMILIES[family]
+    for level in module.LEVELS:
+        for seed in SEEDS:
+            rng = family_rng(seed, family)
+            for _ in range(DRAWS):
+                params = module.generate(rng, level)
+                yield params, module.solve(params)
+
+
+def _rendered(tex: str) -> str:
+    """Roughly what MathJax shows: one glyph per command, no spaces."""
+    return re.sub(r"\\[a-z]+", "#", tex).replace(" ", "").replace("{", "").replace("}", "")
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_mistakes_differ_and_derive_from_json(family: str) -> None:
+    named = 0
+    for params, solution in problems(family):
+        found = mistakes(family, params, solution)
+        answers = [m.answer for m in found]
+        assert solution.answer not in answers
+        assert len(set(answers)) == len(answers)
+        p, claims = _json(params), _json(solution.claims)
+        for m in found:
+            named += 1
+            assert m.rule in RULES and len(m.rule) <= 32
+            assert m.answer.isascii() and m.answer.strip() == m.answer and m.answer
+            assert derive(m.rule, family, p, claims) == m.answer
+            # one short sentence; its math fits a 360 px phone
+            assert m.line.endswith(".") and "\n" not in m.line and len(m.line) < 200
+            for tex in re.findall(r"\\\((.*?)\\\)", m.line):
+                assert len(_rendered(tex)) <= 28, m.line
+        spec = [{"rule": m.rule, "answer": m.answer} for m in found]
+        assert check_mistakes(family, p, claims, solution.answer, spec) == []
+    assert named, f"{family}: no mistake named on any drawn card"
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_mistakes_are_written_like_answers(family: str) -> None:
+    """A mistake's answer has a form the family's own answers have (numbers aside): a
+    shape, a range, a verdict, `error`, `none`."""
+    def form(answer: str) -> str:  # a shape of any rank is a shape
+        return "shape" if re.fullmatch(r"\d+(x\d+)*", answer) else re.sub(r"\d+", "9", answer)
+
+    drawn = list(problems(family))
+    forms = {form(solution.answer) for _, solution in drawn}
+    for params, solution in drawn:
+        for m in mistakes(family, params, solution):
+            assert form(m.answer) in forms, (m.rule, m.answer, sorted(forms)[:8])
+
+
+def _rejected(family: str, params: Any, claims: Any, answer: str, items: Any) -> list[str]:
+    return check_mistakes(family, params, claims, answer, items)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_check_mistakes_rejects(family: str) -> None:
+    checked = 0
+    for params, solution in problems(family):
+        found = mistakes(family, params, solution)
+        if not found:
+            continue
+        p, claims, right = _json(params), _json(solution.claims), solution.answer
+        m = found[0]
+        good = {"rule": m.rule, "answer": m.answer}
+        assert _rejected(family, p, claims, right, {"rule": m.rule})  # not a list
+        assert _rejected(family, p, claims, right, [[m.rule, m.answer]])
+        assert _rejected(family, p, claims, right, [{**good, "line": "x"}])
+        assert _rejected(family, p, claims, right, [{**good, "answer": m.answer + "1"}])
+        assert _rejected(family, p, claims, right, [{**good, "rule": "no_such_rule"}])
+        assert _rejected(family, p, claims, right, [{**good, "answer": right}])
+        assert _rejected(family, p, claims, right, [good, good])
+        other = [r for r in RULES if r not in {f.rule for f in found}]
+        unused = [r for r in other if _applies(r, family, p, claims) is None]
+        if unused:  # a rule that does not apply to this card
+            assert _rejected(family, p, claims, right, [{"rule": unused[0],
+                                                         "answer": m.answer}])
+        checked += 1
+    assert checked
+
+
+def _applies(rule: str, family: str, params: Any, claims: Any) -> str | None:
+    try:
+        return derive(rule, family, params, claims)
+    except NotApplicable:
+        return None
+
+
+def test_unknown_rule_and_family() -> None:
+    params, solution = next(problems("conv.output_size"))
+    with pytest.raises(NotApplicable):
+        derive("no_such_rule", "conv.output_size", params, solution.claims)
+    assert mistakes("adaptive.values", *next(problems("adaptive.values"))) == []
+    assert check_mistakes("conv.output_size", params, solution.claims, solution.answer,
+                          []) == []
+
+
+# ------------------------------------------------------------------ live torch
+
+def _torch_shape(layers: list[dict[str, Any]], shape: list[int]) -> str | None:
+    """The output shape torch gives for this stack (on the meta device: no compute), or
+    None when torch refuses."""
+    import torch
+
+    x = torch.empty(shape, device="meta")
+    try:
+        for layer in layers:
+            args = {k: tuple(v) if isinstance(v, list) else v for k, v in layer["args"].items()}
+            x = getattr(torch.nn, layer["type"])(**args).to("meta")(x)
+    except (RuntimeError, ValueError):
+        return None
+    return "x".join(map(str, x.shape))
+
+
+def _halved(pads: Any) -> Any:
+    if isinstance(pads, list):
+        return [v // 2 for v in pads]
+    return pads // 2
+
+
+def _as_torch(rule: str, layer: dict[str, Any]) -> dict[str, Any] | None:
+    """The layer whose real arithmetic is the wrong rule's, or None where torch has none."""
+    type_, args = layer["type"], dict(layer["args"])
+    conv, pool = type_.startswith("Conv"), "Pool" in type_ and "Adaptive" not in type_
+    pads = args.get("padding", 0)
+    if rule == "no_dilation":
+        args.pop("dilation", None)
+    elif rule in ("no_output_padding", "conv_formula") and "Transpose" in type_:
+        args.pop("output_padding", None)
+        if rule == "conv_formula":
+            type_ = type_.replace("ConvTranspose", "Conv")
+    elif rule in ("ceil_not_floor", "floor_not_ceil") and (pool or conv):
+        if conv:  # a conv has no ceil mode to play it
+            return None if rule == "ceil_not_floor" else layer
+        args["ceil_mode"] = rule == "ceil_not_floor"
+    elif rule == "padding_once" and (pool or conv) and pads != 0:
+        values = pads if isinstance(pads, list) else [pads]
+        if isinstance(pads, str) or any(v % 2 for v in values) or args.get("ceil_mode"):
+            return None
+        args["padding"] = _halved(pads)
+    elif rule == "flatten_all" and type_ == "Flatten":
+        args["start_dim"] = 0
+    elif rule == "none_as_one" and "Adaptive" in type_:
+        size = args["output_size"]
+        args["output_size"] = [1 if v is None else v for v in size] \
+            if isinstance(size, list) else size
+    elif rule not in ("no_dilation", "no_output_padding", "conv_formula", "ceil_not_floor",
+                      "floor_not_ceil", "padding_once", "flatten_all", "none_as_one"):
+        return None
+    return {"type": type_, "args": args}
+
+
+TORCH_RULES = ("no_dilation", "no_output_padding", "conv_formula", "ceil_not_floor",
+               "floor_not_ceil", "padding_once", "flatten_all", "none_as_one")
+PLAYED = {"conv.output_size": {"no_dilation", "padding_once"},
+          "pool.output_size": {"no_dilation", "ceil_not_floor", "floor_not_ceil",
+                               "padding_once"},
+          "conv_transpose.output_size": {"no_output_padding", "conv_formula", "padding_once"},
+          "conv_transpose.rules": {"no_output_padding", "conv_formula", "padding_once",
+                                   "no_dilation"},
+          "network.trace": {"flatten_all", "floor_not_ceil", "padding_once"},
+          "adaptive.output_shape": {"flatten_all", "none_as_one"},
+          "input.unbatched": {"flatten_all", "padding_once"},
+          "network.stack": {"padding_once", "floor_not_ceil"}}
+
+
+@pytest.mark.skipif(not torch_available(), reason="needs torch (pip install torch==2.13.0)")
+@pytest.mark.parametrize("family", sorted(PLAYED))
+def test_wrong_rules_agree_with_torch(family: str) -> None:
+    """Each rule torch can play, on the whole stack of the card's shape question."""
+    played: dict[str, int] = {}
+    for params, solution in problems(family):
+        claims = _json(solution.claims)
+        if family == "network.stack":
+            if params["ask"] != "shape":
+                continue
+            layers, shape = params["layers"], params["input_shape"]
+        else:
+            shape_claims = [c for c in claims if c["kind"] in ("shape", "error")]
+            if params.get("q") not in (None, "size", "explicit", "shape", "check") \
+                    or len(shape_claims) != 1:
+                continue
+            layers, shape = shape_claims[0]["layers"], shape_claims[0]["input_shape"]
+        for rule in TORCH_RULES:
+            wrong = _applies(rule, family, _json(params), claims)
+            changed = [_as_torch(rule, layer) for layer in layers]
+            if wrong is None or None in changed:
+                continue
+            assert _torch_shape(changed, shape) == wrong, (rule, changed, shape)
+            played[rule] = played.get(rule, 0) + 1
+    assert PLAYED[family] <= set(played), played
+
+
+def _torch_avg(layer: dict[str, Any], plane: list[Any], index: list[int]) -> float:
+    import torch
+
+    args = {k: tuple(v) if isinstance(v, list) else v for k, v in layer["args"].items()}
+    out = getattr(torch.nn, layer["type"])(**args)(torch.tensor(plane, dtype=torch.float64))
+    return float(out[0, 0][tuple(index)])
+
+
+@pytest.mark.skipif(not torch_available(), reason="needs torch (pip install torch==2.13.0)")
+def test_avgpool_divisor_rules_agree_with_torch() -> None:
+    """count_include_pad read the other way is torch with it flipped; divisor_override
+    ignored is torch without it."""
+    from fractions import Fraction
+
+    played = set()
+    for params, solution in problems("pool.options"):
+        if params["q"] != "value":
+            continue
+        claims = _json(solution.claims)
+        (claim,) = claims
+        layer = claim["layers"][0]
+        for rule, change in (("pad_count_flipped", "count_include_pad"),
+                             ("override_ignored", "divisor_override")):
+            wrong = _applies(rule, "pool.options", _json(params), claims)
+            if wrong is None:
+                continue
+            args = dict(layer["args"])
+            if change == "count_include_pad":
+                args[change] = not args.get(change, True)
+            else:
+                del args[change]
+            got = _torch_avg({"type": layer["type"], "args": args}, claim["input"],
+                             params["index"])
+            assert got == pytest.approx(float(Fraction(wrong))), (rule, layer)
+            played.add(rule)
+    assert played == {"pad_count_flipped", "override_ignored"}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_hostile_specs_give_reasons_not_exceptions(family: str) -> None:
+    """verify reads untrusted decks: malformed or huge data gives reasons, never a crash
+    or a loop over a billion candidates."""
+    params, solution = next(problems(family))
+    item = [{"rule": "no_plus_one", "answer": "1"}]
+    for claims in ([], [1, "x", None], [{"kind": "shape"}], [{"kind": "unique", "space": 5}]):
+        assert check_mistakes(family, params, claims, solution.answer, item)
+    huge = _json(solution.claims)
+
+    def blow(value: Any) -> Any:  # every integer a trillion: ranges, sizes, spaces
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int):
+            return 10**12
+        if isinstance(value, list):
+            return [blow(v) for v in value]
+        if isinstance(value, dict):
+            return {k: blow(v) for k, v in value.items()}
+        return value
+
+    assert check_mistakes(family, blow(params), blow(huge), solution.answer, item)
