@@ -305,6 +305,20 @@ def test_deck_has_variants_in_every_family(deck):
     assert not single, f"families without variants in this deck: {sorted(single)}"
 
 
+def test_card_script_is_old_webview_safe():
+    """The front template's script: ES5 syntax (old AnkiDroid/AnkiMobile webviews), no
+    library, nothing loaded, none of Anki's {{...}} syntax, small."""
+    from cardgen.render.env import front_template
+
+    script = front_template().split("<script>", 1)[1].split("</script>", 1)[0]
+    code = re.sub(r"/\*.*?\*/", "", script, flags=re.S)
+    for es6 in (r"=>", r"\blet\b", r"\bconst\b", "`", r"\bclass\s", r"\.\.\.", r"\bof\b"):
+        assert not re.search(es6, code), es6
+    assert "{{" not in script and "}}" not in script
+    assert not re.search(r"\bsrc\b|\bimport\b|\bfetch\b|XMLHttpRequest", code)
+    assert len(code.encode()) < 8000
+
+
 # ---------------------------------------------------------------- the review page
 
 
