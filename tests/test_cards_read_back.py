@@ -1286,8 +1286,10 @@ def _transposed_svg(card: Card, svg: Any, found: Findings) -> None:
         got = f"error ({exc})"
     found.check(card, out == got, f"output length {out}, torch gives {got} for padding {p}, "
                                   f"output_padding {op} {where}")
-    ins = [v for _, y, v in _labels(svg, "cg-t") if y == 12]
-    outs = [v for _, y, v in _labels(svg, "cg-t") if y != 12]
+    # normal-size labels, or small ones (cg-ts) where the cells are narrow
+    numbers = _labels(svg, "cg-t") + _labels(svg, "cg-ts")
+    ins = [v for _, y, v in numbers if y == 12]
+    outs = [v for _, y, v in numbers if y != 12]
     found.check(card, (not ins or max(ins) == n - 1) and (not outs or max(outs) == out - 1),
                 f"index labels end at {max(ins, default=None)} / {max(outs, default=None)} "
                 f"{where}")

@@ -163,7 +163,7 @@ def test_false_claims_fail(tmp_path: Path, backend: str) -> None:
 @pytest.mark.parametrize("spec_text,why", [
     ("not json {", "not valid JSON"),
     ("[1, 2]", "not a JSON object"),
-    ('{"v": 3, "family": "f", "answer": "a", "claims": [{}]}', "version"),
+    ('{"v": 4, "family": "f", "answer": "a", "claims": [{}]}', "version"),
     ('{"v": true, "family": "f", "answer": "a", "claims": [{}]}', "version"),
     ('{"v": 1, "family": "f", "answer": "a"}', "no claims"),
     ('{"v": 1, "family": "f", "answer": "a", "claims": []}', "no claims"),

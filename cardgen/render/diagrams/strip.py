@@ -91,8 +91,10 @@ def _shown_cells(st: Strip, total: int) -> list[tuple[int, int]]:
     kinds = st.kinds
     first_in = kinds.index("in") if "in" in kinds else 0
     last_in = len(kinds) - 1 - kinds[::-1].index("in") if "in" in kinds else total - 1
-    add(0, min(first_in + 1, 8))
-    add(max(last_in, total - 8), total)
+    # at least 8 cells at each end, through the first and the last input cell (a long
+    # padding is drawn by its ends)
+    add(0, max(first_in + 1, 8), ends_only=True)
+    add(min(last_in, total - 8), total, ends_only=True)
     span = st.span
     placements = [i for i in _rows(st.count) if i is not None]
     if st.extra:
