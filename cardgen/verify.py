@@ -51,10 +51,11 @@ WORKER_RSS_LIMIT = 450 * 1024 * 1024
 _RSS_EVERY = 256
 _FRONT_CHARS = 60
 _SCAN_CHARS = 8192
-# The work budget of one deck, in seconds of checking: a genuine note takes about 10 ms
-# on a slow shared machine (either backend), so this is several times what any genuine
-# deck needs, and bounds a hostile one (5,000 notes x 64 claims at the per-claim limits
-# would be hours).
+# The work budget of one deck, in seconds of checking: a genuine note (or variant of a
+# note) takes about 10 ms on a slow shared machine (either backend), so this is several
+# times what any genuine deck needs, and bounds a hostile one (5,000 notes x 64 claims at
+# the per-claim limits would be hours). A note with variants counts once per variant:
+# the budget follows the mean number of variants of the notes read so far.
 BUDGET_BASE = 60.0
 BUDGET_PER_NOTE = 0.05
 _PROJECT_AFTER = 10.0    # seconds before the projected total can end a run early
@@ -187,7 +188,8 @@ def _spec(raw: str) -> tuple[dict[str, Any] | None, str]:
     return spec, ""
 
 
-def _note_reasons(fields: dict[str, str], check: Callable[[Any, float], ClaimCheck]
+def _note_reasons(fields: dict[str, str], check: Callable[[Any, float], ClaimCheck],
+                  saw: Callable[[int], None] = lambda variants: None
                   ) -> tuple[str, list[str]]:
     """(family, reasons the note fails); no reasons when every check holds."""
     if "Spec" not in fields:
@@ -210,6 +212,7 @@ def _note_reasons(fields: dict[str, str], check: Callable[[Any, float], ClaimChe
                                   f"{MAX_VARIANTS - 1} objects"]
     shown = _shown_answers(fields.get("Front", ""))
     everyone = [spec, *variants]
+    saw(len(everyone))
     for index, variant in enumerate(everyone):
         label = f"variant {index}: " if len(everyone) > 1 else ""
         reasons += [label + r for r in _variant_reasons(spec, variant, index, check,
@@ -470,8 +473,18 @@ class _Budget:
 
     def __init__(self, path: str, notes: int, seconds: float | None) -> None:
         self.path, self.notes = path, notes
+        self.fixed = seconds is not None
         self.seconds = deck_budget(notes) if seconds is None else seconds
         self.start = time.monotonic()
+        self.read = self.variants = 0
+
+    def saw(self, variants: int) -> None:
+        """A note holding `variants` problems is being checked: the default budget counts
+        each variant as a note (at most MAX_VARIANTS, as verify reads no more)."""
+        self.read += 1
+        self.variants += max(1, min(variants, MAX_VARIANTS))
+        if not self.fixed:
+            self.seconds = deck_budget(round(self.notes * self.variants / self.read))
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
@@ -566,7 +579,7 @@ def _verify_notes(report: VerifyReport, notes: Any, check: Callable[[Any], Claim
         return check(claim)
 
     for note in notes:
-        family, reasons = _note_reasons(note.fields, budgeted)
+        family, reasons = _note_reasons(note.fields, budgeted, limit.saw)
         if family not in report.families and len(report.families) >= MAX_FAMILIES:
             family = OTHER_FAMILY
         count = report.families.setdefault(family, FamilyCount())
