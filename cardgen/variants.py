@@ -28,7 +28,7 @@ from cardgen.generate import Problem, canonical_params, family_rng
 # Draws per variant asked at a level, at most: a form that takes more draws than this is
 # rare enough that its notes keep fewer variants (and the build stays fast).
 DRAWS_PER_VARIANT = 3
-MIN_DRAWS = 60  # per level: small decks still find the variants of their common forms
+MIN_DRAWS = 200  # per level: a small deck still finds variants for most of its notes
 
 
 def _shape(value: Any) -> Hashable:
