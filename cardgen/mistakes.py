@@ -723,10 +723,8 @@ def _framework_same(params: Mapping[str, Any], claims: Claims) -> Worked:
         i, k, st, p = spatial[d], ks[d], ss[d], sym[d]
         _, tex = _floor_tex(i + 2 * p - k, st, n_tex=_n_tex(i, 2 * p, k - 1))
         worked["same_symmetric"] = (
-            _x(sizes), "That is PyTorch's size"
-            + (f" ({_DIM_NAMES[n][d]})" if n > 1 else "")
-            + f" with padding \\( \\lfloor ({k}-1)/2 \\rfloor = {p} \\) on each side: "
-            f"\\( {tex} \\).")
+            _x(sizes), f"That is PyTorch's padding \\( \\lfloor ({k}-1)/2 \\rfloor = {p} \\)"
+            + (f" ({_DIM_NAMES[n][d]})" if n > 1 else "") + f": \\( {tex} \\).")
         return worked
     pads = claim.get("pads")
     if not (isinstance(pads, list) and pads and all(p == pads[0] for p in pads)):
@@ -894,7 +892,7 @@ def _adaptive_windows(params: Mapping[str, Any], claims: Claims) -> Worked:
         true = sum(a <= cell < b for a, b in right)
         return {"floor_window_end": (
             str(count), f"With each end rounded down, \\( \\lfloor (i+1)\\cdot {size}/{out} "
-            f"\\rfloor \\), {count} window{'s read' if count != 1 else ' reads'} cell {cell}, "
+            f"\\rfloor \\), cell {cell} is read by {count} window{'s' if count != 1 else ''}, "
             f"not {true}.")}
     if any(b <= a for a, b in wins):
         raise NotApplicable("an empty window")
@@ -1276,14 +1274,31 @@ def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list
     """The named wrong rules that give another answer than `solution.answer`, in RULES
     order; one mistake per distinct wrong answer (the first rule wins)."""
     worked = _worked(family, _json(params), _json(solution.claims))
-    found: list[Mistake] = []
-    seen = {solution.answer}
-    for rule, (answer, line) in worked.items():
-        if answer in seen:
+    first: dict[str, str] = {}  # answer -> the rule the verdict names
+    also: dict[str, list[str]] = {}  # answer -> later rules that give it too
+    for rule, (answer, _) in worked.items():
+        if answer == solution.answer:
             continue
-        seen.add(answer)
+        if answer not in first:
+            first[answer] = rule
+        elif (first[answer], rule) not in _SAME_WORK:
+            also.setdefault(answer, []).append(_LOWER.get(rule, RULES[rule]))
+    found = []
+    for answer, rule in first.items():
+        line, others = worked[rule][1], also.get(answer)
+        if others and line:  # the verdict names one rule; its line says the others too
+            line = (f"{line[:-1]}; {' and '.join(others)} give{'s' if len(others) == 1 else ''}"
+                    " it too.")
         found.append(Mistake(rule, answer, line))
     return found
+
+
+# Rule pairs whose wrong computations are one and the same where they meet: the second is
+# not worth a mention (without ceil mode's clipped window, counting the padding zeros is
+# dividing by the kernel).
+_SAME_WORK = {("pad_count_flipped", "kernel_divisor")}
+_LOWER = {r: name[0].lower() + name[1:] for r, name in RULES.items()
+          if name[:1].isupper() and not name.startswith(("None", "Flatten"))}
 
 
 def derive(rule: str, family: str, params: Mapping[str, Any], claims: Sequence[Any]) -> str:
