@@ -122,28 +122,31 @@ def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _floor_tex(n: int, s: int, plus: bool = True) -> tuple[int, str]:
-    """floor(n/s) (+ 1), and its MathJax."""
+def _n_tex(size: int, pads: int, span: int) -> str:
+    """The worked steps' n, in + 2p - d(k-1) - 1, written out (zero terms left out): a
+    wrong rule's changed term shows."""
+    return f"{size}{f' + {pads}' if pads else ''}{f' - {span}' if span else ''} - 1"
+
+
+def _floor_tex(n: int, s: int, plus: bool = True, n_tex: str = "") -> tuple[int, str]:
+    """floor(n/s) (+ 1), and its MathJax: n as the worked steps write it (divided by s
+    even when s is 1), or written out as `n_tex`."""
     value = n // s + (1 if plus else 0)
-    if s == 1 and not plus:  # the worked steps' n, as it is
-        return value, f"n = {n}"
-    body = str(n) if s == 1 else f"\\lfloor {n}/{s} \\rfloor"
+    body = f"\\lfloor {f'({n_tex})' if n_tex else n}/{s} \\rfloor"
     return value, f"{body}{' + 1' if plus else ''} = {value}"
 
 
-def _ceil_tex(n: int, s: int, plus: bool = True) -> tuple[int, str]:
+def _ceil_tex(n: int, s: int, plus: bool = True, n_tex: str = "") -> tuple[int, str]:
     value = _cdiv(n, s) + (1 if plus else 0)
-    if s == 1 and not plus:
-        return value, f"n = {n}"
-    body = str(n) if s == 1 else f"\\lceil {n}/{s} \\rceil"
+    body = f"\\lceil {f'({n_tex})' if n_tex else n}/{s} \\rceil"
     return value, f"{body}{' + 1' if plus else ''} = {value}"
 
 
 def _transpose_tex(size: int, k: int, s: int, p: int, op: int, d: int,
                    plus: bool = True, sides: int = 2) -> tuple[int, str]:
-    """(in-1)s - 2p + d(k-1) + op (+ 1), its terms summed (zeros left out); `sides` 1
-    takes p once."""
-    terms = [str((size - 1) * s)]
+    """(in-1)s - 2p + d(k-1) + op (+ 1), (in-1)s as the worked steps write it, the other
+    terms summed (zeros left out); `sides` 1 takes p once."""
+    terms = [f"({size}-1)\\cdot {s}"]
     terms += [f"- {sides * p}"] if p else []
     terms += [f"+ {d * (k - 1)}"] if k > 1 else []
     terms += [f"+ {op}"] if op else []
@@ -171,10 +174,12 @@ def _fits(value: int) -> int:
 
 @dataclass(frozen=True)
 class _Calc:
-    """One spatial size by a wrong rule: its value, its MathJax, and an aside."""
+    """One spatial size by a wrong rule: its value, its MathJax, an aside naming the rule's
+    key numbers, and a head replacing the rule's own (where the head names a number)."""
     value: int
     tex: str
     note: str = ""
+    head: str = ""
 
 
 # A rule for one spatial dim of one layer: the layer and arith's arguments for that dim
@@ -197,6 +202,14 @@ def _same(layer: Layer) -> bool:
 
 def _pool_n(size: int, k: int, p: int, d: int, pads: int | None = None) -> int:
     return size + (2 * p if pads is None else pads) - d * (k - 1) - 1
+
+
+def _once(p: int) -> str:
+    return f"\\( p = {p} \\), not \\( 2p = {2 * p} \\)"
+
+
+def _span(k: int, d: int) -> str:
+    return f"\\( k-1 = {k - 1} \\), not \\( d(k-1) = {d * (k - 1)} \\)"
 
 
 def _no_plus_one(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
@@ -225,20 +238,20 @@ def _no_dilation(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
         size, k, s, pl, d, pr = args
         if d == 1:
             return None
-        n, right = size + pl + pr - (k - 1) - 1, size + pl + pr - d * (k - 1) - 1
-        return _Calc(*_floor_tex(n, s), note=f"n = {n}, not {right}")
+        n = size + pl + pr - (k - 1) - 1
+        return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, pl + pr, k - 1)), note=_span(k, d))
     if layer.kind == "conv_transpose":
         size, k, s, p, op, d = args
         if d == 1 or op >= s:  # without the dilation, output_padding must be below s
             return None
-        return _Calc(*_transpose_tex(size, k, s, p, op, 1), note=f"k-1 = {k - 1}, not "
-                     f"{d * (k - 1)}")
+        return _Calc(*_transpose_tex(size, k, s, p, op, 1), note=_span(k, d))
     size, k, s, p, d, ceil = args
     if d == 1:
         return None
-    n, right = _pool_n(size, k, p, 1), _pool_n(size, k, p, d)
-    value, tex = _ceil_pool(size, k, s, p, 1) if ceil else _floor_tex(n, s)
-    return _Calc(value, tex, note=f"n = {n}, not {right}")
+    n = _pool_n(size, k, p, 1)
+    value, tex = _ceil_pool(size, k, s, p, 1) if ceil else \
+        _floor_tex(n, s, n_tex=_n_tex(size, 2 * p, k - 1))
+    return _Calc(value, tex, note=_span(k, d))
 
 
 def _ceil_pool(size: int, k: int, s: int, p: int, d: int) -> tuple[int, str]:
@@ -267,13 +280,14 @@ def _ceil_not_floor(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     return _Calc(*_ceil_pool(size, k, s, p, d))
 
 
-def _pool_floor(args: tuple[Any, ...]) -> _Calc:
-    """A pool's size in floor mode, whatever its ceil_mode and padding."""
+def _pool_floor(args: tuple[Any, ...], n_tex: bool = False) -> _Calc:
+    """A pool's size in floor mode, whatever its ceil_mode and padding; `n_tex` writes n
+    out (where the worked steps give none)."""
     size, k, s, p, d, _ = args
     n = _pool_n(size, k, p, d)
     if n < 0:
         raise NotApplicable("the window does not fit")
-    return _Calc(*_floor_tex(n, s))
+    return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, 2 * p, d * (k - 1)) if n_tex else ""))
 
 
 def _floor_not_ceil(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
@@ -303,38 +317,42 @@ def _padding_once(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
         n = size + pl - d * (k - 1) - 1
         if n < 0:
             raise NotApplicable("the window does not fit")
-        return _Calc(*_floor_tex(n, s), note=f"n = {n}, not {n + pl}")
+        return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, pl, d * (k - 1))), note=_once(pl))
     if layer.kind == "conv_transpose":
         size, k, s, p, op, d = args
         if p == 0 or _refused_transpose(layer, args):
             return None
-        return _Calc(*_transpose_tex(size, k, s, p, op, d, sides=1))
+        return _Calc(*_transpose_tex(size, k, s, p, op, d, sides=1), note=_once(p))
     size, k, s, p, d, ceil = args
     if p == 0 or ceil or _refused_pool(layer, args):  # ceil mode's last-window rule
         return None                                    # reads the left padding: no one p
     n = _pool_n(size, k, p, d, pads=p)
     if n < 0:
         raise NotApplicable("the window does not fit")
-    return _Calc(*_floor_tex(n, s), note=f"n = {n}, not {n + p}")
+    return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, p, d * (k - 1))), note=_once(p))
 
 
 def _pad_over_half(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     if not _refused_pool(layer, args) or args[5]:
         return None
-    return _pool_floor(args)
+    calc = _pool_floor(args, n_tex=True)
+    return _Calc(calc.value, calc.tex, note=f"padding {args[3]} > {args[1]}/2")
 
 
 def _no_output_padding(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind != "conv_transpose" or args[4] == 0 or _refused_transpose(layer, args):
         return None
-    size, k, s, p, _, d = args
-    return _Calc(*_transpose_tex(size, k, s, p, 0, d))
+    size, k, s, p, op, d = args
+    return _Calc(*_transpose_tex(size, k, s, p, 0, d),
+                 head=f"That leaves out output_padding={op}")
 
 
 def _op_over_limit(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     if not _refused_transpose(layer, args):
         return None
-    return _Calc(*_transpose_tex(*args[:4], args[4], args[5]))
+    size, k, s, p, op, d = args
+    return _Calc(*_transpose_tex(size, k, s, p, op, d),
+                 note=f"{op} is not below the stride {s} or the dilation {d}")
 
 
 def _conv_formula(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
@@ -344,7 +362,7 @@ def _conv_formula(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     n = size + 2 * p - d * (k - 1) - 1
     if n < 0:
         raise NotApplicable("the window does not fit")
-    return _Calc(*_floor_tex(n, s))
+    return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, 2 * p, d * (k - 1))))
 
 
 _DIM_RULES: dict[str, tuple[DimRule, str]] = {
@@ -354,13 +372,12 @@ _DIM_RULES: dict[str, tuple[DimRule, str]] = {
     "ceil_not_floor": (_ceil_not_floor, "That rounds up where the rule rounds down"),
     "floor_not_ceil": (_floor_not_ceil, "That rounds down, but ceil_mode=True rounds up"),
     "keeps_dropped_window": (_keeps_dropped, "That keeps the last window ceil mode drops"),
-    "padding_once": (_padding_once, "That counts the padding once, not on both sides"),
+    "padding_once": (_padding_once, "That counts the padding once"),
     "pad_over_half": (_pad_over_half, "That ignores PyTorch's limit, padding at most half "
                                       "the kernel"),
     "no_output_padding": (_no_output_padding, "That leaves out output_padding"),
     "conv_formula": (_conv_formula, "That is the conv formula, not the transposed one"),
-    "op_over_limit": (_op_over_limit, "That ignores that output_padding must be below the "
-                                      "stride or the dilation"),
+    "op_over_limit": (_op_over_limit, "That ignores output_padding's limit"),
 }
 _SIZED = ("conv", "conv_transpose", "maxpool", "avgpool")
 _DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -374,9 +391,10 @@ def _right_size(layer: Layer, args: tuple[Any, ...]) -> int | None:
 
 
 def _wrong_step(layer: Layer, shape: tuple[int, ...], rule: DimRule
-                ) -> tuple[tuple[int, ...], list[tuple[int, _Calc]], bool]:
+                ) -> tuple[tuple[int, ...], list[tuple[int, _Calc, int | None]], bool]:
     """The layer's output shape by the wrong rule, the dims it changed (with their
-    computations), and whether the rule applied at all."""
+    computations and right sizes, None where PyTorch refuses), and whether the rule
+    applied at all."""
     n = layer.ndim
     if len(shape) not in (n + 1, n + 2):
         raise NotApplicable("the layer does not run on this rank")
@@ -398,7 +416,7 @@ def _wrong_step(layer: Layer, shape: tuple[int, ...], rule: DimRule
         applied = True
         dims.append(_fits(calc.value))
         if calc.value != right:
-            changed.append((d, calc))
+            changed.append((d, calc, right))
     return lead + tuple(dims), changed, applied
 
 
@@ -437,13 +455,15 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, 
     if first is None:  # the same as the right answer: check_mistakes says so
         return answer, ""
     i, nd, changed = first
-    d, calc = changed[0]
+    d, calc, right = changed[0]
     where = [f"from layer {i + 1}"] if len(layers) > 1 else []  # and on, wherever it applies
-    alike = len(changed) == nd and len({c.tex for _, c in changed}) == 1
+    alike = len(changed) == nd and len({c.tex for _, c, _ in changed}) == 1
     if nd > 1 and not alike:  # name the dim unless every dim changed the same way
         where.append(_DIM_NAMES[nd][d])
     aside = "; ".join(filter(None, [", ".join(where), calc.note]))
-    line = f"{head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)."
+    versus = "" if right is None else f", not {right}"  # the size the worked steps give
+    line = (f"{calc.head or head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)"
+            f"{versus}.")
     return answer, line
 
 
@@ -543,8 +563,9 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
             f"That pads \\( \\lfloor {t}/2 \\rfloor = {t // 2} \\) on both sides; an odd "
             "total puts its extra zero on the right.")
         worked["odd_zero_left"] = (f"{t - t // 2},{t // 2}",
-                                   "That puts the odd zero on the left; PyTorch puts it "
-                                   "on the right.")
+                                   f"That puts the odd zero of the total {t} on the left; "
+                                   f"PyTorch pads \\( \\lfloor {t}/2 \\rfloor = {t // 2} "
+                                   f"\\) left, {t - t // 2} right.")
         if d > 1:
             u = k - 1
             worked["no_dilation"] = (f"{u // 2},{u - u // 2}",
@@ -564,9 +585,11 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
             fmt(totals), f"That puts the whole \\( {total} = {fmt(totals).replace(',', ', ')} "
             "\\) on each side, not half of it.")
         if d > 1:
+            k0 = ks[0]  # dilated kernels are square
             worked["no_dilation"] = (fmt([(k - 1) // 2 for k in ks]),
-                                     f"That leaves out the dilation: \\( ({ks[0]}-1)/2 = "
-                                     f"{(ks[0] - 1) // 2} \\).")
+                                     f"That leaves out the dilation: \\( ({k0}-1)/2 = "
+                                     f"{(k0 - 1) // 2} \\), not \\( {d}({k0}-1)/2 = "
+                                     f"{d * (k0 - 1) // 2} \\).")
         return worked
     if q != "tf":
         return worked
@@ -586,9 +609,15 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
 
     t = d * (k - 1)
     got = out(t // 2, d)
+    smallest = next((p for p in range(top + 1) if out(p, d) == target), None)
+    if got is None:
+        then = "."
+    elif got != target:
+        then = f", which gives {got} here, not {target}."
+    else:  # it reaches the target, yet a smaller p does too
+        then = f"; it gives {target}, but p = {smallest} is the smallest that does."
     worked["same_symmetric"] = (
-        str(t // 2), f"That is stride 1's \\( \\lfloor {t}/2 \\rfloor = {t // 2} \\)"
-        + (f", which gives {got} here, not {target}." if got is not None else "."))
+        str(t // 2), f"That is stride 1's \\( \\lfloor {t}/2 \\rfloor = {t // 2} \\)" + then)
     if d > 1:
         found = [p for p in range(top + 1) if out(p, 1) == target]
         if found:
@@ -603,17 +632,19 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
 def _learner_size(rule: str, size: int, k: int, s: int, p: int, d: int
                   ) -> tuple[int, str] | None:
     """A conv's size as a wrong rule works it (None: the rule does not apply)."""
-    n = size + 2 * p - d * (k - 1) - 1
+    n, tex = size + 2 * p - d * (k - 1) - 1, _n_tex(size, 2 * p, d * (k - 1))
     if rule == "no_plus_one":
-        return _floor_tex(n, s, plus=False) if n >= 0 else None
+        return _floor_tex(n, s, plus=False, n_tex=tex) if n >= 0 else None
     if rule == "no_dilation":
         n = size + 2 * p - (k - 1) - 1
-        return _floor_tex(n, s) if d > 1 and n >= 0 else None
+        return _floor_tex(n, s, n_tex=_n_tex(size, 2 * p, k - 1)) if d > 1 and n >= 0 \
+            else None
     if rule == "padding_once":
         n = size + p - d * (k - 1) - 1
-        return _floor_tex(n, s) if p > 0 and n >= 0 else None
+        return _floor_tex(n, s, n_tex=_n_tex(size, p, d * (k - 1))) if p > 0 and n >= 0 \
+            else None
     if rule == "ceil_not_floor":
-        return _ceil_tex(n, s) if n >= 0 and n % s else None
+        return _ceil_tex(n, s, n_tex=tex) if n >= 0 and n % s else None
     return None
 
 
@@ -644,11 +675,14 @@ def _inverse(params: Mapping[str, Any], claims: Claims) -> Worked:
             got = _learner_size(rule, size, cfg["kernel_size"], cfg["stride"],
                                 cfg["padding"], cfg["dilation"])
             if got is not None and got[0] == target:
-                hits.append((value, got[1]))
+                hits.append((value, got[1], cfg))
         if len(hits) == 1:
-            value, tex = hits[0]
+            value, tex, cfg = hits[0]
             head = _DIM_RULES[rule][1]
-            worked[rule] = (str(value), f"{head}: {letter} = {value} gives \\( {tex} \\).")
+            note = {"no_dilation": f" ({_span(cfg['kernel_size'], cfg['dilation'])})",
+                    "padding_once": f" ({_once(cfg['padding'])})"}.get(rule, "")
+            worked[rule] = (str(value), f"{head}{note}: {letter} = {value} gives "
+                                        f"\\( {tex} \\).")
     return worked
 
 
@@ -677,16 +711,20 @@ def _framework_same(params: Mapping[str, Any], claims: Claims) -> Worked:
         d = next((d for d in range(n) if spatial[d] % ss[d]), 0)
         worked: Worked = {"same_floor": (
             _x([_fits(i // st) for i, st in zip(spatial, ss, strict=True)]),
-            f"That rounds down; SAME gives \\( \\lceil {spatial[d]}/{ss[d]} \\rceil = "
-            f"{right[d]} \\).")}
+            f"That rounds down, \\( \\lfloor {spatial[d]}/{ss[d]} \\rfloor = "
+            f"{spatial[d] // ss[d]} \\); SAME gives \\( \\lceil {spatial[d]}/{ss[d]} "
+            f"\\rceil = {right[d]} \\).")}
         try:
             sizes = [conv_out(i, k, st, p) for i, k, st, p in zip(spatial, ks, ss, sym,
                                                                    strict=True)]
         except ShapeError:
             return worked
-        worked["same_symmetric"] = (_x(sizes), f"That is PyTorch's size with padding "
-                                               f"\\( \\lfloor ({ks[0]}-1)/2 \\rfloor = "
-                                               f"{sym[0]} \\) on each side.")
+        d = next((d for d in range(n) if sizes[d] != right[d]), 0)
+        i, k, st, p = spatial[d], ks[d], ss[d], sym[d]
+        _, tex = _floor_tex(i + 2 * p - k, st, n_tex=_n_tex(i, 2 * p, k - 1))
+        worked["same_symmetric"] = (
+            _x(sizes), f"That is PyTorch's padding \\( \\lfloor ({k}-1)/2 \\rfloor = {p} \\)"
+            + (f" ({_DIM_NAMES[n][d]})" if n > 1 else "") + f": \\( {tex} \\).")
         return worked
     pads = claim.get("pads")
     if not (isinstance(pads, list) and pads and all(p == pads[0] for p in pads)):
@@ -704,8 +742,8 @@ def _framework_same(params: Mapping[str, Any], claims: Claims) -> Worked:
     if other is not None:
         side = "after" if dialect == "SAME_UPPER" else "before"
         worked["other_dialect"] = (f"{right_pad},{left}",
-                                   f"That is {other}'s split; {dialect} puts the odd zero "
-                                   f"{side}.")
+                                   f"That is {other}'s split, {right_pad},{left}; {dialect} "
+                                   f"puts the odd zero {side}: {left},{right_pad}.")
     return worked
 
 
@@ -735,8 +773,8 @@ def _transpose(params: Mapping[str, Any], claims: Claims) -> Worked:
         plain, _ = _transpose_tex(size, k, s, p, 0, 1)
         if target - plain >= 0:
             worked["no_dilation"] = (
-                str(target - plain), f"That leaves out the dilation: {plain}, not {base}, "
-                f"so \\( {target} - {plain} = {target - plain} \\).")
+                str(target - plain), f"That leaves out the dilation ({_span(k, d)}): "
+                f"{plain}, not {base}, so \\( {target} - {plain} = {target - plain} \\).")
     return worked
 
 
@@ -767,12 +805,12 @@ def _transpose_rules(params: Mapping[str, Any], claims: Claims) -> Worked:
     if q == "range":
         ((lo, hi), s, d), = dims
         worked = {"no_plus_one": (f"{lo - 1}..{hi - 1}",
-                                  f"That is the range without the +1: the smallest size is "
-                                  f"{lo}, not {lo - 1}.")}
+                                  f"That is the range without the +1: it would start at "
+                                  f"{lo - 1}, not {lo}.")}
         if d > s:
             worked["range_by_dilation"] = (
-                f"{lo}..{lo + d - 1}", f"That lets the dilation widen the range: it is "
-                f"\\( {lo} + {s} - 1 = {hi} \\) at most, the stride alone.")
+                f"{lo}..{lo + d - 1}", f"That lets the dilation {d} widen the range; the "
+                f"stride {s} alone bounds it: \\( {lo} + {s} - 1 = {hi} \\).")
         return worked
     if q not in ("picked", "picked2d") or len(calls) != 1:
         return {}
@@ -785,8 +823,8 @@ def _transpose_rules(params: Mapping[str, Any], claims: Claims) -> Worked:
     fits = all(0 <= v < s for v, (_, s, _) in zip(shifted, dims, strict=True))
     (lo0, _), _, _ = dims[0]
     worked["no_plus_one"] = (",".join(map(str, shifted)) if fits else "error",
-                             f"That leaves out the +1: the range starts at {lo0 - 1}, "
-                             f"not {lo0}" + ("" if len(dims) == 1 else " (H)") + ".")
+                             f"That leaves out the +1: the range would start at "
+                             f"{lo0 - 1}, not {lo0}" + ("" if len(dims) == 1 else " (H)") + ".")
     pads = []
     for ((lo, _), s, d), t in zip(dims, targets, strict=True):
         if not lo <= t <= lo + max(s, d) - 1:
@@ -797,8 +835,9 @@ def _transpose_rules(params: Mapping[str, Any], claims: Claims) -> Worked:
     if trap:
         t, lo, s, d = trap[0]
         worked["range_by_dilation"] = (
-            ",".join(map(str, pads)), f"That lets the dilation widen the range: {t} is past "
-            f"\\( {lo} + {s} - 1 = {lo + s - 1} \\), so the call raises.")
+            ",".join(map(str, pads)), f"That lets the dilation {d} widen the range: {t} is "
+            f"past \\( {lo} + {s} - 1 = {lo + s - 1} \\), the stride's bound, so the call "
+            "raises.")
     return worked
 
 
@@ -821,9 +860,10 @@ def _adaptive_one(claim: Mapping[str, Any], dim: int) -> tuple[int, int]:
 
 
 def _end_line(i: int, size: int, out: int) -> str:
-    end = ((i + 1) * size) // out
+    end, top = ((i + 1) * size) // out, _cdiv((i + 1) * size, out)
     return (f"That rounds window {i}'s end down: \\( \\lfloor {(i + 1) * size}/{out} "
-            f"\\rfloor = {end} \\); ends round up.")
+            f"\\rfloor = {end} \\), not \\( \\lceil {(i + 1) * size}/{out} \\rceil = "
+            f"{top} \\).")
 
 
 def _adaptive_windows(params: Mapping[str, Any], claims: Claims) -> Worked:
@@ -849,9 +889,11 @@ def _adaptive_windows(params: Mapping[str, Any], claims: Claims) -> Worked:
     if q == "readers":
         cell = params["cell"]
         count = sum(a <= cell < b for a, b in wins)
+        true = sum(a <= cell < b for a, b in right)
         return {"floor_window_end": (
             str(count), f"With each end rounded down, \\( \\lfloor (i+1)\\cdot {size}/{out} "
-            f"\\rfloor \\), {count} window{'s read' if count != 1 else ' reads'} cell {cell}.")}
+            f"\\rfloor \\), cell {cell} is read by {count} window{'s' if count != 1 else ''}, "
+            f"not {true}.")}
     if any(b <= a for a, b in wins):
         raise NotApplicable("an empty window")
     if q == "lengths":
@@ -878,8 +920,9 @@ def _equivalence(params: Mapping[str, Any], claims: Claims) -> Worked:
             return {"divisibility": (str(count), "")}
         why = (f"{size} is not a multiple of {count}" if size % count else
                f"kernel {k} and stride {s} are not both {size // count}")
-        return {"divisibility": ("none", f"That is the divisibility rule: {why}, yet the "
-                                         "windows match.")}
+        return {"divisibility": ("none", f"That is the divisibility rule: {why}, yet "
+                                         f"output_size {count} gives the windows of kernel "
+                                         f"{k}, stride {s}.")}
     claim = _only(claims, "windows")
     layer = _args(claim, "layer")
     dims = [_adaptive_one(claim, d) for d in range(layer.ndim)]
@@ -901,8 +944,20 @@ def _equivalence(params: Mapping[str, Any], claims: Claims) -> Worked:
     worked["stride_recipe"] = (
         f"yes k={','.join(str(p[0]) for p in pairs)} s={','.join(str(p[1]) for p in pairs)}",
         f"That is the recipe \\( s = \\lfloor {n}/{o} \\rfloor = {ps} \\), "
-        f"\\( k = {n} - {o - 1}\\cdot {ps} = {pk} \\), whose windows differ.")
+        f"\\( k = {n} - {o - 1}\\cdot {ps} = {pk} \\); {_recipe_differs(n, o, pk, ps)}.")
     return worked
+
+
+def _recipe_differs(n: int, o: int, k: int, s: int) -> str:
+    """Where a fixed pool (kernel k, stride s, no padding) on n cells parts from the
+    adaptive pool n -> o: its count of windows, or its first window that differs."""
+    _small(n, o)
+    count = (n - k) // s + 1 if 1 <= k <= n and s >= 1 else 0
+    if count != o:
+        return f"it gives {count} window{'s' if count != 1 else ''}, not {o}"
+    true = adaptive_windows(n, o)
+    i = next((i for i in range(o) if tuple(true[i]) != (i * s, i * s + k)), 0)
+    return f"its window {i} is [{i * s}, {i * s + k}), not [{true[i][0]}, {true[i][1]})"
 
 
 # ------------------------------------------------------------------ pool.options
@@ -943,24 +998,27 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
     total = value() * divisor  # the window's sum
 
     def said(v: Fraction, why: str) -> tuple[str, str]:
+        """The wrong value, its line: `why` with {d}, the divisor the wrong rule uses."""
         d = total / v if v else None
         if d is None or d.denominator != 1:
-            return str(v), f"{why}."
+            return str(v), f"{why.split(',')[0]}."
         shown = f"{total}/{d}" + ("" if f"{total}/{d}" == str(v) else f" = {v}")
-        return str(v), f"{why}: \\( {shown} \\)."
+        return str(v), f"{why.format(d=d)}: \\( {shown} \\)."
 
     override = layer.kwargs.get("divisor_override")
     worked: Worked = {}
     if override is not None:
         plain = value(divisor_override=None)
-        worked["override_ignored"] = said(plain, f"That ignores divisor_override={override}")
+        worked["override_ignored"] = said(plain, f"That ignores divisor_override={override}, "
+                                                 "dividing by the window's {d} cells")
     else:
         include = bool(layer.get("count_include_pad"))
         flipped = value(count_include_pad=not include)
         worked["pad_count_flipped"] = said(
-            flipped, "That " + ("leaves the padding zeros out of the count; "
-                                "count_include_pad=True counts them" if include else
-                                "counts the padding zeros; count_include_pad=False does not"))
+            flipped, "That " + (f"leaves the padding zeros out, dividing by {{d}}; "
+                                f"count_include_pad=True divides by {divisor}" if include else
+                                f"counts the padding zeros, dividing by {{d}}; "
+                                f"count_include_pad=False divides by {divisor}"))
         k = prod(layer.tup("kernel_size"))
         if divisor != k:
             worked["kernel_divisor"] = said(Fraction(total, k),
@@ -1133,8 +1191,18 @@ def _of_thumb(params: Mapping[str, Any], claims: Claims) -> Worked:
         return {"trusts_rule": ("true", f"That trusts the rule, yet {evidence.replace(' ', ', ')}"
                                         " matches.")}
     if rule == "recipe":
-        return {"trusts_rule": (f"true {evidence}", "That trusts the recipe; its windows "
-                                                    "differ from the adaptive ones.")}
+        claim = _only(claims, "equivalent")
+        adaptive, fixed = _args(claim), _args(claim, "other")
+        spatial = _shape(claim.get("input_shape"))[-adaptive.ndim:]
+        outs = [n if o is None else o for n, o in zip(spatial, adaptive.tup("output_size"),
+                                                      strict=True)]
+        ks, ss = fixed.tup("kernel_size"), fixed.tup("stride")
+        n, o, k, st = next(((n, o, k, st) for n, o, k, st in zip(spatial, outs, ks, ss,
+                                                                   strict=True)
+                            if fixed_equivalent(n, o) != (k, st)),
+                           (spatial[0], outs[0], ks[0], ss[0]))
+        return {"trusts_rule": (f"true {evidence}", f"That trusts the recipe; "
+                                                    f"{_recipe_differs(n, o, k, st)}.")}
     if rule == "ceil_docs":
         claim = _only(claims, "shape")
         layer = _args(claim)
@@ -1142,13 +1210,18 @@ def _of_thumb(params: Mapping[str, Any], claims: Claims) -> Worked:
         dil = layer.tup("dilation") if layer.kind == "maxpool" else (1,) * layer.ndim
         stride = layer.tup("kernel_size") if layer.get("stride") is None else \
             layer.tup("stride")
-        docs = [ceil_docs_out(n, k, st, p, d) for n, k, st, p, d in
-                zip(spatial, layer.tup("kernel_size"), stride, layer.tup("padding"), dil,
-                    strict=True)]
-        return {"trusts_rule": (f"true {_x(docs)}", f"That trusts the docs' formula; "
-                                                    f"PyTorch drops a last window that "
-                                                    f"would start past the input: "
-                                                    f"{evidence}.")}
+        dims = list(zip(spatial, layer.tup("kernel_size"), stride, layer.tup("padding"), dil,
+                        strict=True))
+        docs = [ceil_docs_out(*dim) for dim in dims]
+        right = [int(v) for v in evidence.split("x")]
+        i = next((i for i in range(len(dims)) if docs[i] != right[i]), 0)
+        size, k, st, p, d = dims[i]
+        n = size + 2 * p - d * (k - 1) - 1
+        where = "padded cell" if p else "cell"
+        return {"trusts_rule": (f"true {_x(docs)}", f"That trusts the docs' formula, "
+                                f"\\( \\lceil {n}/{st} \\rceil + 1 = {docs[i]} \\); the "
+                                f"last window would start at {where} {(docs[i] - 1) * st}, "
+                                f"past the input, so PyTorch drops it: {right[i]}.")}
     return {}
 
 
@@ -1201,14 +1274,31 @@ def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list
     """The named wrong rules that give another answer than `solution.answer`, in RULES
     order; one mistake per distinct wrong answer (the first rule wins)."""
     worked = _worked(family, _json(params), _json(solution.claims))
-    found: list[Mistake] = []
-    seen = {solution.answer}
-    for rule, (answer, line) in worked.items():
-        if answer in seen:
+    first: dict[str, str] = {}  # answer -> the rule the verdict names
+    also: dict[str, list[str]] = {}  # answer -> later rules that give it too
+    for rule, (answer, _) in worked.items():
+        if answer == solution.answer:
             continue
-        seen.add(answer)
+        if answer not in first:
+            first[answer] = rule
+        elif (first[answer], rule) not in _SAME_WORK:
+            also.setdefault(answer, []).append(_LOWER.get(rule, RULES[rule]))
+    found = []
+    for answer, rule in first.items():
+        line, others = worked[rule][1], also.get(answer)
+        if others and line:  # the verdict names one rule; its line says the others too
+            line = (f"{line[:-1]}; {' and '.join(others)} give{'s' if len(others) == 1 else ''}"
+                    " it too.")
         found.append(Mistake(rule, answer, line))
     return found
+
+
+# Rule pairs whose wrong computations are one and the same where they meet: the second is
+# not worth a mention (without ceil mode's clipped window, counting the padding zeros is
+# dividing by the kernel).
+_SAME_WORK = {("pad_count_flipped", "kernel_divisor")}
+_LOWER = {r: name[0].lower() + name[1:] for r, name in RULES.items()
+          if name[:1].isupper() and not name.startswith(("None", "Flatten"))}
 
 
 def derive(rule: str, family: str, params: Mapping[str, Any], claims: Sequence[Any]) -> str:

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cardread import step_problems
 
 from cardgen.claims.check_torch import torch_available
 from cardgen.families import FAMILIES as ALL_FAMILIES
 from cardgen.generate import family_rng
+from cardgen.layers import Layer
 from cardgen.mistakes import (
     FAMILIES,
     RULES,
@@ -23,6 +25,7 @@ from cardgen.mistakes import (
     derive,
     mistakes,
 )
+from cardgen.solver.shapes import dim_args
 
 SEEDS = (0, 1)
 DRAWS = 15  # per family, level and seed
@@ -128,6 +131,101 @@ def test_unknown_rule_and_family() -> None:
     assert mistakes("adaptive.values", *next(problems("adaptive.values"))) == []
     assert check_mistakes("conv.output_size", params, solution.claims, solution.answer,
                           []) == []
+
+
+_MATH = re.compile(r"\\\((.*?)\\\)")
+_OPERATOR = re.compile(r"[-+/<>]|\\cdot|\\lfloor|\\lceil")
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_lines_show_the_wrong_work(family: str) -> None:
+    """A line shows the computation that gives the typed answer, not a bare result: no
+    math is an identity ("4 = 4") or only a name for a number ("n = 10"), and what the
+    line computes is true arithmetic."""
+    for params, solution in problems(family):
+        for m in mistakes(family, params, solution):
+            spans = _MATH.findall(m.line)
+            for tex in spans:
+                sides = [side.strip() for side in tex.split("=")]
+                assert len(set(sides)) == len(sides), m.line  # "a = a"
+            if spans:  # one of them works something out
+                assert any(_OPERATOR.search(side) for tex in spans
+                           for side in tex.split("=")[:-1] or [tex]), m.line
+            # "gives 3 here, not 3" contradicts itself
+            assert not re.search(r"(?<![\d.])(\d+)\)?( here)?, not \1(?!\d)", m.line), m.line
+            checked, bad = step_problems(m.line)
+            assert not bad, (m.line, bad)
+
+
+SINGLE = ("conv.output_size", "pool.output_size", "conv_transpose.output_size")
+
+
+def _layer_of(solution: Any) -> tuple[Layer, list[int]] | None:
+    claims = [c for c in _json(solution.claims) if c["kind"] in ("shape", "error")]
+    if len(claims) != 1 or len(claims[0]["layers"]) != 1:
+        return None
+    return Layer.from_json(claims[0]["layers"][0]), claims[0]["input_shape"]
+
+
+@pytest.mark.parametrize("family", SINGLE)
+def test_size_lines_name_the_key_numbers(family: str) -> None:
+    """A one-layer size line ends on the wrong size it computed and the right one, both
+    sizes of their answers, and names the numbers its rule gets wrong: the dilated span,
+    the doubled padding, the output_padding left out, the limit ignored."""
+    seen = set()
+    for params, solution in problems(family):
+        found = _layer_of(solution)
+        if found is None:
+            continue
+        layer, shape = found
+        spatial = shape[-layer.ndim:]
+        for m in mistakes(family, params, solution):
+            end = re.search(r"= (\d+) \\\)(?:, not (\d+))?[.;]", m.line)
+            if m.rule not in ("no_plus_one", "no_dilation", "ceil_not_floor",
+                              "floor_not_ceil", "keeps_dropped_window", "padding_once",
+                              "pad_over_half", "no_output_padding", "conv_formula",
+                              "op_over_limit") or end is None:
+                continue
+            seen.add(m.rule)
+            assert end.group(1) in m.answer.split("x"), m.line
+            if end.group(2):
+                assert end.group(2) in solution.answer.split("x"), m.line
+            args = [dim_args(layer, d, n) for d, n in enumerate(spatial)]
+            if m.rule == "no_dilation":  # dim_args puts a transposed conv's dilation last
+                at = 5 if layer.kind == "conv_transpose" else 4
+                assert any(f"d(k-1) = {a[at] * (a[1] - 1)}" in m.line for a in args), m.line
+            if m.rule == "padding_once":
+                pads = layer.tup("padding")
+                assert any(f"2p = {2 * p}" in m.line for p in pads), m.line
+            if m.rule == "no_output_padding":
+                assert any(f"output_padding={op}" in m.line
+                           for op in layer.tup("output_padding")), m.line
+            if m.rule == "op_over_limit":
+                assert any(f"{op} is not below the stride {s} or the dilation {d}" in m.line
+                           for op, s, d in zip(layer.tup("output_padding"),
+                                               layer.tup("stride"), layer.tup("dilation"),
+                                               strict=True)), m.line
+    assert seen
+
+
+def test_a_shared_answer_names_every_rule_that_gives_it() -> None:
+    """The verdict names one rule per wrong answer; when another rule gives the same
+    answer (padding 1 counted once is the +1 forgotten), the line says so."""
+    shared = 0
+    for family in sorted(FAMILIES):
+        for params, solution in problems(family):
+            p, claims = _json(params), _json(solution.claims)
+            for m in mistakes(family, params, solution):
+                others = [r for r in RULES if r != m.rule
+                          and _applies(r, family, p, claims) == m.answer
+                          and (m.rule, r) != ("pad_count_flipped", "kernel_divisor")]
+                if not others or not m.line:
+                    continue
+                shared += 1
+                assert m.line.endswith(" it too."), m.line
+                for r in others:
+                    assert RULES[r][1:] in m.line, (r, m.line)
+    assert shared
 
 
 # ------------------------------------------------------------------ live torch
