@@ -1,39 +1,50 @@
 """Variants of a note (issue 12): more problems of the same form, so a review shows new
 numbers and the learner practises the procedure instead of remembering one answer.
 
-A note's form is its family, its level and the *shape* of its skill signature
-(``difficulty.Features.signature``): the same question form, the same layer types and
-arguments, the same cases (floor or exact, a dropped ceil window, stride 1 or more), with
-the numbers themselves left out. Two problems of one form drill one skill; their numbers
-differ.
+A note's form is its family, its level and the *structure of its question*: the family's
+params with every number reduced to 0, 1 or many (stride 1 and stride 2 are different
+skills, stride 2 and stride 3 the same one), the words kept (layer types, Max or Avg, the
+question asked, the framework, the model and module), and what is only copied left out
+(channels, features, the batch, the input's sizes, a grid's values). The structure, not
+the outcome: a "does it run?" note mixes yes and no, a shape note may hold an `error`
+variant, so a learner cannot answer from memory. Within a note:
+
+- no two problems have the same numbers (a Max and an Avg pool on the same sizes, or two
+  names of one module, would be one problem twice);
+- no answer is given by more than half of the note's problems (``MAX_SAME_ANSWER`` of
+  K), and the first variant's answer differs from variant 0's.
 
 Variants come from a stream of their own per family and level, seeded from the recipe
 seed, so they never shift the deck's problems (variant 0 of each note is the problem the
 deck would hold without variants, and its GUID). Candidates are dealt, in stream order, to
-the notes of their form in turn; a candidate that is already a problem of the deck
-(any note's variant, by the family's identity) is skipped, so no problem appears twice in
-a deck. A form drawn rarely may leave a note with fewer variants than asked: the stream is
-cut after ``DRAWS_PER_VARIANT`` draws per missing variant, and the note keeps what it got.
+the notes of their form in turn; a candidate that is already a problem of the deck (any
+note's variant, by the family's identity) is skipped, so no problem appears twice in a
+deck. A form drawn rarely may leave a note with fewer variants than asked: the stream is
+cut after ``DRAWS_PER_VARIANT`` draws per missing variant (``MIN_DRAWS`` at least), and
+the note keeps what it got.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
-from cardgen.difficulty import features
 from cardgen.families import get_family
 from cardgen.generate import Problem, canonical_params, family_rng
 
 # Draws per variant asked at a level, at most: a form that takes more draws than this is
 # rare enough that its notes keep fewer variants (and the build stays fast).
-DRAWS_PER_VARIANT = 3
+DRAWS_PER_VARIANT = 4
 MIN_DRAWS = 200  # per level: a small deck still finds variants for most of its notes
+MAX_SAME_ANSWER = 0.5  # share of a note's problems one answer may have (at least 1)
+
+# Params that only say what is copied through (or drawn as data), not what is worked out.
+_COPIED = frozenset(("in_channels", "out_channels", "in_features", "out_features", "bias",
+                     "batch", "channels", "x_channels", "grid", "input_shape", "size",
+                     "sizes", "target", "targets", "value"))
 
 
-def _shape(value: Any) -> Hashable:
-    """A signature with its numbers reduced to 0, 1 or many (-1 for negatives): stride 1
-    and stride 2 are different skills, stride 2 and stride 3 the same one."""
+def _reduced(value: Any) -> Hashable:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int):
@@ -41,14 +52,40 @@ def _shape(value: Any) -> Hashable:
     if isinstance(value, float):
         return "float"
     if isinstance(value, (tuple, list)):
-        return tuple(_shape(v) for v in value)
+        return tuple(_reduced(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _copied(v) if k in _COPIED else _reduced(v))
+                            for k, v in value.items()))
     return repr(type(value))
 
 
-def form_of(family: str, level: int, params: dict[str, Any]) -> Hashable:
-    """The skill a problem drills, as a hashable key (see the module doc)."""
-    solution = get_family(family).solve(params)
-    return _shape(features(family, level, solution, params).signature)
+def _copied(value: Any) -> Hashable:
+    """A copied value keeps only its layout: a shape's rank, a grid's dims (a 3x4 and a
+    4x4 grid ask the same)."""
+    if isinstance(value, list):  # a grid: its depth; a shape: its rank
+        if value and all(isinstance(v, list) for v in value):
+            inner = _copied(value[0])
+            return ("grid", inner[1] + 1 if inner[0] == "grid" else 2)
+        return ("list", len(value))
+    return "n" if isinstance(value, (int, float)) else _reduced(value)
+
+
+def form_of(params: dict[str, Any]) -> Hashable:
+    """The structure of a problem's question, as a hashable key (see the module doc)."""
+    return _reduced(params)
+
+
+def _numbers(value: Any) -> Iterator[int | float]:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, (int, float)):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _numbers(v)
+    elif isinstance(value, dict):
+        for k in sorted(value):
+            yield from _numbers(value[k])
 
 
 def _identity(family: str) -> Callable[[dict[str, Any]], str]:
@@ -59,40 +96,69 @@ def _identity(family: str) -> Callable[[dict[str, Any]], str]:
     return lambda params: canonical_params(same(params))
 
 
+class _Note:
+    """One note's problems while its variants are dealt."""
+
+    def __init__(self, params: dict[str, Any], answer: str, k: int) -> None:
+        self.found: list[dict[str, Any]] = []
+        self.numbers = {tuple(_numbers(params))}
+        self.answers = {answer: 1}
+        self.most = max(1, int(k * MAX_SAME_ANSWER))
+
+    def takes(self, numbers: tuple[int | float, ...], answer: str) -> bool:
+        # the first variant's answer is a new one: a note's variants never all repeat it
+        most = 1 if not self.found else self.most
+        return numbers not in self.numbers and self.answers.get(answer, 0) < most
+
+    def add(self, params: dict[str, Any], numbers: tuple[int | float, ...],
+            answer: str) -> None:
+        self.found.append(params)
+        self.numbers.add(numbers)
+        self.answers[answer] = self.answers.get(answer, 0) + 1
+
+
 def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[tuple[dict, ...]]:
     """For each problem (all of one family, as ``generate_family`` drew them), up to
     ``k - 1`` more params of its form; ``[()] * n`` when ``k`` is 1."""
-    found: list[list[dict[str, Any]]] = [[] for _ in problems]
     if k <= 1 or not problems:
         return [() for _ in problems]
     family = problems[0].family
     module = get_family(family)
     identity = _identity(family)
     taken = {identity(p.params) for p in problems}
+    notes = [_Note(p.params, module.solve(p.params).answer, k) for p in problems]
     by_level: dict[int, list[int]] = {}
     for i, p in enumerate(problems):
         by_level.setdefault(p.level, []).append(i)
     for level, members in sorted(by_level.items()):
-        # the notes of each form still missing variants, in deck order
+        # the notes of each form still missing variants, in turn
         waiting: dict[Hashable, list[int]] = {}
         for i in members:
-            waiting.setdefault(form_of(family, level, problems[i].params), []).append(i)
+            waiting.setdefault(form_of(problems[i].params), []).append(i)
         missing = len(members) * (k - 1)
         rng = family_rng(seed, f"variants/{family}/L{level}")
         for _ in range(max(MIN_DRAWS, DRAWS_PER_VARIANT * missing)):
             if not missing:
                 break
             params = module.generate(rng, level)
+            queue = waiting.get(form_of(params))
+            if not queue:
+                continue
             same = identity(params)
             if same in taken:
                 continue
-            queue = waiting.get(form_of(family, level, params))
-            if not queue:
+            numbers = tuple(_numbers(params))
+            answer = module.solve(params).answer
+            # the first note in turn that takes it; it goes to the back of the queue
+            pick = next((n for n in queue if notes[n].takes(numbers, answer)), None)
+            if pick is None:
                 continue
             taken.add(same)
-            note = queue.pop(0)  # round robin: every note of the form gets some first
-            found[note].append(params)
+            queue.remove(pick)
+            notes[pick].add(params, numbers, answer)
             missing -= 1
-            if len(found[note]) < k - 1:
-                queue.append(note)
-    return [tuple(v) for v in found]
+            if len(notes[pick].found) < k - 1:
+                queue.append(pick)
+            elif not queue:
+                del waiting[form_of(params)]
+    return [tuple(n.found) for n in notes]
