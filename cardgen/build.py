@@ -56,12 +56,14 @@ def _generate(spec: FamilySpec, seed: int, variants: int = 1) -> list[Problem]:
     if variants <= 1:
         return problems
     more = family_variants(problems, seed, variants)
-    return [replace(p, variants=v) for p, v in zip(problems, more, strict=True)]
+    return [replace(p, variants=v.params, solutions=v.solutions)
+            for p, v in zip(problems, more, strict=True)]
 
 
 def _card(deck_name: str, problem: Problem) -> Card:
     family = get_family(problem.family)
-    solutions = [family.solve(params) for params in (problem.params, *problem.variants)]
+    solutions = problem.solutions or [family.solve(params)
+                                      for params in (problem.params, *problem.variants)]
     guid = guid_from_key(problem.family, problem.key)
     fields = note_fields(problem, solutions, guid)
     tags = (f"cardgen::{problem.family}", f"level::{problem.level}")

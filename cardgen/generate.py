@@ -6,7 +6,7 @@ import hashlib
 import json
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from json import encoder as json_encoder
 from typing import Any
 
@@ -26,6 +26,8 @@ class Problem:
     key: str  # canonical_params(params): identity for duplicates and the GUID
     # more params of the same form (cardgen.variants); variant 0 is ``params``
     variants: tuple[dict[str, Any], ...] = ()
+    # the Solutions of variant 0 and the variants, when the variant draws made them
+    solutions: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
 
 def compact_json(sort_keys: bool) -> Callable[[Any], str]:

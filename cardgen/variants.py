@@ -27,9 +27,11 @@ the note keeps what it got.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cardgen.families import get_family
+from cardgen.families.base import Solution
 from cardgen.generate import Problem, canonical_params, family_rng
 
 # Draws per variant asked at a level, at most: a form that takes more draws than this is
@@ -96,13 +98,23 @@ def _identity(family: str) -> Callable[[dict[str, Any]], str]:
     return lambda params: canonical_params(same(params))
 
 
+@dataclass(frozen=True)
+class Found:
+    """A note's variants (params), and the solutions of all its problems, variant 0
+    first: the render stage takes them instead of solving again."""
+
+    params: tuple[dict[str, Any], ...]
+    solutions: tuple[Solution, ...]
+
+
 class _Note:
     """One note's problems while its variants are dealt."""
 
-    def __init__(self, params: dict[str, Any], answer: str, k: int) -> None:
+    def __init__(self, params: dict[str, Any], solution: Solution, k: int) -> None:
         self.found: list[dict[str, Any]] = []
+        self.solutions = [solution]
         self.numbers = {tuple(_numbers(params))}
-        self.answers = {answer: 1}
+        self.answers = {solution.answer: 1}
         self.most = max(1, int(k * MAX_SAME_ANSWER))
 
     def takes(self, numbers: tuple[int | float, ...], answer: str) -> bool:
@@ -111,22 +123,23 @@ class _Note:
         return numbers not in self.numbers and self.answers.get(answer, 0) < most
 
     def add(self, params: dict[str, Any], numbers: tuple[int | float, ...],
-            answer: str) -> None:
+            solution: Solution) -> None:
         self.found.append(params)
+        self.solutions.append(solution)
         self.numbers.add(numbers)
-        self.answers[answer] = self.answers.get(answer, 0) + 1
+        self.answers[solution.answer] = self.answers.get(solution.answer, 0) + 1
 
 
-def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[tuple[dict, ...]]:
+def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[Found]:
     """For each problem (all of one family, as ``generate_family`` drew them), up to
-    ``k - 1`` more params of its form; ``[()] * n`` when ``k`` is 1."""
+    ``k - 1`` more params of its form (none when ``k`` is 1)."""
     if k <= 1 or not problems:
-        return [() for _ in problems]
+        return [Found((), ()) for _ in problems]
     family = problems[0].family
     module = get_family(family)
     identity = _identity(family)
     taken = {identity(p.params) for p in problems}
-    notes = [_Note(p.params, module.solve(p.params).answer, k) for p in problems]
+    notes = [_Note(p.params, module.solve(p.params), k) for p in problems]
     by_level: dict[int, list[int]] = {}
     for i, p in enumerate(problems):
         by_level.setdefault(p.level, []).append(i)
@@ -148,17 +161,18 @@ def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[tupl
             if same in taken:
                 continue
             numbers = tuple(_numbers(params))
-            answer = module.solve(params).answer
+            solution = module.solve(params)
             # the first note in turn that takes it; it goes to the back of the queue
-            pick = next((n for n in queue if notes[n].takes(numbers, answer)), None)
+            pick = next((n for n in queue if notes[n].takes(numbers, solution.answer)),
+                        None)
             if pick is None:
                 continue
             taken.add(same)
             queue.remove(pick)
-            notes[pick].add(params, numbers, answer)
+            notes[pick].add(params, numbers, solution)
             missing -= 1
             if len(notes[pick].found) < k - 1:
                 queue.append(pick)
             elif not queue:
                 del waiting[form_of(params)]
-    return [tuple(n.found) for n in notes]
+    return [Found(tuple(n.found), tuple(n.solutions)) for n in notes]
