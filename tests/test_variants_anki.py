@@ -122,7 +122,7 @@ def test_verify_checks_every_variant_and_mistake(new_deck, tmp_path, require):
     specs = [json.loads(f[3]) for _, _, f in notes]
     assert sum(len(s.get("variants", [])) for s in specs) > 3 * len(specs)
     every = [v for s in specs for v in (s, *s.get("variants", []))]
-    assert sum(len(v["mistakes"]) for v in every) > len(every)  # checked above, too
+    assert sum(bool(v["mistakes"]) for v in every) > len(every) // 2  # checked above, too
 
 
 def _variant_answer(index: int):
