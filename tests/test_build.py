@@ -249,6 +249,10 @@ BAD_RECIPES = {
                   'levels = [7]\n', "levels"),
     "unknown_key": ('[deck]\nname = "x"\nseed = 1\ncolour = "red"\n'
                     '[families."conv.validity"]\ncount = 3\n', "colour"),
+    "variants_zero": ('[deck]\nname = "x"\nseed = 1\nvariants = 0\n'
+                      '[families."conv.validity"]\ncount = 3\n', "deck.variants"),
+    "variants_many": ('[deck]\nname = "x"\nseed = 1\nvariants = 17\n'
+                      '[families."conv.validity"]\ncount = 3\n', "deck.variants"),
 }
 
 
@@ -347,3 +351,16 @@ def test_a_small_build_leaves_heavy_modules_unimported(tmp_path):
     assert "cardgen.anki" in loaded and "jinja2" in loaded
     for heavy in ("genanki", "asyncio", "yaml", "multiprocessing", "numpy", "torch"):
         assert heavy not in loaded, heavy
+
+
+def test_variants_one_turns_variants_off_and_keeps_every_problem():
+    text = '[deck]\nname = "V"\nseed = 3\n{}[families."conv.validity"]\ncount = 9\n'
+    off = deck_cards(parse_recipe(text.format("variants = 1\n"), "v.toml"))
+    on = deck_cards(parse_recipe(text.format(""), "v.toml"))
+    assert [c.note.guid for c in off] == [c.note.guid for c in on]  # variant 0 is the note
+    for a, b in zip(off, on, strict=True):
+        spec_off, spec_on = json.loads(a.note.fields[3]), json.loads(b.note.fields[3])
+        assert "variants" not in spec_off and 'data-cg-count="1"' in a.note.fields[0]
+        assert (spec_off["params"], spec_off["answer"]) == (spec_on["params"], spec_on["answer"])
+        assert a.note.fields[1] == b.note.fields[1]
+    assert sum(len(json.loads(c.note.fields[3]).get("variants", [])) for c in on) >= 9 * 5
