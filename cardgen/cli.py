@@ -186,8 +186,10 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cardgen.build import deck_cards
+    from cardgen.families import get_family
     from cardgen.output import check_target, write_atomic
     from cardgen.render.env import card_css
+    from cardgen.render.note import preview_variants
     from cardgen.render.preview import preview_html
 
     target = Path(args.out)
@@ -198,9 +200,16 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     cards = []
     for recipe in recipes:
         for card in deck_cards(recipe, _progress(recipe.name)):
-            front, answer, worked, _spec = card.note.fields
-            cards.append({"front": front, "answer": answer, "worked": worked,
-                          "tags": list(card.note.tags)})
+            problem = card.problem
+            solutions = problem.solutions or [get_family(problem.family).solve(problem.params)]
+            shown = preview_variants(problem, solutions)
+            for i, (front, answer, worked) in enumerate(shown[:None if args.all_variants
+                                                             else 1]):
+                tags = list(card.note.tags)
+                if len(shown) > 1:
+                    tags.append(f"variant {i} of {len(shown)}")
+                cards.append({"front": front, "answer": answer, "worked": worked,
+                              "tags": tags})
     title = recipes[0].name if len(recipes) == 1 else "cardgen preview"
     description = recipes[0].description if len(recipes) == 1 else ""
     html = preview_html(cards, card_css(), title, description)
@@ -272,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("recipes", nargs="*", metavar="RECIPE.toml")
     preview.add_argument("--out", default="preview.html", metavar="FILE.html")
     preview.add_argument("--seed", type=int, help="override the recipes' seed")
+    preview.add_argument("--all-variants", action="store_true",
+                         help="show every variant of each note (default: variant 0, the "
+                              "card without JavaScript), each with the wrong answers it names")
     preview.set_defaults(func=_cmd_preview)
 
     lister = sub.add_parser("list", help="the problem families and their levels")

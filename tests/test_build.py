@@ -364,3 +364,25 @@ def test_variants_one_turns_variants_off_and_keeps_every_problem():
         assert (spec_off["params"], spec_off["answer"]) == (spec_on["params"], spec_on["answer"])
         assert a.note.fields[1] == b.note.fields[1]
     assert sum(len(json.loads(c.note.fields[3]).get("variants", [])) for c in on) >= 9 * 5
+
+
+def test_preview_shows_variant_zero_or_every_variant(tmp_path):
+    (tmp_path / "x.toml").write_text(
+        '[deck]\nname = "P"\nseed = 3\n[families."conv.output_size"]\ncount = 3\n'
+        'levels = [1]\n')
+    first = run_cli("preview", "x.toml", "--out", "one.html", cwd=tmp_path)
+    every = run_cli("preview", "x.toml", "--all-variants", "--out", "all.html", cwd=tmp_path)
+    assert first.returncode == 0 and every.returncode == 0, first.stderr + every.stderr
+    problems = recipe_problems_of(tmp_path / "x.toml")
+    shown = sum(1 + len(p.variants) for p in problems)
+    assert "  3 cards  " in first.stdout and f"  {shown} cards  " in every.stdout
+    one, all_ = ((tmp_path / n).read_text() for n in ("one.html", "all.html"))
+    assert "variant 0 of 8" in one and "variant 1 of 8" not in one
+    assert "variant 7 of 8" in all_ and "<template" not in all_ and "cg-mistake" in all_
+
+
+def recipe_problems_of(path: Path):
+    from cardgen.build import recipe_problems
+    from cardgen.recipes import load_recipe
+
+    return recipe_problems(load_recipe(path))

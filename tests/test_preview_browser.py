@@ -198,11 +198,15 @@ def deck_cards_for_preview() -> list[dict]:
     from cardgen.build import deck_cards
     from cardgen.families import FAMILIES
     from cardgen.recipes import parse_recipe
+    from cardgen.render.note import preview_variants
 
-    tables = "".join(f'[families."{name}"]\ncount = 6\n' for name in FAMILIES)
+    # every variant, with the wrong answers it names (what `cardgen preview --all-variants`
+    # shows)
+    tables = "".join(f'[families."{name}"]\ncount = 3\n' for name in FAMILIES)
     recipe = parse_recipe(f'[deck]\nname = "Browser"\nseed = 9\n{tables}', "browser.toml")
-    return [{"front": c.note.fields[0], "answer": c.note.fields[1],
-             "worked": c.note.fields[2], "tags": list(c.note.tags)} for c in deck_cards(recipe)]
+    return [{"front": front, "answer": answer, "worked": worked, "tags": list(c.note.tags)}
+            for c in deck_cards(recipe)
+            for front, answer, worked in preview_variants(c.problem, c.problem.solutions)]
 
 
 def all_cards() -> list[dict]:

@@ -128,6 +128,20 @@ def variant_worked(solutions: Sequence[Solution], found: Sequence[list[Mistake]]
     return "".join(parts)
 
 
+def preview_variants(problem: Problem, solutions: Sequence[Solution]
+                     ) -> list[tuple[str, str, str]]:
+    """(front, answer, worked) of each variant as the card shows it, for ``cardgen
+    preview``; the wrong answers the card can name are listed, shown, above the steps."""
+    params = (problem.params, *problem.variants)
+    out = []
+    for p, sol in zip(params, solutions, strict=True):
+        named = "".join(f'<p class="cg-mistake">Typing <code>{_attr(m.answer)}</code>: '
+                        f'{inline_html(m.line)}</p>' for m in mistakes(problem.family, p, sol))
+        worked = (f'<div class="cg-mistakes">{named}</div>' if named else "") + worked_html(sol)
+        out.append((front_html(sol), sol.answer, worked))
+    return out
+
+
 def note_fields(problem: Problem, solutions: Sequence[Solution], guid: str
                 ) -> tuple[str, str, str, str]:
     """Front, Answer, Worked, Spec. ``solutions`` holds variant 0 (``problem.params``)
