@@ -49,7 +49,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from itertools import product
+from itertools import chain, product
 from typing import Any
 
 from cardgen.errors import CardgenError
@@ -254,7 +254,7 @@ class _Work:
     ops: list[tuple[int, ...]] = field(default_factory=list)
 
     def op(self, *operands: int) -> None:
-        self.ops.append(tuple(int(x) for x in operands))
+        self.ops.append(tuple(map(int, operands)))
 
     def compare(self) -> None:
         """A comparison is a step, but no arithmetic: its numbers are not operands."""
@@ -266,7 +266,7 @@ class _Work:
 
     @property
     def largest(self) -> int:
-        return max((abs(x) for o in self.ops for x in o), default=0)
+        return max(map(abs, chain.from_iterable(self.ops)), default=0)
 
 
 @dataclass

@@ -128,6 +128,21 @@ class Layer:
         object.__setattr__(self, "_given", given)
         object.__setattr__(self, "_params", {**_DEFAULTS[self.type], **given})
 
+    def __hash__(self) -> int:
+        # Layers key the build's caches (layer steps, plans, claims): hashed once, not per
+        # lookup; the dataclass's own hash, of the same fields, made when first asked
+        try:
+            return self._hash  # type: ignore[attr-defined,no-any-return]
+        except AttributeError:
+            value = hash((self.type, self.args))
+            object.__setattr__(self, "_hash", value)
+            return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt from its fields, so the cached hash is this process's (str hashes differ
+        # between processes)
+        return (Layer, (self.type, self.args))
+
     @classmethod
     def make(cls, type_: str, **kwargs: Any) -> Layer:
         return _build_keywords(type_, kwargs)
