@@ -9,7 +9,6 @@ layers up to the one asked about, so a card keeps its GUID when later layers cha
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import lru_cache
 from math import prod
@@ -165,15 +164,17 @@ def _fit(level: int, params: dict[str, Any]) -> bool:
     return True
 
 
-# The solutions _fit made for the cards it accepted, by their params' JSON: the build
-# solves each card again right after generating it, and a card is a pure function of its
-# params (the solution is handed out once, then made afresh if asked again).
+# The solutions _fit made for the cards it accepted, by their params: the build solves
+# each card again after generating it, and a card is a pure function of its params (the
+# solution is handed out once, then made afresh if asked again).
 _FITTED: dict[str, Solution] = {}
 _FITTED_MAX = 4096
 
 
 def _params_key(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True, separators=(",", ":"))
+    # JSON values only: equal reprs are equal params (True and 1, 1.0 and 1 differ); equal
+    # params in another key order only miss, and are solved afresh
+    return repr(params)
 
 
 def _keep_fitted(params: dict[str, Any], solution: Solution) -> None:
