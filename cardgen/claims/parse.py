@@ -189,7 +189,8 @@ def parse_windows(data: Any, ndim: int) -> list[list[tuple[int, int]]]:
             raise Failed("windows: each spatial dim must be a list of [start, stop]")
         pairs = []
         for w in dim:
-            if (not isinstance(w, list) or len(w) != 2 or not all(is_int(v) for v in w)):
+            if (not isinstance(w, list) or len(w) != 2
+                    or not (is_int(w[0]) and is_int(w[1]))):
                 raise Failed("windows: each window must be [start, stop] (integers)")
             pairs.append((w[0], w[1]))
         result.append(pairs)
