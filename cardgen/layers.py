@@ -99,7 +99,7 @@ _ORDER: dict[str, dict[str, int]] = {
 
 
 def _freeze(value: Any) -> Any:
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):  # a tuple, not list | tuple: no union made per call
         return tuple(_freeze(v) for v in value)
     return value
 
@@ -210,6 +210,8 @@ def _is_int(v: Any) -> bool:
 
 
 def _check_int(type_: str, name: str, v: Any, lo: int) -> None:
+    if type(v) is int and lo <= v <= MAX_INT:  # the common case, as the checks below
+        return
     if not _is_int(v):
         raise LayerSyntaxError(f"{type_}: {name} must be an integer, got {v!r}")
     if v > MAX_INT:
@@ -220,6 +222,8 @@ def _check_int(type_: str, name: str, v: Any, lo: int) -> None:
 
 def _check_tuple(type_: str, name: str, v: Any, ndim: int, lo: int,
                  allow_none: bool = False) -> None:
+    if type(v) is int and lo <= v <= MAX_INT:  # the common case, as _check_int passes it
+        return
     items = v if isinstance(v, tuple) else (v,)
     if isinstance(v, tuple) and len(v) != ndim:
         raise LayerSyntaxError(f"{type_}: {name} must be an int or a tuple of {ndim} ints, got "
@@ -397,7 +401,8 @@ def build_layer(type_: Any, positional: list[Any], keywords: dict[str, Any],
     if missing:
         raise LayerSyntaxError(f"{type_}() missing required argument {missing[0]!r}")
     _validate(type_, bound)
-    return Layer(type_, tuple(sorted(bound.items(), key=lambda kv: order[kv[0]])))
+    # in torch's parameter order (every bound name is in `order`, which is that order)
+    return Layer(type_, tuple([(name, bound[name]) for name in order if name in bound]))
 
 
 def unpool_layer(data: Any) -> Layer:

@@ -88,14 +88,14 @@ def parse_item(data: Any, where: str, allow_refused: bool) -> Item:
     for key, value in args.items():
         if not isinstance(key, str) or len(key) > 40:
             raise Failed(f"{where}: {type_} has a bad argument name")
-        if isinstance(value, list | tuple):
+        if isinstance(value, (list, tuple)):
             # a padding module's tuple has two entries per padded dim (up to 6)
             most = 6 if key == "padding" and type_.endswith("Pad3d") else \
                 4 if key == "padding" and type_.endswith("Pad2d") else 3
             if not 1 <= len(value) <= most:
                 raise Failed(f"{where}: {type_} {key} must have 1 to {most} entries")
             for v in value:
-                if isinstance(v, list | tuple | str):
+                if isinstance(v, (list, tuple, str)):
                     raise Failed(f"{where}: {type_} {key} must be a flat list of numbers")
                 _check_scalar(v, f"{where}: {type_} {key}")
         else:
