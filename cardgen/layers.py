@@ -171,13 +171,17 @@ class Layer:
         return (value,) * _TYPES[self.type][1]
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "args": {k: _thaw(v) for k, v in self.args}}
+        # (scalars as they are, without a call each: a build writes every claim's layers)
+        return {"type": self.type,
+                "args": {k: _thaw(v) if isinstance(v, tuple) else v for k, v in self.args}}
 
     @classmethod
     def from_json(cls, data: Any) -> Layer:
-        if not isinstance(data, Mapping) or set(data) != {"type", "args"}:
+        # a dict (JSON's objects) told by its type first: Mapping is an ABC, slower to test
+        if not (type(data) is dict or isinstance(data, Mapping)) \
+                or set(data) != {"type", "args"}:
             raise LayerSyntaxError('a layer must be {"type": ..., "args": {...}}')
-        if not isinstance(data["args"], Mapping):
+        if not (type(data["args"]) is dict or isinstance(data["args"], Mapping)):
             raise LayerSyntaxError(f"{data['type']!r}: args must be an object")
         return _build_keywords(data["type"], dict(data["args"]))
 
