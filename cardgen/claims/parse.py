@@ -137,6 +137,8 @@ def parse_input_shape(data: Any, where: str) -> tuple[int, ...]:
     if len(data) > MAX_RANK:
         raise TooLarge(f"too large: {where} has {len(data)} dims (limit {MAX_RANK})")
     for v in data:
+        if type(v) is int and 1 <= v <= MAX_INT:  # the common case, as the test below
+            continue
         if not is_int(v) or not 1 <= v <= MAX_INT:
             raise Failed(f"{where} must hold integers between 1 and {MAX_INT}, got "
                          f"{one_line(repr(v), 40)}")
