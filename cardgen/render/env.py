@@ -1,10 +1,12 @@
 """The jinja2 environment and the Anki-facing template text (DESIGN.md §1: render).
 
 Every template is autoescaped: values reach markup only through ``{{ ... }}``, so
-recipe text can never inject tags. The diagram templates are the one exception: drawn
-once per note, they turn autoescape off around numbers and path data that
-:mod:`cardgen.render.diagrams` makes, and escape their text (labels, results) with ``|e``.
-Their SVG is then the one trusted input here, wrapped in ``Markup``.
+recipe text can never inject tags. Two kinds turn it off, each drawn once per note or
+more: the diagram templates, around numbers and path data that
+:mod:`cardgen.render.diagrams` makes (their text, labels and results, goes through
+``|e``; their SVG is then the one trusted input here, wrapped in ``Markup``); and the
+Worked template, whose steps and captions :func:`render_worked` escapes before it (any
+that is not ``Markup`` already), so no text reaches it unescaped.
 """
 
 from __future__ import annotations
