@@ -637,7 +637,7 @@ def _copy_model(claim: dict[str, Any],
     literals = set(shape)
     current = list(shape)
     for layer in layers:
-        for value in layer.kwargs.values():
+        for _, value in layer.args:  # the given arguments (kwargs' values, no dict copy)
             for v in value if isinstance(value, tuple) else (value,):
                 if isinstance(v, int) and not isinstance(v, bool):
                     literals.add(v)
@@ -1231,6 +1231,12 @@ def _framework_same(form: str, sol: Solution, params: dict[str, Any]) -> _Measur
     return _Measure(w, ("same_torch", s > 1, parity))
 
 
+def _fields_of(value: Any) -> tuple[Any, ...]:
+    """``dataclasses.astuple`` of a dataclass whose fields are plain values (a Tap's ints),
+    without its deep copy of each: a variant generator measures every candidate."""
+    return tuple([getattr(value, f.name) for f in dataclasses.fields(value)])
+
+
 def _receptive_field(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
     """network.receptive_field. size: per layer k-1, d(k-1) when dilated, times the jump
     when it is past 1, the sum, and the jump times the stride (not after the last layer).
@@ -1247,7 +1253,7 @@ def _receptive_field(form: str, sol: Solution, params: dict[str, Any]) -> _Measu
     nd = len(shape) - 2
     q = params.get("q") or ("range" if len(claims) == 1 else "size")
     w = _Work()
-    shapes = tuple((layer.kind, *dataclasses.astuple(tap(layer, d))) for layer in layers
+    shapes = tuple((layer.kind, *_fields_of(tap(layer, d))) for layer in layers
                    for d in range(nd))
     if q == "jump":
         _chain(w, [tap(layer, 0).stride for layer in layers])
