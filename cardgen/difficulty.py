@@ -49,7 +49,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from itertools import product
+from itertools import chain, product
 from typing import Any
 
 from cardgen.errors import CardgenError
@@ -254,7 +254,7 @@ class _Work:
     ops: list[tuple[int, ...]] = field(default_factory=list)
 
     def op(self, *operands: int) -> None:
-        self.ops.append(tuple(int(x) for x in operands))
+        self.ops.append(tuple(map(int, operands)))
 
     def compare(self) -> None:
         """A comparison is a step, but no arithmetic: its numbers are not operands."""
@@ -266,7 +266,7 @@ class _Work:
 
     @property
     def largest(self) -> int:
-        return max((abs(x) for o in self.ops for x in o), default=0)
+        return max(map(abs, chain.from_iterable(self.ops)), default=0)
 
 
 @dataclass
@@ -282,6 +282,17 @@ class _Measure:
 UNMEASURED = "unmeasured"
 _NUMBER = re.compile(r"-?\d+(?:/\d+)?")
 _SHAPE = re.compile(r"\d+(?:x\d+)*")
+# compiled once: features() runs on every candidate a variant generator draws
+_WINDOW = re.compile(r"\d+:\d+")
+_INT = re.compile(r"-?\d+")
+_INTS = re.compile(r"-?\d+(?:,-?\d+)+")
+_WORD = re.compile(r"[a-z]")
+_ND_SUFFIX = re.compile(r"[123]d$")
+_NATURALS = re.compile(r"\d+(?:,\d+)+")
+_TWO_OUTPUTS = re.compile(r"output (\d+) and output (\d+)")
+_TWO_WINDOWS = re.compile(r"(\d+):(\d+),(\d+):(\d+)")
+_READ_CELL = re.compile(r"read input cell (\d+)")
+_PAIR = re.compile(r"\d+,\d+")
 
 
 def answer_form(solution: Solution) -> str:
@@ -296,11 +307,11 @@ def answer_form(solution: Solution) -> str:
         return "error"
     if "values" in kinds:
         return "values"
-    if re.fullmatch(r"\d+:\d+", a):
+    if _WINDOW.fullmatch(a):
         return "window"
-    if re.fullmatch(r"-?\d+", a):
+    if _INT.fullmatch(a):
         return "int"
-    if re.fullmatch(r"-?\d+(?:,-?\d+)+", a):
+    if _INTS.fullmatch(a):
         return "ints"
     if _SHAPE.fullmatch(a):
         return "shape"
@@ -309,7 +320,7 @@ def answer_form(solution: Solution) -> str:
 
 def typed_values(answer: str) -> int:
     numbers = len(_NUMBER.findall(answer))
-    word = 1 if re.match(r"[a-z]", answer.strip()) else 0
+    word = 1 if _WORD.match(answer.strip()) else 0
     return max(numbers + word, 1)
 
 
@@ -399,7 +410,7 @@ def _layer_signature(data: dict[str, Any], spatial: Sequence[int] | None,
                           for o, s in zip(outs, spatial, strict=False))
         items.append((key, _frozen(value)))
     # Conv1d and Conv2d with the same arguments drill the same fact along each dim
-    return (re.sub(r"[123]d$", "", str(data.get("type"))), tuple(items), tuple(flags))
+    return (_ND_SUFFIX.sub("", str(data.get("type"))), tuple(items), tuple(flags))
 
 
 def _spatial(layer: Layer, shape: Sequence[int]) -> tuple[int, ...]:
@@ -582,7 +593,7 @@ def _forward(claim: dict[str, Any], masked: dict[str, Any] | None = None) -> _Me
         flags = _layer_work(w, layer, current)
         sigs.append(_layer_signature(data, _spatial(layer, current), flags))
         current = step.output_shape
-    giveaway = claim.get("kind") == "shape" and _copy_model(claim) is not None
+    giveaway = claim.get("kind") == "shape" and _copy_model(claim, (layers, shape)) is not None
     return _Measure(w, (claim.get("kind"), tuple(sigs)), giveaway=giveaway)
 
 
@@ -610,17 +621,23 @@ def is_copy_of_question(claim: dict[str, Any]) -> bool:
     return _copy_model(claim) is not None
 
 
-def _copy_model(claim: dict[str, Any]) -> tuple[int, ...] | None:
+def _copy_model(claim: dict[str, Any],
+                stack: tuple[list[Layer], tuple[int, ...]] | None = None
+                ) -> tuple[int, ...] | None:
+    """(`stack`: the claim's layers and input shape, when the caller has parsed them.)"""
     if claim.get("kind") != "shape":
         return None
-    try:
-        layers, shape = _stack(claim)
-    except CardgenError:
-        return None
+    if stack is not None:
+        layers, shape = stack
+    else:
+        try:
+            layers, shape = _stack(claim)
+        except CardgenError:
+            return None
     literals = set(shape)
     current = list(shape)
     for layer in layers:
-        for value in layer.kwargs.values():
+        for _, value in layer.args:  # the given arguments (kwargs' values, no dict copy)
             for v in value if isinstance(value, tuple) else (value,):
                 if isinstance(v, int) and not isinstance(v, bool):
                     literals.add(v)
@@ -762,19 +779,19 @@ def _windows(claim: dict[str, Any], sol: Solution, params: dict[str, Any]) -> _M
     size, out = spatial[0], outs[0]
     w = _Work()
     a = sol.answer.strip()
-    if re.fullmatch(r"\d+:\d+", a):
+    if _WINDOW.fullmatch(a):
         lo, hi = (int(x) for x in a.split(":"))
         i = next((j for j, win in enumerate(wins[0]) if list(win) == [lo, hi]), out - 1)
         _bound_ops(w, i, size, out)
         _bound_ops(w, i + 1, size, out)
         return _Measure(w, ("window", tuple(spatial), tuple(outs)))
-    if re.fullmatch(r"\d+(?:,\d+)+", a):
+    if _NATURALS.fullmatch(a):
         for i in range(1, out):
             _bound_ops(w, i, size, out)
         for win in wins[0]:
             w.op(win[1], win[0])
         return _Measure(w, ("lengths", tuple(spatial), tuple(outs)))
-    found = re.search(r"output (\d+) and output (\d+)", sol.question)
+    found = _TWO_OUTPUTS.search(sol.question)
     i = int(found[1]) if found else int(params.get("index", out - 2))
     _bound_ops(w, i + 1, size, out)
     return _Measure(w, ("overlap", tuple(spatial), tuple(outs)))
@@ -996,7 +1013,7 @@ def _adaptive_windows(form: str, sol: Solution, params: dict[str, Any]) -> _Meas
         return None
     spatial, outs, wins = _windows_of(windows[0])
     w = _Work()
-    found = re.fullmatch(r"(\d+):(\d+),(\d+):(\d+)", sol.answer.strip())
+    found = _TWO_WINDOWS.fullmatch(sol.answer.strip())
     if found and len(spatial) == 2:
         for d, (lo, hi) in enumerate(((int(found[1]), int(found[2])),
                                       (int(found[3]), int(found[4])))):
@@ -1004,7 +1021,7 @@ def _adaptive_windows(form: str, sol: Solution, params: dict[str, Any]) -> _Meas
             _bound_ops(w, i, spatial[d], outs[d])
             _bound_ops(w, i + 1, spatial[d], outs[d])
         return _Measure(w, ("window2d", tuple(spatial), tuple(outs)))
-    cell = re.search(r"read input cell (\d+)", sol.question)
+    cell = _READ_CELL.search(sol.question)
     if form == "int" and cell and len(spatial) == 1:
         c, size, out = int(cell[1]), spatial[0], outs[0]
         readers = [i for i, (a, b) in enumerate(wins[0]) if a <= c < b]
@@ -1106,7 +1123,7 @@ def _conv_params(form: str, sol: Solution, params: dict[str, Any]) -> _Measure |
     # one input channel per output (in/groups = 1) makes the filter the kernel alone: a
     # form of its own, one product fewer
     reads_one = layer.kind != "linear" and layer.get("in_channels") == layer.get("groups")
-    return _Measure(w, ("params", re.sub(r"[123]d$", "", layer.type), kernel,
+    return _Measure(w, ("params", _ND_SUFFIX.sub("", layer.type), kernel,
                         _group_relation(layer), reads_one, bool(layer.get("bias"))),
                     giveaway=_answer_literal(sol, layer))
 
@@ -1185,7 +1202,7 @@ def _framework_same(form: str, sol: Solution, params: dict[str, Any]) -> _Measur
     sizes = claim["input_shape"][2:]
     (k,), (s,) = set(layer.tup("kernel_size")), set(layer.tup("stride"))
     w = _Work()
-    if not unique and form in ("shape", "int") and not re.fullmatch(r"\d+,\d+", sol.answer):
+    if not unique and form in ("shape", "int") and not _PAIR.fullmatch(sol.answer):
         for size in dict.fromkeys(sizes):
             _same_size_ops(w, size, s)
         return _Measure(w, ("same_size", s, tuple(size % s == 0 for size in sizes)))
@@ -1214,6 +1231,12 @@ def _framework_same(form: str, sol: Solution, params: dict[str, Any]) -> _Measur
     return _Measure(w, ("same_torch", s > 1, parity))
 
 
+def _fields_of(value: Any) -> tuple[Any, ...]:
+    """``dataclasses.astuple`` of a dataclass whose fields are plain values (a Tap's ints),
+    without its deep copy of each: a variant generator measures every candidate."""
+    return tuple([getattr(value, f.name) for f in dataclasses.fields(value)])
+
+
 def _receptive_field(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
     """network.receptive_field. size: per layer k-1, d(k-1) when dilated, times the jump
     when it is past 1, the sum, and the jump times the stride (not after the last layer).
@@ -1230,7 +1253,7 @@ def _receptive_field(form: str, sol: Solution, params: dict[str, Any]) -> _Measu
     nd = len(shape) - 2
     q = params.get("q") or ("range" if len(claims) == 1 else "size")
     w = _Work()
-    shapes = tuple((layer.kind, *dataclasses.astuple(tap(layer, d))) for layer in layers
+    shapes = tuple((layer.kind, *_fields_of(tap(layer, d))) for layer in layers
                    for d in range(nd))
     if q == "jump":
         _chain(w, [tap(layer, 0).stride for layer in layers])

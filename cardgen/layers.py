@@ -99,7 +99,7 @@ _ORDER: dict[str, dict[str, int]] = {
 
 
 def _freeze(value: Any) -> Any:
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):  # a tuple, not list | tuple: no union made per call
         return tuple(_freeze(v) for v in value)
     return value
 
@@ -127,6 +127,21 @@ class Layer:
         given = dict(self.args)
         object.__setattr__(self, "_given", given)
         object.__setattr__(self, "_params", {**_DEFAULTS[self.type], **given})
+
+    def __hash__(self) -> int:
+        # Layers key the build's caches (layer steps, plans, claims): hashed once, not per
+        # lookup; the dataclass's own hash, of the same fields, made when first asked
+        try:
+            return self._hash  # type: ignore[attr-defined,no-any-return]
+        except AttributeError:
+            value = hash((self.type, self.args))
+            object.__setattr__(self, "_hash", value)
+            return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt from its fields, so the cached hash is this process's (str hashes differ
+        # between processes)
+        return (Layer, (self.type, self.args))
 
     @classmethod
     def make(cls, type_: str, **kwargs: Any) -> Layer:
@@ -156,13 +171,17 @@ class Layer:
         return (value,) * _TYPES[self.type][1]
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "args": {k: _thaw(v) for k, v in self.args}}
+        # (scalars as they are, without a call each: a build writes every claim's layers)
+        return {"type": self.type,
+                "args": {k: _thaw(v) if isinstance(v, tuple) else v for k, v in self.args}}
 
     @classmethod
     def from_json(cls, data: Any) -> Layer:
-        if not isinstance(data, Mapping) or set(data) != {"type", "args"}:
+        # a dict (JSON's objects) told by its type first: Mapping is an ABC, slower to test
+        if not (type(data) is dict or isinstance(data, Mapping)) \
+                or set(data) != {"type", "args"}:
             raise LayerSyntaxError('a layer must be {"type": ..., "args": {...}}')
-        if not isinstance(data["args"], Mapping):
+        if not (type(data["args"]) is dict or isinstance(data["args"], Mapping)):
             raise LayerSyntaxError(f"{data['type']!r}: args must be an object")
         return _build_keywords(data["type"], dict(data["args"]))
 
@@ -195,6 +214,8 @@ def _is_int(v: Any) -> bool:
 
 
 def _check_int(type_: str, name: str, v: Any, lo: int) -> None:
+    if type(v) is int and lo <= v <= MAX_INT:  # the common case, as the checks below
+        return
     if not _is_int(v):
         raise LayerSyntaxError(f"{type_}: {name} must be an integer, got {v!r}")
     if v > MAX_INT:
@@ -205,6 +226,8 @@ def _check_int(type_: str, name: str, v: Any, lo: int) -> None:
 
 def _check_tuple(type_: str, name: str, v: Any, ndim: int, lo: int,
                  allow_none: bool = False) -> None:
+    if type(v) is int and lo <= v <= MAX_INT:  # the common case, as _check_int passes it
+        return
     items = v if isinstance(v, tuple) else (v,)
     if isinstance(v, tuple) and len(v) != ndim:
         raise LayerSyntaxError(f"{type_}: {name} must be an int or a tuple of {ndim} ints, got "
@@ -382,7 +405,8 @@ def build_layer(type_: Any, positional: list[Any], keywords: dict[str, Any],
     if missing:
         raise LayerSyntaxError(f"{type_}() missing required argument {missing[0]!r}")
     _validate(type_, bound)
-    return Layer(type_, tuple(sorted(bound.items(), key=lambda kv: order[kv[0]])))
+    # in torch's parameter order (every bound name is in `order`, which is that order)
+    return Layer(type_, tuple([(name, bound[name]) for name in order if name in bound]))
 
 
 def unpool_layer(data: Any) -> Layer:

@@ -89,7 +89,8 @@ def _item_weights(item: Item) -> int:
 def _check_weights(items: Sequence[Item]) -> None:
     # every item's geometry first, in order, then the weights: the first limit broken is
     # the one reported
-    weights = [_item_weights(item) for item in items]
+    weights = [_layer_weights(item) if type(item) is Layer else _item_weights(item)
+               for item in items]
     total = 0
     for item, w in zip(items, weights, strict=True):
         if w > MAX_WEIGHTS:
@@ -153,12 +154,13 @@ def plan(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
             out = layer_step(item, shapes[-1]).output_shape
         except ShapeError as exc:
             return shapes, f"{_where(items, i)}: {one_line(exc)}", work
-        if prod(out) > tensor_limit:
-            raise TooLarge(f"too large: {_where(items, i)} gives {prod(out)} elements "
+        elements, kind = prod(out), item.kind
+        if elements > tensor_limit:
+            raise TooLarge(f"too large: {_where(items, i)} gives {elements} elements "
                            f"(limit {tensor_limit})")
-        if item.kind in ("conv", "conv_transpose"):
+        if kind in ("conv", "conv_transpose"):
             n = item.ndim
-            cols = _columns(item.kind, item.get("in_channels"), item.get("out_channels"),
+            cols = _columns(kind, item.get("in_channels"), item.get("out_channels"),
                             prod(item.tup("kernel_size")), prod(shapes[-1][-n:]),
                             prod(out[-n:]))
             if cols > MAX_COLUMNS:
@@ -168,8 +170,8 @@ def plan(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
         macs += layer_macs
         if macs > MAX_MACS:
             raise TooLarge(f"too large: more than {MAX_MACS} multiply-adds")
-        work += layer_macs + OUTPUT_COST * prod(out)
-        if item.kind in ("adaptive_avg", "adaptive_max"):
+        work += layer_macs + OUTPUT_COST * elements
+        if kind in ("adaptive_avg", "adaptive_max"):
             # an allowance for window bookkeeping; the solver is now O(1) per output, but the
             # bound stays as it was so a deck's verdict does not depend on cardgen's version
             work += sum(o * o for o in out[-item.ndim:])

@@ -76,26 +76,32 @@ def _check_scalar(v: Any, where: str) -> None:
     raise Failed(f"{where}: {type(v).__name__} is not an allowed value")
 
 
+def _mapping(value: Any) -> bool:
+    """isinstance(value, Mapping), a dict (JSON's objects) told on its type first: an ABC's
+    check costs more, and parsing runs on every layer of every claim."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def parse_item(data: Any, where: str, allow_refused: bool) -> Item:
-    if not isinstance(data, Mapping) or set(data) != {"type", "args"}:
+    if not _mapping(data) or set(data) != {"type", "args"}:
         raise Failed(f'{where}: a layer must be {{"type": ..., "args": {{...}}}}')
     type_, args = data["type"], data["args"]
     if not isinstance(type_, str) or type_ not in LAYER_TYPES:
         shown = one_line(repr(type_), 60)
         raise Failed(f"{where}: unknown layer type {shown} (not in the allow-list)")
-    if not isinstance(args, Mapping) or len(args) > _MAX_ARGS:
+    if not _mapping(args) or len(args) > _MAX_ARGS:
         raise Failed(f"{where}: {type_} args must be an object of at most {_MAX_ARGS} keys")
     for key, value in args.items():
         if not isinstance(key, str) or len(key) > 40:
             raise Failed(f"{where}: {type_} has a bad argument name")
-        if isinstance(value, list | tuple):
+        if isinstance(value, (list, tuple)):
             # a padding module's tuple has two entries per padded dim (up to 6)
             most = 6 if key == "padding" and type_.endswith("Pad3d") else \
                 4 if key == "padding" and type_.endswith("Pad2d") else 3
             if not 1 <= len(value) <= most:
                 raise Failed(f"{where}: {type_} {key} must have 1 to {most} entries")
             for v in value:
-                if isinstance(v, list | tuple | str):
+                if isinstance(v, (list, tuple, str)):
                     raise Failed(f"{where}: {type_} {key} must be a flat list of numbers")
                 _check_scalar(v, f"{where}: {type_} {key}")
         else:
@@ -131,6 +137,8 @@ def parse_input_shape(data: Any, where: str) -> tuple[int, ...]:
     if len(data) > MAX_RANK:
         raise TooLarge(f"too large: {where} has {len(data)} dims (limit {MAX_RANK})")
     for v in data:
+        if type(v) is int and 1 <= v <= MAX_INT:  # the common case, as the test below
+            continue
         if not is_int(v) or not 1 <= v <= MAX_INT:
             raise Failed(f"{where} must hold integers between 1 and {MAX_INT}, got "
                          f"{one_line(repr(v), 40)}")
@@ -189,7 +197,8 @@ def parse_windows(data: Any, ndim: int) -> list[list[tuple[int, int]]]:
             raise Failed("windows: each spatial dim must be a list of [start, stop]")
         pairs = []
         for w in dim:
-            if (not isinstance(w, list) or len(w) != 2 or not all(is_int(v) for v in w)):
+            if (not isinstance(w, list) or len(w) != 2
+                    or not (is_int(w[0]) and is_int(w[1]))):
                 raise Failed("windows: each window must be [start, stop] (integers)")
             pairs.append((w[0], w[1]))
         result.append(pairs)

@@ -66,7 +66,7 @@ def exhausted(family: str, draws: int) -> CardgenError:
 
 
 def shape_text(shape: Sequence[int]) -> str:
-    return "x".join(str(d) for d in shape)
+    return "x".join(map(str, shape))
 
 
 def frac_text(value: Fraction | int) -> str:

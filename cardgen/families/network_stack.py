@@ -145,7 +145,7 @@ def _fit(level: int, params: dict[str, Any]) -> bool:
     from cardgen.difficulty import calculator_reasons, features  # only for networks
 
     try:
-        solution = solve(params)
+        solution = _solve(params)
     except (CardgenError, ValueError):  # refused, or over verify's limits
         return False
     if params["ask"] == "field":
@@ -158,7 +158,29 @@ def _fit(level: int, params: dict[str, Any]) -> bool:
                > FIELD_MAX for f, n in zip(found, params["input_shape"][2:], strict=True)):
             return False
     f = features(NAME, level, solution, params)
-    return not f.giveaway and not calculator_reasons(f)
+    if f.giveaway or calculator_reasons(f):
+        return False
+    _keep_fitted(params, solution)
+    return True
+
+
+# The solutions _fit made for the cards it accepted, by their params: the build solves
+# each card again after generating it, and a card is a pure function of its params (the
+# solution is handed out once, then made afresh if asked again).
+_FITTED: dict[str, Solution] = {}
+_FITTED_MAX = 4096
+
+
+def _params_key(params: dict[str, Any]) -> str:
+    # JSON values only: equal reprs are equal params (True and 1, 1.0 and 1 differ); equal
+    # params in another key order only miss, and are solved afresh
+    return repr(params)
+
+
+def _keep_fitted(params: dict[str, Any], solution: Solution) -> None:
+    if len(_FITTED) >= _FITTED_MAX:
+        _FITTED.clear()
+    _FITTED[_params_key(params)] = solution
 
 
 def cards_of(network: str, input_shape: Sequence[int],
@@ -236,6 +258,14 @@ def _field(params: dict[str, Any]) -> Solution:
 
 
 def solve(params: dict[str, Any]) -> Solution:
+    if _FITTED:
+        fitted = _FITTED.pop(_params_key(params), None)
+        if fitted is not None:
+            return fitted
+    return _solve(params)
+
+
+def _solve(params: dict[str, Any]) -> Solution:
     if params["ask"] == "field":
         return _field(params)
     layers = [Layer.from_json(j) for j in params["layers"]]

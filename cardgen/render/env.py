@@ -1,10 +1,12 @@
 """The jinja2 environment and the Anki-facing template text (DESIGN.md §1: render).
 
 Every template is autoescaped: values reach markup only through ``{{ ... }}``, so
-recipe text can never inject tags. The diagram templates are the one exception: drawn
-once per note, they turn autoescape off around numbers and path data that
-:mod:`cardgen.render.diagrams` makes, and escape their text (labels, results) with ``|e``.
-Their SVG is then the one trusted input here, wrapped in ``Markup``.
+recipe text can never inject tags. Two kinds turn it off, each drawn once per note or
+more: the diagram templates, around numbers and path data that
+:mod:`cardgen.render.diagrams` makes (their text, labels and results, goes through
+``|e``; their SVG is then the one trusted input here, wrapped in ``Markup``); and the
+Worked template, whose steps and captions :func:`render_worked` escapes before it (any
+that is not ``Markup`` already), so no text reaches it unescaped.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, NamedTuple
 
 import jinja2
 from jinja2.bccache import Bucket
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from cardgen.resources import templates_dir
 
@@ -90,10 +92,13 @@ def template(name: str) -> jinja2.Template:
 
 
 def render(name: str, values: dict[str, Any]) -> str:
-    """``Template.render`` less copying the environment's globals into every context
-    (a few us of a ~10 us render, once per note): cardgen's templates use none."""
+    """``Template.render`` less the environment's globals (a few us of a ~10 us render,
+    once per note and diagram): cardgen's templates use none and import no template
+    (the one use of a context's globals). The context is the one
+    ``tmpl.new_context(values, shared=True)`` makes, without globals."""
     tmpl = template(name)
-    context = tmpl.new_context(values, shared=True)
+    env = tmpl.environment
+    context = env.context_class(env, values, tmpl.name, tmpl.blocks)
     try:
         return "".join(tmpl.root_render_func(context))
     except Exception:
@@ -117,8 +122,16 @@ def render_worked(steps: list[str], diagrams: list[tuple[str, str]]) -> str:
     ``diagrams`` are ``(svg, caption)`` pairs: the SVG comes from our own diagram
     functions and is inserted as markup; the caption is escaped text.
     """
-    figures = [_Figure(Markup(svg), caption) for svg, caption in diagrams]
-    return render("worked/steps.html.j2", {"steps": steps, "diagrams": figures}).strip()
+    # escaped here, and the template writes them as they are: a step that is Markup
+    # already (note.inline_html's) is not escaped again, one Python call less each
+    figures = [_Figure(Markup(svg), _markup(caption)) for svg, caption in diagrams]
+    return render("worked/steps.html.j2", {"steps": [_markup(s) for s in steps],
+                                           "diagrams": figures}).strip()
+
+
+def _markup(text: str) -> Markup:
+    """Text as markup: escaped unless it is Markup already (as jinja's autoescape does)."""
+    return text if type(text) is Markup else escape(text)
 
 
 def _read(name: str) -> str:

@@ -70,8 +70,13 @@ class Unique:
         return ", ".join(f"{n}={v}" for n, v in zip(self.names, values, strict=True))
 
 
+# JSON's scalars: never a placeholder and nothing inside. Tested by exact type first, as a
+# fast path (a build parses every unique claim it makes, and a Mapping check is an ABC's).
+_LEAVES = frozenset({int, float, str, bool, type(None)})
+
+
 def _is_var(v: Any) -> bool:
-    return isinstance(v, Mapping) and set(v) == {"var"}
+    return type(v) not in _LEAVES and isinstance(v, Mapping) and set(v) == {"var"}
 
 
 def _placeholders(template: Mapping[str, Any]) -> Iterator[Any]:
@@ -93,14 +98,14 @@ def _placeholders(template: Mapping[str, Any]) -> Iterator[Any]:
 
 
 def _has_var(value: Any, depth: int = 0) -> bool:
-    if depth > 8:
+    if depth > 8 or type(value) in _LEAVES:
         return False
     if _is_var(value):
         return True
     if isinstance(value, Mapping):
         return any(_has_var(v, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_var(v, depth + 1) for v in value)
+    if isinstance(value, list):  # (scalars skipped here: _has_var is False on them)
+        return any(_has_var(v, depth + 1) for v in value if type(v) not in _LEAVES)
     return False
 
 
@@ -136,7 +141,7 @@ def parse(claim: Mapping[str, Any]) -> Unique:
         if not isinstance(name, str) or not _VAR.fullmatch(name):
             raise Failed("unique claim: a variable name must be a short lowercase word")
         if (not isinstance(bounds, list) or len(bounds) != 2
-                or not all(is_int(b) for b in bounds)
+                or not (is_int(bounds[0]) and is_int(bounds[1]))
                 or not 0 <= bounds[0] <= bounds[1] <= MAX_GEOMETRY):
             raise Failed(f"unique claim: space {name} must be [lo, hi] with "
                          f"0 <= lo <= hi <= {MAX_GEOMETRY}")

@@ -38,7 +38,7 @@ def adaptive_strip(size: int, out: int) -> str:
     y = 13.0 if not indexed else 3.0
 
     # the input strip, cells read by more than one window shaded
-    lay.strip("cg-cell", x0, y, [cw] * size, CELL_H)
+    lay.cells("cg-cell", x0, y, cw, size, CELL_H)
     for a, b in true_runs([k > 1 for k in read_counts(wins, size)]):
         lay.rect("cg-over", x0 + a * cw, y, (b - a) * cw, CELL_H)
     lay.text("cg-tl", x0 - 4, y + CELL_H / 2, "in")
@@ -74,7 +74,7 @@ def adaptive_strip(size: int, out: int) -> str:
             lay.line("cg-link", cx, cy, x0 + (i + 0.5) * ow, yo)
         lay.rect(f"cg-o cg-win{i % 3}", x0 + i * ow, yo, ow, CELL_H)
     if ow >= 8:
-        lay.strip("cg-grid", x0, yo, [ow] * out, CELL_H)
+        lay.cells("cg-grid", x0, yo, ow, out, CELL_H)
     else:  # narrow cells in alternating colours need no separators
         lay.rect("cg-grid", x0, yo, span_w, CELL_H)
     lay.text("cg-tl", x0 - 4, yo + CELL_H / 2, "out")

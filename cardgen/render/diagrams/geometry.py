@@ -106,17 +106,22 @@ class Layers:
 
     def strip(self, cls: str, x: float, y: float, widths: Sequence[float], h: float) -> None:
         """A run of adjacent cells: one outline plus the separators, in one subpath list."""
-        total = sum(widths)
-        if total <= 0:
-            return
-        ny, nh = n(y), n(h)
-        separator = f" {ny}v{nh}"
-        parts = [f"M{n(x)} {ny}h{n(total)}v{nh}h{n(-total)}z"]
-        edge = x
-        for w in widths[:-1]:
-            edge += w
-            parts.append(f"M{n(edge)}{separator}")
-        self.paths[cls].append("".join(parts))
+        d = _strip_path(x, y, widths, h)
+        if d:
+            self.paths[cls].append(d)
+
+    def cells(self, cls: str, x: float, y: float, w: float, count: int, h: float) -> None:
+        """``strip`` of `count` cells of width `w`. The path is kept by its numbers:
+        diagrams draw the same strips again and again (an input row, its padding)."""
+        key = (x, y, w, count, h)
+        d = _CELLS.get(key)
+        if d is None:
+            d = _strip_path(x, y, [w] * count, h)
+            if len(_CELLS) >= _CELLS_MAX:
+                _CELLS.clear()
+            _CELLS[key] = d
+        if d:
+            self.paths[cls].append(d)
 
     def text(self, cls: str, x: float, y: float, s: str) -> None:
         self.texts[cls].append((n(x), n(y), s))
@@ -132,6 +137,26 @@ class Layers:
     def labels(self) -> list[tuple[str, str]]:
         """(class, its ``<text>`` elements) of each class used, in first-use order."""
         return [(c, text_elements(items)) for c, items in self.texts.items() if items]
+
+
+_CELLS: dict[tuple[float, float, float, int, float], str] = {}  # Layers.cells' paths
+_CELLS_MAX = 4096  # started afresh when full (a path is a few hundred bytes)
+
+
+def _strip_path(x: float, y: float, widths: Sequence[float], h: float) -> str:
+    """Path data of adjacent cells of these widths at (x, y): one outline plus the
+    separators ("" when they have no width)."""
+    total = sum(widths)
+    if total <= 0:
+        return ""
+    ny, nh = n(y), n(h)
+    separator = f" {ny}v{nh}"
+    parts = [f"M{n(x)} {ny}h{n(total)}v{nh}h{n(-total)}z"]
+    edge = x
+    for w in widths[:-1]:
+        edge += w
+        parts.append(f"M{n(edge)}{separator}")
+    return "".join(parts)
 
 
 def text_elements(items: Sequence[tuple[str, str, str]]) -> str:

@@ -47,7 +47,7 @@ def receptive_strip(sizes: Sequence[int], runs: Sequence[Sequence[Sequence[int]]
         y = TOP + (rows - 1 - row) * PITCH
         ys.append(y)
         if size <= 24:  # longer rows: separators closer than 12 px are noise
-            lay.strip("cg-cell", x0, y, [cw] * size, STRIP_H)
+            lay.cells("cg-cell", x0, y, cw, size, STRIP_H)
         else:  # one outline
             lay.rect("cg-cell", x0, y, span_w, STRIP_H)
         for a, b in runs[row]:

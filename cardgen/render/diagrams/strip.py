@@ -164,7 +164,7 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
             d = c + 1
             while d < b and kinds[d] == kind:
                 d += 1
-            lay.strip(_CELL_CLASS[kind], xs[c], y, [cw] * (d - c), CELL_H)
+            lay.cells(_CELL_CLASS[kind], xs[c], y, cw, d - c, CELL_H)
             c = d
     for k in range(1, len(segments)):
         lay.text("cg-tm", xs[segments[k - 1][1]], mid, "…")
@@ -234,7 +234,7 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
         for a, b in out_runs:
             for j in range(a, b):
                 lay.rect(f"cg-o cg-win{j % 3}", xs[lo + j], yo, cw, CELL_H)
-            lay.strip("cg-grid", xs[lo + a], yo, [cw] * (b - a), CELL_H)
+            lay.cells("cg-grid", xs[lo + a], yo, cw, b - a, CELL_H)
         for (_, b), (a, _) in zip(out_runs, out_runs[1:], strict=False):
             lay.text("cg-tm", (xr(lo + b - 1) + xs[lo + a]) / 2, yo + CELL_H / 2, "…")
         lay.text("cg-tl", LABEL - 4, yo + CELL_H / 2, "out")
