@@ -29,7 +29,7 @@ from cardgen.solver.arith import conv_out
 from cardgen.solver.equivalence import fixed_equivalent, recipe_guess
 from cardgen.solver.params import mac_count, weight_shape
 from cardgen.solver.pool_options import avg_divisor, avg_values, unpool
-from cardgen.solver.shapes import _SIZE, dim_args, layer_step
+from cardgen.solver.shapes import _SIZE, dim_args, layer_step, output_shape
 from cardgen.solver.thumb import ceil_docs_out, multiple_rule_builds, same_pad_rule
 from cardgen.solver.transpose import size_range
 
@@ -538,7 +538,14 @@ def _stack(params: Mapping[str, Any], claims: Claims) -> Worked:
     layers, as entailment reads them; the claims prove the right shape)."""
     if params.get("ask") != "shape":
         return {}
-    claim = {"kind": "shape", "layers": params["layers"], "input_shape": params["input_shape"]}
+    # the question gives the asked layer what it receives: a wrong rule applies to that
+    # layer alone, from that shape (the layers before it are not the learner's work)
+    layers = [_layer(data) for data in params["layers"]]
+    try:
+        received = output_shape(layers[:-1], _shape(params["input_shape"]))
+    except (CardgenError, ShapeError):
+        return {}
+    claim = {"kind": "shape", "layers": [params["layers"][-1]], "input_shape": list(received)}
     return _forward(params, [claim])
 
 
