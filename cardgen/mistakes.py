@@ -617,7 +617,7 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
     else:  # it reaches the target, yet a smaller p does too
         then = f"; it gives {target}, but p = {smallest} is the smallest that does."
     worked["same_symmetric"] = (
-        str(t // 2), f"That is stride 1's \\( \\lfloor {t}/2 \\rfloor = {t // 2} \\)" + then)
+        str(t // 2), f"That is the stride-1 rule \\( \\lfloor {t}/2 \\rfloor = {t // 2} \\)" + then)
     if d > 1:
         found = [p for p in range(top + 1) if out(p, 1) == target]
         if found:
@@ -767,7 +767,7 @@ def _transpose(params: Mapping[str, Any], claims: Claims) -> Worked:
     worked["no_output_padding"] = (
         "0", f"That expects it to undo the conv exactly, but \\( {tex} \\), not {target}.")
     worked["no_plus_one"] = (
-        str(op + 1), f"That leaves out the +1: {base - 1}, not {base}, so "
+        str(op + 1), f"That leaves out the transposed size's +1: {base - 1}, not {base}, so "
         f"\\( {target} - {base - 1} = {op + 1} \\).")
     if d > 1:
         plain, _ = _transpose_tex(size, k, s, p, 0, 1)
@@ -1002,8 +1002,9 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
         d = total / v if v else None
         if d is None or d.denominator != 1:
             return str(v), f"{why.split(',')[0]}."
-        shown = f"{total}/{d}" + ("" if f"{total}/{d}" == str(v) else f" = {v}")
-        return str(v), f"{why.format(d=d)}: \\( {shown} \\)."
+        if f"{total}/{d}" == str(v):  # "5/2" again says nothing: name the sum instead
+            return str(v), f"{why.format(d=d)} (the window's sum is {total})."
+        return str(v), f"{why.format(d=d)}: \\( {total}/{d} = {v} \\)."
 
     override = layer.kwargs.get("divisor_override")
     worked: Worked = {}
