@@ -434,7 +434,7 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, 
             current, changed, used = _wrong_step(layer, current, fn)
             applied = applied or used
             if changed and first is None and not said:
-                first = (i, layer.ndim, changed)
+                first = (i, layer.ndim, changed, len(current))
             continue
         try:
             right = layer_step(layer, current).output_shape
@@ -454,7 +454,13 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, 
         return answer, said
     if first is None:  # the same as the right answer: check_mistakes says so
         return answer, ""
-    i, nd, changed = first
+    i, nd, changed, rank = first
+    final = _right_end(layers, shape_json)
+    if final is not None and len(final) == len(current) == rank:
+        # name a dim whose wrong size the typed answer still shows (a later adaptive pool
+        # may hide the first one's)
+        shown = [c for c in changed if current[-nd + c[0]] != final[-nd + c[0]]]
+        changed = shown or changed
     d, calc, right = changed[0]
     where = [f"from layer {i + 1}"] if len(layers) > 1 else []  # and on, wherever it applies
     alike = len(changed) == nd and len({c.tex for _, c, _ in changed}) == 1
@@ -465,6 +471,17 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, 
     line = (f"{calc.head or head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)"
             f"{versus}.")
     return answer, line
+
+
+def _right_end(layers: Sequence[Layer], shape_json: Any) -> tuple[int, ...] | None:
+    """The stack's right output shape, None where a layer refuses it."""
+    current = _shape(shape_json)
+    try:
+        for layer in layers:
+            current = layer_step(layer, current).output_shape
+    except ShapeError:
+        return None
+    return current
 
 
 def _flatten_all(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
