@@ -434,7 +434,7 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, 
             current, changed, used = _wrong_step(layer, current, fn)
             applied = applied or used
             if changed and first is None and not said:
-                first = (i, layer.ndim, changed)
+                first = (i, layer.ndim, changed, len(current))
             continue
         try:
             right = layer_step(layer, current).output_shape
@@ -454,7 +454,13 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, 
         return answer, said
     if first is None:  # the same as the right answer: check_mistakes says so
         return answer, ""
-    i, nd, changed = first
+    i, nd, changed, rank = first
+    final = _right_end(layers, shape_json)
+    if final is not None and len(final) == len(current) == rank:
+        # name a dim whose wrong size the typed answer still shows (a later adaptive pool
+        # may hide the first one's)
+        shown = [c for c in changed if current[-nd + c[0]] != final[-nd + c[0]]]
+        changed = shown or changed
     d, calc, right = changed[0]
     where = [f"from layer {i + 1}"] if len(layers) > 1 else []  # and on, wherever it applies
     alike = len(changed) == nd and len({c.tex for _, c, _ in changed}) == 1
@@ -465,6 +471,17 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, 
     line = (f"{calc.head or head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)"
             f"{versus}.")
     return answer, line
+
+
+def _right_end(layers: Sequence[Layer], shape_json: Any) -> tuple[int, ...] | None:
+    """The stack's right output shape, None where a layer refuses it."""
+    current = _shape(shape_json)
+    try:
+        for layer in layers:
+            current = layer_step(layer, current).output_shape
+    except ShapeError:
+        return None
+    return current
 
 
 def _flatten_all(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
@@ -624,7 +641,7 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
     else:  # it reaches the target, yet a smaller p does too
         then = f"; it gives {target}, but p = {smallest} is the smallest that does."
     worked["same_symmetric"] = (
-        str(t // 2), f"That is stride 1's \\( \\lfloor {t}/2 \\rfloor = {t // 2} \\)" + then)
+        str(t // 2), f"That is the stride-1 rule \\( \\lfloor {t}/2 \\rfloor = {t // 2} \\)" + then)
     if d > 1:
         found = [p for p in range(top + 1) if out(p, 1) == target]
         if found:
@@ -774,7 +791,7 @@ def _transpose(params: Mapping[str, Any], claims: Claims) -> Worked:
     worked["no_output_padding"] = (
         "0", f"That expects it to undo the conv exactly, but \\( {tex} \\), not {target}.")
     worked["no_plus_one"] = (
-        str(op + 1), f"That leaves out the +1: {base - 1}, not {base}, so "
+        str(op + 1), f"That leaves out the transposed size's +1: {base - 1}, not {base}, so "
         f"\\( {target} - {base - 1} = {op + 1} \\).")
     if d > 1:
         plain, _ = _transpose_tex(size, k, s, p, 0, 1)
@@ -1009,8 +1026,9 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
         d = total / v if v else None
         if d is None or d.denominator != 1:
             return str(v), f"{why.split(',')[0]}."
-        shown = f"{total}/{d}" + ("" if f"{total}/{d}" == str(v) else f" = {v}")
-        return str(v), f"{why.format(d=d)}: \\( {shown} \\)."
+        if f"{total}/{d}" == str(v):  # "5/2" again says nothing: name the sum instead
+            return str(v), f"{why.format(d=d)} (the window's sum is {total})."
+        return str(v), f"{why.format(d=d)}: \\( {total}/{d} = {v} \\)."
 
     override = layer.kwargs.get("divisor_override")
     worked: Worked = {}
