@@ -10,7 +10,8 @@ the outcome: a "does it run?" note mixes yes and no, a shape note may hold an `e
 variant, so a learner cannot answer from memory. Within a note:
 
 - no two problems have the same numbers (a Max and an Avg pool on the same sizes, or two
-  names of one module, would be one problem twice);
+  names of one module, would be one problem twice), channels and batch left out where
+  the learner only copies them;
 - no answer is given by more than half of the note's problems (``MAX_SAME_ANSWER`` of
   K), and the first variant's answer differs from variant 0's.
 
@@ -72,22 +73,42 @@ def _copied(value: Any) -> Hashable:
     return "n" if isinstance(value, (int, float)) else _reduced(value)
 
 
-def form_of(params: dict[str, Any]) -> Hashable:
-    """The structure of a problem's question, as a hashable key (see the module doc)."""
-    return _reduced(params)
+def form_of(params: dict[str, Any], family: str | None = None) -> Hashable:
+    """The structure of a problem's question, as a hashable key (see the module doc). A
+    family may say what its params hide or hold that the structure must keep or leave
+    out (``variant_form(params)``, e.g. the asked value of an inverse problem)."""
+    hook = getattr(get_family(family), "variant_form", None) if family else None
+    return _reduced(hook(params) if hook else params)
 
 
-def _numbers(value: Any) -> Iterator[int | float]:
+# Params a learner only copies into the answer; two problems that differ only in them
+# are one problem twice. Not so where channels enter the work (a parameter count, a
+# Flatten, PixelShuffle, an unbatched input's rank).
+_CHANNELS = frozenset(("in_channels", "out_channels", "in_features", "out_features",
+                       "batch", "channels", "x_channels"))
+_CHANNELS_WORK = frozenset(("conv.params", "input.unbatched", "network.trace",
+                            "network.stack", "resample.shape", "adaptive.output_shape",
+                            "network.models"))
+
+
+def _numbers(value: Any, copied: bool = False) -> Iterator[int | float]:
+    """The numbers of params, in order (with ``copied``, less the channels and the
+    batch, and an input shape's first two entries)."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return
     if isinstance(value, (int, float)):
         yield value
     elif isinstance(value, (list, tuple)):
         for v in value:
-            yield from _numbers(v)
+            yield from _numbers(v, copied)
     elif isinstance(value, dict):
         for k in sorted(value):
-            yield from _numbers(value[k])
+            if copied and k in _CHANNELS:
+                continue
+            v = value[k]
+            if copied and k == "input_shape" and isinstance(v, list):
+                v = v[2:]
+            yield from _numbers(v, copied)
 
 
 def _identity(family: str) -> Callable[[dict[str, Any]], str]:
@@ -110,10 +131,10 @@ class Found:
 class _Note:
     """One note's problems while its variants are dealt."""
 
-    def __init__(self, params: dict[str, Any], solution: Solution, k: int) -> None:
+    def __init__(self, numbers: tuple[int | float, ...], solution: Solution, k: int) -> None:
         self.found: list[dict[str, Any]] = []
         self.solutions = [solution]
-        self.numbers = {tuple(_numbers(params))}
+        self.numbers = {numbers}
         self.answers = {solution.answer: 1}
         self.most = max(1, int(k * MAX_SAME_ANSWER))
 
@@ -139,7 +160,9 @@ def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[Foun
     module = get_family(family)
     identity = _identity(family)
     taken = {identity(p.params) for p in problems}
-    notes = [_Note(p.params, module.solve(p.params), k) for p in problems]
+    copied = family not in _CHANNELS_WORK
+    notes = [_Note(tuple(_numbers(p.params, copied)), module.solve(p.params), k)
+             for p in problems]
     by_level: dict[int, list[int]] = {}
     for i, p in enumerate(problems):
         by_level.setdefault(p.level, []).append(i)
@@ -147,20 +170,21 @@ def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[Foun
         # the notes of each form still missing variants, in turn
         waiting: dict[Hashable, list[int]] = {}
         for i in members:
-            waiting.setdefault(form_of(problems[i].params), []).append(i)
+            waiting.setdefault(form_of(problems[i].params, family), []).append(i)
         missing = len(members) * (k - 1)
         rng = family_rng(seed, f"variants/{family}/L{level}")
         for _ in range(max(MIN_DRAWS, DRAWS_PER_VARIANT * missing)):
             if not missing:
                 break
             params = module.generate(rng, level)
-            queue = waiting.get(form_of(params))
+            form = form_of(params, family)
+            queue = waiting.get(form)
             if not queue:
                 continue
             same = identity(params)
             if same in taken:
                 continue
-            numbers = tuple(_numbers(params))
+            numbers = tuple(_numbers(params, copied))
             solution = module.solve(params)
             # the first note in turn that takes it; it goes to the back of the queue
             pick = next((n for n in queue if notes[n].takes(numbers, solution.answer)),
@@ -174,5 +198,5 @@ def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[Foun
             if len(notes[pick].found) < k - 1:
                 queue.append(pick)
             elif not queue:
-                del waiting[form_of(params)]
+                del waiting[form]
     return [Found(tuple(n.found), tuple(n.solutions)) for n in notes]

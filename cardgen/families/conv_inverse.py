@@ -56,6 +56,12 @@ DILATIONS = {1: (1,), 2: (1,), 3: (2, 2, 3)}
 DEFAULTS = {"padding": 0, "stride": 1}
 
 
+def variant_form(params: dict[str, Any]) -> dict[str, Any]:
+    """What a variant keeps (cardgen.variants): not the unknown's value, which is the
+    answer (a padding of 0 or 1 would otherwise fix every variant's answer)."""
+    return {k: v for k, v in params.items() if k != params["unknown"]}
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
     # the unknown first: redrawing it with the rest would favour the one found most often
     unknown = pick(rng, UNKNOWNS[level])

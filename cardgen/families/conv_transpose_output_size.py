@@ -32,6 +32,14 @@ LEVELS = (1, 2, 3)
 SIZES = (2, 3, 4, 5, 6, 7, 8, 14, 16, 28, 32, 56, 13, 15)
 
 
+def variant_form(params: dict[str, Any]) -> dict[str, Any]:
+    """What a variant keeps (cardgen.variants): a "which output_padding" question leaves
+    out the output_padding, which is its answer."""
+    if params.get("q") == "recover":
+        return {k: v for k, v in params.items() if k != "output_padding"}
+    return params
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
     for _ in range(MAX_DRAWS):
         size = pick(rng, SIZES)

@@ -38,6 +38,12 @@ CHANNELS = (1, 3, 8, 16, 32, 64)
 MISMATCH = 0.2
 
 
+def variant_form(params: dict[str, Any]) -> dict[str, Any]:
+    """What a variant keeps (cardgen.variants): whether the channels match, so a note on
+    sizes holds no variant that fails on channels alone (and the other way round)."""
+    return {**params, "channels_match": params["in_channels"] == params["x_channels"]}
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
     mismatch = level >= 2 and rng.random() < MISMATCH
     # half the cards of a level "yes": the mismatched-channel draws are all "no"

@@ -62,6 +62,12 @@ def _result(p: dict[str, Any]) -> tuple[int, ...] | None:
         return None
 
 
+def variant_form(params: dict[str, Any]) -> dict[str, Any]:
+    """What a variant keeps (cardgen.variants): whether the question shows a stride, or
+    the learner must know that a pool's stride defaults to its kernel."""
+    return {**params, "stride": "kernel" if params["stride"] == params["kernel"] else "given"}
+
+
 def generate(rng: Any, level: int) -> dict[str, Any]:
     for _ in range(MAX_DRAWS):
         k = pick(rng, (2, 2, 3, 3, 4, 5) if level > 1 else (2, 3, 4, 5))
