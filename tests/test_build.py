@@ -208,18 +208,19 @@ def test_verify_passes_on_the_default_build(default_deck, tmp_path, require):
     assert "torch" in result.stdout
 
 
-def _alter_answer(src: Path, dst: Path) -> str:
-    """Copy a deck with one note's Answer changed; returns that note's guid."""
+def rewrite_deck(src: Path, dst: Path, change) -> str:
+    """Copy a deck with the first note whose fields `change(fields)` alters (it returns
+    True) altered; returns that note's guid."""
     with zipfile.ZipFile(src) as zin:
-        db_bytes = zin.read("collection.anki2")
-        media = zin.read("media")
+        db_bytes, media = zin.read("collection.anki2"), zin.read("media")
     db_path = dst.with_suffix(".db")
     db_path.write_bytes(db_bytes)
     con = sqlite3.connect(db_path)
-    nid, guid, flds = con.execute("SELECT id, guid, flds FROM notes ORDER BY id LIMIT 1 "
-                                  "OFFSET 7").fetchone()
-    fields = flds.split("\x1f")
-    fields[1] = fields[1] + "9"
+    rows = con.execute("SELECT id, guid, flds FROM notes ORDER BY id").fetchall()
+    changed = [(nid, guid, fields) for nid, guid, flds in rows
+               if change(fields := flds.split("\x1f"))]
+    assert changed, "no note to change"
+    nid, guid, fields = changed[0]
     con.execute("UPDATE notes SET flds = ? WHERE id = ?", ("\x1f".join(fields), nid))
     con.commit()
     con.close()
@@ -229,6 +230,19 @@ def _alter_answer(src: Path, dst: Path) -> str:
         zout.writestr("media", media)
     dst.write_bytes(buffer.getvalue())
     return guid
+
+
+def _alter_answer(src: Path, dst: Path) -> str:
+    """Copy a deck with one note's Answer changed (the eighth); returns its guid."""
+    seen = []
+
+    def change(fields: list[str]) -> bool:
+        seen.append(1)
+        if len(seen) != 8:
+            return False
+        fields[1] = fields[1] + "9"
+        return True
+    return rewrite_deck(src, dst, change)
 
 
 def test_verify_fails_on_an_altered_answer_and_names_the_note(default_deck, tmp_path):

@@ -3,7 +3,6 @@ before variants existed updates in place, and verify checks every variant and mi
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import sqlite3
@@ -14,7 +13,7 @@ import pytest
 
 from cardgen.build import build_recipe
 from cardgen.recipes import load_recipe
-from tests.test_build import EPOCH, _import, run_cli
+from tests.test_build import EPOCH, _import, rewrite_deck, run_cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PREVIOUS = FIXTURES / "previous_main.apkg"  # built by commit 15285cd, no variants
@@ -90,30 +89,6 @@ def test_the_previous_main_deck_updates_in_place_and_keeps_every_review(tmp_path
         col.close()
 
 
-def _rewrite(src: Path, dst: Path, change) -> str:
-    """Copy a deck with the first note that `change(fields)` alters altered; returns its
-    guid."""
-    with zipfile.ZipFile(src) as zin:
-        db_bytes, media = zin.read("collection.anki2"), zin.read("media")
-    db_path = dst.with_suffix(".db")
-    db_path.write_bytes(db_bytes)
-    con = sqlite3.connect(db_path)
-    rows = con.execute("SELECT id, guid, flds FROM notes ORDER BY id").fetchall()
-    changed = [(nid, guid, fields) for nid, guid, flds in rows
-               if change(fields := flds.split("\x1f"))]
-    assert changed, "no note to change"
-    nid, guid, fields = changed[0]
-    con.execute("UPDATE notes SET flds = ? WHERE id = ?", ("\x1f".join(fields), nid))
-    con.commit()
-    con.close()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zout:
-        zout.writestr("collection.anki2", db_path.read_bytes())
-        zout.writestr("media", media)
-    dst.write_bytes(buffer.getvalue())
-    return guid
-
-
 def test_verify_checks_every_variant_and_mistake(new_deck, tmp_path, require):
     require("torch")
     result = run_cli("verify", str(new_deck), cwd=tmp_path)
@@ -164,7 +139,7 @@ def _mistake(fields: list[str]) -> bool:
 ])
 def test_verify_names_the_note_and_the_variant_at_fault(new_deck, tmp_path, change, says):
     bad = tmp_path / "altered.apkg"
-    guid = _rewrite(new_deck, bad, change)
+    guid = rewrite_deck(new_deck, bad, change)
     result = run_cli("verify", "--backend", "solver", str(bad), cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert guid in result.stdout and says in result.stdout
