@@ -245,8 +245,10 @@ def main() -> None:
         from cardgen.resources import default_recipe_path
 
         single = tmp / "single.toml"
+        # another name: a recipe may not replace the default deck's file in its folder
         single.write_text(default_recipe_path().read_text(encoding="utf-8").replace(
-            "[deck]\n", "[deck]\nvariants = 1\n", 1))
+            '[deck]\nname = "Conv Arithmetic"\n',
+            '[deck]\nname = "Conv Arithmetic single"\nvariants = 1\n', 1))
         ours_1, theirs_1, single_apkg, g_single, _ = versus_genanki(
             "single", single, tmp, args.runs, env)
         print(f"1. the default deck ({default_notes} notes), whole process")
