@@ -420,13 +420,15 @@ def _wrong_step(layer: Layer, shape: tuple[int, ...], rule: DimRule
     return lead + tuple(dims), changed, applied
 
 
-def _forward_answer(rule: str, layers_json: Any, shape_json: Any) -> tuple[str, str]:
+def _forward_answer(rule: str, layers_json: Any, shape_json: Any,
+                    parsed: list[Layer] | None = None) -> tuple[str, str]:
     """A stack's output shape when the rule's wrong step is taken wherever it applies;
-    the line shows its first change."""
+    the line shows its first change. ``parsed``: ``layers_json``'s Layers, when the
+    caller tries several rules on one stack."""
     fn, head = _DIM_RULES.get(rule, (None, ""))
     if not isinstance(layers_json, list):
         raise NotApplicable("the claim holds no layers")
-    layers = [_layer(j) for j in layers_json]
+    layers = parsed if parsed is not None else [_layer(j) for j in layers_json]
     current = _shape(shape_json)
     applied, first, said = False, None, ""
     for i, layer in enumerate(layers):
@@ -541,10 +543,15 @@ _TRANSPOSE_RULES = ("no_output_padding", "conv_formula", "no_dilation", "no_plus
 def _forward(params: Mapping[str, Any], claims: Claims,
              rules: Sequence[str] = _FORWARD_RULES) -> Worked:
     claim = _only(claims, "shape", "error")
+    layers_json = claim.get("layers")
     worked: Worked = {}
+    try:  # parsed once for every rule
+        parsed = [_layer(j) for j in layers_json] if isinstance(layers_json, list) else None
+    except NotApplicable:
+        return worked
     for rule in rules:
         try:
-            worked[rule] = _forward_answer(rule, claim.get("layers"), claim.get("input_shape"))
+            worked[rule] = _forward_answer(rule, layers_json, claim.get("input_shape"), parsed)
         except NotApplicable:
             pass
     return worked
