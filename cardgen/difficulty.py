@@ -282,7 +282,7 @@ class _Measure:
 UNMEASURED = "unmeasured"
 _NUMBER = re.compile(r"-?\d+(?:/\d+)?")
 _SHAPE = re.compile(r"\d+(?:x\d+)*")
-# compiled once: features() runs on every candidate a variant generator draws
+# compiled once: features() runs on every card the difficulty rules measure
 _WINDOW = re.compile(r"\d+:\d+")
 _INT = re.compile(r"-?\d+")
 _INTS = re.compile(r"-?\d+(?:,-?\d+)+")
