@@ -16,6 +16,7 @@ from markupsafe import escape
 
 from cardgen.anki import NoteData, guid_from_key, make_model, stage_apkg
 from cardgen.families import get_family
+from cardgen.families.base import Solution
 from cardgen.generate import Problem, generate_family, stack_problems, study_order
 from cardgen.output import Staged, make_folder
 from cardgen.recipes import FamilySpec, Recipe
@@ -53,21 +54,28 @@ class BuiltDeck:
 
 def _generate(spec: FamilySpec, seed: int, variants: int = 1) -> list[Problem]:
     problems = generate_family(spec.name, seed, spec.count, spec.levels)
-    if variants <= 1:
-        return problems
     more = family_variants(problems, seed, variants)
     return [replace(p, variants=v.params, solutions=v.solutions)
             for p, v in zip(problems, more, strict=True)]
 
 
+def problem_solutions(problem: Problem) -> Sequence[Solution]:
+    """The solutions of variant 0 and the variants: those the variant draws made, else
+    solved here."""
+    solve = get_family(problem.family).solve
+    return problem.solutions or [solve(params) for params in (problem.params,
+                                                              *problem.variants)]
+
+
+def note_tags(problem: Problem) -> tuple[str, str]:
+    return f"cardgen::{problem.family}", f"level::{problem.level}"
+
+
 def _card(deck_name: str, problem: Problem) -> Card:
-    family = get_family(problem.family)
-    solutions = problem.solutions or [family.solve(params)
-                                      for params in (problem.params, *problem.variants)]
     guid = guid_from_key(problem.family, problem.key)
-    fields = note_fields(problem, solutions, guid)
-    tags = (f"cardgen::{problem.family}", f"level::{problem.level}")
-    return Card(problem, NoteData(fields, tags, guid, f"{deck_name}::{family.TOPIC}"))
+    fields = note_fields(problem, problem_solutions(problem), guid)
+    topic = get_family(problem.family).TOPIC
+    return Card(problem, NoteData(fields, note_tags(problem), guid, f"{deck_name}::{topic}"))
 
 
 def _cards(deck_name: str, problems: Sequence[Problem]) -> list[Card]:

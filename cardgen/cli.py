@@ -185,8 +185,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_preview(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from cardgen.build import deck_cards
-    from cardgen.families import get_family
+    from cardgen.build import note_tags, problem_solutions, recipe_problems
     from cardgen.output import check_target, write_atomic
     from cardgen.render.env import card_css
     from cardgen.render.note import preview_variants
@@ -199,17 +198,18 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     recipes = _recipes(args.recipes, args.seed)
     cards = []
     for recipe in recipes:
-        for card in deck_cards(recipe, _progress(recipe.name)):
-            problem = card.problem
-            solutions = problem.solutions or [get_family(problem.family).solve(problem.params)]
-            shown = preview_variants(problem, solutions)
+        # the problems, not the built notes: the preview renders each variant itself
+        problems, report = recipe_problems(recipe), _progress(recipe.name)
+        for done, problem in enumerate(problems, 1):
+            shown = preview_variants(problem, problem_solutions(problem))
             for i, (front, answer, worked) in enumerate(shown[:None if args.all_variants
                                                              else 1]):
-                tags = list(card.note.tags)
+                tags = list(note_tags(problem))
                 if len(shown) > 1:
                     tags.append(f"variant {i} of {len(shown)}")
                 cards.append({"front": front, "answer": answer, "worked": worked,
                               "tags": tags})
+            report(done, len(problems))
     title = recipes[0].name if len(recipes) == 1 else "cardgen preview"
     description = recipes[0].description if len(recipes) == 1 else ""
     html = preview_html(cards, card_css(), title, description)

@@ -61,14 +61,23 @@ def family_rng(seed: int, family: str) -> random.Random:
     return random.Random(int.from_bytes(digest[:16], "big"))
 
 
+def identity_key(family: str) -> Callable[[dict[str, Any]], str]:
+    """What makes two of the family's params one problem: their canonical JSON, or that
+    of what the card depends on, for a family whose params hold a field some questions do
+    not use (``identity(params)``; the GUID still hashes all params, so notes already in
+    a collection keep theirs)."""
+    identity = getattr(get_family(family), "identity", None)
+    if identity is None:
+        return canonical_params
+    return lambda params: canonical_params(identity(params))
+
+
 def generate_family(family: str, seed: int, count: int, levels: Sequence[int]) -> list[Problem]:
     """The first ``count`` distinct problems of the family's stream; problem i has level
     ``levels[i % len(levels)]``, so raising the count keeps every earlier problem."""
     module = get_family(family)
-    # a family whose params hold a field some questions do not use says what the card
-    # depends on, so two params that make the same card count as one (the GUID still
-    # hashes all params: notes already in a collection keep theirs)
-    identity = getattr(module, "identity", None)
+    same_as = identity_key(family)
+    plain = same_as is canonical_params  # then the key is the identity: encode once
     rng = family_rng(seed, family)
     seen: set[str] = set()
     problems: list[Problem] = []
@@ -77,7 +86,7 @@ def generate_family(family: str, seed: int, count: int, levels: Sequence[int]) -
         for _ in range(ATTEMPTS_PER_PROBLEM):
             params = module.generate(rng, level)
             key = canonical_params(params)
-            same = canonical_params(identity(params)) if identity else key
+            same = key if plain else same_as(params)
             if same not in seen:
                 break
         else:

@@ -23,6 +23,7 @@ from cardgen.claims.kinds.unpool import parse as parse_unpool
 from cardgen.entail import _THUMB_RULES, NotEntailed
 from cardgen.errors import CardgenError, ShapeError
 from cardgen.explain import count_of
+from cardgen.families.base import shape_text
 from cardgen.layers import Layer
 from cardgen.solver import adaptive_windows
 from cardgen.solver.arith import conv_out
@@ -112,10 +113,6 @@ def _shape(values: Any) -> tuple[int, ...]:
                                                for v in values):
         raise NotApplicable("the claim holds no shape")
     return tuple(values)
-
-
-def _x(shape: Sequence[int]) -> str:
-    return "x".join(map(str, shape))
 
 
 def _cdiv(a: int, b: int) -> int:
@@ -451,7 +448,7 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any,
         current = right if wrong is None else wrong[0]
     if not applied:
         raise NotApplicable("no layer the rule speaks of")
-    answer = _x(current)
+    answer = shape_text(current)
     if said:
         return answer, said
     if first is None:  # the same as the right answer: check_mistakes says so
@@ -493,7 +490,7 @@ def _flatten_all(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
             or len(shape) < 2:
         return None
     return (prod(shape),), (f"That flattens dim 0 too; `Flatten()` starts at dim 1: "
-                            f"`{_x(shape)}` gives `{_x(right)}`.")
+                            f"`{shape_text(shape)}` gives `{shape_text(right)}`.")
 
 
 def _adaptive_capped(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
@@ -741,7 +738,7 @@ def _framework_same(params: Mapping[str, Any], claims: Claims) -> Worked:
         right = [_cdiv(i, st) for i, st in zip(spatial, ss, strict=True)]
         d = next((d for d in range(n) if spatial[d] % ss[d]), 0)
         worked: Worked = {"same_floor": (
-            _x([_fits(i // st) for i, st in zip(spatial, ss, strict=True)]),
+            shape_text([_fits(i // st) for i, st in zip(spatial, ss, strict=True)]),
             f"That rounds down, \\( \\lfloor {spatial[d]}/{ss[d]} \\rfloor = "
             f"{spatial[d] // ss[d]} \\); SAME gives \\( \\lceil {spatial[d]}/{ss[d]} "
             f"\\rceil = {right[d]} \\).")}
@@ -754,7 +751,8 @@ def _framework_same(params: Mapping[str, Any], claims: Claims) -> Worked:
         i, k, st, p = spatial[d], ks[d], ss[d], sym[d]
         _, tex = _floor_tex(i + 2 * p - k, st, n_tex=_n_tex(i, 2 * p, k - 1))
         worked["same_symmetric"] = (
-            _x(sizes), f"That is PyTorch's padding \\( \\lfloor ({k}-1)/2 \\rfloor = {p} \\)"
+            shape_text(sizes),
+            f"That is PyTorch's padding \\( \\lfloor ({k}-1)/2 \\rfloor = {p} \\)"
             + (f" ({_DIM_NAMES[n][d]})" if n > 1 else "") + f": \\( {tex} \\).")
         return worked
     pads = claim.get("pads")
@@ -1075,7 +1073,7 @@ def _unpool(claims: Claims) -> Worked:
     if size is None:
         d = next((d for d, n in enumerate(result.default) if n != shape[2 + d]), 0)
         return {"unpool_restores_input": (
-            _x(shape), f"That assumes unpooling restores the input's size; its default is "
+            shape_text(shape), f"That assumes unpooling restores the input's size; its default is "
             f"{result.default[d]}, not {shape[2 + d]}" + (f" ({_DIM_NAMES[un.ndim][d]})"
                                                           if un.ndim > 1 else "") + ".")}
     if result.refused != "range":
@@ -1083,7 +1081,7 @@ def _unpool(claims: Claims) -> Worked:
     sizes = _shape(size)[-un.ndim:]
     d = next(d for d, n in enumerate(sizes) if not result.low[d] < n < result.high[d])
     return {"unpool_size_unchecked": (
-        _x((*shape[:2], *sizes)), f"That takes output_size as given; PyTorch wants it "
+        shape_text((*shape[:2], *sizes)), f"That takes output_size as given; PyTorch wants it "
         f"strictly between {result.low[d]} and {result.high[d]}"
         + (f" ({_DIM_NAMES[un.ndim][d]})" if un.ndim > 1 else "") + ".")}
 
@@ -1156,8 +1154,8 @@ def _conv_params(params: Mapping[str, Any], claims: Claims) -> Worked:
             outputs = prod(kept)
             worked["macs_input_size"] = (
                 str(outputs * count.per_output),
-                f"That counts the outputs at the input's size, `{_x(kept)}`, not "
-                f"`{_x(count.output_shape)}`.")
+                f"That counts the outputs at the input's size, `{shape_text(kept)}`, not "
+                f"`{shape_text(count.output_shape)}`.")
         return worked
     claim = _only(claims, "params")
     type_, args = _raw(claim.get("layer"))
@@ -1250,7 +1248,7 @@ def _of_thumb(params: Mapping[str, Any], claims: Claims) -> Worked:
         size, k, st, p, d = dims[i]
         n = size + 2 * p - d * (k - 1) - 1
         where = "padded cell" if p else "cell"
-        return {"trusts_rule": (f"true {_x(docs)}", f"That trusts the docs' formula, "
+        return {"trusts_rule": (f"true {shape_text(docs)}", f"That trusts the docs' formula, "
                                 f"\\( \\lceil {n}/{st} \\rceil + 1 = {docs[i]} \\); the "
                                 f"last window would start at {where} {(docs[i] - 1) * st}, "
                                 f"past the input, so PyTorch drops it: {right[i]}.")}

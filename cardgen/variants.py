@@ -27,13 +27,13 @@ the note keeps what it got.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cardgen.families import get_family
 from cardgen.families.base import Solution
-from cardgen.generate import Problem, canonical_params, family_rng
+from cardgen.generate import Problem, family_rng, identity_key
 
 # Draws per variant asked at a level, at most: a form that takes more draws than this is
 # rare enough that its notes keep fewer variants (and the build stays fast).
@@ -111,14 +111,6 @@ def _numbers(value: Any, copied: bool = False) -> Iterator[int | float]:
             yield from _numbers(v, copied)
 
 
-def _identity(family: str) -> Callable[[dict[str, Any]], str]:
-    module = get_family(family)
-    same = getattr(module, "identity", None)
-    if same is None:
-        return canonical_params
-    return lambda params: canonical_params(same(params))
-
-
 @dataclass(frozen=True)
 class Found:
     """A note's variants (params), and the solutions of all its problems, variant 0
@@ -158,7 +150,7 @@ def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[Foun
         return [Found((), ()) for _ in problems]
     family = problems[0].family
     module = get_family(family)
-    identity = _identity(family)
+    identity = identity_key(family)
     taken = {identity(p.params) for p in problems}
     copied = family not in _CHANNELS_WORK
     notes = [_Note(tuple(_numbers(p.params, copied)), module.solve(p.params), k)
