@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_typeset_browser, used by name)
 """Variants on the card (issue 12), driven in headless Chromium like Anki's reviewer.
 
 A deck with every family (two notes each, ``variants = 8``) is built by cardgen, imported
@@ -37,40 +38,22 @@ from collections import Counter
 
 import pytest
 
-try:
-    from tests.conftest import require
-    from tests.test_typeset_browser import (  # noqa: F401  (fixtures used by name)
-        ARTIFACTS,
-        EPOCH,
-        KNOWN_MATHJAX_WARNING,
-        MEASURE_JS,
-        PHONE,
-        _head,
-        body_class,
-        browser,
-        mathjax,
-        overflow_report,
-        reviewer_answer,
-        reviewer_question,
-        server,
-    )
-except ImportError:  # pytest put tests/ itself on sys.path
-    from conftest import require
-    from test_typeset_browser import (  # noqa: F401
-        ARTIFACTS,
-        EPOCH,
-        KNOWN_MATHJAX_WARNING,
-        MEASURE_JS,
-        PHONE,
-        _head,
-        body_class,
-        browser,
-        mathjax,
-        overflow_report,
-        reviewer_answer,
-        reviewer_question,
-        server,
-    )
+from tests.conftest import require
+from tests.test_typeset_browser import (  # noqa: F401  (fixtures used by name)
+    ARTIFACTS,
+    EPOCH,
+    KNOWN_MATHJAX_WARNING,
+    MEASURE_JS,
+    PHONE,
+    _head,
+    body_class,
+    browser,
+    mathjax,
+    overflow_report,
+    reviewer_answer,
+    reviewer_question,
+    server,
+)
 
 PER_FAMILY = 2
 VARIANTS = 8
