@@ -6,11 +6,13 @@ import contextlib
 import gc
 import hashlib
 import os
+import pickle
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from markupsafe import escape
 
@@ -57,6 +59,35 @@ def _generate(spec: FamilySpec, seed: int, variants: int = 1) -> list[Problem]:
     more = family_variants(problems, seed, variants)
     return [replace(p, variants=v.params, solutions=v.solutions)
             for p, v in zip(problems, more, strict=True)]
+
+
+class _Packed(Sequence[Any]):
+    """A problem's solutions, pickled once by the worker that drew them and unpickled only
+    by the worker that renders them: the parent passes them on as bytes. Unpickled and
+    pickled again in the parent, the default deck's 3,743 solutions cost it about 0.13 s
+    of serial CPU."""
+
+    __slots__ = ("_blob", "_count", "_items")
+
+    def __init__(self, blob: bytes, count: int) -> None:
+        self._blob, self._count, self._items = blob, count, None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        if self._items is None:
+            self._items = pickle.loads(self._blob)
+        return self._items[index]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _Packed, (self._blob, self._count)
+
+
+def _generate_packed(spec: FamilySpec, seed: int, variants: int) -> list[Problem]:
+    return [replace(p, solutions=_Packed(pickle.dumps(p.solutions, pickle.HIGHEST_PROTOCOL),
+                                         len(p.solutions))) if p.solutions else p
+            for p in _generate(spec, seed, variants)]
 
 
 def problem_solutions(problem: Problem) -> Sequence[Solution]:
@@ -132,7 +163,7 @@ def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
     with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
         # a job per family: starmap's default pairs them, and one worker could get the
         # two slowest
-        groups = pool.starmap(_generate, [(f, recipe.seed, recipe.variants)
+        groups = pool.starmap(_generate_packed, [(f, recipe.seed, recipe.variants)
                                           for f in recipe.families],
                               chunksize=1)
         problems = study_order(groups + [stack_problems(s) for s in recipe.stacks])
