@@ -19,7 +19,7 @@ from markupsafe import escape
 from cardgen.anki import NoteData, guid_from_key, make_model, stage_apkg
 from cardgen.families import get_family
 from cardgen.families.base import Solution
-from cardgen.generate import Problem, generate_family, stack_problems, study_order
+from cardgen.generate import Problem, generate_family, stack_problems, study_order, study_ranks
 from cardgen.output import Staged, make_folder
 from cardgen.recipes import FamilySpec, Recipe
 from cardgen.render.env import back_template, card_css, front_template
@@ -157,26 +157,79 @@ def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
             if progress and ((i + 1) % 200 == 0 or i + 1 == len(problems)):
                 progress(i + 1, len(problems))
         return
-    import multiprocessing
+    yield from _parallel_cards(recipe, workers, progress)
 
-    # fork: workers inherit the loaded modules and caches instead of importing again
+
+def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> Iterator[Card]:
+    """The cards on a pool of forked workers (they inherit the loaded modules and caches).
+
+    A job per family draws its problems; a job per chunk renders notes. The notes go to
+    the caller in study order as soon as they are rendered, so the deck is written while
+    later ones render. Study order needs every family's problems, and the last family
+    drawn can take long (a network family's draws): meanwhile a worker with no drawing
+    left renders the earliest problems drawn so far instead of waiting."""
+    import multiprocessing
+    import queue
+
+    events: queue.SimpleQueue[tuple[str, Any, Any]] = queue.SimpleQueue()
+    size = max(MIN_CHUNK, min(CHUNK, -(-recipe.total // (workers * JOBS_PER_WORKER))))
+    groups: list[list[Problem]] = [[] for _ in recipe.families]
+    unfinished = len(groups)  # families still drawing
+    early: list[tuple[tuple[int, int, int], Problem]] = []  # drawn, not yet sent
+    sent: set[int] = set()  # id() of the problems sent to render
+    notes: dict[int, NoteData] = {}  # id() of a problem -> its note
+    rendering = 0  # render jobs in flight
+
     with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
-        # a job per family: starmap's default pairs them, and one worker could get the
-        # two slowest
-        groups = pool.starmap(_generate_packed, [(f, recipe.seed, recipe.variants)
-                                          for f in recipe.families],
-                              chunksize=1)
+        def fail(error: BaseException) -> None:
+            events.put(("failed", error, None))
+
+        def render(chunk: list[Problem]) -> None:
+            nonlocal rendering
+            rendering += 1
+            sent.update(map(id, chunk))
+            # Workers send back only the notes: unpickling the problems' params again
+            # would cost the parent more than writing the notes does.
+            pool.apply_async(_render_chunk, ((recipe.name, chunk),),
+                             callback=lambda done: events.put(("rendered", chunk, done)),
+                             error_callback=fail)
+
+        def handle() -> None:
+            nonlocal unfinished, rendering
+            kind, first, second = events.get()
+            if kind == "failed":
+                raise first
+            if kind == "drawn":
+                groups[first] = second
+                unfinished -= 1
+                early.extend(zip(study_ranks(first, second), second, strict=True))
+            else:
+                rendering -= 1
+                notes.update(zip(map(id, first), second, strict=True))
+
+        for pos, spec in enumerate(recipe.families):
+            pool.apply_async(_generate_packed, (spec, recipe.seed, recipe.variants),
+                             callback=lambda drawn, pos=pos: events.put(("drawn", pos, drawn)),
+                             error_callback=fail)
+        while unfinished:
+            handle()
+            idle = workers - min(unfinished, workers) - rendering
+            if unfinished and idle > 0 and early:
+                early.sort(key=lambda item: item[0])
+                for _ in range(idle):
+                    render([p for _, p in early[:size]])
+                    del early[:size]
+                    if not early:
+                        break
         problems = study_order(groups + [stack_problems(s) for s in recipe.stacks])
-        size = max(MIN_CHUNK, min(CHUNK, -(-len(problems) // (workers * JOBS_PER_WORKER))))
-        chunks = [problems[i:i + size] for i in range(0, len(problems), size)]
-        done = 0
-        # Workers send back only the notes: unpickling the problems' params again would
-        # cost the main process more than writing the notes does.
-        jobs = [(recipe.name, c) for c in chunks]
-        for chunk, notes in zip(chunks, pool.imap(_render_chunk, jobs), strict=True):
-            yield from map(Card, chunk, notes)
-            done += len(notes)
-            if progress:
+        rest = [p for p in problems if id(p) not in sent]
+        for i in range(0, len(rest), size):
+            render(rest[i:i + size])
+        for done, problem in enumerate(problems, 1):
+            while id(problem) not in notes:
+                handle()
+            yield Card(problem, notes.pop(id(problem)))
+            if progress and (done % size == 0 or done == len(problems)):
                 progress(done, len(problems))
 
 

@@ -106,13 +106,20 @@ def stack_problems(spec: StackSpec) -> list[Problem]:
             for i, (level, key) in enumerate(stack_cards(spec))]
 
 
+def study_ranks(family_pos: int, problems: Sequence[Problem]) -> list[tuple[int, int, int]]:
+    """Each problem's place in the study order, from its own family alone: (level, its
+    position among the family's problems of that level, the family's position)."""
+    per_level: dict[int, int] = {}
+    ranks = []
+    for p in problems:
+        rank = per_level.get(p.level, 0)
+        per_level[p.level] = rank + 1
+        ranks.append((p.level, rank, family_pos))
+    return ranks
+
+
 def study_order(groups: Iterable[list[Problem]]) -> list[Problem]:
     """Interleave families and rise in level: by level, then position, then family order."""
-    ranked = []
-    for family_pos, problems in enumerate(groups):
-        per_level: dict[int, int] = {}
-        for p in problems:
-            rank = per_level.get(p.level, 0)
-            per_level[p.level] = rank + 1
-            ranked.append(((p.level, rank, family_pos), p))
+    ranked = [(rank, p) for family_pos, problems in enumerate(groups)
+              for rank, p in zip(study_ranks(family_pos, problems), problems, strict=True)]
     return [p for _, p in sorted(ranked, key=lambda item: item[0])]
