@@ -27,7 +27,7 @@ the note keeps what it got.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,26 @@ _COPIED = frozenset(("in_channels", "out_channels", "in_features", "out_features
 
 
 def _reduced(value: Any) -> Hashable:
+    # told by exact type first: params are JSON values, and a draw that no note waits for
+    # costs its generation and this (bool is no int here, as below)
+    t = type(value)
+    if t is int:
+        return -1 if value < 0 else min(value, 2)
+    if t is str or t is bool or value is None:
+        return value
+    if t is float:
+        return "float"
+    if t is list or t is tuple:
+        return tuple([_reduced(v) for v in value])
+    if t is dict:
+        # sorted by key: the keys differ, so the (key, value) pairs sort as their keys
+        return tuple([(k, _copied(value[k]) if k in _COPIED else _reduced(value[k]))
+                      for k in sorted(value)])
+    return _reduced_any(value)
+
+
+def _reduced_any(value: Any) -> Hashable:
+    """`_reduced` of any value, subclasses of the JSON types too."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int):
@@ -77,8 +97,15 @@ def form_of(params: dict[str, Any], family: str | None = None) -> Hashable:
     """The structure of a problem's question, as a hashable key (see the module doc). A
     family may say what its params hide or hold that the structure must keep or leave
     out (``variant_form(params)``, e.g. the asked value of an inverse problem)."""
+    return _form_of(family)(params)
+
+
+def _form_of(family: str | None) -> Callable[[dict[str, Any]], Hashable]:
+    """``form_of`` for one family, its hook looked up once (the draws ask it per candidate)."""
     hook = getattr(get_family(family), "variant_form", None) if family else None
-    return _reduced(hook(params) if hook else params)
+    if hook is None:
+        return _reduced
+    return lambda params: _reduced(hook(params))
 
 
 # Params a learner only copies into the answer; two problems that differ only in them
@@ -91,9 +118,38 @@ _CHANNELS_WORK = frozenset(("conv.params", "input.unbatched", "network.trace",
                             "network.models"))
 
 
-def _numbers(value: Any, copied: bool = False) -> Iterator[int | float]:
+def _numbers(value: Any, copied: bool = False) -> tuple[int | float, ...]:
     """The numbers of params, in order (with ``copied``, less the channels and the
     batch, and an input shape's first two entries)."""
+    found: list[int | float] = []
+    _add_numbers(value, copied, found)
+    return tuple(found)
+
+
+def _add_numbers(value: Any, copied: bool, found: list[int | float]) -> None:
+    # appended to one list (nested generators cost more than the numbers)
+    t = type(value)
+    if t is int or t is float:
+        found.append(value)
+    elif t is str or t is bool or value is None:
+        return
+    elif t is list or t is tuple:
+        for v in value:
+            _add_numbers(v, copied, found)
+    elif t is dict:
+        for k in sorted(value):
+            if copied and k in _CHANNELS:
+                continue
+            v = value[k]
+            if copied and k == "input_shape" and isinstance(v, list):
+                v = v[2:]
+            _add_numbers(v, copied, found)
+    else:
+        found.extend(_numbers_any(value, copied))
+
+
+def _numbers_any(value: Any, copied: bool) -> Iterator[int | float]:
+    """`_numbers` of any value, subclasses of the JSON types too."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return
     if isinstance(value, (int, float)):
@@ -153,7 +209,8 @@ def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[Foun
     identity = identity_key(family)
     taken = {identity(p.params) for p in problems}
     copied = family not in _CHANNELS_WORK
-    notes = [_Note(tuple(_numbers(p.params, copied)), module.solve(p.params), k)
+    form_of_params = _form_of(family)
+    notes = [_Note(_numbers(p.params, copied), module.solve(p.params), k)
              for p in problems]
     by_level: dict[int, list[int]] = {}
     for i, p in enumerate(problems):
@@ -162,21 +219,21 @@ def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[Foun
         # the notes of each form still missing variants, in turn
         waiting: dict[Hashable, list[int]] = {}
         for i in members:
-            waiting.setdefault(form_of(problems[i].params, family), []).append(i)
+            waiting.setdefault(form_of_params(problems[i].params), []).append(i)
         missing = len(members) * (k - 1)
         rng = family_rng(seed, f"variants/{family}/L{level}")
         for _ in range(max(MIN_DRAWS, DRAWS_PER_VARIANT * missing)):
             if not missing:
                 break
             params = module.generate(rng, level)
-            form = form_of(params, family)
+            form = form_of_params(params)
             queue = waiting.get(form)
             if not queue:
                 continue
             same = identity(params)
             if same in taken:
                 continue
-            numbers = tuple(_numbers(params, copied))
+            numbers = _numbers(params, copied)
             solution = module.solve(params)
             # the first note in turn that takes it; it goes to the back of the queue
             pick = next((n for n in queue if notes[n].takes(numbers, solution.answer)),

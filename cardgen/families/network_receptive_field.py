@@ -122,10 +122,8 @@ def _literals(layers: list[Layer], shape: list[int]) -> set[int]:
 
 
 def _runs(layers: list[Layer], shape: list[int]) -> bool:
-    """Whether the stack runs on the shape with at least 2 output units per dim, within
-    verify's limits."""
-    if not fits_claim(layers, shape):
-        return False
+    """Whether the stack runs on the shape with at least 2 output units per dim (verify's
+    limits are checked last, by _accepted)."""
     try:
         out = dim_sizes(layers, shape)[-1]
     except ShapeError:
@@ -136,8 +134,9 @@ def _runs(layers: list[Layer], shape: list[int]) -> bool:
 def _accepted(layers: list[Layer], shape: list[int], q: str,
               index: list[int] | None) -> bool:
     """A problem worth asking: its answer is no number the question shows, the numbers
-    stay mental, and a range question's unit needs the walk (not the whole input). The
-    arithmetic first: it turns most draws away before the stack is run."""
+    stay mental, a range question's unit needs the walk (not the whole input), and verify
+    re-checks it quickly. The arithmetic first: it turns most draws away before the stack
+    is run; the limits last (the costliest check, and every stack drawn here fits)."""
     nd = len(shape) - 2
     rows = [field_rows([tap(layer, d) for layer in layers]) for d in range(nd)]
     taps = [tap(layer, 0) for layer in layers]
@@ -158,9 +157,10 @@ def _accepted(layers: list[Layer], shape: list[int], q: str,
         assert index is not None
         found = fields(layers, shape, index)
         # the whole input needs no walk
-        return all(f.support not in (None, (0, n)) for f, n in zip(found, shape[2:],
-                                                                   strict=True))
-    return True
+        if not all(f.support not in (None, (0, n)) for f, n in zip(found, shape[2:],
+                                                                      strict=True)):
+            return False
+    return fits_claim(layers, shape)
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ layers up to the one asked about, so a card keeps its GUID when later layers cha
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from math import prod
 from typing import Any
 
@@ -75,31 +75,46 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...], tuple[tuple[int, ...], ...]]] = 
 _parse = lru_cache(maxsize=1024)(parse_layer)
 
 
-def _tiny(rng: Any) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
+@cache  # two entries: 1-d and 2-d
+def _pools(nd: int) -> tuple[Layer, ...]:
+    dim = f"{nd}d"
+    return (Layer.make(f"MaxPool{dim}", kernel_size=2), Layer.make(f"AvgPool{dim}", kernel_size=2),
+            Layer.make(f"MaxPool{dim}", kernel_size=2, ceil_mode=True),
+            Layer.make(f"MaxPool{dim}", kernel_size=3, stride=2))
+
+
+def _tiny(rng: Any) -> tuple[str, tuple[Layer, ...], tuple[int, ...]]:
     """A small random network, like the ones learners write for 8x8 to 16x16 images or
-    short signals: sizes small enough that every count stays mental."""
+    short signals: sizes small enough that every count stays mental. Its Layers are made
+    from keywords, not parsed from text (the same Layers, a tenth of the cost)."""
     nd = pick(rng, (1, 2, 2))
     dim = f"{nd}d"
     c0, c1, c2 = pick(rng, (1, 3)), pick(rng, (2, 4, 6, 8)), pick(rng, (4, 8, 12, 16))
     k1, k2 = pick(rng, (3, 5) if nd == 2 else (3, 5, 7)), pick(rng, (1, 3))
     s1 = pick(rng, (1, 1, 2))
     p1 = pick(rng, (0, k1 // 2))
-    pool = pick(rng, (f"MaxPool{dim}(2)", f"AvgPool{dim}(2)", f"MaxPool{dim}(2, ceil_mode=True)",
-                      f"MaxPool{dim}(3, stride=2)"))
+    pool = pick(rng, _pools(nd))
     size = rng.randrange(8, 17) if nd == 2 else rng.randrange(16, 41)
-    body = (f"Conv{dim}({c0}, {c1}, {k1}" + (f", stride={s1}" if s1 > 1 else "")
-            + (f", padding={p1}" if p1 else "") + ")", pool, f"Conv{dim}({c1}, {c2}, {k2})")
+    first: dict[str, Any] = {"in_channels": c0, "out_channels": c1, "kernel_size": k1}
+    if s1 > 1:
+        first["stride"] = s1
+    if p1:
+        first["padding"] = p1
+    body = (Layer.make(f"Conv{dim}", **first), pool,
+            Layer.make(f"Conv{dim}", in_channels=c1, out_channels=c2, kernel_size=k2))
     shape = (pick(rng, (1, 2, 4)), c0) + (size,) * nd
     classes = pick(rng, (2, 3, 5, 10))
+    name = f"tiny_{'cnn' if nd == 2 else 'signal'}"
     if rng.random() < 0.5:  # global pool, or flatten the feature map as it is
-        return f"tiny_{'cnn' if nd == 2 else 'signal'}", body + (
-            f"AdaptiveAvgPool{dim}(1)", "Flatten()", f"Linear({c2}, {classes})"), shape
+        return name, body + (Layer.make(f"AdaptiveAvgPool{dim}", output_size=1),
+                             Layer.make("Flatten"),
+                             Layer.make("Linear", in_features=c2, out_features=classes)), shape
     try:
-        features = prod(trace([_parse(t) for t in body], shape)[-1].output_shape[1:])
+        features = prod(trace(body, shape)[-1].output_shape[1:])
     except ShapeError:  # the input is too small for the body: no head fits
         features = c2
-    return f"tiny_{'cnn' if nd == 2 else 'signal'}", body + (
-        "Flatten()", f"Linear({features}, {classes})"), shape
+    return name, body + (Layer.make("Flatten"),
+                         Layer.make("Linear", in_features=features, out_features=classes)), shape
 
 
 def card_params(network: str, input_shape: Sequence[int], layers: Sequence[Layer],
@@ -204,10 +219,10 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         # a known network, at one of its input shapes (their MACs all need a calculator)
         if level < 3 and rng.random() < 0.3:
             name = pick(rng, sorted(EXAMPLES))
-            texts, shape = EXAMPLES[name][1], pick(rng, EXAMPLES[name][2])
+            shape = pick(rng, EXAMPLES[name][2])
+            layers: Sequence[Layer] = [_parse(t) for t in EXAMPLES[name][1]]
         else:
-            name, texts, shape = _tiny(rng)
-        layers = [_parse(t) for t in texts]
+            name, layers, shape = _tiny(rng)
         at = pick(rng, range(len(layers)))
         if not _applies_to(layers, at, shape, ask):
             continue
