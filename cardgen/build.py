@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
 import os
 import pickle
 import re
@@ -115,11 +116,7 @@ def _cards(deck_name: str, problems: Sequence[Problem]) -> list[Card]:
 
 
 def _workers(total: int) -> int:
-    if total < PARALLEL_FROM:
-        return 1
-    import multiprocessing  # only here: a small deck's start-up does without (~5 ms)
-
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if total < PARALLEL_FROM or not hasattr(os, "fork"):
         return 1
     return min(os.cpu_count() or 1, 8)
 
@@ -162,62 +159,51 @@ def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
 
 
 def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> Iterator[Card]:
-    """The cards on a pool of forked workers (they inherit the loaded modules and caches).
+    """The cards on forked workers (cardgen.workers: they inherit the loaded modules and
+    caches).
 
     A job per family draws its problems; a job per chunk renders notes. The notes go to
     the caller in study order as soon as they are rendered, so the deck is written while
     later ones render. Study order needs every family's problems, and the last family
     drawn can take long (a network family's draws): meanwhile a worker with no drawing
     left renders the earliest problems drawn so far instead of waiting."""
-    import multiprocessing
-    import queue
+    from cardgen.workers import ForkPool
 
-    events: queue.SimpleQueue[tuple[str, Any, Any]] = queue.SimpleQueue()
     size = max(MIN_CHUNK, min(CHUNK, -(-recipe.total // (workers * JOBS_PER_WORKER))))
     groups: list[list[Problem]] = [[] for _ in recipe.families]
-    unfinished = len(groups)  # families still drawing
+    drawing = len(groups)  # families still drawing
     early: list[tuple[tuple[int, int, int], Problem]] = []  # drawn, not yet sent
     sent: set[int] = set()  # id() of the problems sent to render
+    chunks: dict[int, list[Problem]] = {}  # render jobs in flight, by number
+    numbers = itertools.count()
     notes: dict[int, NoteData] = {}  # id() of a problem -> its note
-    rendering = 0  # render jobs in flight
 
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
-        def fail(error: BaseException) -> None:
-            events.put(("failed", error, None))
-
+    with ForkPool(workers) as pool:
         def render(chunk: list[Problem]) -> None:
-            nonlocal rendering
-            rendering += 1
+            number = next(numbers)
+            chunks[number] = chunk
             sent.update(map(id, chunk))
             # Workers send back only the notes: unpickling the problems' params again
             # would cost the parent more than writing the notes does.
-            pool.apply_async(_render_chunk, ((recipe.name, chunk),),
-                             callback=lambda done: events.put(("rendered", chunk, done)),
-                             error_callback=fail)
+            pool.submit(number, _render_chunk, (recipe.name, chunk))
 
-        def handle() -> None:
-            nonlocal unfinished, rendering
-            kind, first, second = events.get()
-            if kind == "failed":
-                raise first
-            if kind == "drawn":
-                groups[first] = second
-                unfinished -= 1
-                early.extend(zip(study_ranks(first, second), second, strict=True))
+        def receive() -> None:
+            nonlocal drawing
+            tag, result = pool.next()
+            if isinstance(tag, tuple):  # ("drawn", the family's position)
+                groups[tag[1]] = result
+                drawing -= 1
+                early.extend(zip(study_ranks(tag[1], result), result, strict=True))
             else:
-                rendering -= 1
-                notes.update(zip(map(id, first), second, strict=True))
+                notes.update(zip(map(id, chunks.pop(tag)), result, strict=True))
 
         for pos, spec in enumerate(recipe.families):
-            pool.apply_async(_generate_packed, (spec, recipe.seed, recipe.variants),
-                             callback=lambda drawn, pos=pos: events.put(("drawn", pos, drawn)),
-                             error_callback=fail)
-        while unfinished:
-            handle()
-            idle = workers - min(unfinished, workers) - rendering
-            if unfinished and idle > 0 and early:
+            pool.submit(("drawn", pos), _generate_packed, spec, recipe.seed, recipe.variants)
+        while drawing:
+            receive()
+            if drawing and pool.idle > 0 and early:
                 early.sort(key=lambda item: item[0])
-                for _ in range(idle):
+                for _ in range(pool.idle):
                     render([p for _, p in early[:size]])
                     del early[:size]
                     if not early:
@@ -228,19 +214,10 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> 
             render(rest[i:i + size])
         for done, problem in enumerate(problems, 1):
             while id(problem) not in notes:
-                handle()
+                receive()
             yield Card(problem, notes.pop(id(problem)))
             if progress and (done % size == 0 or done == len(problems)):
                 progress(done, len(problems))
-
-
-def _quiet_worker() -> None:
-    """Ctrl-C reaches the whole process group: only the parent handles it (and ends the
-    pool), so a worker prints no traceback; SIGTERM (the pool's terminate) ends it at once."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def deck_cards(recipe: Recipe, progress: Progress | None = None) -> list[Card]:
