@@ -7,12 +7,16 @@ sufficient but not necessary (7 -> 3 is kernel 3, stride 2).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from cardgen.layers import Layer
 from cardgen.solver.shapes import adaptive_sizes
 from cardgen.solver.windows import adaptive_windows
 
 
+# A card asks for the same (size, out) in its generator, its steps, its claims and its
+# wrong answers: decided once (ints only, and equal ints give equal windows).
+@lru_cache(maxsize=4096)
 def fixed_equivalent(size: int, out: int) -> tuple[int, int] | None:
     """(kernel, stride) of the fixed pool with the same windows, or None."""
     windows = adaptive_windows(size, out)
