@@ -35,3 +35,75 @@ def test_cells_path_is_the_strip_path() -> None:
             memo.cells("cg-cell", x, 3.0, w, count, 18.0)
             plain.strip("cg-cell", x, 3.0, [w] * count, 18.0)
         assert memo.stack() == plain.stack()
+
+
+def test_receptive_walk_back_is_the_set_of_taps() -> None:
+    """An undilated layer's walk back merges runs; it reads exactly the taps' cells."""
+    import random
+
+    from cardgen.solver.receptive import Tap, _back
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        t = Tap(rng.randrange(1, 8), rng.randrange(1, 6), rng.randrange(0, 5),
+                rng.choice((1, 1, 1, 2, 3)))
+        size = rng.randrange(1, 30)
+        units = sorted(rng.sample(range(30), rng.randrange(0, 8)))
+        taps = {u * t.stride - t.left + j * t.dilation for u in units for j in range(t.kernel)}
+        assert _back(units, t, size) == sorted(c for c in taps if 0 <= c < size)
+
+
+def test_picked_output_shape_is_the_layer_with_that_output_padding() -> None:
+    """picked's shape without building a layer: layer_step of the layer it stands for."""
+    import random
+
+    from cardgen.errors import CardgenError, ShapeError
+    from cardgen.solver import layer_step
+    from cardgen.solver.transpose import picked, size_range
+
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(3000):
+        nd, cin = rng.choice((1, 2, 3)), rng.choice((1, 2))
+        kw = {"in_channels": cin, "out_channels": 3, "kernel_size": rng.randrange(1, 6),
+              "stride": rng.randrange(1, 5), "padding": rng.randrange(0, 4),
+              "dilation": rng.randrange(1, 4)}
+        layer = Layer.make(f"ConvTranspose{nd}d", **kw)
+        lead = rng.choice((0, 1, 2, 2, 3))
+        shape = (*[1] * max(lead - 1, 0), *([rng.choice((cin, 3))] if lead else []),
+                 *(rng.randrange(1, 9) for _ in range(nd)))
+        spatial = shape[-nd:] if len(shape) >= nd else (1,) * nd
+        # sizes in the range or one past its end: the in-range ones run with output_padding
+        targets = [size_range(n, kw["kernel_size"], kw["stride"], kw["padding"],
+                              kw["dilation"])[0] + rng.randrange(0, kw["stride"] + 1)
+                   for n in spatial]
+        try:
+            got = picked(layer, shape, targets)
+        except ShapeError:
+            continue
+        if got.output_padding is None:
+            continue
+        pads = got.output_padding
+        try:
+            with_pads = Layer.make(layer.type, **{**layer.kwargs,
+                                                  "output_padding": pads if nd > 1 else pads[0]})
+            want = layer_step(with_pads, shape).output_shape
+        except CardgenError:
+            want = None
+        assert got.output_shape == want
+        checked += want is not None
+    assert checked > 200  # (the rest: refused by rank, channels or size rule)
+
+
+def test_exact_tolist_fast_path_is_the_nesting() -> None:
+    from math import prod
+
+    from cardgen.solver import Exact
+
+    for shape in ((3,), (2, 3), (1, 1, 2, 2), (2, 1, 3, 1, 2), (2, 0, 3)):
+        flat = list(range(prod(shape)))
+        nested = Exact(shape, flat).tolist()
+        longer = Exact(shape, flat + [99]).tolist()  # not the fast path: nested by slices
+        assert nested == longer
+        if shape == (3,):
+            assert nested == flat and nested is not flat  # a list of its own

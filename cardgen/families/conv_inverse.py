@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from cardgen.claims import shape_claim, unique_claim
@@ -42,7 +43,19 @@ def _out(cfg: dict[str, int]) -> int | None:
 
 def candidates(cfg: dict[str, int], unknown: str, target: int) -> list[int]:
     """Every value of ``unknown`` in a generous range that gives ``target``."""
-    return [v for v in SEARCH[unknown] if _out({**cfg, unknown: v}) == target]
+    return list(_candidates(cfg["size"], cfg["kernel"], cfg["stride"], cfg["padding"],
+                            cfg["dilation"], unknown, target))
+
+
+# The generator searches the space of the problem it keeps, and its solution searches it
+# again: once per configuration. The result holds values of SEARCH only, and equal keys
+# (1 == 1.0) compute equal sizes, so a hit is what the search would find.
+@lru_cache(maxsize=16384)
+def _candidates(size: int, kernel: int, stride: int, padding: int, dilation: int,
+                unknown: str, target: int) -> tuple[int, ...]:
+    cfg = {"size": size, "kernel": kernel, "stride": stride, "padding": padding,
+           "dilation": dilation}
+    return tuple(v for v in SEARCH[unknown] if _out({**cfg, unknown: v}) == target)
 
 
 # Per level: the kernels, strides and dilations drawn. Level 1 finds the padding with

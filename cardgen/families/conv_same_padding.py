@@ -3,6 +3,7 @@ padding that gives a strided conv TensorFlow's 'SAME' size."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from cardgen.claims import error_claim, padding_claim, shape_claim, unique_claim
@@ -92,7 +93,14 @@ def _draw(rng: Any, level: int) -> dict[str, Any] | None:
 
 def _tf_candidates(params: dict[str, Any]) -> list[int]:
     """Every p in the stated space that gives ceil(in/s), by the solver."""
-    size, k, d, s = (params[x] for x in ("size", "kernel", "dilation", "stride"))
+    return list(_tf_search(*(params[x] for x in ("size", "kernel", "dilation", "stride"))))
+
+
+# The draw, the generator's size check and the solution search the same space: once per
+# configuration. The result holds values of the space only, and equal keys (1 == 1.0)
+# compute equal sizes, so a hit is what the search would find.
+@lru_cache(maxsize=4096)
+def _tf_search(size: int, k: int, d: int, s: int) -> tuple[int, ...]:
     target = -(-size // s)
     found = []
     for p in range(PAD_MAX[3] + 1):
@@ -101,7 +109,7 @@ def _tf_candidates(params: dict[str, Any]) -> list[int]:
                 found.append(p)
         except ShapeError:
             pass
-    return found
+    return tuple(found)
 
 
 def _answer_padding(params: dict[str, Any]) -> Any:

@@ -54,6 +54,7 @@ def _main_layers() -> dict[str, list[tuple[str, Layer]]]:
             for name, m in architectures()["models"].items()}
 
 
+@lru_cache(maxsize=4096)  # the steps and listings name the same modules again and again
 def dotted(model: str, path: str) -> str:
     """`resnet18.layer3[0].downsample[0]`: the module as Python reaches it."""
     parts = [f"[{p}]" if p.isdigit() else f".{p}" for p in path.split(".")]
@@ -85,10 +86,16 @@ def _before(model: str, point: dict[str, Any]) -> list[tuple[str, Layer]]:
 
 
 def _inside(model: str, point: dict[str, Any]) -> list[tuple[str, Layer]]:
+    return list(_inside_of(model, point["path"]))
+
+
+@lru_cache(maxsize=1024)  # a model has a few dozen points: each read once
+def _inside_of(model: str, path: str) -> tuple[tuple[str, Layer], ...]:
+    point = _point(model, path)
     if isinstance(point["inside"], dict):  # a shortcut conv: its own layer
-        return [(point["path"], Layer.from_json(point["inside"]))]
+        return ((point["path"], Layer.from_json(point["inside"])),)
     main = _main_layers()[model]
-    return [main[k] for k in point["inside"]]
+    return tuple(main[k] for k in point["inside"])
 
 
 def _levels(model: str, point: dict[str, Any]) -> set[int]:

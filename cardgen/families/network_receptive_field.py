@@ -235,7 +235,7 @@ def solve(params: dict[str, Any]) -> Solution:
     head = f"An input of shape `{shape_text(shape)}` goes through {listing}."
     # a pool written without a stride strides by its kernel: say so where it counts
     pool_note = (" A pool without a stride argument strides by its kernel size."
-                 if any(x.kind != "conv" and "stride" not in x.to_json()["args"]
+                 if any(x.kind != "conv" and "stride" not in x.kwargs
                         for x in layers) else "")
     if q in ("size", "jump"):
         taps = [tap(layer, 0) for layer in layers]

@@ -124,8 +124,12 @@ def _last(layer: dict[str, Any], sizes: list[int]) -> list[int]:
     return [pool_out_raw(n, k, s, p, 1, bool(args.get("ceil_mode"))) - 1 for n in sizes]
 
 
-def _window_cells(params: dict[str, Any]) -> list[int]:
-    windows = _windows(params["layer"], _spatial(params), params["index"])
+def _window_cells(params: dict[str, Any], windows: Sequence[AvgWindow] | None = None
+                  ) -> list[int]:
+    """The grid's numbers in the asked output's window (`windows`: its per-dim windows,
+    when the caller has them)."""
+    if windows is None:
+        windows = _windows(params["layer"], _spatial(params), params["index"])
     assert windows is not None
     grid = params["grid"]
     rows = range(windows[0].first, windows[0].last) if len(windows) == 2 else [0]
@@ -335,7 +339,7 @@ def _value_solution(params: dict[str, Any]) -> Solution:
                                  names[dim] if nd > 1 else ""))
     steps.append(divisor_text(d, k, s, index, names if nd > 1 else ()))
     where = f"{index[0]}" if nd == 1 else f"{index[0]},{index[1]}"
-    cells = _window_cells(params)
+    cells = _window_cells(params, d.windows)
     steps.append("The average: " + value_tex(f"y_{{{where}}}", cells, d.divisor, value))
     # indices count from 0 and, in 2-d, the first is the row: the card says both
     if nd == 1:

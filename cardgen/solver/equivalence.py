@@ -7,6 +7,7 @@ sufficient but not necessary (7 -> 3 is kernel 3, stride 2).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from cardgen.layers import Layer
 from cardgen.solver.shapes import adaptive_sizes
@@ -15,6 +16,16 @@ from cardgen.solver.windows import adaptive_windows
 
 def fixed_equivalent(size: int, out: int) -> tuple[int, int] | None:
     """(kernel, stride) of the fixed pool with the same windows, or None."""
+    # A card asks for the same (size, out) in its generator, its steps, its claims and its
+    # wrong answers: decided once. Plain ints only: 7.0 == 7 would share a key and get
+    # the other's kernel and stride (floats, not ints).
+    if type(size) is int and type(out) is int:
+        return _fixed_equivalent(size, out)
+    return _fixed_equivalent.__wrapped__(size, out)
+
+
+@lru_cache(maxsize=4096)
+def _fixed_equivalent(size: int, out: int) -> tuple[int, int] | None:
     windows = adaptive_windows(size, out)
     kernel = windows[0][1] - windows[0][0]
     stride = windows[1][0] - windows[0][0] if out > 1 else kernel

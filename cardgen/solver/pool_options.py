@@ -117,17 +117,28 @@ def avg_values(layer: Layer, spatial: Sequence[int], plane: Sequence[int]
     the per-dim windows alone: a build averages many small planes."""
     outs = output_shape(layer, (1, 1, *spatial))[2:]
     k, s, p = layer.tup("kernel_size"), pool_stride(layer), layer.tup("padding")
-    per_dim = [[avg_window(spatial[d], k[d], s[d], p[d], i) for i in range(outs[d])]
-               for d in range(len(spatial))]
     include_pad = bool(layer.get("count_include_pad"))
     override = layer.kwargs.get("divisor_override")
-    strides = [prod(spatial[d + 1:]) for d in range(len(spatial))]
+    # per dim and output: the flat offsets (dim stride applied) of the input cells read and
+    # the divisor's factor, as avg_window's first, last, padded and cells give them (no
+    # AvgWindow made per output: a build averages many small planes)
+    per_dim = []
+    for d, size in enumerate(spatial):
+        step = prod(spatial[d + 1:])
+        rows = []
+        for i in range(outs[d]):
+            start = i * s[d] - p[d]
+            stop = start + k[d]
+            first, last = max(start, 0), min(stop, size)
+            factor = min(stop, size + p[d]) - start if include_pad else max(last - first, 0)
+            rows.append(([c * step for c in range(first, last)], factor))
+        per_dim.append(rows)
     values = []
     for windows in product(*per_dim):
         offsets = [0]
-        for w, st in zip(windows, strides, strict=True):
-            offsets = [o + c * st for o in offsets for c in range(w.first, w.last)]
-        divisor = override or prod(w.padded if include_pad else w.cells for w in windows)
+        for cells, _ in windows:
+            offsets = [o + c for o in offsets for c in cells]
+        divisor = override or prod(f for _, f in windows)
         values.append(Fraction(sum(plane[o] for o in offsets), divisor))
     return outs, values
 

@@ -106,6 +106,19 @@ def _runs(units: list[int]) -> list[Range]:
 
 
 def _back(units: list[int], t: Tap, size: int) -> list[int]:
+    """The input cells (sorted) that the (sorted) `units` read."""
+    if t.dilation == 1:
+        # each unit reads one run of cells, and the runs start and stop later unit by
+        # unit: a cell below the last run's stop was read already (no set, no sort)
+        cells: list[int] = []
+        done = 0
+        for u in units:
+            start = max(u * t.stride - t.left, done)
+            stop = min(u * t.stride - t.left + t.kernel, size)
+            if start < stop:
+                cells.extend(range(start, stop))
+                done = stop
+        return cells
     reads = {u * t.stride - t.left + j * t.dilation for u in units for j in range(t.kernel)}
     return sorted(c for c in reads if 0 <= c < size)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from cardgen.errors import ShapeError
 from cardgen.layers import Layer
-from cardgen.solver.shapes import layer_step
+from cardgen.solver.arith import conv_transpose_out
 
 
 def explicit_allowed(output_padding: int, stride: int, dilation: int) -> bool:
@@ -62,9 +62,17 @@ def picked(layer: Layer, input_shape: Sequence[int], output_size: Sequence[int])
     if any(not lo <= t <= hi for t, (lo, hi) in zip(output_size, ranges, strict=True)):
         return Picked(ranges, None, None)
     pads = tuple(t - lo for t, (lo, _) in zip(output_size, ranges, strict=True))
-    args = {**layer.kwargs, "output_padding": pads if n > 1 else pads[0]}
+    # The layer with output_padding=pads on this input, as layer_step runs it (an unbatched
+    # or batched input, in_channels, each dim's size rule), without building that layer:
+    # a range card asks for every size of its range and one past each end.
+    lead = len(shape) - n
+    if lead not in (1, 2) or shape[lead - 1] != layer.get("in_channels"):
+        return Picked(ranges, pads, None)
     try:
-        out = layer_step(Layer.make(layer.type, **args), shape).output_shape
+        sizes = tuple(conv_transpose_out(spatial[d], layer.tup("kernel_size")[d],
+                                         layer.tup("stride")[d], layer.tup("padding")[d],
+                                         pads[d], layer.tup("dilation")[d])
+                      for d in range(n))
     except ShapeError:
         return Picked(ranges, pads, None)
-    return Picked(ranges, pads, out)
+    return Picked(ranges, pads, (*shape[:lead - 1], layer.get("out_channels"), *sizes))

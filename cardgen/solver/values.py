@@ -16,19 +16,25 @@ from cardgen.solver.shapes import adaptive_sizes, conv_padding, layer_step, pool
 MAX_CELLS = 1_000_000
 
 
-def _dim_cells(layer: Layer, d: int, i: int, size: int, out: int) -> tuple[list[int], int, int]:
-    """Input indices read by output ``i`` along dim ``d``; with the avg-pool divisor factors."""
-    kind = layer.kind
-    if kind.startswith("adaptive"):
-        a, b = adaptive_bounds(i, size, out)
-        return list(range(a, b)), b - a, b - a
+def _dim_cells(layer: Layer, d: int, size: int, out: int) -> list[tuple[list[int], int, int]]:
+    """Per output index along dim ``d``: the input indices it reads, with the avg-pool
+    divisor factors (padded count, cells read). The layer's values are read once per dim."""
+    if layer.kind.startswith("adaptive"):
+        rows = []
+        for i in range(out):
+            a, b = adaptive_bounds(i, size, out)
+            rows.append((list(range(a, b)), b - a, b - a))
+        return rows
     k, s, p = layer.tup("kernel_size")[d], pool_stride(layer)[d], layer.tup("padding")[d]
-    dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
-    start = i * s - p
-    cells = [start + j * dil for j in range(k) if 0 <= start + j * dil < size]
-    # avg_pool: the padded count stops at the end of the right padding (ceil mode can pass it).
-    padded = min(start + k, size + p) - start
-    return cells, padded, len(cells)
+    dil = layer.tup("dilation")[d] if layer.kind == "maxpool" else 1
+    rows = []
+    for i in range(out):
+        start = i * s - p
+        cells = [start + j * dil for j in range(k) if 0 <= start + j * dil < size]
+        # avg_pool: the padded count stops at the end of the right padding (ceil mode can
+        # pass it).
+        rows.append((cells, min(start + k, size + p) - start, len(cells)))
+    return rows
 
 
 class Exact:
@@ -45,6 +51,13 @@ class Exact:
         """Nested lists, like ``numpy.ndarray.tolist``."""
         if not self.shape:
             return self.flat[0]
+        if 0 not in self.shape and len(self.flat) == prod(self.shape):
+            # rows cut from the flat list, then grouped dim by dim, last dim first (the
+            # recursion below, without a call per row)
+            out = self.flat[:]
+            for size in reversed(self.shape[1:]):
+                out = [out[i:i + size] for i in range(0, len(out), size)]
+            return out
 
         def nest(offset: int, dims: tuple[int, ...]) -> list[Any]:
             if len(dims) == 1:
@@ -70,14 +83,18 @@ def _pool(layer: Layer, x: Exact) -> Exact:
     is_max = layer.kind in ("maxpool", "adaptive_max")
     divisor = layer.kwargs.get("divisor_override")  # AvgPool1d has no such argument
     include_pad = layer.kind == "avgpool" and layer.get("count_include_pad")
-    per_dim = [[_dim_cells(layer, d, i, spatial[d], outs[d]) for i in range(outs[d])]
-               for d in range(n)]
+    per_dim = [_dim_cells(layer, d, spatial[d], outs[d]) for d in range(n)]
     strides = _strides(spatial)
     # Per output cell: the offsets it reads within one plane, and its avg-pool divisor.
     windows = []
     for info in itertools.product(*per_dim):
-        offsets = [sum(c * st for c, st in zip(cells, strides, strict=True))
-                   for cells in itertools.product(*(c for c, _, _ in info))]
+        if n == 1:  # the offsets are the cells (the common 1-D and 2-D cases written out)
+            offsets = info[0][0]
+        elif n == 2:
+            offsets = [r * strides[0] + c for r in info[0][0] for c in info[1][0]]
+        else:
+            offsets = [sum(c * st for c, st in zip(cells, strides, strict=True))
+                       for cells in itertools.product(*(c for c, _, _ in info))]
         den = divisor or prod(pd if include_pad else v for _, pd, v in info)
         windows.append((offsets, den))
     plane = prod(spatial)
@@ -106,8 +123,9 @@ def _exact(values: Any) -> Exact:
         values = values.tolist()
     dims: list[int] = []
     level = [values]
-    while isinstance(level[0], list | tuple):
-        sizes = {len(v) if isinstance(v, list | tuple) else -1 for v in level}
+    while isinstance(level[0], (list, tuple)):
+        # (a tuple of types, not list | tuple: that union would be made again per item)
+        sizes = {len(v) if isinstance(v, (list, tuple)) else -1 for v in level}
         if len(sizes) != 1 or -1 in sizes:
             raise ShapeError("values must be a rectangular nested list of numbers")
         size = sizes.pop()
@@ -117,7 +135,9 @@ def _exact(values: Any) -> Exact:
         level = [v for row in level for v in row]
         if not level:
             break
-    if any(isinstance(v, bool) or not isinstance(v, int | float | Fraction) for v in level):
+    # plain ints (the usual input) pass the exact-type test; the rest are judged in full
+    if not all(type(v) is int for v in level) and any(
+            isinstance(v, bool) or not isinstance(v, (int, float, Fraction)) for v in level):
         raise ShapeError("values must be a rectangular nested list of numbers")
     return Exact(dims, level)
 
