@@ -61,16 +61,32 @@ def adaptive_sizes(layer: Layer, spatial: Shape) -> Shape:
 def dim_args(layer: Layer, d: int, size: int) -> tuple[int, ...]:
     """The arguments of ``arith``'s size function for one spatial dim of a Conv,
     ConvTranspose or pool layer (the facts the size writers word)."""
-    kind, kernel = layer.kind, layer.tup("kernel_size")[d]
+    # all but the size are the layer's own: worked out once per Layer object and kept on
+    # it (like its text), since every step, solution and wrong answer asks again
+    tails = layer.__dict__.get("_dim_tails")
+    if tails is None:
+        tails = _dim_tails(layer)
+        object.__setattr__(layer, "_dim_tails", tails)
+    return (size, *tails[d])
+
+
+def _dim_tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
+    kind, kernels = layer.kind, layer.tup("kernel_size")
+    dims = range(len(kernels))
     if kind == "conv":
-        left, right = conv_padding(layer, d)
-        return (size, kernel, layer.tup("stride")[d], left, layer.tup("dilation")[d], right)
+        stride, dilation = layer.tup("stride"), layer.tup("dilation")
+        pads = [conv_padding(layer, d) for d in dims]
+        return tuple((kernels[d], stride[d], pads[d][0], dilation[d], pads[d][1])
+                     for d in dims)
     if kind == "conv_transpose":
-        return (size, kernel, layer.tup("stride")[d], layer.tup("padding")[d],
-                layer.tup("output_padding")[d], layer.tup("dilation")[d])
-    dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
-    return (size, kernel, pool_stride(layer)[d], layer.tup("padding")[d], dil,
-            bool(layer.get("ceil_mode")))
+        stride, padding = layer.tup("stride"), layer.tup("padding")
+        extra, dilation = layer.tup("output_padding"), layer.tup("dilation")
+        return tuple((kernels[d], stride[d], padding[d], extra[d], dilation[d])
+                     for d in dims)
+    stride, padding = pool_stride(layer), layer.tup("padding")
+    dilation = layer.tup("dilation") if kind == "maxpool" else (1,) * len(kernels)
+    ceil = bool(layer.get("ceil_mode"))
+    return tuple((kernels[d], stride[d], padding[d], dilation[d], ceil) for d in dims)
 
 
 _SIZE = {"conv": arith.conv_out, "conv_transpose": arith.conv_transpose_out,
