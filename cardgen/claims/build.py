@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
-from cardgen.claims.budget import multiply_adds, plan
+from cardgen.claims.budget import plan_macs
 from cardgen.claims.limits import MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS, Failed
 from cardgen.claims.parse import check_stack_size, parse_input_shape, parse_item
 from cardgen.layers import Layer
@@ -69,25 +69,28 @@ def once_per_configuration(builder: Callable[..., dict[str, Any]]
 # build generates every family before it solves any, so the cache holds a large deck's
 # candidates (10,000 notes over every family test about 6,000; 1,024 kept none to solve).
 @lru_cache(maxsize=16384)
+def _trusted(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> tuple[
+        tuple[tuple[int, ...], ...], str | None, int]:
+    try:
+        check_stack_size(layers)
+        parse_input_shape(list(shape), "input_shape")
+        shapes, err, _, macs = plan_macs(layers, shape, MAX_INPUT_ELEMENTS,
+                                         MAX_TENSOR_ELEMENTS)
+    except Failed as exc:
+        raise ValueError(f"cannot build a claim on this stack: {exc}") from None
+    return tuple(shapes), err, macs  # cached: immutable
+
+
 def trusted_plan(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> tuple[
         tuple[tuple[int, ...], ...], str | None]:
     """`plan` for a stack the families built from validated Layers: the same limits that
     `check_claim` applies, without re-parsing the stack from JSON (hot in large builds)."""
-    try:
-        check_stack_size(layers)
-        parse_input_shape(list(shape), "input_shape")
-        shapes, err, _ = plan(layers, shape, MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS)
-    except Failed as exc:
-        raise ValueError(f"cannot build a claim on this stack: {exc}") from None
-    return tuple(shapes), err  # cached: immutable
+    shapes, err, _ = _trusted(layers, shape)
+    return shapes, err
 
 
 def claim_work(layers: Sequence[Layer], input_shape: Sequence[int]) -> int:
     """Multiply-adds of a shape claim on this stack (0 when the solver says it raises,
     which makes an error claim); ValueError when verify would refuse the claim as too large."""
-    layers, shape = tuple(layers), tuple(input_shape)
-    shapes, err = trusted_plan(layers, shape)
-    if err is not None:
-        return 0
-    return sum(multiply_adds(layer, a, b)
-               for layer, a, b in zip(layers, shapes, shapes[1:], strict=False))
+    _, err, macs = _trusted(tuple(layers), tuple(input_shape))
+    return 0 if err is not None else macs

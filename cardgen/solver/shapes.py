@@ -140,6 +140,11 @@ def _layer_step(layer: Layer, shape: Shape) -> Step | str:
         return str(exc)
 
 
+# For hot callers that want a refusal as a value (claims.budget.plan): the Step, or the
+# reason layer_step's ShapeError would give.
+step_or_reason = _layer_step
+
+
 def _step(layer: Layer, shape: Shape) -> Step:
     kind = layer.kind
     if kind == "flatten":
