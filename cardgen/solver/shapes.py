@@ -61,13 +61,18 @@ def adaptive_sizes(layer: Layer, spatial: Shape) -> Shape:
 def dim_args(layer: Layer, d: int, size: int) -> tuple[int, ...]:
     """The arguments of ``arith``'s size function for one spatial dim of a Conv,
     ConvTranspose or pool layer (the facts the size writers word)."""
-    # all but the size are the layer's own: worked out once per Layer object and kept on
-    # it (like its text), since every step, solution and wrong answer asks again
+    return (size, *_tails(layer)[d])
+
+
+def _tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
+    """Per spatial dim, `dim_args` less the size: the layer's own, so worked out once per
+    Layer object and kept on it (like its text); every step, solution and wrong answer
+    asks again."""
     tails = layer.__dict__.get("_dim_tails")
     if tails is None:
         tails = _dim_tails(layer)
         object.__setattr__(layer, "_dim_tails", tails)
-    return (size, *tails[d])
+    return tails  # type: ignore[no-any-return]
 
 
 def _dim_tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
@@ -145,8 +150,38 @@ def _layer_step(layer: Layer, shape: Shape) -> Step | str:
 step_or_reason = _layer_step
 
 
+def _new_step(layer: Layer, shape: Shape, out: Shape) -> Step:
+    """``Step(layer, shape, out)`` with its fields written straight into the new
+    instance's dict, not through the frozen dataclass's __init__ (one per distinct step)."""
+    step = object.__new__(Step)
+    step.__dict__.update(layer=layer, input_shape=shape, output_shape=out)
+    return step
+
+
 def _step(layer: Layer, shape: Shape) -> Step:
     kind = layer.kind
+    size_of = _SIZE.get(kind)
+    if size_of is not None:
+        # conv, conv_transpose and the plain pools (most steps): _split, the channels and
+        # _dims below, in one piece
+        n = layer.ndim
+        if len(shape) not in (n + 1, n + 2):
+            _split(layer, shape)  # raises
+        lead = shape[:-n]
+        if kind == "conv" or kind == "conv_transpose":
+            channels = layer.get("in_channels")
+            if lead[-1] != channels:
+                raise ShapeError(f"{layer.type} expects {channels} input channels, got "
+                                 f"{lead[-1]} (shape {list(shape)})")
+            lead = lead[:-1] + (layer.get("out_channels"),)
+        tails, sizes = _tails(layer), []
+        for d, size in enumerate(shape[-n:]):
+            tail = tails[d]
+            if kind == "avgpool" and n == 3 and size < tail[0]:
+                raise ShapeError(f"input size {size} is smaller than kernel size {tail[0]}: "
+                                 "AvgPool3d needs the unpadded input to hold the kernel")
+            sizes.append(size_of(size, *tail))
+        return _new_step(layer, shape, lead + tuple(sizes))
     if kind == "flatten":
         rank = max(len(shape), 1)
         start, end = layer.get("start_dim"), layer.get("end_dim")
