@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from cardgen.claims.budget import plan_macs
 from cardgen.claims.limits import MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS, Failed
-from cardgen.claims.parse import check_stack_size, parse_input_shape, parse_item
+from cardgen.claims.parse import Item, check_stack_size, parse_input_shape, parse_item
 from cardgen.layers import Layer
 
 T = TypeVar("T")
@@ -45,6 +45,25 @@ def trusted_layer(layer: Layer, where: str) -> Layer:
     if parsed != layer:  # the JSON round trip is exact (tests/test_layers.py)
         raise ValueError(f"{layer} does not survive its JSON: {parsed}")
     return layer
+
+
+def trusted_items(layers: Sequence[Layer], where: str, allow_refused: bool = False
+                  ) -> list[Item]:
+    """`parse_items` of these Layers' JSON, as `check_claim` parses a claim's stack (Failed
+    where it would refuse it). A Layer whose JSON parses back to an equal Layer is marked
+    so, on the object (immutable, so its JSON and that verdict never change), and is not
+    parsed again: it stands for its own parse."""
+    check_stack_size(layers, where)
+    items: list[Item] = []
+    for i, layer in enumerate(layers):
+        if layer.__dict__.get("_parses_back"):
+            items.append(layer)
+            continue
+        item = parse_item(layer.to_json(), f"{where}[{i}]", allow_refused)
+        if type(item) is Layer and item == layer:
+            object.__setattr__(layer, "_parses_back", True)
+        items.append(item)
+    return items
 
 
 def once_per_configuration(builder: Callable[..., dict[str, Any]]
