@@ -173,12 +173,17 @@ class Layer:
     @classmethod
     def from_json(cls, data: Any) -> Layer:
         # a dict (JSON's objects) told by its type first: Mapping is an ABC, slower to test
-        if not (type(data) is dict or isinstance(data, Mapping)) \
-                or set(data) != {"type", "args"}:
+        if type(data) is dict:  # (its keys told without making a set)
+            if len(data) != 2 or "type" not in data or "args" not in data:
+                raise LayerSyntaxError('a layer must be {"type": ..., "args": {...}}')
+        elif not isinstance(data, Mapping) or set(data) != {"type", "args"}:
             raise LayerSyntaxError('a layer must be {"type": ..., "args": {...}}')
-        if not (type(data["args"]) is dict or isinstance(data["args"], Mapping)):
+        args = data["args"]
+        if type(args) is dict:  # read, never kept: no copy needed
+            return _build_keywords(data["type"], args)
+        if not isinstance(args, Mapping):
             raise LayerSyntaxError(f"{data['type']!r}: args must be an object")
-        return _build_keywords(data["type"], dict(data["args"]))
+        return _build_keywords(data["type"], dict(args))
 
     def __str__(self) -> str:
         # kept on the instance: a card names its layers in its question, steps and

@@ -221,11 +221,10 @@ def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:
     steps: list[Step] = []
     current = tuple(shape)
     for i, layer in enumerate(layers):
-        try:
-            step = layer_step(layer, current)
-        except ShapeError as exc:
+        step = _layer_step(layer, current)  # layer_step's cache, its refusal as a reason
+        if type(step) is str:
             where = f"layer {i + 1} {layer}" if len(layers) > 1 else str(layer)
-            raise ShapeError(f"{where}: {exc}") from None
+            raise ShapeError(f"{where}: {step}")
         steps.append(step)
         current = step.output_shape
     return steps
