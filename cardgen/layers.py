@@ -469,6 +469,18 @@ FLOAT_PARAMS = frozenset({"scale_factor", "value"})
 
 
 def _literal(node: ast.AST, text: str, floats: bool = False) -> Any:
+    # The common literals, read directly: what the checks and literal_eval below give them
+    # (an int, a negative int, a tuple of ints; a bool is no number to negate)
+    kind = type(node)
+    if kind is ast.Constant and type(node.value) is int:  # type: ignore[attr-defined]
+        return node.value  # type: ignore[attr-defined]
+    if kind is ast.UnaryOp and type(node.op) is ast.USub \
+            and type(node.operand) is ast.Constant \
+            and type(node.operand.value) is int:  # type: ignore[attr-defined]
+        return -node.operand.value  # type: ignore[attr-defined]
+    if kind is ast.Tuple and all(type(e) is ast.Constant and type(e.value) is int
+                                 for e in node.elts):  # type: ignore[attr-defined]
+        return tuple([e.value for e in node.elts])  # type: ignore[attr-defined]
     allowed = int | float | str | type(None) if floats else int | str | type(None)
     for sub in ast.walk(node):
         if not isinstance(sub, _LITERAL_NODES):
