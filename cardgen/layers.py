@@ -166,7 +166,14 @@ class Layer:
         return (value,) * self.ndim
 
     def to_json(self) -> dict[str, Any]:
-        # (scalars as they are, without a call each: a build writes every claim's layers)
+        # (scalars as they are, without a call each: a build writes every claim's layers;
+        # a layer without tuples, known once per object, copies its given arguments whole)
+        state = self.__dict__
+        flat = state.get("_flat")
+        if flat is None:
+            flat = state["_flat"] = not any(isinstance(v, tuple) for _, v in self.args)
+        if flat:
+            return {"type": self.type, "args": dict(state["_given"])}
         return {"type": self.type,
                 "args": {k: _thaw(v) if isinstance(v, tuple) else v for k, v in self.args}}
 
