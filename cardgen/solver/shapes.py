@@ -98,21 +98,6 @@ _SIZE = {"conv": arith.conv_out, "conv_transpose": arith.conv_transpose_out,
          "maxpool": arith.pool_out, "avgpool": arith.pool_out}
 
 
-def _dims(layer: Layer, spatial: Shape) -> tuple[int, ...]:
-    kind = layer.kind
-    if kind in ("adaptive_avg", "adaptive_max"):
-        return adaptive_sizes(layer, spatial)
-    size_of, results = _SIZE[kind], []
-    for d, size in enumerate(spatial):
-        args = dim_args(layer, d, size)
-        if kind == "avgpool" and layer.ndim == 3 and size < args[1]:
-            # avg_pool3d (only the 3d one) checks the unpadded input against the kernel.
-            raise ShapeError(f"input size {size} is smaller than kernel size {args[1]}: "
-                             "AvgPool3d needs the unpadded input to hold the kernel")
-        results.append(size_of(*args))
-    return tuple(results)
-
-
 def is_adaptive_mean(layer: Layer, shape: Shape) -> bool:
     """AdaptiveAvgPool2d/3d with every output size 1 is a mean over the last 2/3 dims in torch.
 
@@ -162,8 +147,7 @@ def _step(layer: Layer, shape: Shape) -> Step:
     kind = layer.kind
     size_of = _SIZE.get(kind)
     if size_of is not None:
-        # conv, conv_transpose and the plain pools (most steps): _split, the channels and
-        # _dims below, in one piece
+        # conv, conv_transpose and the plain pools (most steps)
         n = layer.ndim
         if len(shape) not in (n + 1, n + 2):
             _split(layer, shape)  # raises
@@ -178,6 +162,7 @@ def _step(layer: Layer, shape: Shape) -> Step:
         for d, size in enumerate(shape[-n:]):
             tail = tails[d]
             if kind == "avgpool" and n == 3 and size < tail[0]:
+                # avg_pool3d (only the 3d one) checks the unpadded input against the kernel
                 raise ShapeError(f"input size {size} is smaller than kernel size {tail[0]}: "
                                  "AvgPool3d needs the unpadded input to hold the kernel")
             sizes.append(size_of(size, *tail))
@@ -207,13 +192,9 @@ def _step(layer: Layer, shape: Shape) -> Step:
         n = layer.ndim
         return Step(layer, shape, shape[:-n] + (1,) * n)
     lead, spatial = _split(layer, shape)
-    if kind in ("conv", "conv_transpose"):
-        channels = layer.get("in_channels")
-        if lead[-1] != channels:
-            raise ShapeError(f"{layer.type} expects {channels} input channels, got {lead[-1]} "
-                             f"(shape {list(shape)})")
-        lead = lead[:-1] + (layer.get("out_channels"),)
-    return Step(layer, shape, lead + _dims(layer, spatial))
+    if kind not in ("adaptive_avg", "adaptive_max"):
+        raise KeyError(kind)  # no size rule for this kind (MaxUnpool: unpool's own)
+    return Step(layer, shape, lead + adaptive_sizes(layer, spatial))
 
 
 def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:
