@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from cardgen.errors import LayerSyntaxError, ShapeError
 
@@ -96,6 +96,8 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     t: {n: (None if d is _REQ else d) for n, d in _signature(t)} for t in _TYPES}
 _ORDER: dict[str, dict[str, int]] = {
     t: {n: i for i, (n, _) in enumerate(_signature(t))} for t in _TYPES}
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    t: tuple(n for n, d in _signature(t) if d is _REQ) for t in _TYPES}
 
 
 def _freeze(value: Any) -> Any:
@@ -121,12 +123,14 @@ class Layer:
     type: str
     args: tuple[tuple[str, Any], ...]
 
+    # ``kind`` (conv, maxpool, ...) and ``ndim`` (number of spatial dims, 0 for Flatten
+    # and Linear) are plain attributes set with the others below, not properties: every
+    # shape step, budget and wrong answer reads them.
+    kind: ClassVar[str]
+    ndim: ClassVar[int]
+
     def __post_init__(self) -> None:
-        # The given arguments, and every parameter with torch's default filled in: read
-        # on every shape step. Not fields, so not compared; never handed out to mutate.
-        given = dict(self.args)
-        object.__setattr__(self, "_given", given)
-        object.__setattr__(self, "_params", {**_DEFAULTS[self.type], **given})
+        _fill(self.__dict__, self.type, self.args)
 
     def __hash__(self) -> int:
         # Layers key the build's caches (layer steps, plans, claims): hashed once, not per
@@ -148,15 +152,6 @@ class Layer:
         return _build_keywords(type_, kwargs)
 
     @property
-    def kind(self) -> str:
-        return _TYPES[self.type][0]
-
-    @property
-    def ndim(self) -> int:
-        """Number of spatial dims (0 for Flatten and Linear)."""
-        return _TYPES[self.type][1]
-
-    @property
     def kwargs(self) -> dict[str, Any]:
         return dict(self._given)  # type: ignore[attr-defined]
 
@@ -168,22 +163,34 @@ class Layer:
         value = self._params[name]  # type: ignore[attr-defined]
         if isinstance(value, tuple):
             return value
-        return (value,) * _TYPES[self.type][1]
+        return (value,) * self.ndim
 
     def to_json(self) -> dict[str, Any]:
-        # (scalars as they are, without a call each: a build writes every claim's layers)
+        # (scalars as they are, without a call each: a build writes every claim's layers;
+        # a layer without tuples, known once per object, copies its given arguments whole)
+        state = self.__dict__
+        flat = state.get("_flat")
+        if flat is None:
+            flat = state["_flat"] = not any(isinstance(v, tuple) for _, v in self.args)
+        if flat:
+            return {"type": self.type, "args": dict(state["_given"])}
         return {"type": self.type,
                 "args": {k: _thaw(v) if isinstance(v, tuple) else v for k, v in self.args}}
 
     @classmethod
     def from_json(cls, data: Any) -> Layer:
         # a dict (JSON's objects) told by its type first: Mapping is an ABC, slower to test
-        if not (type(data) is dict or isinstance(data, Mapping)) \
-                or set(data) != {"type", "args"}:
+        if type(data) is dict:  # (its keys told without making a set)
+            if len(data) != 2 or "type" not in data or "args" not in data:
+                raise LayerSyntaxError('a layer must be {"type": ..., "args": {...}}')
+        elif not isinstance(data, Mapping) or set(data) != {"type", "args"}:
             raise LayerSyntaxError('a layer must be {"type": ..., "args": {...}}')
-        if not (type(data["args"]) is dict or isinstance(data["args"], Mapping)):
+        args = data["args"]
+        if type(args) is dict:  # read, never kept: no copy needed
+            return _build_keywords(data["type"], args)
+        if not isinstance(args, Mapping):
             raise LayerSyntaxError(f"{data['type']!r}: args must be an object")
-        return _build_keywords(data["type"], dict(data["args"]))
+        return _build_keywords(data["type"], dict(args))
 
     def __str__(self) -> str:
         # kept on the instance: a card names its layers in its question, steps and
@@ -200,6 +207,28 @@ class Layer:
             text = f"{self.type}({', '.join(parts)})"
             object.__setattr__(self, "_text", text)
         return text
+
+
+def _fill(state: dict[str, Any], type_: str, args: tuple[tuple[str, Any], ...]) -> None:
+    """A Layer's attributes besides its fields: the given arguments, and every parameter
+    with torch's default filled in (read on every shape step; not fields, so not
+    compared; never handed out to mutate), its kind and ndim."""
+    given = dict(args)
+    state["_given"] = given
+    state["_params"] = {**_DEFAULTS[type_], **given}
+    state["kind"], state["ndim"] = _TYPES[type_]
+
+
+def _new_layer(type_: str, args: tuple[tuple[str, Any], ...]) -> Layer:
+    """``Layer(type_, args)`` for build_layer's checked arguments: the same attributes,
+    written straight into the new instance's dict instead of through the frozen
+    dataclass's __init__ and __post_init__ (a build makes thousands)."""
+    layer = object.__new__(Layer)
+    state = layer.__dict__
+    state["type"] = type_
+    state["args"] = args
+    _fill(state, type_, args)
+    return layer
 
 
 def _fmt(value: Any) -> str:
@@ -400,13 +429,14 @@ def build_layer(type_: Any, positional: list[Any], keywords: dict[str, Any],
             raise LayerSyntaxError(f"{type_}() got an unexpected keyword argument {name!r}")
         if name in bound:
             raise LayerSyntaxError(f"{type_}() got multiple values for argument {name!r}")
-        bound[name] = _freeze(value)
-    missing = [n for n, d in sig if d is _REQ and n not in bound]
-    if missing:
-        raise LayerSyntaxError(f"{type_}() missing required argument {missing[0]!r}")
+        # (_freeze only where there is something to freeze: most values are scalars)
+        bound[name] = _freeze(value) if isinstance(value, (list, tuple)) else value
+    for name in _REQUIRED[type_]:
+        if name not in bound:
+            raise LayerSyntaxError(f"{type_}() missing required argument {name!r}")
     _validate(type_, bound)
     # in torch's parameter order (every bound name is in `order`, which is that order)
-    return Layer(type_, tuple([(name, bound[name]) for name in order if name in bound]))
+    return _new_layer(type_, tuple([(name, bound[name]) for name in order if name in bound]))
 
 
 def unpool_layer(data: Any) -> Layer:
@@ -446,6 +476,18 @@ FLOAT_PARAMS = frozenset({"scale_factor", "value"})
 
 
 def _literal(node: ast.AST, text: str, floats: bool = False) -> Any:
+    # The common literals, read directly: what the checks and literal_eval below give them
+    # (an int, a negative int, a tuple of ints; a bool is no number to negate)
+    kind = type(node)
+    if kind is ast.Constant and type(node.value) is int:  # type: ignore[attr-defined]
+        return node.value  # type: ignore[attr-defined]
+    if kind is ast.UnaryOp and type(node.op) is ast.USub \
+            and type(node.operand) is ast.Constant \
+            and type(node.operand.value) is int:  # type: ignore[attr-defined]
+        return -node.operand.value  # type: ignore[attr-defined]
+    if kind is ast.Tuple and all(type(e) is ast.Constant and type(e.value) is int
+                                 for e in node.elts):  # type: ignore[attr-defined]
+        return tuple([e.value for e in node.elts])  # type: ignore[attr-defined]
     allowed = int | float | str | type(None) if floats else int | str | type(None)
     for sub in ast.walk(node):
         if not isinstance(sub, _LITERAL_NODES):

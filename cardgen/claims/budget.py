@@ -21,9 +21,8 @@ from cardgen.claims.limits import (
     one_line,
 )
 from cardgen.claims.parse import Item, Refused
-from cardgen.errors import ShapeError
 from cardgen.layers import LAYER_TYPES, Layer
-from cardgen.solver import layer_step
+from cardgen.solver.shapes import step_or_reason
 
 
 def _num(v: Any) -> int:
@@ -66,6 +65,8 @@ def _check_geometry(items: Sequence[Item]) -> None:
         args = _args(item)
         for name in _GEOMETRY:
             value = args.get(name)
+            if value is None or (type(value) is int and -MAX_GEOMETRY <= value <= MAX_GEOMETRY):
+                continue  # the common cases, as the test below passes them
             values = value if isinstance(value, tuple) else (value,)
             if any(is_int(v) and abs(v) > MAX_GEOMETRY for v in values):
                 raise TooLarge(f"too large: {item} has {name} above {MAX_GEOMETRY}")
@@ -142,18 +143,29 @@ def plan(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
     the first layer the solver refuses. `work_limit` bounds the work of an exact forward
     pass (cells read plus a per-output overhead), for `values` and `equivalent` claims.
     """
+    shapes, err, work, _ = plan_macs(items, shape, input_limit, tensor_limit, work_limit)
+    return shapes, err, work
+
+
+def plan_macs(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
+              tensor_limit: int, work_limit: int | None = None
+              ) -> tuple[list[tuple[int, ...]], str | None, int, int]:
+    """`plan`, and the multiply-adds of the layers it went through (what a shape claim
+    costs: `claim_work` reads it here instead of working it out again)."""
     _check_weights(items)
     if prod(shape) > input_limit:
         raise TooLarge(f"too large: input of {prod(shape)} elements (limit {input_limit})")
     shapes = [shape]
+    current = tuple(shape)  # the step cache's key, as layer_step makes it
     macs = work = 0
     for i, item in enumerate(items):
         if isinstance(item, Refused):
-            return shapes, f"{_where(items, i)}: {item.reason}", work
-        try:
-            out = layer_step(item, shapes[-1]).output_shape
-        except ShapeError as exc:
-            return shapes, f"{_where(items, i)}: {one_line(exc)}", work
+            return shapes, f"{_where(items, i)}: {item.reason}", work, macs
+        # the step cache read directly: a refusal is its reason (layer_step's ShapeError)
+        out = step_or_reason(item, current)
+        if type(out) is str:
+            return shapes, f"{_where(items, i)}: {one_line(out)}", work, macs
+        out = out.output_shape
         elements, kind = prod(out), item.kind
         if elements > tensor_limit:
             raise TooLarge(f"too large: {_where(items, i)} gives {elements} elements "
@@ -161,12 +173,12 @@ def plan(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
         if kind in ("conv", "conv_transpose"):
             n = item.ndim
             cols = _columns(kind, item.get("in_channels"), item.get("out_channels"),
-                            prod(item.tup("kernel_size")), prod(shapes[-1][-n:]),
+                            prod(item.tup("kernel_size")), prod(current[-n:]),
                             prod(out[-n:]))
             if cols > MAX_COLUMNS:
                 raise TooLarge(f"too large: {_where(items, i)} unfolds to {cols} elements "
                                f"(limit {MAX_COLUMNS})")
-        layer_macs = multiply_adds(item, shapes[-1], out)
+        layer_macs = multiply_adds(item, current, out)
         macs += layer_macs
         if macs > MAX_MACS:
             raise TooLarge(f"too large: more than {MAX_MACS} multiply-adds")
@@ -178,4 +190,5 @@ def plan(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
         if work_limit is not None and work > work_limit:
             raise TooLarge(f"too large: exact evaluation needs more than {work_limit} steps")
         shapes.append(out)
-    return shapes, None, work
+        current = out
+    return shapes, None, work, macs

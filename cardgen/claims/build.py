@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
-from cardgen.claims.budget import multiply_adds, plan
+from cardgen.claims.budget import plan_macs
 from cardgen.claims.limits import MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS, Failed
-from cardgen.claims.parse import check_stack_size, parse_input_shape, parse_item
+from cardgen.claims.parse import Item, check_stack_size, parse_input_shape, parse_item
 from cardgen.layers import Layer
 
 T = TypeVar("T")
@@ -47,6 +47,25 @@ def trusted_layer(layer: Layer, where: str) -> Layer:
     return layer
 
 
+def trusted_items(layers: Sequence[Layer], where: str, allow_refused: bool = False
+                  ) -> list[Item]:
+    """`parse_items` of these Layers' JSON, as `check_claim` parses a claim's stack (Failed
+    where it would refuse it). A Layer whose JSON parses back to an equal Layer is marked
+    so, on the object (immutable, so its JSON and that verdict never change), and is not
+    parsed again: it stands for its own parse."""
+    check_stack_size(layers, where)
+    items: list[Item] = []
+    for i, layer in enumerate(layers):
+        if layer.__dict__.get("_parses_back"):
+            items.append(layer)
+            continue
+        item = parse_item(layer.to_json(), f"{where}[{i}]", allow_refused)
+        if type(item) is Layer and item == layer:
+            object.__setattr__(layer, "_parses_back", True)
+        items.append(item)
+    return items
+
+
 def once_per_configuration(builder: Callable[..., dict[str, Any]]
                            ) -> Callable[..., dict[str, Any]]:
     """A trusted builder whose claim is a pure function of its arguments (Layers, shapes,
@@ -69,25 +88,28 @@ def once_per_configuration(builder: Callable[..., dict[str, Any]]
 # build generates every family before it solves any, so the cache holds a large deck's
 # candidates (10,000 notes over every family test about 6,000; 1,024 kept none to solve).
 @lru_cache(maxsize=16384)
+def _trusted(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> tuple[
+        tuple[tuple[int, ...], ...], str | None, int]:
+    try:
+        check_stack_size(layers)
+        parse_input_shape(list(shape), "input_shape")
+        shapes, err, _, macs = plan_macs(layers, shape, MAX_INPUT_ELEMENTS,
+                                         MAX_TENSOR_ELEMENTS)
+    except Failed as exc:
+        raise ValueError(f"cannot build a claim on this stack: {exc}") from None
+    return tuple(shapes), err, macs  # cached: immutable
+
+
 def trusted_plan(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> tuple[
         tuple[tuple[int, ...], ...], str | None]:
     """`plan` for a stack the families built from validated Layers: the same limits that
     `check_claim` applies, without re-parsing the stack from JSON (hot in large builds)."""
-    try:
-        check_stack_size(layers)
-        parse_input_shape(list(shape), "input_shape")
-        shapes, err, _ = plan(layers, shape, MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS)
-    except Failed as exc:
-        raise ValueError(f"cannot build a claim on this stack: {exc}") from None
-    return tuple(shapes), err  # cached: immutable
+    shapes, err, _ = _trusted(layers, shape)
+    return shapes, err
 
 
 def claim_work(layers: Sequence[Layer], input_shape: Sequence[int]) -> int:
     """Multiply-adds of a shape claim on this stack (0 when the solver says it raises,
     which makes an error claim); ValueError when verify would refuse the claim as too large."""
-    layers, shape = tuple(layers), tuple(input_shape)
-    shapes, err = trusted_plan(layers, shape)
-    if err is not None:
-        return 0
-    return sum(multiply_adds(layer, a, b)
-               for layer, a, b in zip(layers, shapes, shapes[1:], strict=False))
+    _, err, macs = _trusted(tuple(layers), tuple(input_shape))
+    return 0 if err is not None else macs

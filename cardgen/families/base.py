@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from random import Random
 from typing import Any
 
 from cardgen.errors import CardgenError
@@ -94,7 +95,12 @@ def layer_code(layer: Layer) -> str:
 
 
 def pick(rng: Any, items: Sequence[Any]) -> Any:
-    return items[rng.randrange(len(items))]
+    n = len(items)
+    if type(rng) is Random and n:
+        # what randrange(n) calls for n > 0 (the same draws), without its argument checks:
+        # generators pick about ten times a problem
+        return items[rng._randbelow(n)]
+    return items[rng.randrange(n)]
 
 
 def wrapped(items: Sequence[str], sep: str, width: int = 14) -> list[str]:

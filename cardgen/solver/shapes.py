@@ -61,35 +61,41 @@ def adaptive_sizes(layer: Layer, spatial: Shape) -> Shape:
 def dim_args(layer: Layer, d: int, size: int) -> tuple[int, ...]:
     """The arguments of ``arith``'s size function for one spatial dim of a Conv,
     ConvTranspose or pool layer (the facts the size writers word)."""
-    kind, kernel = layer.kind, layer.tup("kernel_size")[d]
+    return (size, *_tails(layer)[d])
+
+
+def _tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
+    """Per spatial dim, `dim_args` less the size: the layer's own, so worked out once per
+    Layer object and kept on it (like its text); every step, solution and wrong answer
+    asks again."""
+    tails = layer.__dict__.get("_dim_tails")
+    if tails is None:
+        tails = _dim_tails(layer)
+        object.__setattr__(layer, "_dim_tails", tails)
+    return tails  # type: ignore[no-any-return]
+
+
+def _dim_tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
+    kind, kernels = layer.kind, layer.tup("kernel_size")
+    dims = range(len(kernels))
     if kind == "conv":
-        left, right = conv_padding(layer, d)
-        return (size, kernel, layer.tup("stride")[d], left, layer.tup("dilation")[d], right)
+        stride, dilation = layer.tup("stride"), layer.tup("dilation")
+        pads = [conv_padding(layer, d) for d in dims]
+        return tuple((kernels[d], stride[d], pads[d][0], dilation[d], pads[d][1])
+                     for d in dims)
     if kind == "conv_transpose":
-        return (size, kernel, layer.tup("stride")[d], layer.tup("padding")[d],
-                layer.tup("output_padding")[d], layer.tup("dilation")[d])
-    dil = layer.tup("dilation")[d] if kind == "maxpool" else 1
-    return (size, kernel, pool_stride(layer)[d], layer.tup("padding")[d], dil,
-            bool(layer.get("ceil_mode")))
+        stride, padding = layer.tup("stride"), layer.tup("padding")
+        extra, dilation = layer.tup("output_padding"), layer.tup("dilation")
+        return tuple((kernels[d], stride[d], padding[d], extra[d], dilation[d])
+                     for d in dims)
+    stride, padding = pool_stride(layer), layer.tup("padding")
+    dilation = layer.tup("dilation") if kind == "maxpool" else (1,) * len(kernels)
+    ceil = bool(layer.get("ceil_mode"))
+    return tuple((kernels[d], stride[d], padding[d], dilation[d], ceil) for d in dims)
 
 
 _SIZE = {"conv": arith.conv_out, "conv_transpose": arith.conv_transpose_out,
          "maxpool": arith.pool_out, "avgpool": arith.pool_out}
-
-
-def _dims(layer: Layer, spatial: Shape) -> tuple[int, ...]:
-    kind = layer.kind
-    if kind in ("adaptive_avg", "adaptive_max"):
-        return adaptive_sizes(layer, spatial)
-    size_of, results = _SIZE[kind], []
-    for d, size in enumerate(spatial):
-        args = dim_args(layer, d, size)
-        if kind == "avgpool" and layer.ndim == 3 and size < args[1]:
-            # avg_pool3d (only the 3d one) checks the unpadded input against the kernel.
-            raise ShapeError(f"input size {size} is smaller than kernel size {args[1]}: "
-                             "AvgPool3d needs the unpadded input to hold the kernel")
-        results.append(size_of(*args))
-    return tuple(results)
 
 
 def is_adaptive_mean(layer: Layer, shape: Shape) -> bool:
@@ -124,8 +130,43 @@ def _layer_step(layer: Layer, shape: Shape) -> Step | str:
         return str(exc)
 
 
+# For hot callers that want a refusal as a value (claims.budget.plan): the Step, or the
+# reason layer_step's ShapeError would give.
+step_or_reason = _layer_step
+
+
+def _new_step(layer: Layer, shape: Shape, out: Shape) -> Step:
+    """``Step(layer, shape, out)`` with its fields written straight into the new
+    instance's dict, not through the frozen dataclass's __init__ (one per distinct step)."""
+    step = object.__new__(Step)
+    step.__dict__.update(layer=layer, input_shape=shape, output_shape=out)
+    return step
+
+
 def _step(layer: Layer, shape: Shape) -> Step:
     kind = layer.kind
+    size_of = _SIZE.get(kind)
+    if size_of is not None:
+        # conv, conv_transpose and the plain pools (most steps)
+        n = layer.ndim
+        if len(shape) not in (n + 1, n + 2):
+            _split(layer, shape)  # raises
+        lead = shape[:-n]
+        if kind == "conv" or kind == "conv_transpose":
+            channels = layer.get("in_channels")
+            if lead[-1] != channels:
+                raise ShapeError(f"{layer.type} expects {channels} input channels, got "
+                                 f"{lead[-1]} (shape {list(shape)})")
+            lead = lead[:-1] + (layer.get("out_channels"),)
+        tails, sizes = _tails(layer), []
+        for d, size in enumerate(shape[-n:]):
+            tail = tails[d]
+            if kind == "avgpool" and n == 3 and size < tail[0]:
+                # avg_pool3d (only the 3d one) checks the unpadded input against the kernel
+                raise ShapeError(f"input size {size} is smaller than kernel size {tail[0]}: "
+                                 "AvgPool3d needs the unpadded input to hold the kernel")
+            sizes.append(size_of(size, *tail))
+        return _new_step(layer, shape, lead + tuple(sizes))
     if kind == "flatten":
         rank = max(len(shape), 1)
         start, end = layer.get("start_dim"), layer.get("end_dim")
@@ -151,13 +192,9 @@ def _step(layer: Layer, shape: Shape) -> Step:
         n = layer.ndim
         return Step(layer, shape, shape[:-n] + (1,) * n)
     lead, spatial = _split(layer, shape)
-    if kind in ("conv", "conv_transpose"):
-        channels = layer.get("in_channels")
-        if lead[-1] != channels:
-            raise ShapeError(f"{layer.type} expects {channels} input channels, got {lead[-1]} "
-                             f"(shape {list(shape)})")
-        lead = lead[:-1] + (layer.get("out_channels"),)
-    return Step(layer, shape, lead + _dims(layer, spatial))
+    if kind not in ("adaptive_avg", "adaptive_max"):
+        raise KeyError(kind)  # no size rule for this kind (MaxUnpool: unpool's own)
+    return Step(layer, shape, lead + adaptive_sizes(layer, spatial))
 
 
 def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:
@@ -165,11 +202,10 @@ def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:
     steps: list[Step] = []
     current = tuple(shape)
     for i, layer in enumerate(layers):
-        try:
-            step = layer_step(layer, current)
-        except ShapeError as exc:
+        step = _layer_step(layer, current)  # layer_step's cache, its refusal as a reason
+        if type(step) is str:
             where = f"layer {i + 1} {layer}" if len(layers) > 1 else str(layer)
-            raise ShapeError(f"{where}: {exc}") from None
+            raise ShapeError(f"{where}: {step}")
         steps.append(step)
         current = step.output_shape
     return steps

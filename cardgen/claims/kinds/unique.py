@@ -76,7 +76,13 @@ _LEAVES = frozenset({int, float, str, bool, type(None)})
 
 
 def _is_var(v: Any) -> bool:
+    if type(v) is dict:  # JSON's objects, told without the ABC's check
+        return len(v) == 1 and "var" in v
     return type(v) not in _LEAVES and isinstance(v, Mapping) and set(v) == {"var"}
+
+
+def _mapping(v: Any) -> bool:
+    return type(v) is dict or isinstance(v, Mapping)
 
 
 def _placeholders(template: Mapping[str, Any]) -> Iterator[Any]:
@@ -85,8 +91,8 @@ def _placeholders(template: Mapping[str, Any]) -> Iterator[Any]:
     for key, value in template.items():
         if key in _STACKS and isinstance(value, list):
             for layer in value:
-                args = layer.get("args") if isinstance(layer, Mapping) else None
-                if not isinstance(args, Mapping):
+                args = layer.get("args") if _mapping(layer) else None
+                if not _mapping(args):
                     continue
                 for arg in args.values():
                     for v in arg if isinstance(arg, list) else [arg]:
@@ -102,7 +108,7 @@ def _has_var(value: Any, depth: int = 0) -> bool:
         return False
     if _is_var(value):
         return True
-    if isinstance(value, Mapping):
+    if _mapping(value):
         return any(_has_var(v, depth + 1) for v in value.values())
     if isinstance(value, list):  # (scalars skipped here: _has_var is False on them)
         return any(_has_var(v, depth + 1) for v in value if type(v) not in _LEAVES)
