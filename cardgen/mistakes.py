@@ -377,6 +377,17 @@ _DIM_RULES: dict[str, tuple[DimRule, str]] = {
     "op_over_limit": (_op_over_limit, "That ignores output_padding's limit"),
 }
 _SIZED = ("conv", "conv_transpose", "maxpool", "avgpool")
+_POOLS, _ADAPTIVE = ("maxpool", "avgpool"), ("adaptive_avg", "adaptive_max")
+# The layer kinds each forward rule's function can give a wrong size for (it gives None for
+# any other): a stack without one gives the rule nothing, and a walk passes the others by.
+_RULE_KINDS: dict[str, tuple[str, ...]] = {
+    "no_plus_one": _SIZED, "no_dilation": _SIZED, "padding_once": _SIZED,
+    "ceil_not_floor": ("conv", *_POOLS), "floor_not_ceil": _POOLS,
+    "keeps_dropped_window": _POOLS, "pad_over_half": _POOLS,
+    "no_output_padding": ("conv_transpose",), "conv_formula": ("conv_transpose",),
+    "op_over_limit": ("conv_transpose",),
+    "flatten_all": ("flatten",), "adaptive_capped": _ADAPTIVE, "none_as_one": _ADAPTIVE,
+}
 _DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
@@ -387,23 +398,86 @@ def _right_size(layer: Layer, args: tuple[Any, ...]) -> int | None:
         return None
 
 
-def _wrong_step(layer: Layer, shape: tuple[int, ...], rule: DimRule
+_Frame = tuple[tuple[int, ...], list[tuple[tuple[Any, ...], int | None]], "tuple[int, ...] | None"]
+
+
+class _Stack:
+    """A shape claim's layers and input, for every rule tried on them. The rules walk
+    mostly the same shapes (the right ones, up to where each changes something), so a
+    layer's reading of a shape is worked once."""
+
+    def __init__(self, layers: list[Layer], shape: tuple[int, ...]) -> None:
+        self.layers, self.shape = layers, shape
+        self.kinds = [layer.kind for layer in layers]
+        self._frames: dict[tuple[int, tuple[int, ...]], _Frame | str] = {}
+        self._steps: dict[tuple[int, tuple[int, ...]], tuple[int, ...] | None] = {}
+
+    def frame(self, i: int, shape: tuple[int, ...]) -> _Frame:
+        """Sized layer i on this input: its output's leading dims; each spatial dim's
+        arith arguments and right size (None where PyTorch refuses); its output where
+        no rule changes it (None where a dim refuses). NotApplicable where the layer does
+        not take the input's rank or channels."""
+        key = (i, shape)
+        found = self._frames.get(key)
+        if found is None:
+            found = self._frames[key] = self._frame(i, shape)
+        if type(found) is str:
+            raise NotApplicable(found)
+        return found  # type: ignore[return-value]
+
+    def _frame(self, i: int, shape: tuple[int, ...]) -> _Frame | str:
+        layer = self.layers[i]
+        n = layer.ndim
+        if len(shape) not in (n + 1, n + 2):
+            return "the layer does not run on this rank"
+        lead, spatial = shape[:-n], shape[-n:]
+        if self.kinds[i] in ("conv", "conv_transpose"):
+            if lead[-1] != layer.get("in_channels"):
+                return "the channels do not match"
+            lead = lead[:-1] + (layer.get("out_channels"),)
+        dims = []
+        for d, size in enumerate(spatial):
+            args = dim_args(layer, d, size)
+            dims.append((args, _right_size(layer, args)))
+        rights = tuple(right for _, right in dims)
+        return lead, dims, None if None in rights else lead + rights
+
+    def kept(self, i: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Sized layer i's output shape by a dim rule that leaves it as it is."""
+        kept = self.frame(i, shape)[2]
+        if kept is None:
+            raise NotApplicable("the layer refuses this input")
+        return kept
+
+    def step(self, i: int, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+        """Layer i's right output shape on this input, None where a layer refuses it."""
+        key = (i, shape)
+        if key not in self._steps:
+            try:
+                self._steps[key] = layer_step(self.layers[i], shape).output_shape
+            except ShapeError:
+                self._steps[key] = None
+        return self._steps[key]
+
+    def right_end(self) -> tuple[int, ...] | None:
+        """The stack's right output shape, None where a layer refuses it."""
+        current: tuple[int, ...] | None = self.shape
+        for i in range(len(self.layers)):
+            current = self.step(i, current)
+            if current is None:
+                return None
+        return current
+
+
+def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: DimRule
                 ) -> tuple[tuple[int, ...], list[tuple[int, _Calc, int | None]], bool]:
-    """The layer's output shape by the wrong rule, the dims it changed (with their
+    """Layer i's output shape by the wrong rule, the dims it changed (with their
     computations and right sizes, None where PyTorch refuses), and whether the rule
     applied at all."""
-    n = layer.ndim
-    if len(shape) not in (n + 1, n + 2):
-        raise NotApplicable("the layer does not run on this rank")
-    lead, spatial = shape[:-n], shape[-n:]
-    if layer.kind in ("conv", "conv_transpose"):
-        if lead[-1] != layer.get("in_channels"):
-            raise NotApplicable("the channels do not match")
-        lead = lead[:-1] + (layer.get("out_channels"),)
+    lead, frame, _ = stack.frame(i, shape)
+    layer = stack.layers[i]
     dims, changed, applied = [], [], False
-    for d, size in enumerate(spatial):
-        args = dim_args(layer, d, size)
-        right = _right_size(layer, args)
+    for d, (args, right) in enumerate(frame):
         calc = rule(layer, args)
         if calc is None:
             if right is None:
@@ -417,29 +491,30 @@ def _wrong_step(layer: Layer, shape: tuple[int, ...], rule: DimRule
     return lead + tuple(dims), changed, applied
 
 
-def _forward_answer(rule: str, layers_json: Any, shape_json: Any,
-                    parsed: list[Layer] | None = None) -> tuple[str, str]:
+def _forward_answer(rule: str, stack: _Stack) -> tuple[str, str]:
     """A stack's output shape when the rule's wrong step is taken wherever it applies;
-    the line shows its first change. ``parsed``: ``layers_json``'s Layers, when the
-    caller tries several rules on one stack."""
+    the line shows its first change."""
     fn, head = _DIM_RULES.get(rule, (None, ""))
-    if not isinstance(layers_json, list):
-        raise NotApplicable("the claim holds no layers")
-    layers = parsed if parsed is not None else [_layer(j) for j in layers_json]
-    current = _shape(shape_json)
+    layer_rule, kinds = _LAYER_RULES.get(rule), _RULE_KINDS[rule]
+    layers = stack.layers
+    current = stack.shape
     applied, first, said = False, None, ""
     for i, layer in enumerate(layers):
-        if layer.kind in _SIZED and fn is not None:
-            current, changed, used = _wrong_step(layer, current, fn)
+        kind = stack.kinds[i]
+        if fn is not None and kind in _SIZED:
+            if kind not in kinds:
+                current = stack.kept(i, current)
+                continue
+            current, changed, used = _wrong_step(stack, i, current, fn)
             applied = applied or used
             if changed and first is None and not said:
                 first = (i, layer.ndim, changed, len(current))
             continue
-        try:
-            right = layer_step(layer, current).output_shape
-        except ShapeError:
-            raise NotApplicable("a later layer refuses the wrong shape") from None
-        wrong = _LAYER_RULES[rule](layer, current, right) if rule in _LAYER_RULES else None
+        right = stack.step(i, current)
+        if right is None:
+            raise NotApplicable("a later layer refuses the wrong shape")
+        wrong = layer_rule(layer, current, right) if layer_rule is not None \
+            and kind in kinds else None
         if wrong is not None:
             applied = True
             if wrong[0] != right and first is None and not said:
@@ -454,7 +529,7 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any,
     if first is None:  # the same as the right answer: check_mistakes says so
         return answer, ""
     i, nd, changed, rank = first
-    final = _right_end(layers, shape_json)
+    final = stack.right_end()
     if final is not None and len(final) == len(current) == rank:
         # name a dim whose wrong size the typed answer still shows (a later adaptive pool
         # may hide the first one's)
@@ -470,17 +545,6 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any,
     line = (f"{calc.head or head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)"
             f"{versus}.")
     return answer, line
-
-
-def _right_end(layers: Sequence[Layer], shape_json: Any) -> tuple[int, ...] | None:
-    """The stack's right output shape, None where a layer refuses it."""
-    current = _shape(shape_json)
-    try:
-        for layer in layers:
-            current = layer_step(layer, current).output_shape
-    except ShapeError:
-        return None
-    return current
 
 
 def _flatten_all(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
@@ -542,13 +606,18 @@ def _forward(params: Mapping[str, Any], claims: Claims,
     claim = _only(claims, "shape", "error")
     layers_json = claim.get("layers")
     worked: Worked = {}
-    try:  # parsed once for every rule
-        parsed = [_layer(j) for j in layers_json] if isinstance(layers_json, list) else None
+    try:  # read once for every rule
+        if not isinstance(layers_json, list):
+            raise NotApplicable("the claim holds no layers")
+        stack = _Stack([_layer(j) for j in layers_json], _shape(claim.get("input_shape")))
     except NotApplicable:
         return worked
+    present = set(stack.kinds)
     for rule in rules:
+        if present.isdisjoint(_RULE_KINDS[rule]):
+            continue  # no layer it speaks of
         try:
-            worked[rule] = _forward_answer(rule, layers_json, claim.get("input_shape"), parsed)
+            worked[rule] = _forward_answer(rule, stack)
         except NotApplicable:
             pass
     return worked
