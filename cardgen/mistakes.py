@@ -16,8 +16,9 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from math import prod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cardgen.claims.kinds.unpool import parse as parse_unpool
 from cardgen.entail import _THUMB_RULES, NotEntailed
@@ -89,13 +90,15 @@ class NotApplicable(Exception):
 
 
 Claims = Sequence[Any]
-Worked = dict[str, tuple[str, str]]  # rule -> (answer, line), in RULES order
+Line = str | Callable[[], str]  # a line, or how to write it when a card names the mistake
+Worked = dict[str, tuple[str, Line]]  # rule -> (answer, line), in RULES order
 
 
 # ------------------------------------------------------------------ small helpers
 
 def _only(claims: Claims, *kinds: str) -> Mapping[str, Any]:
-    found = [c for c in claims if isinstance(c, Mapping) and c.get("kind") in kinds]
+    found = [c for c in claims if (type(c) is dict or isinstance(c, Mapping))
+             and c.get("kind") in kinds]
     if len(found) != 1:
         raise NotApplicable(f"expected one {' or '.join(kinds)} claim")
     return found[0]
@@ -169,8 +172,7 @@ def _fits(value: int) -> int:
 
 # ------------------------------------------------------------------ forward shapes
 
-@dataclass(frozen=True)
-class _Calc:
+class _Calc(NamedTuple):  # (a tuple: made for every dim a rule changes, cheaper)
     """One spatial size by a wrong rule: its value, its MathJax, an aside naming the rule's
     key numbers, and a head replacing the rule's own (where the head names a number)."""
     value: int
@@ -179,22 +181,30 @@ class _Calc:
     head: str = ""
 
 
-# A rule for one spatial dim of one layer: the layer and arith's arguments for that dim
-# (cardgen.solver.shapes.dim_args); None where the rule says nothing about this dim.
-DimRule = Callable[[Layer, tuple[Any, ...]], "_Calc | None"]
+class _Facts:
+    """What the dim rules read of a sized layer besides its numbers, read once: its kind,
+    whether its padding is named ('same', 'valid'), whether it is 'same'."""
+    __slots__ = ("kind", "named", "same")
+
+    def __init__(self, layer: Layer) -> None:
+        self.kind = layer.kind
+        padding = layer.get("padding")
+        self.named = isinstance(padding, str)
+        self.same = self.kind == "conv" and padding == "same"
 
 
-def _refused_pool(layer: Layer, args: tuple[Any, ...]) -> bool:
+# A rule for one spatial dim of one layer: the layer's facts and arith's arguments for that
+# dim (cardgen.solver.shapes.dim_args); None where the rule says nothing about this dim.
+DimRule = Callable[[_Facts, tuple[Any, ...]], "_Calc | None"]
+
+
+def _refused_pool(layer: _Facts, args: tuple[Any, ...]) -> bool:
     return layer.kind in ("maxpool", "avgpool") and args[3] > args[1] // 2
 
 
-def _refused_transpose(layer: Layer, args: tuple[Any, ...]) -> bool:
+def _refused_transpose(layer: _Facts, args: tuple[Any, ...]) -> bool:
     """An explicit output_padding at or over both the stride and the dilation."""
     return layer.kind == "conv_transpose" and args[4] >= max(args[2], args[5])
-
-
-def _same(layer: Layer) -> bool:
-    return layer.kind == "conv" and layer.get("padding") == "same"
 
 
 def _pool_n(size: int, k: int, p: int, d: int, pads: int | None = None) -> int:
@@ -209,8 +219,8 @@ def _span(k: int, d: int) -> str:
     return f"\\( k-1 = {k - 1} \\), not \\( d(k-1) = {d * (k - 1)} \\)"
 
 
-def _no_plus_one(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
-    if _same(layer) or _refused_pool(layer, args) or _refused_transpose(layer, args):
+def _no_plus_one(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
+    if layer.same or _refused_pool(layer, args) or _refused_transpose(layer, args):
         return None
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
@@ -228,8 +238,8 @@ def _no_plus_one(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     return _Calc(*_floor_tex(n, s, plus=False))
 
 
-def _no_dilation(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
-    if _same(layer) or _refused_pool(layer, args):
+def _no_dilation(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
+    if layer.same or _refused_pool(layer, args):
         return None
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
@@ -260,9 +270,9 @@ def _ceil_pool(size: int, k: int, s: int, p: int, d: int) -> tuple[int, str]:
     return value, tex
 
 
-def _ceil_not_floor(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _ceil_not_floor(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     """Where the floor drops something (n % s != 0); a pool as with ceil_mode=True."""
-    if _same(layer) or _refused_pool(layer, args) or layer.kind == "conv_transpose":
+    if layer.same or _refused_pool(layer, args) or layer.kind == "conv_transpose":
         return None
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
@@ -287,13 +297,13 @@ def _pool_floor(args: tuple[Any, ...], n_tex: bool = False) -> _Calc:
     return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, 2 * p, d * (k - 1)) if n_tex else ""))
 
 
-def _floor_not_ceil(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _floor_not_ceil(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind not in ("maxpool", "avgpool") or _refused_pool(layer, args) or not args[5]:
         return None
     return _pool_floor(args)
 
 
-def _keeps_dropped(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _keeps_dropped(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind not in ("maxpool", "avgpool") or _refused_pool(layer, args) or not args[5]:
         return None
     size, k, s, p, d, _ = args
@@ -306,10 +316,10 @@ def _keeps_dropped(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
                                   "the input")
 
 
-def _padding_once(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _padding_once(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
-        if isinstance(layer.get("padding"), str) or pl == 0:
+        if layer.named or pl == 0:
             return None
         n = size + pl - d * (k - 1) - 1
         if n < 0:
@@ -329,14 +339,14 @@ def _padding_once(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, p, d * (k - 1))), note=_once(p))
 
 
-def _pad_over_half(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _pad_over_half(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if not _refused_pool(layer, args) or args[5]:
         return None
     calc = _pool_floor(args, n_tex=True)
     return _Calc(calc.value, calc.tex, note=f"padding {args[3]} > {args[1]}/2")
 
 
-def _no_output_padding(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _no_output_padding(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind != "conv_transpose" or args[4] == 0 or _refused_transpose(layer, args):
         return None
     size, k, s, p, op, d = args
@@ -344,7 +354,7 @@ def _no_output_padding(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
                  head=f"That leaves out output_padding={op}")
 
 
-def _op_over_limit(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _op_over_limit(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if not _refused_transpose(layer, args):
         return None
     size, k, s, p, op, d = args
@@ -352,7 +362,7 @@ def _op_over_limit(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
                  note=f"{op} is not below the stride {s} or the dilation {d}")
 
 
-def _conv_formula(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _conv_formula(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind != "conv_transpose" or _refused_transpose(layer, args):
         return None
     size, k, s, p, _, d = args
@@ -409,6 +419,8 @@ class _Stack:
     def __init__(self, layers: list[Layer], shape: tuple[int, ...]) -> None:
         self.layers, self.shape = layers, shape
         self.kinds = [layer.kind for layer in layers]
+        self.facts = [_Facts(layer) if kind in _SIZED else None
+                      for layer, kind in zip(layers, self.kinds, strict=True)]
         self._frames: dict[tuple[int, tuple[int, ...]], _Frame | str] = {}
         self._steps: dict[tuple[int, tuple[int, ...]], tuple[int, ...] | None] = {}
 
@@ -475,7 +487,7 @@ def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: DimRule
     computations and right sizes, None where PyTorch refuses), and whether the rule
     applied at all."""
     lead, frame, _ = stack.frame(i, shape)
-    layer = stack.layers[i]
+    layer = stack.facts[i]
     dims, changed, applied = [], [], False
     for d, (args, right) in enumerate(frame):
         calc = rule(layer, args)
@@ -491,7 +503,7 @@ def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: DimRule
     return lead + tuple(dims), changed, applied
 
 
-def _forward_answer(rule: str, stack: _Stack) -> tuple[str, str]:
+def _forward_answer(rule: str, stack: _Stack) -> tuple[str, Line]:
     """A stack's output shape when the rule's wrong step is taken wherever it applies;
     the line shows its first change."""
     fn, head = _DIM_RULES.get(rule, (None, ""))
@@ -528,23 +540,30 @@ def _forward_answer(rule: str, stack: _Stack) -> tuple[str, str]:
         return answer, said
     if first is None:  # the same as the right answer: check_mistakes says so
         return answer, ""
+    return answer, partial(_change_line, stack, head, first, current)
+
+
+def _change_line(stack: _Stack, head: str,
+                 first: tuple[int, int, list[tuple[int, _Calc, int | None]], int],
+                 current: tuple[int, ...]) -> str:
+    """The line of a rule's first change (at layer i, of rank `rank`) in a walk that ends
+    at `current`: written only for the mistakes a card names."""
     i, nd, changed, rank = first
-    final = stack.right_end()
+    final = stack.right_end() if len(changed) > 1 else None  # (one change is the one named)
     if final is not None and len(final) == len(current) == rank:
         # name a dim whose wrong size the typed answer still shows (a later adaptive pool
         # may hide the first one's)
         shown = [c for c in changed if current[-nd + c[0]] != final[-nd + c[0]]]
         changed = shown or changed
     d, calc, right = changed[0]
-    where = [f"from layer {i + 1}"] if len(layers) > 1 else []  # and on, wherever it applies
+    where = [f"from layer {i + 1}"] if len(stack.layers) > 1 else []  # and on, wherever it applies
     alike = len(changed) == nd and len({c.tex for _, c, _ in changed}) == 1
     if nd > 1 and not alike:  # name the dim unless every dim changed the same way
         where.append(_DIM_NAMES[nd][d])
     aside = "; ".join(filter(None, [", ".join(where), calc.note]))
     versus = "" if right is None else f", not {right}"  # the size the worked steps give
-    line = (f"{calc.head or head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)"
+    return (f"{calc.head or head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)"
             f"{versus}.")
-    return answer, line
 
 
 def _flatten_all(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
@@ -1346,6 +1365,7 @@ _FAMILIES: dict[str, Callable[[Mapping[str, Any], Claims], Worked]] = {
     "conv.params": _conv_params,
 }
 FAMILIES = frozenset(_FAMILIES)  # the families some rule speaks of
+_ORDER = {rule: i for i, rule in enumerate(RULES)}
 
 
 def _worked(family: str, params: Mapping[str, Any], claims: Claims) -> Worked:
@@ -1360,8 +1380,7 @@ def _worked(family: str, params: Mapping[str, Any], claims: Claims) -> Worked:
     except (CardgenError, KeyError, IndexError, TypeError, ValueError, AttributeError,
             ArithmeticError):
         return {}  # data not shaped as this family's: no rule applies
-    order = list(RULES)
-    return dict(sorted(found.items(), key=lambda item: order.index(item[0])))
+    return dict(sorted(found.items(), key=lambda item: _ORDER[item[0]]))
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -1408,6 +1427,8 @@ def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list
     found = []
     for answer, rule in first.items():
         line, others = worked[rule][1], also.get(answer)
+        if callable(line):
+            line = line()
         if others and line:  # the verdict names one rule; its line says the others too
             line = (f"{line[:-1]}; {' and '.join(others)} give{'s' if len(others) == 1 else ''}"
                     " it too.")
