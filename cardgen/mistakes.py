@@ -182,15 +182,33 @@ class _Calc(NamedTuple):  # (a tuple: made for every dim a rule changes, cheaper
 
 
 class _Facts:
-    """What the dim rules read of a sized layer besides its numbers, read once: its kind,
-    whether its padding is named ('same', 'valid'), whether it is 'same'."""
-    __slots__ = ("kind", "named", "same")
+    """A sized layer as the forward rules read it: its kind, whether its padding is named
+    ('same', 'valid'), whether it is 'same'; its rank, channels (in, out) where it has
+    them, its size function and, per spatial dim, arith's arguments but the size."""
+    __slots__ = ("channels", "kind", "named", "ndim", "same", "size_of", "tails")
 
     def __init__(self, layer: Layer) -> None:
-        self.kind = layer.kind
+        self.kind, self.ndim = layer.kind, layer.ndim
         padding = layer.get("padding")
         self.named = isinstance(padding, str)
         self.same = self.kind == "conv" and padding == "same"
+        self.channels = (layer.get("in_channels"), layer.get("out_channels")) \
+            if self.kind in ("conv", "conv_transpose") else None
+        self.size_of = _SIZE[self.kind]
+        # (dim_args puts the size first and reads nothing else of it)
+        self.tails = tuple(dim_args(layer, d, 0)[1:] for d in range(self.ndim))
+
+
+_FACTS: dict[Layer, _Facts] = {}  # equal Layers read alike; a deck repeats its layers
+
+
+def _facts(layer: Layer) -> _Facts:
+    found = _FACTS.get(layer)
+    if found is None:
+        if len(_FACTS) >= 4096:  # bounded: a big build's layers come and go
+            _FACTS.clear()
+        found = _FACTS[layer] = _Facts(layer)
+    return found
 
 
 # A rule for one spatial dim of one layer: the layer's facts and arith's arguments for that
@@ -401,13 +419,6 @@ _RULE_KINDS: dict[str, tuple[str, ...]] = {
 _DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
-def _right_size(layer: Layer, args: tuple[Any, ...]) -> int | None:
-    try:
-        return _SIZE[layer.kind](*args)
-    except ShapeError:
-        return None
-
-
 _Frame = tuple[tuple[int, ...], list[tuple[tuple[Any, ...], int | None]], "tuple[int, ...] | None"]
 
 
@@ -419,10 +430,11 @@ class _Stack:
     def __init__(self, layers: list[Layer], shape: tuple[int, ...]) -> None:
         self.layers, self.shape = layers, shape
         self.kinds = [layer.kind for layer in layers]
-        self.facts = [_Facts(layer) if kind in _SIZED else None
+        self.facts = [_facts(layer) if kind in _SIZED else None
                       for layer, kind in zip(layers, self.kinds, strict=True)]
         self._frames: dict[tuple[int, tuple[int, ...]], _Frame | str] = {}
         self._steps: dict[tuple[int, tuple[int, ...]], tuple[int, ...] | None] = {}
+        self._walks: dict[bool, list[tuple[int, ...] | None]] = {}
 
     def frame(self, i: int, shape: tuple[int, ...]) -> _Frame:
         """Sized layer i on this input: its output's leading dims; each spatial dim's
@@ -438,21 +450,25 @@ class _Stack:
         return found  # type: ignore[return-value]
 
     def _frame(self, i: int, shape: tuple[int, ...]) -> _Frame | str:
-        layer = self.layers[i]
-        n = layer.ndim
+        facts = self.facts[i]
+        n = facts.ndim
         if len(shape) not in (n + 1, n + 2):
             return "the layer does not run on this rank"
         lead, spatial = shape[:-n], shape[-n:]
-        if self.kinds[i] in ("conv", "conv_transpose"):
-            if lead[-1] != layer.get("in_channels"):
+        if facts.channels is not None:
+            if lead[-1] != facts.channels[0]:
                 return "the channels do not match"
-            lead = lead[:-1] + (layer.get("out_channels"),)
-        dims = []
-        for d, size in enumerate(spatial):
-            args = dim_args(layer, d, size)
-            dims.append((args, _right_size(layer, args)))
-        rights = tuple(right for _, right in dims)
-        return lead, dims, None if None in rights else lead + rights
+            lead = lead[:-1] + (facts.channels[1],)
+        dims, rights = [], []
+        for size, tail in zip(spatial, facts.tails, strict=True):
+            args = (size, *tail)
+            try:
+                right = facts.size_of(*args)
+            except ShapeError:
+                right = None
+            dims.append((args, right))
+            rights.append(right)
+        return lead, dims, None if None in rights else lead + tuple(rights)
 
     def kept(self, i: int, shape: tuple[int, ...]) -> tuple[int, ...]:
         """Sized layer i's output shape by a dim rule that leaves it as it is."""
@@ -471,14 +487,35 @@ class _Stack:
                 self._steps[key] = None
         return self._steps[key]
 
+    def walk(self, sized: bool) -> list[tuple[int, ...] | None]:
+        """Each layer's input shape, then the stack's output, where a rule changes
+        nothing: sized layers stepped as the dim rules step them (`sized`), or as
+        PyTorch does; None from where a layer refuses."""
+        walk = self._walks.get(sized)
+        if walk is None:
+            walk, current = [], self.shape
+            for i, kind in enumerate(self.kinds):
+                walk.append(current)
+                if current is None:
+                    continue
+                if sized and kind in _SIZED:
+                    current = self.frame(i, current)[2] if self._runs(i, current) else None
+                else:
+                    current = self.step(i, current)
+            walk.append(current)
+            self._walks[sized] = walk
+        return walk
+
+    def _runs(self, i: int, shape: tuple[int, ...]) -> bool:
+        try:
+            self.frame(i, shape)
+        except NotApplicable:
+            return False
+        return True
+
     def right_end(self) -> tuple[int, ...] | None:
         """The stack's right output shape, None where a layer refuses it."""
-        current: tuple[int, ...] | None = self.shape
-        for i in range(len(self.layers)):
-            current = self.step(i, current)
-            if current is None:
-                return None
-        return current
+        return self.walk(False)[-1]
 
 
 def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: DimRule
@@ -508,11 +545,22 @@ def _forward_answer(rule: str, stack: _Stack) -> tuple[str, Line]:
     the line shows its first change."""
     fn, head = _DIM_RULES.get(rule, (None, ""))
     layer_rule, kinds = _LAYER_RULES.get(rule), _RULE_KINDS[rule]
+    touched = [i for i, kind in enumerate(stack.kinds) if kind in kinds]
+    if not touched:
+        raise NotApplicable("no layer the rule speaks of")
+    # before the first layer the rule speaks of, and after the last once the shape is
+    # the right one again, the rule's walk is the one that changes nothing
+    walk = stack.walk(fn is not None)
     layers = stack.layers
-    current = stack.shape
     applied, first, said = False, None, ""
-    for i, layer in enumerate(layers):
-        kind = stack.kinds[i]
+    current = walk[touched[0]]
+    for i in range(touched[0], len(layers)):
+        if current is None or (i > touched[-1] and current == walk[i]):
+            current = walk[-1]
+            if current is None:
+                raise NotApplicable("a layer refuses the shape")
+            break
+        layer, kind = layers[i], stack.kinds[i]
         if fn is not None and kind in _SIZED:
             if kind not in kinds:
                 current = stack.kept(i, current)
