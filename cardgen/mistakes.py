@@ -1153,14 +1153,18 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
     spatial, cells = _plane(claim["input"])
     index = list(params["index"])
 
+    outs, flat = avg_values(layer, spatial, cells)
+    right = flat[index[0] if len(outs) == 1 else index[0] * outs[1] + index[1]]
+    divisor = avg_divisor(layer, spatial, index).divisor
+    total = right * divisor  # the window's sum
+
     def value(**change: Any) -> Fraction:
+        """The output by a layer with `change` made to its args (None: left out): the
+        same window (neither argument moves one), its sum over that layer's divisor."""
         args = {k: v for k, v in data["args"].items() if k not in change}
         args.update({k: v for k, v in change.items() if v is not None})
-        outs, flat = avg_values(_layer({"type": data["type"], "args": args}), spatial, cells)
-        return flat[index[0] if len(outs) == 1 else index[0] * outs[1] + index[1]]
-
-    divisor = avg_divisor(layer, spatial, index).divisor
-    total = value() * divisor  # the window's sum
+        changed = _layer({"type": data["type"], "args": args})
+        return total / avg_divisor(changed, spatial, index).divisor
 
     def said(v: Fraction, why: str) -> tuple[str, str]:
         """The wrong value, its line: `why` with {d}, the divisor the wrong rule uses."""
@@ -1460,9 +1464,12 @@ def _json(value: Any) -> Any:
 def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list[Mistake]:
     """The named wrong rules that give another answer than `solution.answer`, in RULES
     order; one mistake per distinct wrong answer (the first rule wins)."""
-    if family not in _FAMILIES:
+    worker = _FAMILIES.get(family)
+    if worker is None:
         return []
-    worked = _worked(family, _json(params), _json(solution.claims))
+    # (_forward reads the claims alone: its families' params need no look)
+    worked = _worked(family, params if worker is _forward else _json(params),
+                     _json(solution.claims))
     first: dict[str, str] = {}  # answer -> the rule the verdict names
     also: dict[str, list[str]] = {}  # answer -> later rules that give it too
     for rule, (answer, _) in worked.items():
