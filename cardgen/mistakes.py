@@ -793,23 +793,37 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
 
 # ------------------------------------------------------------------ conv.inverse
 
-def _learner_size(rule: str, size: int, k: int, s: int, p: int, d: int
-                  ) -> tuple[int, str] | None:
-    """A conv's size as a wrong rule works it (None: the rule does not apply)."""
-    n, tex = size + 2 * p - d * (k - 1) - 1, _n_tex(size, 2 * p, d * (k - 1))
+def _learner_terms(rule: str, k: int, p: int, d: int) -> tuple[int, int, bool, bool] | None:
+    """How a wrong rule works a conv's size, n = in + pads - span - 1 then floor(n/s) (+ 1):
+    (pads, span, the +1, ceil for floor); None where the rule does not apply."""
     if rule == "no_plus_one":
-        return _floor_tex(n, s, plus=False, n_tex=tex) if n >= 0 else None
+        return 2 * p, d * (k - 1), False, False
     if rule == "no_dilation":
-        n = size + 2 * p - (k - 1) - 1
-        return _floor_tex(n, s, n_tex=_n_tex(size, 2 * p, k - 1)) if d > 1 and n >= 0 \
-            else None
+        return (2 * p, k - 1, True, False) if d > 1 else None
     if rule == "padding_once":
-        n = size + p - d * (k - 1) - 1
-        return _floor_tex(n, s, n_tex=_n_tex(size, p, d * (k - 1))) if p > 0 and n >= 0 \
-            else None
+        return (p, d * (k - 1), True, False) if p > 0 else None
     if rule == "ceil_not_floor":
-        return _ceil_tex(n, s, n_tex=tex) if n >= 0 and n % s else None
+        return 2 * p, d * (k - 1), True, True
     return None
+
+
+def _learner_size(rule: str, size: int, k: int, s: int, p: int, d: int) -> int | None:
+    """A conv's size as a wrong rule works it (None: the rule does not apply)."""
+    terms = _learner_terms(rule, k, p, d)
+    if terms is None:
+        return None
+    pads, span, plus, ceil = terms
+    n = size + pads - span - 1
+    if n < 0 or (ceil and n % s == 0):  # (ceil where the floor drops nothing is no change)
+        return None
+    return (_cdiv(n, s) if ceil else n // s) + (1 if plus else 0)
+
+
+def _learner_tex(rule: str, size: int, k: int, s: int, p: int, d: int) -> str:
+    """The MathJax of _learner_size's computation, where the rule applies."""
+    pads, span, plus, ceil = _learner_terms(rule, k, p, d)  # type: ignore[misc]
+    n = size + pads - span - 1
+    return (_ceil_tex if ceil else _floor_tex)(n, s, plus, _n_tex(size, pads, span))[1]
 
 
 _INVERSE_ARGS = {"kernel_size": "kernel", "stride": "stride", "padding": "padding"}
@@ -836,12 +850,13 @@ def _inverse(params: Mapping[str, Any], claims: Claims) -> Worked:
         hits = []
         for value in range(lo, hi + 1):
             cfg = {**known, name: value}
-            got = _learner_size(rule, size, cfg["kernel_size"], cfg["stride"],
-                                cfg["padding"], cfg["dilation"])
-            if got is not None and got[0] == target:
-                hits.append((value, got[1], cfg))
-        if len(hits) == 1:
-            value, tex, cfg = hits[0]
+            if _learner_size(rule, size, cfg["kernel_size"], cfg["stride"], cfg["padding"],
+                             cfg["dilation"]) == target:
+                hits.append((value, cfg))
+        if len(hits) == 1:  # its computation written out
+            value, cfg = hits[0]
+            tex = _learner_tex(rule, size, cfg["kernel_size"], cfg["stride"], cfg["padding"],
+                               cfg["dilation"])
             head = _DIM_RULES[rule][1]
             note = {"no_dilation": f" ({_span(cfg['kernel_size'], cfg['dilation'])})",
                     "padding_once": f" ({_once(cfg['padding'])})"}.get(rule, "")
