@@ -16,8 +16,9 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from math import prod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cardgen.claims.kinds.unpool import parse as parse_unpool
 from cardgen.entail import _THUMB_RULES, NotEntailed
@@ -89,13 +90,15 @@ class NotApplicable(Exception):
 
 
 Claims = Sequence[Any]
-Worked = dict[str, tuple[str, str]]  # rule -> (answer, line), in RULES order
+Line = str | Callable[[], str]  # a line, or how to write it when a card names the mistake
+Worked = dict[str, tuple[str, Line]]  # rule -> (answer, line), in RULES order
 
 
 # ------------------------------------------------------------------ small helpers
 
 def _only(claims: Claims, *kinds: str) -> Mapping[str, Any]:
-    found = [c for c in claims if isinstance(c, Mapping) and c.get("kind") in kinds]
+    found = [c for c in claims if (type(c) is dict or isinstance(c, Mapping))
+             and c.get("kind") in kinds]
     if len(found) != 1:
         raise NotApplicable(f"expected one {' or '.join(kinds)} claim")
     return found[0]
@@ -169,8 +172,7 @@ def _fits(value: int) -> int:
 
 # ------------------------------------------------------------------ forward shapes
 
-@dataclass(frozen=True)
-class _Calc:
+class _Calc(NamedTuple):  # (a tuple: made for every dim a rule changes, cheaper)
     """One spatial size by a wrong rule: its value, its MathJax, an aside naming the rule's
     key numbers, and a head replacing the rule's own (where the head names a number)."""
     value: int
@@ -179,22 +181,48 @@ class _Calc:
     head: str = ""
 
 
-# A rule for one spatial dim of one layer: the layer and arith's arguments for that dim
-# (cardgen.solver.shapes.dim_args); None where the rule says nothing about this dim.
-DimRule = Callable[[Layer, tuple[Any, ...]], "_Calc | None"]
+class _Facts:
+    """A sized layer as the forward rules read it: its kind, whether its padding is named
+    ('same', 'valid'), whether it is 'same'; its rank, channels (in, out) where it has
+    them, its size function and, per spatial dim, arith's arguments but the size."""
+    __slots__ = ("channels", "kind", "named", "ndim", "same", "size_of", "tails")
+
+    def __init__(self, layer: Layer) -> None:
+        self.kind, self.ndim = layer.kind, layer.ndim
+        padding = layer.get("padding")
+        self.named = isinstance(padding, str)
+        self.same = self.kind == "conv" and padding == "same"
+        self.channels = (layer.get("in_channels"), layer.get("out_channels")) \
+            if self.kind in ("conv", "conv_transpose") else None
+        self.size_of = _SIZE[self.kind]
+        # (dim_args puts the size first and reads nothing else of it)
+        self.tails = tuple(dim_args(layer, d, 0)[1:] for d in range(self.ndim))
 
 
-def _refused_pool(layer: Layer, args: tuple[Any, ...]) -> bool:
+_FACTS: dict[Layer, _Facts] = {}  # equal Layers read alike; a deck repeats its layers
+
+
+def _facts(layer: Layer) -> _Facts:
+    found = _FACTS.get(layer)
+    if found is None:
+        if len(_FACTS) >= 4096:  # bounded: a big build's layers come and go
+            _FACTS.clear()
+        found = _FACTS[layer] = _Facts(layer)
+    return found
+
+
+# A rule for one spatial dim of one layer: the layer's facts and arith's arguments for that
+# dim (cardgen.solver.shapes.dim_args); None where the rule says nothing about this dim.
+DimRule = Callable[[_Facts, tuple[Any, ...]], "_Calc | None"]
+
+
+def _refused_pool(layer: _Facts, args: tuple[Any, ...]) -> bool:
     return layer.kind in ("maxpool", "avgpool") and args[3] > args[1] // 2
 
 
-def _refused_transpose(layer: Layer, args: tuple[Any, ...]) -> bool:
+def _refused_transpose(layer: _Facts, args: tuple[Any, ...]) -> bool:
     """An explicit output_padding at or over both the stride and the dilation."""
     return layer.kind == "conv_transpose" and args[4] >= max(args[2], args[5])
-
-
-def _same(layer: Layer) -> bool:
-    return layer.kind == "conv" and layer.get("padding") == "same"
 
 
 def _pool_n(size: int, k: int, p: int, d: int, pads: int | None = None) -> int:
@@ -209,8 +237,8 @@ def _span(k: int, d: int) -> str:
     return f"\\( k-1 = {k - 1} \\), not \\( d(k-1) = {d * (k - 1)} \\)"
 
 
-def _no_plus_one(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
-    if _same(layer) or _refused_pool(layer, args) or _refused_transpose(layer, args):
+def _no_plus_one(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
+    if layer.same or _refused_pool(layer, args) or _refused_transpose(layer, args):
         return None
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
@@ -228,8 +256,8 @@ def _no_plus_one(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     return _Calc(*_floor_tex(n, s, plus=False))
 
 
-def _no_dilation(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
-    if _same(layer) or _refused_pool(layer, args):
+def _no_dilation(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
+    if layer.same or _refused_pool(layer, args):
         return None
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
@@ -260,9 +288,9 @@ def _ceil_pool(size: int, k: int, s: int, p: int, d: int) -> tuple[int, str]:
     return value, tex
 
 
-def _ceil_not_floor(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _ceil_not_floor(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     """Where the floor drops something (n % s != 0); a pool as with ceil_mode=True."""
-    if _same(layer) or _refused_pool(layer, args) or layer.kind == "conv_transpose":
+    if layer.same or _refused_pool(layer, args) or layer.kind == "conv_transpose":
         return None
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
@@ -287,13 +315,13 @@ def _pool_floor(args: tuple[Any, ...], n_tex: bool = False) -> _Calc:
     return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, 2 * p, d * (k - 1)) if n_tex else ""))
 
 
-def _floor_not_ceil(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _floor_not_ceil(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind not in ("maxpool", "avgpool") or _refused_pool(layer, args) or not args[5]:
         return None
     return _pool_floor(args)
 
 
-def _keeps_dropped(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _keeps_dropped(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind not in ("maxpool", "avgpool") or _refused_pool(layer, args) or not args[5]:
         return None
     size, k, s, p, d, _ = args
@@ -306,10 +334,10 @@ def _keeps_dropped(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
                                   "the input")
 
 
-def _padding_once(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _padding_once(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
-        if isinstance(layer.get("padding"), str) or pl == 0:
+        if layer.named or pl == 0:
             return None
         n = size + pl - d * (k - 1) - 1
         if n < 0:
@@ -329,14 +357,14 @@ def _padding_once(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
     return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, p, d * (k - 1))), note=_once(p))
 
 
-def _pad_over_half(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _pad_over_half(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if not _refused_pool(layer, args) or args[5]:
         return None
     calc = _pool_floor(args, n_tex=True)
     return _Calc(calc.value, calc.tex, note=f"padding {args[3]} > {args[1]}/2")
 
 
-def _no_output_padding(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _no_output_padding(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind != "conv_transpose" or args[4] == 0 or _refused_transpose(layer, args):
         return None
     size, k, s, p, op, d = args
@@ -344,7 +372,7 @@ def _no_output_padding(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
                  head=f"That leaves out output_padding={op}")
 
 
-def _op_over_limit(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _op_over_limit(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if not _refused_transpose(layer, args):
         return None
     size, k, s, p, op, d = args
@@ -352,7 +380,7 @@ def _op_over_limit(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
                  note=f"{op} is not below the stride {s} or the dilation {d}")
 
 
-def _conv_formula(layer: Layer, args: tuple[Any, ...]) -> _Calc | None:
+def _conv_formula(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind != "conv_transpose" or _refused_transpose(layer, args):
         return None
     size, k, s, p, _, d = args
@@ -377,33 +405,128 @@ _DIM_RULES: dict[str, tuple[DimRule, str]] = {
     "op_over_limit": (_op_over_limit, "That ignores output_padding's limit"),
 }
 _SIZED = ("conv", "conv_transpose", "maxpool", "avgpool")
+_POOLS, _ADAPTIVE = ("maxpool", "avgpool"), ("adaptive_avg", "adaptive_max")
+# The layer kinds each forward rule's function can give a wrong size for (it gives None for
+# any other): a stack without one gives the rule nothing, and a walk passes the others by.
+_RULE_KINDS: dict[str, tuple[str, ...]] = {
+    "no_plus_one": _SIZED, "no_dilation": _SIZED, "padding_once": _SIZED,
+    "ceil_not_floor": ("conv", *_POOLS), "floor_not_ceil": _POOLS,
+    "keeps_dropped_window": _POOLS, "pad_over_half": _POOLS,
+    "no_output_padding": ("conv_transpose",), "conv_formula": ("conv_transpose",),
+    "op_over_limit": ("conv_transpose",),
+    "flatten_all": ("flatten",), "adaptive_capped": _ADAPTIVE, "none_as_one": _ADAPTIVE,
+}
 _DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
-def _right_size(layer: Layer, args: tuple[Any, ...]) -> int | None:
-    try:
-        return _SIZE[layer.kind](*args)
-    except ShapeError:
-        return None
+_Frame = tuple[tuple[int, ...], list[tuple[tuple[Any, ...], int | None]], "tuple[int, ...] | None"]
 
 
-def _wrong_step(layer: Layer, shape: tuple[int, ...], rule: DimRule
+class _Stack:
+    """A shape claim's layers and input, for every rule tried on them. The rules walk
+    mostly the same shapes (the right ones, up to where each changes something), so a
+    layer's reading of a shape is worked once."""
+
+    def __init__(self, layers: list[Layer], shape: tuple[int, ...]) -> None:
+        self.layers, self.shape = layers, shape
+        self.kinds = [layer.kind for layer in layers]
+        self.facts = [_facts(layer) if kind in _SIZED else None
+                      for layer, kind in zip(layers, self.kinds, strict=True)]
+        self._frames: dict[tuple[int, tuple[int, ...]], _Frame | str] = {}
+        self._steps: dict[tuple[int, tuple[int, ...]], tuple[int, ...] | None] = {}
+        self._walks: dict[bool, list[tuple[int, ...] | None]] = {}
+
+    def frame(self, i: int, shape: tuple[int, ...]) -> _Frame:
+        """Sized layer i on this input: its output's leading dims; each spatial dim's
+        arith arguments and right size (None where PyTorch refuses); its output where
+        no rule changes it (None where a dim refuses). NotApplicable where the layer does
+        not take the input's rank or channels."""
+        key = (i, shape)
+        found = self._frames.get(key)
+        if found is None:
+            found = self._frames[key] = self._frame(i, shape)
+        if type(found) is str:
+            raise NotApplicable(found)
+        return found  # type: ignore[return-value]
+
+    def _frame(self, i: int, shape: tuple[int, ...]) -> _Frame | str:
+        facts = self.facts[i]
+        n = facts.ndim
+        if len(shape) not in (n + 1, n + 2):
+            return "the layer does not run on this rank"
+        lead, spatial = shape[:-n], shape[-n:]
+        if facts.channels is not None:
+            if lead[-1] != facts.channels[0]:
+                return "the channels do not match"
+            lead = lead[:-1] + (facts.channels[1],)
+        dims, rights = [], []
+        for size, tail in zip(spatial, facts.tails, strict=True):
+            args = (size, *tail)
+            try:
+                right = facts.size_of(*args)
+            except ShapeError:
+                right = None
+            dims.append((args, right))
+            rights.append(right)
+        return lead, dims, None if None in rights else lead + tuple(rights)
+
+    def kept(self, i: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Sized layer i's output shape by a dim rule that leaves it as it is."""
+        kept = self.frame(i, shape)[2]
+        if kept is None:
+            raise NotApplicable("the layer refuses this input")
+        return kept
+
+    def step(self, i: int, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+        """Layer i's right output shape on this input, None where a layer refuses it."""
+        key = (i, shape)
+        if key not in self._steps:
+            try:
+                self._steps[key] = layer_step(self.layers[i], shape).output_shape
+            except ShapeError:
+                self._steps[key] = None
+        return self._steps[key]
+
+    def walk(self, sized: bool) -> list[tuple[int, ...] | None]:
+        """Each layer's input shape, then the stack's output, where a rule changes
+        nothing: sized layers stepped as the dim rules step them (`sized`), or as
+        PyTorch does; None from where a layer refuses."""
+        walk = self._walks.get(sized)
+        if walk is None:
+            walk, current = [], self.shape
+            for i, kind in enumerate(self.kinds):
+                walk.append(current)
+                if current is None:
+                    continue
+                if sized and kind in _SIZED:
+                    current = self.frame(i, current)[2] if self._runs(i, current) else None
+                else:
+                    current = self.step(i, current)
+            walk.append(current)
+            self._walks[sized] = walk
+        return walk
+
+    def _runs(self, i: int, shape: tuple[int, ...]) -> bool:
+        try:
+            self.frame(i, shape)
+        except NotApplicable:
+            return False
+        return True
+
+    def right_end(self) -> tuple[int, ...] | None:
+        """The stack's right output shape, None where a layer refuses it."""
+        return self.walk(False)[-1]
+
+
+def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: DimRule
                 ) -> tuple[tuple[int, ...], list[tuple[int, _Calc, int | None]], bool]:
-    """The layer's output shape by the wrong rule, the dims it changed (with their
+    """Layer i's output shape by the wrong rule, the dims it changed (with their
     computations and right sizes, None where PyTorch refuses), and whether the rule
     applied at all."""
-    n = layer.ndim
-    if len(shape) not in (n + 1, n + 2):
-        raise NotApplicable("the layer does not run on this rank")
-    lead, spatial = shape[:-n], shape[-n:]
-    if layer.kind in ("conv", "conv_transpose"):
-        if lead[-1] != layer.get("in_channels"):
-            raise NotApplicable("the channels do not match")
-        lead = lead[:-1] + (layer.get("out_channels"),)
+    lead, frame, _ = stack.frame(i, shape)
+    layer = stack.facts[i]
     dims, changed, applied = [], [], False
-    for d, size in enumerate(spatial):
-        args = dim_args(layer, d, size)
-        right = _right_size(layer, args)
+    for d, (args, right) in enumerate(frame):
         calc = rule(layer, args)
         if calc is None:
             if right is None:
@@ -417,29 +540,41 @@ def _wrong_step(layer: Layer, shape: tuple[int, ...], rule: DimRule
     return lead + tuple(dims), changed, applied
 
 
-def _forward_answer(rule: str, layers_json: Any, shape_json: Any,
-                    parsed: list[Layer] | None = None) -> tuple[str, str]:
+def _forward_answer(rule: str, stack: _Stack) -> tuple[str, Line]:
     """A stack's output shape when the rule's wrong step is taken wherever it applies;
-    the line shows its first change. ``parsed``: ``layers_json``'s Layers, when the
-    caller tries several rules on one stack."""
+    the line shows its first change."""
     fn, head = _DIM_RULES.get(rule, (None, ""))
-    if not isinstance(layers_json, list):
-        raise NotApplicable("the claim holds no layers")
-    layers = parsed if parsed is not None else [_layer(j) for j in layers_json]
-    current = _shape(shape_json)
+    layer_rule, kinds = _LAYER_RULES.get(rule), _RULE_KINDS[rule]
+    touched = [i for i, kind in enumerate(stack.kinds) if kind in kinds]
+    if not touched:
+        raise NotApplicable("no layer the rule speaks of")
+    # before the first layer the rule speaks of, and after the last once the shape is
+    # the right one again, the rule's walk is the one that changes nothing
+    walk = stack.walk(fn is not None)
+    layers = stack.layers
     applied, first, said = False, None, ""
-    for i, layer in enumerate(layers):
-        if layer.kind in _SIZED and fn is not None:
-            current, changed, used = _wrong_step(layer, current, fn)
+    current = walk[touched[0]]
+    for i in range(touched[0], len(layers)):
+        if current is None or (i > touched[-1] and current == walk[i]):
+            current = walk[-1]
+            if current is None:
+                raise NotApplicable("a layer refuses the shape")
+            break
+        layer, kind = layers[i], stack.kinds[i]
+        if fn is not None and kind in _SIZED:
+            if kind not in kinds:
+                current = stack.kept(i, current)
+                continue
+            current, changed, used = _wrong_step(stack, i, current, fn)
             applied = applied or used
             if changed and first is None and not said:
                 first = (i, layer.ndim, changed, len(current))
             continue
-        try:
-            right = layer_step(layer, current).output_shape
-        except ShapeError:
-            raise NotApplicable("a later layer refuses the wrong shape") from None
-        wrong = _LAYER_RULES[rule](layer, current, right) if rule in _LAYER_RULES else None
+        right = stack.step(i, current)
+        if right is None:
+            raise NotApplicable("a later layer refuses the wrong shape")
+        wrong = layer_rule(layer, current, right) if layer_rule is not None \
+            and kind in kinds else None
         if wrong is not None:
             applied = True
             if wrong[0] != right and first is None and not said:
@@ -453,34 +588,30 @@ def _forward_answer(rule: str, layers_json: Any, shape_json: Any,
         return answer, said
     if first is None:  # the same as the right answer: check_mistakes says so
         return answer, ""
+    return answer, partial(_change_line, stack, head, first, current)
+
+
+def _change_line(stack: _Stack, head: str,
+                 first: tuple[int, int, list[tuple[int, _Calc, int | None]], int],
+                 current: tuple[int, ...]) -> str:
+    """The line of a rule's first change (at layer i, of rank `rank`) in a walk that ends
+    at `current`: written only for the mistakes a card names."""
     i, nd, changed, rank = first
-    final = _right_end(layers, shape_json)
+    final = stack.right_end() if len(changed) > 1 else None  # (one change is the one named)
     if final is not None and len(final) == len(current) == rank:
         # name a dim whose wrong size the typed answer still shows (a later adaptive pool
         # may hide the first one's)
         shown = [c for c in changed if current[-nd + c[0]] != final[-nd + c[0]]]
         changed = shown or changed
     d, calc, right = changed[0]
-    where = [f"from layer {i + 1}"] if len(layers) > 1 else []  # and on, wherever it applies
+    where = [f"from layer {i + 1}"] if len(stack.layers) > 1 else []  # and on, wherever it applies
     alike = len(changed) == nd and len({c.tex for _, c, _ in changed}) == 1
     if nd > 1 and not alike:  # name the dim unless every dim changed the same way
         where.append(_DIM_NAMES[nd][d])
     aside = "; ".join(filter(None, [", ".join(where), calc.note]))
     versus = "" if right is None else f", not {right}"  # the size the worked steps give
-    line = (f"{calc.head or head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)"
+    return (f"{calc.head or head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)"
             f"{versus}.")
-    return answer, line
-
-
-def _right_end(layers: Sequence[Layer], shape_json: Any) -> tuple[int, ...] | None:
-    """The stack's right output shape, None where a layer refuses it."""
-    current = _shape(shape_json)
-    try:
-        for layer in layers:
-            current = layer_step(layer, current).output_shape
-    except ShapeError:
-        return None
-    return current
 
 
 def _flatten_all(layer: Layer, shape: tuple[int, ...], right: tuple[int, ...]
@@ -542,13 +673,18 @@ def _forward(params: Mapping[str, Any], claims: Claims,
     claim = _only(claims, "shape", "error")
     layers_json = claim.get("layers")
     worked: Worked = {}
-    try:  # parsed once for every rule
-        parsed = [_layer(j) for j in layers_json] if isinstance(layers_json, list) else None
+    try:  # read once for every rule
+        if not isinstance(layers_json, list):
+            raise NotApplicable("the claim holds no layers")
+        stack = _Stack([_layer(j) for j in layers_json], _shape(claim.get("input_shape")))
     except NotApplicable:
         return worked
+    present = set(stack.kinds)
     for rule in rules:
+        if present.isdisjoint(_RULE_KINDS[rule]):
+            continue  # no layer it speaks of
         try:
-            worked[rule] = _forward_answer(rule, layers_json, claim.get("input_shape"), parsed)
+            worked[rule] = _forward_answer(rule, stack)
         except NotApplicable:
             pass
     return worked
@@ -657,23 +793,37 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
 
 # ------------------------------------------------------------------ conv.inverse
 
-def _learner_size(rule: str, size: int, k: int, s: int, p: int, d: int
-                  ) -> tuple[int, str] | None:
-    """A conv's size as a wrong rule works it (None: the rule does not apply)."""
-    n, tex = size + 2 * p - d * (k - 1) - 1, _n_tex(size, 2 * p, d * (k - 1))
+def _learner_terms(rule: str, k: int, p: int, d: int) -> tuple[int, int, bool, bool] | None:
+    """How a wrong rule works a conv's size, n = in + pads - span - 1 then floor(n/s) (+ 1):
+    (pads, span, the +1, ceil for floor); None where the rule does not apply."""
     if rule == "no_plus_one":
-        return _floor_tex(n, s, plus=False, n_tex=tex) if n >= 0 else None
+        return 2 * p, d * (k - 1), False, False
     if rule == "no_dilation":
-        n = size + 2 * p - (k - 1) - 1
-        return _floor_tex(n, s, n_tex=_n_tex(size, 2 * p, k - 1)) if d > 1 and n >= 0 \
-            else None
+        return (2 * p, k - 1, True, False) if d > 1 else None
     if rule == "padding_once":
-        n = size + p - d * (k - 1) - 1
-        return _floor_tex(n, s, n_tex=_n_tex(size, p, d * (k - 1))) if p > 0 and n >= 0 \
-            else None
+        return (p, d * (k - 1), True, False) if p > 0 else None
     if rule == "ceil_not_floor":
-        return _ceil_tex(n, s, n_tex=tex) if n >= 0 and n % s else None
+        return 2 * p, d * (k - 1), True, True
     return None
+
+
+def _learner_size(rule: str, size: int, k: int, s: int, p: int, d: int) -> int | None:
+    """A conv's size as a wrong rule works it (None: the rule does not apply)."""
+    terms = _learner_terms(rule, k, p, d)
+    if terms is None:
+        return None
+    pads, span, plus, ceil = terms
+    n = size + pads - span - 1
+    if n < 0 or (ceil and n % s == 0):  # (ceil where the floor drops nothing is no change)
+        return None
+    return (_cdiv(n, s) if ceil else n // s) + (1 if plus else 0)
+
+
+def _learner_tex(rule: str, size: int, k: int, s: int, p: int, d: int) -> str:
+    """The MathJax of _learner_size's computation, where the rule applies."""
+    pads, span, plus, ceil = _learner_terms(rule, k, p, d)  # type: ignore[misc]
+    n = size + pads - span - 1
+    return (_ceil_tex if ceil else _floor_tex)(n, s, plus, _n_tex(size, pads, span))[1]
 
 
 _INVERSE_ARGS = {"kernel_size": "kernel", "stride": "stride", "padding": "padding"}
@@ -700,12 +850,13 @@ def _inverse(params: Mapping[str, Any], claims: Claims) -> Worked:
         hits = []
         for value in range(lo, hi + 1):
             cfg = {**known, name: value}
-            got = _learner_size(rule, size, cfg["kernel_size"], cfg["stride"],
-                                cfg["padding"], cfg["dilation"])
-            if got is not None and got[0] == target:
-                hits.append((value, got[1], cfg))
-        if len(hits) == 1:
-            value, tex, cfg = hits[0]
+            if _learner_size(rule, size, cfg["kernel_size"], cfg["stride"], cfg["padding"],
+                             cfg["dilation"]) == target:
+                hits.append((value, cfg))
+        if len(hits) == 1:  # its computation written out
+            value, cfg = hits[0]
+            tex = _learner_tex(rule, size, cfg["kernel_size"], cfg["stride"], cfg["padding"],
+                               cfg["dilation"])
             head = _DIM_RULES[rule][1]
             note = {"no_dilation": f" ({_span(cfg['kernel_size'], cfg['dilation'])})",
                     "padding_once": f" ({_once(cfg['padding'])})"}.get(rule, "")
@@ -1017,14 +1168,18 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
     spatial, cells = _plane(claim["input"])
     index = list(params["index"])
 
+    outs, flat = avg_values(layer, spatial, cells)
+    right = flat[index[0] if len(outs) == 1 else index[0] * outs[1] + index[1]]
+    divisor = avg_divisor(layer, spatial, index).divisor
+    total = right * divisor  # the window's sum
+
     def value(**change: Any) -> Fraction:
+        """The output by a layer with `change` made to its args (None: left out): the
+        same window (neither argument moves one), its sum over that layer's divisor."""
         args = {k: v for k, v in data["args"].items() if k not in change}
         args.update({k: v for k, v in change.items() if v is not None})
-        outs, flat = avg_values(_layer({"type": data["type"], "args": args}), spatial, cells)
-        return flat[index[0] if len(outs) == 1 else index[0] * outs[1] + index[1]]
-
-    divisor = avg_divisor(layer, spatial, index).divisor
-    total = value() * divisor  # the window's sum
+        changed = _layer({"type": data["type"], "args": args})
+        return total / avg_divisor(changed, spatial, index).divisor
 
     def said(v: Fraction, why: str) -> tuple[str, str]:
         """The wrong value, its line: `why` with {d}, the divisor the wrong rule uses."""
@@ -1277,6 +1432,7 @@ _FAMILIES: dict[str, Callable[[Mapping[str, Any], Claims], Worked]] = {
     "conv.params": _conv_params,
 }
 FAMILIES = frozenset(_FAMILIES)  # the families some rule speaks of
+_ORDER = {rule: i for i, rule in enumerate(RULES)}
 
 
 def _worked(family: str, params: Mapping[str, Any], claims: Claims) -> Worked:
@@ -1291,19 +1447,44 @@ def _worked(family: str, params: Mapping[str, Any], claims: Claims) -> Worked:
     except (CardgenError, KeyError, IndexError, TypeError, ValueError, AttributeError,
             ArithmeticError):
         return {}  # data not shaped as this family's: no rule applies
-    order = list(RULES)
-    return dict(sorted(found.items(), key=lambda item: order.index(item[0])))
+    return dict(sorted(found.items(), key=lambda item: _ORDER[item[0]]))
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _is_json(value: Any) -> bool:
+    """Whether `value` is already what JSON reads back: dicts with str keys, lists and
+    scalars, no tuples (the rules read nothing else, and change nothing they read)."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _SCALARS and not _is_json(item)):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if type(item) not in _SCALARS and not _is_json(item):
+                return False
+        return True
+    return kind in _SCALARS
 
 
 def _json(value: Any) -> Any:
-    """As `cardgen verify` sees it: JSON, tuples as lists."""
-    return json.loads(json.dumps(value))
+    """As `cardgen verify` sees it: JSON, tuples as lists. A build's params and claims
+    mostly are JSON already: looking costs a fifth of the round trip."""
+    return value if _is_json(value) else json.loads(json.dumps(value))
 
 
 def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list[Mistake]:
     """The named wrong rules that give another answer than `solution.answer`, in RULES
     order; one mistake per distinct wrong answer (the first rule wins)."""
-    worked = _worked(family, _json(params), _json(solution.claims))
+    worker = _FAMILIES.get(family)
+    if worker is None:
+        return []
+    # (_forward reads the claims alone: its families' params need no look)
+    worked = _worked(family, params if worker is _forward else _json(params),
+                     _json(solution.claims))
     first: dict[str, str] = {}  # answer -> the rule the verdict names
     also: dict[str, list[str]] = {}  # answer -> later rules that give it too
     for rule, (answer, _) in worked.items():
@@ -1316,6 +1497,8 @@ def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list
     found = []
     for answer, rule in first.items():
         line, others = worked[rule][1], also.get(answer)
+        if callable(line):
+            line = line()
         if others and line:  # the verdict names one rule; its line says the others too
             line = (f"{line[:-1]}; {' and '.join(others)} give{'s' if len(others) == 1 else ''}"
                     " it too.")
