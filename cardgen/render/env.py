@@ -15,7 +15,7 @@ import hashlib
 import sys
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import jinja2
 from jinja2.bccache import Bucket
@@ -106,12 +106,49 @@ def render(name: str, values: dict[str, Any]) -> str:
         raise
 
 
-class _Figure(NamedTuple):
-    """A diagram in the Worked template. Attributes, not dict keys: jinja's ``fig.svg``
-    tries an attribute first, and a dict raised and caught an AttributeError for each."""
+_SLOT = "\x00"  # marks an argument in a macro's text (no template writes it)
 
-    svg: Markup
-    caption: str
+
+@cache
+def macro_pieces(name: str, macro: str) -> tuple[str, ...]:
+    """The text of ``macro`` in template ``name`` around its arguments: literal pieces,
+    one more than the arguments, each argument once and in order. Joining the pieces
+    with the argument values is the macro's output for values that are markup (jinja
+    writes Markup as it is), without a jinja call: diagrams and Worked fields are
+    filled by the thousand, and a render cost more than the Python that fills them."""
+    made = getattr(template(name).module, macro)
+    slots = [f"{_SLOT}{i}{_SLOT}" for i in range(len(made.arguments))]
+    parts = str(made(*slots)).split(_SLOT)
+    if parts[1::2] != [str(i) for i in range(len(slots))]:
+        raise ValueError(f"{name}: macro {macro} must write each argument once, in order")
+    return tuple(parts[0::2])
+
+
+@cache
+def macro_format(name: str, macro: str) -> str:
+    """:func:`macro_pieces` as a ``str.format`` string, a positional field per argument:
+    ``macro_format(name, macro).format(*values)``."""
+    pieces = [p.replace("{", "{{").replace("}", "}}") for p in macro_pieces(name, macro)]
+    return "".join(p + (f"{{{i}}}" if i < len(pieces) - 1 else "")
+                   for i, p in enumerate(pieces))
+
+
+def macro_fill(name: str, macro: str, values: dict[str, object]) -> str:
+    """``macro`` of template ``name`` filled with ``values`` (by argument name, each
+    markup or a number: written as it is) through :func:`macro_pieces`."""
+    pieces = macro_pieces(name, macro)
+    out = [pieces[0]]
+    for arg, piece in zip(_arguments(name, macro), pieces[1:], strict=True):
+        out += (str(values[arg]), piece)
+    return "".join(out)
+
+
+@cache
+def _arguments(name: str, macro: str) -> tuple[str, ...]:
+    return tuple(getattr(template(name).module, macro).arguments)
+
+
+_WORKED = "worked/steps.html.j2"
 
 
 def render_worked(steps: list[str], diagrams: list[tuple[str, str]]) -> str:
@@ -121,12 +158,22 @@ def render_worked(steps: list[str], diagrams: list[tuple[str, str]]) -> str:
     (MathJax reads the decoded text, so ``\\(a < b\\)`` still typesets; ``\\lt`` also works).
     ``diagrams`` are ``(svg, caption)`` pairs: the SVG comes from our own diagram
     functions and is inserted as markup; the caption is escaped text.
+    The template's macros hold the markup, filled here as pieces (:func:`macro_pieces`);
+    a step that is Markup already (note.inline_html's) is not escaped again.
     """
-    # escaped here, and the template writes them as they are: a step that is Markup
-    # already (note.inline_html's) is not escaped again, one Python call less each
-    figures = [_Figure(Markup(svg), _markup(caption)) for svg, caption in diagrams]
-    return render("worked/steps.html.j2", {"steps": [_markup(s) for s in steps],
-                                           "diagrams": figures}).strip()
+    blocks = []
+    if steps:
+        begin, end = macro_pieces(_WORKED, "steps")
+        open_, close = macro_pieces(_WORKED, "step")
+        # one join: the pieces between two steps are the step's end and the next's start
+        items = open_ + (close + open_).join([_markup(s) for s in steps]) + close
+        blocks.append(begin + items + end)
+    if diagrams:
+        figure = macro_format(_WORKED, "figure")
+        caption = macro_format(_WORKED, "caption")
+        blocks += [figure.format(svg, caption.format(_markup(text)) if text else "")
+                   for svg, text in diagrams]
+    return "\n".join(blocks)  # the template's blocks, one a line
 
 
 def _markup(text: str) -> Markup:

@@ -11,7 +11,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from itertools import repeat
 
-from cardgen.render.env import render
+from markupsafe import escape
+
+from cardgen.render.env import macro_fill, macro_format
 
 WIDTH = 320.0  # viewBox width budget: about 1:1 in a phone's 320-340 px card column
 LABEL = 22.0  # left column for row labels ("in", placement indices)
@@ -166,11 +168,21 @@ def text_elements(items: Sequence[tuple[str, str, str]]) -> str:
     return "".join([f'<text x="{x}" y="{y}">{s}</text>' for x, y, s in items])
 
 
-def render_svg(name: str, *, width: float, height: float, label: str, **parts: object) -> str:
-    """Fill ``templates/diagrams/{name}.svg.j2``; ``label`` is the aria label."""
-    values = {"w": n(width), "h": n(height), "maxw": round(width * ZOOM), "label": label,
+def render_svg(name: str, *, width: float, height: float, label: str,
+               paths: Sequence[tuple[str, str]],
+               labels: Sequence[tuple[str, str]] | None = None, **parts: str) -> str:
+    """Fill ``templates/diagrams/{name}.svg.j2``: its ``svg`` macro, with ``label`` (escaped
+    here) as the aria label, a ``path`` per (class, d) of ``paths``, a ``group`` per
+    (class, texts) of ``labels`` and ``parts`` as they are (markup)."""
+    tname = f"diagrams/{name}.svg.j2"
+    path = macro_format(tname, "path")
+    values = {"w": n(width), "h": n(height), "maxw": round(width * ZOOM),
+              "label": escape(label), "paths": "".join([path.format(*p) for p in paths]),
               **parts}
-    return render(f"diagrams/{name}.svg.j2", values)
+    if labels is not None:
+        group = macro_format(tname, "group")
+        values["labels"] = "".join([group.format(*g) for g in labels])
+    return macro_fill(tname, "svg", values)
 
 
 def assign_lanes(windows: Sequence[tuple[int, int]]) -> list[int]:
