@@ -18,11 +18,15 @@ from cardgen.render.env import render_worked
 _CODE = re.compile(r"`([^`]+)`")
 
 
+def _code_tag(match: re.Match[str]) -> str:  # a function: re expands a template in Python
+    return f"<code>{match.group(1)}</code>"
+
+
 @lru_cache(maxsize=4096)  # forms, captions and fixed steps repeat across a deck
 def inline_html(text: str) -> Markup:
     """Escape text, then turn `code` spans into <code>; MathJax \\( \\) passes through."""
     html = escape(text)  # Markup already: most steps have no code span and are done
-    return html if "`" not in html else Markup(_CODE.sub(r"<code>\1</code>", str(html)))
+    return html if "`" not in html else Markup(_CODE.sub(_code_tag, str(html)))
 
 
 _DRAWN: dict[tuple[str, str], str] = {}
@@ -87,8 +91,12 @@ def spec_json(problem: Problem, solutions: Sequence[Solution],
     return _SPEC_JSON(spec)  # json.dumps(spec, separators=(",", ":"))
 
 
+_SPECIAL = re.compile(r"[&<>'\"]")
+
+
 def _attr(value: str) -> str:
-    return str(escape(value))
+    """``str(escape(value))``; a search is cheaper than escaping text that needs none."""
+    return str(escape(value)) if _SPECIAL.search(value) else value
 
 
 def _mistakes_html(found: list[Mistake]) -> str:
