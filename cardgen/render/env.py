@@ -1,12 +1,13 @@
 """The jinja2 environment and the Anki-facing template text (DESIGN.md §1: render).
 
 Every template is autoescaped: values reach markup only through ``{{ ... }}``, so
-recipe text can never inject tags. Two kinds turn it off, each drawn once per note or
-more: the diagram templates, around numbers and path data that
-:mod:`cardgen.render.diagrams` makes (their text, labels and results, goes through
-``|e``; their SVG is then the one trusted input here, wrapped in ``Markup``); and the
-Worked template, whose steps and captions :func:`render_worked` escapes before it (any
-that is not ``Markup`` already), so no text reaches it unescaped.
+recipe text can never inject tags. The diagram and Worked templates hold their markup
+as macros, drawn once per note or more: their text is filled in Python
+(:func:`macro_pieces`) with values that are markup already. The diagrams' numbers and
+path data are made in :mod:`cardgen.render.diagrams`, which escapes their text (aria
+labels, results); the SVG is then the one trusted input here. :func:`render_worked`
+escapes the steps and captions (any that is not ``Markup`` already), so no text
+reaches the Worked field unescaped.
 """
 
 from __future__ import annotations
@@ -91,21 +92,6 @@ def template(name: str) -> jinja2.Template:
     return environment().get_template(name)
 
 
-def render(name: str, values: dict[str, Any]) -> str:
-    """``Template.render`` less the environment's globals (a few us of a ~10 us render,
-    once per note and diagram): cardgen's templates use none and import no template
-    (the one use of a context's globals). The context is the one
-    ``tmpl.new_context(values, shared=True)`` makes, without globals."""
-    tmpl = template(name)
-    env = tmpl.environment
-    context = env.context_class(env, values, tmpl.name, tmpl.blocks)
-    try:
-        return "".join(tmpl.root_render_func(context))
-    except Exception:
-        tmpl.environment.handle_exception()  # re-raises with template line numbers
-        raise
-
-
 _SLOT = "\x00"  # marks an argument in a macro's text (no template writes it)
 
 
@@ -125,27 +111,10 @@ def macro_pieces(name: str, macro: str) -> tuple[str, ...]:
 
 
 @cache
-def macro_format(name: str, macro: str) -> str:
-    """:func:`macro_pieces` as a ``str.format`` string, a positional field per argument:
-    ``macro_format(name, macro).format(*values)``."""
-    pieces = [p.replace("{", "{{").replace("}", "}}") for p in macro_pieces(name, macro)]
-    return "".join(p + (f"{{{i}}}" if i < len(pieces) - 1 else "")
-                   for i, p in enumerate(pieces))
-
-
-def macro_fill(name: str, macro: str, values: dict[str, object]) -> str:
-    """``macro`` of template ``name`` filled with ``values`` (by argument name, each
-    markup or a number: written as it is) through :func:`macro_pieces`."""
-    pieces = macro_pieces(name, macro)
-    out = [pieces[0]]
-    for arg, piece in zip(_arguments(name, macro), pieces[1:], strict=True):
-        out += (str(values[arg]), piece)
-    return "".join(out)
-
-
-@cache
-def _arguments(name: str, macro: str) -> tuple[str, ...]:
-    return tuple(getattr(template(name).module, macro).arguments)
+def macro_arguments(name: str, macro: str) -> tuple[str, ...]:
+    """The argument names of ``macro`` in template ``name`` (none if it has no such macro)."""
+    made = getattr(template(name).module, macro, None)
+    return tuple(made.arguments) if made is not None else ()
 
 
 _WORKED = "worked/steps.html.j2"
@@ -169,9 +138,10 @@ def render_worked(steps: list[str], diagrams: list[tuple[str, str]]) -> str:
         items = open_ + (close + open_).join([_markup(s) for s in steps]) + close
         blocks.append(begin + items + end)
     if diagrams:
-        figure = macro_format(_WORKED, "figure")
-        caption = macro_format(_WORKED, "caption")
-        blocks += [figure.format(svg, caption.format(_markup(text)) if text else "")
+        f0, f1, f2 = macro_pieces(_WORKED, "figure")
+        c0, c1 = macro_pieces(_WORKED, "caption")
+        # f-strings, not +: Markup's + would escape the piece after it
+        blocks += [f"{f0}{svg}{f1}{f'{c0}{_markup(text)}{c1}' if text else ''}{f2}"
                    for svg, text in diagrams]
     return "\n".join(blocks)  # the template's blocks, one a line
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import cache
 from itertools import repeat
 
 from markupsafe import escape
 
-from cardgen.render.env import macro_fill, macro_format
+from cardgen.render.env import macro_arguments, macro_pieces
 
 WIDTH = 320.0  # viewBox width budget: about 1:1 in a phone's 320-340 px card column
 LABEL = 22.0  # left column for row labels ("in", placement indices)
@@ -174,15 +175,27 @@ def render_svg(name: str, *, width: float, height: float, label: str,
     """Fill ``templates/diagrams/{name}.svg.j2``: its ``svg`` macro, with ``label`` (escaped
     here) as the aria label, a ``path`` per (class, d) of ``paths``, a ``group`` per
     (class, texts) of ``labels`` and ``parts`` as they are (markup)."""
-    tname = f"diagrams/{name}.svg.j2"
-    path = macro_format(tname, "path")
+    frame, names, (p0, p1, p2), (g0, g1, g2) = _figure(name)
     values = {"w": n(width), "h": n(height), "maxw": round(width * ZOOM),
-              "label": escape(label), "paths": "".join([path.format(*p) for p in paths]),
+              "label": escape(label), "paths": "".join([f"{p0}{c}{p1}{d}{p2}" for c, d in paths]),
               **parts}
     if labels is not None:
-        group = macro_format(tname, "group")
-        values["labels"] = "".join([group.format(*g) for g in labels])
-    return macro_fill(tname, "svg", values)
+        values["labels"] = "".join([f"{g0}{c}{g1}{t}{g2}" for c, t in labels])
+    out = [frame[0]]
+    for arg, piece in zip(names, frame[1:], strict=True):
+        out += (str(values[arg]), piece)
+    return "".join(out)
+
+
+@cache
+def _figure(name: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...],
+                                 tuple[str, ...]]:
+    """A diagram template's pieces: the ``svg`` macro's and its arguments, the ``path``
+    macro's and the ``group`` macro's (``("", "", "")`` if it has none)."""
+    tname = f"diagrams/{name}.svg.j2"
+    group = macro_pieces(tname, "group") if macro_arguments(tname, "group") else ("",) * 3
+    return (macro_pieces(tname, "svg"), macro_arguments(tname, "svg"),
+            macro_pieces(tname, "path"), group)
 
 
 def assign_lanes(windows: Sequence[tuple[int, int]]) -> list[int]:
