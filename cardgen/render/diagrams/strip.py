@@ -6,7 +6,7 @@ and the condensing of a long strip around them (``templates/diagrams/sliding_str
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import accumulate, groupby, repeat
+from itertools import accumulate, repeat
 
 from cardgen.render.diagrams.geometry import (
     CELL,
@@ -171,8 +171,11 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     kinds = [*st.kinds, *["ghost"] * ghost] if ghost else st.kinds
     for a, b in segments:  # one strip per run of cells of one kind
         c = a
-        for kind, run in groupby(kinds[a:b]):
-            d = c + sum(1 for _ in run)
+        while c < b:
+            kind = kinds[c]
+            d = c + 1
+            while d < b and kinds[d] == kind:
+                d += 1
             lay.cells(_CELL_CLASS[kind], xs[c], y, cw, d - c, CELL_H)
             c = d
     for k in range(1, len(segments)):
