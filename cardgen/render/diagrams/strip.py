@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
+from typing import NamedTuple
 
 from cardgen.render.diagrams.geometry import (
     CELL,
@@ -40,6 +41,9 @@ class Strip:
     extra: bool = False  # ceil mode adds one more placement
     dropped: bool = False  # ... which PyTorch drops (it would start past the input)
     outputs: bool = False  # draw the output strip (transposed)
+    # what kinds, labels, lo and hi are a function of (no two strips with the same key
+    # differ in them), for the memo of input strips drawn; () draws the strip afresh
+    key: tuple[object, ...] = ()
     lay: Layers = field(default_factory=Layers)
 
     @property
@@ -125,26 +129,35 @@ _CELL_CLASS = {"in": "cg-cell", "pad": "cg-pad", "zero": "cg-zero", "crop": "cg-
 _BANDS = ("cg-band cg-win0", "cg-band cg-win1", "cg-band cg-win2")  # by placement % 3
 
 
-def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
-    """Lay out the strip, the placement rows, and (transposed) the output strip.
+class _Row(NamedTuple):
+    """The input strip as drawn: its layout and its layers (class, items) in first use."""
 
-    Written for speed (a strip or two per note): paths go straight into the layers'
-    lists, a row's or a cell's path is one f-string of :func:`n`'s numbers (what
-    ``Layers.rect`` writes), and runs of cells are found once, not cell by cell."""
-    lay = st.lay
-    paths, texts = lay.paths, lay.texts
+    shown: list[bool]
+    cw: float
+    xs: list[float]  # each cell's left edge, then the right end
+    kinds: list[str]
+    paths: tuple[tuple[str, tuple[str, ...]], ...]
+    texts: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...]
+
+
+# The input strips drawn, by what they are a function of (Strip.key, the ghost cells,
+# the runs shown and the room on the right): a deck draws the same input with many
+# kernels. Started afresh when full.
+_ROWS: dict[tuple[object, ...], _Row] = {}
+_ROWS_MAX = 2048
+
+
+def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: float) -> _Row:
+    """Lay out the strip's cells (the shown ones in runs, elided ones in the gaps) and
+    draw them with their labels and the struck-through cropped cells."""
     axis = len(st.kinds)
-    count, span, lo, hi = st.count, st.span, st.lo, st.hi
-    ghost = max(0, st.start(count) + span - axis) if st.extra else 0
     total = axis + ghost
-    segments = _shown_cells(st, total)
     if len(segments) == 1 and segments[0] == (0, total):
         shown = [True] * total
     else:
         shown = [False] * total
         for a, b in segments:
             shown[a:b] = [True] * (b - a)
-    right = 14.0 if st.extra else 4.0
     n_shown = sum([b - a for a, b in segments])
     cw = min(CELL, (WIDTH - LABEL - right - GAP_W * (len(segments) - 1)) / n_shown)
 
@@ -161,11 +174,8 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
         x = edges.pop()
         xs[a:b] = edges
     xs[total] = x
-    width = x + right
 
-    def xr(c: int) -> float:  # a cell's right edge (its left edge if elided)
-        return xs[c] + cw if shown[c] else xs[c]
-
+    lay = Layers()
     y = 3.0
     mid = y + CELL_H / 2
     kinds = [*st.kinds, *["ghost"] * ghost] if ghost else st.kinds
@@ -179,7 +189,56 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
             lay.cells(_CELL_CLASS[kind], xs[c], y, cw, d - c, CELL_H)
             c = d
     for k in range(1, len(segments)):
-        texts["cg-tm"].append((n(xs[segments[k - 1][1]]), n(mid), "…"))
+        lay.text("cg-tm", xs[segments[k - 1][1]], mid, "…")
+    lay.text("cg-tl", LABEL - 4, mid, "in")
+    labels = st.labels
+    numbered = [c for a, b in clip_runs(segments, 0, axis) for c in range(a, b) if labels[c]]
+    half = cw / 2
+    cell_labels(lay, [xs[c] + half for c in numbered], [labels[c] for c in numbered], cw,
+                mid)
+    # cropped cells (the ones outside [lo, hi), see Strip) are struck through
+    for a, b in [*clip_runs(segments, 0, st.lo), *clip_runs(segments, st.hi, axis)]:
+        for c in range(a, b):
+            lay.line("cg-cropx", xs[c] + 2, y + CELL_H - 2, xs[c] + cw - 2, y + 2)
+    return _Row(shown, cw, xs, kinds, tuple((c, tuple(d)) for c, d in lay.paths.items()),
+                tuple((c, tuple(t)) for c, t in lay.texts.items()))
+
+
+def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
+    """Lay out the strip, the placement rows, and (transposed) the output strip.
+
+    Written for speed (a strip or two per note): the input strip comes from a memo when
+    it was drawn before (:data:`_ROWS`), paths go straight into the layers' lists, and a
+    row's or a cell's path is one f-string of :func:`n`'s numbers (what ``Layers.rect``
+    writes)."""
+    lay = st.lay
+    paths, texts = lay.paths, lay.texts
+    axis = len(st.kinds)
+    count, span, lo, hi = st.count, st.span, st.lo, st.hi
+    ghost = max(0, st.start(count) + span - axis) if st.extra else 0
+    segments = _shown_cells(st, axis + ghost)
+    right = 14.0 if st.extra else 4.0
+    key = (st.key, ghost, tuple(segments), right)
+    row = _ROWS.get(key) if st.key else None
+    if row is None:
+        row = _input_row(st, ghost, segments, right)
+        if st.key:
+            if len(_ROWS) >= _ROWS_MAX:
+                _ROWS.clear()
+            _ROWS[key] = row
+    # the layers are empty here: the row's classes come first, in its own order
+    for cls, ds in row.paths:
+        paths[cls].extend(ds)
+    for cls, items in row.texts:
+        texts[cls].extend(items)
+    shown, cw, xs, kinds = row.shown, row.cw, row.xs, row.kinds
+    width = xs[-1] + right
+    half = cw / 2
+
+    def xr(c: int) -> float:  # a cell's right edge (its left edge if elided)
+        return xs[c] + cw if shown[c] else xs[c]
+
+    y = 3.0
     # the floor: cells after the last placement are never read. Red (cg-left) only for
     # input cells, which are input lost; unread padding (cg-unread) loses nothing.
     last_end = st.read_end
@@ -193,16 +252,6 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
                 d += 1
             lay.rect("cg-left" if is_in else "cg-unread", xs[c], y, xr(d - 1) - xs[c], CELL_H)
             c = d
-    texts["cg-tl"].append((n(LABEL - 4), n(mid), "in"))
-    labels = st.labels
-    numbered = [c for a, b in clip_runs(segments, 0, axis) for c in range(a, b) if labels[c]]
-    half = cw / 2
-    cell_labels(lay, [xs[c] + half for c in numbered], [labels[c] for c in numbered], cw,
-                mid)
-    # cropped cells (the ones outside [lo, hi), see Strip) are struck through
-    for a, b in [*clip_runs(segments, 0, lo), *clip_runs(segments, hi, axis)]:
-        for c in range(a, b):
-            lay.line("cg-cropx", xs[c] + 2, y + CELL_H - 2, xs[c] + cw - 2, y + 2)
 
     # one row per placement drawn: the kernel's taps, dilation gaps left empty
     rows = _rows(count)
