@@ -72,8 +72,9 @@ def rect_path(x: float, y: float, w: float, h: float) -> str:
 class Layers:
     """Path data and labels grouped by CSS class, in first-use order.
 
-    The templates write label texts unescaped, so they must be numbers or fixed symbols;
-    text from outside (the aria label, a result) is escaped by the template itself.
+    Label texts are written unescaped, so they must be numbers or fixed symbols; text
+    from outside (the aria label, a result) is escaped by :func:`render_svg` or the
+    diagram's own module.
     """
 
     __slots__ = ("paths", "texts")
@@ -164,8 +165,8 @@ def _strip_path(x: float, y: float, widths: Sequence[float], h: float) -> str:
 
 def text_elements(items: Sequence[tuple[str, str, str]]) -> str:
     """``<text x="x" y="y">s</text>`` for each (x, y, s), unescaped (see :class:`Layers`).
-    Made here, not in the templates' loops: a diagram has dozens of labels, and a jinja
-    loop cost more per label (seven pieces yielded and joined) than the rest of drawing it."""
+    Made here, not in a template: a diagram has dozens of labels, and a jinja loop cost
+    more per label (seven pieces yielded and joined) than the rest of drawing it."""
     return "".join([f'<text x="{x}" y="{y}">{s}</text>' for x, y, s in items])
 
 
