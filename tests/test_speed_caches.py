@@ -107,3 +107,23 @@ def test_exact_tolist_fast_path_is_the_nesting() -> None:
         assert nested == longer
         if shape == (3,):
             assert nested == flat and nested is not flat  # a list of its own
+
+
+def test_strips_from_the_input_row_memo_are_the_strips_drawn_afresh() -> None:
+    from cardgen.render.diagrams import sliding_strip, strip, transposed_strip
+
+    cases = [lambda: sliding_strip(7, 3, 2, 1, 1), lambda: sliding_strip(7, 2, 1, 1, 1),
+             lambda: sliding_strip(7, 3, 2, 1, 1, ceil_mode=True),
+             lambda: sliding_strip(64, 3, 1, 1, 1, dilation=2),
+             lambda: sliding_strip(64, 5, 3, 1, 1),
+             lambda: transposed_strip(5, 3, 2, 1, 1), lambda: transposed_strip(5, 4, 2, 3, 0),
+             lambda: transposed_strip(40, 3, 2, 1, 1, dilation=2)]
+    strip._ROWS.clear()
+    fresh = []
+    for draw in cases:  # each drawn with an empty memo
+        fresh.append(draw())
+        strip._ROWS.clear()
+    for draw in cases:  # the memo fills (the first two share their input row) ...
+        draw()
+    assert [draw() for draw in cases] == fresh  # ... and every row comes from it
+    assert strip._ROWS

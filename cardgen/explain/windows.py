@@ -156,16 +156,27 @@ def gaps_skipped(size: int, kernel: int, stride: int, padding: int, dilation: in
     start at stride*i (padded coordinates), with taps every `dilation` cells."""
     if out >= 1 and dilation == 1 and stride <= kernel:
         return ""  # windows of adjacent taps that overlap or touch: one run, no gap
-    taps = {i * stride + j * dilation for i in range(out) for j in range(kernel)}
     reach = (out - 1) * stride + dilation * (kernel - 1) + 1
-    skipped = [c for c in range(size) if c + padding < reach and c + padding not in taps]
-    if not skipped:
+    end = min(padding + size, reach)  # the input cells in reach, padded coordinates
+    if end <= padding:
         return ""
-    shown = ", ".join(map(str, skipped[:4])) + (", ..." if len(skipped) > 4 else "")
+    # the cells the taps read, marked a tap at a time (a slice each: a diagram's label
+    # is made per note, and a set of every window's taps cost more than the drawing)
+    read = bytearray(reach)
+    for j in range(kernel if out > 0 else 0):
+        read[j * dilation:j * dilation + (out - 1) * stride + 1:stride] = b"\x01" * out
+    count = read.count(0, padding, end)
+    if not count:
+        return ""
+    first: list[int] = []
+    at = padding - 1
+    while len(first) < 4 and (at := read.find(0, at + 1, end)) >= 0:
+        first.append(at - padding)
+    shown = ", ".join(map(str, first)) + (", ..." if count > 4 else "")
     why = "the dilation gaps" if dilation > 1 else f"stride {stride} > kernel {kernel}"
-    noun = "cell" if len(skipped) == 1 else "cells"
-    return (f"{why} skip{'s' if dilation == 1 else ''} {len(skipped)} input {noun} "
-            f"({shown}): no window reads {'it' if len(skipped) == 1 else 'them'}")
+    noun = "cell" if count == 1 else "cells"
+    return (f"{why} skip{'s' if dilation == 1 else ''} {count} input {noun} "
+            f"({shown}): no window reads {'it' if count == 1 else 'them'}")
 
 
 def pool_padding_refused(kernel: int, padding: int) -> str:

@@ -1,12 +1,13 @@
 """The jinja2 environment and the Anki-facing template text (DESIGN.md §1: render).
 
 Every template is autoescaped: values reach markup only through ``{{ ... }}``, so
-recipe text can never inject tags. Two kinds turn it off, each drawn once per note or
-more: the diagram templates, around numbers and path data that
-:mod:`cardgen.render.diagrams` makes (their text, labels and results, goes through
-``|e``; their SVG is then the one trusted input here, wrapped in ``Markup``); and the
-Worked template, whose steps and captions :func:`render_worked` escapes before it (any
-that is not ``Markup`` already), so no text reaches it unescaped.
+recipe text can never inject tags. The diagram and Worked templates hold their markup
+as macros, drawn once per note or more: their text is filled in Python
+(:func:`macro_pieces`) with values that are markup already. The diagrams' numbers and
+path data are made in :mod:`cardgen.render.diagrams`, which escapes their text (aria
+labels, results); the SVG is then the one trusted input here. :func:`render_worked`
+escapes the steps and captions (any that is not ``Markup`` already), so no text
+reaches the Worked field unescaped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import hashlib
 import sys
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import jinja2
 from jinja2.bccache import Bucket
@@ -91,27 +92,32 @@ def template(name: str) -> jinja2.Template:
     return environment().get_template(name)
 
 
-def render(name: str, values: dict[str, Any]) -> str:
-    """``Template.render`` less the environment's globals (a few us of a ~10 us render,
-    once per note and diagram): cardgen's templates use none and import no template
-    (the one use of a context's globals). The context is the one
-    ``tmpl.new_context(values, shared=True)`` makes, without globals."""
-    tmpl = template(name)
-    env = tmpl.environment
-    context = env.context_class(env, values, tmpl.name, tmpl.blocks)
-    try:
-        return "".join(tmpl.root_render_func(context))
-    except Exception:
-        tmpl.environment.handle_exception()  # re-raises with template line numbers
-        raise
+_SLOT = "\x00"  # marks an argument in a macro's text (no template writes it)
 
 
-class _Figure(NamedTuple):
-    """A diagram in the Worked template. Attributes, not dict keys: jinja's ``fig.svg``
-    tries an attribute first, and a dict raised and caught an AttributeError for each."""
+@cache
+def macro_pieces(name: str, macro: str) -> tuple[str, ...]:
+    """The text of ``macro`` in template ``name`` around its arguments: literal pieces,
+    one more than the arguments, each argument once and in order. Joining the pieces
+    with the argument values is the macro's output for values that are markup (jinja
+    writes Markup as it is), without a jinja call: diagrams and Worked fields are
+    filled by the thousand, and a render cost more than the Python that fills them."""
+    made = getattr(template(name).module, macro)
+    slots = [f"{_SLOT}{i}{_SLOT}" for i in range(len(made.arguments))]
+    parts = str(made(*slots)).split(_SLOT)
+    if parts[1::2] != [str(i) for i in range(len(slots))]:
+        raise ValueError(f"{name}: macro {macro} must write each argument once, in order")
+    return tuple(parts[0::2])
 
-    svg: Markup
-    caption: str
+
+@cache
+def macro_arguments(name: str, macro: str) -> tuple[str, ...]:
+    """The argument names of ``macro`` in template ``name`` (none if it has no such macro)."""
+    made = getattr(template(name).module, macro, None)
+    return tuple(made.arguments) if made is not None else ()
+
+
+_WORKED = "worked/steps.html.j2"
 
 
 def render_worked(steps: list[str], diagrams: list[tuple[str, str]]) -> str:
@@ -121,12 +127,23 @@ def render_worked(steps: list[str], diagrams: list[tuple[str, str]]) -> str:
     (MathJax reads the decoded text, so ``\\(a < b\\)`` still typesets; ``\\lt`` also works).
     ``diagrams`` are ``(svg, caption)`` pairs: the SVG comes from our own diagram
     functions and is inserted as markup; the caption is escaped text.
+    The template's macros hold the markup, filled here as pieces (:func:`macro_pieces`);
+    a step that is Markup already (note.inline_html's) is not escaped again.
     """
-    # escaped here, and the template writes them as they are: a step that is Markup
-    # already (note.inline_html's) is not escaped again, one Python call less each
-    figures = [_Figure(Markup(svg), _markup(caption)) for svg, caption in diagrams]
-    return render("worked/steps.html.j2", {"steps": [_markup(s) for s in steps],
-                                           "diagrams": figures}).strip()
+    blocks = []
+    if steps:
+        begin, end = macro_pieces(_WORKED, "steps")
+        open_, close = macro_pieces(_WORKED, "step")
+        # one join: the pieces between two steps are the step's end and the next's start
+        items = open_ + (close + open_).join([_markup(s) for s in steps]) + close
+        blocks.append(begin + items + end)
+    if diagrams:
+        f0, f1, f2 = macro_pieces(_WORKED, "figure")
+        c0, c1 = macro_pieces(_WORKED, "caption")
+        # f-strings, not +: Markup's + would escape the piece after it
+        blocks += [f"{f0}{svg}{f1}{f'{c0}{_markup(text)}{c1}' if text else ''}{f2}"
+                   for svg, text in diagrams]
+    return "\n".join(blocks)  # the template's blocks, one a line
 
 
 def _markup(text: str) -> Markup:

@@ -18,15 +18,15 @@ from cardgen.render.env import render_worked
 _CODE = re.compile(r"`([^`]+)`")
 
 
-def _code_tag(match: re.Match[str]) -> str:
+def _code_tag(match: re.Match[str]) -> str:  # a function: re expands a template in Python
     return f"<code>{match.group(1)}</code>"
 
 
 @lru_cache(maxsize=4096)  # forms, captions and fixed steps repeat across a deck
 def inline_html(text: str) -> Markup:
     """Escape text, then turn `code` spans into <code>; MathJax \\( \\) passes through."""
-    html = str(escape(text))
-    return Markup(_CODE.sub(_code_tag, html) if "`" in html else html)
+    html = escape(text)  # Markup already: most steps have no code span and are done
+    return html if "`" not in html else Markup(_CODE.sub(_code_tag, str(html)))
 
 
 _DRAWN: dict[tuple[str, str], str] = {}
@@ -38,8 +38,9 @@ _DRAWN_MAX = 8192
 def draw(diagram: Diagram) -> str:
     """Diagrams are pure functions of their arguments, and decks repeat them: cache.
     The key is the repr of the arguments (ints, strings and lists of them), which is
-    exact and cheaper than canonical JSON."""
-    key = (diagram.kind, repr(sorted(diagram.args.items())))
+    exact and cheaper than canonical JSON; the families write them in one order, and
+    the same arguments in another would only be drawn again."""
+    key = (diagram.kind, repr(diagram.args))  # args in another order: a miss, no error
     svg = _DRAWN.get(key)
     if svg is None:
         svg = DIAGRAMS[diagram.kind](**diagram.args)
@@ -64,7 +65,7 @@ def front_html(solution: Solution) -> str:
 
 def worked_html(solution: Solution) -> str:
     return render_worked([inline_html(s) for s in solution.steps],
-                         [(Markup(draw(d)), inline_html(d.caption)) for d in solution.diagrams])
+                         [(draw(d), inline_html(d.caption)) for d in solution.diagrams])
 
 
 _SPEC_JSON = compact_json(sort_keys=False)
@@ -90,8 +91,12 @@ def spec_json(problem: Problem, solutions: Sequence[Solution],
     return _SPEC_JSON(spec)  # json.dumps(spec, separators=(",", ":"))
 
 
+_SPECIAL = re.compile(r"[&<>'\"]")
+
+
 def _attr(value: str) -> str:
-    return str(escape(value))
+    """``str(escape(value))``; a search is cheaper than escaping text that needs none."""
+    return str(escape(value)) if _SPECIAL.search(value) else value
 
 
 def _mistakes_html(found: list[Mistake]) -> str:

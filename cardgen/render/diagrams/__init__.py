@@ -22,9 +22,11 @@ The numbers come from :mod:`cardgen.solver`, never re-derived here.
 
 Speed: a build draws a diagram or two per note within a budget of tens of
 microseconds, so the hot paths here avoid per-call work that adds nothing: numbers are
-formatted through a memo (:func:`.geometry.n`), the templates are flat (no macros) and
-loaded once, and they write numbers and path data without escaping them (they are made
-here from floats and hold no markup characters); text that comes from outside is escaped.
+formatted through a memo (:func:`.geometry.n`); each template holds its markup as
+macros whose text is read once and filled here with f-strings (no jinja call per
+diagram, :func:`.geometry.render_svg`), numbers and path data written as they are (they
+are made here from floats and hold no markup characters), text from outside escaped;
+a strip's input row is drawn once per configuration (:data:`.strip._ROWS`).
 
 Each function is re-exported here under its kind's name, so ``diagrams.sliding_strip``
 is the function, which hides the submodule of that name: import from the submodule

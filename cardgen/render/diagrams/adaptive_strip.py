@@ -13,12 +13,16 @@ from cardgen.render.diagrams.geometry import (
     assign_lanes,
     cell_labels,
     index_labels,
+    n,
     render_svg,
     sparse_indices,
     true_runs,
     window_list,
 )
 from cardgen.solver.windows import adaptive_windows, read_counts
+
+_BANDS = ("cg-band cg-win0", "cg-band cg-win1", "cg-band cg-win2")  # window i: i % 3
+_OUTS = ("cg-o cg-win0", "cg-o cg-win1", "cg-o cg-win2")  # output i, like its window
 
 
 def adaptive_strip(size: int, out: int) -> str:
@@ -58,9 +62,12 @@ def adaptive_strip(size: int, out: int) -> str:
     pitch, band_h = 15.0, 12.0
     centres = []
     tags = []
+    paths = lay.paths
+    nbh = n(band_h)
     for i, ((a, b), lane) in enumerate(zip(wins, lanes, strict=True)):
         bx, by, bw = x0 + a * cw + 1, yb + lane * pitch, (b - a) * cw - 2
-        lay.rect(f"cg-band cg-win{i % 3}", bx, by, bw, band_h)
+        if bw > 0:  # Layers.rect's path, written here: a band per window
+            paths[_BANDS[i % 3]].append(f"M{n(bx)} {n(by)}h{n(bw)}v{nbh}h{n(-bw)}z")
         centres.append((bx + bw / 2, by + band_h))
         tags.append((bx + bw / 2, by + band_h / 2, f"[{a},{b})", bw))
     if all(bw >= CHAR_S * len(t) + 3 for *_, t, bw in tags):  # all or none
@@ -69,10 +76,11 @@ def adaptive_strip(size: int, out: int) -> str:
 
     # the output cells, each linked to its window and coloured like it
     yo = yb + (max(lanes) + 1) * pitch + 12
+    cell = f" {n(yo)}h{n(ow)}v{n(CELL_H)}h{n(-ow)}z"  # an output cell, after its x
     for i, (cx, cy) in enumerate(centres):
         if out <= LINKS_MAX:  # beyond that the lines are a blur: colour links them
             lay.line("cg-link", cx, cy, x0 + (i + 0.5) * ow, yo)
-        lay.rect(f"cg-o cg-win{i % 3}", x0 + i * ow, yo, ow, CELL_H)
+        paths[_OUTS[i % 3]].append(f"M{n(x0 + i * ow)}{cell}")
     if ow >= 8:
         lay.cells("cg-grid", x0, yo, ow, out, CELL_H)
     else:  # narrow cells in alternating colours need no separators

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import cache
 from itertools import repeat
 
-from cardgen.render.env import render
+from markupsafe import escape
+
+from cardgen.render.env import macro_arguments, macro_pieces
 
 WIDTH = 320.0  # viewBox width budget: about 1:1 in a phone's 320-340 px card column
 LABEL = 22.0  # left column for row labels ("in", placement indices)
@@ -69,8 +72,9 @@ def rect_path(x: float, y: float, w: float, h: float) -> str:
 class Layers:
     """Path data and labels grouped by CSS class, in first-use order.
 
-    The templates write label texts unescaped, so they must be numbers or fixed symbols;
-    text from outside (the aria label, a result) is escaped by the template itself.
+    Label texts are written unescaped, so they must be numbers or fixed symbols; text
+    from outside (the aria label, a result) is escaped by :func:`render_svg` or the
+    diagram's own module.
     """
 
     __slots__ = ("paths", "texts")
@@ -161,16 +165,38 @@ def _strip_path(x: float, y: float, widths: Sequence[float], h: float) -> str:
 
 def text_elements(items: Sequence[tuple[str, str, str]]) -> str:
     """``<text x="x" y="y">s</text>`` for each (x, y, s), unescaped (see :class:`Layers`).
-    Made here, not in the templates' loops: a diagram has dozens of labels, and a jinja
-    loop cost more per label (seven pieces yielded and joined) than the rest of drawing it."""
+    Made here, not in a template: a diagram has dozens of labels, and a jinja loop cost
+    more per label (seven pieces yielded and joined) than the rest of drawing it."""
     return "".join([f'<text x="{x}" y="{y}">{s}</text>' for x, y, s in items])
 
 
-def render_svg(name: str, *, width: float, height: float, label: str, **parts: object) -> str:
-    """Fill ``templates/diagrams/{name}.svg.j2``; ``label`` is the aria label."""
-    values = {"w": n(width), "h": n(height), "maxw": round(width * ZOOM), "label": label,
+def render_svg(name: str, *, width: float, height: float, label: str,
+               paths: Sequence[tuple[str, str]],
+               labels: Sequence[tuple[str, str]] | None = None, **parts: str) -> str:
+    """Fill ``templates/diagrams/{name}.svg.j2``: its ``svg`` macro, with ``label`` (escaped
+    here) as the aria label, a ``path`` per (class, d) of ``paths``, a ``group`` per
+    (class, texts) of ``labels`` and ``parts`` as they are (markup)."""
+    frame, names, (p0, p1, p2), (g0, g1, g2) = _figure(name)
+    values = {"w": n(width), "h": n(height), "maxw": round(width * ZOOM),
+              "label": escape(label), "paths": "".join([f"{p0}{c}{p1}{d}{p2}" for c, d in paths]),
               **parts}
-    return render(f"diagrams/{name}.svg.j2", values)
+    if labels is not None:
+        values["labels"] = "".join([f"{g0}{c}{g1}{t}{g2}" for c, t in labels])
+    out = [frame[0]]
+    for arg, piece in zip(names, frame[1:], strict=True):
+        out += (str(values[arg]), piece)
+    return "".join(out)
+
+
+@cache
+def _figure(name: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...],
+                                 tuple[str, ...]]:
+    """A diagram template's pieces: the ``svg`` macro's and its arguments, the ``path``
+    macro's and the ``group`` macro's (``("", "", "")`` if it has none)."""
+    tname = f"diagrams/{name}.svg.j2"
+    group = macro_pieces(tname, "group") if macro_arguments(tname, "group") else ("",) * 3
+    return (macro_pieces(tname, "svg"), macro_arguments(tname, "svg"),
+            macro_pieces(tname, "path"), group)
 
 
 def assign_lanes(windows: Sequence[tuple[int, int]]) -> list[int]:

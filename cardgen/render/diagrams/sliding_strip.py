@@ -39,7 +39,8 @@ def sliding_strip(size: int, kernel: int, stride: int, pad_left: int, pad_right:
     count = arith.conv_out(size, kernel, stride, pad_left, dilation, pad_right)
     kinds = ["pad"] * pad_left + ["in"] * size + ["pad"] * pad_right
     labels = [""] * pad_left + index_labels(size) + [""] * pad_right
-    st = Strip(kinds, labels, 0, len(kinds), kernel, dilation, stride, count)
+    st = Strip(kinds, labels, 0, len(kinds), kernel, dilation, stride, count,
+               key=("padded", size, pad_left, pad_right))
     rest = (len(kinds) - st.span) % stride
     if ceil_mode:
         if pad_left != pad_right:

@@ -6,6 +6,8 @@ and the condensing of a long strip around them (``templates/diagrams/sliding_str
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import accumulate, repeat
+from typing import NamedTuple
 
 from cardgen.render.diagrams.geometry import (
     CELL,
@@ -18,6 +20,8 @@ from cardgen.render.diagrams.geometry import (
     Layers,
     cell_labels,
     clip_runs,
+    index_labels,
+    n,
     render_svg,
 )
 
@@ -37,6 +41,9 @@ class Strip:
     extra: bool = False  # ceil mode adds one more placement
     dropped: bool = False  # ... which PyTorch drops (it would start past the input)
     outputs: bool = False  # draw the output strip (transposed)
+    # what kinds, labels, lo and hi are a function of (no two strips with the same key
+    # differ in them), for the memo of input strips drawn; () draws the strip afresh
+    key: tuple[object, ...] = ()
     lay: Layers = field(default_factory=Layers)
 
     @property
@@ -122,22 +129,40 @@ _CELL_CLASS = {"in": "cg-cell", "pad": "cg-pad", "zero": "cg-zero", "crop": "cg-
 _BANDS = ("cg-band cg-win0", "cg-band cg-win1", "cg-band cg-win2")  # by placement % 3
 
 
-def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
-    """Lay out the strip, the placement rows, and (transposed) the output strip."""
-    lay = st.lay
+class _Row(NamedTuple):
+    """The input strip as drawn: its layout and its layers (class, items) in first use."""
+
+    shown: list[bool]
+    cw: float
+    xs: list[float]  # each cell's left edge, then the right end
+    kinds: list[str]
+    paths: tuple[tuple[str, tuple[str, ...]], ...]
+    texts: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...]
+
+
+# The input strips drawn, by what they are a function of (Strip.key, the ghost cells,
+# the runs shown and the room on the right): a deck draws the same input with many
+# kernels. Started afresh when full.
+_ROWS: dict[tuple[object, ...], _Row] = {}
+_ROWS_MAX = 2048
+
+
+def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: float) -> _Row:
+    """Lay out the strip's cells (the shown ones in runs, elided ones in the gaps) and
+    draw them with their labels and the struck-through cropped cells."""
     axis = len(st.kinds)
-    extra_start = st.start(st.count) if st.extra else None
-    ghost = max(0, extra_start + st.span - axis) if extra_start is not None else 0
     total = axis + ghost
-    segments = _shown_cells(st, total)
-    shown = [False] * total
-    for a, b in segments:
-        shown[a:b] = [True] * (b - a)
-    right = 14.0 if st.extra else 4.0
+    if len(segments) == 1 and segments[0] == (0, total):
+        shown = [True] * total
+    else:
+        shown = [False] * total
+        for a, b in segments:
+            shown[a:b] = [True] * (b - a)
     n_shown = sum([b - a for a, b in segments])
     cw = min(CELL, (WIDTH - LABEL - right - GAP_W * (len(segments) - 1)) / n_shown)
 
-    # x of each cell's left edge; elided cells sit in the middle of their gap
+    # x of each cell's left edge; elided cells sit in the middle of their gap. The edges
+    # of a run are summed one cell at a time (accumulate), as the layout always was.
     xs: list[float] = [0.0] * (total + 1)
     x = LABEL
     for k, (a, b) in enumerate(segments):
@@ -145,18 +170,15 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
             gap_a = segments[k - 1][1]
             xs[gap_a:a] = [x + GAP_W / 2] * (a - gap_a)
             x += GAP_W
-        for c in range(a, b):
-            xs[c] = x
-            x += cw
+        edges = list(accumulate(repeat(cw, b - a), initial=x))
+        x = edges.pop()
+        xs[a:b] = edges
     xs[total] = x
-    width = x + right
 
-    def xr(c: int) -> float:  # a cell's right edge (its left edge if elided)
-        return xs[c] + cw if shown[c] else xs[c]
-
+    lay = Layers()
     y = 3.0
     mid = y + CELL_H / 2
-    kinds = [*st.kinds, *["ghost"] * ghost]
+    kinds = [*st.kinds, *["ghost"] * ghost] if ghost else st.kinds
     for a, b in segments:  # one strip per run of cells of one kind
         c = a
         while c < b:
@@ -168,19 +190,6 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
             c = d
     for k in range(1, len(segments)):
         lay.text("cg-tm", xs[segments[k - 1][1]], mid, "…")
-    # the floor: cells after the last placement are never read. Red (cg-left) only for
-    # input cells, which are input lost; unread padding (cg-unread) loses nothing.
-    last_end = st.read_end
-    lost = st.unread()[0] > 0
-    for a, b in clip_runs(segments, max(st.lo, last_end), st.hi):
-        c = a
-        while c < b:
-            is_in = kinds[c] == "in"
-            d = c + 1
-            while d < b and (kinds[d] == "in") == is_in:
-                d += 1
-            lay.rect("cg-left" if is_in else "cg-unread", xs[c], y, xr(d - 1) - xs[c], CELL_H)
-            c = d
     lay.text("cg-tl", LABEL - 4, mid, "in")
     labels = st.labels
     numbered = [c for a, b in clip_runs(segments, 0, axis) for c in range(a, b) if labels[c]]
@@ -191,58 +200,121 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     for a, b in [*clip_runs(segments, 0, st.lo), *clip_runs(segments, st.hi, axis)]:
         for c in range(a, b):
             lay.line("cg-cropx", xs[c] + 2, y + CELL_H - 2, xs[c] + cw - 2, y + 2)
+    return _Row(shown, cw, xs, kinds, tuple((c, tuple(d)) for c, d in lay.paths.items()),
+                tuple((c, tuple(t)) for c, t in lay.texts.items()))
+
+
+def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
+    """Lay out the strip, the placement rows, and (transposed) the output strip.
+
+    Written for speed (a strip or two per note): the input strip comes from a memo when
+    it was drawn before (:data:`_ROWS`), paths go straight into the layers' lists, and a
+    row's or a cell's path is one f-string of :func:`n`'s numbers (what ``Layers.rect``
+    writes)."""
+    lay = st.lay
+    paths, texts = lay.paths, lay.texts
+    axis = len(st.kinds)
+    count, span, lo, hi = st.count, st.span, st.lo, st.hi
+    ghost = max(0, st.start(count) + span - axis) if st.extra else 0
+    segments = _shown_cells(st, axis + ghost)
+    right = 14.0 if st.extra else 4.0
+    key = (st.key, ghost, tuple(segments), right)
+    row = _ROWS.get(key) if st.key else None
+    if row is None:
+        row = _input_row(st, ghost, segments, right)
+        if st.key:
+            if len(_ROWS) >= _ROWS_MAX:
+                _ROWS.clear()
+            _ROWS[key] = row
+    # the layers are empty here: the row's classes come first, in its own order
+    for cls, ds in row.paths:
+        paths[cls].extend(ds)
+    for cls, items in row.texts:
+        texts[cls].extend(items)
+    shown, cw, xs, kinds = row.shown, row.cw, row.xs, row.kinds
+    width = xs[-1] + right
+    half = cw / 2
+
+    def xr(c: int) -> float:  # a cell's right edge (its left edge if elided)
+        return xs[c] + cw if shown[c] else xs[c]
+
+    y = 3.0
+    # the floor: cells after the last placement are never read. Red (cg-left) only for
+    # input cells, which are input lost; unread padding (cg-unread) loses nothing.
+    last_end = st.read_end
+    lost = st.unread()[0] > 0
+    for a, b in clip_runs(segments, max(lo, last_end), hi):
+        c = a
+        while c < b:
+            is_in = kinds[c] == "in"
+            d = c + 1
+            while d < b and (kinds[d] == "in") == is_in:
+                d += 1
+            lay.rect("cg-left" if is_in else "cg-unread", xs[c], y, xr(d - 1) - xs[c], CELL_H)
+            c = d
 
     # one row per placement drawn: the kernel's taps, dilation gaps left empty
-    rows = _rows(st.count)
+    rows = _rows(count)
     if st.extra:
-        rows.append(st.count)
+        rows.append(count)
     pitch, bar = 14.0, 10.0
     yr = y + CELL_H + 6
-    reach = st.dilation * (st.kernel - 1)  # first tap to last
+    dilation, step = st.dilation, st.step
+    reach = dilation * (st.kernel - 1)  # first tap to last
+    row_x = n(LABEL - 4)
+    nbar = n(bar)
     for k, i in enumerate(rows):
         ry = yr + k * pitch
         ym = ry + bar / 2
         if i is None:
-            lay.text("cg-tm", LABEL - 8, ym, "⋮")
+            texts["cg-tm"].append((n(LABEL - 8), n(ym), "⋮"))
             continue
-        if i == st.count:
+        if i == count:
             cls = "cg-drop" if st.dropped else "cg-keep"
+            texts["cg-tl"].append((row_x, n(ym), str(i)))
         else:
             cls = _BANDS[i % 3]
-        lay.text("cg-rl" if i < st.count else "cg-tl", LABEL - 4, ym, str(i))
-        first = st.start(i)
+            texts["cg-rl"].append((row_x, n(ym), str(i)))
+        first = lo + i * step
         last = first + reach
-        if st.dilation == 1:
-            lay.rect(cls, xs[first] + 1, ry, xr(last) - xs[first] - 2, bar)
+        if dilation == 1:
+            w = xr(last) - xs[first] - 2
+            if w > 0:  # what Layers.rect writes
+                paths[cls].append(f"M{n(xs[first] + 1)} {n(ry)}h{n(w)}v{nbar}h{n(-w)}z")
         else:
             lay.line("cg-span", xs[first] + half, ym, xr(last) - half, ym)
-            lay.rects(cls, [xs[t] + 1 for t in range(first, last + 1, st.dilation)
+            lay.rects(cls, [xs[t] + 1 for t in range(first, last + 1, dilation)
                             if shown[t]], ry, cw - 2, bar)
-        if i == st.count:
+        if i == count:
             lay.text("cg-bad" if st.dropped else "cg-ok", xr(last) + 7, ym,
                      "✗" if st.dropped else "✓")
     bottom = yr + len(rows) * pitch - (pitch - bar)
-    if last_end < st.hi:  # mark where the last placement ends (red: input is lost)
-        last_row = rows.index(st.count - 1)
+    if last_end < hi:  # mark where the last placement ends (red: input is lost)
+        last_row = rows.index(count - 1)
         lay.line("cg-mark" if lost else "cg-markpad", xr(last_end - 1), y - 2,
                  xr(last_end - 1), yr + last_row * pitch + bar + 2)
 
     if st.outputs:  # output j is the placement starting at lo + j
         yo = bottom + 8
-        lo = st.lo
-        out_runs = [(a - lo, b - lo) for a, b in clip_runs(segments, lo, lo + st.count)]
-        for a, b in out_runs:
-            for j in range(a, b):
-                lay.rect(f"cg-o cg-win{j % 3}", xs[lo + j], yo, cw, CELL_H)
-            lay.cells("cg-grid", xs[lo + a], yo, cw, b - a, CELL_H)
+        out_runs = [(a - lo, b - lo) for a, b in clip_runs(segments, lo, lo + count)]
+        if cw > 0:  # each output cell coloured like its placement (Layers.rect's path)
+            cell = f" {n(yo)}h{n(cw)}v{n(CELL_H)}h{n(-cw)}z"
+            for a, b in out_runs:
+                for j in range(a, b):
+                    paths[_OUTS[j % 3]].append(f"M{n(xs[lo + j])}{cell}")
+                lay.cells("cg-grid", xs[lo + a], yo, cw, b - a, CELL_H)
         for (_, b), (a, _) in zip(out_runs, out_runs[1:], strict=False):
             lay.text("cg-tm", (xr(lo + b - 1) + xs[lo + a]) / 2, yo + CELL_H / 2, "…")
         lay.text("cg-tl", LABEL - 4, yo + CELL_H / 2, "out")
         outs = [j for a, b in out_runs for j in range(a, b)]
-        cell_labels(lay, [xs[lo + j] + half for j in outs], [str(j) for j in outs], cw,
+        cell_labels(lay, [xs[lo + j] + half for j in outs], index_labels(len(outs))
+                    if outs == list(range(len(outs))) else [str(j) for j in outs], cw,
                     yo + CELL_H / 2)
         bottom = yo + CELL_H
     return width, bottom + 3, rows
+
+
+_OUTS = ("cg-o cg-win0", "cg-o cg-win1", "cg-o cg-win2")  # output j, like placement j
 
 
 # the cells of the strip, then the span lines and the end-of-the-floor mark

@@ -27,7 +27,8 @@ def as_direct_conv(size: int, kernel: int, stride: int, pad_left: int, pad_right
     if count < 1:
         raise ValueError(f"the padded, spread input ({hi - lo}) is shorter than the "
                          f"dilated kernel ({span})")
-    st = Strip(kinds, labels, lo, hi, kernel, dilation, 1, count, outputs=True)
+    st = Strip(kinds, labels, lo, hi, kernel, dilation, 1, count, outputs=True,
+               key=("spread", size, stride, pad_left, pad_right))
     dil = f", dilation {dilation}" if dilation > 1 else ""
     label = (f"Transposed conv as a direct conv: {size} inputs spread by stride {stride} "
              f"({count_of(stride - 1, 'zero')} between), implicit padding "

@@ -75,4 +75,4 @@ def values_grid(grid: list[list[int]], window: tuple[tuple[int, int], tuple[int,
     return render_svg("values_grid", width=rx + rw + 2, height=height, label=label,
                       paths=paths, text_class="cg-ts" if small else "cg-t",
                       cells=text_elements(cells),
-                      result=result, result_x=n(rx + rw / 2), result_y=n(ym))
+                      result=escape(result), result_x=n(rx + rw / 2), result_y=n(ym))
