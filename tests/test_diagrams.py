@@ -16,10 +16,10 @@ from cardgen.render import diagrams as D
 from cardgen.render.env import (
     back_template,
     card_css,
-    environment,
     front_template,
     render_worked,
 )
+from cardgen.render.jinja import environment
 from cardgen.render.preview import preview_html
 from cardgen.solver import arith
 from cardgen.solver.windows import adaptive_windows

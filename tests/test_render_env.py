@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
+import sqlite3
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from cardgen.render import env as render_env
-from cardgen.render.env import TemplateCodeCache, make_environment
+from cardgen.render import jinja as render_env
+from cardgen.render.jinja import TemplateCodeCache, make_environment
 from cardgen.resources import templates_dir
 
 
@@ -92,3 +98,70 @@ def test_shipped_templates_load_the_code_jinja_compiles(tmp_path, writes_bytecod
         source, filename, _ = plain.loader.get_source(plain, name)
         bucket = cache.get_bucket(plain, name, filename, source)
         assert bucket.code == plain.compile(source, name, filename)
+
+
+# The macros' text kept on disk (cardgen.render.macros): a build that finds it imports no
+# jinja; a changed template is read again; nothing is written without bytecode.
+_MACRO_BUILD = """
+import sys
+from pathlib import Path
+import cardgen.resources as resources
+folder = Path(sys.argv[1])
+resources.templates_dir = lambda: folder  # before any module takes it by name
+from cardgen.build import build_recipe
+from cardgen.recipes import parse_recipe
+text = ('[deck]\\nname = "Small"\\nseed = 1\\nvariants = 2\\n'
+        '[families."conv.output_size"]\\ncount = 6\\n'
+        '[families."adaptive.windows"]\\ncount = 3\\n')
+build_recipe(parse_recipe(text, "small.toml"), Path(sys.argv[2]), 1750000000)
+print("jinja2" in sys.modules)
+"""
+
+
+def _macro_build(templates: Path, out: Path, write: bool) -> tuple[bool, bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if not write:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONPATH"] = str(Path(__file__).parents[1])
+    result = subprocess.run([sys.executable, "-c", _MACRO_BUILD, str(templates), str(out)],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    [deck] = out.glob("*.apkg")
+    return result.stdout.split()[-1] == "True", deck.read_bytes()
+
+
+def _templates_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "templates"
+    shutil.copytree(templates_dir(), folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def test_kept_macro_text_spares_a_later_build_jinja(tmp_path):
+    folder = _templates_copy(tmp_path)
+    used_jinja, first = _macro_build(folder, tmp_path / "a", write=True)
+    assert used_jinja and list((folder / "__pycache__").glob("macros-*.json"))
+    used_jinja, second = _macro_build(folder, tmp_path / "b", write=True)
+    assert not used_jinja
+    assert second == first
+
+
+def test_a_changed_template_is_not_served_from_kept_macro_text(tmp_path):
+    folder = _templates_copy(tmp_path)
+    _macro_build(folder, tmp_path / "a", write=True)
+    worked = folder / "worked" / "steps.html.j2"
+    text = worked.read_text(encoding="utf-8")
+    assert "<ol" in text
+    worked.write_text(text.replace("<ol", '<ol data-changed="1"', 1), encoding="utf-8")
+    used_jinja, deck = _macro_build(folder, tmp_path / "b", write=True)
+    assert used_jinja
+    image = zipfile.ZipFile(io.BytesIO(deck)).read("collection.anki2")
+    db = tmp_path / "c.anki2"
+    db.write_bytes(image)
+    fields = [row[0] for row in sqlite3.connect(db).execute("SELECT flds FROM notes")]
+    assert fields and all('<ol data-changed="1"' in f for f in fields)
+
+
+def test_macro_text_is_not_kept_when_python_writes_no_bytecode(tmp_path):
+    folder = _templates_copy(tmp_path)
+    used_jinja, _ = _macro_build(folder, tmp_path / "a", write=False)
+    assert used_jinja and not (folder / "__pycache__").exists()

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from markupsafe import Markup
 
-from cardgen.render.env import environment
+from cardgen.render.jinja import environment
 from cardgen.render.mathml import tex_to_mathml
 
 _PAGE = """<!doctype html>
