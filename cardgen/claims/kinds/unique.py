@@ -362,6 +362,13 @@ def _set(data: Any, path: Sequence[Any], value: Any) -> Any:
     if not path:
         return value
     head, rest = path[0], path[1:]
+    # JSON's own containers with the entry there: copied whole and that entry replaced
+    # (what the comprehensions below give them, without a test per entry)
+    if type(data) is dict and type(head) is str and head in data \
+            or type(data) is list and type(head) is int and 0 <= head < len(data):
+        out = data.copy()
+        out[head] = _set(data[head], rest, value)
+        return out
     if isinstance(data, list):
         return [_set(v, rest, value) if i == head else v for i, v in enumerate(data)]
     return {k: _set(v, rest, value) if k == head else v for k, v in data.items()}
