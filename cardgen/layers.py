@@ -128,6 +128,7 @@ class Layer:
     # shape step, budget and wrong answer reads them.
     kind: ClassVar[str]
     ndim: ClassVar[int]
+    _hash: ClassVar[int | None] = None  # the instance's own, once hashed
 
     def __post_init__(self) -> None:
         _fill(self.__dict__, self.type, self.args)
@@ -135,12 +136,12 @@ class Layer:
     def __hash__(self) -> int:
         # Layers key the build's caches (layer steps, plans, claims): hashed once, not per
         # lookup; the dataclass's own hash, of the same fields, made when first asked
-        try:
-            return self._hash  # type: ignore[attr-defined,no-any-return]
-        except AttributeError:
-            value = hash((self.type, self.args))
-            object.__setattr__(self, "_hash", value)
-            return value
+        # (None from the class until then: a new Layer's first hash paid for an
+        # AttributeError, and new Layers are made all the time)
+        value = self._hash
+        if value is None:
+            value = self.__dict__["_hash"] = hash((self.type, self.args))
+        return value
 
     def __reduce__(self) -> tuple[Any, ...]:
         # rebuilt from its fields, so the cached hash is this process's (str hashes differ

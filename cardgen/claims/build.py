@@ -72,16 +72,30 @@ def once_per_configuration(builder: Callable[..., dict[str, Any]]
     lists of them): built, and checked against verify's limits, once per configuration in
     a process; each call gets its own copy (a caller may change its claims). Equal Layers
     have equal JSON (flags are bools, sizes ints that are not bools), so the copy is the
-    claim the builder would have built."""
-    @lru_cache(maxsize=4096)
-    def built(*args: Any) -> str:
-        return json.dumps(builder(*args))
+    claim the builder would have built.
+
+    Only the claim's JSON is kept: a miss (most calls in a deck, whose configurations
+    differ) hands out the builder's own dict, which nothing else holds (the builders make
+    their claims of fresh JSON values: lists, dicts, ints, bools, strings), and a hit a
+    copy read from that JSON."""
+    built: dict[tuple[Any, ...], str] = {}
 
     @wraps(builder)
     def fresh(*args: Any) -> dict[str, Any]:
-        return json.loads(built(*(tuple(a) if isinstance(a, list) else a for a in args)))
+        key = tuple([tuple(a) if isinstance(a, list) else a for a in args])
+        text = built.get(key)
+        if text is not None:
+            return json.loads(text)  # type: ignore[no-any-return]
+        claim = builder(*key)
+        if len(built) >= _CONFIGURATIONS:  # bounded: a new round after so many
+            built.clear()
+        built[key] = json.dumps(claim)
+        return claim
 
     return fresh
+
+
+_CONFIGURATIONS = 4096
 
 
 # Generators test a config (families.base.fits_claim) and then solve it: plan once. A

@@ -17,16 +17,18 @@ model cannot be consulted, and the torch check fails saying how to install it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from cardgen.claims.build import trusted_items
 from cardgen.claims.check_torch import quiet, torch_module, torch_raised, torch_run
 from cardgen.claims.kind import ClaimKind
 from cardgen.claims.limits import Failed, one_line
 from cardgen.claims.parse import Item, parse_input_shape, parse_items, parse_output_shape
 from cardgen.errors import CardgenError
+from cardgen.layers import Layer
 from cardgen.solver import trace
 
 # The models a claim may name: building one runs torchvision's own Python definition.
@@ -48,6 +50,11 @@ class ModuleClaim:
 
 
 def parse(claim: Mapping[str, Any]) -> ModuleClaim:
+    return _parse(claim, parse_items)
+
+
+def _parse(claim: Mapping[str, Any], items: Callable[[Any, str], list[Item]]) -> ModuleClaim:
+    """`parse`, its stacks read by `items` (parse_items, or the builder's trusted_items)."""
     model, path = claim["model"], claim["path"]
     if model not in MODELS:
         raise Failed(f"model must be one of {', '.join(MODELS)}, got "
@@ -57,8 +64,8 @@ def parse(claim: Mapping[str, Any]) -> ModuleClaim:
                      f"{one_line(repr(path), 60)}")
     c = ModuleClaim(model, path, parse_input_shape(claim["input_shape"], "input_shape"),
                     # the module may be the model's first: nothing before it
-                    [] if claim["before"] == [] else parse_items(claim["before"], "before"),
-                    parse_items(claim["inside"], "inside"),
+                    [] if claim["before"] == [] else items(claim["before"], "before"),
+                    items(claim["inside"], "inside"),
                     parse_output_shape(claim["enters"], "enters"),
                     parse_output_shape(claim["output_shape"], "output_shape"))
     if len(c.input_shape) != 4 or c.input_shape[1] != 3:
@@ -179,8 +186,17 @@ def module_claim(model: str, path: str, input_shape: Sequence[int], before: Sequ
              "input_shape": list(input_shape), "before": [x.to_json() for x in before],
              "inside": [x.to_json() for x in inside], "enters": list(enters),
              "output_shape": list(output_shape)}
+    if all(type(x) is Layer for x in (*before, *inside)):
+        # the Layers themselves stand for the parse of their JSON, as check_claim parses
+        # it (trusted_items: parsed back once per Layer object, not once per claim)
+        stacks = {"before": before, "inside": inside}
+
+        def items(_: Any, where: str) -> list[Item]:
+            return trusted_items(stacks[where], where)
+    else:
+        items = parse_items
     try:
-        _plan(parse(claim))
+        _plan(_parse(claim, items))
     except Failed as exc:
         raise ValueError(f"cannot build a module claim: {exc}") from None
     return claim

@@ -78,7 +78,8 @@ _LEAVES = frozenset({int, float, str, bool, type(None)})
 def _is_var(v: Any) -> bool:
     if type(v) is dict:  # JSON's objects, told without the ABC's check
         return len(v) == 1 and "var" in v
-    return type(v) not in _LEAVES and isinstance(v, Mapping) and set(v) == {"var"}
+    t = type(v)  # (a plain list, like the scalars, is no Mapping: told before the ABC)
+    return t not in _LEAVES and t is not list and isinstance(v, Mapping) and set(v) == {"var"}
 
 
 def _mapping(v: Any) -> bool:
@@ -106,6 +107,8 @@ def _placeholders(template: Mapping[str, Any]) -> Iterator[Any]:
 def _has_var(value: Any, depth: int = 0) -> bool:
     if depth > 8 or type(value) in _LEAVES:
         return False
+    if type(value) is list:  # JSON's arrays (shapes) told before the ABC's checks
+        return any(_has_var(v, depth + 1) for v in value if type(v) not in _LEAVES)
     if _is_var(value):
         return True
     if _mapping(value):
@@ -132,15 +135,15 @@ def substitute(template: Mapping[str, Any], values: Mapping[str, int]) -> dict[s
 
 
 def parse(claim: Mapping[str, Any]) -> Unique:
-    template, space, answer, pick = (claim[k] for k in ("claim", "space", "answer", "pick"))
-    if not isinstance(template, Mapping) or template.get("kind") not in _TEMPLATES:
+    template, space, answer, pick = claim["claim"], claim["space"], claim["answer"], claim["pick"]
+    if not _mapping(template) or template.get("kind") not in _TEMPLATES:
         raise Failed("unique claim: claim must be a shape, error or equivalent claim, "
                      "or a framework_same claim")
     inner = _TEMPLATES[template["kind"]]
     check_keys(template, f"unique claim's {inner.name}", inner.keys)
     if pick not in PICKS:
         raise Failed(f"unique claim: pick must be one of {', '.join(PICKS)}")
-    if not isinstance(space, Mapping) or not 1 <= len(space) <= 4:
+    if not _mapping(space) or not 1 <= len(space) <= 4:
         raise Failed("unique claim: space must map 1 to 4 variables to [lo, hi]")
     names, ranges = [], []
     for name, bounds in space.items():
@@ -162,7 +165,7 @@ def parse(claim: Mapping[str, Any]) -> Unique:
                      "variables must be the same")
     values: tuple[int, ...] | None = None
     if answer is not None:
-        if not isinstance(answer, Mapping) or set(answer) != set(names):
+        if not _mapping(answer) or set(answer) != set(names):
             raise Failed("unique claim: answer must give every variable a value, or be null")
         values = tuple(answer[n] for n in names)
         if not all(is_int(v) and lo <= v <= hi
@@ -359,6 +362,13 @@ def _set(data: Any, path: Sequence[Any], value: Any) -> Any:
     if not path:
         return value
     head, rest = path[0], path[1:]
+    # JSON's own containers with the entry there: copied whole and that entry replaced
+    # (what the comprehensions below give them, without a test per entry)
+    if type(data) is dict and type(head) is str and head in data \
+            or type(data) is list and type(head) is int and 0 <= head < len(data):
+        out = data.copy()
+        out[head] = _set(data[head], rest, value)
+        return out
     if isinstance(data, list):
         return [_set(v, rest, value) if i == head else v for i, v in enumerate(data)]
     return {k: _set(v, rest, value) if k == head else v for k, v in data.items()}
