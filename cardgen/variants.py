@@ -27,7 +27,7 @@ the note keeps what it got.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,36 +127,18 @@ def _numbers(value: Any, copied: bool = False) -> tuple[int | float, ...]:
 
 
 def _add_numbers(value: Any, copied: bool, found: list[int | float]) -> None:
-    # appended to one list (nested generators cost more than the numbers)
+    # appended to one list (nested generators cost more than the numbers); the exact
+    # JSON scalars told by type first, the rest (containers, subclasses) by isinstance
     t = type(value)
     if t is int or t is float:
         found.append(value)
-    elif t is str or t is bool or value is None:
+    elif t is str or t is bool or value is None or isinstance(value, str):
         return
-    elif t is list or t is tuple:
-        for v in value:
-            _add_numbers(v, copied, found)
-    elif t is dict:
-        for k in sorted(value):
-            if copied and k in _CHANNELS:
-                continue
-            v = value[k]
-            if copied and k == "input_shape" and isinstance(v, list):
-                v = v[2:]
-            _add_numbers(v, copied, found)
-    else:
-        found.extend(_numbers_any(value, copied))
-
-
-def _numbers_any(value: Any, copied: bool) -> Iterator[int | float]:
-    """`_numbers` of any value, subclasses of the JSON types too."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return
-    if isinstance(value, (int, float)):
-        yield value
+    elif isinstance(value, (int, float)):
+        found.append(value)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            yield from _numbers(v, copied)
+            _add_numbers(v, copied, found)
     elif isinstance(value, dict):
         for k in sorted(value):
             if copied and k in _CHANNELS:
@@ -164,7 +146,7 @@ def _numbers_any(value: Any, copied: bool) -> Iterator[int | float]:
             v = value[k]
             if copied and k == "input_shape" and isinstance(v, list):
                 v = v[2:]
-            yield from _numbers(v, copied)
+            _add_numbers(v, copied, found)
 
 
 @dataclass(frozen=True)
