@@ -72,7 +72,10 @@ def _serve(tasks: int, results: int) -> None:
             reply = (False, error)
         try:
             data = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
-        except Exception as error:  # noqa: BLE001 - an exception that does not pickle
+            if not reply[0]:
+                pickle.loads(data)  # an exception must come back whole in the parent
+        except Exception:  # noqa: BLE001 - one that does not pickle: its text does
+            error = reply[1]
             data = pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}")))
         _write_all(results, data)
 
@@ -132,10 +135,6 @@ class ForkPool:
     def idle(self) -> int:
         """Workers that would wait for a job once the queued ones have started."""
         return sum(w.job is None for w in self._workers) - len(self._queue)
-
-    @property
-    def running(self) -> int:
-        return sum(w.job is not None for w in self._workers) + len(self._queue)
 
     def submit(self, tag: Hashable, function: Callable[..., Any], *args: Any) -> None:
         self._queue.append((tag, pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)))

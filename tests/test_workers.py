@@ -1,0 +1,90 @@
+"""cardgen.workers: the build's pool of forked workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from cardgen.workers import ForkPool, WorkerDied
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def pid(_: int) -> int:
+    return os.getpid()
+
+
+def fails(x: int) -> int:
+    raise ValueError(f"bad {x}")
+
+
+class TwoArgs(Exception):
+    def __init__(self, a: str, b: int) -> None:  # unpickling calls TwoArgs(a) and fails
+        super().__init__(a)
+        self.b = b
+
+
+def fails_oddly(x: int) -> int:
+    raise TwoArgs("odd", x)
+
+
+def dies(_: int) -> int:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return 0
+
+
+def test_every_job_comes_back_with_its_tag():
+    with ForkPool(2) as pool:
+        for i in range(20):
+            pool.submit(("job", i), square, i)
+        got = dict(pool.next() for _ in range(20))
+        assert pool.idle == 2
+    assert got == {("job", i): i * i for i in range(20)}
+
+
+def test_jobs_run_in_other_processes_and_both_workers_are_used():
+    with ForkPool(2) as pool:
+        for i in range(40):
+            pool.submit(i, pid, i)
+        pids = {pool.next()[1] for _ in range(40)}
+    assert os.getpid() not in pids and len(pids) == 2
+
+
+def test_a_job_s_exception_is_raised_in_the_parent_and_the_pool_goes_on():
+    with ForkPool(2) as pool:
+        pool.submit("bad", fails, 3)
+        with pytest.raises(ValueError, match="bad 3"):
+            pool.next()
+        pool.submit("good", square, 4)
+        assert pool.next() == ("good", 16)
+
+
+def test_an_exception_that_does_not_unpickle_comes_back_as_its_text():
+    with ForkPool(1) as pool:
+        pool.submit("odd", fails_oddly, 5)
+        with pytest.raises(RuntimeError, match="TwoArgs: odd"):
+            pool.next()
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang():
+    with pytest.raises(WorkerDied), ForkPool(2) as pool:
+        pool.submit("dies", dies, 0)
+        pool.next()
+
+
+def test_leaving_the_pool_ends_its_workers():
+    with ForkPool(2) as pool:
+        pool.submit(0, pid, 0)
+        pool.submit(1, pid, 1)
+        pids = [pool.next()[1], pool.next()[1]]
+    for p in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(p, os.WNOHANG)  # already reaped by the pool
+    with pytest.raises(RuntimeError, match="no job"), ForkPool(1) as idle:
+        idle.next()
