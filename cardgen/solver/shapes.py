@@ -149,9 +149,7 @@ def _step(layer: Layer, shape: Shape) -> Step:
     if size_of is not None:
         # conv, conv_transpose and the plain pools (most steps)
         n = layer.ndim
-        if len(shape) not in (n + 1, n + 2):
-            _split(layer, shape)  # raises
-        lead = shape[:-n]
+        lead, spatial = _split(layer, shape)
         if kind == "conv" or kind == "conv_transpose":
             channels = layer.get("in_channels")
             if lead[-1] != channels:
@@ -159,7 +157,7 @@ def _step(layer: Layer, shape: Shape) -> Step:
                                  f"{lead[-1]} (shape {list(shape)})")
             lead = lead[:-1] + (layer.get("out_channels"),)
         tails, sizes = _tails(layer), []
-        for d, size in enumerate(shape[-n:]):
+        for d, size in enumerate(spatial):
             tail = tails[d]
             if kind == "avgpool" and n == 3 and size < tail[0]:
                 # avg_pool3d (only the 3d one) checks the unpadded input against the kernel

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cardgen.claims.budget import plan
-from cardgen.claims.build import once_per_configuration, shape_list, trusted_items
+from cardgen.claims.build import (
+    once_per_configuration,
+    parsed_or_refused,
+    shape_list,
+    trusted_items,
+)
 from cardgen.claims.check_torch import quiet, torch_module, torch_raised, torch_run
 from cardgen.claims.kind import ClaimKind
 from cardgen.claims.limits import MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS, Failed, one_line
@@ -82,11 +87,10 @@ def error_claim(layers: Sequence[Layer], input_shape: Sequence[int]) -> dict[str
     """
     claim = {"kind": "error", "layers": [layer.to_json() for layer in layers],
              "input_shape": shape_list(input_shape)}
-    try:  # `parse`, less parsing back the JSON of Layers that parsed back before
-        parsed = Error(trusted_items(layers, "layers", allow_refused=True),
-                       parse_input_shape(claim["input_shape"], "input_shape"))
-    except Failed as exc:  # (as parsed_or_refused words it)
-        raise ValueError(f"cannot build this error claim: {exc}") from None
+    # `parse`, less parsing back the JSON of Layers that parsed back before
+    parsed = parsed_or_refused(claim, lambda c: Error(
+        trusted_items(layers, "layers", allow_refused=True),
+        parse_input_shape(c["input_shape"], "input_shape")))
     if _solver_error(parsed.layers, parsed.input_shape) is None:
         raise ValueError(f"{' -> '.join(map(str, layers))} runs on {list(input_shape)}: "
                          "not an error")
