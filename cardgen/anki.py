@@ -24,6 +24,7 @@ from pathlib import Path
 
 from cardgen.genanki_format import APKG_COL, APKG_SCHEMA, FRONT_BACK, NoteType, deck_json, guid_for
 from cardgen.output import Staged, check_target, stage
+from cardgen.zipout import write_zip
 
 __all__ = [
     "FIELDS",
@@ -142,6 +143,16 @@ def _add_decks(decks: dict[str, dict], name: str, descriptions: dict[str, str]) 
 _BATCH = 500
 
 
+def _insert(conn: sqlite3.Connection, note_rows: list[tuple], card_rows: list[tuple]) -> None:
+    """Insert a batch's notes and cards (the cards too, so that only the last batch's are
+    left for after the last note)."""
+    conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", note_rows)
+    conn.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     card_rows)
+    note_rows.clear()
+    card_rows.clear()
+
+
 def _collection_image(
     notes: Iterable[NoteData], model: NoteType, timestamp: float,
     descriptions: dict[str, str],
@@ -207,12 +218,8 @@ def _collection_image(
                 card_rows.append((next(ids), note_id, deck_id, card_ord, stamp, -1,
                                   0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, ""))
             if len(note_rows) == _BATCH:
-                conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", note_rows)
-                note_rows.clear()
-        conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", note_rows)
-        conn.executemany(
-            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows
-        )
+                _insert(conn, note_rows, card_rows)
+        _insert(conn, note_rows, card_rows)
         unknown = sorted(set(descriptions) - set(decks))
         if unknown:
             raise ValueError(f"deck_descriptions names decks without notes: "
@@ -285,8 +292,7 @@ def stage_apkg(
     image = _collection_image(notes, model, timestamp, deck_descriptions or {})
     date_time = _zip_date_time(timestamp)
     with stage(path) as (fh, staged):
-        with zipfile.ZipFile(fh, "w") as zf:
-            zf.writestr(_zip_entry("collection.anki2", date_time), image,
-                        compresslevel=_DEFLATE_LEVEL)
-            zf.writestr(_zip_entry("media", date_time), "{}")  # no media files
+        write_zip(fh, [(_zip_entry("collection.anki2", date_time), image),
+                       (_zip_entry("media", date_time), b"{}")],  # no media files
+                  _DEFLATE_LEVEL)
     return staged[0]

@@ -271,14 +271,16 @@ def test_failed_build_leaves_existing_target_untouched_and_no_temp_file(
     elif failure == "exploding-notes":
         notes = _ExplodingNotes(notes)
     elif failure == "zip-write":
-        original = zipfile.ZipFile.writestr
+        from cardgen import zipout
 
-        def writestr(self, info, data, *args, **kwargs):
-            if getattr(info, "filename", info) == "media":  # after the collection is written
+        original = zipout.deflate
+
+        def deflate(data, *args, **kwargs):
+            if data == b"{}":  # the media entry: after the collection is written
                 raise OSError("disk full")
-            return original(self, info, data, *args, **kwargs)
+            return original(data, *args, **kwargs)
 
-        monkeypatch.setattr(zipfile.ZipFile, "writestr", writestr)
+        monkeypatch.setattr(zipout, "deflate", deflate)
     else:
         def replace(src, dst):
             assert Path(src).exists()  # the complete temp file was there
