@@ -34,12 +34,18 @@ Progress = Callable[[int, int], None]
 # and a 120-note one 6% slower.
 PARALLEL_FROM = 300
 CHUNK = 500  # notes per job at most
-# Jobs per worker at least (while a job keeps MIN_CHUNK notes): the parent writes each
-# job's notes while the workers render later ones, and only the last job's are left to
-# write at the end; two jobs of 260 notes (the default deck on 2 cores) left the parent
-# idle while they rendered and the workers idle while it wrote them.
+# A job holds at most 1/JOBS_PER_WORKER of a worker's share of the notes not yet sent
+# (and MIN_CHUNK at least), so jobs shrink towards the end: the parent writes each
+# job's notes while the workers render later ones, only the last small job's are left
+# to write, and no worker renders a long last job while the others wait. (Two jobs of
+# 260 notes, the default deck on 2 cores, left the parent idle while they rendered and
+# the workers idle while it wrote them.)
 JOBS_PER_WORKER = 4
 MIN_CHUNK = 32
+
+
+def _chunk_size(left: int, workers: int) -> int:
+    return max(MIN_CHUNK, min(CHUNK, -(-left // (workers * JOBS_PER_WORKER))))
 
 
 @dataclass(frozen=True)
@@ -169,7 +175,7 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> 
     left renders the earliest problems drawn so far instead of waiting."""
     from cardgen.workers import ForkPool
 
-    size = max(MIN_CHUNK, min(CHUNK, -(-recipe.total // (workers * JOBS_PER_WORKER))))
+    size = _chunk_size(recipe.total, workers)  # of the early jobs, and between progress
     groups: list[list[Problem]] = [[] for _ in recipe.families]
     drawing = len(groups)  # families still drawing
     early: list[tuple[tuple[int, int, int], Problem]] = []  # drawn, not yet sent
@@ -210,8 +216,11 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> 
                         break
         problems = study_order(groups + [stack_problems(s) for s in recipe.stacks])
         rest = [p for p in problems if id(p) not in sent]
-        for i in range(0, len(rest), size):
-            render(rest[i:i + size])
+        start = 0
+        while start < len(rest):
+            end = start + _chunk_size(len(rest) - start, workers)
+            render(rest[start:end])
+            start = end
         for done, problem in enumerate(problems, 1):
             while id(problem) not in notes:
                 receive()
