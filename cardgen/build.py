@@ -7,13 +7,11 @@ import gc
 import hashlib
 import itertools
 import os
-import pickle
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from markupsafe import escape
 
@@ -69,33 +67,23 @@ def _generate(spec: FamilySpec, seed: int, variants: int = 1) -> list[Problem]:
             for p, v in zip(problems, more, strict=True)]
 
 
-class _Packed(Sequence[Any]):
-    """A problem's solutions, pickled once by the worker that drew them and unpickled only
-    by the worker that renders them: the parent passes them on as bytes. Unpickled and
-    pickled again in the parent, the default deck's 3,743 solutions cost it about 0.13 s
-    of serial CPU."""
-
-    __slots__ = ("_blob", "_count", "_items")
-
-    def __init__(self, blob: bytes, count: int) -> None:
-        self._blob, self._count, self._items = blob, count, None
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __getitem__(self, index: Any) -> Any:
-        if self._items is None:
-            self._items = pickle.loads(self._blob)
-        return self._items[index]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _Packed, (self._blob, self._count)
+# The problems a worker drew, by family position. Filled only in a worker, and read by
+# the render jobs it runs: a job for problems it drew names them instead of carrying
+# them (and their variants' solutions) from the worker to the parent and back.
+_DRAWN: dict[int, list[Problem]] = {}
 
 
-def _generate_packed(spec: FamilySpec, seed: int, variants: int) -> list[Problem]:
-    return [replace(p, solutions=_Packed(pickle.dumps(p.solutions, pickle.HIGHEST_PROTOCOL),
-                                         len(p.solutions))) if p.solutions else p
-            for p in _generate(spec, seed, variants)]
+def _draw(position: int, spec: FamilySpec, seed: int, variants: int) -> list[Problem]:
+    """A family's problems, drawn in a worker, which keeps them; the parent gets them
+    without the variants' solutions (a worker that renders problems it did not draw
+    solves them again)."""
+    problems = _DRAWN[position] = _generate(spec, seed, variants)
+    return [replace(p, solutions=()) if p.solutions else p for p in problems]
+
+
+def _render_drawn(deck_name: str, refs: list[tuple[int, int]]) -> list[NoteData]:
+    """The notes of problems this worker drew: (family position, index) each."""
+    return [_card(deck_name, _DRAWN[position][index]).note for position, index in refs]
 
 
 def problem_solutions(problem: Problem) -> Sequence[Solution]:
@@ -172,54 +160,73 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> 
     the caller in study order as soon as they are rendered, so the deck is written while
     later ones render. Study order needs every family's problems, and the last family
     drawn can take long (a network family's draws): meanwhile a worker with no drawing
-    left renders the earliest problems drawn so far instead of waiting."""
+    left renders the earliest problems drawn so far instead of waiting. A problem renders
+    in the worker that drew it where that keeps both busy: the caches its drawing filled
+    (layers, steps, claims, the variants' solutions) serve its rendering too."""
     from cardgen.workers import ForkPool
 
     size = _chunk_size(recipe.total, workers)  # of the early jobs, and between progress
     groups: list[list[Problem]] = [[] for _ in recipe.families]
     drawing = len(groups)  # families still drawing
     early: list[tuple[tuple[int, int, int], Problem]] = []  # drawn, not yet sent
+    drawer: dict[int, int] = {}  # id() of a drawn problem -> the worker that drew it
+    family_of: dict[int, int] = {}  # id() of a drawn problem -> its family's position
     sent: set[int] = set()  # id() of the problems sent to render
     chunks: dict[int, list[Problem]] = {}  # render jobs in flight, by number
     numbers = itertools.count()
     notes: dict[int, NoteData] = {}  # id() of a problem -> its note
 
     with ForkPool(workers) as pool:
-        def render(chunk: list[Problem]) -> None:
+        def render(chunk: list[Problem], worker: int | None) -> None:
             number = next(numbers)
             chunks[number] = chunk
             sent.update(map(id, chunk))
             # Workers send back only the notes: unpickling the problems' params again
             # would cost the parent more than writing the notes does.
-            pool.submit(number, _render_chunk, (recipe.name, chunk))
+            elsewhere = (_render_chunk, ((recipe.name, chunk),))
+            if worker is None:
+                pool.submit(number, *elsewhere)
+            else:
+                refs = [(family_of[id(p)], p.index) for p in chunk]
+                pool.submit(number, _render_drawn, recipe.name, refs, prefer=worker,
+                            elsewhere=elsewhere)
 
         def receive() -> None:
             nonlocal drawing
-            tag, result = pool.next()
+            tag, result, worker = pool.next_from()
             if isinstance(tag, tuple):  # ("drawn", the family's position)
                 groups[tag[1]] = result
                 drawing -= 1
                 early.extend(zip(study_ranks(tag[1], result), result, strict=True))
+                drawer.update((id(p), worker) for p in result)
+                family_of.update((id(p), tag[1]) for p in result)
             else:
                 notes.update(zip(map(id, chunks.pop(tag)), result, strict=True))
 
         for pos, spec in enumerate(recipe.families):
-            pool.submit(("drawn", pos), _generate_packed, spec, recipe.seed, recipe.variants)
+            pool.submit(("drawn", pos), _draw, pos, spec, recipe.seed, recipe.variants)
         while drawing:
             receive()
-            if drawing and pool.idle > 0 and early:
+            if drawing and early:
                 early.sort(key=lambda item: item[0])
-                for _ in range(pool.idle):
-                    render([p for _, p in early[:size]])
-                    del early[:size]
+                for worker in pool.idle:  # its own earliest problems, else anyone's
+                    pick = [p for _, p in early if drawer[id(p)] == worker][:size] or \
+                        [p for _, p in early[:size]]
+                    render(pick, worker)
+                    early[:] = [item for item in early if id(item[1]) not in sent]
                     if not early:
                         break
         problems = study_order(groups + [stack_problems(s) for s in recipe.stacks])
         rest = [p for p in problems if id(p) not in sent]
         start = 0
         while start < len(rest):
-            end = start + _chunk_size(len(rest) - start, workers)
-            render(rest[start:end])
+            # a chunk of study order, each worker's share of it to the worker that drew it
+            end = start + workers * _chunk_size(len(rest) - start, workers)
+            shares: dict[int | None, list[Problem]] = {}
+            for p in rest[start:end]:
+                shares.setdefault(drawer.get(id(p)), []).append(p)
+            for worker, share in shares.items():
+                render(share, worker)
             start = end
         for done, problem in enumerate(problems, 1):
             while id(problem) not in notes:

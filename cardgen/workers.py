@@ -89,14 +89,19 @@ class _Worker:
 
 
 class ForkPool:
-    """``count`` workers forked now. ``submit`` queues a job; ``next`` waits for any job
-    to finish and returns its tag and result, or raises the exception it raised. Jobs
-    start in the order they were queued, one per idle worker. Use it as a context
-    manager: leaving ends the workers (at once, if leaving on an exception)."""
+    """``count`` workers forked now, numbered from 0. ``submit`` queues a job; ``next``
+    waits for any job to finish and returns its tag and result, or raises the exception
+    it raised. Jobs start in the order they were queued, one per idle worker; a job may
+    prefer a worker (one whose memory already holds what the job needs), and an idle
+    worker takes the first job that prefers it or no worker, else the first job of all
+    rather than wait. Use it as a context manager: leaving ends the workers (at once, if
+    leaving on an exception)."""
 
     def __init__(self, count: int) -> None:
         self._workers: list[_Worker] = []
-        self._queue: deque[tuple[Hashable, bytes]] = deque()
+        # tag, (function, args), the worker it prefers, what any other worker runs instead
+        self._queue: deque[tuple[Hashable, tuple[Any, ...], int | None,
+                                 tuple[Any, ...] | None]] = deque()
         try:
             for _ in range(count):
                 self._fork()
@@ -132,29 +137,48 @@ class ForkPool:
             self.terminate()
 
     @property
-    def idle(self) -> int:
-        """Workers that would wait for a job once the queued ones have started."""
-        return sum(w.job is None for w in self._workers) - len(self._queue)
+    def idle(self) -> list[int]:
+        """The workers with no job (none is queued while one is idle)."""
+        return [i for i, w in enumerate(self._workers) if w.job is None]
 
-    def submit(self, tag: Hashable, function: Callable[..., Any], *args: Any) -> None:
-        self._queue.append((tag, pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)))
+    def submit(self, tag: Hashable, function: Callable[..., Any], *args: Any,
+               prefer: int | None = None,
+               elsewhere: tuple[Callable[..., Any], tuple[Any, ...]] | None = None) -> None:
+        """Queue ``function(*args)``. With ``prefer``, a job that another worker takes
+        runs ``elsewhere`` (a function and its arguments) instead, when given: what the
+        preferred worker holds in memory, another must be sent."""
+        self._queue.append((tag, (function, args), prefer, elsewhere))
         self._dispatch()
 
     def _dispatch(self) -> None:
-        for worker in self._workers:
+        for index, worker in enumerate(self._workers):
             if not self._queue:
                 return
             if worker.job is None:
-                worker.job, data = self._queue.popleft()
+                pick = next((i for i, job in enumerate(self._queue)
+                             if job[2] is None or job[2] == index), 0)
+                tag, call, prefer, elsewhere = self._queue[pick]
+                if prefer not in (None, index) and elsewhere is not None:
+                    call = elsewhere
+                # pickled only now: a job runs one of its two calls
+                data = pickle.dumps(call, pickle.HIGHEST_PROTOCOL)
+                del self._queue[pick]
+                worker.job = tag
                 _write_all(worker.tasks, data)
 
     def next(self) -> tuple[Hashable, Any]:
         """The tag and result of the next job to finish (raises what the job raised)."""
-        busy = {w.results: w for w in self._workers if w.job is not None}
+        tag, value, _ = self.next_from()
+        return tag, value
+
+    def next_from(self) -> tuple[Hashable, Any, int]:
+        """``next``, and the number of the worker that ran the job."""
+        busy = {w.results: i for i, w in enumerate(self._workers) if w.job is not None}
         if not busy:
             raise RuntimeError("no job is running")
         ready, _, _ = select.select(list(busy), [], [])
-        worker = busy[ready[0]]
+        index = busy[ready[0]]
+        worker = self._workers[index]
         tag, worker.job = worker.job, None
         try:
             ok, value = _read_message(worker.results)
@@ -163,7 +187,7 @@ class ForkPool:
         self._dispatch()
         if not ok:
             raise value
-        return tag, value
+        return tag, value, index
 
     def close(self) -> None:
         """End of jobs: each worker sees end of file and exits; wait for them."""

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,34 @@ def test_worker_processes_build_the_same_bytes_as_one_process(tmp_path, monkeypa
     assert parallel.path.read_bytes() == serial.path.read_bytes()
 
 
+def test_jobs_run_away_from_the_worker_that_drew_them_give_the_same_bytes(
+        tmp_path, monkeypatch):
+    """A render job that another worker takes carries its problems, without the solutions
+    the drawing worker kept: the notes must not change."""
+    import cardgen.build as build
+    from cardgen.workers import ForkPool
+
+    if not hasattr(os, "fork"):
+        pytest.skip("worker processes are forked (not on this platform)")
+    recipe = replace(default_recipe(), variants=3)
+    monkeypatch.setattr(build, "_workers", lambda total: 1)
+    serial = build_recipe(recipe, tmp_path / "serial", EPOCH)
+    submit = ForkPool.submit
+    away = []
+
+    def never_preferred(self, tag, function, *args, prefer=None, elsewhere=None):
+        if prefer is not None:
+            away.append(tag)
+            prefer = 99  # no such worker: every such job runs `elsewhere`
+        submit(self, tag, function, *args, prefer=prefer, elsewhere=elsewhere)
+
+    monkeypatch.setattr(ForkPool, "submit", never_preferred)
+    monkeypatch.setattr(build, "_workers", lambda total: 2)
+    parallel = build_recipe(recipe, tmp_path / "parallel", EPOCH)
+    assert away  # the build did prefer workers
+    assert parallel.path.read_bytes() == serial.path.read_bytes()
+
+
 def test_builds_are_byte_identical_across_processes_and_time_zones(tmp_path, default_deck):
     """A CI runner and a laptop in another time zone must agree byte for byte. POSIX TZ
     strings need no tz database: UTC, and Tokyo (UTC+9, another calendar day at times)."""
@@ -342,6 +371,7 @@ def test_seed_option_overrides_the_recipe(tmp_path):
 
 _LOADED = """
 import sys
+from dataclasses import replace
 from pathlib import Path
 from cardgen.build import PARALLEL_FROM, build_recipe
 from cardgen.recipes import parse_recipe

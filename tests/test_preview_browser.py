@@ -195,7 +195,7 @@ def chromium() -> str:
 
 
 def deck_cards_for_preview() -> list[dict]:
-    from cardgen.build import deck_cards
+    from cardgen.build import deck_cards, problem_solutions
     from cardgen.families import FAMILIES
     from cardgen.recipes import parse_recipe
     from cardgen.render.note import preview_variants
@@ -206,7 +206,7 @@ def deck_cards_for_preview() -> list[dict]:
     recipe = parse_recipe(f'[deck]\nname = "Browser"\nseed = 9\n{tables}', "browser.toml")
     return [{"front": front, "answer": answer, "worked": worked, "tags": list(c.note.tags)}
             for c in deck_cards(recipe)
-            for front, answer, worked in preview_variants(c.problem, c.problem.solutions)]
+            for front, answer, worked in preview_variants(c.problem, problem_solutions(c.problem))]
 
 
 def all_cards() -> list[dict]:

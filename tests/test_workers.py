@@ -44,7 +44,7 @@ def test_every_job_comes_back_with_its_tag():
         for i in range(20):
             pool.submit(("job", i), square, i)
         got = dict(pool.next() for _ in range(20))
-        assert pool.idle == 2
+        assert pool.idle == [0, 1]
     assert got == {("job", i): i * i for i in range(20)}
 
 
@@ -54,6 +54,54 @@ def test_jobs_run_in_other_processes_and_both_workers_are_used():
             pool.submit(i, pid, i)
         pids = {pool.next()[1] for _ in range(40)}
     assert os.getpid() not in pids and len(pids) == 2
+
+
+_KEPT: dict[str, int] = {}
+
+
+def keep(value: int) -> int:
+    _KEPT["value"] = value  # in the worker's memory only
+    return os.getpid()
+
+
+def kept(_: int) -> tuple[str, int]:
+    return "kept", _KEPT["value"]
+
+
+def sent(value: int) -> tuple[str, int]:
+    return "sent", value
+
+
+def sleep_then_pid(seconds: float) -> int:
+    import time
+
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_job_runs_on_the_worker_it_prefers_when_that_worker_is_free():
+    with ForkPool(2) as pool:
+        pool.submit("keep", keep, 7)
+        tag, keeper, index = pool.next_from()
+        for i in range(6):
+            pool.submit(i, kept, i, prefer=index, elsewhere=(sent, (7,)))
+        results = {}
+        for _ in range(6):
+            tag, value, ran_on = pool.next_from()
+            results[tag] = (value, ran_on)
+    # the idle worker takes a job rather than wait; the one it takes runs `elsewhere`
+    assert {value for value, ran_on in results.values() if ran_on == index} <= {("kept", 7)}
+    assert {value for value, ran_on in results.values() if ran_on != index} <= {("sent", 7)}
+    assert any(ran_on == index for _, ran_on in results.values())
+
+
+def test_an_idle_worker_takes_a_job_that_prefers_a_busy_one():
+    with ForkPool(2) as pool:
+        pool.submit("slow", sleep_then_pid, 1.0)  # worker 0
+        pool.submit("quick", pid, 0, prefer=0)
+        assert pool.idle == []  # worker 1 took it: it ran instead of waiting
+        done = dict(pool.next() for _ in range(2))
+    assert done["slow"] != done["quick"]
 
 
 def test_a_job_s_exception_is_raised_in_the_parent_and_the_pool_goes_on():
