@@ -97,7 +97,8 @@ def _copied(value: Any) -> Hashable:
     """A copied value keeps only its layout: a shape's rank, a grid's dims (a 3x4 and a
     4x4 grid ask the same)."""
     if isinstance(value, list):  # a grid: its depth; a shape: its rank
-        if value and all(isinstance(v, list) for v in value):
+        # (a shape's first entry tells it from a grid without a generator)
+        if value and isinstance(value[0], list) and all(isinstance(v, list) for v in value):
             inner = _copied(value[0])
             return ("grid", inner[1] + 1 if inner[0] == "grid" else 2)
         return ("list", len(value))
