@@ -49,20 +49,31 @@ _COPIED = frozenset(("in_channels", "out_channels", "in_features", "out_features
 
 def _reduced(value: Any) -> Hashable:
     # told by exact type first: params are JSON values, and a draw that no note waits for
-    # costs its generation and this (bool is no int here, as below)
+    # costs its generation and this (bool is no int here, as below); the scalars inside a
+    # dict or list are reduced in place, not by a call each (most values are scalars)
     t = type(value)
+    if t is dict:
+        out = []
+        for k in sorted(value):  # the keys differ: the (key, value) pairs sort as their keys
+            v = value[k]
+            if k in _COPIED:
+                out.append((k, _copied(v)))
+            elif type(v) is int:
+                out.append((k, -1 if v < 0 else v if v < 2 else 2))
+            elif type(v) is str:
+                out.append((k, v))
+            else:
+                out.append((k, _reduced(v)))
+        return tuple(out)
+    if t is list or t is tuple:
+        return tuple([(-1 if v < 0 else v if v < 2 else 2) if type(v) is int else _reduced(v)
+                      for v in value])
     if t is int:
-        return -1 if value < 0 else min(value, 2)
+        return -1 if value < 0 else value if value < 2 else 2
     if t is str or t is bool or value is None:
         return value
     if t is float:
         return "float"
-    if t is list or t is tuple:
-        return tuple([_reduced(v) for v in value])
-    if t is dict:
-        # sorted by key: the keys differ, so the (key, value) pairs sort as their keys
-        return tuple([(k, _copied(value[k]) if k in _COPIED else _reduced(value[k]))
-                      for k in sorted(value)])
     return _reduced_any(value)
 
 
@@ -86,7 +97,8 @@ def _copied(value: Any) -> Hashable:
     """A copied value keeps only its layout: a shape's rank, a grid's dims (a 3x4 and a
     4x4 grid ask the same)."""
     if isinstance(value, list):  # a grid: its depth; a shape: its rank
-        if value and all(isinstance(v, list) for v in value):
+        # (a shape's first entry tells it from a grid without a generator)
+        if value and isinstance(value[0], list) and all(isinstance(v, list) for v in value):
             inner = _copied(value[0])
             return ("grid", inner[1] + 1 if inner[0] == "grid" else 2)
         return ("list", len(value))
@@ -128,7 +140,8 @@ def _numbers(value: Any, copied: bool = False) -> tuple[int | float, ...]:
 
 def _add_numbers(value: Any, copied: bool, found: list[int | float]) -> None:
     # appended to one list (nested generators cost more than the numbers); the exact
-    # JSON scalars told by type first, the rest (containers, subclasses) by isinstance
+    # JSON scalars told by type first, the rest (containers, subclasses) by isinstance;
+    # a container's str values skipped in place, not by a call each
     t = type(value)
     if t is int or t is float:
         found.append(value)
@@ -138,15 +151,23 @@ def _add_numbers(value: Any, copied: bool, found: list[int | float]) -> None:
         found.append(value)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            _add_numbers(v, copied, found)
+            t = type(v)
+            if t is int or t is float:
+                found.append(v)
+            elif t is not str:
+                _add_numbers(v, copied, found)
     elif isinstance(value, dict):
         for k in sorted(value):
             if copied and k in _CHANNELS:
                 continue
             v = value[k]
-            if copied and k == "input_shape" and isinstance(v, list):
-                v = v[2:]
-            _add_numbers(v, copied, found)
+            t = type(v)
+            if t is int or t is float:
+                found.append(v)
+            elif t is not str:
+                if copied and k == "input_shape" and isinstance(v, list):
+                    v = v[2:]
+                _add_numbers(v, copied, found)
 
 
 @dataclass(frozen=True)
@@ -216,6 +237,8 @@ def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[Foun
             if same in taken:
                 continue
             numbers = _numbers(params, copied)
+            if all(numbers in notes[n].numbers for n in queue):
+                continue  # no note takes it, whatever its answer: not solved
             solution = module.solve(params)
             # the first note in turn that takes it; it goes to the back of the queue
             pick = next((n for n in queue if notes[n].takes(numbers, solution.answer)),

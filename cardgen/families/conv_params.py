@@ -133,26 +133,16 @@ def _shown(data: dict[str, Any]) -> Layer:
     return Layer(data["type"], args)
 
 
-def _answer(params: dict[str, Any]) -> int | None:
-    layer = _layer(params["layer"])
-    if isinstance(layer, Refused):
-        return None
-    if params["q"] == "macs":
-        return mac_count(layer, params["input_shape"]).macs
-    return param_count(layer).total
-
-
-def _operands(params: dict[str, Any]) -> list[int]:
-    """The numbers the mental steps multiply: the weights one output reads (plus its bias)
-    and the outputs (output channels, or output elements for MACs)."""
-    layer = _layer(params["layer"])
-    if isinstance(layer, Refused):
-        return []
+def _counted(params: dict[str, Any], layer: Layer) -> tuple[int, list[int]]:
+    """The answer, and the numbers the mental steps multiply: the weights one output
+    reads (plus its bias) and the outputs (output channels, or output elements for
+    MACs). ShapeError where the kernel does not fit the input."""
     per = _reads(layer) * prod(_kernel(layer))
     if params["q"] == "macs":
-        return [per, mac_count(layer, params["input_shape"]).outputs]
+        count = mac_count(layer, params["input_shape"])
+        return count.macs, [per, count.outputs]
     out = layer.get("out_features" if layer.kind == "linear" else "out_channels")
-    return [per + 1, out]
+    return param_count(layer).total, [per + 1, out]
 
 
 def generate(rng: Any, level: int) -> dict[str, Any]:
@@ -162,15 +152,15 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             params: dict[str, Any] = {"q": "macs", "layer": data, "input_shape": shape}
         else:
             params = {"q": "params", "layer": _conv_l1(rng) if level == 1 else _conv_l2(rng)}
-        try:
-            answer = _answer(params)
-        except ShapeError:  # the kernel does not fit the input: no output to count
-            continue
-        if answer is None:  # groups do not divide the channels: level 2's error cards
-            if params["q"] == "macs":
+        layer = _layer(params["layer"])  # built once: the answer and its operands read it
+        if isinstance(layer, Refused):  # groups do not divide the channels: level 2's
+            if params["q"] == "macs":  # error cards
                 continue
             return params
-        operands = _operands(params)
+        try:
+            answer, operands = _counted(params, layer)
+        except ShapeError:  # the kernel does not fit the input: no output to count
+            continue
         if (answer in _literals(params) or min(operands) < 2 or answer > MAX_ANSWER[level]
                 or max(operands) > MAX_OPERAND):
             continue

@@ -73,6 +73,10 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...], tuple[tuple[int, ...], ...]]] = 
 
 
 _parse = lru_cache(maxsize=1024)(parse_layer)
+# The tiny networks' layers, by their keyword arguments (typed: 1 and True differ): the
+# draws make the same few hundred again and again, and a hit costs a third of
+# Layer.make's (its key is the arguments' repr)
+_made = lru_cache(maxsize=4096, typed=True)(Layer.make)
 
 
 @cache  # two entries: 1-d and 2-d
@@ -100,21 +104,21 @@ def _tiny(rng: Any) -> tuple[str, tuple[Layer, ...], tuple[int, ...]]:
         first["stride"] = s1
     if p1:
         first["padding"] = p1
-    body = (Layer.make(f"Conv{dim}", **first), pool,
-            Layer.make(f"Conv{dim}", in_channels=c1, out_channels=c2, kernel_size=k2))
+    body = (_made(f"Conv{dim}", **first), pool,
+            _made(f"Conv{dim}", in_channels=c1, out_channels=c2, kernel_size=k2))
     shape = (pick(rng, (1, 2, 4)), c0) + (size,) * nd
     classes = pick(rng, (2, 3, 5, 10))
     name = f"tiny_{'cnn' if nd == 2 else 'signal'}"
     if rng.random() < 0.5:  # global pool, or flatten the feature map as it is
-        return name, body + (Layer.make(f"AdaptiveAvgPool{dim}", output_size=1),
-                             Layer.make("Flatten"),
-                             Layer.make("Linear", in_features=c2, out_features=classes)), shape
+        return name, body + (_made(f"AdaptiveAvgPool{dim}", output_size=1),
+                             _made("Flatten"),
+                             _made("Linear", in_features=c2, out_features=classes)), shape
     try:
         features = prod(trace(body, shape)[-1].output_shape[1:])
     except ShapeError:  # the input is too small for the body: no head fits
         features = c2
-    return name, body + (Layer.make("Flatten"),
-                         Layer.make("Linear", in_features=features, out_features=classes)), shape
+    return name, body + (_made("Flatten"),
+                         _made("Linear", in_features=features, out_features=classes)), shape
 
 
 def card_params(network: str, input_shape: Sequence[int], layers: Sequence[Layer],
@@ -154,20 +158,20 @@ def _applies(layer: Layer, ask: str) -> bool:
     return layer.kind in ("conv", "conv_transpose", "linear")
 
 
-def _fit(level: int, params: dict[str, Any]) -> bool:
+def _fit(level: int, params: dict[str, Any], layers: Sequence[Layer]) -> bool:
     """Whether the card makes a drill: it solves within verify's limits, needs no
-    calculator and gives nothing away."""
+    calculator and gives nothing away. `layers` are the Layers of its params' JSON (the
+    caller has them: not built again from it)."""
     from cardgen.difficulty import calculator_reasons, features  # only for networks
 
     try:
-        solution = _solve(params)
+        solution = _solve(params, layers)
     except (CardgenError, ValueError):  # refused, or over verify's limits
         return False
     if params["ask"] == "field":
         from cardgen.solver.receptive import fields
 
-        found = fields([Layer.from_json(j) for j in params["layers"]], params["input_shape"],
-                       params["index"])
+        found = fields(layers, params["input_shape"], params["index"])
         # a walk to the whole input, or wider than a mental walk, makes no drill
         if any(f.support is None or f.support == (0, n) or f.support[1] - f.support[0]
                > FIELD_MAX for f, n in zip(found, params["input_shape"][2:], strict=True)):
@@ -207,7 +211,7 @@ def cards_of(network: str, input_shape: Sequence[int],
         for level, ask in ASKS:
             if _applies_to(layers, at, input_shape, ask):
                 params = card_params(network, input_shape, layers, at, ask)
-                if _fit(level, params):
+                if _fit(level, params, layers[:at + 1]):
                     out.append((level, params))
     return out
 
@@ -230,7 +234,7 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
             params = card_params(name, shape, layers, at, ask)
         except ShapeError:  # a drawn network too small for its input
             continue
-        if _fit(level, params):
+        if _fit(level, params, layers[:at + 1]):
             return params
     raise exhausted(NAME, MAX_DRAWS)
 
@@ -280,10 +284,11 @@ def solve(params: dict[str, Any]) -> Solution:
     return _solve(params)
 
 
-def _solve(params: dict[str, Any]) -> Solution:
+def _solve(params: dict[str, Any], made: Sequence[Layer] | None = None) -> Solution:
+    """The card's solution; `made`: the Layers of its params' JSON, when the caller has them."""
     if params["ask"] == "field":
         return _field(params)
-    layers = [Layer.from_json(j) for j in params["layers"]]
+    layers = [Layer.from_json(j) for j in params["layers"]] if made is None else list(made)
     shape = tuple(params["input_shape"])
     steps_in = trace(layers, shape)
     entering = steps_in[-2].output_shape if len(layers) > 1 else shape
