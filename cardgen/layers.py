@@ -448,16 +448,21 @@ def unpool_layer(data: Any) -> Layer:
     return build_layer(data["type"], [], dict(data["args"]), UNPOOL_TYPES)
 
 
-# Generators and solvers make the same layers again and again. The key is the repr, which
-# tells True from 1 and 1.0 from 1, so a cached layer is exactly what validation accepted.
-_BUILT: dict[tuple[Any, str], Layer] = {}
+# Generators and solvers make the same layers again and again. The key tells True from 1
+# and 1.0 from 1, so a cached layer is exactly what validation accepted: the arguments
+# themselves when each is an int, a str or None (each equal only to values of its own
+# type), else their repr (a tuple, a list or a float; a str never equals a tuple).
+_BUILT: dict[tuple[Any, Any], Layer] = {}
 _BUILT_MAX = 8192
+_PLAIN = frozenset({int, str, type(None)})
 
 
 def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
     if not isinstance(type_, str):
         return build_layer(type_, [], keywords)  # refuses it
-    key = (type_, repr(keywords))
+    # (the repr of a dict costs more than a key of its items: most layers are 1-D)
+    key = (type_, tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values()))
+           else repr(keywords))
     layer = _BUILT.get(key)
     if layer is None:
         layer = build_layer(type_, [], keywords)
