@@ -33,17 +33,21 @@ def parsed_or_refused(claim: Mapping[str, Any], parse: Callable[[Mapping[str, An
     return parsed
 
 
-@lru_cache(maxsize=4096)
 def trusted_layer(layer: Layer, where: str) -> Layer:
     """`parse_item` of the layer's JSON, as `check_claim` parses it (its limits on every
-    value), once per distinct layer: a builder then uses the Layer it has instead of
-    parsing the same JSON again. ValueError where the parser would refuse it."""
+    value), once per Layer object: a builder then uses the Layer it has instead of parsing
+    the same JSON again. ValueError where the parser would refuse it. A Layer that parsed
+    back to itself is marked so, as `trusted_items` marks it, and not parsed again under
+    any name (`where` only names it in a refusal)."""
+    if layer.__dict__.get("_parses_back"):
+        return layer
     try:
         parsed = parse_item(layer.to_json(), where, allow_refused=False)
     except Failed as exc:
         raise ValueError(f"cannot build a claim on {layer}: {exc}") from None
     if parsed != layer:  # the JSON round trip is exact (tests/test_layers.py)
         raise ValueError(f"{layer} does not survive its JSON: {parsed}")
+    object.__setattr__(layer, "_parses_back", True)
     return layer
 
 
