@@ -268,13 +268,19 @@ def _check_tuple(type_: str, name: str, v: Any, ndim: int, lo: int,
         _check_int(type_, name, item, lo)
 
 
+_FLAGS = frozenset({"bias", "ceil_mode", "count_include_pad", "return_indices"})
+
+
 def _validate(type_: str, args: dict[str, Any]) -> None:
     kind, nd = _TYPES[type_]
-    for flag in ("bias", "ceil_mode", "count_include_pad", "return_indices"):
-        if flag in args and not isinstance(args[flag], bool):
-            raise LayerSyntaxError(f"{type_}: {flag} must be True or False, got {args[flag]!r}")
-    if args.get("return_indices"):
-        raise LayerSyntaxError(f"{type_}: return_indices=True returns a tuple; not supported")
+    if not _FLAGS.isdisjoint(args):  # (most layers are given none)
+        for flag in ("bias", "ceil_mode", "count_include_pad", "return_indices"):
+            if flag in args and not isinstance(args[flag], bool):
+                raise LayerSyntaxError(f"{type_}: {flag} must be True or False, got "
+                                       f"{args[flag]!r}")
+        if args.get("return_indices"):
+            raise LayerSyntaxError(f"{type_}: return_indices=True returns a tuple; not "
+                                   "supported")
     if kind in ("conv", "conv_transpose"):
         _check_int(type_, "in_channels", args["in_channels"], 1)
         _check_int(type_, "out_channels", args["out_channels"], 1)
