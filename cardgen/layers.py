@@ -98,6 +98,9 @@ _ORDER: dict[str, dict[str, int]] = {
     t: {n: i for i, (n, _) in enumerate(_signature(t))} for t in _TYPES}
 _REQUIRED: dict[str, tuple[str, ...]] = {
     t: tuple(n for n, d in _signature(t) if d is _REQ) for t in _TYPES}
+# (name, required) in torch's order: a Layer's text gives the required ones positionally
+_SHOWN: dict[str, tuple[tuple[str, bool], ...]] = {
+    t: tuple((n, d is _REQ) for n, d in _signature(t)) for t in _TYPES}
 
 
 def _freeze(value: Any) -> Any:
@@ -200,11 +203,11 @@ class Layer:
         if text is None:
             parts = []
             given = self._given  # type: ignore[attr-defined]
-            for name, default in _signature(self.type):
-                if name not in given:
-                    continue
-                value = _fmt(given[name])
-                parts.append(value if default is _REQ else f"{name}={value}")
+            for name, required in _SHOWN[self.type]:
+                if name in given:
+                    value = given[name]
+                    value = _fmt(value) if isinstance(value, tuple) else repr(value)
+                    parts.append(value if required else f"{name}={value}")
             text = f"{self.type}({', '.join(parts)})"
             object.__setattr__(self, "_text", text)
         return text
