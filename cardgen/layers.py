@@ -98,6 +98,9 @@ _ORDER: dict[str, dict[str, int]] = {
     t: {n: i for i, (n, _) in enumerate(_signature(t))} for t in _TYPES}
 _REQUIRED: dict[str, tuple[str, ...]] = {
     t: tuple(n for n, d in _signature(t) if d is _REQ) for t in _TYPES}
+# (name, required) in torch's order: a Layer's text gives the required ones positionally
+_SHOWN: dict[str, tuple[tuple[str, bool], ...]] = {
+    t: tuple((n, d is _REQ) for n, d in _signature(t)) for t in _TYPES}
 
 
 def _freeze(value: Any) -> Any:
@@ -200,11 +203,11 @@ class Layer:
         if text is None:
             parts = []
             given = self._given  # type: ignore[attr-defined]
-            for name, default in _signature(self.type):
-                if name not in given:
-                    continue
-                value = _fmt(given[name])
-                parts.append(value if default is _REQ else f"{name}={value}")
+            for name, required in _SHOWN[self.type]:
+                if name in given:
+                    value = given[name]
+                    value = _fmt(value) if isinstance(value, tuple) else repr(value)
+                    parts.append(value if required else f"{name}={value}")
             text = f"{self.type}({', '.join(parts)})"
             object.__setattr__(self, "_text", text)
         return text
@@ -268,13 +271,19 @@ def _check_tuple(type_: str, name: str, v: Any, ndim: int, lo: int,
         _check_int(type_, name, item, lo)
 
 
+_FLAGS = frozenset({"bias", "ceil_mode", "count_include_pad", "return_indices"})
+
+
 def _validate(type_: str, args: dict[str, Any]) -> None:
     kind, nd = _TYPES[type_]
-    for flag in ("bias", "ceil_mode", "count_include_pad", "return_indices"):
-        if flag in args and not isinstance(args[flag], bool):
-            raise LayerSyntaxError(f"{type_}: {flag} must be True or False, got {args[flag]!r}")
-    if args.get("return_indices"):
-        raise LayerSyntaxError(f"{type_}: return_indices=True returns a tuple; not supported")
+    if not _FLAGS.isdisjoint(args):  # (most layers are given none)
+        for flag in ("bias", "ceil_mode", "count_include_pad", "return_indices"):
+            if flag in args and not isinstance(args[flag], bool):
+                raise LayerSyntaxError(f"{type_}: {flag} must be True or False, got "
+                                       f"{args[flag]!r}")
+        if args.get("return_indices"):
+            raise LayerSyntaxError(f"{type_}: return_indices=True returns a tuple; not "
+                                   "supported")
     if kind in ("conv", "conv_transpose"):
         _check_int(type_, "in_channels", args["in_channels"], 1)
         _check_int(type_, "out_channels", args["out_channels"], 1)
@@ -448,16 +457,21 @@ def unpool_layer(data: Any) -> Layer:
     return build_layer(data["type"], [], dict(data["args"]), UNPOOL_TYPES)
 
 
-# Generators and solvers make the same layers again and again. The key is the repr, which
-# tells True from 1 and 1.0 from 1, so a cached layer is exactly what validation accepted.
-_BUILT: dict[tuple[Any, str], Layer] = {}
+# Generators and solvers make the same layers again and again. The key tells True from 1
+# and 1.0 from 1, so a cached layer is exactly what validation accepted: the arguments
+# themselves when each is an int, a str or None (each equal only to values of its own
+# type), else their repr (a tuple, a list or a float; a str never equals a tuple).
+_BUILT: dict[tuple[Any, Any], Layer] = {}
 _BUILT_MAX = 8192
+_PLAIN = frozenset({int, str, type(None)})
 
 
 def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
     if not isinstance(type_, str):
         return build_layer(type_, [], keywords)  # refuses it
-    key = (type_, repr(keywords))
+    # (the repr of a dict costs more than a key of its items: most layers are 1-D)
+    key = (type_, tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values()))
+           else repr(keywords))
     layer = _BUILT.get(key)
     if layer is None:
         layer = build_layer(type_, [], keywords)

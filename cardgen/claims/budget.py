@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from math import prod
 from typing import Any
 
@@ -72,17 +71,38 @@ def _check_geometry(items: Sequence[Item]) -> None:
                 raise TooLarge(f"too large: {item} has {name} above {MAX_GEOMETRY}")
 
 
-@lru_cache(maxsize=4096)
-def _layer_weights(layer: Layer) -> int:
-    """`_check_geometry` and `_weights` of one Layer: once per distinct layer (a build
-    checks the same layers for many candidates and claims)."""
-    _check_geometry([layer])
-    return _weights(layer)
+def _facts(layer: Layer) -> tuple[int, int, int, int]:
+    """(weights, kernel cells, channels one output reads, channels the unfolded buffer
+    spans) of one Layer, after `_check_geometry`: worked out once per Layer object and kept
+    on it like its text (every plan of every claim asks again). Each output of a Conv reads
+    in_channels/groups channels over its kernel, of a ConvTranspose out_channels/groups, of
+    a Linear in_features cells, of a pool its kernel; the other kinds multiply nothing."""
+    facts = layer.__dict__.get("_budget")
+    if facts is None:
+        _check_geometry([layer])  # TooLarge: never kept, so raised again on every ask
+        kind = layer.kind
+        kernel = prod(layer.tup("kernel_size")) if kind in _KERNELED else 1
+        if kind == "conv":
+            reads, unfolded = layer.get("in_channels") // layer.get("groups"), \
+                layer.get("in_channels")
+        elif kind == "conv_transpose":
+            reads, unfolded = layer.get("out_channels") // layer.get("groups"), \
+                layer.get("out_channels")
+        else:
+            reads = layer.get("in_features") if kind == "linear" else \
+                1 if kind in ("maxpool", "avgpool") else 0
+            unfolded = 0
+        facts = (_weights(layer), kernel, reads, unfolded)
+        object.__setattr__(layer, "_budget", facts)
+    return facts  # type: ignore[no-any-return]
+
+
+_KERNELED = ("conv", "conv_transpose", "maxpool", "avgpool")
 
 
 def _item_weights(item: Item) -> int:
     if isinstance(item, Layer):
-        return _layer_weights(item)
+        return _facts(item)[0]
     _check_geometry([item])
     return _weights(item)
 
@@ -90,7 +110,7 @@ def _item_weights(item: Item) -> int:
 def _check_weights(items: Sequence[Item]) -> None:
     # every item's geometry first, in order, then the weights: the first limit broken is
     # the one reported
-    weights = [_layer_weights(item) if type(item) is Layer else _item_weights(item)
+    weights = [_facts(item)[0] if type(item) is Layer else _item_weights(item)
                for item in items]
     total = 0
     for item, w in zip(items, weights, strict=True):
@@ -101,33 +121,16 @@ def _check_weights(items: Sequence[Item]) -> None:
         raise TooLarge(f"too large: {total} weights in all (limit {MAX_TOTAL_WEIGHTS})")
 
 
-def _columns(kind: str, cin: int, cout: int, kernel: int, in_spatial: int,
-             out_spatial: int) -> int:
-    """Size of the unfolded (im2col) buffer a CPU convolution may allocate per sample."""
-    if kind == "conv":
-        return cin * kernel * out_spatial
-    if kind == "conv_transpose":
-        return cout * kernel * in_spatial
-    return 0
-
-
 def multiply_adds(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> int:
+    """A layer's multiply-adds from `shape` to `out`: each output cell reads its window's
+    cells (a ConvTranspose: each input cell writes its kernel's)."""
+    _, kernel, reads, _ = _facts(layer)
     kind = layer.kind
-    if kind == "conv":
-        return prod(out) * (layer.get("in_channels") // layer.get("groups")) \
-            * prod(layer.tup("kernel_size"))
-    if kind == "conv_transpose":
-        return prod(shape) * (layer.get("out_channels") // layer.get("groups")) \
-            * prod(layer.tup("kernel_size"))
-    if kind in ("maxpool", "avgpool"):
-        return prod(out) * prod(layer.tup("kernel_size"))
     if kind in ("adaptive_avg", "adaptive_max"):
         n = layer.ndim
         per = prod(-(-i // max(o, 1)) + 1 for i, o in zip(shape[-n:], out[-n:], strict=True))
         return prod(out) * per
-    if kind == "linear":
-        return prod(out) * layer.get("in_features")
-    return 0
+    return prod(shape if kind == "conv_transpose" else out) * reads * kernel
 
 
 def _where(items: Sequence[Item], i: int) -> str:
@@ -170,11 +173,10 @@ def plan_macs(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
         if elements > tensor_limit:
             raise TooLarge(f"too large: {_where(items, i)} gives {elements} elements "
                            f"(limit {tensor_limit})")
-        if kind in ("conv", "conv_transpose"):
+        _, kernel, _, unfolded = _facts(item)
+        if unfolded:  # the im2col buffer a CPU (transposed) convolution may allocate per sample
             n = item.ndim
-            cols = _columns(kind, item.get("in_channels"), item.get("out_channels"),
-                            prod(item.tup("kernel_size")), prod(current[-n:]),
-                            prod(out[-n:]))
+            cols = unfolded * kernel * prod((out if kind == "conv" else current)[-n:])
             if cols > MAX_COLUMNS:
                 raise TooLarge(f"too large: {_where(items, i)} unfolds to {cols} elements "
                                f"(limit {MAX_COLUMNS})")

@@ -3,7 +3,7 @@ every claim they build must pass the limits ``check_claim`` applies to an untrus
 
 from __future__ import annotations
 
-import json
+import marshal
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache, wraps
 from typing import Any, TypeVar
@@ -33,17 +33,21 @@ def parsed_or_refused(claim: Mapping[str, Any], parse: Callable[[Mapping[str, An
     return parsed
 
 
-@lru_cache(maxsize=4096)
 def trusted_layer(layer: Layer, where: str) -> Layer:
     """`parse_item` of the layer's JSON, as `check_claim` parses it (its limits on every
-    value), once per distinct layer: a builder then uses the Layer it has instead of
-    parsing the same JSON again. ValueError where the parser would refuse it."""
+    value), once per Layer object: a builder then uses the Layer it has instead of parsing
+    the same JSON again. ValueError where the parser would refuse it. A Layer that parsed
+    back to itself is marked so, as `trusted_items` marks it, and not parsed again under
+    any name (`where` only names it in a refusal)."""
+    if layer.__dict__.get("_parses_back"):
+        return layer
     try:
         parsed = parse_item(layer.to_json(), where, allow_refused=False)
     except Failed as exc:
         raise ValueError(f"cannot build a claim on {layer}: {exc}") from None
     if parsed != layer:  # the JSON round trip is exact (tests/test_layers.py)
         raise ValueError(f"{layer} does not survive its JSON: {parsed}")
+    object.__setattr__(layer, "_parses_back", True)
     return layer
 
 
@@ -74,28 +78,32 @@ def once_per_configuration(builder: Callable[..., dict[str, Any]]
     have equal JSON (flags are bools, sizes ints that are not bools), so the copy is the
     claim the builder would have built.
 
-    Only the claim's JSON is kept: a miss (most calls in a deck, whose configurations
-    differ) hands out the builder's own dict, which nothing else holds (the builders make
-    their claims of fresh JSON values: lists, dicts, ints, bools, strings), and a hit a
-    copy read from that JSON."""
-    built: dict[tuple[Any, ...], str] = {}
+    Only the claim's serialised form is kept: a miss (most calls in a deck, whose
+    configurations differ) hands out the builder's own dict, which nothing else holds (the
+    builders make their claims of fresh JSON values: lists, dicts, ints, floats, bools,
+    strings, None), and a hit a copy read from that form. The form is marshal's version 2,
+    which writes each of those values as it is and shares no object between two places
+    (version 3 would), so a copy is what json would read back, made several times
+    faster."""
+    built: dict[tuple[Any, ...], bytes] = {}
 
     @wraps(builder)
     def fresh(*args: Any) -> dict[str, Any]:
         key = tuple([tuple(a) if isinstance(a, list) else a for a in args])
-        text = built.get(key)
-        if text is not None:
-            return json.loads(text)  # type: ignore[no-any-return]
+        data = built.get(key)
+        if data is not None:
+            return marshal.loads(data)  # type: ignore[no-any-return]
         claim = builder(*key)
         if len(built) >= _CONFIGURATIONS:  # bounded: a new round after so many
             built.clear()
-        built[key] = json.dumps(claim)
+        built[key] = marshal.dumps(claim, _UNSHARED)
         return claim
 
     return fresh
 
 
 _CONFIGURATIONS = 4096
+_UNSHARED = 2  # marshal's last version without references between objects
 
 
 # Generators test a config (families.base.fits_claim) and then solve it: plan once. A

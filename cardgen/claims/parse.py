@@ -153,13 +153,17 @@ def parse_output_shape(data: Any, where: str) -> tuple[int, ...]:
     return tuple(data)
 
 
+_NUMBER = (int, float)
+
+
 def parse_nested(data: Any, where: str, limit: int,
                  max_abs: float | None) -> tuple[tuple[int, ...], list[Any]]:
     """(dims, flat cells) of a rectangular nested list of finite numbers; iterative."""
     dims: list[int] = []
     level = [data]
     while True:
-        lists = sum(isinstance(x, list) for x in level)
+        # (a plain list told by its type first: a tensor's rows are JSON's own lists)
+        lists = sum([type(x) is list or isinstance(x, list) for x in level])
         if lists == 0:
             break
         if lists != len(level):
@@ -178,8 +182,11 @@ def parse_nested(data: Any, where: str, limit: int,
         level = [y for x in level for y in x]
     if not dims:
         raise Failed(f"{where} must be a nested list (a tensor), not a scalar")
+    bound = MAX_INT + 1 if max_abs is None else max_abs  # (any int passes `None`)
     for v in level:
-        if isinstance(v, bool) or not isinstance(v, int | float):
+        if type(v) is int and -bound <= v <= bound:
+            continue  # the common case (no bool), as the checks below pass it
+        if isinstance(v, bool) or not isinstance(v, _NUMBER):
             raise Failed(f"{where} must hold numbers, got {one_line(repr(v), 40)}")
         if isinstance(v, float) and not math.isfinite(v):
             raise Failed(f"{where} must hold finite numbers")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from cardgen.errors import ShapeError
 from cardgen.layers import Layer
 from cardgen.solver.arith import conv_transpose_out
+from cardgen.solver.shapes import dim_args
 
 
 def explicit_allowed(output_padding: int, stride: int, dilation: int) -> bool:
@@ -56,23 +57,21 @@ def picked(layer: Layer, input_shape: Sequence[int], output_size: Sequence[int])
     if len(shape) < n:
         raise ShapeError(f"a {len(shape)}-D input has no {n} spatial dims")
     spatial = shape[-n:]
-    ranges = tuple(size_range(spatial[d], layer.tup("kernel_size")[d], layer.tup("stride")[d],
-                              layer.tup("padding")[d], layer.tup("dilation")[d])
-                   for d in range(n))
+    # each dim's (size, kernel, stride, padding, output_padding, dilation), kept on the
+    # Layer: a range card asks for every size of its range and one past each end
+    dims = [dim_args(layer, d, spatial[d]) for d in range(n)]
+    ranges = tuple([size_range(size, k, s, p, dl) for size, k, s, p, _, dl in dims])
     if any(not lo <= t <= hi for t, (lo, hi) in zip(output_size, ranges, strict=True)):
         return Picked(ranges, None, None)
     pads = tuple(t - lo for t, (lo, _) in zip(output_size, ranges, strict=True))
     # The layer with output_padding=pads on this input, as layer_step runs it (an unbatched
-    # or batched input, in_channels, each dim's size rule), without building that layer:
-    # a range card asks for every size of its range and one past each end.
+    # or batched input, in_channels, each dim's size rule), without building that layer.
     lead = len(shape) - n
     if lead not in (1, 2) or shape[lead - 1] != layer.get("in_channels"):
         return Picked(ranges, pads, None)
     try:
-        sizes = tuple(conv_transpose_out(spatial[d], layer.tup("kernel_size")[d],
-                                         layer.tup("stride")[d], layer.tup("padding")[d],
-                                         pads[d], layer.tup("dilation")[d])
-                      for d in range(n))
+        sizes = tuple([conv_transpose_out(size, k, s, p, extra, dl)
+                       for (size, k, s, p, _, dl), extra in zip(dims, pads, strict=True)])
     except ShapeError:
         return Picked(ranges, pads, None)
     return Picked(ranges, pads, (*shape[:lead - 1], layer.get("out_channels"), *sizes))

@@ -96,10 +96,12 @@ def _placeholders(template: Mapping[str, Any]) -> Iterator[Any]:
                 if not _mapping(args):
                     continue
                 for arg in args.values():
+                    if type(arg) in _LEAVES:
+                        continue  # a scalar (most arguments): no placeholder, as _is_var says
                     for v in arg if isinstance(arg, list) else [arg]:
                         if _is_var(v):
                             yield v["var"]
-        elif _has_var(value):
+        elif type(value) not in _LEAVES and _has_var(value):
             raise Failed(f"unique claim: a placeholder may stand only in layer arguments, "
                          f"not in {one_line(key, 20)}")
 
