@@ -184,8 +184,9 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> 
             # Workers send back only the notes: unpickling the problems' params again
             # would cost the parent more than writing the notes does.
             elsewhere = (_render_chunk, ((recipe.name, chunk),))
-            if worker is None:
-                pool.submit(number, *elsewhere)
+            if worker is None or any(drawer.get(id(p)) != worker for p in chunk):
+                # carries its problems: a recipe's stacks, or problems another drew
+                pool.submit(number, _render_chunk, (recipe.name, chunk), prefer=worker)
             else:
                 refs = [(family_of[id(p)], p.index) for p in chunk]
                 pool.submit(number, _render_drawn, recipe.name, refs, prefer=worker,

@@ -213,6 +213,51 @@ def test_jobs_run_away_from_the_worker_that_drew_them_give_the_same_bytes(
     assert parallel.path.read_bytes() == serial.path.read_bytes()
 
 
+def test_a_worker_idle_while_another_draws_renders_the_others_problems(tmp_path,
+                                                                      monkeypatch):
+    """While one worker draws a slow family, the other renders everything drawn so far,
+    its own problems first, then those the busy worker drew (carried to it); a recipe's
+    stacks, drawn by no worker, are carried too."""
+    import time
+
+    import cardgen.build as build
+    from cardgen.recipes import parse_recipe
+
+    if not hasattr(os, "fork"):
+        pytest.skip("worker processes are forked (not on this platform)")
+    recipe = parse_recipe('[deck]\nname = "Idle"\nseed = 3\n'
+                          '[families."conv.output_size"]\ncount = 150\n'
+                          '[families."pool.output_size"]\ncount = 150\n'
+                          '[families."conv.inverse"]\ncount = 60\n'
+                          '[stacks.net]\ninput = [1, 3, 16, 16]\n'
+                          'layers = ["Conv2d(3, 8, 3)", "MaxPool2d(2)"]\n', "idle.toml")
+    monkeypatch.setattr(build, "_workers", lambda total: 1)
+    serial = build_recipe(recipe, tmp_path / "serial", EPOCH)
+    generate = build._generate
+
+    def slow_last(spec, seed, variants=1):
+        if spec.name == "conv.inverse":
+            time.sleep(2)  # the forked workers inherit this
+        return generate(spec, seed, variants)
+
+    from cardgen.workers import ForkPool
+
+    submit = ForkPool.submit
+    carried = []  # jobs sent to a worker with problems it did not draw
+
+    def recording(self, tag, function, *args, prefer=None, elsewhere=None):
+        if function is build._render_chunk and prefer is not None:
+            carried.append(tag)
+        submit(self, tag, function, *args, prefer=prefer, elsewhere=elsewhere)
+
+    monkeypatch.setattr(ForkPool, "submit", recording)
+    monkeypatch.setattr(build, "_generate", slow_last)
+    monkeypatch.setattr(build, "_workers", lambda total: 2)
+    parallel = build_recipe(recipe, tmp_path / "parallel", EPOCH)
+    assert carried
+    assert parallel.path.read_bytes() == serial.path.read_bytes()
+
+
 def test_builds_are_byte_identical_across_processes_and_time_zones(tmp_path, default_deck):
     """A CI runner and a laptop in another time zone must agree byte for byte. POSIX TZ
     strings need no tz database: UTC, and Tokyo (UTC+9, another calendar day at times)."""
