@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from cardgen.families.base import Diagram, Solution
 from cardgen.generate import Problem, compact_json
 from cardgen.mistakes import Mistake, mistakes
 from cardgen.render.diagrams import DIAGRAMS
+from cardgen.render.env import escape_text as _attr
 from cardgen.render.env import render_worked
 
-_CODE = re.compile(r"`([^`]+)`")
 
-
-def _code_tag(match: re.Match[str]) -> str:  # a function: re expands a template in Python
-    return f"<code>{match.group(1)}</code>"
+def _code_spans(html: str) -> str:
+    """Each `x` span (x holds no backtick and is not empty) as <code>x</code>, scanned left
+    to right as ``re.sub(r"`([^`]+)`", r"<code>\\1</code>", html)`` does: on the pieces
+    between backticks, without a Python call per span (re calls one per match)."""
+    parts = html.split("`")
+    out = [parts[0]]
+    k, last = 1, len(parts) - 1
+    while k <= last:
+        if k < last and parts[k]:  # a backtick, text, a backtick: a span
+            out += ("<code>", parts[k], "</code>", parts[k + 1])
+            k += 2
+        else:  # a backtick that opens nothing stays as it is
+            out += ("`", parts[k])
+            k += 1
+    return "".join(out)
 
 
 @lru_cache(maxsize=4096)  # forms, captions and fixed steps repeat across a deck
 def inline_html(text: str) -> Markup:
     """Escape text, then turn `code` spans into <code>; MathJax \\( \\) passes through."""
-    html = escape(text)  # Markup already: most steps have no code span and are done
-    return html if "`" not in html else Markup(_CODE.sub(_code_tag, str(html)))
+    html = _attr(text)
+    # Markup's own __new__ adds only a hasattr(text, "__html__") check, false on a str
+    return str.__new__(Markup, _code_spans(html) if "`" in html else html)
 
 
 _DRAWN: dict[tuple[str, str], str] = {}
@@ -89,14 +101,6 @@ def spec_json(problem: Problem, solutions: Sequence[Solution],
                             for params, sol, wrong in zip(problem.variants, solutions[1:],
                                                           found[1:], strict=True)]
     return _SPEC_JSON(spec)  # json.dumps(spec, separators=(",", ":"))
-
-
-_SPECIAL = re.compile(r"[&<>'\"]")
-
-
-def _attr(value: str) -> str:
-    """``str(escape(value))``; a search is cheaper than escaping text that needs none."""
-    return str(escape(value)) if _SPECIAL.search(value) else value
 
 
 def _mistakes_html(found: list[Mistake]) -> str:
