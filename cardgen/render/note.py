@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
+from json import encoder as json_encoder
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from cardgen.families.base import Diagram, Solution
 from cardgen.generate import Problem, compact_json
 from cardgen.mistakes import Mistake, mistakes
 from cardgen.render.diagrams import DIAGRAMS
+from cardgen.render.env import escape_text as _attr
 from cardgen.render.env import render_worked
 
-_CODE = re.compile(r"`([^`]+)`")
 
-
-def _code_tag(match: re.Match[str]) -> str:  # a function: re expands a template in Python
-    return f"<code>{match.group(1)}</code>"
+def _code_spans(html: str) -> str:
+    """Each `x` span (x holds no backtick and is not empty) as <code>x</code>, scanned left
+    to right as ``re.sub(r"`([^`]+)`", r"<code>\\1</code>", html)`` does: on the pieces
+    between backticks, without a Python call per span (re calls one per match)."""
+    parts = html.split("`")
+    out = [parts[0]]
+    k, last = 1, len(parts) - 1
+    while k <= last:
+        if k < last and parts[k]:  # a backtick, text, a backtick: a span
+            out += ("<code>", parts[k], "</code>", parts[k + 1])
+            k += 2
+        else:  # a backtick that opens nothing stays as it is
+            out += ("`", parts[k])
+            k += 1
+    return "".join(out)
 
 
 @lru_cache(maxsize=4096)  # forms, captions and fixed steps repeat across a deck
 def inline_html(text: str) -> Markup:
     """Escape text, then turn `code` spans into <code>; MathJax \\( \\) passes through."""
-    html = escape(text)  # Markup already: most steps have no code span and are done
-    return html if "`" not in html else Markup(_CODE.sub(_code_tag, str(html)))
+    html = _attr(text)
+    # Markup's own __new__ adds only a hasattr(text, "__html__") check, false on a str
+    return str.__new__(Markup, _code_spans(html) if "`" in html else html)
 
 
 _DRAWN: dict[tuple[str, str], str] = {}
@@ -69,34 +82,38 @@ def worked_html(solution: Solution) -> str:
 
 
 _SPEC_JSON = compact_json(sort_keys=False)
+_STRING = json_encoder.encode_basestring_ascii  # a str as _SPEC_JSON writes it
 SPEC_VERSION = 3  # v3: variants and mistakes; the top level is variant 0, as in v2
 
 
-def _mistake_data(found: list[Mistake]) -> list[dict[str, str]]:
-    return [{"rule": m.rule, "answer": m.answer} for m in found]
+def _scalar(value: Any) -> str:
+    kind = type(value)
+    return _STRING(value) if kind is str else str(value) if kind is int else _SPEC_JSON(value)
+
+
+def _variant_json(params: Any, solution: Solution, found: list[Mistake]) -> str:
+    """One variant's "params", "answer", "claims" and "mistakes" members, as _SPEC_JSON
+    writes them. The fixed text around the values is written here, not encoded: json's
+    encoder costs about as much per key or short string as per number."""
+    wrong = ",".join([f'{{"rule":{_STRING(m.rule)},"answer":{_STRING(m.answer)}}}'
+                      for m in found])
+    return (f'"params":{_SPEC_JSON(params)},"answer":{_scalar(solution.answer)},'
+            f'"claims":{_SPEC_JSON(solution.claims)},"mistakes":[{wrong}]')
 
 
 def spec_json(problem: Problem, solutions: Sequence[Solution],
               found: Sequence[list[Mistake]]) -> str:
-    first = solutions[0]
-    spec: dict[str, Any] = {"v": SPEC_VERSION, "family": problem.family,
-                            "level": problem.level, "params": problem.params,
-                            "answer": first.answer, "claims": first.claims,
-                            "mistakes": _mistake_data(found[0])}
-    if len(solutions) > 1:
-        spec["variants"] = [{"params": params, "answer": sol.answer, "claims": sol.claims,
-                             "mistakes": _mistake_data(wrong)}
-                            for params, sol, wrong in zip(problem.variants, solutions[1:],
-                                                          found[1:], strict=True)]
-    return _SPEC_JSON(spec)  # json.dumps(spec, separators=(",", ":"))
-
-
-_SPECIAL = re.compile(r"[&<>'\"]")
-
-
-def _attr(value: str) -> str:
-    """``str(escape(value))``; a search is cheaper than escaping text that needs none."""
-    return str(escape(value)) if _SPECIAL.search(value) else value
+    """``json.dumps(spec, separators=(",", ":"))`` of {"v", "family", "level", then variant
+    0's members, then "variants": the others' members} (the last only with variants)."""
+    head = (f'{{"v":{SPEC_VERSION},"family":{_scalar(problem.family)},'
+            f'"level":{_scalar(problem.level)},'
+            f'{_variant_json(problem.params, solutions[0], found[0])}')
+    if len(solutions) == 1:
+        return head + "}"
+    others = ",".join([f"{{{_variant_json(params, sol, wrong)}}}"
+                       for params, sol, wrong in zip(problem.variants, solutions[1:],
+                                                     found[1:], strict=True)])
+    return f'{head},"variants":[{others}]}}'
 
 
 def _mistakes_html(found: list[Mistake]) -> str:

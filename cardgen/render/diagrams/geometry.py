@@ -12,9 +12,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from itertools import repeat
 
-from markupsafe import escape
-
-from cardgen.render.env import macro_arguments, macro_pieces
+from cardgen.render.env import escape_text, macro_arguments, macro_pieces
 
 WIDTH = 320.0  # viewBox width budget: about 1:1 in a phone's 320-340 px card column
 LABEL = 22.0  # left column for row labels ("in", placement indices)
@@ -178,8 +176,8 @@ def render_svg(name: str, *, width: float, height: float, label: str,
     (class, texts) of ``labels`` and ``parts`` as they are (markup)."""
     frame, names, (p0, p1, p2), (g0, g1, g2) = _figure(name)
     values = {"w": n(width), "h": n(height), "maxw": round(width * ZOOM),
-              "label": escape(label), "paths": "".join([f"{p0}{c}{p1}{d}{p2}" for c, d in paths]),
-              **parts}
+              "label": escape_text(label),
+              "paths": "".join([f"{p0}{c}{p1}{d}{p2}" for c, d in paths]), **parts}
     if labels is not None:
         values["labels"] = "".join([f"{g0}{c}{g1}{t}{g2}" for c, t in labels])
     out = [frame[0]]

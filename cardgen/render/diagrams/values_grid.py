@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from itertools import chain, repeat
 
-from markupsafe import escape
-
 from cardgen.render.diagrams.geometry import (
     CHAR,
     WIDTH,
@@ -15,6 +13,7 @@ from cardgen.render.diagrams.geometry import (
     render_svg,
     text_elements,
 )
+from cardgen.render.env import escape_text
 
 
 def _cell_text(v: object) -> str:
@@ -62,7 +61,7 @@ def values_grid(grid: list[list[int]], window: tuple[tuple[int, int], tuple[int,
         paths[:2] = [("cg-sel", result_box)]
     # cell texts centred in their cells, small when the cells are narrow
     if not types <= {int, float}:  # the template writes cell texts as they are
-        texts = [[str(escape(t)) for t in row] for row in texts]
+        texts = [[escape_text(t) for t in row] for row in texts]
     col_x = [n(x0 + (c + 0.5) * cw) for c in range(cols)]
     cells: list[tuple[str, str, str]] = []
     for r, row in enumerate(texts):
@@ -75,4 +74,4 @@ def values_grid(grid: list[list[int]], window: tuple[tuple[int, int], tuple[int,
     return render_svg("values_grid", width=rx + rw + 2, height=height, label=label,
                       paths=paths, text_class="cg-ts" if small else "cg-t",
                       cells=text_elements(cells),
-                      result=escape(result), result_x=n(rx + rw / 2), result_y=n(ym))
+                      result=escape_text(result), result_x=n(rx + rw / 2), result_y=n(ym))
