@@ -31,7 +31,7 @@ Progress = Callable[[int, int], None]
 # 2 idle cores: a worker per core made a 480-note deck 9% faster, a 240-note one 4%,
 # and a 120-note one 6% slower.
 PARALLEL_FROM = 300
-CHUNK = 500  # notes per job at most
+CHUNK = 500  # notes per render job at most
 # A job holds at most 1/JOBS_PER_WORKER of a worker's share of the notes not yet sent
 # (and MIN_CHUNK at least), so jobs shrink towards the end: the parent writes each
 # job's notes while the workers render later ones, only the last small job's are left
@@ -70,20 +70,28 @@ def _generate(spec: FamilySpec, seed: int, variants: int = 1) -> list[Problem]:
 # The problems a worker drew, by family position. Filled only in a worker, and read by
 # the render jobs it runs: a job for problems it drew names them instead of carrying
 # them (and their variants' solutions) from the worker to the parent and back.
-_DRAWN: dict[int, list[Problem]] = {}
+_DRAWN: dict[int, list[Problem | None]] = {}
 
 
 def _draw(position: int, spec: FamilySpec, seed: int, variants: int) -> list[Problem]:
     """A family's problems, drawn in a worker, which keeps them; the parent gets them
     without the variants' solutions (a worker that renders problems it did not draw
     solves them again)."""
-    problems = _DRAWN[position] = _generate(spec, seed, variants)
+    problems = _generate(spec, seed, variants)
+    _DRAWN[position] = list(problems)
     return [replace(p, solutions=()) if p.solutions else p for p in problems]
 
 
 def _render_drawn(deck_name: str, refs: list[tuple[int, int]]) -> list[NoteData]:
-    """The notes of problems this worker drew: (family position, index) each."""
-    return [_card(deck_name, _DRAWN[position][index]).note for position, index in refs]
+    """The notes of problems this worker drew: (family position, index) each. Each is
+    rendered once, and then let go (a 50,000-note deck's variants would fill memory)."""
+    notes = []
+    for position, index in refs:
+        drawn = _DRAWN[position]
+        problem, drawn[index] = drawn[index], None
+        assert problem is not None, "a drawn problem is rendered once"
+        notes.append(_card(deck_name, problem).note)
+    return notes
 
 
 def problem_solutions(problem: Problem) -> Sequence[Solution]:
@@ -221,13 +229,16 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> 
         rest = [p for p in problems if id(p) not in sent]
         start = 0
         while start < len(rest):
-            # a chunk of study order, each worker's share of it to the worker that drew it
-            end = start + workers * _chunk_size(len(rest) - start, workers)
+            # a stretch of study order, each worker's share of it to the worker that drew
+            # it, in jobs of at most a chunk
+            chunk = _chunk_size(len(rest) - start, workers)
+            end = start + workers * chunk
             shares: dict[int | None, list[Problem]] = {}
             for p in rest[start:end]:
                 shares.setdefault(drawer.get(id(p)), []).append(p)
             for worker, share in shares.items():
-                render(share, worker)
+                for i in range(0, len(share), chunk):
+                    render(share[i:i + chunk], worker)
             start = end
         for done, problem in enumerate(problems, 1):
             while id(problem) not in notes:

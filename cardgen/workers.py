@@ -91,9 +91,10 @@ class _Worker:
 class ForkPool:
     """``count`` workers forked now, numbered from 0. ``submit`` queues a job; ``next``
     waits for any job to finish and returns its tag and result, or raises the exception
-    it raised. Jobs start in the order they were queued, one per idle worker; a job may
-    prefer a worker (one whose memory already holds what the job needs), and an idle
-    worker takes the first job that prefers it or no worker, else the first job of all
+    it raised (a job whose call will not pickle raises there too, in its turn). Jobs
+    start in the order they were queued, one per idle worker; a job may prefer a worker
+    (one whose memory already holds what the job needs), and waits for it while it is
+    busy, unless every queued job does so: then an idle worker takes the first job
     rather than wait. Use it as a context manager: leaving ends the workers (at once, if
     leaving on an exception)."""
 
@@ -102,6 +103,7 @@ class ForkPool:
         # tag, (function, args), the worker it prefers, what any other worker runs instead
         self._queue: deque[tuple[Hashable, tuple[Any, ...], int | None,
                                  tuple[Any, ...] | None]] = deque()
+        self._failed: list[Exception] = []  # jobs whose call would not pickle
         try:
             for _ in range(count):
                 self._fork()
@@ -138,7 +140,7 @@ class ForkPool:
 
     @property
     def idle(self) -> list[int]:
-        """The workers with no job (none is queued while one is idle)."""
+        """The workers with no job (no job waits while one is idle)."""
         return [i for i, w in enumerate(self._workers) if w.job is None]
 
     def submit(self, tag: Hashable, function: Callable[..., Any], *args: Any,
@@ -151,20 +153,33 @@ class ForkPool:
         self._dispatch()
 
     def _dispatch(self) -> None:
-        for index, worker in enumerate(self._workers):
-            if not self._queue:
+        while self._queue:
+            idle = [i for i, w in enumerate(self._workers) if w.job is None]
+            if not idle:
                 return
-            if worker.job is None:
-                pick = next((i for i, job in enumerate(self._queue)
-                             if job[2] is None or job[2] == index), 0)
-                tag, call, prefer, elsewhere = self._queue[pick]
-                if prefer not in (None, index) and elsewhere is not None:
-                    call = elsewhere
-                # pickled only now: a job runs one of its two calls
-                data = pickle.dumps(call, pickle.HIGHEST_PROTOCOL)
-                del self._queue[pick]
-                worker.job = tag
-                _write_all(worker.tasks, data)
+            # the first job that an idle worker it prefers (or any, for a job that
+            # prefers none) can take; when every queued job prefers a busy worker, the
+            # first job goes to an idle one rather than wait
+            pick = next((i for i, job in enumerate(self._queue)
+                         if job[2] is None or job[2] in idle), None)
+            if pick is None:
+                self._start(0, idle[0])
+            else:
+                prefer = self._queue[pick][2]
+                self._start(pick, idle[0] if prefer is None else prefer)
+
+    def _start(self, pick: int, index: int) -> None:
+        tag, call, prefer, elsewhere = self._queue[pick]
+        del self._queue[pick]
+        if prefer not in (None, index) and elsewhere is not None:
+            call = elsewhere
+        try:  # pickled only now: a job runs one of its two calls
+            data = pickle.dumps(call, pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # noqa: BLE001 - raised by next(), in its turn
+            self._failed.append(error)
+            return
+        self._workers[index].job = tag
+        _write_all(self._workers[index].tasks, data)
 
     def next(self) -> tuple[Hashable, Any]:
         """The tag and result of the next job to finish (raises what the job raised)."""
@@ -173,6 +188,8 @@ class ForkPool:
 
     def next_from(self) -> tuple[Hashable, Any, int]:
         """``next``, and the number of the worker that ran the job."""
+        if self._failed:  # a job that could not be sent to a worker
+            raise self._failed.pop(0)
         busy = {w.results: i for i, w in enumerate(self._workers) if w.job is not None}
         if not busy:
             raise RuntimeError("no job is running")

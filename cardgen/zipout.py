@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Sequence
 from typing import IO
 
-__all__ = ["PART", "deflate", "write_zip"]
+__all__ = ["PART", "deflate", "deflate_parts", "write_zip"]
 
 PART = 1 << 20  # bytes per independently deflated part
 _WINDOW = 32 * 1024  # deflate's window: what a part's back-references can reach
@@ -45,6 +45,12 @@ def _part(data: memoryview, start: int, level: int, last: bool) -> bytes:
 def deflate(data: bytes, level: int, threads: int = 1) -> bytes:
     """`data` as one raw deflate stream, its parts deflated on up to `threads` threads
     (zlib lets go of the GIL while it works)."""
+    return b"".join(deflate_parts(data, level, threads))
+
+
+def deflate_parts(data: bytes, level: int, threads: int = 1) -> list[bytes]:
+    """`deflate`'s stream in its parts, which joined are the stream (written one after
+    the other, a large collection is not copied once more)."""
     view = memoryview(data)
     starts = range(0, len(data), PART) if data else range(1)
     last = len(starts) - 1
@@ -67,7 +73,7 @@ def deflate(data: bytes, level: int, threads: int = 1) -> bytes:
         t.join()
     if errors:
         raise errors[0]
-    return out[0] if len(out) == 1 else b"".join(out)
+    return out
 
 
 def _dos_time(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
@@ -90,12 +96,13 @@ def write_zip(fh: IO[bytes], entries: Sequence[tuple[zipfile.ZipInfo, bytes]],
     for info, data in entries:
         if info.compress_type != zipfile.ZIP_DEFLATED:
             raise ValueError(f"{info.filename}: only deflated entries are written")
-        body = deflate(data, level, threads)
+        body = deflate_parts(data, level, threads)
         info.flag_bits = 0  # sizes in the local header: no data descriptor
-        info.CRC, info.file_size, info.compress_size = zlib.crc32(data), len(data), len(body)
+        info.CRC, info.file_size = zlib.crc32(data), len(data)
+        info.compress_size = sum(map(len, body))
         offsets.append(fh.tell())
         fh.write(info.FileHeader(zip64=False))
-        fh.write(body)
+        fh.writelines(body)
     directory = fh.tell()
     for (info, _), offset in zip(entries, offsets, strict=True):
         date, time = _dos_time(info.date_time)

@@ -273,14 +273,14 @@ def test_failed_build_leaves_existing_target_untouched_and_no_temp_file(
     elif failure == "zip-write":
         from cardgen import zipout
 
-        original = zipout.deflate
+        original = zipout.deflate_parts
 
-        def deflate(data, *args, **kwargs):
+        def deflate_parts(data, *args, **kwargs):
             if data == b"{}":  # the media entry: after the collection is written
                 raise OSError("disk full")
             return original(data, *args, **kwargs)
 
-        monkeypatch.setattr(zipout, "deflate", deflate)
+        monkeypatch.setattr(zipout, "deflate_parts", deflate_parts)
     else:
         def replace(src, dst):
             assert Path(src).exists()  # the complete temp file was there

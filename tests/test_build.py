@@ -237,7 +237,8 @@ def test_a_worker_idle_while_another_draws_renders_the_others_problems(tmp_path,
 
     def slow_last(spec, seed, variants=1):
         if spec.name == "conv.inverse":
-            time.sleep(2)  # the forked workers inherit this
+            time.sleep(4)  # the forked workers inherit this; long enough for the other
+            # worker to render its own problems on a busy machine
         return generate(spec, seed, variants)
 
     from cardgen.workers import ForkPool
@@ -256,6 +257,41 @@ def test_a_worker_idle_while_another_draws_renders_the_others_problems(tmp_path,
     parallel = build_recipe(recipe, tmp_path / "parallel", EPOCH)
     assert carried
     assert parallel.path.read_bytes() == serial.path.read_bytes()
+
+
+def test_render_jobs_keep_to_the_chunk_limit_and_workers_let_go_of_rendered_problems(
+        tmp_path, monkeypatch):
+    import cardgen.build as build
+    from cardgen.workers import ForkPool
+
+    if not hasattr(os, "fork"):
+        pytest.skip("worker processes are forked (not on this platform)")
+    recipe = default_recipe()
+    monkeypatch.setattr(build, "_workers", lambda total: 1)
+    serial = build_recipe(recipe, tmp_path / "serial", EPOCH)
+    submit = ForkPool.submit
+    sizes = []
+
+    def recording(self, tag, function, *args, prefer=None, elsewhere=None):
+        if function in (build._render_drawn, build._render_chunk):
+            sizes.append(len(args[1]) if function is build._render_drawn else len(args[0][1]))
+        submit(self, tag, function, *args, prefer=prefer, elsewhere=elsewhere)
+
+    monkeypatch.setattr(ForkPool, "submit", recording)
+    monkeypatch.setattr(build, "_workers", lambda total: 2)
+    monkeypatch.setattr(build, "CHUNK", 40)
+    parallel = build_recipe(recipe, tmp_path / "parallel", EPOCH)
+    assert sum(sizes) == recipe.total and max(sizes) <= 40
+    assert parallel.path.read_bytes() == serial.path.read_bytes()
+    # in a worker, a problem rendered is let go
+    monkeypatch.setattr(build, "_DRAWN", {})
+    spec = recipe.families[0]
+    drawn = build._draw(0, spec, recipe.seed, 2)
+    notes = build._render_drawn(recipe.name, [(0, 0), (0, 2)])
+    assert [n.guid for n in notes] == [build._card(recipe.name, drawn[i]).note.guid
+                                       for i in (0, 2)]
+    assert build._DRAWN[0][0] is None and build._DRAWN[0][2] is None
+    assert build._DRAWN[0][1] is not None
 
 
 def test_builds_are_byte_identical_across_processes_and_time_zones(tmp_path, default_deck):

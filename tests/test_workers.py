@@ -104,6 +104,35 @@ def test_an_idle_worker_takes_a_job_that_prefers_a_busy_one():
     assert done["slow"] != done["quick"]
 
 
+def test_each_job_goes_to_the_idle_worker_it_prefers():
+    with ForkPool(2) as pool:
+        # queued while both are idle, the job for worker 1 first: neither is swapped
+        pool.submit("for1", pid, 0, prefer=1, elsewhere=(sent, (-1,)))
+        pool.submit("for0", pid, 0, prefer=0, elsewhere=(sent, (-1,)))
+        ran = {}
+        for _ in range(2):
+            tag, value, index = pool.next_from()
+            ran[tag] = (value, index)
+    assert ran["for1"][1] == 1 and ran["for0"][1] == 0
+    assert all(value != ("sent", -1) for value, _ in ran.values())
+
+
+def unpicklable(_: object) -> int:
+    return 0
+
+
+def test_a_job_that_will_not_pickle_raises_in_turn_and_loses_no_result():
+    with ForkPool(1) as pool:
+        pool.submit("slow", sleep_then_pid, 0.3)
+        pool.submit("bad", unpicklable, lambda: None)  # a lambda does not pickle
+        pool.submit("good", square, 5)
+        first = pool.next()  # the slow job's result is not lost
+        assert first[0] == "slow"
+        with pytest.raises(Exception, match="pickle|lambda"):
+            pool.next()
+        assert pool.next() == ("good", 25)  # and the pool goes on
+
+
 def test_a_job_s_exception_is_raised_in_the_parent_and_the_pool_goes_on():
     with ForkPool(2) as pool:
         pool.submit("bad", fails, 3)
