@@ -60,6 +60,8 @@ def deflate_parts(data: bytes, level: int, threads: int = 1) -> list[bytes]:
     def work(first: int, step: int) -> None:
         try:
             for i in range(first, len(starts), step):
+                if errors:  # another thread failed, or Ctrl-C reached the main one
+                    return
                 out[i] = _part(view, starts[i], level, i == last)
         except BaseException as exc:  # raised again in the calling thread
             errors.append(exc)

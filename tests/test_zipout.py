@@ -120,3 +120,19 @@ def test_a_failing_part_raises_in_the_caller(monkeypatch):
     monkeypatch.setattr(zipout, "_part", part)
     with pytest.raises(MemoryError, match="no room"):
         deflate(_data(3 * PART), 1, threads=2)
+
+
+def test_after_a_failure_no_thread_starts_another_part(monkeypatch):
+    real = zipout._part
+    started = []
+
+    def part(data, start, level, last):
+        started.append(start)
+        if start == 0:
+            raise KeyboardInterrupt  # as Ctrl-C reaches the main thread
+        return real(data, start, level, last)
+
+    monkeypatch.setattr(zipout, "_part", part)
+    with pytest.raises(KeyboardInterrupt):
+        deflate(_data(40 * PART), 1, threads=2)
+    assert len(started) <= 3  # not the 21 the two threads would start without the check
