@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import itertools
 import os
@@ -16,6 +14,7 @@ from pathlib import Path
 from markupsafe import escape
 
 from cardgen.anki import NoteData, guid_from_key, make_model, stage_apkg
+from cardgen.collector import rare_collections
 from cardgen.families import get_family
 from cardgen.families.base import Solution
 from cardgen.generate import Problem, generate_family, stack_problems, study_order, study_ranks
@@ -128,23 +127,11 @@ def recipe_problems(recipe: Recipe) -> list[Problem]:
     return study_order(groups + [stack_problems(s) for s in recipe.stacks])
 
 
-@contextlib.contextmanager
-def _rare_collections() -> Iterator[None]:
-    """A build makes millions of short-lived acyclic objects: with the default thresholds
-    the cycle collector runs thousands of times for nothing (about 7% of a build)."""
-    old = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-
-
 def iter_cards(recipe: Recipe, progress: Progress | None = None) -> Iterator[Card]:
     """Every card of the recipe, in study order, as they are made. Large decks use one
     process per core, and the caller can write cards while later ones are rendered; each
     stage is a pure function, so the cards are the same either way."""
-    with _rare_collections():
+    with rare_collections():
         yield from _iter_cards(recipe, progress)
 
 

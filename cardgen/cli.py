@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cardgen import __version__
+from cardgen.collector import rare_collections
 from cardgen.errors import CardgenError
 
 EPILOG_SOLVE = """examples:
@@ -346,20 +347,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     old = _signals()
-    old_gc = gc.get_threshold()
-    # A command allocates many short-lived objects without cycles, its imports too: at
-    # the default thresholds the cycle collector ran ~27 times in a build's parent
-    # process for nothing (~8 ms of a default deck's build).
-    gc.set_threshold(50_000, 20, 100)
     command = args.command
     try:
         try:
-            status = args.func(args)
+            with rare_collections():  # through the command's imports too
+                status = args.func(args)
             sys.stdout.flush()  # a closed pipe shows here, not at exit
             return status
         finally:
             _restore(old)
-            gc.set_threshold(*old_gc)
     except CardgenError as exc:
         _say(f"cardgen {command}: error: {_safe(exc)}")
         return 2

@@ -162,8 +162,7 @@ def parse_nested(data: Any, where: str, limit: int,
     dims: list[int] = []
     level = [data]
     while True:
-        # (a plain list told by its type first: a tensor's rows are JSON's own lists)
-        lists = sum([type(x) is list or isinstance(x, list) for x in level])
+        lists = sum([isinstance(x, list) for x in level])
         if lists == 0:
             break
         if lists != len(level):
