@@ -183,6 +183,31 @@ def test_timestamp_changes_bytes_and_every_time_in_the_collection(tmp_path):
     assert conn.execute("PRAGMA freelist_count").fetchone() == (0,)
 
 
+def test_collection_has_genankis_schema_and_is_sound(tmp_path):
+    # The indexes are built after the rows and the pages are large: the schema must still
+    # be genanki's, every index complete.
+    from genanki.apkg_schema import APKG_SCHEMA
+
+    path = tmp_path / "a.apkg"
+    _write(path)
+    conn = sqlite3.connect(":memory:")
+    conn.deserialize(_collection_bytes(path))
+    expected = sqlite3.connect(":memory:")
+    expected.executescript(APKG_SCHEMA)
+    master = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+    assert conn.execute(master).fetchall() == expected.execute(master).fetchall()
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert conn.execute("PRAGMA page_size").fetchone() == (65536,)
+    # an index holds every row: a lookup through it finds each note and card
+    for table, column in (("notes", "csum"), ("cards", "nid")):
+        count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        plan = conn.execute(f"EXPLAIN QUERY PLAN SELECT count(*) FROM {table} "
+                            f"WHERE {column} > -1").fetchall()
+        assert "INDEX" in str(plan)
+        assert conn.execute(f"SELECT count(*) FROM {table} WHERE {column} > -1"
+                            ).fetchone()[0] == count > 0
+
+
 def test_zip_layout_is_fixed_and_deflated(tmp_path):
     path = tmp_path / "a.apkg"
     _write(path)
