@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import operator
 import os
 import re
 import unicodedata
@@ -204,7 +205,7 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> 
         while drawing:
             receive()
             if drawing and early:
-                early.sort(key=lambda item: item[0])
+                early.sort(key=operator.itemgetter(0))  # runs already sorted: merged
                 for worker in pool.idle:  # its own earliest problems, else anyone's
                     pick = [p for _, p in early if drawer[id(p)] == worker][:size] or \
                         [p for _, p in early[:size]]

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from cardgen import __version__
+from cardgen import __version__, codecache
 from cardgen.collector import rare_collections
 from cardgen.errors import CardgenError
 
@@ -348,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     old = _signals()
     command = args.command
+    codecache.install()  # before the command imports the modules it needs
     try:
         try:
             with rare_collections():  # through the command's imports too
