@@ -121,10 +121,14 @@ def _check_weights(items: Sequence[Item]) -> None:
         raise TooLarge(f"too large: {total} weights in all (limit {MAX_TOTAL_WEIGHTS})")
 
 
-def multiply_adds(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...]) -> int:
+def multiply_adds(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...],
+                  facts: tuple[int, int, int, int] | None = None) -> int:
     """A layer's multiply-adds from `shape` to `out`: each output cell reads its window's
-    cells (a ConvTranspose: each input cell writes its kernel's)."""
-    _, kernel, reads, _ = _facts(layer)
+    cells (a ConvTranspose: each input cell writes its kernel's). `facts`: the layer's
+    `_facts`, when the caller has just read them (a plan does)."""
+    if facts is None:
+        facts = _facts(layer)
+    _, kernel, reads, _ = facts
     kind = layer.kind
     if kind in ("adaptive_avg", "adaptive_max"):
         n = layer.ndim
@@ -173,14 +177,15 @@ def plan_macs(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
         if elements > tensor_limit:
             raise TooLarge(f"too large: {_where(items, i)} gives {elements} elements "
                            f"(limit {tensor_limit})")
-        _, kernel, _, unfolded = _facts(item)
+        facts = _facts(item)
+        _, kernel, _, unfolded = facts
         if unfolded:  # the im2col buffer a CPU (transposed) convolution may allocate per sample
             n = item.ndim
             cols = unfolded * kernel * prod((out if kind == "conv" else current)[-n:])
             if cols > MAX_COLUMNS:
                 raise TooLarge(f"too large: {_where(items, i)} unfolds to {cols} elements "
                                f"(limit {MAX_COLUMNS})")
-        layer_macs = multiply_adds(item, current, out)
+        layer_macs = multiply_adds(item, current, out, facts)
         macs += layer_macs
         if macs > MAX_MACS:
             raise TooLarge(f"too large: more than {MAX_MACS} multiply-adds")

@@ -89,7 +89,11 @@ def once_per_configuration(builder: Callable[..., dict[str, Any]]
 
     @wraps(builder)
     def fresh(*args: Any) -> dict[str, Any]:
-        key = tuple([tuple(a) if isinstance(a, list) else a for a in args])
+        key = args  # lists (unhashable) as tuples; most calls pass none, and copy nothing
+        for a in args:
+            if isinstance(a, list):
+                key = tuple([tuple(a) if isinstance(a, list) else a for a in args])
+                break
         data = built.get(key)
         if data is not None:
             return marshal.loads(data)  # type: ignore[no-any-return]

@@ -13,6 +13,7 @@ from cardgen.claims.check_torch import quiet, torch_module, torch_raised, torch_
 from cardgen.claims.kind import ClaimKind
 from cardgen.claims.limits import MAX_INPUT_ELEMENTS, MAX_TENSOR_ELEMENTS, Failed
 from cardgen.claims.parse import Item, parse_input_shape, parse_items, parse_output_shape
+from cardgen.errors import ShapeError
 from cardgen.layers import Layer
 from cardgen.solver import layer_step
 
@@ -64,11 +65,23 @@ KIND = ClaimKind("shape", frozenset({"kind", "layers", "input_shape", "output_sh
 
 @lru_cache(maxsize=1024)
 def _checked_output(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    # the plan walks the same (cached) steps: its last shape is the output, unless a layer
+    # raises, which the walk below reports as torch does (ShapeError, before any limit)
+    try:
+        shapes, err = trusted_plan(layers, shape)
+    except ValueError:
+        _raise_step_error(layers, shape)
+        raise
+    if err is not None:
+        _raise_step_error(layers, shape)
+        raise ShapeError(err)  # (the walk raises first: the plan stopped where a step did)
+    return shapes[-1]
+
+
+def _raise_step_error(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> None:
     current = shape
     for layer in layers:
         current = layer_step(layer, current).output_shape  # ShapeError, as torch raises
-    trusted_plan(layers, shape)
-    return current
 
 
 def shape_claim(layers: Sequence[Layer], input_shape: Sequence[int]) -> dict[str, Any]:
