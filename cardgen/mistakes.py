@@ -1214,11 +1214,18 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
         return {}
     spatial, cells = _plane(claim["input"])
     index = list(params["index"])
-
-    outs, flat = avg_values(layer, spatial, cells)
-    right = flat[index[0] if len(outs) == 1 else index[0] * outs[1] + index[1]]
-    divisor = avg_divisor(layer, spatial, index).divisor
-    total = right * divisor  # the window's sum
+    if len(cells) != prod(spatial):  # rows of unequal lengths: fail where avg_values does
+        avg_values(layer, spatial, cells)
+    found = avg_divisor(layer, spatial, index)
+    divisor = found.divisor
+    # the window's sum, its cells read in C order as avg_values reads them (only this
+    # output's: the right value is that sum over a divisor of at least 1, since an accepted
+    # pool's window reads a cell and divisor_override is at least 1)
+    offsets = [0]
+    for d, window in enumerate(found.windows):
+        step = prod(spatial[d + 1:])
+        offsets = [o + c * step for o in offsets for c in range(window.first, window.last)]
+    total = Fraction(sum([cells[o] for o in offsets]))
 
     def value(**change: Any) -> Fraction:
         """The output by a layer with `change` made to its args (None: left out): the
@@ -1529,9 +1536,10 @@ def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list
     worker = _FAMILIES.get(family)
     if worker is None:
         return []
-    # (_forward reads the claims alone: its families' params need no look)
+    # (_forward reads the claims alone: its families' params need no look; _stack reads
+    # the params alone)
     worked = _worked(family, params if worker is _forward else _json(params),
-                     _json(solution.claims))
+                     solution.claims if worker is _stack else _json(solution.claims))
     first: dict[str, str] = {}  # answer -> the rule the verdict names
     also: dict[str, list[str]] = {}  # answer -> later rules that give it too
     for rule, (answer, _) in worked.items():
