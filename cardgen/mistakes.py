@@ -726,9 +726,13 @@ def _forward(params: Mapping[str, Any], claims: Claims,
     except NotApplicable:
         return worked
     present = set(stack.kinds)
+    changeable = {rule for facts in stack.facts if facts is not None for rule in facts.where}
     for rule in rules:
         if present.isdisjoint(_RULE_KINDS[rule]):
             continue  # no layer it speaks of
+        if rule not in changeable and rule in _DIM_RULES:
+            stack.walk(True)  # no dim it can change: its walk (this one) changes nothing
+            continue
         try:
             found = _forward_answer(rule, stack)
         except NotApplicable:
