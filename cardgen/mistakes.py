@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
+from itertools import repeat
 from math import prod
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -184,8 +185,9 @@ class _Calc(NamedTuple):  # (a tuple: made for every dim a rule changes, cheaper
 class _Facts:
     """A sized layer as the forward rules read it: its kind, whether its padding is named
     ('same', 'valid'), whether it is 'same'; its rank, channels (in, out) where it has
-    them, its size function and, per spatial dim, arith's arguments but the size."""
-    __slots__ = ("channels", "kind", "named", "ndim", "same", "size_of", "tails")
+    them, its size function and, per spatial dim, arith's arguments but the size; per dim
+    rule, the dims it can change at some input size (rules that can change none left out)."""
+    __slots__ = ("channels", "kind", "named", "ndim", "same", "size_of", "tails", "where")
 
     def __init__(self, layer: Layer) -> None:
         self.kind, self.ndim = layer.kind, layer.ndim
@@ -197,6 +199,11 @@ class _Facts:
         self.size_of = _SIZE[self.kind]
         # (dim_args puts the size first and reads nothing else of it)
         self.tails = tuple(dim_args(layer, d, 0)[1:] for d in range(self.ndim))
+        self.where: dict[str, tuple[int, ...]] = {}
+        for rule, where in _KIND_WHERE[self.kind]:
+            dims = tuple([d for d, tail in enumerate(self.tails) if where(self, tail)])
+            if dims:
+                self.where[rule] = dims
 
 
 _FACTS: dict[Layer, _Facts] = {}  # equal Layers read alike; a deck repeats its layers
@@ -213,16 +220,21 @@ def _facts(layer: Layer) -> _Facts:
 
 # A rule for one spatial dim of one layer: the layer's facts and arith's arguments for that
 # dim (cardgen.solver.shapes.dim_args); None where the rule says nothing about this dim.
+# It is asked only where its DimWhere holds: whether the rule can say something about the
+# dim at some input size, from the layer's facts and the dim's arguments but the size (a
+# "tail": conv (k, s, p_left, d, p_right), conv_transpose (k, s, p, op, d), pools (k, s, p,
+# d, ceil)). A rule that can change no dim of a stack is not walked.
 DimRule = Callable[[_Facts, tuple[Any, ...]], "_Calc | None"]
+DimWhere = Callable[[_Facts, tuple[Any, ...]], bool]
 
 
-def _refused_pool(layer: _Facts, args: tuple[Any, ...]) -> bool:
-    return layer.kind in ("maxpool", "avgpool") and args[3] > args[1] // 2
+def _refused_pool(layer: _Facts, tail: tuple[Any, ...]) -> bool:
+    return layer.kind in ("maxpool", "avgpool") and tail[2] > tail[0] // 2
 
 
-def _refused_transpose(layer: _Facts, args: tuple[Any, ...]) -> bool:
+def _refused_transpose(layer: _Facts, tail: tuple[Any, ...]) -> bool:
     """An explicit output_padding at or over both the stride and the dilation."""
-    return layer.kind == "conv_transpose" and args[4] >= max(args[2], args[5])
+    return layer.kind == "conv_transpose" and tail[3] >= max(tail[1], tail[4])
 
 
 def _pool_n(size: int, k: int, p: int, d: int, pads: int | None = None) -> int:
@@ -237,9 +249,11 @@ def _span(k: int, d: int) -> str:
     return f"\\( k-1 = {k - 1} \\), not \\( d(k-1) = {d * (k - 1)} \\)"
 
 
+def _where_no_plus_one(layer: _Facts, tail: tuple[Any, ...]) -> bool:
+    return not (layer.same or _refused_pool(layer, tail) or _refused_transpose(layer, tail))
+
+
 def _no_plus_one(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
-    if layer.same or _refused_pool(layer, args) or _refused_transpose(layer, args):
-        return None
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
         n = size + pl + pr - d * (k - 1) - 1
@@ -256,23 +270,24 @@ def _no_plus_one(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     return _Calc(*_floor_tex(n, s, plus=False))
 
 
+def _where_no_dilation(layer: _Facts, tail: tuple[Any, ...]) -> bool:
+    if layer.same or _refused_pool(layer, tail):
+        return False
+    if layer.kind == "conv_transpose":
+        k, s, p, op, d = tail
+        return d != 1 and op < s  # without the dilation, output_padding must be below s
+    return tail[3] != 1
+
+
 def _no_dilation(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
-    if layer.same or _refused_pool(layer, args):
-        return None
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
-        if d == 1:
-            return None
         n = size + pl + pr - (k - 1) - 1
         return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, pl + pr, k - 1)), note=_span(k, d))
     if layer.kind == "conv_transpose":
         size, k, s, p, op, d = args
-        if d == 1 or op >= s:  # without the dilation, output_padding must be below s
-            return None
         return _Calc(*_transpose_tex(size, k, s, p, op, 1), note=_span(k, d))
     size, k, s, p, d, ceil = args
-    if d == 1:
-        return None
     n = _pool_n(size, k, p, 1)
     value, tex = _ceil_pool(size, k, s, p, 1) if ceil else \
         _floor_tex(n, s, n_tex=_n_tex(size, 2 * p, k - 1))
@@ -288,19 +303,24 @@ def _ceil_pool(size: int, k: int, s: int, p: int, d: int) -> tuple[int, str]:
     return value, tex
 
 
+def _where_ceil_not_floor(layer: _Facts, tail: tuple[Any, ...]) -> bool:
+    """A stride over 1 (n % 1 is 0: nothing to drop), a pool not in ceil mode already."""
+    if layer.same or _refused_pool(layer, tail) or layer.kind == "conv_transpose":
+        return False
+    return tail[1] > 1 and (layer.kind == "conv" or not tail[4])
+
+
 def _ceil_not_floor(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     """Where the floor drops something (n % s != 0); a pool as with ceil_mode=True."""
-    if layer.same or _refused_pool(layer, args) or layer.kind == "conv_transpose":
-        return None
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
         n = size + pl + pr - d * (k - 1) - 1
         if n < 0 or n % s == 0:
             return None
         return _Calc(*_ceil_tex(n, s))
-    size, k, s, p, d, ceil = args
+    size, k, s, p, d, _ = args
     n = _pool_n(size, k, p, d)
-    if ceil or n < 0 or n % s == 0:
+    if n < 0 or n % s == 0:
         return None
     return _Calc(*_ceil_pool(size, k, s, p, d))
 
@@ -315,15 +335,16 @@ def _pool_floor(args: tuple[Any, ...], n_tex: bool = False) -> _Calc:
     return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, 2 * p, d * (k - 1)) if n_tex else ""))
 
 
+def _where_ceil_mode(layer: _Facts, tail: tuple[Any, ...]) -> bool:
+    """A pool in ceil mode (its padding within the limit)."""
+    return bool(tail[4]) and not _refused_pool(layer, tail)
+
+
 def _floor_not_ceil(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
-    if layer.kind not in ("maxpool", "avgpool") or _refused_pool(layer, args) or not args[5]:
-        return None
     return _pool_floor(args)
 
 
 def _keeps_dropped(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
-    if layer.kind not in ("maxpool", "avgpool") or _refused_pool(layer, args) or not args[5]:
-        return None
     size, k, s, p, d, _ = args
     n = _pool_n(size, k, p, d)
     value, tex = _ceil_tex(n, s)
@@ -334,55 +355,62 @@ def _keeps_dropped(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
                                   "the input")
 
 
+def _where_padding_once(layer: _Facts, tail: tuple[Any, ...]) -> bool:
+    if layer.kind == "conv":
+        return not layer.named and tail[2] != 0
+    if layer.kind == "conv_transpose":
+        return tail[2] != 0 and not _refused_transpose(layer, tail)
+    # (ceil mode's last-window rule reads the left padding: no one p)
+    return tail[2] != 0 and not tail[4] and not _refused_pool(layer, tail)
+
+
 def _padding_once(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
-        if layer.named or pl == 0:
-            return None
         n = size + pl - d * (k - 1) - 1
         if n < 0:
             raise NotApplicable("the window does not fit")
         return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, pl, d * (k - 1))), note=_once(pl))
     if layer.kind == "conv_transpose":
         size, k, s, p, op, d = args
-        if p == 0 or _refused_transpose(layer, args):
-            return None
         return _Calc(*_transpose_tex(size, k, s, p, op, d, sides=1), note=_once(p))
-    size, k, s, p, d, ceil = args
-    if p == 0 or ceil or _refused_pool(layer, args):  # ceil mode's last-window rule
-        return None                                    # reads the left padding: no one p
+    size, k, s, p, d, _ = args
     n = _pool_n(size, k, p, d, pads=p)
     if n < 0:
         raise NotApplicable("the window does not fit")
     return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, p, d * (k - 1))), note=_once(p))
 
 
+def _where_pad_over_half(layer: _Facts, tail: tuple[Any, ...]) -> bool:
+    return _refused_pool(layer, tail) and not tail[4]
+
+
 def _pad_over_half(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
-    if not _refused_pool(layer, args) or args[5]:
-        return None
     calc = _pool_floor(args, n_tex=True)
     return _Calc(calc.value, calc.tex, note=f"padding {args[3]} > {args[1]}/2")
 
 
+def _where_no_output_padding(layer: _Facts, tail: tuple[Any, ...]) -> bool:
+    return tail[3] != 0 and not _refused_transpose(layer, tail)
+
+
 def _no_output_padding(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
-    if layer.kind != "conv_transpose" or args[4] == 0 or _refused_transpose(layer, args):
-        return None
     size, k, s, p, op, d = args
     return _Calc(*_transpose_tex(size, k, s, p, 0, d),
                  head=f"That leaves out output_padding={op}")
 
 
 def _op_over_limit(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
-    if not _refused_transpose(layer, args):
-        return None
     size, k, s, p, op, d = args
     return _Calc(*_transpose_tex(size, k, s, p, op, d),
                  note=f"{op} is not below the stride {s} or the dilation {d}")
 
 
+def _where_transpose_runs(layer: _Facts, tail: tuple[Any, ...]) -> bool:
+    return not _refused_transpose(layer, tail)
+
+
 def _conv_formula(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
-    if layer.kind != "conv_transpose" or _refused_transpose(layer, args):
-        return None
     size, k, s, p, _, d = args
     n = size + 2 * p - d * (k - 1) - 1
     if n < 0:
@@ -390,19 +418,26 @@ def _conv_formula(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, 2 * p, d * (k - 1))))
 
 
-_DIM_RULES: dict[str, tuple[DimRule, str]] = {
-    # rule: (per-dim size, the sentence's head before ": \( tex \)")
-    "no_plus_one": (_no_plus_one, "That is the size without the +1"),
-    "no_dilation": (_no_dilation, "That leaves out the dilation"),
-    "ceil_not_floor": (_ceil_not_floor, "That rounds up where the rule rounds down"),
-    "floor_not_ceil": (_floor_not_ceil, "That rounds down, but ceil_mode=True rounds up"),
-    "keeps_dropped_window": (_keeps_dropped, "That keeps the last window ceil mode drops"),
-    "padding_once": (_padding_once, "That counts the padding once"),
-    "pad_over_half": (_pad_over_half, "That ignores PyTorch's limit, padding at most half "
-                                      "the kernel"),
-    "no_output_padding": (_no_output_padding, "That leaves out output_padding"),
-    "conv_formula": (_conv_formula, "That is the conv formula, not the transposed one"),
-    "op_over_limit": (_op_over_limit, "That ignores output_padding's limit"),
+_DIM_RULES: dict[str, tuple[DimWhere, DimRule, str]] = {
+    # rule: (where it can change a dim, per-dim size, the sentence's head before
+    # ": \( tex \)")
+    "no_plus_one": (_where_no_plus_one, _no_plus_one, "That is the size without the +1"),
+    "no_dilation": (_where_no_dilation, _no_dilation, "That leaves out the dilation"),
+    "ceil_not_floor": (_where_ceil_not_floor, _ceil_not_floor,
+                       "That rounds up where the rule rounds down"),
+    "floor_not_ceil": (_where_ceil_mode, _floor_not_ceil,
+                       "That rounds down, but ceil_mode=True rounds up"),
+    "keeps_dropped_window": (_where_ceil_mode, _keeps_dropped,
+                             "That keeps the last window ceil mode drops"),
+    "padding_once": (_where_padding_once, _padding_once, "That counts the padding once"),
+    "pad_over_half": (_where_pad_over_half, _pad_over_half,
+                      "That ignores PyTorch's limit, padding at most half the kernel"),
+    "no_output_padding": (_where_no_output_padding, _no_output_padding,
+                          "That leaves out output_padding"),
+    "conv_formula": (_where_transpose_runs, _conv_formula,
+                     "That is the conv formula, not the transposed one"),
+    "op_over_limit": (_refused_transpose, _op_over_limit,
+                      "That ignores output_padding's limit"),
 }
 _SIZED = ("conv", "conv_transpose", "maxpool", "avgpool")
 _POOLS, _ADAPTIVE = ("maxpool", "avgpool"), ("adaptive_avg", "adaptive_max")
@@ -417,6 +452,9 @@ _RULE_KINDS: dict[str, tuple[str, ...]] = {
     "flatten_all": ("flatten",), "adaptive_capped": _ADAPTIVE, "none_as_one": _ADAPTIVE,
 }
 _DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+# per sized kind, the dim rules that speak of it and where each can change a dim
+_KIND_WHERE = {kind: [(rule, where) for rule, (where, _, _) in _DIM_RULES.items()
+                      if kind in _RULE_KINDS[rule]] for kind in _SIZED}
 
 
 _Frame = tuple[tuple[int, ...], list[tuple[tuple[Any, ...], int | None]], "tuple[int, ...] | None"]
@@ -518,16 +556,17 @@ class _Stack:
         return self.walk(False)[-1]
 
 
-def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: DimRule
+def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: str, fn: DimRule
                 ) -> tuple[tuple[int, ...], list[tuple[int, _Calc, int | None]], bool]:
     """Layer i's output shape by the wrong rule, the dims it changed (with their
     computations and right sizes, None where PyTorch refuses), and whether the rule
     applied at all."""
     lead, frame, _ = stack.frame(i, shape)
     layer = stack.facts[i]
+    where = layer.where.get(rule, ())
     dims, changed, applied = [], [], False
     for d, (args, right) in enumerate(frame):
-        calc = rule(layer, args)
+        calc = fn(layer, args) if d in where else None
         if calc is None:
             if right is None:
                 raise NotApplicable("the layer refuses this input")
@@ -544,14 +583,20 @@ def _forward_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
     """A stack's output shape when the rule's wrong step is taken wherever it applies;
     the line shows its first change. None where it applies nowhere (most rules on most
     stacks: a return, cheaper than an exception)."""
-    fn, head = _DIM_RULES.get(rule, (None, ""))
+    _, fn, head = _DIM_RULES.get(rule, (None, None, ""))
     layer_rule, kinds = _LAYER_RULES.get(rule), _RULE_KINDS[rule]
-    touched = [i for i, kind in enumerate(stack.kinds) if kind in kinds]
-    if not touched:
-        raise NotApplicable("no layer the rule speaks of")
-    # before the first layer the rule speaks of, and after the last once the shape is
+    if fn is None:
+        touched = [i for i, kind in enumerate(stack.kinds) if kind in kinds]
+        if not touched:
+            raise NotApplicable("no layer the rule speaks of")
+    else:  # a layer of its kinds where it can change no dim steps as the right one does
+        touched = [i for i, facts in enumerate(stack.facts)
+                   if facts is not None and rule in facts.where]
+    # before the first layer the rule can change, and after the last once the shape is
     # the right one again, the rule's walk is the one that changes nothing
     walk = stack.walk(fn is not None)
+    if not touched:  # (the walk above raises what the rule's own walk would)
+        return None
     layers = stack.layers
     applied, first, said = False, None, ""
     current = walk[touched[0]]
@@ -563,10 +608,10 @@ def _forward_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
             break
         layer, kind = layers[i], stack.kinds[i]
         if fn is not None and kind in _SIZED:
-            if kind not in kinds:
+            if rule not in stack.facts[i].where:  # type: ignore[union-attr]
                 current = stack.kept(i, current)
                 continue
-            current, changed, used = _wrong_step(stack, i, current, fn)
+            current, changed, used = _wrong_step(stack, i, current, rule, fn)
             applied = applied or used
             if changed and first is None and not said:
                 first = (i, layer.ndim, changed, len(current))
@@ -681,9 +726,13 @@ def _forward(params: Mapping[str, Any], claims: Claims,
     except NotApplicable:
         return worked
     present = set(stack.kinds)
+    changeable = {rule for facts in stack.facts if facts is not None for rule in facts.where}
     for rule in rules:
         if present.isdisjoint(_RULE_KINDS[rule]):
             continue  # no layer it speaks of
+        if rule not in changeable and rule in _DIM_RULES:
+            stack.walk(True)  # no dim it can change: its walk (this one) changes nothing
+            continue
         try:
             found = _forward_answer(rule, stack)
         except NotApplicable:
@@ -848,21 +897,20 @@ def _inverse(params: Mapping[str, Any], claims: Claims) -> Worked:
     target = _shape(template.get("output_shape"))[-1]
     known = {a: args.get(a, default) for a, default in (("kernel_size", 1), ("stride", 1),
                                                         ("padding", 0), ("dilation", 1))}
+    # each value's (kernel, stride, padding, dilation), made once for the four rules
+    values = range(lo, hi + 1)
+    configs = list(zip(values, zip(*[values if a == name else repeat(v, len(values))
+                                     for a, v in known.items()], strict=True), strict=True))
     worked: Worked = {}
     for rule in ("no_dilation", "no_plus_one", "padding_once", "ceil_not_floor"):
-        hits = []
-        for value in range(lo, hi + 1):
-            cfg = {**known, name: value}
-            if _learner_size(rule, size, cfg["kernel_size"], cfg["stride"], cfg["padding"],
-                             cfg["dilation"]) == target:
-                hits.append((value, cfg))
+        hits = [(value, cfg) for value, cfg in configs
+                if _learner_size(rule, size, *cfg) == target]
         if len(hits) == 1:  # its computation written out
-            value, cfg = hits[0]
-            tex = _learner_tex(rule, size, cfg["kernel_size"], cfg["stride"], cfg["padding"],
-                               cfg["dilation"])
-            head = _DIM_RULES[rule][1]
-            note = {"no_dilation": f" ({_span(cfg['kernel_size'], cfg['dilation'])})",
-                    "padding_once": f" ({_once(cfg['padding'])})"}.get(rule, "")
+            value, (k, s, p, d) = hits[0]
+            tex = _learner_tex(rule, size, k, s, p, d)
+            head = _DIM_RULES[rule][2]
+            note = {"no_dilation": f" ({_span(k, d)})", "padding_once": f" ({_once(p)})"
+                    }.get(rule, "")
             worked[rule] = (str(value), f"{head}{note}: {letter} = {value} gives "
                                         f"\\( {tex} \\).")
     return worked
@@ -1170,11 +1218,18 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
         return {}
     spatial, cells = _plane(claim["input"])
     index = list(params["index"])
-
-    outs, flat = avg_values(layer, spatial, cells)
-    right = flat[index[0] if len(outs) == 1 else index[0] * outs[1] + index[1]]
-    divisor = avg_divisor(layer, spatial, index).divisor
-    total = right * divisor  # the window's sum
+    if len(cells) != prod(spatial):  # rows of unequal lengths: fail where avg_values does
+        avg_values(layer, spatial, cells)
+    found = avg_divisor(layer, spatial, index)
+    divisor = found.divisor
+    # the window's sum, its cells read in C order as avg_values reads them (only this
+    # output's: the right value is that sum over a divisor of at least 1, since an accepted
+    # pool's window reads a cell and divisor_override is at least 1)
+    offsets = [0]
+    for d, window in enumerate(found.windows):
+        step = prod(spatial[d + 1:])
+        offsets = [o + c * step for o in offsets for c in range(window.first, window.last)]
+    total = Fraction(sum([cells[o] for o in offsets]))
 
     def value(**change: Any) -> Fraction:
         """The output by a layer with `change` made to its args (None: left out): the
@@ -1485,9 +1540,10 @@ def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list
     worker = _FAMILIES.get(family)
     if worker is None:
         return []
-    # (_forward reads the claims alone: its families' params need no look)
+    # (_forward reads the claims alone: its families' params need no look; _stack reads
+    # the params alone)
     worked = _worked(family, params if worker is _forward else _json(params),
-                     _json(solution.claims))
+                     solution.claims if worker is _stack else _json(solution.claims))
     first: dict[str, str] = {}  # answer -> the rule the verdict names
     also: dict[str, list[str]] = {}  # answer -> later rules that give it too
     for rule, (answer, _) in worked.items():
