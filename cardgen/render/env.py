@@ -45,7 +45,9 @@ def render_worked(steps: list[str], diagrams: list[tuple[str, str]]) -> str:
         begin, end = macro_pieces(_WORKED, "steps")
         open_, close = macro_pieces(_WORKED, "step")
         # one join: the pieces between two steps are the step's end and the next's start
-        items = open_ + (close + open_).join([_markup(s) for s in steps]) + close
+        # _markup inline: a step is most often Markup already (a call per step cost more)
+        items = open_ + (close + open_).join([s if type(s) is Markup else escape(s)
+                                              for s in steps]) + close
         blocks.append(begin + items + end)
     if diagrams:
         f0, f1, f2 = macro_pieces(_WORKED, "figure")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
+from inspect import signature
 from json import encoder as json_encoder
 from typing import Any
 
@@ -48,12 +49,23 @@ _DRAWN: dict[tuple[str, str], str] = {}
 _DRAWN_MAX = 8192
 
 
+@cache
+def _defaults(kind: str) -> dict[str, Any]:
+    """The keyword defaults of a diagram kind's function, in its signature's order."""
+    parameters = signature(DIAGRAMS[kind]).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not p.empty}
+
+
 def draw(diagram: Diagram) -> str:
     """Diagrams are pure functions of their arguments, and decks repeat them: cache.
     The key is the repr of the arguments (ints, strings and lists of them), which is
     exact and cheaper than canonical JSON; the families write them in one order, and
-    the same arguments in another would only be drawn again."""
-    key = (diagram.kind, repr(diagram.args))  # args in another order: a miss, no error
+    the same arguments in another would only be drawn again. Defaults are filled in
+    first: families that leave one out (a pooling strip's dilation, a conv strip's
+    ceil_mode) draw the same strips as those that write it."""
+    defaults = _defaults(diagram.kind)
+    args = {**defaults, **diagram.args} if defaults else diagram.args
+    key = (diagram.kind, repr(args))  # args in another order: a miss, no error
     svg = _DRAWN.get(key)
     if svg is None:
         svg = DIAGRAMS[diagram.kind](**diagram.args)
