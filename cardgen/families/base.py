@@ -99,28 +99,31 @@ class Stream(Random):
     call it about 40,000 times in a large build. Anything else goes to Random's."""
 
     def randrange(self, start: Any, stop: Any = None, step: Any = 1) -> int:
-        width = start if stop is None else stop - start
-        if type(width) is int and width > 0 and type(start) is int and step == 1:
-            return (0 if stop is None else start) + _below(self.getrandbits, width)
+        n = start if stop is None else stop - start
+        if type(n) is int and n > 0 and type(start) is int and step == 1:
+            # Random._randbelow_with_getrandbits(n), written out (as in pick: a call
+            # costs more than the loop)
+            getrandbits = self.getrandbits
+            k = n.bit_length()
+            r = getrandbits(k)
+            while r >= n:
+                r = getrandbits(k)
+            return r if stop is None else start + r
         return super().randrange(start, stop, step)
-
-
-def _below(getrandbits: Any, n: int) -> int:
-    # Random._randbelow_with_getrandbits(n) for n > 0, written out
-    k = n.bit_length()
-    r = getrandbits(k)
-    while r >= n:
-        r = getrandbits(k)
-    return r
 
 
 def pick(rng: Any, items: Sequence[Any]) -> Any:
     n = len(items)
     t = type(rng)
     if (t is Stream or t is Random) and n:
-        # what randrange(n) draws for n > 0, without its checks and two calls: generators
-        # pick about ten times a problem, and the variant draws 120,000 times
-        return items[_below(rng.getrandbits, n)]
+        # what randrange(n) draws for n > 0 (as Stream.randrange), without its checks and
+        # two calls: generators pick about ten times a problem, the variant draws 120,000
+        getrandbits = rng.getrandbits
+        k = n.bit_length()
+        r = getrandbits(k)
+        while r >= n:
+            r = getrandbits(k)
+        return items[r]
     return items[rng.randrange(n)]
 
 
