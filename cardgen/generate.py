@@ -12,6 +12,7 @@ from typing import Any
 
 from cardgen.errors import CardgenError
 from cardgen.families import get_family
+from cardgen.families.base import Stream
 from cardgen.stacks import StackSpec
 
 ATTEMPTS_PER_PROBLEM = 200
@@ -56,9 +57,10 @@ def canonical_params(params: dict[str, Any]) -> str:
 
 
 def family_rng(seed: int, family: str) -> random.Random:
-    """An independent stream per family: other families' counts never shift it."""
+    """An independent stream per family: other families' counts never shift it (a
+    Stream: random.Random's numbers, drawn faster)."""
     digest = hashlib.sha256(f"cardgen/{seed}/{family}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:16], "big"))
+    return Stream(int.from_bytes(digest[:16], "big"))
 
 
 def identity_key(family: str) -> Callable[[dict[str, Any]], str]:
@@ -78,6 +80,7 @@ def generate_family(family: str, seed: int, count: int, levels: Sequence[int]) -
     module = get_family(family)
     same_as = identity_key(family)
     plain = same_as is canonical_params  # then the key is the identity: encode once
+    encode = _CANONICAL  # canonical_params, without a call between (one per candidate)
     rng = family_rng(seed, family)
     seen: set[str] = set()
     problems: list[Problem] = []
@@ -85,15 +88,16 @@ def generate_family(family: str, seed: int, count: int, levels: Sequence[int]) -
         level = levels[len(problems) % len(levels)]
         for _ in range(ATTEMPTS_PER_PROBLEM):
             params = module.generate(rng, level)
-            key = canonical_params(params)
-            same = key if plain else same_as(params)
+            same = encode(params) if plain else same_as(params)
             if same not in seen:
                 break
         else:
             raise CardgenError(f"{family}: could not find {count} distinct problems at levels "
                                f"{list(levels)} (found {len(problems)})")
         seen.add(same)
-        problems.append(Problem(family, level, params, len(problems), key))
+        # the key of a family with its own identity: only for the candidate kept
+        problems.append(Problem(family, level, params, len(problems),
+                                same if plain else encode(params)))
     return problems
 
 

@@ -56,8 +56,8 @@ def _reduced(value: Any) -> Hashable:
         out = []
         for k in sorted(value):  # the keys differ: the (key, value) pairs sort as their keys
             v = value[k]
-            if k in _COPIED:
-                out.append((k, _copied(v)))
+            if k in _COPIED:  # (a copied int is "n", and most copied values are ints)
+                out.append((k, "n" if type(v) is int else _copied(v)))
             elif type(v) is int:
                 out.append((k, -1 if v < 0 else v if v < 2 else 2))
             elif type(v) is str:

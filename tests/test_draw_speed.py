@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from random import Random
 
-from cardgen.families.base import pick
+from cardgen.families.base import Stream, pick
 from cardgen.variants import _numbers, form_of
 
 
@@ -27,6 +27,27 @@ class _Int(int):
 
 class _List(list):  # type: ignore[type-arg]
     pass
+
+
+def test_stream_draws_what_random_draws() -> None:
+    # family streams are Streams: randrange in place must give Random's numbers, and the
+    # same state after, for every argument form (bools and steps go to Random's own)
+    for seed in range(5):
+        stream, plain = Stream(seed), Random(seed)
+        for args in [(1,), (5,), (128,), (129,), (2**70,), (2, 9), (-4, 10), (0, 1),
+                     (10, 2**80), (0, True), (True,), (3, 6, 1), (0, 10, 2), (2, 5, True)]:
+            assert [stream.randrange(*args) for _ in range(20)] == \
+                [plain.randrange(*args) for _ in range(20)], args
+        for n in range(1, 40):
+            assert pick(stream, range(n)) == pick(plain, range(n))
+        assert stream.random() == plain.random()
+        for empty in [(0,), (-3,), (5, 5), (5, 2)]:
+            for rng in (stream, plain):
+                try:
+                    rng.randrange(*empty)
+                except ValueError:
+                    continue
+                raise AssertionError(f"randrange{empty} drew a number")
 
 
 def test_forms_and_numbers_read_subclasses_as_their_json_types() -> None:
