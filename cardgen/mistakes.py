@@ -31,7 +31,7 @@ from cardgen.solver import adaptive_windows
 from cardgen.solver.arith import conv_out
 from cardgen.solver.equivalence import fixed_equivalent, recipe_guess
 from cardgen.solver.params import mac_count, weight_shape
-from cardgen.solver.pool_options import avg_divisor, avg_values, unpool
+from cardgen.solver.pool_options import avg_divisor, avg_values, unpool, window_sum
 from cardgen.solver.shapes import _SIZE, dim_args, layer_step, output_shape
 from cardgen.solver.thumb import ceil_docs_out, multiple_rule_builds, same_pad_rule
 from cardgen.solver.transpose import size_range
@@ -726,13 +726,9 @@ def _forward(params: Mapping[str, Any], claims: Claims,
     except NotApplicable:
         return worked
     present = set(stack.kinds)
-    changeable = {rule for facts in stack.facts if facts is not None for rule in facts.where}
     for rule in rules:
         if present.isdisjoint(_RULE_KINDS[rule]):
             continue  # no layer it speaks of
-        if rule not in changeable and rule in _DIM_RULES:
-            stack.walk(True)  # no dim it can change: its walk (this one) changes nothing
-            continue
         try:
             found = _forward_answer(rule, stack)
         except NotApplicable:
@@ -1222,14 +1218,9 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
         avg_values(layer, spatial, cells)
     found = avg_divisor(layer, spatial, index)
     divisor = found.divisor
-    # the window's sum, its cells read in C order as avg_values reads them (only this
-    # output's: the right value is that sum over a divisor of at least 1, since an accepted
-    # pool's window reads a cell and divisor_override is at least 1)
-    offsets = [0]
-    for d, window in enumerate(found.windows):
-        step = prod(spatial[d + 1:])
-        offsets = [o + c * step for o in offsets for c in range(window.first, window.last)]
-    total = Fraction(sum([cells[o] for o in offsets]))
+    # only this output's window sum: the right value is that sum over a divisor of at
+    # least 1, since an accepted pool's window reads a cell and divisor_override is >= 1
+    total = Fraction(window_sum(spatial, cells, found.windows))
 
     def value(**change: Any) -> Fraction:
         """The output by a layer with `change` made to its args (None: left out): the

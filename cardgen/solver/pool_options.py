@@ -135,12 +135,28 @@ def avg_values(layer: Layer, spatial: Sequence[int], plane: Sequence[int]
         per_dim.append(rows)
     values = []
     for windows in product(*per_dim):
-        offsets = [0]
-        for cells, _ in windows:
-            offsets = [o + c for o in offsets for c in cells]
+        offsets = _offsets([cells for cells, _ in windows])
         divisor = override or prod(f for _, f in windows)
         values.append(Fraction(sum(plane[o] for o in offsets), divisor))
     return outs, values
+
+
+def _offsets(per_dim: Sequence[Sequence[int]]) -> list[int]:
+    """The flat offsets of a window's cells in C order, from each dim's offsets (its
+    cells times the dim's stride)."""
+    offsets = [0]
+    for cells in per_dim:
+        offsets = [o + c for o in offsets for c in cells]
+    return offsets
+
+
+def window_sum(spatial: Sequence[int], plane: Sequence[int],
+               windows: Sequence[AvgWindow]) -> int:
+    """The sum of the input cells one output's windows (avg_divisor's) read, on one plane
+    of integers (C order), as avg_values sums them."""
+    return sum(plane[o] for o in _offsets(
+        [[c * prod(spatial[d + 1:]) for c in range(w.first, w.last)]
+         for d, w in enumerate(windows)]))
 
 
 @dataclass(frozen=True)
