@@ -12,6 +12,7 @@ an entry of one part is exactly zipfile's.
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 import threading
@@ -48,7 +49,7 @@ def deflate(data: bytes, level: int, threads: int = 1) -> bytes:
     return b"".join(deflate_parts(data, level, threads))
 
 
-def deflate_parts(data: bytes, level: int, threads: int = 1) -> list[bytes]:
+def deflate_parts(data: bytes | mmap.mmap, level: int, threads: int = 1) -> list[bytes]:
     """`deflate`'s stream in its parts, which joined are the stream (written one after
     the other, a large collection is not copied once more)."""
     view = memoryview(data)
@@ -83,7 +84,7 @@ def _dos_time(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]
     return (dt[0] - 1980) << 9 | dt[1] << 5 | dt[2], dt[3] << 11 | dt[4] << 5 | dt[5] // 2
 
 
-def write_zip(fh: IO[bytes], entries: Sequence[tuple[zipfile.ZipInfo, bytes]],
+def write_zip(fh: IO[bytes], entries: Sequence[tuple[zipfile.ZipInfo, bytes | mmap.mmap]],
               level: int) -> None:
     """Write `entries` (deflated, in order) as a zip to `fh`, byte for byte what
     `zipfile.ZipFile(fh, "w")` and `writestr(info, data, compresslevel=level)` give for

@@ -198,6 +198,11 @@ def test_collection_has_genankis_schema_and_is_sound(tmp_path):
     assert conn.execute(master).fetchall() == expected.execute(master).fetchall()
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     assert conn.execute("PRAGMA page_size").fetchone() == (65536,)
+    # the header's record of the file's history (change counter, version-valid-for, the
+    # SQLite release that wrote it) is zero, as an in-memory image has it: the bytes
+    # hold what the rows make, not which SQLite filled the scratch file
+    header = _collection_bytes(path)[:100]
+    assert (header[24:28], header[92:100]) == (bytes(4), bytes(8))
     # an index holds every row: a lookup through it finds each note and card
     for table, column in (("notes", "csum"), ("cards", "nid")):
         count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -317,6 +322,21 @@ def test_failed_build_leaves_existing_target_untouched_and_no_temp_file(
         write_apkg(target, notes, _model(), timestamp=TS)
     assert _listing(tmp_path) == ["deck.apkg"]
     assert target.read_bytes() == b"previous build"
+
+
+def test_the_collection_is_filled_in_a_scratch_file_beside_the_deck(tmp_path):
+    seen = []
+
+    def notes():
+        for i, note in enumerate(_fake_notes()):
+            if i == 10:
+                seen.append(_listing(tmp_path))
+            yield note
+
+    write_apkg(tmp_path / "deck.apkg", notes(), _model(), timestamp=TS)
+    [[scratch]] = seen  # while the notes come: one hidden file, not the deck
+    assert scratch.startswith(".deck.apkg.") and scratch.endswith(".collection.tmp")
+    assert _listing(tmp_path) == ["deck.apkg"]
 
 
 def test_success_replaces_existing_target(tmp_path):
