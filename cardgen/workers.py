@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _HEADER = struct.Struct("<Q")  # the length of the pickled message that follows
-_READ = 1 << 20
+_FIRST_BUFFER = 1 << 16
 
 
 class WorkerDied(RuntimeError):
@@ -28,31 +28,47 @@ class WorkerDied(RuntimeError):
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(_HEADER.pack(len(data)) + data)
+    # the header and the message in one call, without joining them first (a render
+    # job's notes are megabytes)
+    header = _HEADER.pack(len(data))
+    sent = os.writev(fd, [header, data])
+    while sent < len(header):  # a pipe took part of the header only
+        sent += os.write(fd, header[sent:])
+    view = memoryview(data)[sent - len(header):]
     while view:
         view = view[os.write(fd, view):]
 
 
-def _read_exact(fd: int, size: int) -> bytes | None:
-    """`size` bytes from `fd`, or None at end of file."""
-    parts = []
-    while size:
-        part = os.read(fd, min(size, _READ))
-        if not part:
-            return None
-        parts.append(part)
-        size -= len(part)
-    return b"".join(parts)
+class _Reader:
+    """Messages from one pipe, read into one buffer kept between messages: a fresh
+    buffer per message (and joining the reads) touched fresh memory for every
+    megabyte of notes, which costs more than reading them."""
 
+    def __init__(self) -> None:
+        self._buffer = bytearray(_FIRST_BUFFER)
 
-def _read_message(fd: int) -> Any:
-    header = _read_exact(fd, _HEADER.size)
-    if header is None:
-        raise EOFError
-    body = _read_exact(fd, _HEADER.unpack(header)[0])
-    if body is None:
-        raise EOFError
-    return pickle.loads(body)
+    def _fill(self, fd: int, size: int) -> memoryview | None:
+        """`size` bytes from `fd` in the buffer, or None at end of file."""
+        if size > len(self._buffer):
+            self._buffer = bytearray(max(size, 2 * len(self._buffer)))
+        view = memoryview(self._buffer)[:size]
+        got = 0
+        while got < size:
+            n = os.readv(fd, [view[got:]])
+            if not n:
+                return None
+            got += n
+        return view
+
+    def message(self, fd: int) -> Any:
+        header = self._fill(fd, _HEADER.size)
+        if header is None:
+            raise EOFError
+        body = self._fill(fd, _HEADER.unpack(header)[0])
+        if body is None:
+            raise EOFError
+        with body:
+            return pickle.loads(body)
 
 
 def _serve(tasks: int, results: int) -> None:
@@ -61,9 +77,10 @@ def _serve(tasks: int, results: int) -> None:
     # workers), so a worker prints no traceback; SIGTERM ends it at once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    reader = _Reader()
     while True:
         try:
-            function, args = _read_message(tasks)
+            function, args = reader.message(tasks)
         except EOFError:
             return
         try:
@@ -86,6 +103,7 @@ class _Worker:
     tasks: int  # the parent's end of the pipe that carries jobs
     results: int  # the parent's end of the pipe that carries results
     job: Hashable | None = field(default=None)  # the tag of the job it runs
+    reader: _Reader = field(default_factory=_Reader)
 
 
 class ForkPool:
@@ -198,7 +216,7 @@ class ForkPool:
         worker = self._workers[index]
         tag, worker.job = worker.job, None
         try:
-            ok, value = _read_message(worker.results)
+            ok, value = worker.reader.message(worker.results)
         except EOFError:
             raise WorkerDied(f"a build worker (pid {worker.pid}) stopped") from None
         self._dispatch()

@@ -165,3 +165,32 @@ def test_leaving_the_pool_ends_its_workers():
             os.waitpid(p, os.WNOHANG)  # already reaped by the pool
     with pytest.raises(RuntimeError, match="no job"), ForkPool(1) as idle:
         idle.next()
+
+
+def test_messages_of_any_size_cross_a_pipe_whole_and_in_order() -> None:
+    import threading
+
+    from cardgen.workers import _Reader, _write_all
+
+    # larger than a pipe's buffer and than the reader's first buffer, then small again
+    # (read into the grown buffer), then a string that is not ASCII
+    messages = [b"x", os.urandom(3 << 20), list(range(1000)), "é" * 70_000, None]
+    read_end, write_end = os.pipe()
+
+    def send() -> None:
+        import pickle
+
+        for m in messages:
+            _write_all(write_end, pickle.dumps(m))
+        os.close(write_end)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    reader = _Reader()
+    try:
+        assert [reader.message(read_end) for _ in messages] == messages
+        with pytest.raises(EOFError):
+            reader.message(read_end)
+    finally:
+        sender.join()
+        os.close(read_end)
