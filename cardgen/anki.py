@@ -274,7 +274,7 @@ _WRITE_ERRORS = {8, 10, 13, 14}
 def _collection_image(
     notes: Iterable[NoteData], model: NoteType, timestamp: float,
     descriptions: dict[str, str], path: Path,
-) -> Iterator[mmap.mmap]:
+) -> Iterator[mmap.mmap | bytes]:
     """The collection's bytes, mapped from a scratch file beside `path` that is removed
     on the way out. SQLite keeps a small page cache and writes the rest to the file. An
     in-memory database held the whole image (46 MB for 10,000 notes) and then copied it
@@ -301,8 +301,14 @@ def _collection_image(
                 fh.seek(offset)
                 fh.write(bytes(size))
             fh.flush()
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as image:
-                yield image
+            try:
+                image = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # a file system that cannot map files
+                fh.seek(0)
+                yield fh.read()
+            else:
+                with image:
+                    yield image
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(db)

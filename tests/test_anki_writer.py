@@ -339,6 +339,20 @@ def test_the_collection_is_filled_in_a_scratch_file_beside_the_deck(tmp_path):
     assert _listing(tmp_path) == ["deck.apkg"]
 
 
+def test_a_folder_whose_files_cannot_be_mapped_gives_the_same_deck(tmp_path, monkeypatch):
+    import mmap
+
+    _write(tmp_path / "mapped.apkg")
+
+    def refuse(*args, **kwargs):
+        raise OSError(19, "No such device")  # what mmap says on a file system without it
+
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    _write(tmp_path / "read.apkg")
+    assert (tmp_path / "read.apkg").read_bytes() == (tmp_path / "mapped.apkg").read_bytes()
+    assert _listing(tmp_path) == ["mapped.apkg", "read.apkg"]
+
+
 def test_success_replaces_existing_target(tmp_path):
     target = tmp_path / "deck.apkg"
     target.write_bytes(b"previous build")
