@@ -172,8 +172,10 @@ def _fill_collection(
     value comes from `timestamp`."""
     if model.model_type != FRONT_BACK:
         raise ValueError("only front/back note types are supported")
-    requirements = model.req
+    # per template: its ord, whether it needs all of its fields or any one, and them
+    requirements = [(o, mode == "all", tuple(req)) for o, mode, req in model.req]
     n_fields = len(model.fields)
+    tag_text: dict[tuple[str, ...], str] = {}  # a deck's notes share a few tag sets
     stamp = int(timestamp)
     # genanki's scheme: note and card ids count up from the timestamp in ms, in write order.
     ids = itertools.count(max(int(timestamp * 1000), 1))
@@ -212,10 +214,15 @@ def _fill_collection(
                 _add_decks(decks, data.deck, descriptions)
             if first_deck is None:
                 first_deck = decks[data.deck]
-            bad_tags = [t for t in data.tags if " " in t or not t]
-            if bad_tags:
-                raise ValueError(f"note {data.guid!r}: tag {bad_tags[0]!r} is empty or has a "
-                                 "space")
+            tags = tag_text.get(data.tags) if type(data.tags) is tuple else None
+            if tags is None:
+                bad_tags = [t for t in data.tags if " " in t or not t]
+                if bad_tags:
+                    raise ValueError(f"note {data.guid!r}: tag {bad_tags[0]!r} is empty or "
+                                     "has a space")
+                tags = f" {' '.join(data.tags)} "
+                if type(data.tags) is tuple:
+                    tag_text[data.tags] = tags
             # Cards as genanki's Note computes them (its template analysis, `model.req`),
             # done here per row: a Note object per note costs more than the rest of the row.
             # `due` is a new card's position, which Anki keeps on import: genanki leaves it
@@ -223,15 +230,17 @@ def _fill_collection(
             # the given order. Anki shows new cards by position within a deck (and across
             # subdecks with the "ascending position" gather order; its default "deck" order
             # visits subdecks by name).
-            ords = [o for o, mode, req in requirements
-                    if (all if mode == "all" else any)(data.fields[i] for i in req)]
+            fields = data.fields
+            ords = [o for o, need_all, req in requirements
+                    if (fields[req[0]] if len(req) == 1 else
+                        (all if need_all else any)(fields[i] for i in req))]
             if not ords:
                 raise ValueError(f"note {data.guid!r} makes no card (empty {FIELDS[0]} "
                                  "field?)")
             note_id = next(ids)
             note_rows.append((
-                note_id, data.guid, model.model_id, stamp, -1, f" {' '.join(data.tags)} ",
-                "\x1f".join(data.fields), data.fields[model.sort_field_index], 0, 0, "",
+                note_id, data.guid, model.model_id, stamp, -1, tags,
+                "\x1f".join(fields), fields[model.sort_field_index], 0, 0, "",
             ))
             deck_id = decks[data.deck]["id"]
             for card_ord in ords:
