@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import cache
-from itertools import repeat
 
 from cardgen.render.env import escape_text, macro_arguments, macro_pieces
 
@@ -70,6 +69,8 @@ def rect_path(x: float, y: float, w: float, h: float) -> str:
 class Layers:
     """Path data and labels grouped by CSS class, in first-use order.
 
+    A label is kept as its ``<text>`` element (or a run of them), made when it is added:
+    a tuple per label, unpacked again to write it, cost more than the element itself.
     Label texts are written unescaped, so they must be numbers or fixed symbols; text
     from outside (the aria label, a result) is escaped by :func:`render_svg` or the
     diagram's own module.
@@ -79,7 +80,7 @@ class Layers:
 
     def __init__(self) -> None:
         self.paths: defaultdict[str, list[str]] = defaultdict(list)
-        self.texts: defaultdict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        self.texts: defaultdict[str, list[str]] = defaultdict(list)  # <text> elements
 
     def rect(self, cls: str, x: float, y: float, w: float, h: float) -> None:
         if w <= 0 or h <= 0:
@@ -126,7 +127,7 @@ class Layers:
             self.paths[cls].append(d)
 
     def text(self, cls: str, x: float, y: float, s: str) -> None:
-        self.texts[cls].append((n(x), n(y), s))
+        self.texts[cls].append(f'<text x="{n(x)}" y="{n(y)}">{s}</text>')
 
     def stack(self, bottom: Sequence[str] = (), top: Sequence[str] = ()
               ) -> list[tuple[str, str]]:
@@ -138,7 +139,7 @@ class Layers:
 
     def labels(self) -> list[tuple[str, str]]:
         """(class, its ``<text>`` elements) of each class used, in first-use order."""
-        return [(c, text_elements(items)) for c, items in self.texts.items() if items]
+        return [(c, "".join(items)) for c, items in self.texts.items() if items]
 
 
 _CELLS: dict[tuple[float, float, float, int, float], str] = {}  # Layers.cells' paths
@@ -259,9 +260,10 @@ def cell_labels(lay: Layers, xs: Sequence[float], texts: Sequence[str], cw: floa
     spreading them out to about ``max_labels``."""
     if not texts:
         return
-    ny = n(y)
+    tail = f'" y="{n(y)}">'  # after each label's x: its y, then its text
     if cw >= CHAR * max(map(len, texts)) + 2:
-        lay.texts["cg-t"].extend(zip(map(n, xs), repeat(ny), texts))
+        lay.texts["cg-t"].append("".join([f'<text x="{x}{tail}{t}</text>' for x, t
+                                          in zip(map(n, xs), texts, strict=False)]))
         return
     spread = (xs[-1] - xs[0]) / max_labels
     lengths = list(map(len, texts))
@@ -279,7 +281,8 @@ def cell_labels(lay: Layers, xs: Sequence[float], texts: Sequence[str], cw: floa
         while keep and not clear(keep[-1], last):
             keep.pop()
         keep.append(last)
-    lay.texts["cg-ts"].extend([(n(xs[k]), ny, texts[k]) for k in keep])
+    lay.texts["cg-ts"].append("".join([f'<text x="{n(xs[k])}{tail}{texts[k]}</text>'
+                                       for k in keep]))
 
 
 def grid_lines(x: float, y: float, cw: float, ch: float, rows: int, cols: int) -> str:

@@ -136,8 +136,9 @@ class _Row(NamedTuple):
     cw: float
     xs: list[float]  # each cell's left edge, then the right end
     kinds: list[str]
-    paths: tuple[tuple[str, tuple[str, ...]], ...]
-    texts: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...]
+    # each class's path data and <text> elements, joined: the layers join them anyway
+    paths: tuple[tuple[str, str], ...]
+    texts: tuple[tuple[str, str], ...]
 
 
 # The input strips drawn, by what they are a function of (Strip.key, the ghost cells,
@@ -200,8 +201,8 @@ def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: fl
     for a, b in [*clip_runs(segments, 0, st.lo), *clip_runs(segments, st.hi, axis)]:
         for c in range(a, b):
             lay.line("cg-cropx", xs[c] + 2, y + CELL_H - 2, xs[c] + cw - 2, y + 2)
-    return _Row(shown, cw, xs, kinds, tuple((c, tuple(d)) for c, d in lay.paths.items()),
-                tuple((c, tuple(t)) for c, t in lay.texts.items()))
+    return _Row(shown, cw, xs, kinds, tuple((c, "".join(d)) for c, d in lay.paths.items()),
+                tuple((c, "".join(t)) for c, t in lay.texts.items()))
 
 
 def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
@@ -227,10 +228,10 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
                 _ROWS.clear()
             _ROWS[key] = row
     # the layers are empty here: the row's classes come first, in its own order
-    for cls, ds in row.paths:
-        paths[cls].extend(ds)
-    for cls, items in row.texts:
-        texts[cls].extend(items)
+    for cls, d in row.paths:
+        paths[cls].append(d)
+    for cls, elements in row.texts:
+        texts[cls].append(elements)
     shown, cw, xs, kinds = row.shown, row.cw, row.xs, row.kinds
     width = xs[-1] + right
     half = cw / 2
@@ -242,7 +243,6 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     # the floor: cells after the last placement are never read. Red (cg-left) only for
     # input cells, which are input lost; unread padding (cg-unread) loses nothing.
     last_end = st.read_end
-    lost = st.unread()[0] > 0
     for a, b in clip_runs(segments, max(lo, last_end), hi):
         c = a
         while c < b:
@@ -257,30 +257,28 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     rows = _rows(count)
     if st.extra:
         rows.append(count)
-    pitch, bar = 14.0, 10.0
-    yr = y + CELL_H + 6
+    pitch, bar = _PITCH, _BAR
+    yr = _YR
     dilation, step = st.dilation, st.step
     reach = dilation * (st.kernel - 1)  # first tap to last
-    row_x = n(LABEL - 4)
-    nbar = n(bar)
     for k, i in enumerate(rows):
         ry = yr + k * pitch
         ym = ry + bar / 2
         if i is None:
-            texts["cg-tm"].append((n(LABEL - 8), n(ym), "⋮"))
+            texts["cg-tm"].append(_ROW_ELIDED[k])
             continue
         if i == count:
             cls = "cg-drop" if st.dropped else "cg-keep"
-            texts["cg-tl"].append((row_x, n(ym), str(i)))
+            texts["cg-tl"].append(f"{_ROW_LABEL[k]}{i}</text>")
         else:
             cls = _BANDS[i % 3]
-            texts["cg-rl"].append((row_x, n(ym), str(i)))
+            texts["cg-rl"].append(f"{_ROW_LABEL[k]}{i}</text>")
         first = lo + i * step
         last = first + reach
         if dilation == 1:
-            w = xr(last) - xs[first] - 2
+            w = (xs[last] + cw if shown[last] else xs[last]) - xs[first] - 2
             if w > 0:  # what Layers.rect writes
-                paths[cls].append(f"M{n(xs[first] + 1)} {n(ry)}h{n(w)}v{nbar}h{n(-w)}z")
+                paths[cls].append(f"M{n(xs[first] + 1)}{_ROW_TOP[k]}{n(w)}v{_NBAR}h{n(-w)}z")
         else:
             lay.line("cg-span", xs[first] + half, ym, xr(last) - half, ym)
             lay.rects(cls, [xs[t] + 1 for t in range(first, last + 1, dilation)
@@ -291,6 +289,7 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     bottom = yr + len(rows) * pitch - (pitch - bar)
     if last_end < hi:  # mark where the last placement ends (red: input is lost)
         last_row = rows.index(count - 1)
+        lost = st.unread()[0] > 0
         lay.line("cg-mark" if lost else "cg-markpad", xr(last_end - 1), y - 2,
                  xr(last_end - 1), yr + last_row * pitch + bar + 2)
 
@@ -300,8 +299,11 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
         if cw > 0:  # each output cell coloured like its placement (Layers.rect's path)
             cell = f" {n(yo)}h{n(cw)}v{n(CELL_H)}h{n(-cw)}z"
             for a, b in out_runs:
-                for j in range(a, b):
-                    paths[_OUTS[j % 3]].append(f"M{n(xs[lo + j])}{cell}")
+                ds = [f"M{x}{cell}" for x in map(n, xs[lo + a:lo + b])]
+                # output j goes to class j % 3: the run's cells to the three classes in
+                # turn (first used in that order), each class's cells in order, joined
+                for k in range(min(3, b - a)):
+                    paths[_OUTS[(a + k) % 3]].append("".join(ds[k::3]))
                 lay.cells("cg-grid", xs[lo + a], yo, cw, b - a, CELL_H)
         for (_, b), (a, _) in zip(out_runs, out_runs[1:], strict=False):
             lay.text("cg-tm", (xr(lo + b - 1) + xs[lo + a]) / 2, yo + CELL_H / 2, "…")
@@ -315,6 +317,18 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
 
 
 _OUTS = ("cg-o cg-win0", "cg-o cg-win1", "cg-o cg-win2")  # output j, like placement j
+
+# The placement rows' fixed numbers (the input strip is at y 3, CELL_H high), and each
+# row's pieces that follow from them, made once: the label up to its text, the elision
+# mark, a bar's path from its y to its width. Rows: at most ROWS_FULL, and ceil mode's.
+_PITCH, _BAR = 14.0, 10.0
+_YR = 3.0 + CELL_H + 6  # the first row's top
+_NBAR = n(_BAR)
+_ROW_LABEL = [f'<text x="{n(LABEL - 4)}" y="{n(_YR + k * _PITCH + _BAR / 2)}">'
+              for k in range(ROWS_FULL + 2)]
+_ROW_ELIDED = [f'<text x="{n(LABEL - 8)}" y="{n(_YR + k * _PITCH + _BAR / 2)}">⋮</text>'
+               for k in range(ROWS_FULL + 2)]
+_ROW_TOP = [f" {n(_YR + k * _PITCH)}h" for k in range(ROWS_FULL + 2)]
 
 
 # the cells of the strip, then the span lines and the end-of-the-floor mark
