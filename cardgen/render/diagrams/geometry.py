@@ -134,8 +134,9 @@ class Layers:
         """(class, d) of each class used, in drawing order: ``bottom`` in the order given,
         then the other classes in first-use order, then ``top``."""
         paths = self.paths
+        get = paths.get
         middle = [c for c in paths if c not in bottom and c not in top]
-        return [(c, "".join(paths[c])) for c in (*bottom, *middle, *top) if paths.get(c)]
+        return [(c, "".join(d)) for c in (*bottom, *middle, *top) if (d := get(c))]
 
     def labels(self) -> list[tuple[str, str]]:
         """(class, its ``<text>`` elements) of each class used, in first-use order."""
@@ -181,21 +182,19 @@ def render_svg(name: str, *, width: float, height: float, label: str,
               "paths": "".join([f"{p0}{c}{p1}{d}{p2}" for c, d in paths]), **parts}
     if labels is not None:
         values["labels"] = "".join([f"{g0}{c}{g1}{t}{g2}" for c, t in labels])
-    out = [frame[0]]
-    for arg, piece in zip(names, frame[1:], strict=True):
-        out += (str(values[arg]), piece)
-    return "".join(out)
+    return frame % tuple(map(values.__getitem__, names))
 
 
 @cache
-def _figure(name: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...],
-                                 tuple[str, ...]]:
-    """A diagram template's pieces: the ``svg`` macro's and its arguments, the ``path``
-    macro's and the ``group`` macro's (``("", "", "")`` if it has none)."""
+def _figure(name: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """A diagram template's pieces: the ``svg`` macro's as one ``%`` template of its
+    arguments (``%s`` each, filled in one operation, not a piece at a time) and the
+    arguments in its order, the ``path`` macro's and the ``group`` macro's (``("", "",
+    "")`` if it has none)."""
     tname = f"diagrams/{name}.svg.j2"
     group = macro_pieces(tname, "group") if macro_arguments(tname, "group") else ("",) * 3
-    return (macro_pieces(tname, "svg"), macro_arguments(tname, "svg"),
-            macro_pieces(tname, "path"), group)
+    frame = "%s".join([p.replace("%", "%%") for p in macro_pieces(tname, "svg")])
+    return frame, macro_arguments(tname, "svg"), macro_pieces(tname, "path"), group
 
 
 def assign_lanes(windows: Sequence[tuple[int, int]]) -> list[int]:
@@ -228,7 +227,9 @@ def true_runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
 
 def clip_runs(runs: Sequence[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
     """The parts of sorted, disjoint [a, b) runs that lie in [lo, hi)."""
-    return [(max(a, lo), min(b, hi)) for a, b in runs if max(a, lo) < min(b, hi)]
+    # max and min written out: a call each cost more than the comparison
+    return [(start, stop) for a, b in runs
+            if (start := a if a > lo else lo) < (stop := b if b < hi else hi)]
 
 
 def sparse_indices(positions: Sequence[float], min_gap: float) -> list[int]:
