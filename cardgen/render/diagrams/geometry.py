@@ -32,7 +32,8 @@ def fmt(value: float) -> str:
     """A short number: an integer, or one decimal."""
     if value % 1 == 0:  # whole (most cell edges): nothing to round; False for inf and nan
         return str(int(value))
-    text = f"{round(value, 1):.1f}".rstrip("0").rstrip(".")
+    # ".1f" rounds the value itself, as round(value, 1) does (correctly, ties to even)
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 
