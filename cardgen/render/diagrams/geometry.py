@@ -86,7 +86,7 @@ class Layers:
     def rect(self, cls: str, x: float, y: float, w: float, h: float) -> None:
         if w <= 0 or h <= 0:
             return
-        self.paths[cls].append(rect_path(x, y, w, h))
+        self.paths[cls].append(f"M{n(x)} {n(y)}h{n(w)}v{n(h)}h{n(-w)}z")  # rect_path's
 
     def rects(self, cls: str, xs: Sequence[float], y: float, w: float, h: float) -> None:
         """Rectangles of one size in a row: ``rect`` at each x, the shared part made once."""
@@ -275,9 +275,12 @@ def cell_labels(lay: Layers, xs: Sequence[float], texts: Sequence[str], cw: floa
         return xs[b] - xs[a] >= (need if need > spread else spread)
 
     keep = [0]
-    for k in range(1, len(texts)):
-        if clear(keep[-1], k):
+    kept_x, kept_len = xs[0], lengths[0]  # the last label kept
+    for k in range(1, len(texts)):  # clear(keep[-1], k) written out: a call per label cost more
+        need = (kept_len + lengths[k]) / 2 * CHAR_S + 3
+        if xs[k] - kept_x >= (need if need > spread else spread):
             keep.append(k)
+            kept_x, kept_len = xs[k], lengths[k]
     last = len(texts) - 1
     if keep[-1] != last:
         while keep and not clear(keep[-1], last):

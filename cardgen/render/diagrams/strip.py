@@ -58,7 +58,8 @@ class Strip:
         """Where the last placement PyTorch keeps ends (ceil mode's kept window included):
         the cells from here to ``hi`` are never read."""
         last = self.count if self.extra and not self.dropped else self.count - 1
-        return min(self.start(last) + self.span, self.hi)
+        end = self.lo + last * self.step + self.dilation * (self.kernel - 1) + 1  # start + span
+        return end if end < self.hi else self.hi
 
     def unread(self) -> tuple[int, int]:
         """(input cells, padding cells) that no placement reads, after the last one: input
@@ -88,8 +89,9 @@ def _shown_cells(st: Strip, total: int) -> list[tuple[int, int]]:
         return [(0, total)]
     spans: list[tuple[int, int]] = []
 
+    # (max, min and Strip.start written out below: a call each cost more than the sum)
     def add(a: int, b: int, ends_only: bool = False) -> None:
-        a, b = max(a, 0), min(b, total)
+        a, b = a if a > 0 else 0, b if b < total else total
         if ends_only and b - a > 8:
             spans.extend([(a, a + 3), (b - 3, b)])
         elif a < b:
@@ -106,17 +108,18 @@ def _shown_cells(st: Strip, total: int) -> list[tuple[int, int]]:
     placements = [i for i in _rows(st.count) if i is not None]
     if st.extra:
         placements.append(st.count)
+    lo, step = st.lo, st.step
     for i in placements:
-        start = st.start(i)
+        start = lo + i * step
         add(start, start + span, ends_only=span > 12)
-    add(st.start(st.count - 1) + span, st.hi, ends_only=True)  # what the floor leaves
+    add(lo + (st.count - 1) * step + span, st.hi, ends_only=True)  # what the floor leaves
     # merge into runs; an elision must save room, so a gap of 1 or 2 cells is drawn
     spans.sort()
     runs = [spans[0]]
     for a, b in spans[1:]:
         last_a, last_b = runs[-1]
         if a - last_b <= 2:
-            runs[-1] = (last_a, max(last_b, b))
+            runs[-1] = (last_a, b if b > last_b else last_b)
         else:
             runs.append((a, b))
     return runs
@@ -216,7 +219,7 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     paths, texts = lay.paths, lay.texts
     axis = len(st.kinds)
     count, span, lo, hi = st.count, st.span, st.lo, st.hi
-    ghost = max(0, st.start(count) + span - axis) if st.extra else 0
+    ghost = max(0, lo + count * st.step + span - axis) if st.extra else 0  # start(count)
     segments = _shown_cells(st, axis + ghost)
     right = 14.0 if st.extra else 4.0
     key = (st.key, ghost, tuple(segments), right)
@@ -262,8 +265,6 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     dilation, step = st.dilation, st.step
     reach = dilation * (st.kernel - 1)  # first tap to last
     for k, i in enumerate(rows):
-        ry = yr + k * pitch
-        ym = ry + bar / 2
         if i is None:
             texts["cg-tm"].append(_ROW_ELIDED[k])
             continue
@@ -275,11 +276,15 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
             texts["cg-rl"].append(f"{_ROW_LABEL[k]}{i}</text>")
         first = lo + i * step
         last = first + reach
-        if dilation == 1:
+        if dilation == 1:  # one bar (the row's y from _ROW_TOP)
             w = (xs[last] + cw if shown[last] else xs[last]) - xs[first] - 2
             if w > 0:  # what Layers.rect writes
                 paths[cls].append(f"M{n(xs[first] + 1)}{_ROW_TOP[k]}{n(w)}v{_NBAR}h{n(-w)}z")
-        else:
+            if i != count:  # done (ceil mode's row goes on to its mark)
+                continue
+        ry = yr + k * pitch
+        ym = ry + bar / 2
+        if dilation != 1:
             lay.line("cg-span", xs[first] + half, ym, xr(last) - half, ym)
             lay.rects(cls, [xs[t] + 1 for t in range(first, last + 1, dilation)
                             if shown[t]], ry, cw - 2, bar)
@@ -290,8 +295,9 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     if last_end < hi:  # mark where the last placement ends (red: input is lost)
         last_row = rows.index(count - 1)
         lost = st.unread()[0] > 0
-        lay.line("cg-mark" if lost else "cg-markpad", xr(last_end - 1), y - 2,
-                 xr(last_end - 1), yr + last_row * pitch + bar + 2)
+        x_end = xr(last_end - 1)
+        lay.line("cg-mark" if lost else "cg-markpad", x_end, y - 2, x_end,
+                 yr + last_row * pitch + bar + 2)
 
     if st.outputs:  # output j is the placement starting at lo + j
         yo = bottom + 8
