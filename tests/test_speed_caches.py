@@ -127,3 +127,20 @@ def test_strips_from_the_input_row_memo_are_the_strips_drawn_afresh() -> None:
         draw()
     assert [draw() for draw in cases] == fresh  # ... and every row comes from it
     assert strip._ROWS
+
+
+def test_fmt_one_decimal_is_the_value_rounded_to_one_decimal() -> None:
+    """fmt writes .1f of the value itself: the same as of round(value, 1), ties included."""
+    import random
+
+    def rounded(value: float) -> str:
+        if value % 1 == 0:
+            return str(int(value))
+        text = f"{round(value, 1):.1f}".rstrip("0").rstrip(".")
+        return "0" if text == "-0" else text
+
+    rng = random.Random(5)
+    values = [rng.uniform(-400, 400) for _ in range(20000)]
+    values += [k / 20 for k in range(-4000, 4000)] + [k / 7 * 3.3 for k in range(-900, 900)]
+    values += [0.05, 0.15, 0.25, -0.04, -0.05, 2.675, 1e-300, -1e-300]
+    assert [geometry.fmt(v) for v in values] == [rounded(v) for v in values]

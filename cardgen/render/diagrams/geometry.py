@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import cache
-from itertools import repeat
 
 from cardgen.render.env import escape_text, macro_arguments, macro_pieces
 
@@ -33,7 +32,8 @@ def fmt(value: float) -> str:
     """A short number: an integer, or one decimal."""
     if value % 1 == 0:  # whole (most cell edges): nothing to round; False for inf and nan
         return str(int(value))
-    text = f"{round(value, 1):.1f}".rstrip("0").rstrip(".")
+    # ".1f" rounds the value itself, as round(value, 1) does (correctly, ties to even)
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 
@@ -70,6 +70,8 @@ def rect_path(x: float, y: float, w: float, h: float) -> str:
 class Layers:
     """Path data and labels grouped by CSS class, in first-use order.
 
+    A label is kept as its ``<text>`` element (or a run of them), made when it is added:
+    a tuple per label, unpacked again to write it, cost more than the element itself.
     Label texts are written unescaped, so they must be numbers or fixed symbols; text
     from outside (the aria label, a result) is escaped by :func:`render_svg` or the
     diagram's own module.
@@ -79,12 +81,12 @@ class Layers:
 
     def __init__(self) -> None:
         self.paths: defaultdict[str, list[str]] = defaultdict(list)
-        self.texts: defaultdict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        self.texts: defaultdict[str, list[str]] = defaultdict(list)  # <text> elements
 
     def rect(self, cls: str, x: float, y: float, w: float, h: float) -> None:
         if w <= 0 or h <= 0:
             return
-        self.paths[cls].append(rect_path(x, y, w, h))
+        self.paths[cls].append(f"M{n(x)} {n(y)}h{n(w)}v{n(h)}h{n(-w)}z")  # rect_path's
 
     def rects(self, cls: str, xs: Sequence[float], y: float, w: float, h: float) -> None:
         """Rectangles of one size in a row: ``rect`` at each x, the shared part made once."""
@@ -126,19 +128,20 @@ class Layers:
             self.paths[cls].append(d)
 
     def text(self, cls: str, x: float, y: float, s: str) -> None:
-        self.texts[cls].append((n(x), n(y), s))
+        self.texts[cls].append(f'<text x="{n(x)}" y="{n(y)}">{s}</text>')
 
     def stack(self, bottom: Sequence[str] = (), top: Sequence[str] = ()
               ) -> list[tuple[str, str]]:
         """(class, d) of each class used, in drawing order: ``bottom`` in the order given,
         then the other classes in first-use order, then ``top``."""
         paths = self.paths
+        get = paths.get
         middle = [c for c in paths if c not in bottom and c not in top]
-        return [(c, "".join(paths[c])) for c in (*bottom, *middle, *top) if paths.get(c)]
+        return [(c, "".join(d)) for c in (*bottom, *middle, *top) if (d := get(c))]
 
     def labels(self) -> list[tuple[str, str]]:
         """(class, its ``<text>`` elements) of each class used, in first-use order."""
-        return [(c, text_elements(items)) for c, items in self.texts.items() if items]
+        return [(c, "".join(items)) for c, items in self.texts.items() if items]
 
 
 _CELLS: dict[tuple[float, float, float, int, float], str] = {}  # Layers.cells' paths
@@ -180,21 +183,19 @@ def render_svg(name: str, *, width: float, height: float, label: str,
               "paths": "".join([f"{p0}{c}{p1}{d}{p2}" for c, d in paths]), **parts}
     if labels is not None:
         values["labels"] = "".join([f"{g0}{c}{g1}{t}{g2}" for c, t in labels])
-    out = [frame[0]]
-    for arg, piece in zip(names, frame[1:], strict=True):
-        out += (str(values[arg]), piece)
-    return "".join(out)
+    return frame % tuple(map(values.__getitem__, names))
 
 
 @cache
-def _figure(name: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...],
-                                 tuple[str, ...]]:
-    """A diagram template's pieces: the ``svg`` macro's and its arguments, the ``path``
-    macro's and the ``group`` macro's (``("", "", "")`` if it has none)."""
+def _figure(name: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """A diagram template's pieces: the ``svg`` macro's as one ``%`` template of its
+    arguments (``%s`` each, filled in one operation, not a piece at a time) and the
+    arguments in its order, the ``path`` macro's and the ``group`` macro's (``("", "",
+    "")`` if it has none)."""
     tname = f"diagrams/{name}.svg.j2"
     group = macro_pieces(tname, "group") if macro_arguments(tname, "group") else ("",) * 3
-    return (macro_pieces(tname, "svg"), macro_arguments(tname, "svg"),
-            macro_pieces(tname, "path"), group)
+    frame = "%s".join([p.replace("%", "%%") for p in macro_pieces(tname, "svg")])
+    return frame, macro_arguments(tname, "svg"), macro_pieces(tname, "path"), group
 
 
 def assign_lanes(windows: Sequence[tuple[int, int]]) -> list[int]:
@@ -227,7 +228,9 @@ def true_runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
 
 def clip_runs(runs: Sequence[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
     """The parts of sorted, disjoint [a, b) runs that lie in [lo, hi)."""
-    return [(max(a, lo), min(b, hi)) for a, b in runs if max(a, lo) < min(b, hi)]
+    # max and min written out: a call each cost more than the comparison
+    return [(start, stop) for a, b in runs
+            if (start := a if a > lo else lo) < (stop := b if b < hi else hi)]
 
 
 def sparse_indices(positions: Sequence[float], min_gap: float) -> list[int]:
@@ -259,9 +262,10 @@ def cell_labels(lay: Layers, xs: Sequence[float], texts: Sequence[str], cw: floa
     spreading them out to about ``max_labels``."""
     if not texts:
         return
-    ny = n(y)
+    tail = f'" y="{n(y)}">'  # after each label's x: its y, then its text
     if cw >= CHAR * max(map(len, texts)) + 2:
-        lay.texts["cg-t"].extend(zip(map(n, xs), repeat(ny), texts))
+        lay.texts["cg-t"].append("".join([f'<text x="{x}{tail}{t}</text>' for x, t
+                                          in zip(map(n, xs), texts, strict=False)]))
         return
     spread = (xs[-1] - xs[0]) / max_labels
     lengths = list(map(len, texts))
@@ -271,15 +275,19 @@ def cell_labels(lay: Layers, xs: Sequence[float], texts: Sequence[str], cw: floa
         return xs[b] - xs[a] >= (need if need > spread else spread)
 
     keep = [0]
-    for k in range(1, len(texts)):
-        if clear(keep[-1], k):
+    kept_x, kept_len = xs[0], lengths[0]  # the last label kept
+    for k in range(1, len(texts)):  # clear(keep[-1], k) written out: a call per label cost more
+        need = (kept_len + lengths[k]) / 2 * CHAR_S + 3
+        if xs[k] - kept_x >= (need if need > spread else spread):
             keep.append(k)
+            kept_x, kept_len = xs[k], lengths[k]
     last = len(texts) - 1
     if keep[-1] != last:
         while keep and not clear(keep[-1], last):
             keep.pop()
         keep.append(last)
-    lay.texts["cg-ts"].extend([(n(xs[k]), ny, texts[k]) for k in keep])
+    lay.texts["cg-ts"].append("".join([f'<text x="{n(xs[k])}{tail}{texts[k]}</text>'
+                                       for k in keep]))
 
 
 def grid_lines(x: float, y: float, cw: float, ch: float, rows: int, cols: int) -> str:

@@ -58,7 +58,8 @@ class Strip:
         """Where the last placement PyTorch keeps ends (ceil mode's kept window included):
         the cells from here to ``hi`` are never read."""
         last = self.count if self.extra and not self.dropped else self.count - 1
-        return min(self.start(last) + self.span, self.hi)
+        end = self.lo + last * self.step + self.dilation * (self.kernel - 1) + 1  # start + span
+        return end if end < self.hi else self.hi
 
     def unread(self) -> tuple[int, int]:
         """(input cells, padding cells) that no placement reads, after the last one: input
@@ -88,8 +89,9 @@ def _shown_cells(st: Strip, total: int) -> list[tuple[int, int]]:
         return [(0, total)]
     spans: list[tuple[int, int]] = []
 
+    # (max, min and Strip.start written out below: a call each cost more than the sum)
     def add(a: int, b: int, ends_only: bool = False) -> None:
-        a, b = max(a, 0), min(b, total)
+        a, b = a if a > 0 else 0, b if b < total else total
         if ends_only and b - a > 8:
             spans.extend([(a, a + 3), (b - 3, b)])
         elif a < b:
@@ -106,17 +108,18 @@ def _shown_cells(st: Strip, total: int) -> list[tuple[int, int]]:
     placements = [i for i in _rows(st.count) if i is not None]
     if st.extra:
         placements.append(st.count)
+    lo, step = st.lo, st.step
     for i in placements:
-        start = st.start(i)
+        start = lo + i * step
         add(start, start + span, ends_only=span > 12)
-    add(st.start(st.count - 1) + span, st.hi, ends_only=True)  # what the floor leaves
+    add(lo + (st.count - 1) * step + span, st.hi, ends_only=True)  # what the floor leaves
     # merge into runs; an elision must save room, so a gap of 1 or 2 cells is drawn
     spans.sort()
     runs = [spans[0]]
     for a, b in spans[1:]:
         last_a, last_b = runs[-1]
         if a - last_b <= 2:
-            runs[-1] = (last_a, max(last_b, b))
+            runs[-1] = (last_a, b if b > last_b else last_b)
         else:
             runs.append((a, b))
     return runs
@@ -136,8 +139,9 @@ class _Row(NamedTuple):
     cw: float
     xs: list[float]  # each cell's left edge, then the right end
     kinds: list[str]
-    paths: tuple[tuple[str, tuple[str, ...]], ...]
-    texts: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...]
+    # each class's path data and <text> elements, joined: the layers join them anyway
+    paths: tuple[tuple[str, str], ...]
+    texts: tuple[tuple[str, str], ...]
 
 
 # The input strips drawn, by what they are a function of (Strip.key, the ghost cells,
@@ -200,8 +204,8 @@ def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: fl
     for a, b in [*clip_runs(segments, 0, st.lo), *clip_runs(segments, st.hi, axis)]:
         for c in range(a, b):
             lay.line("cg-cropx", xs[c] + 2, y + CELL_H - 2, xs[c] + cw - 2, y + 2)
-    return _Row(shown, cw, xs, kinds, tuple((c, tuple(d)) for c, d in lay.paths.items()),
-                tuple((c, tuple(t)) for c, t in lay.texts.items()))
+    return _Row(shown, cw, xs, kinds, tuple((c, "".join(d)) for c, d in lay.paths.items()),
+                tuple((c, "".join(t)) for c, t in lay.texts.items()))
 
 
 def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
@@ -215,7 +219,7 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     paths, texts = lay.paths, lay.texts
     axis = len(st.kinds)
     count, span, lo, hi = st.count, st.span, st.lo, st.hi
-    ghost = max(0, st.start(count) + span - axis) if st.extra else 0
+    ghost = max(0, lo + count * st.step + span - axis) if st.extra else 0  # start(count)
     segments = _shown_cells(st, axis + ghost)
     right = 14.0 if st.extra else 4.0
     key = (st.key, ghost, tuple(segments), right)
@@ -227,10 +231,10 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
                 _ROWS.clear()
             _ROWS[key] = row
     # the layers are empty here: the row's classes come first, in its own order
-    for cls, ds in row.paths:
-        paths[cls].extend(ds)
-    for cls, items in row.texts:
-        texts[cls].extend(items)
+    for cls, d in row.paths:
+        paths[cls].append(d)
+    for cls, elements in row.texts:
+        texts[cls].append(elements)
     shown, cw, xs, kinds = row.shown, row.cw, row.xs, row.kinds
     width = xs[-1] + right
     half = cw / 2
@@ -242,7 +246,6 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     # the floor: cells after the last placement are never read. Red (cg-left) only for
     # input cells, which are input lost; unread padding (cg-unread) loses nothing.
     last_end = st.read_end
-    lost = st.unread()[0] > 0
     for a, b in clip_runs(segments, max(lo, last_end), hi):
         c = a
         while c < b:
@@ -257,31 +260,31 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     rows = _rows(count)
     if st.extra:
         rows.append(count)
-    pitch, bar = 14.0, 10.0
-    yr = y + CELL_H + 6
+    pitch, bar = _PITCH, _BAR
+    yr = _YR
     dilation, step = st.dilation, st.step
     reach = dilation * (st.kernel - 1)  # first tap to last
-    row_x = n(LABEL - 4)
-    nbar = n(bar)
     for k, i in enumerate(rows):
-        ry = yr + k * pitch
-        ym = ry + bar / 2
         if i is None:
-            texts["cg-tm"].append((n(LABEL - 8), n(ym), "⋮"))
+            texts["cg-tm"].append(_ROW_ELIDED[k])
             continue
         if i == count:
             cls = "cg-drop" if st.dropped else "cg-keep"
-            texts["cg-tl"].append((row_x, n(ym), str(i)))
+            texts["cg-tl"].append(f"{_ROW_LABEL[k]}{i}</text>")
         else:
             cls = _BANDS[i % 3]
-            texts["cg-rl"].append((row_x, n(ym), str(i)))
+            texts["cg-rl"].append(f"{_ROW_LABEL[k]}{i}</text>")
         first = lo + i * step
         last = first + reach
-        if dilation == 1:
-            w = xr(last) - xs[first] - 2
+        if dilation == 1:  # one bar (the row's y from _ROW_TOP)
+            w = (xs[last] + cw if shown[last] else xs[last]) - xs[first] - 2
             if w > 0:  # what Layers.rect writes
-                paths[cls].append(f"M{n(xs[first] + 1)} {n(ry)}h{n(w)}v{nbar}h{n(-w)}z")
-        else:
+                paths[cls].append(f"M{n(xs[first] + 1)}{_ROW_TOP[k]}{n(w)}v{_NBAR}h{n(-w)}z")
+            if i != count:  # done (ceil mode's row goes on to its mark)
+                continue
+        ry = yr + k * pitch
+        ym = ry + bar / 2
+        if dilation != 1:
             lay.line("cg-span", xs[first] + half, ym, xr(last) - half, ym)
             lay.rects(cls, [xs[t] + 1 for t in range(first, last + 1, dilation)
                             if shown[t]], ry, cw - 2, bar)
@@ -291,8 +294,10 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
     bottom = yr + len(rows) * pitch - (pitch - bar)
     if last_end < hi:  # mark where the last placement ends (red: input is lost)
         last_row = rows.index(count - 1)
-        lay.line("cg-mark" if lost else "cg-markpad", xr(last_end - 1), y - 2,
-                 xr(last_end - 1), yr + last_row * pitch + bar + 2)
+        lost = st.unread()[0] > 0
+        x_end = xr(last_end - 1)
+        lay.line("cg-mark" if lost else "cg-markpad", x_end, y - 2, x_end,
+                 yr + last_row * pitch + bar + 2)
 
     if st.outputs:  # output j is the placement starting at lo + j
         yo = bottom + 8
@@ -300,8 +305,11 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
         if cw > 0:  # each output cell coloured like its placement (Layers.rect's path)
             cell = f" {n(yo)}h{n(cw)}v{n(CELL_H)}h{n(-cw)}z"
             for a, b in out_runs:
-                for j in range(a, b):
-                    paths[_OUTS[j % 3]].append(f"M{n(xs[lo + j])}{cell}")
+                ds = [f"M{x}{cell}" for x in map(n, xs[lo + a:lo + b])]
+                # output j goes to class j % 3: the run's cells to the three classes in
+                # turn (first used in that order), each class's cells in order, joined
+                for k in range(min(3, b - a)):
+                    paths[_OUTS[(a + k) % 3]].append("".join(ds[k::3]))
                 lay.cells("cg-grid", xs[lo + a], yo, cw, b - a, CELL_H)
         for (_, b), (a, _) in zip(out_runs, out_runs[1:], strict=False):
             lay.text("cg-tm", (xr(lo + b - 1) + xs[lo + a]) / 2, yo + CELL_H / 2, "…")
@@ -315,6 +323,18 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
 
 
 _OUTS = ("cg-o cg-win0", "cg-o cg-win1", "cg-o cg-win2")  # output j, like placement j
+
+# The placement rows' fixed numbers (the input strip is at y 3, CELL_H high), and each
+# row's pieces that follow from them, made once: the label up to its text, the elision
+# mark, a bar's path from its y to its width. Rows: at most ROWS_FULL, and ceil mode's.
+_PITCH, _BAR = 14.0, 10.0
+_YR = 3.0 + CELL_H + 6  # the first row's top
+_NBAR = n(_BAR)
+_ROW_LABEL = [f'<text x="{n(LABEL - 4)}" y="{n(_YR + k * _PITCH + _BAR / 2)}">'
+              for k in range(ROWS_FULL + 2)]
+_ROW_ELIDED = [f'<text x="{n(LABEL - 8)}" y="{n(_YR + k * _PITCH + _BAR / 2)}">⋮</text>'
+               for k in range(ROWS_FULL + 2)]
+_ROW_TOP = [f" {n(_YR + k * _PITCH)}h" for k in range(ROWS_FULL + 2)]
 
 
 # the cells of the strip, then the span lines and the end-of-the-floor mark
