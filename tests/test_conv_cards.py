@@ -164,3 +164,21 @@ def test_a_refused_conv_has_no_diagram_of_a_run():
             else:
                 assert len(solution.diagrams) == 1
     assert refused > 50
+
+
+def test_validity_draws_are_judged_as_the_solution_runs_them():
+    # generate turns draws away by the numbers (_fits), the card by a Layer's step (_runs):
+    # the two agree on every draw the levels can make (stride, channels and nd included)
+    module = FAMILIES["conv.validity"]
+    for nd in (1, 2):
+        for size in range(2, 24):
+            for kernel in range(2, 10):
+                for padding in range(4):
+                    for dilation in range(1, 5):
+                        for stride in (1, 2):
+                            for cin, xin in ((3, 3), (1, 64), (16, 8)):
+                                params = {"nd": nd, "size": size, "kernel": kernel,
+                                          "padding": padding, "dilation": dilation,
+                                          "in_channels": cin, "x_channels": xin,
+                                          "stride": stride}
+                                assert module._fits(params) == module._runs(params), params

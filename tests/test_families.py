@@ -143,7 +143,8 @@ def test_a_generator_that_finds_nothing_fails_instead_of_hanging(name, monkeypat
     module = FAMILIES[name]
     monkeypatch.setattr(module, "MAX_DRAWS", 3)
     # Every draw rejected: what a broken check (say, a budget that refuses all) looks like.
-    for check in ("fits_claim", "_accepted", "_runs", "_equivalent", "_shares", "candidates"):
+    for check in ("fits_claim", "_accepted", "_runs", "_fits", "_equivalent", "_shares",
+                  "candidates"):
         if hasattr(module, check):
             monkeypatch.setattr(module, check, lambda *args: None)
     with pytest.raises(CardgenError, match=f"{name}: no valid problem in 3 random draws"):

@@ -28,6 +28,18 @@ def test_network_stack_solve_after_generate_is_a_fresh_solve() -> None:
     assert again == kept[0] and again is not kept[0]
 
 
+def test_network_stack_draws_the_same_with_the_verdicts_kept() -> None:
+    # the verdicts of earlier candidates (_FITTED, _UNFIT) answer repeats as _fit would
+    network_stack._FITTED.clear()
+    network_stack._UNFIT.clear()
+    fresh = generate_family(network_stack.NAME, 5, 60, network_stack.LEVELS)
+    assert network_stack._UNFIT  # some draws were turned away
+    assert generate_family(network_stack.NAME, 5, 60, network_stack.LEVELS) == fresh
+    for p in fresh:
+        network_stack.solve(p.params)  # as a build would: the kept solutions handed out
+    assert generate_family(network_stack.NAME, 5, 60, network_stack.LEVELS) == fresh
+
+
 def test_cells_path_is_the_strip_path() -> None:
     for x, w, count in ((22.0, 22.0, 5), (37.5, 11.3, 17), (22, 7.1, 1), (10.0, 0.0, 3)):
         memo, plain = geometry.Layers(), geometry.Layers()

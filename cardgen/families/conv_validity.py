@@ -60,9 +60,18 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         params = {"nd": 1 if level == 1 else 2, "size": size, "kernel": k, "padding": p,
                   "dilation": d, "in_channels": cin, "x_channels": xin,
                   "stride": pick(rng, (1, 2))}
-        if _runs(params) == want_ok:
+        if _fits(params) == want_ok:
             return params
     raise exhausted(NAME, MAX_DRAWS)
+
+
+def _fits(params: dict[str, Any]) -> bool:
+    """_runs by the numbers the generator drew (the channels match and the padded input
+    holds the dilated kernel), without a Layer and a step for each draw: most draws are
+    turned away (tests: equal to _runs over every draw the levels can make)."""
+    p = params["padding"]
+    return params["in_channels"] == params["x_channels"] and \
+        params["size"] + 2 * p >= params["dilation"] * (params["kernel"] - 1) + 1
 
 
 def _layer(params: dict[str, Any]) -> Layer:

@@ -158,14 +158,6 @@ def _level3(rng: Any) -> tuple[list[Layer], list[int]]:
 DRAW = {1: _level1, 2: _level2, 3: _level3}
 
 
-def _runs(layers: list[Layer], shape: tuple[int, ...]) -> bool:
-    try:
-        trace(layers, shape)
-    except ShapeError:
-        return False
-    return True
-
-
 # L3: about one card in four is an error (decided before the draw, so the stacks that
 # often refuse do not fill the deck with errors)
 ERRORS = 0.25
@@ -179,10 +171,14 @@ def generate(rng: Any, level: int) -> dict[str, Any]:
         except ShapeError:
             continue
         shape_t = tuple(shape)
-        if _runs(layers, shape_t) == want_error:
+        try:  # traced once: whether it runs, and then its output
+            steps = trace(layers, shape_t)
+        except ShapeError:
+            steps = None
+        if (steps is not None) == want_error:
             continue
-        if not want_error:
-            out = trace(layers, shape_t)[-1].output_shape
+        if steps is not None:
+            out = steps[-1].output_shape
             if out == shape_t or not fits_claim(layers, shape_t):
                 continue
         return {"layers": [layer.to_json() for layer in layers], "input_shape": list(shape)}
