@@ -474,11 +474,38 @@ def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
            else repr(keywords))
     layer = _BUILT.get(key)
     if layer is None:
-        layer = build_layer(type_, [], keywords)
+        layer = _keyword_layer(type_, keywords)
         if len(_BUILT) >= _BUILT_MAX:
             _BUILT.clear()
         _BUILT[key] = layer
     return layer
+
+
+def _keyword_layer(type_: str, keywords: dict[str, Any]) -> Layer:
+    """``build_layer(type_, [], keywords)``: the same binding, checks and Layer, less what
+    keywords alone never need (positionals, a name bound twice). Keywords given in torch's
+    order (most are) are that order already, so the arguments are not sorted again.
+    Anything build_layer refuses before validation goes to it, for its message."""
+    order = _ORDER.get(type_) if type_ in LAYER_TYPES else None
+    if order is None:
+        return build_layer(type_, [], keywords)  # refuses the type
+    bound: dict[str, Any] = {}
+    last, ordered = -1, True
+    for name, value in keywords.items():
+        at = order.get(name)
+        if at is None:
+            return build_layer(type_, [], keywords)  # refuses the name
+        if at < last:
+            ordered = False
+        last = at
+        bound[name] = _freeze(value) if isinstance(value, (list, tuple)) else value
+    for name in _REQUIRED[type_]:
+        if name not in bound:
+            return build_layer(type_, [], keywords)  # refuses the missing argument
+    _validate(type_, bound)
+    if ordered:
+        return _new_layer(type_, tuple(bound.items()))
+    return _new_layer(type_, tuple([(name, bound[name]) for name in order if name in bound]))
 
 
 _LITERAL_NODES = (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.USub, ast.UAdd,
