@@ -80,7 +80,15 @@ def _dim_tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
     dims = range(len(kernels))
     if kind == "conv":
         stride, dilation = layer.tup("stride"), layer.tup("dilation")
-        pads = [conv_padding(layer, d) for d in dims]
+        # conv_padding of each dim, the padding read once
+        padding = layer.get("padding")
+        if padding == "valid":
+            pads = [(0, 0) for d in dims]
+        elif padding == "same":
+            pads = [arith.same_padding(kernels[d], dilation[d]) for d in dims]
+        else:
+            given = layer.tup("padding")
+            pads = [(given[d], given[d]) for d in dims]
         return tuple((kernels[d], stride[d], pads[d][0], dilation[d], pads[d][1])
                      for d in dims)
     if kind == "conv_transpose":
