@@ -274,7 +274,48 @@ def _check_tuple(type_: str, name: str, v: Any, ndim: int, lo: int,
 _FLAGS = frozenset({"bias", "ceil_mode", "count_include_pad", "return_indices"})
 
 
+# Per type, the parameters an int passes every check of when it is in [low, MAX_INT]
+# (not groups, which the channels must divide; none of the resamplers): a layer given
+# only such ints, and flags that are bools (return_indices only False), passes
+# `_validate`'s checks (most layers built are such layers).
+_INT_LOWS_OF_KIND: dict[str, dict[str, int]] = {
+    "conv": {"in_channels": 1, "out_channels": 1, "kernel_size": 1, "stride": 1,
+             "dilation": 1, "padding": 0},
+    "conv_transpose": {"in_channels": 1, "out_channels": 1, "kernel_size": 1, "stride": 1,
+                       "dilation": 1, "padding": 0, "output_padding": 0},
+    "maxpool": {"kernel_size": 1, "stride": 1, "padding": 0, "dilation": 1},
+    "avgpool": {"kernel_size": 1, "stride": 1, "padding": 0, "divisor_override": 1},
+    "maxunpool": {"kernel_size": 1, "stride": 1, "padding": 0},
+    "adaptive_avg": {"output_size": 1}, "adaptive_max": {"output_size": 1},
+    "flatten": {"start_dim": -MAX_INT, "end_dim": -MAX_INT},
+    "linear": {"in_features": 1, "out_features": 0},
+}
+_INT_LOWS: dict[str, dict[str, int]] = {
+    t: _INT_LOWS_OF_KIND[kind] for t, (kind, _) in _TYPES.items() if kind in _INT_LOWS_OF_KIND}
+
+
+def _plain_ints(type_: str, args: dict[str, Any]) -> bool:
+    """Whether `args` are of the layers `_INT_LOWS` describes (so `_validate` passes)."""
+    lows = _INT_LOWS.get(type_)
+    if lows is None:
+        return False
+    for name, value in args.items():
+        if type(value) is int:
+            low = lows.get(name)
+            if low is None or not low <= value <= MAX_INT:
+                return False
+        elif type(value) is not bool or name not in _FLAGS \
+                or (value and name == "return_indices"):
+            return False
+    return True
+
+
 def _validate(type_: str, args: dict[str, Any]) -> None:
+    if not _plain_ints(type_, args):  # (they pass every check: tests/test_layers.py)
+        _check_args(type_, args)
+
+
+def _check_args(type_: str, args: dict[str, Any]) -> None:
     kind, nd = _TYPES[type_]
     if not _FLAGS.isdisjoint(args):  # (most layers are given none)
         for flag in ("bias", "ceil_mode", "count_include_pad", "return_indices"):
