@@ -98,6 +98,7 @@ _ORDER: dict[str, dict[str, int]] = {
     t: {n: i for i, (n, _) in enumerate(_signature(t))} for t in _TYPES}
 _REQUIRED: dict[str, tuple[str, ...]] = {
     t: tuple(n for n, d in _signature(t) if d is _REQ) for t in _TYPES}
+_REQUIRED_NAMES: dict[str, frozenset[str]] = {t: frozenset(r) for t, r in _REQUIRED.items()}
 # (name, required) in torch's order: a Layer's text gives the required ones positionally
 _SHOWN: dict[str, tuple[tuple[str, bool], ...]] = {
     t: tuple((n, d is _REQ) for n, d in _signature(t)) for t in _TYPES}
@@ -511,41 +512,39 @@ def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
     if not isinstance(type_, str):
         return build_layer(type_, [], keywords)  # refuses it
     # (the repr of a dict costs more than a key of its items: most layers are 1-D)
-    key = (type_, tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values()))
-           else repr(keywords))
-    layer = _BUILT.get(key)
+    items = tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values())) \
+        else None
+    layer = _BUILT.get(key := (type_, repr(keywords) if items is None else items))
     if layer is None:
-        layer = _keyword_layer(type_, keywords)
+        layer = _keyword_layer(type_, keywords, items)
         if len(_BUILT) >= _BUILT_MAX:
             _BUILT.clear()
         _BUILT[key] = layer
     return layer
 
 
-def _keyword_layer(type_: str, keywords: dict[str, Any]) -> Layer:
+def _keyword_layer(type_: str, keywords: dict[str, Any],
+                   items: tuple[tuple[str, Any], ...] | None) -> Layer:
     """``build_layer(type_, [], keywords)``: the same binding, checks and Layer, less what
-    keywords alone never need (positionals, a name bound twice). Keywords given in torch's
-    order (most are) are that order already, so the arguments are not sorted again.
-    Anything build_layer refuses before validation goes to it, for its message."""
+    keywords alone never need (positionals, a name bound twice). `items`: the keywords'
+    items when every value is an int, a str or None (nothing to freeze), else None.
+    Keywords given in torch's order (most are) are that order already, so the arguments
+    are not sorted again. Anything build_layer refuses before validation goes to it, for
+    its message."""
     order = _ORDER.get(type_) if type_ in LAYER_TYPES else None
     if order is None:
         return build_layer(type_, [], keywords)  # refuses the type
-    bound: dict[str, Any] = {}
-    last, ordered = -1, True
-    for name, value in keywords.items():
-        at = order.get(name)
-        if at is None:
-            return build_layer(type_, [], keywords)  # refuses the name
-        if at < last:
-            ordered = False
-        last = at
-        bound[name] = _freeze(value) if isinstance(value, (list, tuple)) else value
-    for name in _REQUIRED[type_]:
-        if name not in bound:
-            return build_layer(type_, [], keywords)  # refuses the missing argument
+    at = list(map(order.get, keywords))
+    if None in at or not keywords.keys() >= _REQUIRED_NAMES[type_]:
+        return build_layer(type_, [], keywords)  # refuses a name, or a missing argument
+    if items is None:
+        bound = {name: _freeze(value) if isinstance(value, (list, tuple)) else value
+                 for name, value in keywords.items()}
+    else:
+        bound = keywords  # (only read)
     _validate(type_, bound)
-    if ordered:
-        return _new_layer(type_, tuple(bound.items()))
+    if at == sorted(at):
+        return _new_layer(type_, tuple(bound.items()) if items is None else items)
     return _new_layer(type_, tuple([(name, bound[name]) for name in order if name in bound]))
 
 
