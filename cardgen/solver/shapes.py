@@ -156,15 +156,22 @@ def _step(layer: Layer, shape: Shape) -> Step:
     size_of = _SIZE.get(kind)
     if size_of is not None:
         # conv, conv_transpose and the plain pools (most steps)
+        # (_split, _tails and the channels' gets inline: every distinct step comes here)
         n = layer.ndim
-        lead, spatial = _split(layer, shape)
+        if len(shape) != n + 1 and len(shape) != n + 2:
+            _split(layer, shape)  # raises
+        lead, spatial = shape[:-n], shape[-n:]
         if kind == "conv" or kind == "conv_transpose":
-            channels = layer.get("in_channels")
+            params = layer._params  # type: ignore[attr-defined]
+            channels = params["in_channels"]
             if lead[-1] != channels:
                 raise ShapeError(f"{layer.type} expects {channels} input channels, got "
                                  f"{lead[-1]} (shape {list(shape)})")
-            lead = lead[:-1] + (layer.get("out_channels"),)
-        tails, sizes = _tails(layer), []
+            lead = lead[:-1] + (params["out_channels"],)
+        tails = layer.__dict__.get("_dim_tails")
+        if tails is None:
+            tails = _tails(layer)
+        sizes = []
         for d, size in enumerate(spatial):
             tail = tails[d]
             if kind == "avgpool" and n == 3 and size < tail[0]:
