@@ -66,9 +66,10 @@ def _check_geometry(items: Sequence[Item]) -> None:
             value = args.get(name)
             if value is None or (type(value) is int and -MAX_GEOMETRY <= value <= MAX_GEOMETRY):
                 continue  # the common cases, as the test below passes them
-            values = value if isinstance(value, tuple) else (value,)
-            if any(is_int(v) and abs(v) > MAX_GEOMETRY for v in values):
-                raise TooLarge(f"too large: {item} has {name} above {MAX_GEOMETRY}")
+            # (a loop, not any() of a generator: a 2-D or 3-D layer's tuples come here)
+            for v in value if isinstance(value, tuple) else (value,):
+                if (type(v) is int or is_int(v)) and not -MAX_GEOMETRY <= v <= MAX_GEOMETRY:
+                    raise TooLarge(f"too large: {item} has {name} above {MAX_GEOMETRY}")
 
 
 def _facts(layer: Layer) -> tuple[int, int, int, int]:
