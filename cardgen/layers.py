@@ -543,9 +543,13 @@ def _keyword_layer(type_: str, keywords: dict[str, Any],
     else:
         bound = keywords  # (only read)
     _validate(type_, bound)
-    if at == sorted(at):
-        return _new_layer(type_, tuple(bound.items()) if items is None else items)
-    return _new_layer(type_, tuple([(name, bound[name]) for name in order if name in bound]))
+    if at != sorted(at):
+        return _new_layer(type_, tuple([(name, bound[name]) for name in order if name in bound]))
+    if items is None:
+        return _new_layer(type_, tuple(bound.items()))
+    layer = _new_layer(type_, items)
+    layer.__dict__["_flat"] = True  # (no tuple among ints, strs and None: to_json's test)
+    return layer
 
 
 _LITERAL_NODES = (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.USub, ast.UAdd,
