@@ -191,23 +191,23 @@ def _step(layer: Layer, shape: Shape) -> Step:
         if s > e:
             raise ShapeError("Flatten: start_dim cannot come after end_dim")
         out = shape[:s] + (prod(shape[s:e + 1]),) + shape[e + 1:] if shape else (1,)
-        return Step(layer, shape, out)
+        return _new_step(layer, shape, out)
     if kind == "linear":
         features = layer.get("in_features")
         if not shape or shape[-1] != features:
             last = shape[-1] if shape else None
             raise ShapeError(f"Linear expects the last dim to be in_features={features}, "
                              f"got {last} (shape {list(shape)})")
-        return Step(layer, shape, shape[:-1] + (layer.get("out_features"),))
+        return _new_step(layer, shape, shape[:-1] + (layer.get("out_features"),))
     if kind in RESAMPLE_KINDS:
-        return Step(layer, shape, resample_shape(layer, shape))
+        return _new_step(layer, shape, resample_shape(layer, shape))
     if kind == "adaptive_avg" and is_adaptive_mean(layer, shape):
         n = layer.ndim
-        return Step(layer, shape, shape[:-n] + (1,) * n)
+        return _new_step(layer, shape, shape[:-n] + (1,) * n)
     lead, spatial = _split(layer, shape)
     if kind not in ("adaptive_avg", "adaptive_max"):
         raise KeyError(kind)  # no size rule for this kind (MaxUnpool: unpool's own)
-    return Step(layer, shape, lead + adaptive_sizes(layer, spatial))
+    return _new_step(layer, shape, lead + adaptive_sizes(layer, spatial))
 
 
 def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:
