@@ -98,6 +98,7 @@ _ORDER: dict[str, dict[str, int]] = {
     t: {n: i for i, (n, _) in enumerate(_signature(t))} for t in _TYPES}
 _REQUIRED: dict[str, tuple[str, ...]] = {
     t: tuple(n for n, d in _signature(t) if d is _REQ) for t in _TYPES}
+_REQUIRED_NAMES: dict[str, frozenset[str]] = {t: frozenset(r) for t, r in _REQUIRED.items()}
 # (name, required) in torch's order: a Layer's text gives the required ones positionally
 _SHOWN: dict[str, tuple[tuple[str, bool], ...]] = {
     t: tuple((n, d is _REQ) for n, d in _signature(t)) for t in _TYPES}
@@ -274,7 +275,48 @@ def _check_tuple(type_: str, name: str, v: Any, ndim: int, lo: int,
 _FLAGS = frozenset({"bias", "ceil_mode", "count_include_pad", "return_indices"})
 
 
+# Per type, the parameters an int passes every check of when it is in [low, MAX_INT]
+# (not groups, which the channels must divide; none of the resamplers): a layer given
+# only such ints, and flags that are bools (return_indices only False), passes
+# `_validate`'s checks (most layers built are such layers).
+_INT_LOWS_OF_KIND: dict[str, dict[str, int]] = {
+    "conv": {"in_channels": 1, "out_channels": 1, "kernel_size": 1, "stride": 1,
+             "dilation": 1, "padding": 0},
+    "conv_transpose": {"in_channels": 1, "out_channels": 1, "kernel_size": 1, "stride": 1,
+                       "dilation": 1, "padding": 0, "output_padding": 0},
+    "maxpool": {"kernel_size": 1, "stride": 1, "padding": 0, "dilation": 1},
+    "avgpool": {"kernel_size": 1, "stride": 1, "padding": 0, "divisor_override": 1},
+    "maxunpool": {"kernel_size": 1, "stride": 1, "padding": 0},
+    "adaptive_avg": {"output_size": 1}, "adaptive_max": {"output_size": 1},
+    "flatten": {"start_dim": -MAX_INT, "end_dim": -MAX_INT},
+    "linear": {"in_features": 1, "out_features": 0},
+}
+_INT_LOWS: dict[str, dict[str, int]] = {
+    t: _INT_LOWS_OF_KIND[kind] for t, (kind, _) in _TYPES.items() if kind in _INT_LOWS_OF_KIND}
+
+
+def _plain_ints(type_: str, args: dict[str, Any]) -> bool:
+    """Whether `args` are of the layers `_INT_LOWS` describes (so `_validate` passes)."""
+    lows = _INT_LOWS.get(type_)
+    if lows is None:
+        return False
+    for name, value in args.items():
+        if type(value) is int:
+            low = lows.get(name)
+            if low is None or not low <= value <= MAX_INT:
+                return False
+        elif type(value) is not bool or name not in _FLAGS \
+                or (value and name == "return_indices"):
+            return False
+    return True
+
+
 def _validate(type_: str, args: dict[str, Any]) -> None:
+    if not _plain_ints(type_, args):  # (they pass every check: tests/test_layers.py)
+        _check_args(type_, args)
+
+
+def _check_args(type_: str, args: dict[str, Any]) -> None:
     kind, nd = _TYPES[type_]
     if not _FLAGS.isdisjoint(args):  # (most layers are given none)
         for flag in ("bias", "ceil_mode", "count_include_pad", "return_indices"):
@@ -470,14 +512,43 @@ def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
     if not isinstance(type_, str):
         return build_layer(type_, [], keywords)  # refuses it
     # (the repr of a dict costs more than a key of its items: most layers are 1-D)
-    key = (type_, tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values()))
-           else repr(keywords))
-    layer = _BUILT.get(key)
+    items = tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values())) \
+        else None
+    layer = _BUILT.get(key := (type_, repr(keywords) if items is None else items))
     if layer is None:
-        layer = build_layer(type_, [], keywords)
+        layer = _keyword_layer(type_, keywords, items)
         if len(_BUILT) >= _BUILT_MAX:
             _BUILT.clear()
         _BUILT[key] = layer
+    return layer
+
+
+def _keyword_layer(type_: str, keywords: dict[str, Any],
+                   items: tuple[tuple[str, Any], ...] | None) -> Layer:
+    """``build_layer(type_, [], keywords)``: the same binding, checks and Layer, less what
+    keywords alone never need (positionals, a name bound twice). `items`: the keywords'
+    items when every value is an int, a str or None (nothing to freeze), else None.
+    Keywords given in torch's order (most are) are that order already, so the arguments
+    are not sorted again. Anything build_layer refuses before validation goes to it, for
+    its message."""
+    order = _ORDER.get(type_) if type_ in LAYER_TYPES else None
+    if order is None:
+        return build_layer(type_, [], keywords)  # refuses the type
+    at = list(map(order.get, keywords))
+    if None in at or not keywords.keys() >= _REQUIRED_NAMES[type_]:
+        return build_layer(type_, [], keywords)  # refuses a name, or a missing argument
+    if items is None:
+        bound = {name: _freeze(value) if isinstance(value, (list, tuple)) else value
+                 for name, value in keywords.items()}
+    else:
+        bound = keywords  # (only read)
+    _validate(type_, bound)
+    if at != sorted(at):
+        return _new_layer(type_, tuple([(name, bound[name]) for name in order if name in bound]))
+    if items is None:
+        return _new_layer(type_, tuple(bound.items()))
+    layer = _new_layer(type_, items)
+    layer.__dict__["_flat"] = True  # (no tuple among ints, strs and None: to_json's test)
     return layer
 
 

@@ -368,3 +368,35 @@ def test_cli_error_agrees_with_torch_or_golden():
     else:
         assert expected_shapes(texts, shape) == [None]
     _assert_one_line_error(cardgen("solve", *texts, "--input", "1,1,4"))
+
+
+def test_plain_int_layers_pass_every_check():
+    """`_validate`'s fast path (`_plain_ints`) only passes arguments the full checks
+    (`_check_args`) pass too, over every type and values at and around each bound."""
+    import random
+
+    from cardgen.errors import ShapeError
+    from cardgen.layers import _REQ, _TYPES, MAX_INT, _check_args, _plain_ints, _signature
+
+    ints = [-MAX_INT - 1, -MAX_INT, -3, -1, 0, 1, 2, 3, 4, 6, MAX_INT, MAX_INT + 1]
+    others = [True, False, None, 1.0, "same", "zeros", (1, 2), (2,), (0, 0, 0)]
+    rng = random.Random(5)
+    for type_ in sorted(_TYPES):
+        fast = 0
+        for _ in range(4000):
+            args = {}
+            for name, default in _signature(type_):
+                if rng.random() < (0.95 if default is _REQ else 0.4):
+                    args[name] = rng.choice(ints if rng.random() < 0.92 else others)
+            if not _plain_ints(type_, args):
+                continue
+            fast += 1
+            try:
+                _check_args(type_, args)
+            except KeyError:
+                continue  # a required argument not given (binding refuses it first)
+            except (LayerSyntaxError, ShapeError) as exc:
+                raise AssertionError(f"{type_} {args}: fast path passes, checks say {exc}") \
+                    from None
+        assert fast > 30 or type_ in ("Fold", "Unfold", "PixelShuffle", "PixelUnshuffle",
+                                      "Upsample") or "Pad" in type_, type_

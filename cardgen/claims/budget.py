@@ -66,9 +66,10 @@ def _check_geometry(items: Sequence[Item]) -> None:
             value = args.get(name)
             if value is None or (type(value) is int and -MAX_GEOMETRY <= value <= MAX_GEOMETRY):
                 continue  # the common cases, as the test below passes them
-            values = value if isinstance(value, tuple) else (value,)
-            if any(is_int(v) and abs(v) > MAX_GEOMETRY for v in values):
-                raise TooLarge(f"too large: {item} has {name} above {MAX_GEOMETRY}")
+            # (a loop, not any() of a generator: a 2-D or 3-D layer's tuples come here)
+            for v in value if isinstance(value, tuple) else (value,):
+                if (type(v) is int or is_int(v)) and not -MAX_GEOMETRY <= v <= MAX_GEOMETRY:
+                    raise TooLarge(f"too large: {item} has {name} above {MAX_GEOMETRY}")
 
 
 def _facts(layer: Layer) -> tuple[int, int, int, int]:
@@ -177,15 +178,21 @@ def plan_macs(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
         if elements > tensor_limit:
             raise TooLarge(f"too large: {_where(items, i)} gives {elements} elements "
                            f"(limit {tensor_limit})")
-        facts = _facts(item)
-        _, kernel, _, unfolded = facts
+        facts = item.__dict__.get("_budget")  # (_facts, as kept on the Layer)
+        if facts is None:
+            facts = _facts(item)
+        _, kernel, reads, unfolded = facts
         if unfolded:  # the im2col buffer a CPU (transposed) convolution may allocate per sample
             n = item.ndim
             cols = unfolded * kernel * prod((out if kind == "conv" else current)[-n:])
             if cols > MAX_COLUMNS:
                 raise TooLarge(f"too large: {_where(items, i)} unfolds to {cols} elements "
                                f"(limit {MAX_COLUMNS})")
-        layer_macs = multiply_adds(item, current, out, facts)
+        if kind in ("adaptive_avg", "adaptive_max"):
+            layer_macs = multiply_adds(item, current, out, facts)
+        else:  # multiply_adds of the other kinds, inline (`elements` is prod(out))
+            layer_macs = (prod(current) if kind == "conv_transpose" else elements) \
+                * reads * kernel
         macs += layer_macs
         if macs > MAX_MACS:
             raise TooLarge(f"too large: more than {MAX_MACS} multiply-adds")

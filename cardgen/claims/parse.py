@@ -59,6 +59,10 @@ def check_keys(claim: Mapping[str, Any], kind: str, expected: frozenset[str]) ->
         raise Failed(f"{kind} claim: {'; '.join(parts)}")
 
 def _check_scalar(v: Any, where: str) -> None:
+    if type(v) is int:  # the common case, as is_int's branch below takes it
+        if abs(v) > MAX_INT:
+            raise Failed(f"{where}: integer {v} out of range")
+        return
     if v is None or isinstance(v, bool):
         return
     if is_int(v):

@@ -80,7 +80,15 @@ def _dim_tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
     dims = range(len(kernels))
     if kind == "conv":
         stride, dilation = layer.tup("stride"), layer.tup("dilation")
-        pads = [conv_padding(layer, d) for d in dims]
+        # conv_padding of each dim, the padding read once
+        padding = layer.get("padding")
+        if padding == "valid":
+            pads = [(0, 0) for d in dims]
+        elif padding == "same":
+            pads = [arith.same_padding(kernels[d], dilation[d]) for d in dims]
+        else:
+            given = layer.tup("padding")
+            pads = [(given[d], given[d]) for d in dims]
         return tuple((kernels[d], stride[d], pads[d][0], dilation[d], pads[d][1])
                      for d in dims)
     if kind == "conv_transpose":
@@ -148,15 +156,22 @@ def _step(layer: Layer, shape: Shape) -> Step:
     size_of = _SIZE.get(kind)
     if size_of is not None:
         # conv, conv_transpose and the plain pools (most steps)
+        # (_split, _tails and the channels' gets inline: every distinct step comes here)
         n = layer.ndim
-        lead, spatial = _split(layer, shape)
+        if len(shape) != n + 1 and len(shape) != n + 2:
+            _split(layer, shape)  # raises
+        lead, spatial = shape[:-n], shape[-n:]
         if kind == "conv" or kind == "conv_transpose":
-            channels = layer.get("in_channels")
+            params = layer._params  # type: ignore[attr-defined]
+            channels = params["in_channels"]
             if lead[-1] != channels:
                 raise ShapeError(f"{layer.type} expects {channels} input channels, got "
                                  f"{lead[-1]} (shape {list(shape)})")
-            lead = lead[:-1] + (layer.get("out_channels"),)
-        tails, sizes = _tails(layer), []
+            lead = lead[:-1] + (params["out_channels"],)
+        tails = layer.__dict__.get("_dim_tails")
+        if tails is None:
+            tails = _tails(layer)
+        sizes = []
         for d, size in enumerate(spatial):
             tail = tails[d]
             if kind == "avgpool" and n == 3 and size < tail[0]:
@@ -176,23 +191,23 @@ def _step(layer: Layer, shape: Shape) -> Step:
         if s > e:
             raise ShapeError("Flatten: start_dim cannot come after end_dim")
         out = shape[:s] + (prod(shape[s:e + 1]),) + shape[e + 1:] if shape else (1,)
-        return Step(layer, shape, out)
+        return _new_step(layer, shape, out)
     if kind == "linear":
         features = layer.get("in_features")
         if not shape or shape[-1] != features:
             last = shape[-1] if shape else None
             raise ShapeError(f"Linear expects the last dim to be in_features={features}, "
                              f"got {last} (shape {list(shape)})")
-        return Step(layer, shape, shape[:-1] + (layer.get("out_features"),))
+        return _new_step(layer, shape, shape[:-1] + (layer.get("out_features"),))
     if kind in RESAMPLE_KINDS:
-        return Step(layer, shape, resample_shape(layer, shape))
+        return _new_step(layer, shape, resample_shape(layer, shape))
     if kind == "adaptive_avg" and is_adaptive_mean(layer, shape):
         n = layer.ndim
-        return Step(layer, shape, shape[:-n] + (1,) * n)
+        return _new_step(layer, shape, shape[:-n] + (1,) * n)
     lead, spatial = _split(layer, shape)
     if kind not in ("adaptive_avg", "adaptive_max"):
         raise KeyError(kind)  # no size rule for this kind (MaxUnpool: unpool's own)
-    return Step(layer, shape, lead + adaptive_sizes(layer, spatial))
+    return _new_step(layer, shape, lead + adaptive_sizes(layer, spatial))
 
 
 def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:
