@@ -1531,9 +1531,10 @@ def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list
     worker = _FAMILIES.get(family)
     if worker is None:
         return []
-    # (_forward reads the claims alone: its families' params need no look; _stack reads
-    # the params alone)
-    worked = _worked(family, params if worker is _forward else _json(params),
+    # (_stack reads the params alone, its layers and input; the other workers read their
+    # claims, and of the params only which part is asked: "q", "rule", "index", "cell",
+    # strs and ints that read alike as JSON or not, which need no look)
+    worked = _worked(family, _json(params) if worker is _stack else params,
                      solution.claims if worker is _stack else _json(solution.claims))
     first: dict[str, str] = {}  # answer -> the rule the verdict names
     also: dict[str, list[str]] = {}  # answer -> later rules that give it too
