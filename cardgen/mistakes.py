@@ -470,6 +470,12 @@ class _Stack:
         self.kinds = [layer.kind for layer in layers]
         self.facts = [_facts(layer) if kind in _SIZED else None
                       for layer, kind in zip(layers, self.kinds, strict=True)]
+        # per dim rule, the layers where it can change a dim: one pass for all the rules
+        self.touched: dict[str, list[int]] = {}
+        for i, facts in enumerate(self.facts):
+            if facts is not None:
+                for rule in facts.where:
+                    self.touched.setdefault(rule, []).append(i)
         self._frames: dict[tuple[int, tuple[int, ...]], _Frame | str] = {}
         self._steps: dict[tuple[int, tuple[int, ...]], tuple[int, ...] | None] = {}
         self._walks: dict[bool, list[tuple[int, ...] | None]] = {}
@@ -590,8 +596,7 @@ def _forward_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
         if not touched:
             raise NotApplicable("no layer the rule speaks of")
     else:  # a layer of its kinds where it can change no dim steps as the right one does
-        touched = [i for i, facts in enumerate(stack.facts)
-                   if facts is not None and rule in facts.where]
+        touched = stack.touched.get(rule, [])
     # before the first layer the rule can change, and after the last once the shape is
     # the right one again, the rule's walk is the one that changes nothing
     walk = stack.walk(fn is not None)
