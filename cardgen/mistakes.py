@@ -1501,6 +1501,8 @@ def _worked(family: str, params: Mapping[str, Any], claims: Claims) -> Worked:
     except (CardgenError, KeyError, IndexError, TypeError, ValueError, AttributeError,
             ArithmeticError):
         return {}  # data not shaped as this family's: no rule applies
+    if len(found) < 2:  # (most problems: nothing to order)
+        return found
     return {rule: found[rule] for rule in sorted(found, key=_ORDER.__getitem__)}
 
 
