@@ -145,9 +145,10 @@ def variant_fronts(guid: str, solutions: Sequence[Solution]) -> str:
              f'data-cg-count="{len(solutions)}">',
              f'<div class="cg-variant" data-cg-variant="0" data-cg-answer="{_attr(first.answer)}">'
              f'{front_html(first)}</div>']
-    parts += [f'<template class="cg-alt" data-cg-variant="{i}" '
-              f'data-cg-answer="{_attr(sol.answer)}">{front_html(sol)}</template>'
-              for i, sol in enumerate(solutions[1:], 1)]
+    if len(solutions) > 1:  # most notes have no variants: no empty comprehension then
+        parts += [f'<template class="cg-alt" data-cg-variant="{i}" '
+                  f'data-cg-answer="{_attr(sol.answer)}">{front_html(sol)}</template>'
+                  for i, sol in enumerate(solutions[1:], 1)]
     parts.append("</div>")
     return "".join(parts)
 
@@ -156,6 +157,8 @@ def variant_worked(solutions: Sequence[Solution], found: Sequence[list[Mistake]]
     """The Worked field: variant 0's steps (and its mistakes, hidden), then the others'."""
     parts = [f'<div class="cg-variant-worked" data-cg-variant="0">{_mistakes_html(found[0])}'
              f'{worked_html(solutions[0])}</div>']
+    if len(solutions) == 1:  # most notes have no variants
+        return parts[0]
     parts += [f'<template class="cg-alt-worked" data-cg-variant="{i}">{_mistakes_html(wrong)}'
               f'{worked_html(sol)}</template>'
               for i, (sol, wrong) in enumerate(zip(solutions[1:], found[1:], strict=True), 1)]
@@ -180,7 +183,11 @@ def note_fields(problem: Problem, solutions: Sequence[Solution], guid: str
                 ) -> tuple[str, str, str, str]:
     """Front, Answer, Worked, Spec. ``solutions`` holds variant 0 (``problem.params``)
     and then one per ``problem.variants``."""
-    params = (problem.params, *problem.variants)
-    found = [mistakes(problem.family, p, sol) for p, sol in zip(params, solutions, strict=True)]
+    if not problem.variants and len(solutions) == 1:  # most notes: no tuple, zip or loop
+        found = [mistakes(problem.family, problem.params, solutions[0])]
+    else:
+        params = (problem.params, *problem.variants)
+        found = [mistakes(problem.family, p, sol)
+                 for p, sol in zip(params, solutions, strict=True)]
     return (variant_fronts(guid, solutions), solutions[0].answer,
             variant_worked(solutions, found), spec_json(problem, solutions, found))
