@@ -89,8 +89,10 @@ def front_html(solution: Solution) -> str:
 
 
 def worked_html(solution: Solution) -> str:
+    diagrams = solution.diagrams  # none on 2 notes in 5: then no comprehension
     return render_worked([inline_html(s) for s in solution.steps],
-                         [(draw(d), inline_html(d.caption)) for d in solution.diagrams])
+                         [(draw(d), inline_html(d.caption)) for d in diagrams]
+                         if diagrams else [])
 
 
 _SPEC_JSON = compact_json(sort_keys=False)
@@ -108,7 +110,7 @@ def _variant_json(params: Any, solution: Solution, found: list[Mistake]) -> str:
     writes them. The fixed text around the values is written here, not encoded: json's
     encoder costs about as much per key or short string as per number."""
     wrong = ",".join([f'{{"rule":{_STRING(m.rule)},"answer":{_STRING(m.answer)}}}'
-                      for m in found])
+                      for m in found]) if found else ""  # none on 1 variant in 3
     return (f'"params":{_SPEC_JSON(params)},"answer":{_scalar(solution.answer)},'
             f'"claims":{_SPEC_JSON(solution.claims)},"mistakes":[{wrong}]')
 
