@@ -8,7 +8,7 @@ from inspect import signature
 from json import encoder as json_encoder
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from cardgen.families.base import Diagram, Solution
 from cardgen.generate import Problem, compact_json
@@ -38,7 +38,11 @@ def _code_spans(html: str) -> str:
 @lru_cache(maxsize=4096)  # forms, captions and fixed steps repeat across a deck
 def inline_html(text: str) -> Markup:
     """Escape text, then turn `code` spans into <code>; MathJax \\( \\) passes through."""
-    html = _attr(text)
+    # _attr's test inline (a call per text cost more): most text has nothing to escape
+    if "&" in text or "<" in text or ">" in text or "'" in text or '"' in text:
+        html = str(escape(text))
+    else:
+        html = text
     # Markup's own __new__ adds only a hasattr(text, "__html__") check, false on a str
     return str.__new__(Markup, _code_spans(html) if "`" in html else html)
 
