@@ -8,7 +8,7 @@ from inspect import signature
 from json import encoder as json_encoder
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from cardgen.families.base import Diagram, Solution
 from cardgen.generate import Problem, compact_json
@@ -38,7 +38,11 @@ def _code_spans(html: str) -> str:
 @lru_cache(maxsize=4096)  # forms, captions and fixed steps repeat across a deck
 def inline_html(text: str) -> Markup:
     """Escape text, then turn `code` spans into <code>; MathJax \\( \\) passes through."""
-    html = _attr(text)
+    # _attr's test inline (a call per text cost more): most text has nothing to escape
+    if "&" in text or "<" in text or ">" in text or "'" in text or '"' in text:
+        html = str(escape(text))
+    else:
+        html = text
     # Markup's own __new__ adds only a hasattr(text, "__html__") check, false on a str
     return str.__new__(Markup, _code_spans(html) if "`" in html else html)
 
@@ -89,8 +93,10 @@ def front_html(solution: Solution) -> str:
 
 
 def worked_html(solution: Solution) -> str:
+    diagrams = solution.diagrams  # none on 2 notes in 5: then no comprehension
     return render_worked([inline_html(s) for s in solution.steps],
-                         [(draw(d), inline_html(d.caption)) for d in solution.diagrams])
+                         [(draw(d), inline_html(d.caption)) for d in diagrams]
+                         if diagrams else [])
 
 
 _SPEC_JSON = compact_json(sort_keys=False)
@@ -108,7 +114,7 @@ def _variant_json(params: Any, solution: Solution, found: list[Mistake]) -> str:
     writes them. The fixed text around the values is written here, not encoded: json's
     encoder costs about as much per key or short string as per number."""
     wrong = ",".join([f'{{"rule":{_STRING(m.rule)},"answer":{_STRING(m.answer)}}}'
-                      for m in found])
+                      for m in found]) if found else ""  # none on 1 variant in 3
     return (f'"params":{_SPEC_JSON(params)},"answer":{_scalar(solution.answer)},'
             f'"claims":{_SPEC_JSON(solution.claims)},"mistakes":[{wrong}]')
 
@@ -145,9 +151,10 @@ def variant_fronts(guid: str, solutions: Sequence[Solution]) -> str:
              f'data-cg-count="{len(solutions)}">',
              f'<div class="cg-variant" data-cg-variant="0" data-cg-answer="{_attr(first.answer)}">'
              f'{front_html(first)}</div>']
-    parts += [f'<template class="cg-alt" data-cg-variant="{i}" '
-              f'data-cg-answer="{_attr(sol.answer)}">{front_html(sol)}</template>'
-              for i, sol in enumerate(solutions[1:], 1)]
+    if len(solutions) > 1:  # most notes have no variants: no empty comprehension then
+        parts += [f'<template class="cg-alt" data-cg-variant="{i}" '
+                  f'data-cg-answer="{_attr(sol.answer)}">{front_html(sol)}</template>'
+                  for i, sol in enumerate(solutions[1:], 1)]
     parts.append("</div>")
     return "".join(parts)
 
@@ -156,6 +163,8 @@ def variant_worked(solutions: Sequence[Solution], found: Sequence[list[Mistake]]
     """The Worked field: variant 0's steps (and its mistakes, hidden), then the others'."""
     parts = [f'<div class="cg-variant-worked" data-cg-variant="0">{_mistakes_html(found[0])}'
              f'{worked_html(solutions[0])}</div>']
+    if len(solutions) == 1:  # most notes have no variants
+        return parts[0]
     parts += [f'<template class="cg-alt-worked" data-cg-variant="{i}">{_mistakes_html(wrong)}'
               f'{worked_html(sol)}</template>'
               for i, (sol, wrong) in enumerate(zip(solutions[1:], found[1:], strict=True), 1)]
@@ -180,7 +189,11 @@ def note_fields(problem: Problem, solutions: Sequence[Solution], guid: str
                 ) -> tuple[str, str, str, str]:
     """Front, Answer, Worked, Spec. ``solutions`` holds variant 0 (``problem.params``)
     and then one per ``problem.variants``."""
-    params = (problem.params, *problem.variants)
-    found = [mistakes(problem.family, p, sol) for p, sol in zip(params, solutions, strict=True)]
+    if not problem.variants and len(solutions) == 1:  # most notes: no tuple, zip or loop
+        found = [mistakes(problem.family, problem.params, solutions[0])]
+    else:
+        params = (problem.params, *problem.variants)
+        found = [mistakes(problem.family, p, sol)
+                 for p, sol in zip(params, solutions, strict=True)]
     return (variant_fronts(guid, solutions), solutions[0].answer,
             variant_worked(solutions, found), spec_json(problem, solutions, found))
