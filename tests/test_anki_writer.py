@@ -339,6 +339,26 @@ def test_the_collection_is_filled_in_a_scratch_file_beside_the_deck(tmp_path):
     assert _listing(tmp_path) == ["deck.apkg"]
 
 
+def test_ctrl_c_while_the_collection_deflates_is_a_ctrl_c_and_leaves_no_file(
+        tmp_path, monkeypatch):
+    from cardgen import zipout
+
+    original, calls = zipout._part, []
+
+    def part(*args, **kwargs):  # the second part: views of the mapped file are held
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(zipout, "_part", part)
+    monkeypatch.setattr(zipout, "PART", 4096)  # several parts in a small collection
+    with pytest.raises(KeyboardInterrupt):
+        _write(tmp_path / "deck.apkg")
+    assert len(calls) == 2
+    assert _listing(tmp_path) == []
+
+
 def test_a_folder_whose_files_cannot_be_mapped_gives_the_same_deck(tmp_path, monkeypatch):
     import mmap
 
