@@ -17,7 +17,6 @@ import math
 import mmap
 import os
 import sqlite3
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -26,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cardgen.genanki_format import APKG_COL, APKG_SCHEMA, FRONT_BACK, NoteType, deck_json, guid_for
-from cardgen.output import OutputError, Staged, check_target, stage
+from cardgen.output import OutputError, Staged, check_target, scratch, stage
 from cardgen.zipout import write_zip
 
 __all__ = [
@@ -214,15 +213,14 @@ def _fill_collection(
                 _add_decks(decks, data.deck, descriptions)
             if first_deck is None:
                 first_deck = decks[data.deck]
-            tags = tag_text.get(data.tags) if type(data.tags) is tuple else None
+            tag_set = tuple(data.tags)  # (the same tuple, when it is one)
+            tags = tag_text.get(tag_set)
             if tags is None:
-                bad_tags = [t for t in data.tags if " " in t or not t]
+                bad_tags = [t for t in tag_set if " " in t or not t]
                 if bad_tags:
                     raise ValueError(f"note {data.guid!r}: tag {bad_tags[0]!r} is empty or "
                                      "has a space")
-                tags = f" {' '.join(data.tags)} "
-                if type(data.tags) is tuple:
-                    tag_text[data.tags] = tags
+                tags = tag_text[tag_set] = f" {' '.join(tag_set)} "
             # Cards as genanki's Note computes them (its template analysis, `model.req`),
             # done here per row: a Note object per note costs more than the rest of the row.
             # `due` is a new card's position, which Anki keeps on import: genanki leaves it
@@ -289,13 +287,7 @@ def _collection_image(
     in-memory database held the whole image (40 MB for 10,000 notes) and then copied it
     twice to hand it over (serialize, then bytes), and on these machines touching fresh
     memory costs more than the copies: most of what was left to do after the last note."""
-    try:
-        fd, db = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:80]}.",
-                                  suffix=".collection.tmp")
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        os.close(fd)
+    with scratch(path, ".collection.tmp") as db:
         try:
             _fill_collection(db, notes, model, timestamp, descriptions)
         except sqlite3.Error as exc:
@@ -323,9 +315,6 @@ def _collection_image(
                     # open (freed with them): the exception, not BufferError, goes on
                     with contextlib.suppress(BufferError):
                         image.close()
-    finally:
-        with contextlib.suppress(OSError):  # a scratch file left is less than a lost error
-            os.unlink(db)
 
 
 def _zip_entry(name: str, date_time: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:

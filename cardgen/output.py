@@ -15,7 +15,8 @@ from typing import IO
 
 from cardgen.errors import CardgenError
 
-__all__ = ["OutputError", "Staged", "check_target", "make_folder", "stage", "write_atomic"]
+__all__ = ["OutputError", "Staged", "check_target", "make_folder", "scratch", "stage",
+           "write_atomic"]
 
 
 class OutputError(CardgenError, OSError):
@@ -90,17 +91,35 @@ class Staged:
             self.tmp = ""
 
 
+def _temp_beside(target: Path, suffix: str) -> tuple[int, str]:
+    """A new hidden file beside `target` (fd, name); OutputError naming the target."""
+    try:
+        return tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name[:80]}.",
+                                suffix=suffix)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def scratch(path: str | Path, suffix: str) -> Iterator[str]:
+    """The name of a new, empty hidden file beside `path`, for work on the way to it;
+    removed on every way out (left only where it cannot be removed)."""
+    fd, tmp = _temp_beside(Path(path), suffix)
+    os.close(fd)
+    try:
+        yield tmp
+    finally:
+        with contextlib.suppress(OSError):  # a file left is less than a lost error
+            os.unlink(tmp)
+
+
 @contextlib.contextmanager
 def stage(path: str | Path) -> Iterator[tuple[IO[bytes], list[Staged]]]:
     """Write `path`'s new content to the yielded file; on a clean exit the list holds the
     Staged file (not yet in place). On any exception the temporary file is removed."""
     target = Path(path)
     check_target(target)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name[:80]}.",
-                                   suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    fd, tmp = _temp_beside(target, ".tmp")
     result: list[Staged] = []
     try:
         with os.fdopen(fd, "wb") as fh:
