@@ -34,15 +34,22 @@ def _split(layer: Layer, shape: Shape) -> tuple[Shape, Shape]:
     return shape[:-n], shape[-n:]
 
 
+def conv_paddings(layer: Layer) -> list[tuple[int, int]]:
+    """(left, right) padding of each spatial dim of a Conv layer, resolving 'same'/'valid'
+    (the padding read once for every dim)."""
+    padding = layer.get("padding")
+    kernels = layer.tup("kernel_size")
+    if padding == "valid":
+        return [(0, 0)] * len(kernels)
+    if padding == "same":
+        dilation = layer.tup("dilation")
+        return [arith.same_padding(k, d) for k, d in zip(kernels, dilation, strict=True)]
+    return [(p, p) for p in layer.tup("padding")]
+
+
 def conv_padding(layer: Layer, dim: int) -> tuple[int, int]:
     """(left, right) padding of one spatial dim of a Conv layer, resolving 'same'/'valid'."""
-    padding = layer.get("padding")
-    if padding == "valid":
-        return 0, 0
-    if padding == "same":
-        return arith.same_padding(layer.tup("kernel_size")[dim], layer.tup("dilation")[dim])
-    p = layer.tup("padding")[dim]
-    return p, p
+    return conv_paddings(layer)[dim]
 
 
 def pool_stride(layer: Layer) -> tuple[int, ...]:
@@ -80,15 +87,7 @@ def _dim_tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
     dims = range(len(kernels))
     if kind == "conv":
         stride, dilation = layer.tup("stride"), layer.tup("dilation")
-        # conv_padding of each dim, the padding read once
-        padding = layer.get("padding")
-        if padding == "valid":
-            pads = [(0, 0) for d in dims]
-        elif padding == "same":
-            pads = [arith.same_padding(kernels[d], dilation[d]) for d in dims]
-        else:
-            given = layer.tup("padding")
-            pads = [(given[d], given[d]) for d in dims]
+        pads = conv_paddings(layer)
         return tuple((kernels[d], stride[d], pads[d][0], dilation[d], pads[d][1])
                      for d in dims)
     if kind == "conv_transpose":
