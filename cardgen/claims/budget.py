@@ -178,21 +178,15 @@ def plan_macs(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
         if elements > tensor_limit:
             raise TooLarge(f"too large: {_where(items, i)} gives {elements} elements "
                            f"(limit {tensor_limit})")
-        facts = item.__dict__.get("_budget")  # (_facts, as kept on the Layer)
-        if facts is None:
-            facts = _facts(item)
-        _, kernel, reads, unfolded = facts
+        facts = _facts(item)
+        _, kernel, _, unfolded = facts
         if unfolded:  # the im2col buffer a CPU (transposed) convolution may allocate per sample
             n = item.ndim
             cols = unfolded * kernel * prod((out if kind == "conv" else current)[-n:])
             if cols > MAX_COLUMNS:
                 raise TooLarge(f"too large: {_where(items, i)} unfolds to {cols} elements "
                                f"(limit {MAX_COLUMNS})")
-        if kind in ("adaptive_avg", "adaptive_max"):
-            layer_macs = multiply_adds(item, current, out, facts)
-        else:  # multiply_adds of the other kinds, inline (`elements` is prod(out))
-            layer_macs = (prod(current) if kind == "conv_transpose" else elements) \
-                * reads * kernel
+        layer_macs = multiply_adds(item, current, out, facts)
         macs += layer_macs
         if macs > MAX_MACS:
             raise TooLarge(f"too large: more than {MAX_MACS} multiply-adds")
