@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from random import Random
 
-from cardgen.families.base import Stream, draws, pick
+from cardgen.families.base import Stream, pick
 from cardgen.variants import _numbers, form_of
 
 
@@ -19,25 +19,6 @@ def test_pick_draws_what_randrange_draws() -> None:
             assert [pick(picked, items) for _ in range(20)] == \
                 [drawn.randrange(n) for _ in range(20)]
         assert picked.getstate() == drawn.getstate()
-
-
-def test_draws_draw_what_randrange_draws() -> None:
-    # a grid's cells drawn in place: Random's numbers and state, on Streams and Randoms
-    for seed in range(5):
-        for fast in (Stream(seed), Random(seed)):
-            plain = Random(seed)
-            for start, stop in [(0, 10), (-4, 10), (0, 1), (3, 6), (0, 16), (0, 17),
-                                (2, 2**70)]:
-                assert draws(fast, start, stop, 25) == \
-                    [plain.randrange(start, stop) for _ in range(25)], (start, stop)
-            assert draws(fast, 0, 10, 0) == []
-            assert fast.getstate() == plain.getstate()
-        for empty in [(0, 0), (5, 2)]:
-            try:
-                draws(Stream(seed), *empty, 3)
-            except ValueError:
-                continue
-            raise AssertionError(f"draws{empty} drew a number")
 
 
 class _Int(int):

@@ -10,7 +10,6 @@ from cardgen.families.base import (
     Diagram,
     Solution,
     display_rows,
-    draws,
     exhausted,
     frac_tex,
     frac_text,
@@ -85,11 +84,11 @@ def _draw(rng: Any, level: int) -> dict[str, Any]:
     if level == 1:
         size = rng.randrange(4, 9)
         out = [rng.randrange(2, 4)]
-        grid = [draws(rng, 0, 10, size)]
+        grid = [[rng.randrange(0, 10) for _ in range(size)]]
     else:
         h, w, oh, ow = pick(rng, EVEN if level == 2 else UNEVEN)
         out = [oh, ow]
-        grid = [draws(rng, -4, 10, w) for _ in range(h)]
+        grid = [[rng.randrange(-4, 10) for _ in range(w)] for _ in range(h)]
     if kind == "Avg":
         grid = _whole_means(grid, out)
     return {"kind": kind, "nd": 1 if level == 1 else 2, "grid": grid, "out": out}

@@ -127,25 +127,6 @@ def pick(rng: Any, items: Sequence[Any]) -> Any:
     return items[rng.randrange(n)]
 
 
-def draws(rng: Any, start: int, stop: int, count: int) -> list[int]:
-    """``[rng.randrange(start, stop) for _ in range(count)]``, the same draws (as pick:
-    Random's getrandbits calls written out, no call per number): the value families draw
-    their grids cell by cell, a few thousand cells in a large build."""
-    n = stop - start
-    t = type(rng)
-    if (t is Stream or t is Random) and type(start) is int and type(stop) is int and n > 0:
-        getrandbits = rng.getrandbits
-        k = n.bit_length()
-        out = []
-        for _ in range(count):
-            r = getrandbits(k)
-            while r >= n:
-                r = getrandbits(k)
-            out.append(start + r)
-        return out
-    return [rng.randrange(start, stop) for _ in range(count)]
-
-
 def wrapped(items: Sequence[str], sep: str, width: int = 14) -> list[str]:
     """Items joined by `sep`, cut into rows of at most `width` characters (spaces not
     counted; measured on phones: 21 overflow a 320 px card). An operator starts the

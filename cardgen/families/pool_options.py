@@ -26,7 +26,6 @@ from cardgen.families.base import (
     MAX_DRAWS,
     Diagram,
     Solution,
-    draws,
     exhausted,
     frac_text,
     layer_code,
@@ -93,7 +92,7 @@ def _pool_json(nd: int, k: int, s: int, p: int, ceil: bool = False,
 
 
 def _digits(rng: Any, rows: int, cols: int) -> list[list[int]]:
-    return [draws(rng, 0, 10, cols) for _ in range(rows)]
+    return [[rng.randrange(0, 10) for _ in range(cols)] for _ in range(rows)]
 
 
 def _spatial(params: dict[str, Any]) -> list[int]:
