@@ -40,6 +40,8 @@ CHUNK = 500  # notes per render job at most
 # the workers idle while it wrote them.)
 JOBS_PER_WORKER = 4
 MIN_CHUNK = 32
+# notes the caller takes between looks for finished jobs
+_POLL_EVERY = 16
 
 
 def _chunk_size(left: int, workers: int) -> int:
@@ -172,7 +174,7 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> 
     numbers = itertools.count()
     notes: dict[int, NoteData] = {}  # id() of a problem -> its note
 
-    with ForkPool(workers) as pool:
+    with ForkPool(workers, ahead=1) as pool:
         def render(chunk: list[Problem], worker: int | None) -> None:
             number = next(numbers)
             chunks[number] = chunk
@@ -231,6 +233,9 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> 
         for done, problem in enumerate(problems, 1):
             while id(problem) not in notes:
                 receive()
+            if done % _POLL_EVERY == 0:
+                while pool.ready():  # results read now are jobs started now
+                    receive()
             yield Card(problem, notes.pop(id(problem)))
             if progress and (done % size == 0 or done == len(problems)):
                 progress(done, len(problems))

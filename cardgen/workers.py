@@ -9,6 +9,7 @@ three helper threads took the GIL from the parent while it wrote the deck.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pickle
 import select
@@ -21,6 +22,22 @@ from typing import Any
 
 _HEADER = struct.Struct("<Q")  # the length of the pickled message that follows
 _FIRST_BUFFER = 1 << 16
+_PIPE_SIZE = 1 << 20
+_POSIX_PIPE_BUF = 512
+
+
+def _widen(fd: int) -> int:
+    """Let the pipe hold a whole render job's notes where the system allows (Linux: up
+    to /proc/sys/fs/pipe-max-size, 1 MiB by default): a worker writing a result larger
+    than the pipe waits for the parent to read each piece. Returns the bytes it holds."""
+    try:
+        return fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+    except (AttributeError, OSError):  # not Linux, or over the limit
+        pass
+    try:
+        return fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    except (AttributeError, OSError):
+        return _POSIX_PIPE_BUF  # all a pipe is sure to hold
 
 
 class WorkerDied(RuntimeError):
@@ -102,8 +119,19 @@ class _Worker:
     pid: int
     tasks: int  # the parent's end of the pipe that carries jobs
     results: int  # the parent's end of the pipe that carries results
-    job: Hashable | None = field(default=None)  # the tag of the job it runs
+    room: int  # bytes its task pipe holds
+    jobs: deque[Hashable] = field(default_factory=deque)  # tags of the jobs sent, in order
+    sent: int = 0  # the size of the last job's message
     reader: _Reader = field(default_factory=_Reader)
+
+
+@dataclass
+class _Job:
+    tag: Hashable
+    call: tuple[Any, ...]  # (function, args)
+    prefer: int | None  # the worker whose memory holds what the job needs
+    elsewhere: tuple[Any, ...] | None  # the call any other worker runs instead
+    data: bytes | None = None  # `call` pickled, once it has been
 
 
 class ForkPool:
@@ -113,14 +141,16 @@ class ForkPool:
     start in the order they were queued, one per idle worker; a job may prefer a worker
     (one whose memory already holds what the job needs), and waits for it while it is
     busy, unless every queued job does so: then an idle worker takes the first job
-    rather than wait. Use it as a context manager: leaving ends the workers (at once, if
-    leaving on an exception)."""
+    rather than wait. With ``ahead``, a busy worker is also sent up to that many of the
+    jobs that prefer it, to start as soon as it finishes, without waiting for the
+    parent to read its result (only jobs small enough to sit in its pipe unread). Use
+    it as a context manager: leaving ends the workers (at once, if leaving on an
+    exception)."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, ahead: int = 0) -> None:
         self._workers: list[_Worker] = []
-        # tag, (function, args), the worker it prefers, what any other worker runs instead
-        self._queue: deque[tuple[Hashable, tuple[Any, ...], int | None,
-                                 tuple[Any, ...] | None]] = deque()
+        self._ahead = ahead
+        self._queue: deque[_Job] = deque()
         self._failed: list[Exception] = []  # jobs whose call would not pickle
         try:
             for _ in range(count):
@@ -132,6 +162,8 @@ class ForkPool:
     def _fork(self) -> None:
         task_r, task_w = os.pipe()
         result_r, result_w = os.pipe()
+        _widen(result_w)
+        room = _widen(task_w)
         pid = os.fork()
         if pid == 0:  # the worker
             try:
@@ -145,7 +177,7 @@ class ForkPool:
                 os._exit(0)  # never the parent's exit handlers or buffered output
         os.close(task_r)
         os.close(result_w)
-        self._workers.append(_Worker(pid, task_w, result_r))
+        self._workers.append(_Worker(pid, task_w, result_r, room))
 
     def __enter__(self) -> ForkPool:
         return self
@@ -159,7 +191,7 @@ class ForkPool:
     @property
     def idle(self) -> list[int]:
         """The workers with no job (no job waits while one is idle)."""
-        return [i for i, w in enumerate(self._workers) if w.job is None]
+        return [i for i, w in enumerate(self._workers) if not w.jobs]
 
     def submit(self, tag: Hashable, function: Callable[..., Any], *args: Any,
                prefer: int | None = None,
@@ -167,37 +199,70 @@ class ForkPool:
         """Queue ``function(*args)``. With ``prefer``, a job that another worker takes
         runs ``elsewhere`` (a function and its arguments) instead, when given: what the
         preferred worker holds in memory, another must be sent."""
-        self._queue.append((tag, (function, args), prefer, elsewhere))
+        self._queue.append(_Job(tag, (function, args), prefer, elsewhere))
         self._dispatch()
 
     def _dispatch(self) -> None:
         while self._queue:
-            idle = [i for i, w in enumerate(self._workers) if w.job is None]
-            if not idle:
-                return
+            idle = self.idle
             # the first job that an idle worker it prefers (or any, for a job that
             # prefers none) can take; when every queued job prefers a busy worker, the
             # first job goes to an idle one rather than wait
             pick = next((i for i, job in enumerate(self._queue)
-                         if job[2] is None or job[2] in idle), None)
-            if pick is None:
-                self._start(0, idle[0])
-            else:
-                prefer = self._queue[pick][2]
+                         if job.prefer in idle or (job.prefer is None and idle)), None)
+            if pick is not None:
+                prefer = self._queue[pick].prefer
                 self._start(pick, idle[0] if prefer is None else prefer)
+            elif idle:
+                self._start(0, idle[0])
+            elif not self._send_ahead():
+                return
+
+    def _send_ahead(self) -> bool:
+        """Send the first queued job that can wait in the pipe of the busy worker it
+        prefers; whether one was sent."""
+        for i, job in enumerate(self._queue):
+            if job.prefer is None or not 0 <= job.prefer < len(self._workers):
+                continue
+            worker = self._workers[job.prefer]
+            if len(worker.jobs) > self._ahead:
+                continue
+            if job.data is None:
+                try:
+                    job.data = pickle.dumps(job.call, pickle.HIGHEST_PROTOCOL)
+                except Exception:  # noqa: BLE001 - _start raises it in turn
+                    continue
+            # its pipe holds at most the unread rest of the last job's message and this
+            # one: written whole now, the parent never waits on a worker that is busy
+            # (and may itself be waiting to hand back a result)
+            if _HEADER.size * 2 + worker.sent + len(job.data) <= worker.room:
+                self._start(i, job.prefer)
+                return True
+        return False
 
     def _start(self, pick: int, index: int) -> None:
-        tag, call, prefer, elsewhere = self._queue[pick]
+        job = self._queue[pick]
         del self._queue[pick]
-        if prefer not in (None, index) and elsewhere is not None:
-            call = elsewhere
-        try:  # pickled only now: a job runs one of its two calls
-            data = pickle.dumps(call, pickle.HIGHEST_PROTOCOL)
-        except Exception as error:  # noqa: BLE001 - raised by next(), in its turn
-            self._failed.append(error)
-            return
-        self._workers[index].job = tag
-        _write_all(self._workers[index].tasks, data)
+        call, data = job.call, job.data
+        if job.prefer not in (None, index) and job.elsewhere is not None:
+            call, data = job.elsewhere, None
+        if data is None:
+            try:  # pickled only now: a job runs one of its two calls
+                data = pickle.dumps(call, pickle.HIGHEST_PROTOCOL)
+            except Exception as error:  # noqa: BLE001 - raised by next(), in its turn
+                self._failed.append(error)
+                return
+        worker = self._workers[index]
+        worker.jobs.append(job.tag)
+        worker.sent = len(data)
+        _write_all(worker.tasks, data)
+
+    def ready(self) -> bool:
+        """Whether a job has finished whose result ``next`` would return without waiting
+        (a caller with other work reads results early: a worker waits while its result
+        fills the pipe, and gets no new job until it is read)."""
+        busy = [w.results for w in self._workers if w.jobs]
+        return bool(self._failed) or bool(busy and select.select(busy, [], [], 0)[0])
 
     def next(self) -> tuple[Hashable, Any]:
         """The tag and result of the next job to finish (raises what the job raised)."""
@@ -208,13 +273,13 @@ class ForkPool:
         """``next``, and the number of the worker that ran the job."""
         if self._failed:  # a job that could not be sent to a worker
             raise self._failed.pop(0)
-        busy = {w.results: i for i, w in enumerate(self._workers) if w.job is not None}
+        busy = {w.results: i for i, w in enumerate(self._workers) if w.jobs}
         if not busy:
             raise RuntimeError("no job is running")
         ready, _, _ = select.select(list(busy), [], [])
         index = busy[ready[0]]
         worker = self._workers[index]
-        tag, worker.job = worker.job, None
+        tag = worker.jobs.popleft()
         try:
             ok, value = worker.reader.message(worker.results)
         except EOFError:

@@ -194,3 +194,62 @@ def test_messages_of_any_size_cross_a_pipe_whole_and_in_order() -> None:
     finally:
         sender.join()
         os.close(read_end)
+
+
+def big(size: int) -> bytes:
+    return b"r" * size
+
+
+def test_ready_says_whether_a_result_waits():
+    import time
+
+    with ForkPool(1) as pool:
+        assert not pool.ready()  # no job at all
+        pool.submit("slow", sleep_then_pid, 0.5)
+        assert not pool.ready()
+        deadline = time.monotonic() + 10
+        while not pool.ready() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pool.ready()
+        assert pool.next()[0] == "slow"
+        assert not pool.ready()
+
+
+def test_with_ahead_a_busy_worker_is_sent_the_next_job_it_prefers():
+    """Both workers busy: the job that prefers worker 0 is sent to it at once, so it runs
+    there even though worker 1 is free first. Without `ahead`, worker 1 takes it."""
+    for ahead, expected in ((1, ("kept", 7)), (0, ("sent", 7))):
+        with ForkPool(2, ahead=ahead) as pool:
+            pool.submit("keep", keep, 7, prefer=0)
+            assert pool.next_from()[2] == 0
+            pool.submit("slow", sleep_then_pid, 0.5, prefer=0)
+            pool.submit("quick", pid, 0, prefer=1)
+            pool.submit("next", kept, 0, prefer=0, elsewhere=(sent, (7,)))
+            results = {}
+            for _ in range(3):
+                tag, value, ran_on = pool.next_from()
+                results[tag] = (value, ran_on)
+            assert list(results)[0] == "quick"
+            assert results["next"] == (expected, 0 if ahead else 1), ahead
+            assert results["slow"][1] == 0
+
+
+def test_a_job_too_big_for_the_pipe_waits_for_its_worker_instead_of_going_ahead():
+    """Were a job larger than the worker's pipe written while it is busy, the parent would
+    wait on the worker while the worker waits to hand back its large result."""
+    import signal as signals
+
+    def timeout(*_: object) -> None:
+        raise TimeoutError("the pool hangs")
+
+    old = signals.signal(signals.SIGALRM, timeout)
+    signals.alarm(30)
+    try:
+        with ForkPool(1, ahead=1) as pool:
+            pool.submit("first", big, 4 << 20, prefer=0)
+            pool.submit("second", len, b"x" * (4 << 20), prefer=0)
+            assert pool.next() == ("first", b"r" * (4 << 20))
+            assert pool.next() == ("second", 4 << 20)
+    finally:
+        signals.alarm(0)
+        signals.signal(signals.SIGALRM, old)
