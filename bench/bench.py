@@ -5,9 +5,10 @@
 Prints, each against plain genanki writing the very same notes (same fields, tags,
 GUIDs, note type) where there is a baseline:
 1. the default deck (the one `cardgen build` makes, 8 variants a note), and the same
-   recipe with `variants = 1`, whole processes: medians, ratio;
-2. 10,000 notes over every family and level (`variants = 1`), whole processes: medians,
-   ratio. A family whose problem space cannot hold its share gets what it holds (printed);
+   recipe with `variants = 1`, whole processes: medians, and the median ratio of runs
+   made in pairs (cardgen, then genanki);
+2. 10,000 notes over every family and level (`variants = 1`), whole processes, the same
+   way. A family whose problem space cannot hold its share gets what it holds (printed);
 3. per family, in one process: generate + solve + claims + render (no write), ms per
    note of one problem (= ms per variant), and the draws that find a note's variants
    (cardgen.variants), ms per variant found;
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -120,15 +122,17 @@ def per_family_ms(counts: dict[str, int]) -> dict[str, tuple[float, float]]:
     return result
 
 
+def run_once(cmd: list[str], env: dict[str, str] | None = None,
+             cwd: Path | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
 def timed(cmd: list[str], runs: int, env: dict[str, str] | None = None,
           cwd: Path | None = None) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(run_once(cmd, env, cwd) for _ in range(runs))
 
 
 def dump_notes(recipe_path: Path, out: Path) -> None:
@@ -200,10 +204,27 @@ def where_time_goes(recipe: Path, notes_json: Path, tmp: Path, runs: int,
         print(f"   build on {name:12s} {wall:5.2f} s wall  {cpu:5.2f} s CPU (all processes)")
 
 
+@dataclass
+class Versus:
+    """cardgen against genanki on the same notes: medians of each, and the median of the
+    ratios of runs made one right after the other (this machine's speed drifts by up to
+    2x over minutes, which a ratio of two separate series takes for either side's)."""
+    ours: float
+    theirs: float
+    ratio: float
+    ours_apkg: Path
+    theirs_apkg: Path
+    notes: int
+
+    def line(self) -> str:
+        return (f"cardgen build {self.ours:6.2f} s   genanki (same notes) {self.theirs:6.2f} s"
+                f"   ratio {self.ratio:.2f}")
+
+
 def versus_genanki(label: str, recipe: Path | None, tmp: Path, runs: int,
-                   env: dict[str, str]) -> tuple[float, float, Path, Path, int]:
-    """(cardgen s, genanki s, cardgen .apkg, genanki .apkg, notes) for one recipe
-    (None: the default deck, built in an empty folder)."""
+                   env: dict[str, str]) -> Versus:
+    """cardgen and genanki on one recipe (None: the default deck, built in an empty
+    folder), each run of one followed by a run of the other."""
     from cardgen.recipes import load_recipe
     from cardgen.resources import default_recipe_path
 
@@ -214,15 +235,19 @@ def versus_genanki(label: str, recipe: Path | None, tmp: Path, runs: int,
         args.insert(4, str(recipe))
     empty = tmp / f"{label}-cwd"
     empty.mkdir()
-    ours = timed(args, runs, env, cwd=empty)
-    [apkg] = out.glob("*.apkg")
     notes_json = tmp / f"{label}.json"
     source = recipe or default_recipe_path()
     dump_notes(source, notes_json)
     theirs_apkg = tmp / f"{label}-genanki.apkg"
-    theirs = timed([py, str(HERE / "genanki_write.py"), str(notes_json), str(theirs_apkg)],
-                   runs, env)
-    return ours, theirs, apkg, theirs_apkg, load_recipe(source).total
+    theirs_cmd = [py, str(HERE / "genanki_write.py"), str(notes_json), str(theirs_apkg)]
+    ours, theirs = [], []
+    for _ in range(runs):
+        ours.append(run_once(args, env, cwd=empty))
+        theirs.append(run_once(theirs_cmd, env))
+    [apkg] = out.glob("*.apkg")
+    return Versus(statistics.median(ours), statistics.median(theirs),
+                  statistics.median(a / b for a, b in zip(ours, theirs, strict=True)),
+                  apkg, theirs_apkg, load_recipe(source).total)
 
 
 def main() -> None:
@@ -245,8 +270,7 @@ def main() -> None:
               f"median of {args.runs} runs\n")
 
         # 1. the default deck
-        ours, theirs, default_apkg, g_default, default_notes = versus_genanki(
-            "default", None, tmp, args.runs, env)
+        default = versus_genanki("default", None, tmp, args.runs, env)
         from cardgen.resources import default_recipe_path
 
         single = tmp / "single.toml"
@@ -254,26 +278,21 @@ def main() -> None:
         single.write_text(default_recipe_path().read_text(encoding="utf-8").replace(
             '[deck]\nname = "Conv Arithmetic"\n',
             '[deck]\nname = "Conv Arithmetic single"\nvariants = 1\n', 1))
-        ours_1, theirs_1, single_apkg, g_single, _ = versus_genanki(
-            "single", single, tmp, args.runs, env)
-        print(f"1. the default deck ({default_notes} notes), whole process")
-        print(f"   as shipped, 8 variants a note: cardgen build {ours:6.2f} s   genanki (same "
-              f"notes) {theirs:6.2f} s   ratio {ours / theirs:.2f}")
-        print(f"   variants = 1:                  cardgen build {ours_1:6.2f} s   genanki (same "
-              f"notes) {theirs_1:6.2f} s   ratio {ours_1 / theirs_1:.2f}   (target <= 1.5)\n")
+        single_deck = versus_genanki("single", single, tmp, args.runs, env)
+        print(f"1. the default deck ({default.notes} notes), whole process")
+        print(f"   as shipped, 8 variants a note: {default.line()}")
+        print(f"   variants = 1:                  {single_deck.line()}   (target <= 1.5)\n")
 
         # 2. every family and level
         text, counts, capped = every_family_recipe(10_000)
         every = tmp / "every.toml"
         every.write_text(text)
-        ours_all, theirs_all, every_apkg, _, every_notes = versus_genanki(
-            "every", every, tmp, args.runs, env)
-        print(f"2. {every_notes:,} notes over every family and level, whole process")
+        every_deck = versus_genanki("every", every, tmp, args.runs, env)
+        print(f"2. {every_deck.notes:,} notes over every family and level, whole process")
         for name in sorted(capped):
             print(f"   {name} holds {counts[name]} distinct problems at seed 7: given "
                   f"{counts[name]}")
-        print(f"   cardgen build {ours_all:6.2f} s   genanki (same notes) {theirs_all:6.2f} s"
-              f"   ratio {ours_all / theirs_all:.2f}   (target <= 2.0)\n")
+        print(f"   {every_deck.line()}   (target <= 2.0)\n")
 
         # 3. per family
         print("3. per family, one process: generate + solve + claims + render (no write) of "
@@ -285,15 +304,16 @@ def main() -> None:
 
         # 4. size
         print("4. bytes per note")
+        per_note = default.notes
         print(f"   default deck, 8 variants: cardgen "
-              f"{default_apkg.stat().st_size / default_notes:7.0f}  genanki (same notes) "
-              f"{g_default.stat().st_size / default_notes:7.0f}   (issue 12: under genanki's "
-              "size for the single-variant notes, below)")
+              f"{default.ours_apkg.stat().st_size / per_note:7.0f}  genanki (same notes) "
+              f"{default.theirs_apkg.stat().st_size / per_note:7.0f}   (issue 12: under "
+              "genanki's size for the single-variant notes, below)")
         print(f"   default deck, variants = 1: cardgen "
-              f"{single_apkg.stat().st_size / default_notes:7.0f}  genanki (same notes) "
-              f"{g_single.stat().st_size / default_notes:7.0f}   (target <= 1500)")
-        print(f"   every family ({every_notes:,} notes): cardgen "
-              f"{every_apkg.stat().st_size / every_notes:7.0f}\n")
+              f"{single_deck.ours_apkg.stat().st_size / per_note:7.0f}  genanki (same notes) "
+              f"{single_deck.theirs_apkg.stat().st_size / per_note:7.0f}   (target <= 1500)")
+        print(f"   every family ({every_deck.notes:,} notes): cardgen "
+              f"{every_deck.ours_apkg.stat().st_size / every_deck.notes:7.0f}\n")
 
         # 5. start-up
         runs = max(args.runs, 10)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from cardgen.anki import NoteData, guid_from_key, make_model, stage_apkg
+from cardgen.anki import EncodedNote, NoteData, guid_from_key, make_model, stage_apkg
 from cardgen.collector import rare_collections
 from cardgen.families import get_family
 from cardgen.families.base import Solution
@@ -51,7 +51,7 @@ def _chunk_size(left: int, workers: int) -> int:
 @dataclass(frozen=True)
 class Card:
     problem: Problem
-    note: NoteData
+    note: NoteData | EncodedNote  # encoded only where the caller asked (the writer)
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def _draw(position: int, spec: FamilySpec, seed: int, variants: int) -> list[Pro
     return [replace(p, solutions=()) if p.solutions else p for p in problems]
 
 
-def _render_drawn(deck_name: str, refs: list[tuple[int, int]]) -> list[NoteData]:
+def _render_drawn(deck_name: str, refs: list[tuple[int, int]]) -> list[EncodedNote]:
     """The notes of problems this worker drew: (family position, index) each. Each is
     rendered once, and then let go (a 50,000-note deck's variants would fill memory)."""
     notes = []
@@ -92,7 +92,7 @@ def _render_drawn(deck_name: str, refs: list[tuple[int, int]]) -> list[NoteData]
         drawn = _DRAWN[position]
         problem, drawn[index] = drawn[index], None
         assert problem is not None, "a drawn problem is rendered once"
-        notes.append(_card(deck_name, problem).note)
+        notes.append(EncodedNote.of(_card(deck_name, problem).note))
     return notes
 
 
@@ -130,15 +130,18 @@ def recipe_problems(recipe: Recipe) -> list[Problem]:
     return study_order(groups + [stack_problems(s) for s in recipe.stacks])
 
 
-def iter_cards(recipe: Recipe, progress: Progress | None = None) -> Iterator[Card]:
+def iter_cards(recipe: Recipe, progress: Progress | None = None, *,
+               encoded: bool = False) -> Iterator[Card]:
     """Every card of the recipe, in study order, as they are made. Large decks use one
     process per core, and the caller can write cards while later ones are rendered; each
-    stage is a pure function, so the cards are the same either way."""
+    stage is a pure function, so the cards are the same either way. With ``encoded``,
+    notes made on workers come as anki.EncodedNote (for the writer, which stores the
+    bytes as they are)."""
     with rare_collections():
-        yield from _iter_cards(recipe, progress)
+        yield from _iter_cards(recipe, progress, encoded)
 
 
-def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
+def _iter_cards(recipe: Recipe, progress: Progress | None, encoded: bool) -> Iterator[Card]:
     workers = _workers(recipe.total)
     if workers == 1:
         problems = recipe_problems(recipe)
@@ -147,10 +150,11 @@ def _iter_cards(recipe: Recipe, progress: Progress | None) -> Iterator[Card]:
             if progress and ((i + 1) % 200 == 0 or i + 1 == len(problems)):
                 progress(i + 1, len(problems))
         return
-    yield from _parallel_cards(recipe, workers, progress)
+    yield from _parallel_cards(recipe, workers, progress, encoded)
 
 
-def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> Iterator[Card]:
+def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None,
+                    encoded: bool) -> Iterator[Card]:
     """The cards on forked workers (cardgen.workers: they inherit the loaded modules and
     caches).
 
@@ -172,7 +176,7 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> 
     sent: set[int] = set()  # id() of the problems sent to render
     chunks: dict[int, list[Problem]] = {}  # render jobs in flight, by number
     numbers = itertools.count()
-    notes: dict[int, NoteData] = {}  # id() of a problem -> its note
+    notes: dict[int, EncodedNote] = {}  # id() of a problem -> its note
 
     with ForkPool(workers, ahead=1) as pool:
         def render(chunk: list[Problem], worker: int | None) -> None:
@@ -236,7 +240,8 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None) -> 
             if done % _POLL_EVERY == 0:
                 while pool.ready():  # results read now are jobs started now
                     receive()
-            yield Card(problem, notes.pop(id(problem)))
+            note = notes.pop(id(problem))
+            yield Card(problem, note if encoded else note.decoded())
             if progress and (done % size == 0 or done == len(problems)):
                 progress(done, len(problems))
 
@@ -246,8 +251,8 @@ def deck_cards(recipe: Recipe, progress: Progress | None = None) -> list[Card]:
     return list(iter_cards(recipe, progress))
 
 
-def _render_chunk(job: tuple[str, list[Problem]]) -> list[NoteData]:
-    return [card.note for card in _cards(*job)]
+def _render_chunk(job: tuple[str, list[Problem]]) -> list[EncodedNote]:
+    return [EncodedNote.of(card.note) for card in _cards(*job)]
 
 
 _SLUG_BYTES = 120  # file names are at most 255 bytes; leave room for temp-file affixes
@@ -306,9 +311,9 @@ def stage_recipe(recipe: Recipe, out_dir: Path, timestamp: float,
     descriptions = {recipe.name: str(escape(recipe.description))} if recipe.description else None
     count = 0
 
-    def notes() -> Iterator[NoteData]:
+    def notes() -> Iterator[NoteData | EncodedNote]:
         nonlocal count
-        for card in iter_cards(recipe, progress):
+        for card in iter_cards(recipe, progress, encoded=True):
             count += 1
             yield card.note
 

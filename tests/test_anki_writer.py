@@ -17,6 +17,7 @@ import pytest
 from cardgen.anki import (
     FIELDS,
     MODEL_ID,
+    EncodedNote,
     NoteData,
     build_timestamp,
     make_model,
@@ -147,6 +148,34 @@ def test_same_inputs_give_identical_bytes(tmp_path):
     assert size == a.stat().st_size
     _write(b)
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_encoded_notes_give_the_same_deck_as_notes_of_text(tmp_path):
+    """A build worker sends its notes with fields already UTF-8: the writer stores those
+    bytes as the TEXT the fields are, in the same rows (non-ASCII text, and a sort field
+    that reads as a number, which the sfld column's integer affinity turns into one)."""
+    notes = _fake_notes(suffix=" × ≤ é ⟨x⟩")
+    notes[3] = NoteData(("12", *notes[3].fields[1:]), notes[3].tags, notes[3].guid,
+                        notes[3].deck)
+    encoded = [EncodedNote.of(note) for note in notes]
+    assert [note.decoded() for note in encoded] == notes
+    assert all(type(field) is bytes for note in encoded for field in note.fields)
+    write_apkg(tmp_path / "text.apkg", notes, _model(), timestamp=TS)
+    write_apkg(tmp_path / "encoded.apkg", encoded, _model(), timestamp=TS)
+    write_apkg(tmp_path / "mixed.apkg", [n if i % 2 else e for i, (n, e) in
+                                         enumerate(zip(notes, encoded, strict=True))],
+               _model(), timestamp=TS)
+    text = (tmp_path / "text.apkg").read_bytes()
+    assert (tmp_path / "encoded.apkg").read_bytes() == text
+    assert (tmp_path / "mixed.apkg").read_bytes() == text
+    db = tmp_path / "c.anki2"
+    db.write_bytes(_collection_bytes(tmp_path / "encoded.apkg"))
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT typeof(flds), typeof(sfld), flds, sfld FROM notes "
+                            "ORDER BY id").fetchall()
+    assert {(r[0], r[1]) for r in rows} == {("text", "text"), ("text", "integer")}
+    assert rows[3][1:] == ("integer", "\x1f".join(notes[3].fields), 12)
+    assert [r[2] for r in rows] == ["\x1f".join(n.fields) for n in notes]
 
 
 def test_identical_bytes_across_processes_with_different_hash_seeds(tmp_path):

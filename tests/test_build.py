@@ -185,6 +185,26 @@ def test_worker_processes_build_the_same_bytes_as_one_process(tmp_path, monkeypa
     assert parallel.path.read_bytes() == serial.path.read_bytes()
 
 
+def test_cards_made_on_workers_carry_notes_of_text_unless_the_writer_asks(monkeypatch):
+    """Workers send their notes UTF-8 encoded; deck_cards still gives NoteData, the
+    same as one process makes, and only the writer gets them encoded."""
+    import cardgen.build as build
+    from cardgen.anki import EncodedNote, NoteData
+
+    if not hasattr(os, "fork"):
+        pytest.skip("worker processes are forked (not on this platform)")
+    recipe = replace(default_recipe(), variants=1)
+    monkeypatch.setattr(build, "_workers", lambda total: 1)
+    serial = [card.note for card in deck_cards(recipe)]
+    monkeypatch.setattr(build, "_workers", lambda total: 2)
+    parallel = [card.note for card in deck_cards(recipe)]
+    encoded = [card.note for card in build.iter_cards(recipe, encoded=True)]
+    assert all(type(note) is NoteData for note in serial + parallel)
+    assert parallel == serial
+    assert all(type(note) is EncodedNote for note in encoded)
+    assert [note.decoded() for note in encoded] == serial
+
+
 def test_jobs_run_away_from_the_worker_that_drew_them_give_the_same_bytes(
         tmp_path, monkeypatch):
     """A render job that another worker takes carries its problems, without the solutions
