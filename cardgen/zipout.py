@@ -19,9 +19,9 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, NamedTuple
 
-__all__ = ["PART", "deflate", "deflate_parts", "write_zip"]
+__all__ = ["PART", "Deflated", "crc32_combine", "deflate", "deflate_parts", "write_zip"]
 
 PART = 1 << 20  # bytes per independently deflated part
 _WINDOW = 32 * 1024  # deflate's window: what a part's back-references can reach
@@ -46,16 +46,67 @@ def _part(data: memoryview, start: int, level: int, last: bool) -> bytes:
 def deflate(data: bytes, level: int, threads: int = 1) -> bytes:
     """`data` as one raw deflate stream, its parts deflated on up to `threads` threads
     (zlib lets go of the GIL while it works)."""
-    return b"".join(deflate_parts(data, level, threads))
+    return b"".join(deflate_parts(data, level, threads).parts)
 
 
-def deflate_parts(data: bytes | mmap.mmap, level: int, threads: int = 1) -> list[bytes]:
+# CRC-32 arithmetic (zlib's crc32_combine, which Python's zlib does not offer): a part's
+# CRC is worked out on the thread that deflates it, instead of the whole data's on one
+# core after the last part.
+_POLY = 0xEDB88320  # reflected
+
+
+def _multmodp(a: int, b: int) -> int:
+    """a times b modulo the CRC polynomial (zlib's multmodp); a is not 0."""
+    m, p = 1 << 31, 0
+    while True:
+        if a & m:
+            p ^= b
+            if not a & (m - 1):
+                return p
+        m >>= 1
+        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
+
+
+def _x2n_table() -> list[int]:
+    table, p = [], 1 << 30  # x^1
+    for _ in range(32):
+        table.append(p)
+        p = _multmodp(p, p)
+    return table
+
+
+_X2N = _x2n_table()  # x^(2^n) modulo the polynomial
+
+
+def _shift(length: int) -> int:
+    """x^(8 * length) modulo the polynomial (zlib's x2nmodp(length, 3))."""
+    p, k = 1 << 31, 3
+    while length:
+        if length & 1:
+            p = _multmodp(_X2N[k & 31], p)
+        length >>= 1
+        k += 1
+    return p
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The CRC-32 of A + B from A's, B's and B's length."""
+    return _multmodp(_shift(length2), crc1) ^ crc2
+
+
+class Deflated(NamedTuple):
+    parts: list[bytes]  # joined, the raw deflate stream
+    crc: int  # the data's CRC-32
+
+
+def deflate_parts(data: bytes | mmap.mmap, level: int, threads: int = 1) -> Deflated:
     """`deflate`'s stream in its parts, which joined are the stream (written one after
-    the other, a large collection is not copied once more)."""
+    the other, a large collection is not copied once more), and the data's CRC-32."""
     view = memoryview(data)
     starts = range(0, len(data), PART) if data else range(1)
     last = len(starts) - 1
     out: list[bytes] = [b""] * len(starts)
+    crcs = [0] * len(starts)
     errors: list[BaseException] = []
 
     def work(first: int, step: int) -> None:
@@ -64,6 +115,7 @@ def deflate_parts(data: bytes | mmap.mmap, level: int, threads: int = 1) -> list
                 if errors:  # another thread failed, or Ctrl-C reached the main one
                     return
                 out[i] = _part(view, starts[i], level, i == last)
+                crcs[i] = zlib.crc32(view[starts[i]:starts[i] + PART])
         except BaseException as exc:  # raised again in the calling thread
             errors.append(exc)
 
@@ -76,7 +128,11 @@ def deflate_parts(data: bytes | mmap.mmap, level: int, threads: int = 1) -> list
         t.join()
     if errors:
         raise errors[0]
-    return out
+    crc, shift = crcs[0], _shift(PART)
+    for i in range(1, len(starts)):
+        size = min(PART, len(data) - starts[i])
+        crc = _multmodp(shift if size == PART else _shift(size), crc) ^ crcs[i]
+    return Deflated(out, crc)
 
 
 def _dos_time(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
@@ -99,9 +155,9 @@ def write_zip(fh: IO[bytes], entries: Sequence[tuple[zipfile.ZipInfo, bytes | mm
     for info, data in entries:
         if info.compress_type != zipfile.ZIP_DEFLATED:
             raise ValueError(f"{info.filename}: only deflated entries are written")
-        body = deflate_parts(data, level, threads)
+        body, crc = deflate_parts(data, level, threads)
         info.flag_bits = 0  # sizes in the local header: no data descriptor
-        info.CRC, info.file_size = zlib.crc32(data), len(data)
+        info.CRC, info.file_size = crc, len(data)
         info.compress_size = sum(map(len, body))
         offsets.append(fh.tell())
         fh.write(info.FileHeader(zip64=False))

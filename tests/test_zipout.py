@@ -136,3 +136,18 @@ def test_after_a_failure_no_thread_starts_another_part(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         deflate(_data(40 * PART), 1, threads=2)
     assert len(started) <= 3  # not the 21 the two threads would start without the check
+
+
+@pytest.mark.parametrize("size", [0, 1, 1000, PART - 1, PART, PART + 1, 3 * PART + 12345])
+def test_the_crc_worked_out_part_by_part_is_the_datas(size):
+    data = _data(size, seed=size)
+    for threads in (1, 3):
+        assert zipout.deflate_parts(data, 1, threads).crc == zlib.crc32(data)
+
+
+def test_crc32_combine_is_the_crc_of_the_joined_data():
+    rng = random.Random(5)
+    for _ in range(200):
+        a = rng.randbytes(rng.randint(0, 5000))
+        b = rng.randbytes(rng.choice([0, 1, rng.randint(2, 70_000)]))
+        assert zipout.crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
