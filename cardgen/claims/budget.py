@@ -124,12 +124,13 @@ assert MAX_TOTAL_WEIGHTS >= MAX_WEIGHTS  # _check_weights' shortcut reads it so
 def _check_weights(items: Sequence[Item]) -> None:
     # every item's geometry first, in order, then the weights: the first limit broken is
     # the one reported
-    weights = [_facts(item)[0] if type(item) is Layer else _item_weights(item)
-               for item in items]
-    total = sum(weights)
+    total = 0
+    for item in items:
+        total += _facts(item)[0] if type(item) is Layer else _item_weights(item)
     if total <= MAX_WEIGHTS:  # (weights are >= 0: none is above it, nor the total above
         return                # MAX_TOTAL_WEIGHTS, which is larger)
-    for item, w in zip(items, weights, strict=True):
+    for item in items:  # (each weight again, only here: kept on a Layer, or cheap)
+        w = _item_weights(item)
         if w > MAX_WEIGHTS:
             raise TooLarge(f"too large: {item} has {w} weights (limit {MAX_WEIGHTS})")
     if total > MAX_TOTAL_WEIGHTS:
