@@ -57,19 +57,18 @@ def _weights(item: Item) -> int:
 _GEOMETRY = ("kernel_size", "stride", "padding", "dilation", "output_padding")
 
 
-def _check_geometry(items: Sequence[Item]) -> None:
+def _check_geometry(item: Item, args: Mapping[str, Any]) -> None:
     """Kernel/stride/padding/dilation beyond MAX_GEOMETRY: no card needs them, and
-    torch 2.13's oneDNN ConvTranspose crashes (SIGSEGV) on some large strides."""
-    for item in items:
-        args = _args(item)
-        for name in _GEOMETRY:
-            value = args.get(name)
-            if value is None or (type(value) is int and -MAX_GEOMETRY <= value <= MAX_GEOMETRY):
-                continue  # the common cases, as the test below passes them
-            # (a loop, not any() of a generator: a 2-D or 3-D layer's tuples come here)
-            for v in value if isinstance(value, tuple) else (value,):
-                if (type(v) is int or is_int(v)) and not -MAX_GEOMETRY <= v <= MAX_GEOMETRY:
-                    raise TooLarge(f"too large: {item} has {name} above {MAX_GEOMETRY}")
+    torch 2.13's oneDNN ConvTranspose crashes (SIGSEGV) on some large strides. `args`:
+    the item's given arguments (`_args`)."""
+    for name in _GEOMETRY:
+        value = args.get(name)
+        if value is None or (type(value) is int and -MAX_GEOMETRY <= value <= MAX_GEOMETRY):
+            continue  # the common cases, as the test below passes them
+        # (a loop, not any() of a generator: a 2-D or 3-D layer's tuples come here)
+        for v in value if isinstance(value, tuple) else (value,):
+            if (type(v) is int or is_int(v)) and not -MAX_GEOMETRY <= v <= MAX_GEOMETRY:
+                raise TooLarge(f"too large: {item} has {name} above {MAX_GEOMETRY}")
 
 
 def _facts(layer: Layer) -> tuple[int, int, int, int]:
@@ -78,23 +77,34 @@ def _facts(layer: Layer) -> tuple[int, int, int, int]:
     on it like its text (every plan of every claim asks again). Each output of a Conv reads
     in_channels/groups channels over its kernel, of a ConvTranspose out_channels/groups, of
     a Linear in_features cells, of a pool its kernel; the other kinds multiply nothing."""
-    facts = layer.__dict__.get("_budget")
+    state = layer.__dict__
+    facts = state.get("_budget")
     if facts is None:
-        _check_geometry([layer])  # TooLarge: never kept, so raised again on every ask
-        kind = layer.kind
+        given = state["_given"]
+        _check_geometry(layer, given)  # TooLarge: never kept, so raised again on every ask
+        kind, params = layer.kind, state["_params"]
         kernel = prod(layer.tup("kernel_size")) if kind in _KERNELED else 1
-        if kind == "conv":
-            reads, unfolded = layer.get("in_channels") // layer.get("groups"), \
-                layer.get("in_channels")
-        elif kind == "conv_transpose":
-            reads, unfolded = layer.get("out_channels") // layer.get("groups"), \
-                layer.get("out_channels")
+        weights = 0  # (what _weights gives the kinds without weights)
+        if kind == "conv" or kind == "conv_transpose":
+            ins, outs = params["in_channels"], params["out_channels"]
+            both = ins if kind == "conv" else outs
+            reads, unfolded = both // params["groups"], both
+            # sizes as validation leaves them (ints, not bools, >= 0, given): _weights'
+            # magnitudes are the sizes themselves (a product's abs is its factors' abs')
+            if type(ins) is int and type(outs) is int and type(kernel) is int \
+                    and ins >= 0 and outs >= 0 and kernel >= 0:
+                weights = ins * outs * kernel
+            else:
+                weights = _weights(layer)
+        elif kind == "linear":
+            reads, unfolded = params["in_features"], 0
+            outs = params["out_features"]
+            weights = reads * outs if type(reads) is int and type(outs) is int \
+                and reads >= 0 and outs >= 0 else _weights(layer)
         else:
-            reads = layer.get("in_features") if kind == "linear" else \
-                1 if kind in ("maxpool", "avgpool") else 0
+            reads = 1 if kind in ("maxpool", "avgpool") else 0
             unfolded = 0
-        facts = (_weights(layer), kernel, reads, unfolded)
-        object.__setattr__(layer, "_budget", facts)
+        facts = state["_budget"] = (weights, kernel, reads, unfolded)
     return facts  # type: ignore[no-any-return]
 
 
@@ -104,20 +114,25 @@ _KERNELED = ("conv", "conv_transpose", "maxpool", "avgpool")
 def _item_weights(item: Item) -> int:
     if isinstance(item, Layer):
         return _facts(item)[0]
-    _check_geometry([item])
+    _check_geometry(item, _args(item))
     return _weights(item)
+
+
+assert MAX_TOTAL_WEIGHTS >= MAX_WEIGHTS  # _check_weights' shortcut reads it so
 
 
 def _check_weights(items: Sequence[Item]) -> None:
     # every item's geometry first, in order, then the weights: the first limit broken is
     # the one reported
-    weights = [_facts(item)[0] if type(item) is Layer else _item_weights(item)
-               for item in items]
     total = 0
-    for item, w in zip(items, weights, strict=True):
+    for item in items:
+        total += _facts(item)[0] if type(item) is Layer else _item_weights(item)
+    if total <= MAX_WEIGHTS:  # (weights are >= 0: none is above it, nor the total above
+        return                # MAX_TOTAL_WEIGHTS, which is larger)
+    for item in items:  # (each weight again, only here: kept on a Layer, or cheap)
+        w = _item_weights(item)
         if w > MAX_WEIGHTS:
             raise TooLarge(f"too large: {item} has {w} weights (limit {MAX_WEIGHTS})")
-        total += w
     if total > MAX_TOTAL_WEIGHTS:
         raise TooLarge(f"too large: {total} weights in all (limit {MAX_TOTAL_WEIGHTS})")
 

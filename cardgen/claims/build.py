@@ -17,7 +17,7 @@ T = TypeVar("T")
 
 
 def shape_list(shape: Sequence[int]) -> list[int]:
-    return [int(s) for s in shape]
+    return list(map(int, shape))  # (int of each, without a comprehension's frame)
 
 
 def parsed_or_refused(claim: Mapping[str, Any], parse: Callable[[Mapping[str, Any]], T],

@@ -87,7 +87,9 @@ def _mapping(value: Any) -> bool:
 
 
 def parse_item(data: Any, where: str, allow_refused: bool) -> Item:
-    if not _mapping(data) or set(data) != {"type", "args"}:
+    # (a dict's two keys told without making sets: what the test after `or` says of it)
+    if not (type(data) is dict and len(data) == 2 and "type" in data and "args" in data) \
+            and (not _mapping(data) or set(data) != {"type", "args"}):
         raise Failed(f'{where}: a layer must be {{"type": ..., "args": {{...}}}}')
     type_, args = data["type"], data["args"]
     if not isinstance(type_, str) or type_ not in LAYER_TYPES:
@@ -98,6 +100,10 @@ def parse_item(data: Any, where: str, allow_refused: bool) -> Item:
     for key, value in args.items():
         if not isinstance(key, str) or len(key) > 40:
             raise Failed(f"{where}: {type_} has a bad argument name")
+        # plain ints in range (most values) pass _check_scalar: told before its message,
+        # formatted only for a value that needs the call
+        if type(value) is int and -MAX_INT <= value <= MAX_INT:
+            continue
         if isinstance(value, (list, tuple)):
             # a padding module's tuple has two entries per padded dim (up to 6)
             most = 6 if key == "padding" and type_.endswith("Pad3d") else \
@@ -105,13 +111,17 @@ def parse_item(data: Any, where: str, allow_refused: bool) -> Item:
             if not 1 <= len(value) <= most:
                 raise Failed(f"{where}: {type_} {key} must have 1 to {most} entries")
             for v in value:
+                if type(v) is int and -MAX_INT <= v <= MAX_INT:
+                    continue
                 if isinstance(v, (list, tuple, str)):
                     raise Failed(f"{where}: {type_} {key} must be a flat list of numbers")
                 _check_scalar(v, f"{where}: {type_} {key}")
         else:
             _check_scalar(value, f"{where}: {type_} {key}")
     try:
-        return Layer.from_json({"type": type_, "args": dict(args)})
+        # (a dict is read, never kept, by from_json: no copy of it needed)
+        return Layer.from_json({"type": type_, "args": args if type(args) is dict
+                                else dict(args)})
     except LayerSyntaxError as exc:
         raise Failed(f"{where}: {one_line(exc)}") from None
     except ShapeError as exc:

@@ -23,7 +23,6 @@ the stride leaves over (the dialects disagree there).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -282,7 +281,7 @@ def framework_same_claim(layer: Layer, input_shape: Sequence[int], dialect: str
     try:
         c = _in_scope(FrameworkSame([layer], shape, dialect, (), (), False))
         pads, out = _rule(c)
-        c = dataclasses.replace(c, pads=pads, output_shape=out)
+        c = FrameworkSame(c.layers, shape, dialect, pads, out, False)  # (replace's result)
         bare, err = trusted_plan((_bare(layer),), _padded(c))
         own, own_err = trusted_plan((layer,), shape)
     except Failed as exc:

@@ -142,7 +142,8 @@ def parse(claim: Mapping[str, Any]) -> Unique:
         raise Failed("unique claim: claim must be a shape, error or equivalent claim, "
                      "or a framework_same claim")
     inner = _TEMPLATES[template["kind"]]
-    check_keys(template, f"unique claim's {inner.name}", inner.keys)
+    if template.keys() != inner.keys:  # (the message only made for a claim it refuses)
+        check_keys(template, f"unique claim's {inner.name}", inner.keys)
     if pick not in PICKS:
         raise Failed(f"unique claim: pick must be one of {', '.join(PICKS)}")
     if not _mapping(space) or not 1 <= len(space) <= 4:
@@ -151,8 +152,10 @@ def parse(claim: Mapping[str, Any]) -> Unique:
     for name, bounds in space.items():
         if not isinstance(name, str) or not _VAR.fullmatch(name):
             raise Failed("unique claim: a variable name must be a short lowercase word")
+        # (plain ints told by their type before is_int's call, here and in the answer)
         if (not isinstance(bounds, list) or len(bounds) != 2
-                or not (is_int(bounds[0]) and is_int(bounds[1]))
+                or not ((type(bounds[0]) is int or is_int(bounds[0]))
+                        and (type(bounds[1]) is int or is_int(bounds[1])))
                 or not 0 <= bounds[0] <= bounds[1] <= MAX_GEOMETRY):
             raise Failed(f"unique claim: space {name} must be [lo, hi] with "
                          f"0 <= lo <= hi <= {MAX_GEOMETRY}")
@@ -169,10 +172,10 @@ def parse(claim: Mapping[str, Any]) -> Unique:
     if answer is not None:
         if not _mapping(answer) or set(answer) != set(names):
             raise Failed("unique claim: answer must give every variable a value, or be null")
-        values = tuple(answer[n] for n in names)
-        if not all(is_int(v) and lo <= v <= hi
-                   for v, (lo, hi) in zip(values, ranges, strict=True)):
-            raise Failed("unique claim: the answer is not in the space")
+        values = tuple([answer[n] for n in names])
+        for v, (lo, hi) in zip(values, ranges, strict=True):
+            if not ((type(v) is int or is_int(v)) and lo <= v <= hi):
+                raise Failed("unique claim: the answer is not in the space")
     elif pick == "smallest":
         raise Failed("unique claim: pick smallest needs an answer")
     return Unique(dict(template), inner, tuple(names), tuple(ranges), values, pick)
