@@ -165,10 +165,13 @@ class Layer:
 
     def tup(self, name: str) -> tuple[Any, ...]:
         """An int-or-tuple argument expanded to one entry per spatial dim."""
-        value = self._params[name]  # type: ignore[attr-defined]
-        if isinstance(value, tuple):
-            return value
-        return (value,) * self.ndim
+        # Asked ~12 times a Layer over every family, of ~4 names: this first call gives
+        # the Layer its own tup, a lookup of the names' expansions (_PerDim), each
+        # expanded when first asked; a Python call only then
+        per_dim = _PerDim()
+        per_dim.params, per_dim.ndim = self._params, self.ndim  # type: ignore[attr-defined]
+        self.__dict__["tup"] = per_dim.__getitem__
+        return per_dim[name]
 
     def to_json(self) -> dict[str, Any]:
         # (scalars as they are, without a call each: a build writes every claim's layers;
@@ -222,6 +225,22 @@ def _fill(state: dict[str, Any], type_: str, args: tuple[tuple[str, Any], ...]) 
     state["_given"] = given
     state["_params"] = {**_DEFAULTS[type_], **given}
     state["kind"], state["ndim"] = _TYPES[type_]
+
+
+class _PerDim(dict[str, tuple[Any, ...]]):
+    """One Layer's tup: its parameters' values expanded per spatial dim, each worked out
+    when first asked and then kept (the Layer's parameters never change)."""
+
+    __slots__ = ("params", "ndim")
+    params: dict[str, Any]
+    ndim: int
+
+    def __missing__(self, name: str) -> tuple[Any, ...]:
+        value = self.params[name]
+        if not isinstance(value, tuple):
+            value = (value,) * self.ndim
+        self[name] = value
+        return value  # type: ignore[no-any-return]
 
 
 def _new_layer(type_: str, args: tuple[tuple[str, Any], ...]) -> Layer:

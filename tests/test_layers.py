@@ -400,3 +400,23 @@ def test_plain_int_layers_pass_every_check():
                     from None
         assert fast > 30 or type_ in ("Fold", "Unfold", "PixelShuffle", "PixelUnshuffle",
                                       "Upsample") or "Pad" in type_, type_
+
+
+@pytest.mark.parametrize("text", FORMS)
+def test_tup_expands_each_argument_per_spatial_dim(text):
+    """A Layer's own tup (its first call sets it up) answers every name, asked in any
+    order and again, as an int-or-tuple expanded per spatial dim; an unknown name is a
+    KeyError each time."""
+    layer = parse_layer(text)
+    names = list(layer._params)
+    for name in names + names[::-1]:
+        value = layer.get(name)
+        assert layer.tup(name) == (value if isinstance(value, tuple)
+                                   else (value,) * layer.ndim)
+    for _ in range(2):
+        with pytest.raises(KeyError):
+            layer.tup("no_such_argument")
+    fresh = parse_layer(text)
+    with pytest.raises(KeyError):  # as the first call, too
+        fresh.tup("no_such_argument")
+    assert fresh.tup(names[0]) == layer.tup(names[0])
