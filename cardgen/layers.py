@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from marshal import dumps as _marshal
 from typing import Any, ClassVar
 
 from cardgen.errors import LayerSyntaxError, ShapeError
@@ -518,11 +519,13 @@ def unpool_layer(data: Any) -> Layer:
     return build_layer(data["type"], [], dict(data["args"]), UNPOOL_TYPES)
 
 
-# Generators and solvers make the same layers again and again. The key tells True from 1
-# and 1.0 from 1, so a cached layer is exactly what validation accepted: the arguments
-# themselves when each is an int, a str or None (each equal only to values of its own
-# type), else their repr (a tuple, a list or a float; a str never equals a tuple).
-_BUILT: dict[tuple[Any, Any], Layer] = {}
+# Generators and solvers make the same layers again and again. A made layer is kept under
+# its type and its keywords' marshal form (version 2: each value written as it is, with
+# its type, nothing shared), so only keywords equal in value and type find it: True is not
+# 1 nor 1.0 (validation tells them apart; a kept layer is exactly what it accepted). The
+# form costs less than the keywords' items and a test of their types, and far less than
+# their repr (the key where a value was a list: a JSON layer's tuple).
+_BUILT: dict[tuple[str, bytes], Layer] = {}
 _BUILT_MAX = 8192
 _PLAIN = frozenset({int, str, type(None)})
 
@@ -530,11 +533,14 @@ _PLAIN = frozenset({int, str, type(None)})
 def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
     if not isinstance(type_, str):
         return build_layer(type_, [], keywords)  # refuses it
-    # (the repr of a dict costs more than a key of its items: most layers are 1-D)
-    items = tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values())) \
-        else None
-    layer = _BUILT.get(key := (type_, repr(keywords) if items is None else items))
+    try:
+        key = (type_, _marshal(keywords, 2))
+    except ValueError:  # a value marshal does not write (an int subclass): made each time
+        return _keyword_layer(type_, keywords, None)
+    layer = _BUILT.get(key)
     if layer is None:
+        items = tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values())) \
+            else None
         layer = _keyword_layer(type_, keywords, items)
         if len(_BUILT) >= _BUILT_MAX:
             _BUILT.clear()

@@ -267,6 +267,18 @@ def test_made_layers_are_reused_only_for_exactly_the_same_arguments():
     for name, twin in (("in_channels", True), ("kernel_size", 3.0)):
         with pytest.raises(LayerSyntaxError):
             Layer.from_json({"type": "Conv2d", "args": {**good, name: twin}})
+    pair = {"in_channels": 1, "out_channels": 2, "kernel_size": [3, 1]}
+    assert Layer.from_json({"type": "Conv2d", "args": pair}).get("kernel_size") == (3, 1)
+    for twin in ([3, True], [3, 1.0], (3, True)):
+        with pytest.raises(LayerSyntaxError):
+            Layer.from_json({"type": "Conv2d", "args": {**pair, "kernel_size": twin}})
+    assert Layer.make("Conv2d", **{**pair, "kernel_size": (3, 1)}) == \
+        Layer.from_json({"type": "Conv2d", "args": pair})
+
+    class Three(int):  # no JSON value (the key cannot be written): made, not kept
+        pass
+
+    assert Layer.make("Conv2d", in_channels=1, out_channels=2, kernel_size=Three(3)) == first
     with pytest.raises(LayerSyntaxError):
         Layer.from_json({"type": ["Conv2d"], "args": good})
 
