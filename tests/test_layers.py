@@ -432,3 +432,21 @@ def test_tup_expands_each_argument_per_spatial_dim(text):
     with pytest.raises(KeyError):  # as the first call, too
         fresh.tup("no_such_argument")
     assert fresh.tup(names[0]) == layer.tup(names[0])
+
+
+def test_conv_padding_of_each_dim_is_conv_paddings():
+    """conv_padding reads a conv's padding from the tails kept on the Layer: the pair
+    conv_paddings resolves, for 'same', 'valid', ints and tuples, 1-D to 3-D."""
+    from cardgen.solver.shapes import conv_padding, conv_paddings
+
+    for nd in (1, 2, 3):
+        for padding in ("same", "valid", 0, 2, tuple(range(nd))):
+            for kernel, dilation in ((3, 1), (4, 1), (tuple(range(2, nd + 2)), 2)):
+                layer = Layer.make(f"Conv{nd}d", in_channels=1, out_channels=1,
+                                   kernel_size=kernel, padding=padding, dilation=dilation)
+                pairs = conv_paddings(layer)
+                assert [conv_padding(layer, d) for d in range(nd)] == pairs
+                assert [conv_padding(layer, d) for d in range(nd)] == pairs  # kept
+    transpose = Layer.make("ConvTranspose2d", in_channels=1, out_channels=1, kernel_size=3,
+                           padding=(1, 2))
+    assert conv_padding(transpose, 1) == conv_paddings(transpose)[1] == (2, 2)
