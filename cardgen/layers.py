@@ -153,8 +153,10 @@ class Layer:
         # between processes)
         return (Layer, (self.type, self.args))
 
-    @classmethod
-    def make(cls, type_: str, **kwargs: Any) -> Layer:
+    # make and from_json build Layers only: static, so that a call does not bind a
+    # method to the class first (thousands of calls in a build)
+    @staticmethod
+    def make(type_: str, **kwargs: Any) -> Layer:
         return _build_keywords(type_, kwargs)
 
     @property
@@ -186,8 +188,8 @@ class Layer:
         return {"type": self.type,
                 "args": {k: _thaw(v) if isinstance(v, tuple) else v for k, v in self.args}}
 
-    @classmethod
-    def from_json(cls, data: Any) -> Layer:
+    @staticmethod
+    def from_json(data: Any) -> Layer:
         # a dict (JSON's objects) told by its type first: Mapping is an ABC, slower to test
         if type(data) is dict:  # (its keys told without making a set)
             if len(data) != 2 or "type" not in data or "args" not in data:
