@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from marshal import dumps as _marshal
 from typing import Any, ClassVar
 
 from cardgen.errors import LayerSyntaxError, ShapeError
@@ -152,8 +153,10 @@ class Layer:
         # between processes)
         return (Layer, (self.type, self.args))
 
-    @classmethod
-    def make(cls, type_: str, **kwargs: Any) -> Layer:
+    # make and from_json build Layers only: static, so that a call does not bind a
+    # method to the class first (thousands of calls in a build)
+    @staticmethod
+    def make(type_: str, **kwargs: Any) -> Layer:
         return _build_keywords(type_, kwargs)
 
     @property
@@ -165,10 +168,13 @@ class Layer:
 
     def tup(self, name: str) -> tuple[Any, ...]:
         """An int-or-tuple argument expanded to one entry per spatial dim."""
-        value = self._params[name]  # type: ignore[attr-defined]
-        if isinstance(value, tuple):
-            return value
-        return (value,) * self.ndim
+        # Asked ~12 times a Layer over every family, of ~4 names: this first call gives
+        # the Layer its own tup, a lookup of the names' expansions (_PerDim), each
+        # expanded when first asked; a Python call only then
+        per_dim = _PerDim()
+        per_dim.params, per_dim.ndim = self._params, self.ndim  # type: ignore[attr-defined]
+        self.__dict__["tup"] = per_dim.__getitem__
+        return per_dim[name]
 
     def to_json(self) -> dict[str, Any]:
         # (scalars as they are, without a call each: a build writes every claim's layers;
@@ -182,8 +188,8 @@ class Layer:
         return {"type": self.type,
                 "args": {k: _thaw(v) if isinstance(v, tuple) else v for k, v in self.args}}
 
-    @classmethod
-    def from_json(cls, data: Any) -> Layer:
+    @staticmethod
+    def from_json(data: Any) -> Layer:
         # a dict (JSON's objects) told by its type first: Mapping is an ABC, slower to test
         if type(data) is dict:  # (its keys told without making a set)
             if len(data) != 2 or "type" not in data or "args" not in data:
@@ -222,6 +228,22 @@ def _fill(state: dict[str, Any], type_: str, args: tuple[tuple[str, Any], ...]) 
     state["_given"] = given
     state["_params"] = {**_DEFAULTS[type_], **given}
     state["kind"], state["ndim"] = _TYPES[type_]
+
+
+class _PerDim(dict[str, tuple[Any, ...]]):
+    """One Layer's tup: its parameters' values expanded per spatial dim, each worked out
+    when first asked and then kept (the Layer's parameters never change)."""
+
+    __slots__ = ("params", "ndim")
+    params: dict[str, Any]
+    ndim: int
+
+    def __missing__(self, name: str) -> tuple[Any, ...]:
+        value = self.params[name]
+        if not isinstance(value, tuple):
+            value = (value,) * self.ndim
+        self[name] = value
+        return value  # type: ignore[no-any-return]
 
 
 def _new_layer(type_: str, args: tuple[tuple[str, Any], ...]) -> Layer:
@@ -499,11 +521,13 @@ def unpool_layer(data: Any) -> Layer:
     return build_layer(data["type"], [], dict(data["args"]), UNPOOL_TYPES)
 
 
-# Generators and solvers make the same layers again and again. The key tells True from 1
-# and 1.0 from 1, so a cached layer is exactly what validation accepted: the arguments
-# themselves when each is an int, a str or None (each equal only to values of its own
-# type), else their repr (a tuple, a list or a float; a str never equals a tuple).
-_BUILT: dict[tuple[Any, Any], Layer] = {}
+# Generators and solvers make the same layers again and again. A made layer is kept under
+# its type and its keywords' marshal form (version 2: each value written as it is, with
+# its type, nothing shared), so only keywords equal in value and type find it: True is not
+# 1 nor 1.0 (validation tells them apart; a kept layer is exactly what it accepted). The
+# form costs less than the keywords' items and a test of their types, and far less than
+# their repr (the key where a value was a list: a JSON layer's tuple).
+_BUILT: dict[tuple[str, bytes], Layer] = {}
 _BUILT_MAX = 8192
 _PLAIN = frozenset({int, str, type(None)})
 
@@ -511,11 +535,14 @@ _PLAIN = frozenset({int, str, type(None)})
 def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
     if not isinstance(type_, str):
         return build_layer(type_, [], keywords)  # refuses it
-    # (the repr of a dict costs more than a key of its items: most layers are 1-D)
-    items = tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values())) \
-        else None
-    layer = _BUILT.get(key := (type_, repr(keywords) if items is None else items))
+    try:
+        key = (type_, _marshal(keywords, 2))
+    except ValueError:  # a value marshal does not write (an int subclass): made each time
+        return _keyword_layer(type_, keywords, None)
+    layer = _BUILT.get(key)
     if layer is None:
+        items = tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values())) \
+            else None
         layer = _keyword_layer(type_, keywords, items)
         if len(_BUILT) >= _BUILT_MAX:
             _BUILT.clear()

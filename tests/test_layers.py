@@ -267,6 +267,18 @@ def test_made_layers_are_reused_only_for_exactly_the_same_arguments():
     for name, twin in (("in_channels", True), ("kernel_size", 3.0)):
         with pytest.raises(LayerSyntaxError):
             Layer.from_json({"type": "Conv2d", "args": {**good, name: twin}})
+    pair = {"in_channels": 1, "out_channels": 2, "kernel_size": [3, 1]}
+    assert Layer.from_json({"type": "Conv2d", "args": pair}).get("kernel_size") == (3, 1)
+    for twin in ([3, True], [3, 1.0], (3, True)):
+        with pytest.raises(LayerSyntaxError):
+            Layer.from_json({"type": "Conv2d", "args": {**pair, "kernel_size": twin}})
+    assert Layer.make("Conv2d", **{**pair, "kernel_size": (3, 1)}) == \
+        Layer.from_json({"type": "Conv2d", "args": pair})
+
+    class Three(int):  # no JSON value (the key cannot be written): made, not kept
+        pass
+
+    assert Layer.make("Conv2d", in_channels=1, out_channels=2, kernel_size=Three(3)) == first
     with pytest.raises(LayerSyntaxError):
         Layer.from_json({"type": ["Conv2d"], "args": good})
 
@@ -400,3 +412,41 @@ def test_plain_int_layers_pass_every_check():
                     from None
         assert fast > 30 or type_ in ("Fold", "Unfold", "PixelShuffle", "PixelUnshuffle",
                                       "Upsample") or "Pad" in type_, type_
+
+
+@pytest.mark.parametrize("text", FORMS)
+def test_tup_expands_each_argument_per_spatial_dim(text):
+    """A Layer's own tup (its first call sets it up) answers every name, asked in any
+    order and again, as an int-or-tuple expanded per spatial dim; an unknown name is a
+    KeyError each time."""
+    layer = parse_layer(text)
+    names = list(layer._params)
+    for name in names + names[::-1]:
+        value = layer.get(name)
+        assert layer.tup(name) == (value if isinstance(value, tuple)
+                                   else (value,) * layer.ndim)
+    for _ in range(2):
+        with pytest.raises(KeyError):
+            layer.tup("no_such_argument")
+    fresh = parse_layer(text)
+    with pytest.raises(KeyError):  # as the first call, too
+        fresh.tup("no_such_argument")
+    assert fresh.tup(names[0]) == layer.tup(names[0])
+
+
+def test_conv_padding_of_each_dim_is_conv_paddings():
+    """conv_padding reads a conv's padding from the tails kept on the Layer: the pair
+    conv_paddings resolves, for 'same', 'valid', ints and tuples, 1-D to 3-D."""
+    from cardgen.solver.shapes import conv_padding, conv_paddings
+
+    for nd in (1, 2, 3):
+        for padding in ("same", "valid", 0, 2, tuple(range(nd))):
+            for kernel, dilation in ((3, 1), (4, 1), (tuple(range(2, nd + 2)), 2)):
+                layer = Layer.make(f"Conv{nd}d", in_channels=1, out_channels=1,
+                                   kernel_size=kernel, padding=padding, dilation=dilation)
+                pairs = conv_paddings(layer)
+                assert [conv_padding(layer, d) for d in range(nd)] == pairs
+                assert [conv_padding(layer, d) for d in range(nd)] == pairs  # kept
+    transpose = Layer.make("ConvTranspose2d", in_channels=1, out_channels=1, kernel_size=3,
+                           padding=(1, 2))
+    assert conv_padding(transpose, 1) == conv_paddings(transpose)[1] == (2, 2)

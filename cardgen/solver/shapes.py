@@ -49,6 +49,9 @@ def conv_paddings(layer: Layer) -> list[tuple[int, int]]:
 
 def conv_padding(layer: Layer, dim: int) -> tuple[int, int]:
     """(left, right) padding of one spatial dim of a Conv layer, resolving 'same'/'valid'."""
+    if layer.kind == "conv":  # read from the tails kept on the Layer (conv_paddings')
+        tail = _tails(layer)[dim]
+        return tail[2], tail[4]
     return conv_paddings(layer)[dim]
 
 
