@@ -8,14 +8,12 @@ from inspect import signature
 from json import encoder as json_encoder
 from typing import Any
 
-from markupsafe import Markup, escape
-
 from cardgen.families.base import Diagram, Solution
 from cardgen.generate import Problem, compact_json
 from cardgen.mistakes import Mistake, mistakes
 from cardgen.render.diagrams import DIAGRAMS
 from cardgen.render.env import escape_text as _attr
-from cardgen.render.env import render_worked
+from cardgen.render.env import worked_text
 
 
 def _code_spans(html: str) -> str:
@@ -36,15 +34,22 @@ def _code_spans(html: str) -> str:
 
 
 @lru_cache(maxsize=4096)  # forms, captions and fixed steps repeat across a deck
-def inline_html(text: str) -> Markup:
-    """Escape text, then turn `code` spans into <code>; MathJax \\( \\) passes through."""
-    # _attr's test inline (a call per text cost more): most text has nothing to escape
-    if "&" in text or "<" in text or ">" in text or "'" in text or '"' in text:
-        html = str(escape(text))
-    else:
-        html = text
-    # Markup's own __new__ adds only a hasattr(text, "__html__") check, false on a str
-    return str.__new__(Markup, _code_spans(html) if "`" in html else html)
+def inline_html(text: str) -> str:
+    """Escape text (as markupsafe's escape), then turn `code` spans into <code>; MathJax
+    \\( \\) passes through. A plain str: every caller puts it in a field's markup, and
+    a Markup made (escape's, then one of our own) cost more than the escaping itself."""
+    # _attr's replacements inline (a call per text cost more): most text has none to make
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "'" in text:
+        text = text.replace("'", "&#39;")
+    if '"' in text:
+        text = text.replace('"', "&#34;")
+    return _code_spans(text) if "`" in text else text
 
 
 _DRAWN: dict[tuple[str, str], str] = {}
@@ -94,9 +99,9 @@ def front_html(solution: Solution) -> str:
 
 def worked_html(solution: Solution) -> str:
     diagrams = solution.diagrams  # none on 2 notes in 5: then no comprehension
-    return render_worked([inline_html(s) for s in solution.steps],
-                         [(draw(d), inline_html(d.caption)) for d in diagrams]
-                         if diagrams else [])
+    return worked_text([inline_html(s) for s in solution.steps],
+                       [(draw(d), inline_html(d.caption)) for d in diagrams]
+                       if diagrams else [])
 
 
 _SPEC_JSON = compact_json(sort_keys=False)
