@@ -16,6 +16,7 @@ from cardgen.render import diagrams as D
 from cardgen.render.env import (
     back_template,
     card_css,
+    escape_text,
     front_template,
     render_worked,
 )
@@ -444,6 +445,24 @@ def test_render_worked_escapes_text_but_keeps_math_and_trusted_svg():
     assert svg in html
     assert "<script>" not in html and "Caption &lt;script&gt;" in html
     assert html.count("<li>") == 1 and "<figcaption>" in html
+
+
+def test_escape_text_and_inline_html_escape_as_markupsafe_does():
+    """escape_text and inline_html replace the five characters themselves (no Markup made):
+    the same text as markupsafe's escape over every string of up to four of these
+    characters, code spans, wide characters and all."""
+    from markupsafe import escape
+
+    from cardgen.render.note import _code_spans, inline_html
+
+    alphabet = "&<>'\"`a\u2192;#"
+    for n in range(5):
+        for chars in itertools.product(alphabet, repeat=n):
+            text = "".join(chars)
+            html = str(escape(text))
+            assert escape_text(text) == html
+            assert inline_html(text) == (_code_spans(html) if "`" in html else html)
+            assert type(escape_text(text)) is str and type(inline_html(text)) is str
 
 
 def test_typical_worked_field_is_small():
