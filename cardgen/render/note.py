@@ -85,16 +85,18 @@ def draw(diagram: Diagram) -> str:
 
 
 def front_html(solution: Solution) -> str:
-    parts = [f'<div class="cg-q">{inline_html(solution.question)}</div>']
-    if solution.table and len(solution.table) == 1:  # a sequence: wraps on a phone
-        cells = "".join(f"<span>{int(v)}</span>" for v in solution.table[0])
-        parts.append(f'<div class="cg-numbers cg-seq">{cells}</div>')
-    elif solution.table:
-        rows = "".join("<tr>" + "".join(f"<td>{int(v)}</td>" for v in row) + "</tr>"
-                       for row in solution.table)
-        parts.append(f'<table class="cg-numbers">{rows}</table>')
-    parts.append(f'<div class="cg-form">Type {inline_html(solution.form)}.</div>')
-    return "".join(parts)
+    table = solution.table
+    if not table:  # most notes: the question and the answer's form only
+        numbers = ""
+    elif len(table) == 1:  # a sequence: wraps on a phone
+        cells = "".join([f"<span>{int(v)}</span>" for v in table[0]])
+        numbers = f'<div class="cg-numbers cg-seq">{cells}</div>'
+    else:
+        rows = "".join(["<tr>" + "".join([f"<td>{int(v)}</td>" for v in row]) + "</tr>"
+                        for row in table])
+        numbers = f'<table class="cg-numbers">{rows}</table>'
+    return (f'<div class="cg-q">{inline_html(solution.question)}</div>{numbers}'
+            f'<div class="cg-form">Type {inline_html(solution.form)}.</div>')
 
 
 def worked_html(solution: Solution) -> str:
@@ -152,16 +154,16 @@ def variant_fronts(guid: str, solutions: Sequence[Solution]) -> str:
     """The Front field: variant 0 shown, the others in inert <template>s that the card's
     script may swap in (without JavaScript the card is variant 0)."""
     first = solutions[0]
-    parts = [f'<div class="cg-variants" data-cg-note="{_attr(guid)}" '
-             f'data-cg-count="{len(solutions)}">',
-             f'<div class="cg-variant" data-cg-variant="0" data-cg-answer="{_attr(first.answer)}">'
-             f'{front_html(first)}</div>']
-    if len(solutions) > 1:  # most notes have no variants: no empty comprehension then
-        parts += [f'<template class="cg-alt" data-cg-variant="{i}" '
-                  f'data-cg-answer="{_attr(sol.answer)}">{front_html(sol)}</template>'
-                  for i, sol in enumerate(solutions[1:], 1)]
-    parts.append("</div>")
-    return "".join(parts)
+    head = (f'<div class="cg-variants" data-cg-note="{_attr(guid)}" '
+            f'data-cg-count="{len(solutions)}">'
+            f'<div class="cg-variant" data-cg-variant="0" data-cg-answer="{_attr(first.answer)}">'
+            f'{front_html(first)}</div>')
+    if len(solutions) == 1:  # most notes have no variants: one string, no list
+        return head + "</div>"
+    others = "".join([f'<template class="cg-alt" data-cg-variant="{i}" '
+                      f'data-cg-answer="{_attr(sol.answer)}">{front_html(sol)}</template>'
+                      for i, sol in enumerate(solutions[1:], 1)])
+    return f"{head}{others}</div>"
 
 
 def variant_worked(solutions: Sequence[Solution], found: Sequence[list[Mistake]]) -> str:
