@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Sequence
 from functools import cache, lru_cache
 from inspect import signature
@@ -52,7 +53,7 @@ def inline_html(text: str) -> str:
     return _code_spans(text) if "`" in text else text
 
 
-_DRAWN: dict[tuple[str, str], str] = {}
+_DRAWN: dict[tuple[str, bytes | str], str] = {}
 # Started afresh when full: 10,000 notes over every family draw about 4,500 distinct
 # diagrams (1-3 KB each), and a smaller memo was cleared mid-build and drew repeats again.
 _DRAWN_MAX = 8192
@@ -67,14 +68,19 @@ def _defaults(kind: str) -> dict[str, Any]:
 
 def draw(diagram: Diagram) -> str:
     """Diagrams are pure functions of their arguments, and decks repeat them: cache.
-    The key is the repr of the arguments (ints, strings and lists of them), which is
-    exact and cheaper than canonical JSON; the families write them in one order, and
-    the same arguments in another would only be drawn again. Defaults are filled in
-    first: families that leave one out (a pooling strip's dilation, a conv strip's
-    ceil_mode) draw the same strips as those that write it."""
+    The key is the arguments' marshal (version 2: by value, no references to objects
+    seen before), which is exact (marshal reads back the same values, of the same types)
+    and cheaper than their repr or canonical JSON; an argument marshal refuses is keyed by
+    the repr of them all. The families write them in one order, and the same arguments in
+    another would only be drawn again. Defaults are filled in first: families that leave
+    one out (a pooling strip's dilation, a conv strip's ceil_mode) draw the same strips as
+    those that write it."""
     defaults = _defaults(diagram.kind)
     args = {**defaults, **diagram.args} if defaults else diagram.args
-    key = (diagram.kind, repr(args))  # args in another order: a miss, no error
+    try:
+        key = (diagram.kind, marshal.dumps(args, 2))  # args in another order: a miss
+    except ValueError:  # not ints, strs, bools, None, floats and lists or dicts of them
+        key = (diagram.kind, repr(args))
     svg = _DRAWN.get(key)
     if svg is None:
         svg = DIAGRAMS[diagram.kind](**diagram.args)
