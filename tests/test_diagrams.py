@@ -603,3 +603,30 @@ def test_dims_shades_the_misread_dims_and_the_merged_ones():
                 lambda: D.dims([8, 16, 16], ["C", "H", "W"])):
         with pytest.raises(ValueError):
             bad()
+
+
+def test_draw_memo_keys_a_diagram_by_its_argument_values(monkeypatch):
+    """note.draw draws equal arguments once (defaults filled in), tells apart what a
+    drawing could (1 and True, a list and a tuple), and keys arguments marshal refuses."""
+    from fractions import Fraction
+
+    import cardgen.render.note as note
+    from cardgen.families.base import Diagram
+
+    calls = []
+
+    def fake(a, b=1):
+        calls.append((a, b))
+        return f"<svg>{a!r} {b!r}</svg>"
+
+    monkeypatch.setitem(note.DIAGRAMS, "fake_kind", fake)
+    monkeypatch.setattr(note, "_DRAWN", {})
+
+    def drawn(**args):
+        return note.draw(Diagram("fake_kind", args, ""))
+
+    assert drawn(a=[1, 2]) == drawn(a=[1, 2], b=1) == drawn(a=[1, 2]) == "<svg>[1, 2] 1</svg>"
+    assert drawn(a=[1, True]) == "<svg>[1, True] 1</svg>"
+    assert drawn(a=(1, 2)) == "<svg>(1, 2) 1</svg>"
+    assert drawn(a=Fraction(1, 2)) == drawn(a=Fraction(1, 2)) == "<svg>Fraction(1, 2) 1</svg>"
+    assert calls == [([1, 2], 1), ([1, True], 1), ((1, 2), 1), (Fraction(1, 2), 1)]
