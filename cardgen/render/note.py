@@ -139,27 +139,32 @@ def _variant_json(params: Any, solution: Solution, found: list[Mistake]) -> str:
             f'"claims":{_SPEC_JSON(solution.claims)},"mistakes":[{wrong}]')
 
 
+@lru_cache(maxsize=None, typed=True)  # typed: a level True would not be written 1
+def _spec_head(family: str, level: int) -> str:
+    """The spec's text before variant 0's members: one per family and level."""
+    return f'{{"v":{SPEC_VERSION},"family":{_scalar(family)},"level":{_scalar(level)},'
+
+
 def spec_json(problem: Problem, solutions: Sequence[Solution],
               found: Sequence[list[Mistake]]) -> str:
     """``json.dumps(spec, separators=(",", ":"))`` of {"v", "family", "level", then variant
     0's members, then "variants": the others' members} (the last only with variants)."""
-    head = (f'{{"v":{SPEC_VERSION},"family":{_scalar(problem.family)},'
-            f'"level":{_scalar(problem.level)},'
-            f'{_variant_json(problem.params, solutions[0], found[0])}')
+    head = _spec_head(problem.family, problem.level)
+    first = _variant_json(problem.params, solutions[0], found[0])
     if len(solutions) == 1:
-        return head + "}"
+        return f"{head}{first}}}"
     others = ",".join([f"{{{_variant_json(params, sol, wrong)}}}"
                        for params, sol, wrong in zip(problem.variants, solutions[1:],
                                                      found[1:], strict=True)])
-    return f'{head},"variants":[{others}]}}'
+    return f'{head}{first},"variants":[{others}]}}'
 
 
 def _mistakes_html(found: list[Mistake]) -> str:
     if not found:
         return ""
-    lines = "".join(f'<p class="cg-mistake" data-cg-rule="{_attr(m.rule)}" '
-                    f'data-cg-answer="{_attr(m.answer)}">{inline_html(m.line)}</p>'
-                    for m in found)
+    lines = "".join([f'<p class="cg-mistake" data-cg-rule="{_attr(m.rule)}" '
+                     f'data-cg-answer="{_attr(m.answer)}">{inline_html(m.line)}</p>'
+                     for m in found])
     return f'<div class="cg-mistakes" hidden>{lines}</div>'
 
 
@@ -181,14 +186,14 @@ def variant_fronts(guid: str, solutions: Sequence[Solution]) -> str:
 
 def variant_worked(solutions: Sequence[Solution], found: Sequence[list[Mistake]]) -> str:
     """The Worked field: variant 0's steps (and its mistakes, hidden), then the others'."""
-    parts = [f'<div class="cg-variant-worked" data-cg-variant="0">{_mistakes_html(found[0])}'
-             f'{worked_html(solutions[0])}</div>']
+    first = (f'<div class="cg-variant-worked" data-cg-variant="0">{_mistakes_html(found[0])}'
+             f'{worked_html(solutions[0])}</div>')
     if len(solutions) == 1:  # most notes have no variants
-        return parts[0]
-    parts += [f'<template class="cg-alt-worked" data-cg-variant="{i}">{_mistakes_html(wrong)}'
-              f'{worked_html(sol)}</template>'
-              for i, (sol, wrong) in enumerate(zip(solutions[1:], found[1:], strict=True), 1)]
-    return "".join(parts)
+        return first
+    return first + "".join([
+        f'<template class="cg-alt-worked" data-cg-variant="{i}">{_mistakes_html(wrong)}'
+        f'{worked_html(sol)}</template>'
+        for i, (sol, wrong) in enumerate(zip(solutions[1:], found[1:], strict=True), 1)])
 
 
 def preview_variants(problem: Problem, solutions: Sequence[Solution]
