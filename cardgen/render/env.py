@@ -5,7 +5,8 @@ or more: their text is filled in Python (:func:`macro_pieces`, kept on disk so t
 build need not import jinja) with values that are markup already. The diagrams' numbers
 and path data are made in :mod:`cardgen.render.diagrams`, which escapes their text (aria
 labels, results); the SVG is then the one trusted input here. :func:`render_worked`
-escapes the steps and captions (any that is not ``Markup`` already), so no text
+escapes the steps and captions (any that is not ``Markup`` already); :func:`worked_text`
+takes them escaped by its caller (the build's is ``note.inline_html``), so no text
 reaches the Worked field unescaped.
 """
 
