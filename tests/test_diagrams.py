@@ -16,6 +16,7 @@ from cardgen.render import diagrams as D
 from cardgen.render.env import (
     back_template,
     card_css,
+    escape_text,
     front_template,
     render_worked,
 )
@@ -446,6 +447,24 @@ def test_render_worked_escapes_text_but_keeps_math_and_trusted_svg():
     assert html.count("<li>") == 1 and "<figcaption>" in html
 
 
+def test_escape_text_and_inline_html_escape_as_markupsafe_does():
+    """escape_text and inline_html replace the five characters themselves (no Markup made):
+    the same text as markupsafe's escape over every string of up to four of these
+    characters, code spans, wide characters and all."""
+    from markupsafe import escape
+
+    from cardgen.render.note import _code_spans, inline_html
+
+    alphabet = "&<>'\"`a\u2192;#"
+    for n in range(5):
+        for chars in itertools.product(alphabet, repeat=n):
+            text = "".join(chars)
+            html = str(escape(text))
+            assert escape_text(text) == html
+            assert inline_html(text) == (_code_spans(html) if "`" in html else html)
+            assert type(escape_text(text)) is str and type(inline_html(text)) is str
+
+
 def test_typical_worked_field_is_small():
     html = render_worked(
         [r"\(\text{out} = \lfloor (8 + 2\cdot 0 - 1\cdot(3-1) - 1)/2 \rfloor + 1 = 3\)",
@@ -584,3 +603,30 @@ def test_dims_shades_the_misread_dims_and_the_merged_ones():
                 lambda: D.dims([8, 16, 16], ["C", "H", "W"])):
         with pytest.raises(ValueError):
             bad()
+
+
+def test_draw_memo_keys_a_diagram_by_its_argument_values(monkeypatch):
+    """note.draw draws equal arguments once (defaults filled in), tells apart what a
+    drawing could (1 and True, a list and a tuple), and keys arguments marshal refuses."""
+    from fractions import Fraction
+
+    import cardgen.render.note as note
+    from cardgen.families.base import Diagram
+
+    calls = []
+
+    def fake(a, b=1):
+        calls.append((a, b))
+        return f"<svg>{a!r} {b!r}</svg>"
+
+    monkeypatch.setitem(note.DIAGRAMS, "fake_kind", fake)
+    monkeypatch.setattr(note, "_DRAWN", {})
+
+    def drawn(**args):
+        return note.draw(Diagram("fake_kind", args, ""))
+
+    assert drawn(a=[1, 2]) == drawn(a=[1, 2], b=1) == drawn(a=[1, 2]) == "<svg>[1, 2] 1</svg>"
+    assert drawn(a=[1, True]) == "<svg>[1, True] 1</svg>"
+    assert drawn(a=(1, 2)) == "<svg>(1, 2) 1</svg>"
+    assert drawn(a=Fraction(1, 2)) == drawn(a=Fraction(1, 2)) == "<svg>Fraction(1, 2) 1</svg>"
+    assert calls == [([1, 2], 1), ([1, True], 1), ((1, 2), 1), (Fraction(1, 2), 1)]

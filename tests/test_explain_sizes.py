@@ -255,3 +255,27 @@ def test_layer_formulas_refuse_a_size_the_rule_does_not_give():
         ("floor((8 + 2*0 - 1*(3-1) - 1) / 1) + 1 = 6",) * 2
     with pytest.raises(ValueError):
         sizes.layer_formulas(layer, (1, 1, 8, 8), (1, 1, 6, 7))
+
+
+def test_size_tex_writes_the_rows_display_rows_would():
+    """size_tex writes its aligned rows as one format string: the text display_rows
+    makes of the same rows (kept in step with it)."""
+    from cardgen.explain.tex import display_rows
+
+    rng = random.Random(11)
+    for _ in range(CONFIGS):
+        size, k, s, pl, d = (rng.randrange(1, 40), rng.randrange(1, 8), rng.randrange(1, 5),
+                             rng.randrange(0, 4), rng.randrange(1, 4))
+        pr, ceil = rng.choice([None, pl, pl + 1]), rng.random() < 0.3
+        n = size + pl + (pl if pr is None else pr) - d * (k - 1) - 1
+        if n < 0:
+            continue
+        out = (-(-n // s) if ceil else n // s) + 1
+        name = rng.choice(["out", "H_{out}"])
+        lo, hi = ("\\lceil", "\\rceil") if ceil else ("\\lfloor", "\\rfloor")
+        pads = f"2\\cdot {pl}" if pr in (None, pl) else f"{pl} + {pr}"
+        rows = display_rows([("n", f"{size} + {pads}"), (None, f"- {d}\\cdot({k}-1) - 1"),
+                             ("", str(n)), (name, f"{lo} {n}/{s} {hi} + 1 = {out}")])
+        assert sizes.size_tex(size, k, s, pl, d, out, pr, name=name, ceil=ceil) == (
+            f"\\( {name} = {lo} n / s {hi} + 1 \\) with \\( n = in + 2p - d(k-1) - 1 \\): "
+            + rows)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from cardgen.explain.sizes import and_list, channels_out_text, same_dim_text, size_tex
 from cardgen.explain.windows import ceil_last_window
 from cardgen.layers import Layer
-from cardgen.solver.shapes import conv_padding, pool_stride
+from cardgen.solver.shapes import conv_paddings, pool_stride
 
 _DIMS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -36,12 +36,15 @@ def layer_steps(layer: Layer, shape: tuple[int, ...], out: tuple[int, ...],
     stride = layer.tup("stride") if kind == "conv" else pool_stride(layer)
     dil = layer.tup("dilation") if kind in ("conv", "maxpool") else (1,) * layer.ndim
     ceil = kind != "conv" and bool(layer.get("ceil_mode"))
+    kernel = layer.tup("kernel_size")
+    # every dim's (left, right) padding read once, not per dim
+    pads = conv_paddings(layer) if kind == "conv" else [(p, p) for p in layer.tup("padding")]
     done: set[tuple[int, ...]] = set()
     first = len(shape) - layer.ndim
     for d, name in enumerate(names):
         size, new = shape[first + d], out[first + d]
-        k, s, dd = layer.tup("kernel_size")[d], stride[d], dil[d]
-        pl, pr = conv_padding(layer, d) if kind == "conv" else (layer.tup("padding")[d],) * 2
+        k, s, dd = kernel[d], stride[d], dil[d]
+        pl, pr = pads[d]
         if (size, k, s, dd, pl, pr) in done:
             steps.append(same_dim_text(name, size, new))
             continue

@@ -42,13 +42,15 @@ def size_tex(size: int, k: int, s: int, pl: int, d: int, out: int, pr: int | Non
     n first, then the division, each on its own row. `out` is the solver's size (before
     ceil mode's last-window rule, which the caller explains)."""
     pads = f"2\\cdot {pl}" if pr is None or pr == pl else f"{pl} + {pr}"
-    n = _conv_n(size, k, pl, pl if pr is None else pr, d)
+    n = size + pl + (pl if pr is None else pr) - d * (k - 1) - 1  # _conv_n
     lo, hi = ("\\lceil", "\\rceil") if ceil else ("\\lfloor", "\\rfloor")
     if (n < 0 and not ceil) or (-(-n // s) if ceil else n // s) + 1 != out:
         raise ValueError(f"{name}: the formula gives another size than the solver's {out}")
+    # display_rows' text for the rows n = in + pads, - d(k-1) - 1, = n and name = the
+    # division, written out: a conv or pool layer's card writes one per distinct dim
     return (f"\\( {name} = {lo} n / s {hi} + 1 \\) with \\( n = in + 2p - d(k-1) - 1 \\): "
-            + display_rows([("n", f"{size} + {pads}"), (None, f"- {d}\\cdot({k}-1) - 1"),
-                            ("", str(n)), (name, f"{lo} {n}/{s} {hi} + 1 = {out}")]))
+            f"\\[ \\begin{{aligned}} n &= {size} + {pads} \\\\ &\\quad - {d}\\cdot({k}-1) - 1 "
+            f"\\\\  &= {n} \\\\ {name} &= {lo} {n}/{s} {hi} + 1 = {out} \\end{{aligned}} \\]")
 
 
 def conv_size_text(size: int, k: int, s: int, pl: int, d: int, out: int,

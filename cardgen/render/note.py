@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Sequence
 from functools import cache, lru_cache
 from inspect import signature
 from json import encoder as json_encoder
 from typing import Any
 
-from markupsafe import Markup, escape
-
 from cardgen.families.base import Diagram, Solution
 from cardgen.generate import Problem, compact_json
 from cardgen.mistakes import Mistake, mistakes
 from cardgen.render.diagrams import DIAGRAMS
 from cardgen.render.env import escape_text as _attr
-from cardgen.render.env import render_worked
+from cardgen.render.env import worked_text
 
 
 def _code_spans(html: str) -> str:
@@ -35,19 +34,33 @@ def _code_spans(html: str) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=4096)  # forms, captions and fixed steps repeat across a deck
-def inline_html(text: str) -> Markup:
-    """Escape text, then turn `code` spans into <code>; MathJax \\( \\) passes through."""
-    # _attr's test inline (a call per text cost more): most text has nothing to escape
-    if "&" in text or "<" in text or ">" in text or "'" in text or '"' in text:
-        html = str(escape(text))
-    else:
-        html = text
-    # Markup's own __new__ adds only a hasattr(text, "__html__") check, false on a str
-    return str.__new__(Markup, _code_spans(html) if "`" in html else html)
+def inline_html(text: str) -> str:
+    """Escape text (as markupsafe's escape), then turn `code` spans into <code>; MathJax
+    \\( \\) passes through. A plain str: every caller puts it in a field's markup, and
+    a Markup made (escape's, then one of our own) cost more than the escaping itself."""
+    # _attr's replacements inline (a call per text cost more): most text has none to make
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "'" in text:
+        text = text.replace("'", "&#39;")
+    if '"' in text:
+        text = text.replace('"', "&#34;")
+    return _code_spans(text) if "`" in text else text
 
 
-_DRAWN: dict[tuple[str, str], str] = {}
+@lru_cache(maxsize=256)
+def _form_html(form: str) -> str:
+    """The answer form's line of the Front field. Forms are few (10,000 notes of every family
+    have 36) and every note writes one; questions, steps, captions and mistakes'
+    lines are mostly new text, and a cache of them cost more than it saved."""
+    return f'<div class="cg-form">Type {inline_html(form)}.</div>'
+
+
+_DRAWN: dict[tuple[str, bytes | str], str] = {}
 # Started afresh when full: 10,000 notes over every family draw about 4,500 distinct
 # diagrams (1-3 KB each), and a smaller memo was cleared mid-build and drew repeats again.
 _DRAWN_MAX = 8192
@@ -62,14 +75,19 @@ def _defaults(kind: str) -> dict[str, Any]:
 
 def draw(diagram: Diagram) -> str:
     """Diagrams are pure functions of their arguments, and decks repeat them: cache.
-    The key is the repr of the arguments (ints, strings and lists of them), which is
-    exact and cheaper than canonical JSON; the families write them in one order, and
-    the same arguments in another would only be drawn again. Defaults are filled in
-    first: families that leave one out (a pooling strip's dilation, a conv strip's
-    ceil_mode) draw the same strips as those that write it."""
+    The key is the arguments' marshal (version 2: by value, no references to objects
+    seen before), which is exact (marshal reads back the same values, of the same types)
+    and cheaper than their repr or canonical JSON; an argument marshal refuses is keyed by
+    the repr of them all. The families write them in one order, and the same arguments in
+    another would only be drawn again. Defaults are filled in first: families that leave
+    one out (a pooling strip's dilation, a conv strip's ceil_mode) draw the same strips as
+    those that write it."""
     defaults = _defaults(diagram.kind)
     args = {**defaults, **diagram.args} if defaults else diagram.args
-    key = (diagram.kind, repr(args))  # args in another order: a miss, no error
+    try:
+        key = (diagram.kind, marshal.dumps(args, 2))  # args in another order: a miss
+    except ValueError:  # not ints, strs, bools, None, floats and lists or dicts of them
+        key = (diagram.kind, repr(args))
     svg = _DRAWN.get(key)
     if svg is None:
         svg = DIAGRAMS[diagram.kind](**diagram.args)
@@ -80,23 +98,25 @@ def draw(diagram: Diagram) -> str:
 
 
 def front_html(solution: Solution) -> str:
-    parts = [f'<div class="cg-q">{inline_html(solution.question)}</div>']
-    if solution.table and len(solution.table) == 1:  # a sequence: wraps on a phone
-        cells = "".join(f"<span>{int(v)}</span>" for v in solution.table[0])
-        parts.append(f'<div class="cg-numbers cg-seq">{cells}</div>')
-    elif solution.table:
-        rows = "".join("<tr>" + "".join(f"<td>{int(v)}</td>" for v in row) + "</tr>"
-                       for row in solution.table)
-        parts.append(f'<table class="cg-numbers">{rows}</table>')
-    parts.append(f'<div class="cg-form">Type {inline_html(solution.form)}.</div>')
-    return "".join(parts)
+    table = solution.table
+    if not table:  # most notes: the question and the answer's form only
+        numbers = ""
+    elif len(table) == 1:  # a sequence: wraps on a phone
+        cells = "".join([f"<span>{int(v)}</span>" for v in table[0]])
+        numbers = f'<div class="cg-numbers cg-seq">{cells}</div>'
+    else:
+        rows = "".join(["<tr>" + "".join([f"<td>{int(v)}</td>" for v in row]) + "</tr>"
+                        for row in table])
+        numbers = f'<table class="cg-numbers">{rows}</table>'
+    return (f'<div class="cg-q">{inline_html(solution.question)}</div>{numbers}'
+            f'{_form_html(solution.form)}')
 
 
 def worked_html(solution: Solution) -> str:
     diagrams = solution.diagrams  # none on 2 notes in 5: then no comprehension
-    return render_worked([inline_html(s) for s in solution.steps],
-                         [(draw(d), inline_html(d.caption)) for d in diagrams]
-                         if diagrams else [])
+    return worked_text([inline_html(s) for s in solution.steps],
+                       [(draw(d), inline_html(d.caption)) for d in diagrams]
+                       if diagrams else [])
 
 
 _SPEC_JSON = compact_json(sort_keys=False)
@@ -119,27 +139,32 @@ def _variant_json(params: Any, solution: Solution, found: list[Mistake]) -> str:
             f'"claims":{_SPEC_JSON(solution.claims)},"mistakes":[{wrong}]')
 
 
+@lru_cache(maxsize=None, typed=True)  # typed: a level True would not be written 1
+def _spec_head(family: str, level: int) -> str:
+    """The spec's text before variant 0's members: one per family and level."""
+    return f'{{"v":{SPEC_VERSION},"family":{_scalar(family)},"level":{_scalar(level)},'
+
+
 def spec_json(problem: Problem, solutions: Sequence[Solution],
               found: Sequence[list[Mistake]]) -> str:
     """``json.dumps(spec, separators=(",", ":"))`` of {"v", "family", "level", then variant
     0's members, then "variants": the others' members} (the last only with variants)."""
-    head = (f'{{"v":{SPEC_VERSION},"family":{_scalar(problem.family)},'
-            f'"level":{_scalar(problem.level)},'
-            f'{_variant_json(problem.params, solutions[0], found[0])}')
+    head = _spec_head(problem.family, problem.level)
+    first = _variant_json(problem.params, solutions[0], found[0])
     if len(solutions) == 1:
-        return head + "}"
+        return f"{head}{first}}}"
     others = ",".join([f"{{{_variant_json(params, sol, wrong)}}}"
                        for params, sol, wrong in zip(problem.variants, solutions[1:],
                                                      found[1:], strict=True)])
-    return f'{head},"variants":[{others}]}}'
+    return f'{head}{first},"variants":[{others}]}}'
 
 
 def _mistakes_html(found: list[Mistake]) -> str:
     if not found:
         return ""
-    lines = "".join(f'<p class="cg-mistake" data-cg-rule="{_attr(m.rule)}" '
-                    f'data-cg-answer="{_attr(m.answer)}">{inline_html(m.line)}</p>'
-                    for m in found)
+    lines = "".join([f'<p class="cg-mistake" data-cg-rule="{_attr(m.rule)}" '
+                     f'data-cg-answer="{_attr(m.answer)}">{inline_html(m.line)}</p>'
+                     for m in found])
     return f'<div class="cg-mistakes" hidden>{lines}</div>'
 
 
@@ -147,28 +172,28 @@ def variant_fronts(guid: str, solutions: Sequence[Solution]) -> str:
     """The Front field: variant 0 shown, the others in inert <template>s that the card's
     script may swap in (without JavaScript the card is variant 0)."""
     first = solutions[0]
-    parts = [f'<div class="cg-variants" data-cg-note="{_attr(guid)}" '
-             f'data-cg-count="{len(solutions)}">',
-             f'<div class="cg-variant" data-cg-variant="0" data-cg-answer="{_attr(first.answer)}">'
-             f'{front_html(first)}</div>']
-    if len(solutions) > 1:  # most notes have no variants: no empty comprehension then
-        parts += [f'<template class="cg-alt" data-cg-variant="{i}" '
-                  f'data-cg-answer="{_attr(sol.answer)}">{front_html(sol)}</template>'
-                  for i, sol in enumerate(solutions[1:], 1)]
-    parts.append("</div>")
-    return "".join(parts)
+    head = (f'<div class="cg-variants" data-cg-note="{_attr(guid)}" '
+            f'data-cg-count="{len(solutions)}">'
+            f'<div class="cg-variant" data-cg-variant="0" data-cg-answer="{_attr(first.answer)}">'
+            f'{front_html(first)}</div>')
+    if len(solutions) == 1:  # most notes have no variants: one string, no list
+        return head + "</div>"
+    others = "".join([f'<template class="cg-alt" data-cg-variant="{i}" '
+                      f'data-cg-answer="{_attr(sol.answer)}">{front_html(sol)}</template>'
+                      for i, sol in enumerate(solutions[1:], 1)])
+    return f"{head}{others}</div>"
 
 
 def variant_worked(solutions: Sequence[Solution], found: Sequence[list[Mistake]]) -> str:
     """The Worked field: variant 0's steps (and its mistakes, hidden), then the others'."""
-    parts = [f'<div class="cg-variant-worked" data-cg-variant="0">{_mistakes_html(found[0])}'
-             f'{worked_html(solutions[0])}</div>']
+    first = (f'<div class="cg-variant-worked" data-cg-variant="0">{_mistakes_html(found[0])}'
+             f'{worked_html(solutions[0])}</div>')
     if len(solutions) == 1:  # most notes have no variants
-        return parts[0]
-    parts += [f'<template class="cg-alt-worked" data-cg-variant="{i}">{_mistakes_html(wrong)}'
-              f'{worked_html(sol)}</template>'
-              for i, (sol, wrong) in enumerate(zip(solutions[1:], found[1:], strict=True), 1)]
-    return "".join(parts)
+        return first
+    return first + "".join([
+        f'<template class="cg-alt-worked" data-cg-variant="{i}">{_mistakes_html(wrong)}'
+        f'{worked_html(sol)}</template>'
+        for i, (sol, wrong) in enumerate(zip(solutions[1:], found[1:], strict=True), 1)])
 
 
 def preview_variants(problem: Problem, solutions: Sequence[Solution]
