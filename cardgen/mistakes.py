@@ -1532,17 +1532,24 @@ def _json(value: Any) -> Any:
     return value if _is_json(value) else json.loads(json.dumps(value))
 
 
-def mistakes(family: str, params: Mapping[str, Any], solution: Solution) -> list[Mistake]:
+def mistakes(family: str, params: Mapping[str, Any], solution: Solution, *,
+             json_claims: bool = False) -> list[Mistake]:
     """The named wrong rules that give another answer than `solution.answer`, in RULES
-    order; one mistake per distinct wrong answer (the first rule wins)."""
+    order; one mistake per distinct wrong answer (the first rule wins). `json_claims`:
+    the caller vouches that `solution.claims` is JSON already (a family's solve() makes
+    its claims of JSON values, tests/test_mistakes.py checks every family's), so they are
+    not looked over again; otherwise they are read as `cardgen verify` reads them."""
     worker = _FAMILIES.get(family)
     if worker is None:
         return []
     # (_stack reads the params alone, its layers and input; the other workers read their
     # claims, and of the params only which part is asked: "q", "rule", "index", "cell",
     # strs and ints that read alike as JSON or not, which need no look)
-    worked = _worked(family, _json(params) if worker is _stack else params,
-                     solution.claims if worker is _stack else _json(solution.claims))
+    if worker is _stack:
+        worked = _worked(family, _json(params), solution.claims)
+    else:
+        worked = _worked(family, params,
+                         solution.claims if json_claims else _json(solution.claims))
     first: dict[str, str] = {}  # answer -> the rule the verdict names
     also: dict[str, list[str]] = {}  # answer -> later rules that give it too
     for rule, (answer, _) in worked.items():

@@ -15,17 +15,19 @@ from cardread import step_problems
 
 from cardgen.claims.check_torch import torch_available
 from cardgen.families import FAMILIES as ALL_FAMILIES
-from cardgen.generate import family_rng
+from cardgen.generate import family_rng, generate_family
 from cardgen.layers import Layer
 from cardgen.mistakes import (
     FAMILIES,
     RULES,
     NotApplicable,
+    _is_json,
     check_mistakes,
     derive,
     mistakes,
 )
 from cardgen.solver.shapes import dim_args
+from cardgen.variants import family_variants
 
 SEEDS = (0, 1)
 DRAWS = 15  # per family, level and seed
@@ -131,6 +133,49 @@ def test_unknown_rule_and_family() -> None:
     assert mistakes("adaptive.values", *next(problems("adaptive.values"))) == []
     assert check_mistakes("conv.output_size", params, solution.claims, solution.answer,
                           []) == []
+
+
+def _json_shaped(value: Any, where: str = "claims") -> None:
+    """Fail where `value` holds anything JSON would read back otherwise: a tuple, a key
+    that is not a str, a type other than dict, list, str, int, float, bool and None."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            assert type(key) is str, f"{where}: key {key!r}"
+            _json_shaped(item, f"{where}[{key!r}]")
+    elif kind is list:
+        for i, item in enumerate(value):
+            _json_shaped(item, f"{where}[{i}]")
+    else:
+        assert kind in (str, int, float, bool, type(None)), f"{where}: {kind.__name__} {value!r}"
+
+
+@pytest.mark.parametrize("family", sorted(ALL_FAMILIES))
+def test_solve_claims_are_json(family: str) -> None:
+    """A build hands mistakes() the claims a family's solve() made as they are
+    (json_claims=True, no look for tuples): every builder's claim, and every list of them
+    a family makes, variants' too, must be JSON values already."""
+    module = ALL_FAMILIES[family]
+    for seed in SEEDS:
+        found = generate_family(family, seed, 12 * len(module.LEVELS), module.LEVELS)
+        for problem, more in zip(found, family_variants(found, seed, 3), strict=True):
+            solutions = more.solutions or [module.solve(problem.params)]
+            for solution in solutions:
+                _json_shaped(solution.claims)
+                assert _is_json(solution.claims)
+                assert mistakes(family, problem.params, solution, json_claims=True) == \
+                    mistakes(family, problem.params, solution)
+
+
+def test_json_shaped_finds_a_tuple() -> None:
+    claims = [{"kind": "shape", "layers": [{"type": "Conv2d", "args": {"kernel_size": [3, 3]}}],
+               "input_shape": [1, 3, 8, 8]}]
+    _json_shaped(claims)
+    claims[0]["layers"][0]["args"]["kernel_size"] = (3, 3)
+    with pytest.raises(AssertionError, match="kernel_size"):
+        _json_shaped(claims)
+    with pytest.raises(AssertionError, match="key 1"):
+        _json_shaped([{1: 2}])
 
 
 _MATH = re.compile(r"\\\((.*?)\\\)")

@@ -199,12 +199,14 @@ def variant_worked(solutions: Sequence[Solution], found: Sequence[list[Mistake]]
 def preview_variants(problem: Problem, solutions: Sequence[Solution]
                      ) -> list[tuple[str, str, str]]:
     """(front, answer, worked) of each variant as the card shows it, for ``cardgen
-    preview``; the wrong answers the card can name are listed, shown, above the steps."""
+    preview``; the wrong answers the card can name are listed, shown, above the steps.
+    ``solutions`` as note_fields takes them."""
     params = (problem.params, *problem.variants)
     out = []
     for p, sol in zip(params, solutions, strict=True):
+        found = mistakes(problem.family, p, sol, json_claims=True)
         named = "".join(f'<p class="cg-mistake">Typing <code>{_attr(m.answer)}</code>: '
-                        f'{inline_html(m.line)}</p>' for m in mistakes(problem.family, p, sol))
+                        f'{inline_html(m.line)}</p>' for m in found)
         worked = (f'<div class="cg-mistakes">{named}</div>' if named else "") + worked_html(sol)
         out.append((front_html(sol), sol.answer, worked))
     return out
@@ -213,12 +215,13 @@ def preview_variants(problem: Problem, solutions: Sequence[Solution]
 def note_fields(problem: Problem, solutions: Sequence[Solution], guid: str
                 ) -> tuple[str, str, str, str]:
     """Front, Answer, Worked, Spec. ``solutions`` holds variant 0 (``problem.params``)
-    and then one per ``problem.variants``."""
+    and then one per ``problem.variants``: the family's solve() of each, whose claims are
+    JSON values already (mistakes need not look them over)."""
     if not problem.variants and len(solutions) == 1:  # most notes: no tuple, zip or loop
-        found = [mistakes(problem.family, problem.params, solutions[0])]
+        found = [mistakes(problem.family, problem.params, solutions[0], json_claims=True)]
     else:
         params = (problem.params, *problem.variants)
-        found = [mistakes(problem.family, p, sol)
+        found = [mistakes(problem.family, p, sol, json_claims=True)
                  for p, sol in zip(params, solutions, strict=True)]
     return (variant_fronts(guid, solutions), solutions[0].answer,
             variant_worked(solutions, found), spec_json(problem, solutions, found))
