@@ -543,19 +543,15 @@ class _Stack:
                 if current is None:
                     continue
                 if sized and kind in _SIZED:
-                    current = self.frame(i, current)[2] if self._runs(i, current) else None
+                    try:
+                        current = self.frame(i, current)[2]
+                    except NotApplicable:  # the layer does not take this rank or channels
+                        current = None
                 else:
                     current = self.step(i, current)
             walk.append(current)
             self._walks[sized] = walk
         return walk
-
-    def _runs(self, i: int, shape: tuple[int, ...]) -> bool:
-        try:
-            self.frame(i, shape)
-        except NotApplicable:
-            return False
-        return True
 
     def right_end(self) -> tuple[int, ...] | None:
         """The stack's right output shape, None where a layer refuses it."""
@@ -730,11 +726,17 @@ def _forward(params: Mapping[str, Any], claims: Claims,
         stack = _Stack([_layer(j) for j in layers_json], _shape(claim.get("input_shape")))
     except NotApplicable:
         return worked
-    present = set(stack.kinds)
+    present, touched = set(stack.kinds), stack.touched
     for rule in rules:
         if present.isdisjoint(_RULE_KINDS[rule]):
             continue  # no layer it speaks of
         try:
+            if rule not in touched and rule in _DIM_RULES:
+                # a dim rule that can change no dim here (most of them on most stacks):
+                # _forward_answer would make its walk, the one that changes nothing, and
+                # give None; the walk is made here (it raises what that walk would)
+                stack.walk(True)
+                continue
             found = _forward_answer(rule, stack)
         except NotApplicable:
             continue
