@@ -32,7 +32,7 @@ from cardgen.solver.arith import conv_out
 from cardgen.solver.equivalence import fixed_equivalent, recipe_guess
 from cardgen.solver.params import mac_count, weight_shape
 from cardgen.solver.pool_options import avg_divisor, avg_values, unpool, window_sum
-from cardgen.solver.shapes import _SIZE, dim_args, layer_step, output_shape
+from cardgen.solver.shapes import _SIZE, _tails, layer_step, output_shape
 from cardgen.solver.thumb import ceil_docs_out, multiple_rule_builds, same_pad_rule
 from cardgen.solver.transpose import size_range
 
@@ -113,6 +113,12 @@ def _layer(data: Any) -> Layer:
 
 
 def _shape(values: Any) -> tuple[int, ...]:
+    if type(values) is list:  # (JSON's ints, told by their type in a loop: no generator)
+        for v in values:
+            if type(v) is not int:
+                break
+        else:
+            return tuple(values)
     if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool)
                                                for v in values):
         raise NotApplicable("the claim holds no shape")
@@ -197,8 +203,8 @@ class _Facts:
         self.channels = (layer.get("in_channels"), layer.get("out_channels")) \
             if self.kind in ("conv", "conv_transpose") else None
         self.size_of = _SIZE[self.kind]
-        # (dim_args puts the size first and reads nothing else of it)
-        self.tails = tuple(dim_args(layer, d, 0)[1:] for d in range(self.ndim))
+        # (dim_args less the size, per dim: the solver's own, kept on the Layer)
+        self.tails = _tails(layer)
         self.where: dict[str, tuple[int, ...]] = {}
         for rule, where in _KIND_WHERE[self.kind]:
             dims = tuple([d for d, tail in enumerate(self.tails) if where(self, tail)])
