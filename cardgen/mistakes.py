@@ -868,20 +868,30 @@ def _learner_terms(rule: str, k: int, p: int, d: int) -> tuple[int, int, bool, b
     return None
 
 
-def _learner_size(rule: str, size: int, k: int, s: int, p: int, d: int) -> int | None:
-    """A conv's size as a wrong rule works it (None: the rule does not apply)."""
-    terms = _learner_terms(rule, k, p, d)
-    if terms is None:
-        return None
-    pads, span, plus, ceil = terms
-    n = size + pads - span - 1
-    if n < 0 or (ceil and n % s == 0):  # (ceil where the floor drops nothing is no change)
-        return None
-    return (_cdiv(n, s) if ceil else n // s) + (1 if plus else 0)
+Config = tuple[int, tuple[int, int, int, int]]  # a value, its (kernel, stride, padding, dilation)
+
+
+def _learner_hits(rule: str, size: int, target: int, configs: list[Config]) -> list[Config]:
+    """The configs whose conv size, as a wrong rule works it, is `target` (a config the
+    rule does not apply to gives none). One loop over them all, not a call for each: a
+    card's space holds up to a few dozen values, tried by four rules."""
+    hits = []
+    for value, cfg in configs:
+        k, s, p, d = cfg
+        terms = _learner_terms(rule, k, p, d)
+        if terms is None:
+            continue
+        pads, span, plus, ceil = terms
+        n = size + pads - span - 1
+        if n < 0 or (ceil and n % s == 0):  # (ceil where the floor drops nothing: no change)
+            continue
+        if (_cdiv(n, s) if ceil else n // s) + (1 if plus else 0) == target:
+            hits.append((value, cfg))
+    return hits
 
 
 def _learner_tex(rule: str, size: int, k: int, s: int, p: int, d: int) -> str:
-    """The MathJax of _learner_size's computation, where the rule applies."""
+    """The MathJax of _learner_hits' computation, where the rule applies."""
     pads, span, plus, ceil = _learner_terms(rule, k, p, d)  # type: ignore[misc]
     n = size + pads - span - 1
     return (_ceil_tex if ceil else _floor_tex)(n, s, plus, _n_tex(size, pads, span))[1]
@@ -912,8 +922,7 @@ def _inverse(params: Mapping[str, Any], claims: Claims) -> Worked:
                                      for a, v in known.items()], strict=True), strict=True))
     worked: Worked = {}
     for rule in ("no_dilation", "no_plus_one", "padding_once", "ceil_not_floor"):
-        hits = [(value, cfg) for value, cfg in configs
-                if _learner_size(rule, size, *cfg) == target]
+        hits = _learner_hits(rule, size, target, configs)
         if len(hits) == 1:  # its computation written out
             value, (k, s, p, d) = hits[0]
             tex = _learner_tex(rule, size, k, s, p, d)
