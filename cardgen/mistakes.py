@@ -1550,23 +1550,25 @@ def _json(value: Any) -> Any:
 
 
 def mistakes(family: str, params: Mapping[str, Any], solution: Solution, *,
-             json_claims: bool = False) -> list[Mistake]:
+             json_data: bool = False) -> list[Mistake]:
     """The named wrong rules that give another answer than `solution.answer`, in RULES
-    order; one mistake per distinct wrong answer (the first rule wins). `json_claims`:
-    the caller vouches that `solution.claims` is JSON already (a family's solve() makes
-    its claims of JSON values, tests/test_mistakes.py checks every family's), so they are
-    not looked over again; otherwise they are read as `cardgen verify` reads them."""
+    order; one mistake per distinct wrong answer (the first rule wins). `json_data`: the
+    caller vouches that `params` and `solution.claims` are JSON values already (a
+    family's generate() and solve() make them so, tests/test_mistakes.py checks every
+    family's), so they are not looked over again; otherwise they are read as `cardgen
+    verify` reads them, JSON."""
     worker = _FAMILIES.get(family)
     if worker is None:
         return []
     # (_stack reads the params alone, its layers and input; the other workers read their
     # claims, and of the params only which part is asked: "q", "rule", "index", "cell",
     # strs and ints that read alike as JSON or not, which need no look)
-    if worker is _stack:
+    if json_data:
+        worked = _worked(family, params, solution.claims)
+    elif worker is _stack:
         worked = _worked(family, _json(params), solution.claims)
     else:
-        worked = _worked(family, params,
-                         solution.claims if json_claims else _json(solution.claims))
+        worked = _worked(family, params, _json(solution.claims))
     first: dict[str, str] = {}  # answer -> the rule the verdict names
     also: dict[str, list[str]] = {}  # answer -> later rules that give it too
     for rule, (answer, _) in worked.items():

@@ -152,19 +152,23 @@ def _json_shaped(value: Any, where: str = "claims") -> None:
 
 @pytest.mark.parametrize("family", sorted(ALL_FAMILIES))
 def test_solve_claims_are_json(family: str) -> None:
-    """A build hands mistakes() the claims a family's solve() made as they are
-    (json_claims=True, no look for tuples): every builder's claim, and every list of them
-    a family makes, variants' too, must be JSON values already."""
+    """A build hands mistakes() the params and the claims a family's generate() and
+    solve() made as they are (json_data=True, no look for tuples): every builder's claim,
+    every list of them a family makes, and the params, variants' too, must be JSON
+    values already."""
     module = ALL_FAMILIES[family]
     for seed in SEEDS:
         found = generate_family(family, seed, 12 * len(module.LEVELS), module.LEVELS)
         for problem, more in zip(found, family_variants(found, seed, 3), strict=True):
+            params = (problem.params, *more.params)
             solutions = more.solutions or [module.solve(problem.params)]
-            for solution in solutions:
+            assert len(solutions) == len(params)
+            for p, solution in zip(params, solutions, strict=True):
+                _json_shaped(p, "params")
                 _json_shaped(solution.claims)
-                assert _is_json(solution.claims)
-                assert mistakes(family, problem.params, solution, json_claims=True) == \
-                    mistakes(family, problem.params, solution)
+                assert _is_json(p) and _is_json(solution.claims)
+                assert mistakes(family, p, solution, json_data=True) == \
+                    mistakes(family, p, solution)
 
 
 def test_json_shaped_finds_a_tuple() -> None:

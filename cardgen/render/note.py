@@ -204,7 +204,7 @@ def preview_variants(problem: Problem, solutions: Sequence[Solution]
     params = (problem.params, *problem.variants)
     out = []
     for p, sol in zip(params, solutions, strict=True):
-        found = mistakes(problem.family, p, sol, json_claims=True)
+        found = mistakes(problem.family, p, sol, json_data=True)
         named = "".join(f'<p class="cg-mistake">Typing <code>{_attr(m.answer)}</code>: '
                         f'{inline_html(m.line)}</p>' for m in found)
         worked = (f'<div class="cg-mistakes">{named}</div>' if named else "") + worked_html(sol)
@@ -215,13 +215,13 @@ def preview_variants(problem: Problem, solutions: Sequence[Solution]
 def note_fields(problem: Problem, solutions: Sequence[Solution], guid: str
                 ) -> tuple[str, str, str, str]:
     """Front, Answer, Worked, Spec. ``solutions`` holds variant 0 (``problem.params``)
-    and then one per ``problem.variants``: the family's solve() of each, whose claims are
-    JSON values already (mistakes need not look them over)."""
+    and then one per ``problem.variants``: the family's solve() of each. Params and
+    claims are the family's, JSON values already (mistakes need not look them over)."""
     if not problem.variants and len(solutions) == 1:  # most notes: no tuple, zip or loop
-        found = [mistakes(problem.family, problem.params, solutions[0], json_claims=True)]
+        found = [mistakes(problem.family, problem.params, solutions[0], json_data=True)]
     else:
         params = (problem.params, *problem.variants)
-        found = [mistakes(problem.family, p, sol, json_claims=True)
+        found = [mistakes(problem.family, p, sol, json_data=True)
                  for p, sol in zip(params, solutions, strict=True)]
     return (variant_fronts(guid, solutions), solutions[0].answer,
             variant_worked(solutions, found), spec_json(problem, solutions, found))
