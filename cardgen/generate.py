@@ -31,6 +31,17 @@ class Problem:
     solutions: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
 
+def _new_problem(family: str, level: int, params: dict[str, Any], index: int,
+                 key: str) -> Problem:
+    """``Problem(family, level, params, index, key)``, its fields written straight into
+    the new instance's dict instead of through the frozen dataclass's __init__ (a setattr
+    call per field, twice the instructions): one per problem drawn."""
+    problem = object.__new__(Problem)
+    problem.__dict__.update(family=family, level=level, params=params, index=index, key=key,
+                            variants=(), solutions=())
+    return problem
+
+
 def compact_json(sort_keys: bool) -> Callable[[Any], str]:
     """``json.dumps(value, sort_keys=sort_keys, separators=(",", ":"))``, the same text,
     with json's C encoder made once instead of a JSONEncoder (and its C encoder) per call:
@@ -96,8 +107,8 @@ def generate_family(family: str, seed: int, count: int, levels: Sequence[int]) -
                                f"{list(levels)} (found {len(problems)})")
         seen.add(same)
         # the key of a family with its own identity: only for the candidate kept
-        problems.append(Problem(family, level, params, len(problems),
-                                same if plain else encode(params)))
+        problems.append(_new_problem(family, level, params, len(problems),
+                                     same if plain else encode(params)))
     return problems
 
 

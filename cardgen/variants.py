@@ -33,7 +33,7 @@ from typing import Any
 
 from cardgen.families import get_family
 from cardgen.families.base import Solution
-from cardgen.generate import Problem, family_rng, identity_key
+from cardgen.generate import Problem, canonical_params, family_rng, identity_key
 
 # Draws per variant asked at a level, at most: a form that takes more draws than this is
 # rare enough that its notes keep fewer variants (and the build stays fast).
@@ -210,7 +210,10 @@ def family_variants(problems: Sequence[Problem], seed: int, k: int) -> list[Foun
     family = problems[0].family
     module = get_family(family)
     identity = identity_key(family)
-    taken = {identity(p.params) for p in problems}
+    # a problem's key is its canonical params (generate_family encoded them): its
+    # identity, unless the family has its own
+    taken = {p.key for p in problems} if identity is canonical_params else \
+        {identity(p.params) for p in problems}
     copied = family not in _CHANNELS_WORK
     form_of_params = _form_of(family)
     notes = [_Note(_numbers(p.params, copied), module.solve(p.params), k)

@@ -156,3 +156,14 @@ def test_fmt_one_decimal_is_the_value_rounded_to_one_decimal() -> None:
     values += [k / 20 for k in range(-4000, 4000)] + [k / 7 * 3.3 for k in range(-900, 900)]
     values += [0.05, 0.15, 0.25, -0.04, -0.05, 2.675, 1e-300, -1e-300]
     assert [geometry.fmt(v) for v in values] == [rounded(v) for v in values]
+
+
+def test_a_drawn_problem_is_the_dataclass_problem() -> None:
+    # generate_family writes a Problem's fields into its dict directly: the same Problem
+    from cardgen.generate import Problem, _new_problem
+
+    params = {"q": "size", "sizes": [3, 4]}
+    made, built = _new_problem("f", 2, params, 5, "{}"), Problem("f", 2, params, 5, "{}")
+    assert made == built and repr(made) == repr(built)
+    assert list(made.__dict__.items()) == list(built.__dict__.items())
+    assert pickle.dumps(made) == pickle.dumps(built)
