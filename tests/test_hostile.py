@@ -593,7 +593,7 @@ def test_interrupted_verify(tmp_path: Path, backend: str) -> None:
     slow = equivalent_claim([parse_layer("AdaptiveMaxPool2d(5)")], [parse_layer("MaxPool2d(2)")],
                             [1, 2, 10, 10])
     path = write_deck(tmp_path / "d.apkg", [note(i, answer="yes", spec_text=spec(
-        "yes", [slow] * 16, family="adaptive.equivalence")) for i in range(50)])
+        "yes", [slow] * 16, family="adaptive.equivalence")) for i in range(400)])
     proc = subprocess.Popen([sys.executable, "-m", "cardgen", "verify", str(path), "--backend",
                              backend], cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True,
