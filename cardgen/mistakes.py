@@ -31,7 +31,7 @@ from cardgen.solver import adaptive_windows
 from cardgen.solver.arith import conv_out
 from cardgen.solver.equivalence import fixed_equivalent, recipe_guess
 from cardgen.solver.params import mac_count, weight_shape
-from cardgen.solver.pool_options import avg_divisor, avg_values, unpool, window_sum
+from cardgen.solver.pool_options import AvgDivisor, avg_divisor, avg_values, unpool, window_sum
 from cardgen.solver.shapes import _SIZE, _tails, layer_step, output_shape
 from cardgen.solver.thumb import ceil_docs_out, multiple_rule_builds, same_pad_rule
 from cardgen.solver.transpose import size_range
@@ -1242,34 +1242,28 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
     divisor = found.divisor
     # only this output's window sum: the right value is that sum over a divisor of at
     # least 1, since an accepted pool's window reads a cell and divisor_override is >= 1
-    total = Fraction(window_sum(spatial, cells, found.windows))
+    total = window_sum(spatial, cells, found.windows)
 
-    def value(**change: Any) -> Fraction:
-        """The output by a layer with `change` made to its args (None: left out): the
-        same window (neither argument moves one), its sum over that layer's divisor."""
-        args = {k: v for k, v in data["args"].items() if k not in change}
-        args.update({k: v for k, v in change.items() if v is not None})
-        changed = _layer({"type": data["type"], "args": args})
-        return total / avg_divisor(changed, spatial, index).divisor
+    def said(d: int, why: str) -> tuple[str, str]:
+        """The window's sum over a wrong divisor `d`, and its line: `why` with {d}."""
+        v = str(Fraction(total, d))
+        if not total:
+            return v, f"{why.split(',')[0]}."
+        if f"{total}/{d}" == v:  # "5/2" again says nothing: name the sum instead
+            return v, f"{why.format(d=d)} (the window's sum is {total})."
+        return v, f"{why.format(d=d)}: \\( {total}/{d} = {v} \\)."
 
-    def said(v: Fraction, why: str) -> tuple[str, str]:
-        """The wrong value, its line: `why` with {d}, the divisor the wrong rule uses."""
-        d = total / v if v else None
-        if d is None or d.denominator != 1:
-            return str(v), f"{why.split(',')[0]}."
-        if f"{total}/{d}" == str(v):  # "5/2" again says nothing: name the sum instead
-            return str(v), f"{why.format(d=d)} (the window's sum is {total})."
-        return str(v), f"{why.format(d=d)}: \\( {total}/{d} = {v} \\)."
-
-    override = layer.kwargs.get("divisor_override")
+    # count_include_pad and divisor_override move no window: a layer with either changed
+    # divides the same windows' sum by AvgDivisor's count with that change (no Layer
+    # built and stepped again for it)
+    override, include = found.override, found.include_pad
     worked: Worked = {}
     if override is not None:
-        plain = value(divisor_override=None)
+        plain = AvgDivisor(found.windows, include, None).divisor
         worked["override_ignored"] = said(plain, f"That ignores divisor_override={override}, "
                                                  "dividing by the window's {d} cells")
     else:
-        include = bool(layer.get("count_include_pad"))
-        flipped = value(count_include_pad=not include)
+        flipped = AvgDivisor(found.windows, not include, None).divisor
         worked["pad_count_flipped"] = said(
             flipped, "That " + (f"leaves the padding zeros out, dividing by {{d}}; "
                                 f"count_include_pad=True divides by {divisor}" if include else
@@ -1277,9 +1271,8 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
                                 f"count_include_pad=False divides by {divisor}"))
         k = prod(layer.tup("kernel_size"))
         if divisor != k:
-            worked["kernel_divisor"] = said(Fraction(total, k),
-                                            f"That divides by the kernel's {k} cells, not by "
-                                            f"the {divisor} the window counts")
+            worked["kernel_divisor"] = said(k, f"That divides by the kernel's {k} cells, not "
+                                               f"by the {divisor} the window counts")
     return worked
 
 
