@@ -473,7 +473,7 @@ class _Stack:
 
     def __init__(self, layers: list[Layer], shape: tuple[int, ...]) -> None:
         self.layers, self.shape = layers, shape
-        self.kinds = [layer.kind for layer in layers]
+        self.kinds = tuple([layer.kind for layer in layers])
         self.facts = [_facts(layer) if kind in _SIZED else None
                       for layer, kind in zip(layers, self.kinds, strict=True)]
         # per dim rule, the layers where it can change a dim: one pass for all the rules
@@ -587,25 +587,55 @@ def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: str, fn: Di
     return lead + tuple(dims), changed, applied
 
 
-def _forward_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
-    """A stack's output shape when the rule's wrong step is taken wherever it applies;
-    the line shows its first change. None where it applies nowhere (most rules on most
-    stacks: a return, cheaper than an exception)."""
-    _, fn, head = _DIM_RULES.get(rule, (None, None, ""))
-    layer_rule, kinds = _LAYER_RULES.get(rule), _RULE_KINDS[rule]
-    if fn is None:
-        touched = [i for i, kind in enumerate(stack.kinds) if kind in kinds]
-        if not touched:
-            raise NotApplicable("no layer the rule speaks of")
-    else:  # a layer of its kinds where it can change no dim steps as the right one does
-        touched = stack.touched.get(rule, [])
+def _dim_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
+    """A stack's output shape when the dim rule's wrong step is taken wherever it applies,
+    at a layer of the stack.touched lists for it; the line shows its first change. None
+    where it applies nowhere (a return, cheaper than an exception)."""
+    _, fn, head = _DIM_RULES[rule]
+    touched = stack.touched[rule]
     # before the first layer the rule can change, and after the last once the shape is
     # the right one again, the rule's walk is the one that changes nothing
-    walk = stack.walk(fn is not None)
-    if not touched:  # (the walk above raises what the rule's own walk would)
+    walk = stack.walk(True)
+    kinds, facts = stack.kinds, stack.facts
+    start, last = touched[0], touched[-1]
+    applied, first = False, None
+    current = walk[start]
+    for i in range(start, len(kinds)):
+        if current is None or (i > last and current == walk[i]):
+            current = walk[-1]
+            if current is None:
+                raise NotApplicable("a layer refuses the shape")
+            break
+        layer = facts[i]
+        if layer is None:  # not a sized layer: it steps as the right one does
+            current = stack.step(i, current)
+            if current is None:
+                raise NotApplicable("a later layer refuses the wrong shape")
+        elif rule not in layer.where:  # a layer where it can change no dim, likewise
+            current = stack.kept(i, current)
+        else:
+            current, changed, used = _wrong_step(stack, i, current, rule, fn)
+            applied = applied or used
+            if changed and first is None:
+                first = (i, layer.ndim, changed, len(current))
+    if not applied:
         return None
+    if first is None:  # the same as the right answer: check_mistakes says so
+        return shape_text(current), ""
+    return shape_text(current), partial(_change_line, stack, head, first, current)
+
+
+def _layer_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
+    """A stack's output shape when the layer rule's wrong step is taken at every layer of
+    its kinds; the line is the first change's (empty where it changes nothing). None where
+    it applies nowhere."""
+    layer_rule, kinds = _LAYER_RULES[rule], _RULE_KINDS[rule]
+    touched = [i for i, kind in enumerate(stack.kinds) if kind in kinds]
+    if not touched:
+        raise NotApplicable("no layer the rule speaks of")
+    walk = stack.walk(False)  # (as in _dim_answer: the walk that changes nothing)
     layers = stack.layers
-    applied, first, said = False, None, ""
+    applied, said = False, ""
     current = walk[touched[0]]
     for i in range(touched[0], len(layers)):
         if current is None or (i > touched[-1] and current == walk[i]):
@@ -613,35 +643,21 @@ def _forward_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
             if current is None:
                 raise NotApplicable("a layer refuses the shape")
             break
-        layer, kind = layers[i], stack.kinds[i]
-        if fn is not None and kind in _SIZED:
-            if rule not in stack.facts[i].where:  # type: ignore[union-attr]
-                current = stack.kept(i, current)
-                continue
-            current, changed, used = _wrong_step(stack, i, current, rule, fn)
-            applied = applied or used
-            if changed and first is None and not said:
-                first = (i, layer.ndim, changed, len(current))
-            continue
         right = stack.step(i, current)
         if right is None:
             raise NotApplicable("a later layer refuses the wrong shape")
-        wrong = layer_rule(layer, current, right) if layer_rule is not None \
-            and kind in kinds else None
-        if wrong is not None:
-            applied = True
-            if wrong[0] != right and first is None and not said:
-                said = wrong[1] if len(layers) == 1 else \
-                    wrong[1].replace(";", f" (layer {i + 1});", 1)
-        current = right if wrong is None else wrong[0]
+        wrong = layer_rule(layers[i], current, right) if stack.kinds[i] in kinds else None
+        if wrong is None:
+            current = right
+            continue
+        applied = True
+        if wrong[0] != right and not said:
+            said = wrong[1] if len(layers) == 1 else \
+                wrong[1].replace(";", f" (layer {i + 1});", 1)
+        current = wrong[0]
     if not applied:
         return None
-    answer = shape_text(current)
-    if said:
-        return answer, said
-    if first is None:  # the same as the right answer: check_mistakes says so
-        return answer, ""
-    return answer, partial(_change_line, stack, head, first, current)
+    return shape_text(current), said
 
 
 def _change_line(stack: _Stack, head: str,
@@ -722,7 +738,7 @@ _TRANSPOSE_RULES = ("no_output_padding", "conv_formula", "no_dilation", "no_plus
 
 
 def _forward(params: Mapping[str, Any], claims: Claims,
-             rules: Sequence[str] = _FORWARD_RULES) -> Worked:
+             rules: tuple[str, ...] = _FORWARD_RULES) -> Worked:
     claim = _only(claims, "shape", "error")
     layers_json = claim.get("layers")
     worked: Worked = {}
@@ -732,23 +748,40 @@ def _forward(params: Mapping[str, Any], claims: Claims,
         stack = _Stack([_layer(j) for j in layers_json], _shape(claim.get("input_shape")))
     except NotApplicable:
         return worked
-    present, touched = set(stack.kinds), stack.touched
-    for rule in rules:
-        if present.isdisjoint(_RULE_KINDS[rule]):
-            continue  # no layer it speaks of
+    touched = stack.touched
+    for rule, dim in _plan(rules, stack.kinds):
         try:
-            if rule not in touched and rule in _DIM_RULES:
+            if not dim:
+                found = _layer_answer(rule, stack)
+            elif rule in touched:
+                found = _dim_answer(rule, stack)
+            else:
                 # a dim rule that can change no dim here (most of them on most stacks):
-                # _forward_answer would make its walk, the one that changes nothing, and
-                # give None; the walk is made here (it raises what that walk would)
+                # its walk is the one that changes nothing, made here for what it raises
                 stack.walk(True)
                 continue
-            found = _forward_answer(rule, stack)
         except NotApplicable:
             continue
         if found is not None:
             worked[rule] = found
     return worked
+
+
+_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[str, bool]]] = {}
+
+
+def _plan(rules: tuple[str, ...], kinds: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """Of `rules`, in order, those that speak of some layer kind of a stack, each with
+    whether it is a dim rule: the same for every stack of these kinds (a deck has few)."""
+    key = (rules, kinds)
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= 4096:  # bounded: verify may read any stacks
+            _PLANS.clear()
+        present = set(kinds)
+        plan = _PLANS[key] = [(rule, rule in _DIM_RULES) for rule in rules
+                              if not present.isdisjoint(_RULE_KINDS[rule])]
+    return plan
 
 
 def _stack(params: Mapping[str, Any], claims: Claims) -> Worked:
