@@ -212,16 +212,15 @@ class _Facts:
                 self.where[rule] = dims
 
 
-_FACTS: dict[Layer, _Facts] = {}  # equal Layers read alike; a deck repeats its layers
-
-
 def _facts(layer: Layer) -> _Facts:
-    found = _FACTS.get(layer)
+    """The layer's facts, kept on the Layer object like its dim tails (shapes._tails): a
+    deck repeats its layers, and the Layer made from equal JSON is the same object (no
+    hash and dict of our own to look it up in)."""
+    found = layer.__dict__.get("_mistake_facts")
     if found is None:
-        if len(_FACTS) >= 4096:  # bounded: a big build's layers come and go
-            _FACTS.clear()
-        found = _FACTS[layer] = _Facts(layer)
-    return found
+        found = _Facts(layer)
+        object.__setattr__(layer, "_mistake_facts", found)
+    return found  # type: ignore[no-any-return]
 
 
 # A rule for one spatial dim of one layer: the layer's facts and arith's arguments for that
@@ -510,14 +509,19 @@ class _Stack:
                 return "the channels do not match"
             lead = lead[:-1] + (facts.channels[1],)
         dims, rights = [], []
+        entry: tuple[tuple[Any, ...], int | None] | None = None
         for size, tail in zip(spatial, facts.tails, strict=True):
             args = (size, *tail)
-            try:
-                right = facts.size_of(*args)
-            except ShapeError:
-                right = None
-            dims.append((args, right))
-            rights.append(right)
+            # a dim equal to the one before (square inputs and kernels, mostly) shares its
+            # entry: sized once here, and worked once by each rule (_wrong_step)
+            if entry is None or args != entry[0]:
+                try:
+                    right = facts.size_of(*args)
+                except ShapeError:
+                    right = None
+                entry = (args, right)
+            dims.append(entry)
+            rights.append(entry[1])
         return lead, dims, None if None in rights else lead + tuple(rights)
 
     def kept(self, i: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -573,8 +577,13 @@ def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: str, fn: Di
     layer = stack.facts[i]
     where = layer.where.get(rule, ())
     dims, changed, applied = [], [], False
-    for d, (args, right) in enumerate(frame):
-        calc = fn(layer, args) if d in where else None
+    last, calc = None, None
+    for d, entry in enumerate(frame):
+        args, right = entry
+        if d not in where:  # (equal dims have equal tails: both in where, or neither)
+            calc = None
+        elif entry is not last:  # a dim equal to the one before shares its entry and calc
+            calc, last = fn(layer, args), entry
         if calc is None:
             if right is None:
                 raise NotApplicable("the layer refuses this input")
@@ -1253,6 +1262,11 @@ def _plane(values: Any) -> tuple[list[int], list[int]]:
     else:
         spatial = [len(rows), len(rows[0])]
     cells = [v for row in rows for v in row]
+    for v in cells:  # (JSON's ints, told by their type in a loop, as _shape does)
+        if type(v) is not int:
+            break
+    else:
+        return spatial, cells
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in cells):
         raise NotApplicable("the input is not integers")
     return spatial, cells
@@ -1595,6 +1609,8 @@ def mistakes(family: str, params: Mapping[str, Any], solution: Solution, *,
         worked = _worked(family, _json(params), solution.claims)
     else:
         worked = _worked(family, params, _json(solution.claims))
+    if not worked:  # (a note of many families: no rule applies)
+        return []
     first: dict[str, str] = {}  # answer -> the rule the verdict names
     also: dict[str, list[str]] = {}  # answer -> later rules that give it too
     for rule, (answer, _) in worked.items():
