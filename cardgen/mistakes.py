@@ -675,7 +675,9 @@ def _change_line(stack: _Stack, head: str,
     """The line of a rule's first change (at layer i, of rank `rank`) in a walk that ends
     at `current`: written only for the mistakes a card names."""
     i, nd, changed, rank = first
-    final = stack.right_end() if len(changed) > 1 else None  # (one change is the one named)
+    # (one change is the one named; a change at the last layer shows in the typed answer,
+    # each changed dim, as it is: no later layer to hide it)
+    final = stack.right_end() if len(changed) > 1 and i < len(stack.layers) - 1 else None
     if final is not None and len(final) == len(current) == rank:
         # name a dim whose wrong size the typed answer still shows (a later adaptive pool
         # may hide the first one's)
