@@ -472,15 +472,21 @@ class _Stack:
 
     def __init__(self, layers: list[Layer], shape: tuple[int, ...]) -> None:
         self.layers, self.shape = layers, shape
-        self.kinds = tuple([layer.kind for layer in layers])
-        self.facts = [_facts(layer) if kind in _SIZED else None
-                      for layer, kind in zip(layers, self.kinds, strict=True)]
+        kinds: list[str] = []
+        self.facts: list[_Facts | None] = []
         # per dim rule, the layers where it can change a dim: one pass for all the rules
         self.touched: dict[str, list[int]] = {}
-        for i, facts in enumerate(self.facts):
-            if facts is not None:
+        for i, layer in enumerate(layers):
+            kind = layer.kind
+            kinds.append(kind)
+            if kind in _SIZED:
+                facts = _facts(layer)
                 for rule in facts.where:
                     self.touched.setdefault(rule, []).append(i)
+                self.facts.append(facts)
+            else:
+                self.facts.append(None)
+        self.kinds = tuple(kinds)
         self._frames: dict[tuple[int, tuple[int, ...]], _Frame | str] = {}
         self._steps: dict[tuple[int, tuple[int, ...]], tuple[int, ...] | None] = {}
         self._walks: dict[bool, list[tuple[int, ...] | None]] = {}
@@ -759,7 +765,7 @@ def _forward(params: Mapping[str, Any], claims: Claims,
         stack = _Stack([_layer(j) for j in layers_json], _shape(claim.get("input_shape")))
     except NotApplicable:
         return worked
-    touched = stack.touched
+    touched, walked = stack.touched, False
     for rule, dim in _plan(rules, stack.kinds):
         try:
             if not dim:
@@ -769,7 +775,10 @@ def _forward(params: Mapping[str, Any], claims: Claims,
             else:
                 # a dim rule that can change no dim here (most of them on most stacks):
                 # its walk is the one that changes nothing, made here for what it raises
-                stack.walk(True)
+                # (once: a walk made is kept, and one that raises ends this loop)
+                if not walked:
+                    stack.walk(True)
+                    walked = True
                 continue
         except NotApplicable:
             continue
