@@ -791,15 +791,19 @@ _PLANS: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[str, bool]]] = 
 
 
 def _plan(rules: tuple[str, ...], kinds: tuple[str, ...]) -> list[tuple[str, bool]]:
-    """Of `rules`, in order, those that speak of some layer kind of a stack, each with
-    whether it is a dim rule: the same for every stack of these kinds (a deck has few)."""
+    """Of `rules`, those that speak of some layer kind of a stack, each with whether it
+    is a dim rule: the same for every stack of these kinds (a deck has few). In RULES
+    order, so that _forward's worked dict needs no sort (each rule is worked on its own:
+    the order they are tried in changes no answer, and any error but NotApplicable ends
+    them all)."""
     key = (rules, kinds)
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) >= 4096:  # bounded: verify may read any stacks
             _PLANS.clear()
         present = set(kinds)
-        plan = _PLANS[key] = [(rule, rule in _DIM_RULES) for rule in rules
+        plan = _PLANS[key] = [(rule, rule in _DIM_RULES)
+                              for rule in sorted(rules, key=_ORDER.__getitem__)
                               if not present.isdisjoint(_RULE_KINDS[rule])]
     return plan
 
@@ -1569,9 +1573,12 @@ def _worked(family: str, params: Mapping[str, Any], claims: Claims) -> Worked:
     except (CardgenError, KeyError, IndexError, TypeError, ValueError, AttributeError,
             ArithmeticError):
         return {}  # data not shaped as this family's: no rule applies
-    if len(found) < 2:  # (most problems: nothing to order)
+    if len(found) < 2 or worker in _IN_ORDER:  # (most problems: nothing to order)
         return found
     return {rule: found[rule] for rule in sorted(found, key=_ORDER.__getitem__)}
+
+
+_IN_ORDER = frozenset({_forward, _stack})  # workers whose dicts are in RULES order (_plan)
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
