@@ -911,18 +911,24 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
 
 # ------------------------------------------------------------------ conv.inverse
 
+# How a wrong rule works a conv's size, n = in + pads - span - 1 then floor(n/s) (+ 1):
+# (the sides padded, 2 or 1; the span dilated, d(k-1), or k-1; the +1; ceil for floor).
+# no_dilation applies where d > 1, padding_once where p > 0, the others everywhere.
+_LEARNER_TERMS = {
+    "no_plus_one": (2, True, False, False),
+    "no_dilation": (2, False, True, False),
+    "padding_once": (1, True, True, False),
+    "ceil_not_floor": (2, True, True, True),
+}
+
+
 def _learner_terms(rule: str, k: int, p: int, d: int) -> tuple[int, int, bool, bool] | None:
-    """How a wrong rule works a conv's size, n = in + pads - span - 1 then floor(n/s) (+ 1):
-    (pads, span, the +1, ceil for floor); None where the rule does not apply."""
-    if rule == "no_plus_one":
-        return 2 * p, d * (k - 1), False, False
-    if rule == "no_dilation":
-        return (2 * p, k - 1, True, False) if d > 1 else None
-    if rule == "padding_once":
-        return (p, d * (k - 1), True, False) if p > 0 else None
-    if rule == "ceil_not_floor":
-        return 2 * p, d * (k - 1), True, True
-    return None
+    """(pads, span, the +1, ceil for floor) as the rule works a config; None where the
+    rule does not apply."""
+    sides, dilated, plus, ceil = _LEARNER_TERMS[rule]
+    if (rule == "no_dilation" and d <= 1) or (rule == "padding_once" and p <= 0):
+        return None
+    return sides * p, (d if dilated else 1) * (k - 1), plus, ceil
 
 
 Config = tuple[int, tuple[int, int, int, int]]  # a value, its (kernel, stride, padding, dilation)
@@ -930,19 +936,20 @@ Config = tuple[int, tuple[int, int, int, int]]  # a value, its (kernel, stride, 
 
 def _learner_hits(rule: str, size: int, target: int, configs: list[Config]) -> list[Config]:
     """The configs whose conv size, as a wrong rule works it, is `target` (a config the
-    rule does not apply to gives none). One loop over them all, not a call for each: a
-    card's space holds up to a few dozen values, tried by four rules."""
+    rule does not apply to gives none). One loop over them all, the rule's terms read
+    once, not a call for each config: a card's space holds up to a few dozen values,
+    tried by four rules."""
+    sides, dilated, plus, ceil = _LEARNER_TERMS[rule]
+    by_d, by_p, one = rule == "no_dilation", rule == "padding_once", 1 if plus else 0
     hits = []
     for value, cfg in configs:
         k, s, p, d = cfg
-        terms = _learner_terms(rule, k, p, d)
-        if terms is None:
+        if (by_d and d <= 1) or (by_p and p <= 0):  # (_learner_terms' None)
             continue
-        pads, span, plus, ceil = terms
-        n = size + pads - span - 1
+        n = size + sides * p - (d * (k - 1) if dilated else k - 1) - 1
         if n < 0 or (ceil and n % s == 0):  # (ceil where the floor drops nothing: no change)
             continue
-        if (_cdiv(n, s) if ceil else n // s) + (1 if plus else 0) == target:
+        if (-(-n // s) if ceil else n // s) + one == target:
             hits.append((value, cfg))
     return hits
 
@@ -984,8 +991,8 @@ def _inverse(params: Mapping[str, Any], claims: Claims) -> Worked:
             value, (k, s, p, d) = hits[0]
             tex = _learner_tex(rule, size, k, s, p, d)
             head = _DIM_RULES[rule][2]
-            note = {"no_dilation": f" ({_span(k, d)})", "padding_once": f" ({_once(p)})"
-                    }.get(rule, "")
+            note = f" ({_span(k, d)})" if rule == "no_dilation" else \
+                f" ({_once(p)})" if rule == "padding_once" else ""
             worked[rule] = (str(value), f"{head}{note}: {letter} = {value} gives "
                                         f"\\( {tex} \\).")
     return worked
