@@ -758,13 +758,18 @@ def _forward(params: Mapping[str, Any], claims: Claims,
              rules: tuple[str, ...] = _FORWARD_RULES) -> Worked:
     claim = _only(claims, "shape", "error")
     layers_json = claim.get("layers")
-    worked: Worked = {}
     try:  # read once for every rule
         if not isinstance(layers_json, list):
             raise NotApplicable("the claim holds no layers")
         stack = _Stack([_layer(j) for j in layers_json], _shape(claim.get("input_shape")))
     except NotApplicable:
-        return worked
+        return {}
+    return _stack_rules(stack, rules)
+
+
+def _stack_rules(stack: _Stack, rules: tuple[str, ...]) -> Worked:
+    """The rules' answers on a stack (_forward's, once it has read the claim)."""
+    worked: Worked = {}
     touched, walked = stack.touched, False
     for rule, dim in _plan(rules, stack.kinds):
         try:
@@ -820,8 +825,9 @@ def _stack(params: Mapping[str, Any], claims: Claims) -> Worked:
         received = output_shape(layers[:-1], _shape(params["input_shape"]))
     except (CardgenError, ShapeError):
         return {}
-    claim = {"kind": "shape", "layers": [params["layers"][-1]], "input_shape": list(received)}
-    return _forward(params, [claim])
+    # (the stack _forward would read from a shape claim of that layer and input: the
+    # Layers made already)
+    return _stack_rules(_Stack([layers[-1]], received), _FORWARD_RULES)
 
 
 # ------------------------------------------------------------------ conv.same_padding
