@@ -206,8 +206,15 @@ class _Facts:
         # (dim_args less the size, per dim: the solver's own, kept on the Layer)
         self.tails = _tails(layer)
         self.where: dict[str, tuple[int, ...]] = {}
+        tails = self.tails
+        if len(tails) > 1 and tails.count(tails[0]) == len(tails):  # all dims alike: asked once
+            every = tuple(range(len(tails)))
+            for rule, where in _KIND_WHERE[self.kind]:
+                if where(self, tails[0]):
+                    self.where[rule] = every
+            return
         for rule, where in _KIND_WHERE[self.kind]:
-            dims = tuple([d for d, tail in enumerate(self.tails) if where(self, tail)])
+            dims = tuple([d for d, tail in enumerate(tails) if where(self, tail)])
             if dims:
                 self.where[rule] = dims
 
