@@ -207,7 +207,7 @@ class _Facts:
         self.tails = _tails(layer)
         self.where: dict[str, tuple[int, ...]] = {}
         tails = self.tails
-        if len(tails) > 1 and tails.count(tails[0]) == len(tails):  # all dims alike: asked once
+        if tails and tails.count(tails[0]) == len(tails):  # every dim alike (most): asked once
             every = tuple(range(len(tails)))
             for rule, where in _KIND_WHERE[self.kind]:
                 if where(self, tails[0]):
