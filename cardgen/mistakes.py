@@ -98,11 +98,13 @@ Worked = dict[str, tuple[str, Line]]  # rule -> (answer, line), in RULES order
 # ------------------------------------------------------------------ small helpers
 
 def _only(claims: Claims, *kinds: str) -> Mapping[str, Any]:
-    found = [c for c in claims if (type(c) is dict or isinstance(c, Mapping))
-             and c.get("kind") in kinds]
-    if len(found) != 1:
+    found, count = None, 0  # (a loop: most notes ask this once or twice)
+    for c in claims:
+        if (type(c) is dict or isinstance(c, Mapping)) and c.get("kind") in kinds:
+            found, count = c, count + 1
+    if count != 1:
         raise NotApplicable(f"expected one {' or '.join(kinds)} claim")
-    return found[0]
+    return found  # type: ignore[return-value]
 
 
 def _layer(data: Any) -> Layer:
@@ -647,20 +649,18 @@ def _dim_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
     return shape_text(current), partial(_change_line, stack, head, first, current)
 
 
-def _layer_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
+def _layer_answer(rule: str, stack: _Stack, start: int, last: int
+                  ) -> tuple[str, Line] | None:
     """A stack's output shape when the layer rule's wrong step is taken at every layer of
-    its kinds; the line is the first change's (empty where it changes nothing). None where
-    it applies nowhere."""
+    its kinds, the first at `start`, the last at `last` (_plan's); the line is the first
+    change's (empty where it changes nothing). None where it applies nowhere."""
     layer_rule, kinds = _LAYER_RULES[rule], _RULE_KINDS[rule]
-    touched = [i for i, kind in enumerate(stack.kinds) if kind in kinds]
-    if not touched:
-        raise NotApplicable("no layer the rule speaks of")
     walk = stack.walk(False)  # (as in _dim_answer: the walk that changes nothing)
     layers = stack.layers
     applied, said = False, ""
-    current = walk[touched[0]]
-    for i in range(touched[0], len(layers)):
-        if current is None or (i > touched[-1] and current == walk[i]):
+    current = walk[start]
+    for i in range(start, len(layers)):
+        if current is None or (i > last and current == walk[i]):
             current = walk[-1]
             if current is None:
                 raise NotApplicable("a layer refuses the shape")
@@ -768,7 +768,7 @@ def _forward(params: Mapping[str, Any], claims: Claims,
     try:  # read once for every rule
         if not isinstance(layers_json, list):
             raise NotApplicable("the claim holds no layers")
-        stack = _Stack([_layer(j) for j in layers_json], _shape(claim.get("input_shape")))
+        stack = _Stack(list(map(_layer, layers_json)), _shape(claim.get("input_shape")))
     except NotApplicable:
         return {}
     return _stack_rules(stack, rules)
@@ -778,10 +778,10 @@ def _stack_rules(stack: _Stack, rules: tuple[str, ...]) -> Worked:
     """The rules' answers on a stack (_forward's, once it has read the claim)."""
     worked: Worked = {}
     touched, walked = stack.touched, False
-    for rule, dim in _plan(rules, stack.kinds):
+    for rule, span in _plan(rules, stack.kinds):
         try:
-            if not dim:
-                found = _layer_answer(rule, stack)
+            if span is not None:
+                found = _layer_answer(rule, stack, *span)
             elif rule in touched:
                 found = _dim_answer(rule, stack)
             else:
@@ -799,12 +799,14 @@ def _stack_rules(stack: _Stack, rules: tuple[str, ...]) -> Worked:
     return worked
 
 
-_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[str, bool]]] = {}
+_Plan = list[tuple[str, "tuple[int, int] | None"]]
+_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...]], _Plan] = {}
 
 
-def _plan(rules: tuple[str, ...], kinds: tuple[str, ...]) -> list[tuple[str, bool]]:
-    """Of `rules`, those that speak of some layer kind of a stack, each with whether it
-    is a dim rule: the same for every stack of these kinds (a deck has few). In RULES
+def _plan(rules: tuple[str, ...], kinds: tuple[str, ...]) -> _Plan:
+    """Of `rules`, those that speak of some layer kind of a stack, each with None for a
+    dim rule, or for a layer rule the first and last layer of its kinds: the same for
+    every stack of these kinds (a deck has few). In RULES
     order, so that _forward's worked dict needs no sort (each rule is worked on its own:
     the order they are tried in changes no answer, and any error but NotApplicable ends
     them all)."""
@@ -813,10 +815,11 @@ def _plan(rules: tuple[str, ...], kinds: tuple[str, ...]) -> list[tuple[str, boo
     if plan is None:
         if len(_PLANS) >= 4096:  # bounded: verify may read any stacks
             _PLANS.clear()
-        present = set(kinds)
-        plan = _PLANS[key] = [(rule, rule in _DIM_RULES)
-                              for rule in sorted(rules, key=_ORDER.__getitem__)
-                              if not present.isdisjoint(_RULE_KINDS[rule])]
+        plan = _PLANS[key] = []
+        for rule in sorted(rules, key=_ORDER.__getitem__):
+            at = [i for i, kind in enumerate(kinds) if kind in _RULE_KINDS[rule]]
+            if at:  # (a rule no layer's kind it speaks of is left out)
+                plan.append((rule, None if rule in _DIM_RULES else (at[0], at[-1])))
     return plan
 
 
