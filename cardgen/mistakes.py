@@ -698,8 +698,8 @@ def _change_line(stack: _Stack, head: str,
         changed = shown or changed
     d, calc, right = changed[0]
     where = [f"from layer {i + 1}"] if len(stack.layers) > 1 else []  # and on, wherever it applies
-    alike = len(changed) == nd and len({c.tex for _, c, _ in changed}) == 1
-    if nd > 1 and not alike:  # name the dim unless every dim changed the same way
+    # name the dim unless every dim changed the same way (a one-dim layer's never)
+    if nd > 1 and not (len(changed) == nd and len({c.tex for _, c, _ in changed}) == 1):
         where.append(_DIM_NAMES[nd][d])
     aside = "; ".join(filter(None, [", ".join(where), calc.note]))
     versus = "" if right is None else f", not {right}"  # the size the worked steps give
