@@ -590,7 +590,7 @@ def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: str, fn: Di
     applied at all."""
     lead, frame, _ = stack.frame(i, shape)
     layer = stack.facts[i]
-    where = layer.where.get(rule, ())
+    where = layer.where[rule]  # (_dim_answer asks only where the rule can change a dim)
     dims, changed, applied = [], [], False
     last, calc = None, None
     for d, entry in enumerate(frame):
@@ -605,8 +605,11 @@ def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: str, fn: Di
             dims.append(right)
             continue
         applied = True
-        dims.append(_fits(calc.value))
-        if calc.value != right:
+        value = calc.value
+        if value < 1:  # (_fits, inline: a call per dim a rule changes)
+            raise NotApplicable("the wrong rule gives no size")
+        dims.append(value)
+        if value != right:
             changed.append((d, calc, right))
     return lead + tuple(dims), changed, applied
 
