@@ -32,7 +32,7 @@ from cardgen.solver.arith import conv_out
 from cardgen.solver.equivalence import fixed_equivalent, recipe_guess
 from cardgen.solver.params import mac_count, weight_shape
 from cardgen.solver.pool_options import AvgDivisor, avg_divisor, avg_values, unpool, window_sum
-from cardgen.solver.shapes import _SIZE, _tails, layer_step, output_shape
+from cardgen.solver.shapes import _SIZE, _tails, output_shape, step_or_reason
 from cardgen.solver.thumb import ceil_docs_out, multiple_rule_builds, same_pad_rule
 from cardgen.solver.transpose import size_range
 
@@ -548,13 +548,13 @@ class _Stack:
 
     def step(self, i: int, shape: tuple[int, ...]) -> tuple[int, ...] | None:
         """Layer i's right output shape on this input, None where a layer refuses it."""
-        key = (i, shape)
-        if key not in self._steps:
-            try:
-                self._steps[key] = layer_step(self.layers[i], shape).output_shape
-            except ShapeError:
-                self._steps[key] = None
-        return self._steps[key]
+        key, steps = (i, shape), self._steps
+        if key in steps:
+            return steps[key]
+        # (layer_step's cache, its refusal as a reason: no ShapeError raised and caught)
+        found = step_or_reason(self.layers[i], shape)
+        out = steps[key] = None if type(found) is str else found.output_shape
+        return out
 
     def walk(self, sized: bool) -> list[tuple[int, ...] | None]:
         """Each layer's input shape, then the stack's output, where a rule changes
