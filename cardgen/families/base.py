@@ -102,27 +102,25 @@ class Stream(Random):
         n = start if stop is None else stop - start
         if type(n) is int and n > 0 and type(start) is int and step == 1:
             # Random._randbelow_with_getrandbits(n), written out (as in pick: a call
-            # costs more than the loop)
-            getrandbits = self.getrandbits
+            # costs more than the loop); self.getrandbits called as a method, not bound
+            # once (a bound method is an object made per draw, and most take one call)
             k = n.bit_length()
-            r = getrandbits(k)
+            r = self.getrandbits(k)
             while r >= n:
-                r = getrandbits(k)
+                r = self.getrandbits(k)
             return r if stop is None else start + r
         return super().randrange(start, stop, step)
 
 
 def pick(rng: Any, items: Sequence[Any]) -> Any:
     n = len(items)
-    t = type(rng)
-    if (t is Stream or t is Random) and n:
+    if type(rng) is Stream and n:  # (the build's streams; any other rng by its randrange)
         # what randrange(n) draws for n > 0 (as Stream.randrange), without its checks and
         # two calls: generators pick about ten times a problem, the variant draws 120,000
-        getrandbits = rng.getrandbits
         k = n.bit_length()
-        r = getrandbits(k)
+        r = rng.getrandbits(k)
         while r >= n:
-            r = getrandbits(k)
+            r = rng.getrandbits(k)
         return items[r]
     return items[rng.randrange(n)]
 
