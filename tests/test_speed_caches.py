@@ -167,3 +167,24 @@ def test_a_drawn_problem_is_the_dataclass_problem() -> None:
     assert made == built and repr(made) == repr(built)
     assert list(made.__dict__.items()) == list(built.__dict__.items())
     assert pickle.dumps(made) == pickle.dumps(built)
+
+
+def test_fraction_texts_read_ints_and_fractions_as_fraction_does() -> None:
+    # frac_text and frac_tex take a plain int or Fraction as it is, anything else through
+    # Fraction(): the texts Fraction(value) gives
+    from fractions import Fraction
+
+    from cardgen.families.base import frac_tex, frac_text
+
+    def tex(value: Fraction) -> str:
+        if value.denominator == 1:
+            return str(value.numerator)
+        sign = "-" if value < 0 else ""
+        return f"{sign}\\tfrac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+
+    for value in (0, 7, -12, 2**70, True, False, 2.5, -0.25, 3.0, Fraction(9, 2),
+                  Fraction(-1, 3), Fraction(4, 2), Fraction(-6, 3), Fraction(0)):
+        exact = Fraction(value)
+        assert frac_text(value) == (str(exact.numerator) if exact.denominator == 1
+                                    else f"{exact.numerator}/{exact.denominator}"), value
+        assert frac_tex(value) == tex(exact), value

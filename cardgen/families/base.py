@@ -71,17 +71,22 @@ def shape_text(shape: Sequence[int]) -> str:
 
 def frac_text(value: Fraction | int) -> str:
     """Exact, typeable: 6, 9/2, -1/3."""
-    value = Fraction(value)
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/" \
-        f"{value.denominator}"
+    # a plain int or Fraction is read as it is (Fraction() of one gives the same numerator
+    # and denominator, the Fraction's through an ABC check): most values cards print
+    if type(value) is not int and type(value) is not Fraction:
+        value = Fraction(value)
+    numerator, denominator = value.numerator, value.denominator
+    return str(numerator) if denominator == 1 else f"{numerator}/{denominator}"
 
 
 def frac_tex(value: Fraction | int) -> str:
-    value = Fraction(value)
-    if value.denominator == 1:
-        return str(value.numerator)
-    sign = "-" if value < 0 else ""
-    return f"{sign}\\tfrac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+    if type(value) is not int and type(value) is not Fraction:  # (as in frac_text)
+        value = Fraction(value)
+    numerator, denominator = value.numerator, value.denominator
+    if denominator == 1:
+        return str(numerator)
+    sign = "-" if numerator < 0 else ""  # (a Fraction's denominator is positive)
+    return f"{sign}\\tfrac{{{abs(numerator)}}}{{{denominator}}}"
 
 
 def term(value: int) -> str:
