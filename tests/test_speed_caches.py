@@ -188,3 +188,30 @@ def test_fraction_texts_read_ints_and_fractions_as_fraction_does() -> None:
         assert frac_text(value) == (str(exact.numerator) if exact.denominator == 1
                                     else f"{exact.numerator}/{exact.denominator}"), value
         assert frac_tex(value) == tex(exact), value
+
+
+def test_wrapped_rows_are_the_rows_joined_per_item() -> None:
+    # wrapped keeps its row's joined length as the row grows: the rows the join of the
+    # row and each new item, measured afresh, made
+    import random
+
+    from cardgen.families.base import wrapped
+
+    def joined(items: list[str], sep: str, width: int) -> list[str]:
+        chunks: list[list[str]] = [[]]
+        for item in items:
+            if chunks[-1] and len(sep.join([*chunks[-1], item])) > width:
+                chunks.append([])
+            chunks[-1].append(item)
+        if sep == ",":
+            return [", ".join(c) + ("," if i < len(chunks) - 1 else "")
+                    for i, c in enumerate(chunks)]
+        return [f" {sep} ".join(chunks[0])] + [f"{sep} " + f" {sep} ".join(c)
+                                               for c in chunks[1:]]
+
+    rng = random.Random(1)
+    for _ in range(3000):
+        items = [str(rng.randrange(-20, 10 ** rng.randrange(1, 12)))
+                 for _ in range(rng.randrange(0, 12))]
+        sep, width = rng.choice([",", "+", " + "]), rng.choice([0, 5, 14, 30])
+        assert wrapped(items, sep, width) == joined(items, sep, width), (items, sep, width)

@@ -134,11 +134,15 @@ def wrapped(items: Sequence[str], sep: str, width: int = 14) -> list[str]:
     """Items joined by `sep`, cut into rows of at most `width` characters (spaces not
     counted; measured on phones: 21 overflow a 320 px card). An operator starts the
     next row ("+ 5 + 6"); a comma ends its row ("1, 2,")."""
-    chunks: list[list[str]] = [[]]
+    row: list[str] = []
+    chunks = [row]
+    length = 0  # len(sep.join(row)), kept as the row grows (not joined again per item)
     for item in items:
-        if chunks[-1] and len(sep.join([*chunks[-1], item])) > width:
-            chunks.append([])
-        chunks[-1].append(item)
+        if row and length + len(sep) + len(item) > width:
+            row = []
+            chunks.append(row)
+        length = length + len(sep) + len(item) if row else len(item)
+        row.append(item)
     if sep == ",":
         return [", ".join(c) + ("," if i < len(chunks) - 1 else "")
                 for i, c in enumerate(chunks)]
