@@ -215,3 +215,41 @@ def test_wrapped_rows_are_the_rows_joined_per_item() -> None:
                  for _ in range(rng.randrange(0, 12))]
         sep, width = rng.choice([",", "+", " + "]), rng.choice([0, 5, 14, 30])
         assert wrapped(items, sep, width) == joined(items, sep, width), (items, sep, width)
+
+
+def test_a_diagram_is_the_frozen_dataclass_it_was() -> None:
+    # Diagram writes its fields into its dict directly: the same fields, order, repr,
+    # equality, pickle, replace, and still frozen
+    import dataclasses
+
+    from cardgen.families.base import Diagram
+
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        kind: str
+        args: dict[str, object]
+        caption: str
+
+    args = {"size": 5, "runs": [[0, 2]]}
+    made, plain = Diagram("strip", args, "A caption."), Plain("strip", args, "A caption.")
+    assert made == Diagram(kind="strip", args=dict(args), caption="A caption.")
+    assert list(made.__dict__.items()) == list(plain.__dict__.items())
+    assert repr(made) == "Diagram(" + repr(plain).partition("(")[2]
+    assert [f.name for f in dataclasses.fields(made)] == ["kind", "args", "caption"]
+    assert pickle.loads(pickle.dumps(made)) == made
+    assert dataclasses.replace(made, caption="Other.") == Diagram("strip", args, "Other.")
+    try:
+        made.kind = "other"  # type: ignore[misc]
+    except dataclasses.FrozenInstanceError:
+        pass
+    else:
+        raise AssertionError("a Diagram took a new field value")
+
+
+def test_no_variants_is_one_empty_found_per_problem() -> None:
+    from cardgen.families import conv_output_size
+    from cardgen.variants import Found, family_variants
+
+    problems = generate_family(conv_output_size.NAME, 1, 6, conv_output_size.LEVELS)
+    assert family_variants(problems, 1, 1) == [Found((), ())] * 6
+    assert family_variants([], 1, 4) == []

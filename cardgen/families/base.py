@@ -19,7 +19,7 @@ from cardgen.explain.tex import display_rows as display_rows  # re-exported: mov
 from cardgen.layers import Layer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Diagram:
     """Data for one diagram; the render stage draws it (``kind`` is a key of
     ``cardgen.render.diagrams.DIAGRAMS``, ``args`` its function's keyword arguments)."""
@@ -27,6 +27,16 @@ class Diagram:
     kind: str
     args: dict[str, Any]
     caption: str
+
+    def __init__(self, kind: str, args: dict[str, Any], caption: str) -> None:
+        # the dataclass's own __init__, less its object.__setattr__ call per field (the
+        # frozen class's way past its __setattr__): the fields written straight into the
+        # new instance's dict, as generate._new_problem writes a Problem's (a deck makes
+        # a diagram for most notes)
+        state = self.__dict__
+        state["kind"] = kind
+        state["args"] = args
+        state["caption"] = caption
 
 
 @dataclass
