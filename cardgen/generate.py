@@ -38,8 +38,14 @@ def _new_problem(family: str, level: int, params: dict[str, Any], index: int,
     the new instance's dict instead of through the frozen dataclass's __init__ (a setattr
     call per field, twice the instructions): one per problem drawn."""
     problem = object.__new__(Problem)
-    problem.__dict__.update(family=family, level=level, params=params, index=index, key=key,
-                            variants=(), solutions=())
+    state = problem.__dict__  # (stored one by one: no keyword dict made for an update)
+    state["family"] = family
+    state["level"] = level
+    state["params"] = params
+    state["index"] = index
+    state["key"] = key
+    state["variants"] = ()
+    state["solutions"] = ()
     return problem
 
 
