@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import chain, product
+from operator import attrgetter
 from typing import Any
 
 from cardgen.errors import CardgenError
@@ -58,6 +59,7 @@ from cardgen.layers import RESAMPLE_KINDS, Layer, pad_pairs, unpool_layer
 from cardgen.solver import adaptive_windows, layer_step, pool_windows
 from cardgen.solver.arith import ceil_dropped, same_padding
 from cardgen.solver.pool_options import avg_divisor, unpool
+from cardgen.solver.receptive import Tap, field_rows, fields, tap
 from cardgen.solver.shapes import adaptive_sizes, conv_padding, pool_stride
 
 # ---------------------------------------------------------------- features and score
@@ -1231,10 +1233,9 @@ def _framework_same(form: str, sol: Solution, params: dict[str, Any]) -> _Measur
     return _Measure(w, ("same_torch", s > 1, parity))
 
 
-def _fields_of(value: Any) -> tuple[Any, ...]:
-    """``dataclasses.astuple`` of a dataclass whose fields are plain values (a Tap's ints),
-    without its deep copy of each: a variant generator measures every candidate."""
-    return tuple([getattr(value, f.name) for f in dataclasses.fields(value)])
+# ``dataclasses.astuple`` of a Tap (its fields are ints), without its deep copy of each
+# or a dataclasses.fields call per Tap: network.stack measures every candidate it draws
+_tap_fields = attrgetter(*[f.name for f in dataclasses.fields(Tap)])
 
 
 def _receptive_field(form: str, sol: Solution, params: dict[str, Any]) -> _Measure | None:
@@ -1243,8 +1244,6 @@ def _receptive_field(form: str, sol: Solution, params: dict[str, Any]) -> _Measu
     jump: the product of the strides. range: per distinct dim, per layer walked back, the
     first cell (u*s, -p, the clip at 0) and the last (u*s, -p, +(k-1), the clip at the
     end), each only when it is not a no-op; then +1 for the stop."""
-    from cardgen.solver.receptive import field_rows, fields, tap
-
     claims = [c for c in sol.claims if c.get("kind") == "support"]
     if not claims:
         return None
@@ -1253,7 +1252,7 @@ def _receptive_field(form: str, sol: Solution, params: dict[str, Any]) -> _Measu
     nd = len(shape) - 2
     q = params.get("q") or ("range" if len(claims) == 1 else "size")
     w = _Work()
-    shapes = tuple((layer.kind, *_fields_of(tap(layer, d))) for layer in layers
+    shapes = tuple((layer.kind, *_tap_fields(tap(layer, d))) for layer in layers
                    for d in range(nd))
     if q == "jump":
         _chain(w, [tap(layer, 0).stride for layer in layers])

@@ -167,3 +167,89 @@ def test_a_drawn_problem_is_the_dataclass_problem() -> None:
     assert made == built and repr(made) == repr(built)
     assert list(made.__dict__.items()) == list(built.__dict__.items())
     assert pickle.dumps(made) == pickle.dumps(built)
+
+
+def test_fraction_texts_read_ints_and_fractions_as_fraction_does() -> None:
+    # frac_text and frac_tex take a plain int or Fraction as it is, anything else through
+    # Fraction(): the texts Fraction(value) gives
+    from fractions import Fraction
+
+    from cardgen.families.base import frac_tex, frac_text
+
+    def tex(value: Fraction) -> str:
+        if value.denominator == 1:
+            return str(value.numerator)
+        sign = "-" if value < 0 else ""
+        return f"{sign}\\tfrac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+
+    for value in (0, 7, -12, 2**70, True, False, 2.5, -0.25, 3.0, Fraction(9, 2),
+                  Fraction(-1, 3), Fraction(4, 2), Fraction(-6, 3), Fraction(0)):
+        exact = Fraction(value)
+        assert frac_text(value) == (str(exact.numerator) if exact.denominator == 1
+                                    else f"{exact.numerator}/{exact.denominator}"), value
+        assert frac_tex(value) == tex(exact), value
+
+
+def test_wrapped_rows_are_the_rows_joined_per_item() -> None:
+    # wrapped keeps its row's joined length as the row grows: the rows the join of the
+    # row and each new item, measured afresh, made
+    import random
+
+    from cardgen.families.base import wrapped
+
+    def joined(items: list[str], sep: str, width: int) -> list[str]:
+        chunks: list[list[str]] = [[]]
+        for item in items:
+            if chunks[-1] and len(sep.join([*chunks[-1], item])) > width:
+                chunks.append([])
+            chunks[-1].append(item)
+        if sep == ",":
+            return [", ".join(c) + ("," if i < len(chunks) - 1 else "")
+                    for i, c in enumerate(chunks)]
+        return [f" {sep} ".join(chunks[0])] + [f"{sep} " + f" {sep} ".join(c)
+                                               for c in chunks[1:]]
+
+    rng = random.Random(1)
+    for _ in range(3000):
+        items = [str(rng.randrange(-20, 10 ** rng.randrange(1, 12)))
+                 for _ in range(rng.randrange(0, 12))]
+        sep, width = rng.choice([",", "+", " + "]), rng.choice([0, 5, 14, 30])
+        assert wrapped(items, sep, width) == joined(items, sep, width), (items, sep, width)
+
+
+def test_a_diagram_is_the_frozen_dataclass_it_was() -> None:
+    # Diagram writes its fields into its dict directly: the same fields, order, repr,
+    # equality, pickle, replace, and still frozen
+    import dataclasses
+
+    from cardgen.families.base import Diagram
+
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        kind: str
+        args: dict[str, object]
+        caption: str
+
+    args = {"size": 5, "runs": [[0, 2]]}
+    made, plain = Diagram("strip", args, "A caption."), Plain("strip", args, "A caption.")
+    assert made == Diagram(kind="strip", args=dict(args), caption="A caption.")
+    assert list(made.__dict__.items()) == list(plain.__dict__.items())
+    assert repr(made) == "Diagram(" + repr(plain).partition("(")[2]
+    assert [f.name for f in dataclasses.fields(made)] == ["kind", "args", "caption"]
+    assert pickle.loads(pickle.dumps(made)) == made
+    assert dataclasses.replace(made, caption="Other.") == Diagram("strip", args, "Other.")
+    try:
+        made.kind = "other"  # type: ignore[misc]
+    except dataclasses.FrozenInstanceError:
+        pass
+    else:
+        raise AssertionError("a Diagram took a new field value")
+
+
+def test_no_variants_is_one_empty_found_per_problem() -> None:
+    from cardgen.families import conv_output_size
+    from cardgen.variants import Found, family_variants
+
+    problems = generate_family(conv_output_size.NAME, 1, 6, conv_output_size.LEVELS)
+    assert family_variants(problems, 1, 1) == [Found((), ())] * 6
+    assert family_variants([], 1, 4) == []

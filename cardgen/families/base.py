@@ -19,7 +19,7 @@ from cardgen.explain.tex import display_rows as display_rows  # re-exported: mov
 from cardgen.layers import Layer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Diagram:
     """Data for one diagram; the render stage draws it (``kind`` is a key of
     ``cardgen.render.diagrams.DIAGRAMS``, ``args`` its function's keyword arguments)."""
@@ -27,6 +27,16 @@ class Diagram:
     kind: str
     args: dict[str, Any]
     caption: str
+
+    def __init__(self, kind: str, args: dict[str, Any], caption: str) -> None:
+        # the dataclass's own __init__, less its object.__setattr__ call per field (the
+        # frozen class's way past its __setattr__): the fields written straight into the
+        # new instance's dict, as generate._new_problem writes a Problem's (a deck makes
+        # a diagram for most notes)
+        state = self.__dict__
+        state["kind"] = kind
+        state["args"] = args
+        state["caption"] = caption
 
 
 @dataclass
@@ -71,17 +81,22 @@ def shape_text(shape: Sequence[int]) -> str:
 
 def frac_text(value: Fraction | int) -> str:
     """Exact, typeable: 6, 9/2, -1/3."""
-    value = Fraction(value)
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/" \
-        f"{value.denominator}"
+    # a plain int or Fraction is read as it is (Fraction() of one gives the same numerator
+    # and denominator, the Fraction's through an ABC check): most values cards print
+    if type(value) is not int and type(value) is not Fraction:
+        value = Fraction(value)
+    numerator, denominator = value.numerator, value.denominator
+    return str(numerator) if denominator == 1 else f"{numerator}/{denominator}"
 
 
 def frac_tex(value: Fraction | int) -> str:
-    value = Fraction(value)
-    if value.denominator == 1:
-        return str(value.numerator)
-    sign = "-" if value < 0 else ""
-    return f"{sign}\\tfrac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+    if type(value) is not int and type(value) is not Fraction:  # (as in frac_text)
+        value = Fraction(value)
+    numerator, denominator = value.numerator, value.denominator
+    if denominator == 1:
+        return str(numerator)
+    sign = "-" if numerator < 0 else ""  # (a Fraction's denominator is positive)
+    return f"{sign}\\tfrac{{{abs(numerator)}}}{{{denominator}}}"
 
 
 def term(value: int) -> str:
@@ -102,27 +117,25 @@ class Stream(Random):
         n = start if stop is None else stop - start
         if type(n) is int and n > 0 and type(start) is int and step == 1:
             # Random._randbelow_with_getrandbits(n), written out (as in pick: a call
-            # costs more than the loop)
-            getrandbits = self.getrandbits
+            # costs more than the loop); self.getrandbits called as a method, not bound
+            # once (a bound method is an object made per draw, and most take one call)
             k = n.bit_length()
-            r = getrandbits(k)
+            r = self.getrandbits(k)
             while r >= n:
-                r = getrandbits(k)
+                r = self.getrandbits(k)
             return r if stop is None else start + r
         return super().randrange(start, stop, step)
 
 
 def pick(rng: Any, items: Sequence[Any]) -> Any:
     n = len(items)
-    t = type(rng)
-    if (t is Stream or t is Random) and n:
+    if type(rng) is Stream and n:  # (the build's streams; any other rng by its randrange)
         # what randrange(n) draws for n > 0 (as Stream.randrange), without its checks and
         # two calls: generators pick about ten times a problem, the variant draws 120,000
-        getrandbits = rng.getrandbits
         k = n.bit_length()
-        r = getrandbits(k)
+        r = rng.getrandbits(k)
         while r >= n:
-            r = getrandbits(k)
+            r = rng.getrandbits(k)
         return items[r]
     return items[rng.randrange(n)]
 
@@ -131,11 +144,15 @@ def wrapped(items: Sequence[str], sep: str, width: int = 14) -> list[str]:
     """Items joined by `sep`, cut into rows of at most `width` characters (spaces not
     counted; measured on phones: 21 overflow a 320 px card). An operator starts the
     next row ("+ 5 + 6"); a comma ends its row ("1, 2,")."""
-    chunks: list[list[str]] = [[]]
+    row: list[str] = []
+    chunks = [row]
+    length = 0  # len(sep.join(row)), kept as the row grows (not joined again per item)
     for item in items:
-        if chunks[-1] and len(sep.join([*chunks[-1], item])) > width:
-            chunks.append([])
-        chunks[-1].append(item)
+        if row and length + len(sep) + len(item) > width:
+            row = []
+            chunks.append(row)
+        length = length + len(sep) + len(item) if row else len(item)
+        row.append(item)
     if sep == ",":
         return [", ".join(c) + ("," if i < len(chunks) - 1 else "")
                 for i, c in enumerate(chunks)]

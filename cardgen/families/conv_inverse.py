@@ -55,7 +55,12 @@ def _candidates(size: int, kernel: int, stride: int, padding: int, dilation: int
                 unknown: str, target: int) -> tuple[int, ...]:
     cfg = {"size": size, "kernel": kernel, "stride": stride, "padding": padding,
            "dilation": dilation}
-    return tuple(v for v in SEARCH[unknown] if _out({**cfg, unknown: v}) == target)
+    found = []
+    for v in SEARCH[unknown]:  # (one dict, the unknown set in turn: not a copy per value)
+        cfg[unknown] = v
+        if _out(cfg) == target:
+            found.append(v)
+    return tuple(found)
 
 
 # Per level: the kernels, strides and dilations drawn. Level 1 finds the padding with

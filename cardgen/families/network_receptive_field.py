@@ -116,7 +116,7 @@ def _stack(rng: Any, level: int, q: str, nd: int) -> tuple[list[Layer], int]:
 
 def _literals(layers: list[Layer], shape: list[int]) -> set[int]:
     """Every number the question shows: the sizes and the layers' arguments."""
-    values = [v for x in layers for a in x.kwargs.values()
+    values = [v for x in layers for _, a in x.args  # (its given arguments: no dict copy)
               for v in (a if isinstance(a, tuple) else (a,))]
     return set(shape) | {v for v in values if type(v) is int}  # bools are not sizes
 
@@ -138,8 +138,9 @@ def _accepted(layers: list[Layer], shape: list[int], q: str,
     re-checks it quickly. The arithmetic first: it turns most draws away before the stack
     is run; the limits last (the costliest check, and every stack drawn here fits)."""
     nd = len(shape) - 2
-    rows = [field_rows([tap(layer, d) for layer in layers]) for d in range(nd)]
-    taps = [tap(layer, 0) for layer in layers]
+    per_dim = [[tap(layer, d) for layer in layers] for d in range(nd)]
+    rows = [field_rows(dim_taps) for dim_taps in per_dim]
+    taps = per_dim[0]
     if q == "range":
         if max(r[-1].size for r in rows) > MAX_SIZE:
             return False
