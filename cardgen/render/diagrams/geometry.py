@@ -8,8 +8,9 @@ docstring on speed).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
+from itertools import accumulate
 
 from cardgen.render.env import escape_text, macro_arguments, macro_pieces
 
@@ -136,12 +137,20 @@ class Layers:
         then the other classes in first-use order, then ``top``."""
         paths = self.paths
         get = paths.get
-        middle = [c for c in paths if c not in bottom and c not in top]
+        placed = _placed(tuple(bottom), tuple(top))
+        middle = [c for c in paths if c not in placed]
         return [(c, "".join(d)) for c in (*bottom, *middle, *top) if (d := get(c))]
 
     def labels(self) -> list[tuple[str, str]]:
         """(class, its ``<text>`` elements) of each class used, in first-use order."""
         return [(c, "".join(items)) for c, items in self.texts.items() if items]
+
+
+@cache
+def _placed(bottom: tuple[str, ...], top: tuple[str, ...]) -> frozenset[str]:
+    """The classes :meth:`Layers.stack` places itself, as a set: each diagram kind passes
+    the same few, and a class looked up in a set costs less than in both tuples."""
+    return frozenset((*bottom, *top))
 
 
 _CELLS: dict[tuple[float, float, float, int, float], str] = {}  # Layers.cells' paths
@@ -155,13 +164,15 @@ def _strip_path(x: float, y: float, widths: Sequence[float], h: float) -> str:
     if total <= 0:
         return ""
     ny, nh = n(y), n(h)
+    outline = f"M{n(x)} {ny}h{n(total)}v{nh}h{n(-total)}z"
+    if len(widths) < 2:
+        return outline
+    # each inner edge, summed left to right as ``edge += w`` (accumulate adds in that
+    # order), as "M{edge} {y}v{h}": one join, no Python step per cell
     separator = f" {ny}v{nh}"
-    parts = [f"M{n(x)} {ny}h{n(total)}v{nh}h{n(-total)}z"]
-    edge = x
-    for w in widths[:-1]:
-        edge += w
-        parts.append(f"M{n(edge)}{separator}")
-    return "".join(parts)
+    edges = accumulate(widths[:-1], initial=x)
+    next(edges)  # x itself: the outline's left side
+    return f"{outline}M{(separator + 'M').join(map(n, edges))}{separator}"
 
 
 def text_elements(items: Sequence[tuple[str, str, str]]) -> str:
@@ -264,8 +275,7 @@ def cell_labels(lay: Layers, xs: Sequence[float], texts: Sequence[str], cw: floa
         return
     tail = f'" y="{n(y)}">'  # after each label's x: its y, then its text
     if cw >= CHAR * max(map(len, texts)) + 2:
-        lay.texts["cg-t"].append("".join([f'<text x="{x}{tail}{t}</text>' for x, t
-                                          in zip(map(n, xs), texts, strict=False)]))
+        lay.texts["cg-t"].append(_label_run(map(n, xs), texts, len(texts), tail))
         return
     spread = (xs[-1] - xs[0]) / max_labels
     lengths = list(map(len, texts))
@@ -286,8 +296,19 @@ def cell_labels(lay: Layers, xs: Sequence[float], texts: Sequence[str], cw: floa
         while keep and not clear(keep[-1], last):
             keep.pop()
         keep.append(last)
-    lay.texts["cg-ts"].append("".join([f'<text x="{n(xs[k])}{tail}{texts[k]}</text>'
-                                       for k in keep]))
+    lay.texts["cg-ts"].append(_label_run(map(n, map(xs.__getitem__, keep)),
+                                         map(texts.__getitem__, keep), len(keep), tail))
+
+
+def _label_run(xs: Iterable[str], texts: Iterable[str], count: int, tail: str) -> str:
+    """``<text x="{x}{tail}{t}</text>`` for each of ``count`` (x, t), joined. The pieces
+    are put in place by two slice assignments and joined once: no Python step (and no
+    f-string) per label."""
+    pieces: list[str | None] = [None, tail, None, '</text><text x="'] * count
+    pieces[0::4] = xs
+    pieces[2::4] = texts
+    pieces[-1] = "</text>"
+    return '<text x="' + "".join(pieces)
 
 
 def grid_lines(x: float, y: float, cw: float, ch: float, rows: int, cols: int) -> str:

@@ -183,6 +183,10 @@ def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: fl
     y = 3.0
     mid = y + CELL_H / 2
     kinds = [*st.kinds, *["ghost"] * ghost] if ghost else st.kinds
+    paths = lay.paths
+    # a run of one cell (a transposed strip's inputs and zeros take turns) is its
+    # outline alone: the path Layers.cells keeps for it, written without the call
+    one = f" {n(y)}h{n(cw)}v{n(CELL_H)}h{n(-cw)}z" if cw > 0 else ""
     for a, b in segments:  # one strip per run of cells of one kind
         c = a
         while c < b:
@@ -190,7 +194,10 @@ def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: fl
             d = c + 1
             while d < b and kinds[d] == kind:
                 d += 1
-            lay.cells(_CELL_CLASS[kind], xs[c], y, cw, d - c, CELL_H)
+            if d - c == 1 and one:
+                paths[_CELL_CLASS[kind]].append(f"M{n(xs[c])}{one}")
+            else:
+                lay.cells(_CELL_CLASS[kind], xs[c], y, cw, d - c, CELL_H)
             c = d
     for k in range(1, len(segments)):
         lay.text("cg-tm", xs[segments[k - 1][1]], mid, "…")
@@ -304,12 +311,14 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
         out_runs = [(a - lo, b - lo) for a, b in clip_runs(segments, lo, lo + count)]
         if cw > 0:  # each output cell coloured like its placement (Layers.rect's path)
             cell = f" {n(yo)}h{n(cw)}v{n(CELL_H)}h{n(-cw)}z"
+            joint = f"{cell}M"
             for a, b in out_runs:
-                ds = [f"M{x}{cell}" for x in map(n, xs[lo + a:lo + b])]
                 # output j goes to class j % 3: the run's cells to the three classes in
                 # turn (first used in that order), each class's cells in order, joined
+                # ("M{x}{cell}" each, one join a class: no Python step per cell)
                 for k in range(min(3, b - a)):
-                    paths[_OUTS[(a + k) % 3]].append("".join(ds[k::3]))
+                    paths[_OUTS[(a + k) % 3]].append(
+                        f"M{joint.join(map(n, xs[lo + a + k:lo + b:3]))}{cell}")
                 lay.cells("cg-grid", xs[lo + a], yo, cw, b - a, CELL_H)
         for (_, b), (a, _) in zip(out_runs, out_runs[1:], strict=False):
             lay.text("cg-tm", (xr(lo + b - 1) + xs[lo + a]) / 2, yo + CELL_H / 2, "…")
