@@ -197,6 +197,27 @@ def render_svg(name: str, *, width: float, height: float, label: str,
     return frame % tuple(map(values.__getitem__, names))
 
 
+_LAYERS_SVG = ("w", "h", "maxw", "label", "paths", "labels")  # the svg macro's arguments
+
+
+def render_layers(name: str, lay: Layers, *, width: float, height: float, label: str,
+                  bottom: Sequence[str] = (), top: Sequence[str] = ()) -> str:
+    """``render_svg(name, ..., paths=lay.stack(bottom, top), labels=lay.labels())`` for a
+    template whose ``svg`` macro takes just those: each class's path data and labels are
+    joined straight into its element (no (class, text) pairs made and read again), and
+    the macro is filled from a tuple."""
+    frame, names, (p0, p1, p2), (g0, g1, g2) = _figure(name)
+    paths = lay.paths
+    get = paths.get
+    placed = _placed(tuple(bottom), tuple(top))
+    order = (*bottom, *[c for c in paths if c not in placed], *top)
+    d = "".join([f'{p0}{c}{p1}{"".join(ds)}{p2}' for c in order if (ds := get(c))])
+    t = "".join([f'{g0}{c}{g1}{"".join(ts)}{g2}' for c, ts in lay.texts.items() if ts])
+    if names != _LAYERS_SVG:
+        raise ValueError(f"{name}: its svg macro takes {names}, not {_LAYERS_SVG}")
+    return frame % (n(width), n(height), round(width * ZOOM), escape_text(label), d, t)
+
+
 @cache
 def _figure(name: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """A diagram template's pieces: the ``svg`` macro's as one ``%`` template of its

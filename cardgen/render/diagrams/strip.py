@@ -22,7 +22,7 @@ from cardgen.render.diagrams.geometry import (
     clip_runs,
     index_labels,
     n,
-    render_svg,
+    render_layers,
 )
 
 
@@ -356,5 +356,5 @@ def render_strip(st: Strip, label: str) -> str:
     width, height, _ = _draw_strip(st)
     lay = st.lay
     # the placement rows, the ceil-mode window and the output cells come on top
-    return render_svg("sliding_strip", width=width, height=height, label=label,
-                      paths=lay.stack(bottom=_UNDER), labels=lay.labels())
+    return render_layers("sliding_strip", lay, width=width, height=height, label=label,
+                         bottom=_UNDER)
