@@ -323,10 +323,16 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
         for (_, b), (a, _) in zip(out_runs, out_runs[1:], strict=False):
             lay.text("cg-tm", (xr(lo + b - 1) + xs[lo + a]) / 2, yo + CELL_H / 2, "…")
         lay.text("cg-tl", LABEL - 4, yo + CELL_H / 2, "out")
-        outs = [j for a, b in out_runs for j in range(a, b)]
-        cell_labels(lay, [xs[lo + j] + half for j in outs], index_labels(len(outs))
-                    if outs == list(range(len(outs))) else [str(j) for j in outs], cw,
-                    yo + CELL_H / 2)
+        # the outputs shown: their centres (half + x, the same sum) and labels
+        if len(out_runs) == 1:  # not condensed: one run, no Python step per output
+            a, b = out_runs[0]
+            centres = list(map(half.__add__, xs[lo + a:lo + b]))
+            names = index_labels(b)[a:]
+        else:
+            outs = [j for a, b in out_runs for j in range(a, b)]
+            centres = [xs[lo + j] + half for j in outs]
+            names = [str(j) for j in outs]
+        cell_labels(lay, centres, names, cw, yo + CELL_H / 2)
         bottom = yo + CELL_H
     return width, bottom + 3, rows
 
