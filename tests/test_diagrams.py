@@ -691,3 +691,21 @@ def test_render_layers_is_render_svg_of_stack_and_labels():
             paths=lay.stack(bottom=bottom, top=top), labels=lay.labels())
     with pytest.raises(ValueError):
         G.render_layers("values_grid", lay, width=1, height=1, label="")
+
+
+def test_number_memo_writes_what_fmt_writes():
+    """n's memo formats a new number itself (fmt's text, written out): the same text for
+    integers, halves and ties, small and negative numbers, negative zero and rounding
+    to zero."""
+    import random
+
+    from cardgen.render.diagrams import geometry as G
+
+    rng = random.Random(3)
+    values = [0.0, -0.0, 0.04, -0.04, 0.05, -0.05, 0.15, 0.25, 2.5, -2.5, 1e16, -1e16, 3,
+              -7, 22.95, 99.95, -99.95, 1 / 3, 1e-9, -1e-9, 123456.789]
+    values += [rng.uniform(-400, 400) for _ in range(5000)]
+    values += [round(rng.uniform(-400, 400), 2) for _ in range(5000)]
+    values += [k / 20 for k in range(-400, 400)]
+    for v in values:
+        assert G.n(v) == G.fmt(v), v

@@ -46,7 +46,14 @@ class _Memo(dict[float, str]):
     def __missing__(self, value: float) -> str:
         if len(self) >= _MEMO_MAX:
             self.clear()
-        text = self[value] = fmt(value)
+        # fmt's text, written out (a call per new number cost more than the test)
+        if value % 1 == 0:
+            text = str(int(value))
+        else:
+            text = f"{value:.1f}".rstrip("0").rstrip(".")
+            if text == "-0":
+                text = "0"
+        self[value] = text
         return text
 
 
