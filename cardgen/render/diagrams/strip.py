@@ -211,8 +211,8 @@ def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: fl
     for a, b in [*clip_runs(segments, 0, st.lo), *clip_runs(segments, st.hi, axis)]:
         for c in range(a, b):
             lay.line("cg-cropx", xs[c] + 2, y + CELL_H - 2, xs[c] + cw - 2, y + 2)
-    return _Row(shown, cw, xs, kinds, tuple((c, "".join(d)) for c, d in lay.paths.items()),
-                tuple((c, "".join(t)) for c, t in lay.texts.items()))
+    return _Row(shown, cw, xs, kinds, tuple([(c, "".join(d)) for c, d in lay.paths.items()]),
+                tuple([(c, "".join(t)) for c, t in lay.texts.items()]))
 
 
 def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
@@ -237,11 +237,14 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
             if len(_ROWS) >= _ROWS_MAX:
                 _ROWS.clear()
             _ROWS[key] = row
-    # the layers are empty here: the row's classes come first, in its own order
+    # the row's classes come first, in its own order: the layers are empty here (a new
+    # Strip's), so each class's list is made here, not by the defaultdict's factory
+    if paths or texts:
+        raise ValueError("a strip is drawn once, on empty layers")
     for cls, d in row.paths:
-        paths[cls].append(d)
+        paths[cls] = [d]
     for cls, elements in row.texts:
-        texts[cls].append(elements)
+        texts[cls] = [elements]
     shown, cw, xs, kinds = row.shown, row.cw, row.xs, row.kinds
     width = xs[-1] + right
     half = cw / 2
