@@ -630,3 +630,82 @@ def test_draw_memo_keys_a_diagram_by_its_argument_values(monkeypatch):
     assert drawn(a=(1, 2)) == "<svg>(1, 2) 1</svg>"
     assert drawn(a=Fraction(1, 2)) == drawn(a=Fraction(1, 2)) == "<svg>Fraction(1, 2) 1</svg>"
     assert calls == [([1, 2], 1), ([1, True], 1), ((1, 2), 1), (Fraction(1, 2), 1)]
+
+
+def test_strip_path_and_label_runs_write_what_a_loop_writes():
+    """_strip_path's separators (one join) and cell_labels' runs (_label_run) give the
+    text of the plain loops they replace: edges summed left to right, one f-string each."""
+    import random
+
+    from cardgen.render.diagrams import geometry as G
+
+    n = G.n
+
+    def strip_loop(x, y, widths, h):
+        total = sum(widths)
+        if total <= 0:
+            return ""
+        parts = [f"M{n(x)} {n(y)}h{n(total)}v{n(h)}h{n(-total)}z"]
+        edge = x
+        for w in widths[:-1]:
+            edge += w
+            parts.append(f"M{n(edge)} {n(y)}v{n(h)}")
+        return "".join(parts)
+
+    rng = random.Random(5)
+    for _ in range(3000):
+        count = rng.randrange(0, 30)
+        widths = ([rng.uniform(0, 25)] * count if rng.random() < 0.5
+                  else [rng.choice([0.0, 7.1, rng.uniform(-1, 25)]) for _ in range(count)])
+        x, y, h = rng.uniform(0, 300), rng.uniform(0, 200), rng.choice([14.0, 18.0, 9.5])
+        assert G._strip_path(x, y, widths, h) == strip_loop(x, y, widths, h)
+        xs = sorted(rng.uniform(0, 320) for _ in range(count))
+        texts = [str(rng.randrange(0, 300)) for _ in range(count)]
+        lay = G.Layers()
+        G.cell_labels(lay, xs, texts, rng.uniform(2, 25), y)
+        for cls, runs in lay.texts.items():
+            kept = re.findall(r'<text x="([^"]*)" y="([^"]*)">([^<]*)</text>', "".join(runs))
+            assert "".join(runs) == "".join(f'<text x="{a}" y="{b}">{t}</text>'
+                                            for a, b, t in kept)
+            assert {b for _, b, _ in kept} == {n(y)} and cls in ("cg-t", "cg-ts")
+            if cls == "cg-t":  # every label, in order
+                assert kept == [(n(v), n(y), t) for v, t in zip(xs, texts, strict=True)]
+
+
+def test_render_layers_is_render_svg_of_stack_and_labels():
+    from cardgen.render.diagrams import geometry as G
+
+    lay = G.Layers()
+    lay.rect("cg-band cg-win0", 23, 27, 96, 10)
+    lay.cells("cg-cell", 22.0, 3.0, 19.6, 7, 18.0)
+    lay.line("cg-mark", 50, 1, 50, 40)
+    lay.rect("cg-pad", 22, 3, 40, 18)
+    lay.text("cg-tl", 18, 12, "in")
+    lay.text("cg-tm", 14, 60, "…")
+    lay.texts["cg-empty"]  # a class made and never written: no group
+    for bottom, top in (((), ()), (("cg-cell", "cg-pad"), ("cg-band cg-win0",)),
+                        (("cg-mark", "cg-unused"), ())):
+        assert G.render_layers("sliding_strip", lay, width=230.5, height=110, label="a<b",
+                               bottom=bottom, top=top) == G.render_svg(
+            "sliding_strip", width=230.5, height=110, label="a<b",
+            paths=lay.stack(bottom=bottom, top=top), labels=lay.labels())
+    with pytest.raises(ValueError):
+        G.render_layers("values_grid", lay, width=1, height=1, label="")
+
+
+def test_number_memo_writes_what_fmt_writes():
+    """n's memo formats a new number itself (fmt's text, written out): the same text for
+    integers, halves and ties, small and negative numbers, negative zero and rounding
+    to zero."""
+    import random
+
+    from cardgen.render.diagrams import geometry as G
+
+    rng = random.Random(3)
+    values = [0.0, -0.0, 0.04, -0.04, 0.05, -0.05, 0.15, 0.25, 2.5, -2.5, 1e16, -1e16, 3,
+              -7, 22.95, 99.95, -99.95, 1 / 3, 1e-9, -1e-9, 123456.789]
+    values += [rng.uniform(-400, 400) for _ in range(5000)]
+    values += [round(rng.uniform(-400, 400), 2) for _ in range(5000)]
+    values += [k / 20 for k in range(-400, 400)]
+    for v in values:
+        assert G.n(v) == G.fmt(v), v

@@ -24,9 +24,12 @@ Speed: a build draws a diagram or two per note within a budget of tens of
 microseconds, so the hot paths here avoid per-call work that adds nothing: numbers are
 formatted through a memo (:func:`.geometry.n`); each template holds its markup as
 macros whose text is read once and filled here with f-strings (no jinja call per
-diagram, :func:`.geometry.render_svg`), numbers and path data written as they are (they
-are made here from floats and hold no markup characters), text from outside escaped;
-a strip's input row is drawn once per configuration (:data:`.strip._ROWS`).
+diagram, :func:`.geometry.render_svg`; a diagram drawn in layers straight from them,
+:func:`.geometry.render_layers`), numbers and path data written as they are (they are
+made here from floats and hold no markup characters), text from outside escaped; a
+strip's input row is drawn once per configuration (:data:`.strip._ROWS`); runs of
+cells and labels are written by joins, not a Python step each (:func:`.geometry._strip_path`,
+:func:`.geometry._label_run`).
 
 Each function is re-exported here under its kind's name, so ``diagrams.sliding_strip``
 is the function, which hides the submodule of that name: import from the submodule

@@ -7,7 +7,7 @@ from cardgen.render.diagrams.geometry import (
     Layers,
     assign_lanes,
     grid_lines,
-    render_svg,
+    render_layers,
 )
 from cardgen.solver.windows import adaptive_windows
 
@@ -60,6 +60,6 @@ def adaptive_grid(in_hw: tuple[int, int], out_hw: tuple[int, int],
     label = (f"Adaptive pooling from {H}x{W} to {oh}x{ow}: output ({r}, {c}) reads rows "
              f"[{rs},{re_}) and columns [{cs},{ce})")
     # the bands come between
-    paths = lay.stack(bottom=("cg-cell", "cg-hlx"), top=("cg-hl", "cg-grid", "cg-link"))
-    return render_svg("adaptive_grid", width=ox + ow * s + 3, height=gy + max(H, oh) * s + 3,
-                      label=label, paths=paths, labels=lay.labels())
+    return render_layers("adaptive_grid", lay, width=ox + ow * s + 3,
+                         height=gy + max(H, oh) * s + 3, label=label,
+                         bottom=("cg-cell", "cg-hlx"), top=("cg-hl", "cg-grid", "cg-link"))

@@ -14,7 +14,7 @@ from cardgen.render.diagrams.geometry import (
     cell_labels,
     index_labels,
     n,
-    render_svg,
+    render_layers,
     sparse_indices,
     true_runs,
     window_list,
@@ -92,6 +92,6 @@ def adaptive_strip(size: int, out: int) -> str:
     label = (f"Adaptive pooling from {size} to {out}: output i reads input "
              f"[floor(i*{size}/{out}), ceil((i+1)*{size}/{out})): {window_list(wins)}")
     # the bands, then the output cells, come between (in first-use order)
-    paths = lay.stack(bottom=("cg-cell", "cg-over", "cg-tick", "cg-link"), top=("cg-grid",))
-    return render_svg("adaptive_strip", width=x0 + span_w + right, height=yo + CELL_H + 3,
-                      label=label, paths=paths, labels=lay.labels())
+    return render_layers("adaptive_strip", lay, width=x0 + span_w + right,
+                         height=yo + CELL_H + 3, label=label,
+                         bottom=("cg-cell", "cg-over", "cg-tick", "cg-link"), top=("cg-grid",))

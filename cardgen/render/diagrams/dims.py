@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cardgen.render.diagrams.geometry import CHAR, WIDTH, Layers, render_svg
+from cardgen.render.diagrams.geometry import CHAR, WIDTH, Layers, render_layers
 
 _NAMES = frozenset("NCDHWL")
 _BOX_H = 22.0
@@ -69,5 +69,5 @@ def dims(sizes: Sequence[int], names: Sequence[str], read: Sequence[str] | None 
         height = y1 + _BOX_H + 2
         label = (f"Dims {'x'.join(map(str, sizes))} flattened: dims {first} to {last} "
                  f"merge into {product}, giving {'x'.join(map(str, outs))}")
-    return render_svg("dims", width=x0 + sum(widths) + 2, height=height, label=label,
-                      paths=layer.stack(bottom=("cg-cell",)), labels=layer.labels())
+    return render_layers("dims", layer, width=x0 + sum(widths) + 2, height=height,
+                         label=label, bottom=("cg-cell",))

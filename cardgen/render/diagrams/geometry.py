@@ -8,8 +8,9 @@ docstring on speed).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
+from itertools import accumulate
 
 from cardgen.render.env import escape_text, macro_arguments, macro_pieces
 
@@ -45,7 +46,14 @@ class _Memo(dict[float, str]):
     def __missing__(self, value: float) -> str:
         if len(self) >= _MEMO_MAX:
             self.clear()
-        text = self[value] = fmt(value)
+        # fmt's text, written out (a call per new number cost more than the test)
+        if value % 1 == 0:
+            text = str(int(value))
+        else:
+            text = f"{value:.1f}".rstrip("0").rstrip(".")
+            if text == "-0":
+                text = "0"
+        self[value] = text
         return text
 
 
@@ -136,12 +144,20 @@ class Layers:
         then the other classes in first-use order, then ``top``."""
         paths = self.paths
         get = paths.get
-        middle = [c for c in paths if c not in bottom and c not in top]
+        placed = _placed(tuple(bottom), tuple(top))
+        middle = [c for c in paths if c not in placed]
         return [(c, "".join(d)) for c in (*bottom, *middle, *top) if (d := get(c))]
 
     def labels(self) -> list[tuple[str, str]]:
         """(class, its ``<text>`` elements) of each class used, in first-use order."""
         return [(c, "".join(items)) for c, items in self.texts.items() if items]
+
+
+@cache
+def _placed(bottom: tuple[str, ...], top: tuple[str, ...]) -> frozenset[str]:
+    """The classes :meth:`Layers.stack` places itself, as a set: each diagram kind passes
+    the same few, and a class looked up in a set costs less than in both tuples."""
+    return frozenset((*bottom, *top))
 
 
 _CELLS: dict[tuple[float, float, float, int, float], str] = {}  # Layers.cells' paths
@@ -155,13 +171,15 @@ def _strip_path(x: float, y: float, widths: Sequence[float], h: float) -> str:
     if total <= 0:
         return ""
     ny, nh = n(y), n(h)
+    outline = f"M{n(x)} {ny}h{n(total)}v{nh}h{n(-total)}z"
+    if len(widths) < 2:
+        return outline
+    # each inner edge, summed left to right as ``edge += w`` (accumulate adds in that
+    # order), as "M{edge} {y}v{h}": one join, no Python step per cell
     separator = f" {ny}v{nh}"
-    parts = [f"M{n(x)} {ny}h{n(total)}v{nh}h{n(-total)}z"]
-    edge = x
-    for w in widths[:-1]:
-        edge += w
-        parts.append(f"M{n(edge)}{separator}")
-    return "".join(parts)
+    edges = accumulate(widths[:-1], initial=x)
+    next(edges)  # x itself: the outline's left side
+    return f"{outline}M{(separator + 'M').join(map(n, edges))}{separator}"
 
 
 def text_elements(items: Sequence[tuple[str, str, str]]) -> str:
@@ -184,6 +202,27 @@ def render_svg(name: str, *, width: float, height: float, label: str,
     if labels is not None:
         values["labels"] = "".join([f"{g0}{c}{g1}{t}{g2}" for c, t in labels])
     return frame % tuple(map(values.__getitem__, names))
+
+
+_LAYERS_SVG = ("w", "h", "maxw", "label", "paths", "labels")  # the svg macro's arguments
+
+
+def render_layers(name: str, lay: Layers, *, width: float, height: float, label: str,
+                  bottom: Sequence[str] = (), top: Sequence[str] = ()) -> str:
+    """``render_svg(name, ..., paths=lay.stack(bottom, top), labels=lay.labels())`` for a
+    template whose ``svg`` macro takes just those: each class's path data and labels are
+    joined straight into its element (no (class, text) pairs made and read again), and
+    the macro is filled from a tuple."""
+    frame, names, (p0, p1, p2), (g0, g1, g2) = _figure(name)
+    paths = lay.paths
+    get = paths.get
+    placed = _placed(tuple(bottom), tuple(top))
+    order = (*bottom, *[c for c in paths if c not in placed], *top)
+    d = "".join([f'{p0}{c}{p1}{"".join(ds)}{p2}' for c in order if (ds := get(c))])
+    t = "".join([f'{g0}{c}{g1}{"".join(ts)}{g2}' for c, ts in lay.texts.items() if ts])
+    if names != _LAYERS_SVG:
+        raise ValueError(f"{name}: its svg macro takes {names}, not {_LAYERS_SVG}")
+    return frame % (n(width), n(height), round(width * ZOOM), escape_text(label), d, t)
 
 
 @cache
@@ -264,8 +303,7 @@ def cell_labels(lay: Layers, xs: Sequence[float], texts: Sequence[str], cw: floa
         return
     tail = f'" y="{n(y)}">'  # after each label's x: its y, then its text
     if cw >= CHAR * max(map(len, texts)) + 2:
-        lay.texts["cg-t"].append("".join([f'<text x="{x}{tail}{t}</text>' for x, t
-                                          in zip(map(n, xs), texts, strict=False)]))
+        lay.texts["cg-t"].append(_label_run(map(n, xs), texts, len(texts), tail))
         return
     spread = (xs[-1] - xs[0]) / max_labels
     lengths = list(map(len, texts))
@@ -286,8 +324,19 @@ def cell_labels(lay: Layers, xs: Sequence[float], texts: Sequence[str], cw: floa
         while keep and not clear(keep[-1], last):
             keep.pop()
         keep.append(last)
-    lay.texts["cg-ts"].append("".join([f'<text x="{n(xs[k])}{tail}{texts[k]}</text>'
-                                       for k in keep]))
+    lay.texts["cg-ts"].append(_label_run(map(n, map(xs.__getitem__, keep)),
+                                         map(texts.__getitem__, keep), len(keep), tail))
+
+
+def _label_run(xs: Iterable[str], texts: Iterable[str], count: int, tail: str) -> str:
+    """``<text x="{x}{tail}{t}</text>`` for each of ``count`` (x, t), joined. The pieces
+    are put in place by two slice assignments and joined once: no Python step (and no
+    f-string) per label."""
+    pieces: list[str | None] = [None, tail, None, '</text><text x="'] * count
+    pieces[0::4] = xs
+    pieces[2::4] = texts
+    pieces[-1] = "</text>"
+    return '<text x="' + "".join(pieces)
 
 
 def grid_lines(x: float, y: float, cw: float, ch: float, rows: int, cols: int) -> str:

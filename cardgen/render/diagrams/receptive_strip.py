@@ -16,7 +16,7 @@ from cardgen.render.diagrams.geometry import (
     LABEL,
     WIDTH,
     Layers,
-    render_svg,
+    render_layers,
 )
 
 STRIP_H = 14.0
@@ -75,7 +75,6 @@ def receptive_strip(sizes: Sequence[int], runs: Sequence[Sequence[Sequence[int]]
     shown = ", ".join("none" if r is None else f"[{r[0]},{r[1]})" for r in ranges)
     label = (f"The cells one output unit depends on, from the input up to the output "
              f"(sizes {', '.join(map(str, sizes))}): {shown}")
-    paths = lay.stack(bottom=("cg-cell", "cg-link"), top=("cg-tick",))
-    return render_svg("receptive_strip", width=x0 + span_w + right,
-                      height=TOP + (rows - 1) * PITCH + STRIP_H + 3, label=label,
-                      paths=paths, labels=lay.labels())
+    return render_layers("receptive_strip", lay, width=x0 + span_w + right,
+                         height=TOP + (rows - 1) * PITCH + STRIP_H + 3, label=label,
+                         bottom=("cg-cell", "cg-link"), top=("cg-tick",))

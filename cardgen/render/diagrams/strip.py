@@ -22,7 +22,7 @@ from cardgen.render.diagrams.geometry import (
     clip_runs,
     index_labels,
     n,
-    render_svg,
+    render_layers,
 )
 
 
@@ -183,6 +183,10 @@ def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: fl
     y = 3.0
     mid = y + CELL_H / 2
     kinds = [*st.kinds, *["ghost"] * ghost] if ghost else st.kinds
+    paths = lay.paths
+    # a run of one cell (a transposed strip's inputs and zeros take turns) is its
+    # outline alone: the path Layers.cells keeps for it, written without the call
+    one = f" {n(y)}h{n(cw)}v{n(CELL_H)}h{n(-cw)}z" if cw > 0 else ""
     for a, b in segments:  # one strip per run of cells of one kind
         c = a
         while c < b:
@@ -190,7 +194,10 @@ def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: fl
             d = c + 1
             while d < b and kinds[d] == kind:
                 d += 1
-            lay.cells(_CELL_CLASS[kind], xs[c], y, cw, d - c, CELL_H)
+            if d - c == 1 and one:
+                paths[_CELL_CLASS[kind]].append(f"M{n(xs[c])}{one}")
+            else:
+                lay.cells(_CELL_CLASS[kind], xs[c], y, cw, d - c, CELL_H)
             c = d
     for k in range(1, len(segments)):
         lay.text("cg-tm", xs[segments[k - 1][1]], mid, "…")
@@ -204,8 +211,8 @@ def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: fl
     for a, b in [*clip_runs(segments, 0, st.lo), *clip_runs(segments, st.hi, axis)]:
         for c in range(a, b):
             lay.line("cg-cropx", xs[c] + 2, y + CELL_H - 2, xs[c] + cw - 2, y + 2)
-    return _Row(shown, cw, xs, kinds, tuple((c, "".join(d)) for c, d in lay.paths.items()),
-                tuple((c, "".join(t)) for c, t in lay.texts.items()))
+    return _Row(shown, cw, xs, kinds, tuple([(c, "".join(d)) for c, d in lay.paths.items()]),
+                tuple([(c, "".join(t)) for c, t in lay.texts.items()]))
 
 
 def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
@@ -230,11 +237,14 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
             if len(_ROWS) >= _ROWS_MAX:
                 _ROWS.clear()
             _ROWS[key] = row
-    # the layers are empty here: the row's classes come first, in its own order
+    # the row's classes come first, in its own order: the layers are empty here (a new
+    # Strip's), so each class's list is made here, not by the defaultdict's factory
+    if paths or texts:
+        raise ValueError("a strip is drawn once, on empty layers")
     for cls, d in row.paths:
-        paths[cls].append(d)
+        paths[cls] = [d]
     for cls, elements in row.texts:
-        texts[cls].append(elements)
+        texts[cls] = [elements]
     shown, cw, xs, kinds = row.shown, row.cw, row.xs, row.kinds
     width = xs[-1] + right
     half = cw / 2
@@ -304,20 +314,28 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
         out_runs = [(a - lo, b - lo) for a, b in clip_runs(segments, lo, lo + count)]
         if cw > 0:  # each output cell coloured like its placement (Layers.rect's path)
             cell = f" {n(yo)}h{n(cw)}v{n(CELL_H)}h{n(-cw)}z"
+            joint = f"{cell}M"
             for a, b in out_runs:
-                ds = [f"M{x}{cell}" for x in map(n, xs[lo + a:lo + b])]
                 # output j goes to class j % 3: the run's cells to the three classes in
                 # turn (first used in that order), each class's cells in order, joined
+                # ("M{x}{cell}" each, one join a class: no Python step per cell)
                 for k in range(min(3, b - a)):
-                    paths[_OUTS[(a + k) % 3]].append("".join(ds[k::3]))
+                    paths[_OUTS[(a + k) % 3]].append(
+                        f"M{joint.join(map(n, xs[lo + a + k:lo + b:3]))}{cell}")
                 lay.cells("cg-grid", xs[lo + a], yo, cw, b - a, CELL_H)
         for (_, b), (a, _) in zip(out_runs, out_runs[1:], strict=False):
             lay.text("cg-tm", (xr(lo + b - 1) + xs[lo + a]) / 2, yo + CELL_H / 2, "…")
         lay.text("cg-tl", LABEL - 4, yo + CELL_H / 2, "out")
-        outs = [j for a, b in out_runs for j in range(a, b)]
-        cell_labels(lay, [xs[lo + j] + half for j in outs], index_labels(len(outs))
-                    if outs == list(range(len(outs))) else [str(j) for j in outs], cw,
-                    yo + CELL_H / 2)
+        # the outputs shown: their centres (half + x, the same sum) and labels
+        if len(out_runs) == 1:  # not condensed: one run, no Python step per output
+            a, b = out_runs[0]
+            centres = list(map(half.__add__, xs[lo + a:lo + b]))
+            names = index_labels(b)[a:]
+        else:
+            outs = [j for a, b in out_runs for j in range(a, b)]
+            centres = [xs[lo + j] + half for j in outs]
+            names = [str(j) for j in outs]
+        cell_labels(lay, centres, names, cw, yo + CELL_H / 2)
         bottom = yo + CELL_H
     return width, bottom + 3, rows
 
@@ -347,5 +365,5 @@ def render_strip(st: Strip, label: str) -> str:
     width, height, _ = _draw_strip(st)
     lay = st.lay
     # the placement rows, the ceil-mode window and the output cells come on top
-    return render_svg("sliding_strip", width=width, height=height, label=label,
-                      paths=lay.stack(bottom=_UNDER), labels=lay.labels())
+    return render_layers("sliding_strip", lay, width=width, height=height, label=label,
+                         bottom=_UNDER)
