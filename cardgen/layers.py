@@ -206,17 +206,15 @@ class Layer:
     def __str__(self) -> str:
         # kept on the instance: a card names its layers in its question, steps and
         # captions (about six times per Layer in a build)
-        text = self.__dict__.get("_text")
+        state = self.__dict__
+        text = state.get("_text")
         if text is None:
-            parts = []
-            given = self._given  # type: ignore[attr-defined]
-            for name, required in _SHOWN[self.type]:
-                if name in given:
-                    value = given[name]
-                    value = _fmt(value) if isinstance(value, tuple) else repr(value)
-                    parts.append(value if required else f"{name}={value}")
-            text = f"{self.type}({', '.join(parts)})"
-            object.__setattr__(self, "_text", text)
+            given = state["_given"]
+            # (a value's repr is _fmt's text: a tuple's has the same parentheses and the
+            # comma after a lone item, and a Layer's tuples are plain ones of scalars)
+            parts = [repr(given[name]) if required else f"{name}={given[name]!r}"
+                     for name, required in _SHOWN[self.type] if name in given]
+            text = state["_text"] = f"{self.type}({', '.join(parts)})"
         return text
 
 

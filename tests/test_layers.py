@@ -74,6 +74,30 @@ def test_round_trip_json_and_str(text):
     assert str(Layer.from_json(data)) == str(layer)
 
 
+def _old_text(layer: Layer) -> str:
+    """Layer.__str__ as it was written before: _fmt for tuples, repr for the rest."""
+    from cardgen.layers import _SHOWN, _fmt
+
+    parts = []
+    for name, required in _SHOWN[layer.type]:
+        if name in layer.kwargs:
+            value = layer.kwargs[name]
+            value = _fmt(value) if isinstance(value, tuple) else repr(value)
+            parts.append(value if required else f"{name}={value}")
+    return f"{layer.type}({', '.join(parts)})"
+
+
+@pytest.mark.parametrize("text", [*FORMS, "Upsample(scale_factor=(2.0, 1.5))",
+                                  "ZeroPad2d((1, 0, 2, 3))", "Upsample(size=(4,))",
+                                  "ConstantPad1d(2, -0.5)"])
+def test_str_is_the_text_fmt_gives(text):
+    layer = parse_layer(text)
+    assert str(layer) == _old_text(layer)
+    # a Layer made directly, arguments out of torch's order, keeps torch's order
+    direct = Layer(layer.type, tuple(reversed(layer.args)))
+    assert str(direct) == _old_text(layer)
+
+
 def test_to_json_spells_tuples_as_lists():
     assert parse_layer("nn.AdaptiveAvgPool2d((None, 7))").to_json() == \
         {"type": "AdaptiveAvgPool2d", "args": {"output_size": [None, 7]}}
