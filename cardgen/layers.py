@@ -527,7 +527,8 @@ def unpool_layer(data: Any) -> Layer:
 # their repr (the key where a value was a list: a JSON layer's tuple).
 _BUILT: dict[tuple[str, bytes], Layer] = {}
 _BUILT_MAX = 8192
-_PLAIN = frozenset({int, str, type(None)})
+# values with nothing to freeze (no list or tuple): their keywords' items are the args
+_PLAIN = frozenset({int, str, bool, float, type(None)})
 
 
 def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
@@ -548,32 +549,52 @@ def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
     return layer
 
 
+# A type and its keyword names in the order given -> those names in torch's order, for
+# names build_layer binds (a stack type's, none unknown, none required missing). Layers
+# come in a few dozen such shapes: each is checked and ordered once, not per new Layer.
+_BINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+_BINDINGS_MAX = 1024
+
+
+def _binding(type_: str, names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """`names` in torch's order, or None where build_layer refuses them (not kept)."""
+    order = _ORDER.get(type_) if type_ in LAYER_TYPES else None
+    if order is None or not all(name in order for name in names) \
+            or not _REQUIRED_NAMES[type_].issubset(names):
+        return None
+    ordered = tuple(sorted(names, key=order.__getitem__))
+    if len(_BINDINGS) >= _BINDINGS_MAX:
+        _BINDINGS.clear()
+    _BINDINGS[type_, names] = ordered
+    return ordered
+
+
 def _keyword_layer(type_: str, keywords: dict[str, Any],
                    items: tuple[tuple[str, Any], ...] | None) -> Layer:
     """``build_layer(type_, [], keywords)``: the same binding, checks and Layer, less what
     keywords alone never need (positionals, a name bound twice). `items`: the keywords'
-    items when every value is an int, a str or None (nothing to freeze), else None.
-    Keywords given in torch's order (most are) are that order already, so the arguments
-    are not sorted again. Anything build_layer refuses before validation goes to it, for
-    its message."""
-    order = _ORDER.get(type_) if type_ in LAYER_TYPES else None
-    if order is None:
-        return build_layer(type_, [], keywords)  # refuses the type
-    at = list(map(order.get, keywords))
-    if None in at or not keywords.keys() >= _REQUIRED_NAMES[type_]:
-        return build_layer(type_, [], keywords)  # refuses a name, or a missing argument
+    items when no value is a list or a tuple (nothing to freeze), else None. Keywords
+    given in torch's order (most are) are that order already, so the arguments are not
+    sorted again. Anything build_layer refuses before validation goes to it, for its
+    message."""
+    names = tuple(keywords)
+    ordered = _BINDINGS.get((type_, names))
+    if ordered is None:
+        ordered = _binding(type_, names)
+        if ordered is None:
+            return build_layer(type_, [], keywords)  # refuses the type, a name, or a lack
     if items is None:
         bound = {name: _freeze(value) if isinstance(value, (list, tuple)) else value
                  for name, value in keywords.items()}
     else:
         bound = keywords  # (only read)
     _validate(type_, bound)
-    if at != sorted(at):
-        return _new_layer(type_, tuple([(name, bound[name]) for name in order if name in bound]))
+    if ordered != names:
+        return _new_layer(type_, tuple([(name, bound[name]) for name in ordered]))
     if items is None:
         return _new_layer(type_, tuple(bound.items()))
     layer = _new_layer(type_, items)
-    layer.__dict__["_flat"] = True  # (no tuple among ints, strs and None: to_json's test)
+    layer.__dict__["_flat"] = True  # (no tuple among its values: to_json's test)
     return layer
 
 

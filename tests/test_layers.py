@@ -11,6 +11,7 @@ import builtins
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -305,6 +306,39 @@ def test_made_layers_are_reused_only_for_exactly_the_same_arguments():
     assert Layer.make("Conv2d", in_channels=1, out_channels=2, kernel_size=Three(3)) == first
     with pytest.raises(LayerSyntaxError):
         Layer.from_json({"type": ["Conv2d"], "args": good})
+
+
+def test_keyword_layers_are_build_layers():
+    # made from keywords (kept bindings of their names, a cache of Layers) or by
+    # build_layer: the same Layer, arguments in torch's order, the same refusals
+    from cardgen.errors import ShapeError
+    from cardgen.layers import _BUILT, build_layer
+
+    cases = [("Conv2d", {"kernel_size": 3, "out_channels": 2, "in_channels": 1}),
+             ("Conv2d", {"in_channels": 1, "out_channels": 2, "kernel_size": 3,
+                         "bias": False}),
+             ("Conv1d", {"bias": False, "in_channels": 4, "kernel_size": [3],
+                         "out_channels": 2, "groups": 2}),
+             ("Upsample", {"scale_factor": 2.0, "mode": "bilinear"}),
+             ("ConstantPad1d", {"value": 0.5, "padding": 2}),
+             ("MaxPool2d", {"stride": None, "kernel_size": 2}),
+             ("Conv2d", {"in_channels": 1, "out_channels": 2}),
+             ("Conv2d", {"in_channels": 1, "out_channels": 2, "kernel_size": 3, "x": 1}),
+             ("MaxUnpool2d", {"kernel_size": 2}), ("Conv9d", {}),
+             ("Conv2d", {"in_channels": 3, "out_channels": 2, "kernel_size": 3,
+                         "groups": 2})]
+    for _ in range(2):  # made, then found kept
+        for type_, args in cases:
+            try:
+                want = build_layer(type_, [], dict(args))
+            except (LayerSyntaxError, ShapeError) as exc:
+                with pytest.raises(type(exc), match=re.escape(str(exc))):
+                    Layer.from_json({"type": type_, "args": args})
+                continue
+            got = Layer.from_json({"type": type_, "args": args})
+            assert got == want and got.args == want.args and str(got) == str(want)
+            assert got.to_json() == want.to_json()
+    _BUILT.clear()
 
 
 # ------------------------------------------------------------------ the CLI
