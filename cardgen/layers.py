@@ -528,8 +528,6 @@ def unpool_layer(data: Any) -> Layer:
 # their repr (the key where a value was a list: a JSON layer's tuple).
 _BUILT: dict[tuple[str, bytes], Layer] = {}
 _BUILT_MAX = 8192
-# values with nothing to freeze (no list or tuple): their keywords' items are the args
-_PLAIN = frozenset({int, str, bool, float, type(None)})
 
 
 def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
@@ -538,12 +536,10 @@ def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
     try:
         key = (type_, _marshal(keywords, 2))
     except ValueError:  # a value marshal does not write (an int subclass): made each time
-        return _keyword_layer(type_, keywords, None)
+        return _keyword_layer(type_, keywords)
     layer = _BUILT.get(key)
     if layer is None:
-        items = tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values())) \
-            else None
-        layer = _keyword_layer(type_, keywords, items)
+        layer = _keyword_layer(type_, keywords)
         if len(_BUILT) >= _BUILT_MAX:
             _BUILT.clear()
         _BUILT[key] = layer
@@ -570,33 +566,30 @@ def _binding(type_: str, names: tuple[str, ...]) -> tuple[str, ...] | None:
     return ordered
 
 
-def _keyword_layer(type_: str, keywords: dict[str, Any],
-                   items: tuple[tuple[str, Any], ...] | None) -> Layer:
+def _keyword_layer(type_: str, keywords: dict[str, Any]) -> Layer:
     """``build_layer(type_, [], keywords)``: the same binding, checks and Layer, less what
-    keywords alone never need (positionals, a name bound twice). `items`: the keywords'
-    items when no value is a list or a tuple (nothing to freeze), else None. Keywords
-    given in torch's order (most are) are that order already, so the arguments are not
-    sorted again. Anything build_layer refuses before validation goes to it, for its
-    message."""
+    keywords alone never need (positionals, a name bound twice). Keywords given in torch's
+    order (most are) are that order already, so the arguments are not sorted again.
+    Anything build_layer refuses before validation goes to it, for its message."""
     names = tuple(keywords)
     ordered = _BINDINGS.get((type_, names))
     if ordered is None:
         ordered = _binding(type_, names)
         if ordered is None:
             return build_layer(type_, [], keywords)  # refuses the type, a name, or a lack
-    if items is None:
-        bound = {name: _freeze(value) if isinstance(value, (list, tuple)) else value
-                 for name, value in keywords.items()}
-    else:
-        bound = keywords  # (only read)
-    _validate(type_, bound)
+    if _plain_ints(type_, keywords):
+        # ints and bools that pass every check (_validate's shortcut, most new Layers):
+        # nothing to freeze, and no tuple for to_json to look for
+        layer = _new_layer(type_, tuple(keywords.items()) if ordered == names
+                           else tuple([(name, keywords[name]) for name in ordered]))
+        layer.__dict__["_flat"] = True
+        return layer
+    bound = {name: _freeze(value) if isinstance(value, (list, tuple)) else value
+             for name, value in keywords.items()}
+    _check_args(type_, bound)
     if ordered != names:
         return _new_layer(type_, tuple([(name, bound[name]) for name in ordered]))
-    if items is None:
-        return _new_layer(type_, tuple(bound.items()))
-    layer = _new_layer(type_, items)
-    layer.__dict__["_flat"] = True  # (no tuple among its values: to_json's test)
-    return layer
+    return _new_layer(type_, tuple(bound.items()))
 
 
 _LITERAL_NODES = (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.USub, ast.UAdd,
