@@ -149,10 +149,7 @@ def _new_step(layer: Layer, shape: Shape, out: Shape) -> Step:
     """``Step(layer, shape, out)`` with its fields written straight into the new
     instance's dict, not through the frozen dataclass's __init__ (one per distinct step)."""
     step = object.__new__(Step)
-    state = step.__dict__  # (three stores: no keyword dict made for an update call)
-    state["layer"] = layer
-    state["input_shape"] = shape
-    state["output_shape"] = out
+    step.__dict__.update(layer=layer, input_shape=shape, output_shape=out)
     return step
 
 
