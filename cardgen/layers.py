@@ -161,7 +161,7 @@ class Layer:
 
     @property
     def kwargs(self) -> dict[str, Any]:
-        return dict(self._given)  # type: ignore[attr-defined]
+        return self._given.copy()  # type: ignore[attr-defined]
 
     def get(self, name: str) -> Any:
         return self._params[name]  # type: ignore[attr-defined]
@@ -184,7 +184,8 @@ class Layer:
         if flat is None:
             flat = state["_flat"] = not any(isinstance(v, tuple) for _, v in self.args)
         if flat:
-            return {"type": self.type, "args": dict(state["_given"])}
+            # (a dict's copy method: a third cheaper than a dict() call on it)
+            return {"type": self.type, "args": state["_given"].copy()}
         return {"type": self.type,
                 "args": {k: _thaw(v) if isinstance(v, tuple) else v for k, v in self.args}}
 
@@ -206,17 +207,15 @@ class Layer:
     def __str__(self) -> str:
         # kept on the instance: a card names its layers in its question, steps and
         # captions (about six times per Layer in a build)
-        text = self.__dict__.get("_text")
+        state = self.__dict__
+        text = state.get("_text")
         if text is None:
-            parts = []
-            given = self._given  # type: ignore[attr-defined]
-            for name, required in _SHOWN[self.type]:
-                if name in given:
-                    value = given[name]
-                    value = _fmt(value) if isinstance(value, tuple) else repr(value)
-                    parts.append(value if required else f"{name}={value}")
-            text = f"{self.type}({', '.join(parts)})"
-            object.__setattr__(self, "_text", text)
+            given = state["_given"]
+            # (a value's repr is _fmt's text: a tuple's has the same parentheses and the
+            # comma after a lone item, and a Layer's tuples are plain ones of scalars)
+            parts = [repr(given[name]) if required else f"{name}={given[name]!r}"
+                     for name, required in _SHOWN[self.type] if name in given]
+            text = state["_text"] = f"{self.type}({', '.join(parts)})"
         return text
 
 
@@ -529,7 +528,6 @@ def unpool_layer(data: Any) -> Layer:
 # their repr (the key where a value was a list: a JSON layer's tuple).
 _BUILT: dict[tuple[str, bytes], Layer] = {}
 _BUILT_MAX = 8192
-_PLAIN = frozenset({int, str, type(None)})
 
 
 def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
@@ -538,45 +536,60 @@ def _build_keywords(type_: Any, keywords: dict[str, Any]) -> Layer:
     try:
         key = (type_, _marshal(keywords, 2))
     except ValueError:  # a value marshal does not write (an int subclass): made each time
-        return _keyword_layer(type_, keywords, None)
+        return _keyword_layer(type_, keywords)
     layer = _BUILT.get(key)
     if layer is None:
-        items = tuple(keywords.items()) if _PLAIN.issuperset(map(type, keywords.values())) \
-            else None
-        layer = _keyword_layer(type_, keywords, items)
+        layer = _keyword_layer(type_, keywords)
         if len(_BUILT) >= _BUILT_MAX:
             _BUILT.clear()
         _BUILT[key] = layer
     return layer
 
 
-def _keyword_layer(type_: str, keywords: dict[str, Any],
-                   items: tuple[tuple[str, Any], ...] | None) -> Layer:
-    """``build_layer(type_, [], keywords)``: the same binding, checks and Layer, less what
-    keywords alone never need (positionals, a name bound twice). `items`: the keywords'
-    items when every value is an int, a str or None (nothing to freeze), else None.
-    Keywords given in torch's order (most are) are that order already, so the arguments
-    are not sorted again. Anything build_layer refuses before validation goes to it, for
-    its message."""
+# A type and its keyword names in the order given -> those names in torch's order, for
+# names build_layer binds (a stack type's, none unknown, none required missing). Layers
+# come in a few dozen such shapes: each is checked and ordered once, not per new Layer.
+_BINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+_BINDINGS_MAX = 1024
+
+
+def _binding(type_: str, names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """`names` in torch's order, or None where build_layer refuses them (not kept)."""
     order = _ORDER.get(type_) if type_ in LAYER_TYPES else None
-    if order is None:
-        return build_layer(type_, [], keywords)  # refuses the type
-    at = list(map(order.get, keywords))
-    if None in at or not keywords.keys() >= _REQUIRED_NAMES[type_]:
-        return build_layer(type_, [], keywords)  # refuses a name, or a missing argument
-    if items is None:
-        bound = {name: _freeze(value) if isinstance(value, (list, tuple)) else value
-                 for name, value in keywords.items()}
-    else:
-        bound = keywords  # (only read)
-    _validate(type_, bound)
-    if at != sorted(at):
-        return _new_layer(type_, tuple([(name, bound[name]) for name in order if name in bound]))
-    if items is None:
-        return _new_layer(type_, tuple(bound.items()))
-    layer = _new_layer(type_, items)
-    layer.__dict__["_flat"] = True  # (no tuple among ints, strs and None: to_json's test)
-    return layer
+    if order is None or not all(name in order for name in names) \
+            or not _REQUIRED_NAMES[type_].issubset(names):
+        return None
+    ordered = tuple(sorted(names, key=order.__getitem__))
+    if len(_BINDINGS) >= _BINDINGS_MAX:
+        _BINDINGS.clear()
+    _BINDINGS[type_, names] = ordered
+    return ordered
+
+
+def _keyword_layer(type_: str, keywords: dict[str, Any]) -> Layer:
+    """``build_layer(type_, [], keywords)``: the same binding, checks and Layer, less what
+    keywords alone never need (positionals, a name bound twice). Keywords given in torch's
+    order (most are) are that order already, so the arguments are not sorted again.
+    Anything build_layer refuses before validation goes to it, for its message."""
+    names = tuple(keywords)
+    ordered = _BINDINGS.get((type_, names))
+    if ordered is None:
+        ordered = _binding(type_, names)
+        if ordered is None:
+            return build_layer(type_, [], keywords)  # refuses the type, a name, or a lack
+    if _plain_ints(type_, keywords):
+        # ints and bools that pass every check (_validate's shortcut, most new Layers):
+        # nothing to freeze, and no tuple for to_json to look for
+        layer = _new_layer(type_, tuple(keywords.items()) if ordered == names
+                           else tuple([(name, keywords[name]) for name in ordered]))
+        layer.__dict__["_flat"] = True
+        return layer
+    bound = {name: _freeze(value) if isinstance(value, (list, tuple)) else value
+             for name, value in keywords.items()}
+    _check_args(type_, bound)
+    if ordered != names:
+        return _new_layer(type_, tuple([(name, bound[name]) for name in ordered]))
+    return _new_layer(type_, tuple(bound.items()))
 
 
 _LITERAL_NODES = (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.USub, ast.UAdd,

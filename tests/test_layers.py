@@ -11,6 +11,7 @@ import builtins
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,30 @@ def test_round_trip_json_and_str(text):
     assert parse_layer(str(layer)) == layer
     assert parse_layer(f"nn.{layer}") == layer
     assert str(Layer.from_json(data)) == str(layer)
+
+
+def _old_text(layer: Layer) -> str:
+    """Layer.__str__ as it was written before: _fmt for tuples, repr for the rest."""
+    from cardgen.layers import _SHOWN, _fmt
+
+    parts = []
+    for name, required in _SHOWN[layer.type]:
+        if name in layer.kwargs:
+            value = layer.kwargs[name]
+            value = _fmt(value) if isinstance(value, tuple) else repr(value)
+            parts.append(value if required else f"{name}={value}")
+    return f"{layer.type}({', '.join(parts)})"
+
+
+@pytest.mark.parametrize("text", [*FORMS, "Upsample(scale_factor=(2.0, 1.5))",
+                                  "ZeroPad2d((1, 0, 2, 3))", "Upsample(size=(4,))",
+                                  "ConstantPad1d(2, -0.5)"])
+def test_str_is_the_text_fmt_gives(text):
+    layer = parse_layer(text)
+    assert str(layer) == _old_text(layer)
+    # a Layer made directly, arguments out of torch's order, keeps torch's order
+    direct = Layer(layer.type, tuple(reversed(layer.args)))
+    assert str(direct) == _old_text(layer)
 
 
 def test_to_json_spells_tuples_as_lists():
@@ -281,6 +306,39 @@ def test_made_layers_are_reused_only_for_exactly_the_same_arguments():
     assert Layer.make("Conv2d", in_channels=1, out_channels=2, kernel_size=Three(3)) == first
     with pytest.raises(LayerSyntaxError):
         Layer.from_json({"type": ["Conv2d"], "args": good})
+
+
+def test_keyword_layers_are_build_layers():
+    # made from keywords (kept bindings of their names, a cache of Layers) or by
+    # build_layer: the same Layer, arguments in torch's order, the same refusals
+    from cardgen.errors import ShapeError
+    from cardgen.layers import _BUILT, build_layer
+
+    cases = [("Conv2d", {"kernel_size": 3, "out_channels": 2, "in_channels": 1}),
+             ("Conv2d", {"in_channels": 1, "out_channels": 2, "kernel_size": 3,
+                         "bias": False}),
+             ("Conv1d", {"bias": False, "in_channels": 4, "kernel_size": [3],
+                         "out_channels": 2, "groups": 2}),
+             ("Upsample", {"scale_factor": 2.0, "mode": "bilinear"}),
+             ("ConstantPad1d", {"value": 0.5, "padding": 2}),
+             ("MaxPool2d", {"stride": None, "kernel_size": 2}),
+             ("Conv2d", {"in_channels": 1, "out_channels": 2}),
+             ("Conv2d", {"in_channels": 1, "out_channels": 2, "kernel_size": 3, "x": 1}),
+             ("MaxUnpool2d", {"kernel_size": 2}), ("Conv9d", {}),
+             ("Conv2d", {"in_channels": 3, "out_channels": 2, "kernel_size": 3,
+                         "groups": 2})]
+    for _ in range(2):  # made, then found kept
+        for type_, args in cases:
+            try:
+                want = build_layer(type_, [], dict(args))
+            except (LayerSyntaxError, ShapeError) as exc:
+                with pytest.raises(type(exc), match=re.escape(str(exc))):
+                    Layer.from_json({"type": type_, "args": args})
+                continue
+            got = Layer.from_json({"type": type_, "args": args})
+            assert got == want and got.args == want.args and str(got) == str(want)
+            assert got.to_json() == want.to_json()
+    _BUILT.clear()
 
 
 # ------------------------------------------------------------------ the CLI
