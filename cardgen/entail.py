@@ -16,6 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
+# (imported here, not in the readers: a reader runs on every rules.of_thumb note's
+# mistakes, and an import statement costs about as much as the reading)
+from cardgen.errors import CardgenError
+from cardgen.layers import Layer
+from cardgen.solver.thumb import ceil_docs_out, multiple_rule_builds, recipe_guess, same_pad_rule
+
 Claim = Mapping[str, Any]
 
 
@@ -351,9 +357,6 @@ def _pool_options(params: Mapping[str, Any], claims: Sequence[Any]) -> str:
 
 def _layer0(claim: Claim, key: str = "layers") -> Any:
     """The first layer of a claim's stack, as cardgen's Layer (its defaults filled in)."""
-    from cardgen.errors import CardgenError
-    from cardgen.layers import Layer
-
     try:
         return Layer.from_json(claim[key][0])
     except CardgenError:
@@ -367,8 +370,6 @@ def _verdict(holds: bool) -> str:
 def _thumb_same_pad(claims: Sequence[Any]) -> str:
     """The unique claim's p keeps the size of a stride-1 conv (or none does); the rule's
     P = floor((K-1)/2), from that conv's kernel, is right exactly when it is that p."""
-    from cardgen.solver.thumb import same_pad_rule
-
     claim = _only(claims, "unique")
     template = claim.get("claim") or {}
     layer = dict(template.get("layers", [{}])[0])
@@ -391,8 +392,6 @@ def _thumb_same_pad(claims: Sequence[Any]) -> str:
 def _thumb_multiple(claims: Sequence[Any]) -> str:
     """'C_in must be a multiple of C_out' predicts the build; the params claim says whether
     PyTorch builds it, and its parameters."""
-    from cardgen.solver.thumb import multiple_rule_builds
-
     claim = _only(claims, "params")
     args = claim["layer"]["args"]
     built = claim.get("weights") is not None
@@ -423,8 +422,6 @@ def _thumb_divisible(claims: Sequence[Any]) -> str:
 def _thumb_recipe(claims: Sequence[Any]) -> str:
     """The equivalent claim compares the adaptive pool with the recipe's fixed pool (its
     kernel and stride must be the recipe's, per dim); its `equal` is the verdict."""
-    from cardgen.solver.thumb import recipe_guess
-
     claim = _only(claims, "equivalent")
     adaptive, fixed = _layer0(claim), _layer0(claim, "other")
     spatial = claim["input_shape"][-adaptive.ndim:]
@@ -443,8 +440,6 @@ def _thumb_recipe(claims: Sequence[Any]) -> str:
 
 def _thumb_ceil(claims: Sequence[Any]) -> str:
     """The docs' ceil formula, from the shape claim's pool, against its output size."""
-    from cardgen.solver.thumb import ceil_docs_out
-
     claim = _only(claims, "shape")
     layer = _layer0(claim)
     if layer.kind not in ("maxpool", "avgpool") or not layer.get("ceil_mode"):

@@ -17,6 +17,7 @@ input. The solver computes the same from the windows (``solver.pool_options.unpo
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from math import prod
@@ -118,7 +119,34 @@ def _bound(c: UnpoolClaim) -> None:
                        "elements")
 
 
+# A note's unpool claim is parsed when its builder makes it and again when its mistakes
+# are worked out. What a parse found of the claim's pool, unpool, input_shape and
+# output_size (all of which passed, _bound included) is kept under their marshal form
+# (version 2: each value as it is, with its type, so True is not 1; a value marshal
+# refuses is parsed each time); output_shape, cheap, is parsed on every call.
+_PARSED: dict[bytes, tuple[Item, Layer, tuple[int, ...], tuple[int, ...] | None]] = {}
+_PARSED_MAX = 4096
+
+
 def parse(claim: Mapping[str, Any]) -> UnpoolClaim:
+    try:
+        key = marshal.dumps((claim["pool"], claim["unpool"], claim["input_shape"],
+                             claim["output_size"]), 2)
+    except (KeyError, TypeError, ValueError):  # the full parse says what is wrong
+        return _parse(claim)
+    kept = _PARSED.get(key)
+    if kept is None:
+        c = _parse(claim)
+        if len(_PARSED) >= _PARSED_MAX:  # bounded: a new round after so many
+            _PARSED.clear()
+        _PARSED[key] = (c.pool, c.unpool, c.input_shape, c.output_size)
+        return c
+    # (the parse would raise nothing before output_shape's checks, nor after them)
+    out = claim["output_shape"]
+    return UnpoolClaim(*kept, None if out is None else parse_output_shape(out, "output_shape"))
+
+
+def _parse(claim: Mapping[str, Any]) -> UnpoolClaim:
     pool = _parse_pool(claim["pool"])
     try:
         unp = unpool_layer(claim["unpool"])
