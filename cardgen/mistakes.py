@@ -31,8 +31,8 @@ from cardgen.solver import adaptive_windows
 from cardgen.solver.arith import conv_out
 from cardgen.solver.equivalence import fixed_equivalent, recipe_guess
 from cardgen.solver.params import mac_count, weight_shape
-from cardgen.solver.pool_options import avg_divisor, avg_values, unpool, window_sum
-from cardgen.solver.shapes import _SIZE, _tails, layer_step, output_shape
+from cardgen.solver.pool_options import AvgDivisor, avg_divisor, avg_values, unpool, window_sum
+from cardgen.solver.shapes import _SIZE, _tails, output_shape, step_or_reason
 from cardgen.solver.thumb import ceil_docs_out, multiple_rule_builds, same_pad_rule
 from cardgen.solver.transpose import size_range
 
@@ -98,11 +98,13 @@ Worked = dict[str, tuple[str, Line]]  # rule -> (answer, line), in RULES order
 # ------------------------------------------------------------------ small helpers
 
 def _only(claims: Claims, *kinds: str) -> Mapping[str, Any]:
-    found = [c for c in claims if (type(c) is dict or isinstance(c, Mapping))
-             and c.get("kind") in kinds]
-    if len(found) != 1:
+    found, count = None, 0  # (a loop: most notes ask this once or twice)
+    for c in claims:
+        if (type(c) is dict or isinstance(c, Mapping)) and c.get("kind") in kinds:
+            found, count = c, count + 1
+    if count != 1:
         raise NotApplicable(f"expected one {' or '.join(kinds)} claim")
-    return found[0]
+    return found  # type: ignore[return-value]
 
 
 def _layer(data: Any) -> Layer:
@@ -206,22 +208,28 @@ class _Facts:
         # (dim_args less the size, per dim: the solver's own, kept on the Layer)
         self.tails = _tails(layer)
         self.where: dict[str, tuple[int, ...]] = {}
+        tails = self.tails
+        if tails and tails.count(tails[0]) == len(tails):  # every dim alike (most): asked once
+            every = tuple(range(len(tails)))
+            for rule, where in _KIND_WHERE[self.kind]:
+                if where(self, tails[0]):
+                    self.where[rule] = every
+            return
         for rule, where in _KIND_WHERE[self.kind]:
-            dims = tuple([d for d, tail in enumerate(self.tails) if where(self, tail)])
+            dims = tuple([d for d, tail in enumerate(tails) if where(self, tail)])
             if dims:
                 self.where[rule] = dims
 
 
-_FACTS: dict[Layer, _Facts] = {}  # equal Layers read alike; a deck repeats its layers
-
-
 def _facts(layer: Layer) -> _Facts:
-    found = _FACTS.get(layer)
+    """The layer's facts, kept on the Layer object like its dim tails (shapes._tails): a
+    deck repeats its layers, and the Layer made from equal JSON is the same object (no
+    hash and dict of our own to look it up in)."""
+    found = layer.__dict__.get("_mistake_facts")
     if found is None:
-        if len(_FACTS) >= 4096:  # bounded: a big build's layers come and go
-            _FACTS.clear()
-        found = _FACTS[layer] = _Facts(layer)
-    return found
+        found = _Facts(layer)
+        object.__setattr__(layer, "_mistake_facts", found)
+    return found  # type: ignore[no-any-return]
 
 
 # A rule for one spatial dim of one layer: the layer's facts and arith's arguments for that
@@ -473,15 +481,21 @@ class _Stack:
 
     def __init__(self, layers: list[Layer], shape: tuple[int, ...]) -> None:
         self.layers, self.shape = layers, shape
-        self.kinds = [layer.kind for layer in layers]
-        self.facts = [_facts(layer) if kind in _SIZED else None
-                      for layer, kind in zip(layers, self.kinds, strict=True)]
+        kinds: list[str] = []
+        self.facts: list[_Facts | None] = []
         # per dim rule, the layers where it can change a dim: one pass for all the rules
         self.touched: dict[str, list[int]] = {}
-        for i, facts in enumerate(self.facts):
-            if facts is not None:
+        for i, layer in enumerate(layers):
+            kind = layer.kind
+            kinds.append(kind)
+            if kind in _SIZED:
+                facts = _facts(layer)
                 for rule in facts.where:
                     self.touched.setdefault(rule, []).append(i)
+                self.facts.append(facts)
+            else:
+                self.facts.append(None)
+        self.kinds = tuple(kinds)
         self._frames: dict[tuple[int, tuple[int, ...]], _Frame | str] = {}
         self._steps: dict[tuple[int, tuple[int, ...]], tuple[int, ...] | None] = {}
         self._walks: dict[bool, list[tuple[int, ...] | None]] = {}
@@ -510,14 +524,19 @@ class _Stack:
                 return "the channels do not match"
             lead = lead[:-1] + (facts.channels[1],)
         dims, rights = [], []
+        entry: tuple[tuple[Any, ...], int | None] | None = None
         for size, tail in zip(spatial, facts.tails, strict=True):
             args = (size, *tail)
-            try:
-                right = facts.size_of(*args)
-            except ShapeError:
-                right = None
-            dims.append((args, right))
-            rights.append(right)
+            # a dim equal to the one before (square inputs and kernels, mostly) shares its
+            # entry: sized once here, and worked once by each rule (_wrong_step)
+            if entry is None or args != entry[0]:
+                try:
+                    right = facts.size_of(*args)
+                except ShapeError:
+                    right = None
+                entry = (args, right)
+            dims.append(entry)
+            rights.append(entry[1])
         return lead, dims, None if None in rights else lead + tuple(rights)
 
     def kept(self, i: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -529,13 +548,13 @@ class _Stack:
 
     def step(self, i: int, shape: tuple[int, ...]) -> tuple[int, ...] | None:
         """Layer i's right output shape on this input, None where a layer refuses it."""
-        key = (i, shape)
-        if key not in self._steps:
-            try:
-                self._steps[key] = layer_step(self.layers[i], shape).output_shape
-            except ShapeError:
-                self._steps[key] = None
-        return self._steps[key]
+        key, steps = (i, shape), self._steps
+        if key in steps:
+            return steps[key]
+        # (layer_step's cache, its refusal as a reason: no ShapeError raised and caught)
+        found = step_or_reason(self.layers[i], shape)
+        out = steps[key] = None if type(found) is str else found.output_shape
+        return out
 
     def walk(self, sized: bool) -> list[tuple[int, ...] | None]:
         """Each layer's input shape, then the stack's output, where a rule changes
@@ -571,77 +590,99 @@ def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: str, fn: Di
     applied at all."""
     lead, frame, _ = stack.frame(i, shape)
     layer = stack.facts[i]
-    where = layer.where.get(rule, ())
+    where = layer.where[rule]  # (_dim_answer asks only where the rule can change a dim)
     dims, changed, applied = [], [], False
-    for d, (args, right) in enumerate(frame):
-        calc = fn(layer, args) if d in where else None
+    last, calc = None, None
+    for d, entry in enumerate(frame):
+        args, right = entry
+        if d not in where:  # (equal dims have equal tails: both in where, or neither)
+            calc = None
+        elif entry is not last:  # a dim equal to the one before shares its entry and calc
+            calc, last = fn(layer, args), entry
         if calc is None:
             if right is None:
                 raise NotApplicable("the layer refuses this input")
             dims.append(right)
             continue
         applied = True
-        dims.append(_fits(calc.value))
-        if calc.value != right:
+        value = calc.value
+        if value < 1:  # (_fits, inline: a call per dim a rule changes)
+            raise NotApplicable("the wrong rule gives no size")
+        dims.append(value)
+        if value != right:
             changed.append((d, calc, right))
     return lead + tuple(dims), changed, applied
 
 
-def _forward_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
-    """A stack's output shape when the rule's wrong step is taken wherever it applies;
-    the line shows its first change. None where it applies nowhere (most rules on most
-    stacks: a return, cheaper than an exception)."""
-    _, fn, head = _DIM_RULES.get(rule, (None, None, ""))
-    layer_rule, kinds = _LAYER_RULES.get(rule), _RULE_KINDS[rule]
-    if fn is None:
-        touched = [i for i, kind in enumerate(stack.kinds) if kind in kinds]
-        if not touched:
-            raise NotApplicable("no layer the rule speaks of")
-    else:  # a layer of its kinds where it can change no dim steps as the right one does
-        touched = stack.touched.get(rule, [])
+def _dim_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
+    """A stack's output shape when the dim rule's wrong step is taken wherever it applies,
+    at a layer of the stack.touched lists for it; the line shows its first change. None
+    where it applies nowhere (a return, cheaper than an exception)."""
+    _, fn, head = _DIM_RULES[rule]
+    touched = stack.touched[rule]
     # before the first layer the rule can change, and after the last once the shape is
     # the right one again, the rule's walk is the one that changes nothing
-    walk = stack.walk(fn is not None)
-    if not touched:  # (the walk above raises what the rule's own walk would)
-        return None
-    layers = stack.layers
-    applied, first, said = False, None, ""
-    current = walk[touched[0]]
-    for i in range(touched[0], len(layers)):
-        if current is None or (i > touched[-1] and current == walk[i]):
+    walk = stack.walk(True)
+    kinds, facts = stack.kinds, stack.facts
+    start, last = touched[0], touched[-1]
+    applied, first = False, None
+    current = walk[start]
+    for i in range(start, len(kinds)):
+        if current is None or (i > last and current == walk[i]):
             current = walk[-1]
             if current is None:
                 raise NotApplicable("a layer refuses the shape")
             break
-        layer, kind = layers[i], stack.kinds[i]
-        if fn is not None and kind in _SIZED:
-            if rule not in stack.facts[i].where:  # type: ignore[union-attr]
-                current = stack.kept(i, current)
-                continue
+        layer = facts[i]
+        if layer is None:  # not a sized layer: it steps as the right one does
+            current = stack.step(i, current)
+            if current is None:
+                raise NotApplicable("a later layer refuses the wrong shape")
+        elif rule not in layer.where:  # a layer where it can change no dim, likewise
+            current = stack.kept(i, current)
+        else:
             current, changed, used = _wrong_step(stack, i, current, rule, fn)
             applied = applied or used
-            if changed and first is None and not said:
+            if changed and first is None:
                 first = (i, layer.ndim, changed, len(current))
-            continue
+    if not applied:
+        return None
+    if first is None:  # the same as the right answer: check_mistakes says so
+        return shape_text(current), ""
+    return shape_text(current), partial(_change_line, stack, head, first, current)
+
+
+def _layer_answer(rule: str, stack: _Stack, start: int, last: int
+                  ) -> tuple[str, Line] | None:
+    """A stack's output shape when the layer rule's wrong step is taken at every layer of
+    its kinds, the first at `start`, the last at `last` (_plan's); the line is the first
+    change's (empty where it changes nothing). None where it applies nowhere."""
+    layer_rule, kinds = _LAYER_RULES[rule], _RULE_KINDS[rule]
+    walk = stack.walk(False)  # (as in _dim_answer: the walk that changes nothing)
+    layers = stack.layers
+    applied, said = False, ""
+    current = walk[start]
+    for i in range(start, len(layers)):
+        if current is None or (i > last and current == walk[i]):
+            current = walk[-1]
+            if current is None:
+                raise NotApplicable("a layer refuses the shape")
+            break
         right = stack.step(i, current)
         if right is None:
             raise NotApplicable("a later layer refuses the wrong shape")
-        wrong = layer_rule(layer, current, right) if layer_rule is not None \
-            and kind in kinds else None
-        if wrong is not None:
-            applied = True
-            if wrong[0] != right and first is None and not said:
-                said = wrong[1] if len(layers) == 1 else \
-                    wrong[1].replace(";", f" (layer {i + 1});", 1)
-        current = right if wrong is None else wrong[0]
+        wrong = layer_rule(layers[i], current, right) if stack.kinds[i] in kinds else None
+        if wrong is None:
+            current = right
+            continue
+        applied = True
+        if wrong[0] != right and not said:
+            said = wrong[1] if len(layers) == 1 else \
+                wrong[1].replace(";", f" (layer {i + 1});", 1)
+        current = wrong[0]
     if not applied:
         return None
-    answer = shape_text(current)
-    if said:
-        return answer, said
-    if first is None:  # the same as the right answer: check_mistakes says so
-        return answer, ""
-    return answer, partial(_change_line, stack, head, first, current)
+    return shape_text(current), said
 
 
 def _change_line(stack: _Stack, head: str,
@@ -650,7 +691,9 @@ def _change_line(stack: _Stack, head: str,
     """The line of a rule's first change (at layer i, of rank `rank`) in a walk that ends
     at `current`: written only for the mistakes a card names."""
     i, nd, changed, rank = first
-    final = stack.right_end() if len(changed) > 1 else None  # (one change is the one named)
+    # (one change is the one named; a change at the last layer shows in the typed answer,
+    # each changed dim, as it is: no later layer to hide it)
+    final = stack.right_end() if len(changed) > 1 and i < len(stack.layers) - 1 else None
     if final is not None and len(final) == len(current) == rank:
         # name a dim whose wrong size the typed answer still shows (a later adaptive pool
         # may hide the first one's)
@@ -658,8 +701,8 @@ def _change_line(stack: _Stack, head: str,
         changed = shown or changed
     d, calc, right = changed[0]
     where = [f"from layer {i + 1}"] if len(stack.layers) > 1 else []  # and on, wherever it applies
-    alike = len(changed) == nd and len({c.tex for _, c, _ in changed}) == 1
-    if nd > 1 and not alike:  # name the dim unless every dim changed the same way
+    # name the dim unless every dim changed the same way (a one-dim layer's never)
+    if nd > 1 and not (len(changed) == nd and len({c.tex for _, c, _ in changed}) == 1):
         where.append(_DIM_NAMES[nd][d])
     aside = "; ".join(filter(None, [", ".join(where), calc.note]))
     versus = "" if right is None else f", not {right}"  # the size the worked steps give
@@ -722,33 +765,65 @@ _TRANSPOSE_RULES = ("no_output_padding", "conv_formula", "no_dilation", "no_plus
 
 
 def _forward(params: Mapping[str, Any], claims: Claims,
-             rules: Sequence[str] = _FORWARD_RULES) -> Worked:
+             rules: tuple[str, ...] = _FORWARD_RULES) -> Worked:
     claim = _only(claims, "shape", "error")
     layers_json = claim.get("layers")
-    worked: Worked = {}
     try:  # read once for every rule
         if not isinstance(layers_json, list):
             raise NotApplicable("the claim holds no layers")
-        stack = _Stack([_layer(j) for j in layers_json], _shape(claim.get("input_shape")))
+        stack = _Stack(list(map(_layer, layers_json)), _shape(claim.get("input_shape")))
     except NotApplicable:
-        return worked
-    present, touched = set(stack.kinds), stack.touched
-    for rule in rules:
-        if present.isdisjoint(_RULE_KINDS[rule]):
-            continue  # no layer it speaks of
+        return {}
+    return _stack_rules(stack, rules)
+
+
+def _stack_rules(stack: _Stack, rules: tuple[str, ...]) -> Worked:
+    """The rules' answers on a stack (_forward's, once it has read the claim)."""
+    worked: Worked = {}
+    touched, walked = stack.touched, False
+    for rule, span in _plan(rules, stack.kinds):
         try:
-            if rule not in touched and rule in _DIM_RULES:
+            if span is not None:
+                found = _layer_answer(rule, stack, *span)
+            elif rule in touched:
+                found = _dim_answer(rule, stack)
+            else:
                 # a dim rule that can change no dim here (most of them on most stacks):
-                # _forward_answer would make its walk, the one that changes nothing, and
-                # give None; the walk is made here (it raises what that walk would)
-                stack.walk(True)
+                # its walk is the one that changes nothing, made here for what it raises
+                # (once: a walk made is kept, and one that raises ends this loop)
+                if not walked:
+                    stack.walk(True)
+                    walked = True
                 continue
-            found = _forward_answer(rule, stack)
         except NotApplicable:
             continue
         if found is not None:
             worked[rule] = found
     return worked
+
+
+_Plan = list[tuple[str, "tuple[int, int] | None"]]
+_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...]], _Plan] = {}
+
+
+def _plan(rules: tuple[str, ...], kinds: tuple[str, ...]) -> _Plan:
+    """Of `rules`, those that speak of some layer kind of a stack, each with None for a
+    dim rule, or for a layer rule the first and last layer of its kinds: the same for
+    every stack of these kinds (a deck has few). In RULES
+    order, so that _forward's worked dict needs no sort (each rule is worked on its own:
+    the order they are tried in changes no answer, and any error but NotApplicable ends
+    them all)."""
+    key = (rules, kinds)
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= 4096:  # bounded: verify may read any stacks
+            _PLANS.clear()
+        plan = _PLANS[key] = []
+        for rule in sorted(rules, key=_ORDER.__getitem__):
+            at = [i for i, kind in enumerate(kinds) if kind in _RULE_KINDS[rule]]
+            if at:  # (a rule no layer's kind it speaks of is left out)
+                plan.append((rule, None if rule in _DIM_RULES else (at[0], at[-1])))
+    return plan
 
 
 def _stack(params: Mapping[str, Any], claims: Claims) -> Worked:
@@ -763,8 +838,9 @@ def _stack(params: Mapping[str, Any], claims: Claims) -> Worked:
         received = output_shape(layers[:-1], _shape(params["input_shape"]))
     except (CardgenError, ShapeError):
         return {}
-    claim = {"kind": "shape", "layers": [params["layers"][-1]], "input_shape": list(received)}
-    return _forward(params, [claim])
+    # (the stack _forward would read from a shape claim of that layer and input: the
+    # Layers made already)
+    return _stack_rules(_Stack([layers[-1]], received), _FORWARD_RULES)
 
 
 # ------------------------------------------------------------------ conv.same_padding
@@ -854,18 +930,24 @@ def _same_padding(params: Mapping[str, Any], claims: Claims) -> Worked:
 
 # ------------------------------------------------------------------ conv.inverse
 
+# How a wrong rule works a conv's size, n = in + pads - span - 1 then floor(n/s) (+ 1):
+# (the sides padded, 2 or 1; the span dilated, d(k-1), or k-1; the +1; ceil for floor).
+# no_dilation applies where d > 1, padding_once where p > 0, the others everywhere.
+_LEARNER_TERMS = {
+    "no_plus_one": (2, True, False, False),
+    "no_dilation": (2, False, True, False),
+    "padding_once": (1, True, True, False),
+    "ceil_not_floor": (2, True, True, True),
+}
+
+
 def _learner_terms(rule: str, k: int, p: int, d: int) -> tuple[int, int, bool, bool] | None:
-    """How a wrong rule works a conv's size, n = in + pads - span - 1 then floor(n/s) (+ 1):
-    (pads, span, the +1, ceil for floor); None where the rule does not apply."""
-    if rule == "no_plus_one":
-        return 2 * p, d * (k - 1), False, False
-    if rule == "no_dilation":
-        return (2 * p, k - 1, True, False) if d > 1 else None
-    if rule == "padding_once":
-        return (p, d * (k - 1), True, False) if p > 0 else None
-    if rule == "ceil_not_floor":
-        return 2 * p, d * (k - 1), True, True
-    return None
+    """(pads, span, the +1, ceil for floor) as the rule works a config; None where the
+    rule does not apply."""
+    sides, dilated, plus, ceil = _LEARNER_TERMS[rule]
+    if (rule == "no_dilation" and d <= 1) or (rule == "padding_once" and p <= 0):
+        return None
+    return sides * p, (d if dilated else 1) * (k - 1), plus, ceil
 
 
 Config = tuple[int, tuple[int, int, int, int]]  # a value, its (kernel, stride, padding, dilation)
@@ -873,19 +955,20 @@ Config = tuple[int, tuple[int, int, int, int]]  # a value, its (kernel, stride, 
 
 def _learner_hits(rule: str, size: int, target: int, configs: list[Config]) -> list[Config]:
     """The configs whose conv size, as a wrong rule works it, is `target` (a config the
-    rule does not apply to gives none). One loop over them all, not a call for each: a
-    card's space holds up to a few dozen values, tried by four rules."""
+    rule does not apply to gives none). One loop over them all, the rule's terms read
+    once, not a call for each config: a card's space holds up to a few dozen values,
+    tried by four rules."""
+    sides, dilated, plus, ceil = _LEARNER_TERMS[rule]
+    by_d, by_p, one = rule == "no_dilation", rule == "padding_once", 1 if plus else 0
     hits = []
     for value, cfg in configs:
         k, s, p, d = cfg
-        terms = _learner_terms(rule, k, p, d)
-        if terms is None:
+        if (by_d and d <= 1) or (by_p and p <= 0):  # (_learner_terms' None)
             continue
-        pads, span, plus, ceil = terms
-        n = size + pads - span - 1
+        n = size + sides * p - (d * (k - 1) if dilated else k - 1) - 1
         if n < 0 or (ceil and n % s == 0):  # (ceil where the floor drops nothing: no change)
             continue
-        if (_cdiv(n, s) if ceil else n // s) + (1 if plus else 0) == target:
+        if (-(-n // s) if ceil else n // s) + one == target:
             hits.append((value, cfg))
     return hits
 
@@ -927,8 +1010,8 @@ def _inverse(params: Mapping[str, Any], claims: Claims) -> Worked:
             value, (k, s, p, d) = hits[0]
             tex = _learner_tex(rule, size, k, s, p, d)
             head = _DIM_RULES[rule][2]
-            note = {"no_dilation": f" ({_span(k, d)})", "padding_once": f" ({_once(p)})"
-                    }.get(rule, "")
+            note = f" ({_span(k, d)})" if rule == "no_dilation" else \
+                f" ({_once(p)})" if rule == "padding_once" else ""
             worked[rule] = (str(value), f"{head}{note}: {letter} = {value} gives "
                                         f"\\( {tex} \\).")
     return worked
@@ -1220,6 +1303,11 @@ def _plane(values: Any) -> tuple[list[int], list[int]]:
     else:
         spatial = [len(rows), len(rows[0])]
     cells = [v for row in rows for v in row]
+    for v in cells:  # (JSON's ints, told by their type in a loop, as _shape does)
+        if type(v) is not int:
+            break
+    else:
+        return spatial, cells
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in cells):
         raise NotApplicable("the input is not integers")
     return spatial, cells
@@ -1242,34 +1330,28 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
     divisor = found.divisor
     # only this output's window sum: the right value is that sum over a divisor of at
     # least 1, since an accepted pool's window reads a cell and divisor_override is >= 1
-    total = Fraction(window_sum(spatial, cells, found.windows))
+    total = window_sum(spatial, cells, found.windows)
 
-    def value(**change: Any) -> Fraction:
-        """The output by a layer with `change` made to its args (None: left out): the
-        same window (neither argument moves one), its sum over that layer's divisor."""
-        args = {k: v for k, v in data["args"].items() if k not in change}
-        args.update({k: v for k, v in change.items() if v is not None})
-        changed = _layer({"type": data["type"], "args": args})
-        return total / avg_divisor(changed, spatial, index).divisor
+    def said(d: int, why: str) -> tuple[str, str]:
+        """The window's sum over a wrong divisor `d`, and its line: `why` with {d}."""
+        v = str(Fraction(total, d))
+        if not total:
+            return v, f"{why.split(',')[0]}."
+        if f"{total}/{d}" == v:  # "5/2" again says nothing: name the sum instead
+            return v, f"{why.format(d=d)} (the window's sum is {total})."
+        return v, f"{why.format(d=d)}: \\( {total}/{d} = {v} \\)."
 
-    def said(v: Fraction, why: str) -> tuple[str, str]:
-        """The wrong value, its line: `why` with {d}, the divisor the wrong rule uses."""
-        d = total / v if v else None
-        if d is None or d.denominator != 1:
-            return str(v), f"{why.split(',')[0]}."
-        if f"{total}/{d}" == str(v):  # "5/2" again says nothing: name the sum instead
-            return str(v), f"{why.format(d=d)} (the window's sum is {total})."
-        return str(v), f"{why.format(d=d)}: \\( {total}/{d} = {v} \\)."
-
-    override = layer.kwargs.get("divisor_override")
+    # count_include_pad and divisor_override move no window: a layer with either changed
+    # divides the same windows' sum by AvgDivisor's count with that change (no Layer
+    # built and stepped again for it)
+    override, include = found.override, found.include_pad
     worked: Worked = {}
     if override is not None:
-        plain = value(divisor_override=None)
+        plain = AvgDivisor(found.windows, include, None).divisor
         worked["override_ignored"] = said(plain, f"That ignores divisor_override={override}, "
                                                  "dividing by the window's {d} cells")
     else:
-        include = bool(layer.get("count_include_pad"))
-        flipped = value(count_include_pad=not include)
+        flipped = AvgDivisor(found.windows, not include, None).divisor
         worked["pad_count_flipped"] = said(
             flipped, "That " + (f"leaves the padding zeros out, dividing by {{d}}; "
                                 f"count_include_pad=True divides by {divisor}" if include else
@@ -1277,9 +1359,8 @@ def _pool_options(params: Mapping[str, Any], claims: Claims) -> Worked:
                                 f"count_include_pad=False divides by {divisor}"))
         k = prod(layer.tup("kernel_size"))
         if divisor != k:
-            worked["kernel_divisor"] = said(Fraction(total, k),
-                                            f"That divides by the kernel's {k} cells, not by "
-                                            f"the {divisor} the window counts")
+            worked["kernel_divisor"] = said(k, f"That divides by the kernel's {k} cells, not "
+                                               f"by the {divisor} the window counts")
     return worked
 
 
@@ -1518,9 +1599,12 @@ def _worked(family: str, params: Mapping[str, Any], claims: Claims) -> Worked:
     except (CardgenError, KeyError, IndexError, TypeError, ValueError, AttributeError,
             ArithmeticError):
         return {}  # data not shaped as this family's: no rule applies
-    if len(found) < 2:  # (most problems: nothing to order)
+    if len(found) < 2 or worker in _IN_ORDER:  # (most problems: nothing to order)
         return found
     return {rule: found[rule] for rule in sorted(found, key=_ORDER.__getitem__)}
+
+
+_IN_ORDER = frozenset({_forward, _stack})  # workers whose dicts are in RULES order (_plan)
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -1569,6 +1653,8 @@ def mistakes(family: str, params: Mapping[str, Any], solution: Solution, *,
         worked = _worked(family, _json(params), solution.claims)
     else:
         worked = _worked(family, params, _json(solution.claims))
+    if not worked:  # (a note of many families: no rule applies)
+        return []
     first: dict[str, str] = {}  # answer -> the rule the verdict names
     also: dict[str, list[str]] = {}  # answer -> later rules that give it too
     for rule, (answer, _) in worked.items():

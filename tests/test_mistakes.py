@@ -22,6 +22,7 @@ from cardgen.mistakes import (
     RULES,
     NotApplicable,
     _is_json,
+    _worked,
     check_mistakes,
     derive,
     mistakes,
@@ -169,6 +170,17 @@ def test_solve_claims_are_json(family: str) -> None:
                 assert _is_json(p) and _is_json(solution.claims)
                 assert mistakes(family, p, solution, json_data=True) == \
                     mistakes(family, p, solution)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_worked_in_rules_order(family: str) -> None:
+    """_worked gives its rules in RULES order (the first of equal answers wins), also
+    where it takes a worker's dict as it comes (_IN_ORDER: _forward tries its rules in
+    that order)."""
+    order = list(RULES)
+    for params, solution in problems(family):
+        ranks = [order.index(rule) for rule in _worked(family, params, solution.claims)]
+        assert ranks == sorted(ranks), (params, ranks)
 
 
 def test_json_shaped_finds_a_tuple() -> None:
