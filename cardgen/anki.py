@@ -10,24 +10,28 @@ output depends only on the arguments: same notes + same timestamp -> same bytes.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import math
-import mmap
 import os
-import sqlite3
 import time
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
+from cardgen.digest import sha256
 from cardgen.genanki_format import APKG_COL, APKG_SCHEMA, FRONT_BACK, NoteType, deck_json, guid_for
 from cardgen.output import OutputError, Staged, check_target, scratch, stage
-from cardgen.zipout import write_zip
+
+# The writer's own modules (sqlite3, zipfile, mmap, datetime, cardgen.zipout) are
+# imported where they are used: a build starts its workers before it opens the
+# collection, and they never need them (a forked worker inherits every module its parent
+# imported before the fork; what the parent imports after it is its alone).
+if TYPE_CHECKING:
+    import mmap
+    import sqlite3
+    import zipfile
 
 __all__ = [
     "FIELDS",
@@ -46,7 +50,7 @@ __all__ = [
 
 def stable_id(name: str) -> int:
     """A positive 31-bit id from sha256(name): the same in every process and release."""
-    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    digest = sha256(name.encode("utf-8")).digest()
     # 31 bits keeps the id a positive int32 for every Anki client; `or 1` avoids id 0,
     # which Anki treats as "unsaved".
     return (int.from_bytes(digest[:4], "big") & 0x7FFFFFFF) or 1
@@ -137,6 +141,8 @@ def build_timestamp() -> float:
 def _zip_date_time(timestamp: float) -> tuple[int, int, int, int, int, int]:
     # Zip entry times are local-time-free DOS dates in [1980, 2107]; UTC keeps them
     # independent of the build machine's timezone.
+    from datetime import UTC, datetime
+
     dt = datetime.fromtimestamp(timestamp, UTC)
     if dt.year < 1980:
         return (1980, 1, 1, 0, 0, 0)
@@ -196,6 +202,8 @@ def _fill_collection(
     if model.model_type != FRONT_BACK:
         raise ValueError("only front/back note types are supported")
     # per template: its ord, whether it needs all of its fields or any one, and them
+    import sqlite3
+
     requirements = [(o, mode == "all", tuple(req)) for o, mode, req in model.req]
     n_fields = len(model.fields)
     tag_text: dict[tuple[str, ...], str] = {}  # a deck's notes share a few tag sets
@@ -312,6 +320,9 @@ def _collection_image(
     in-memory database held the whole image (40 MB for 10,000 notes) and then copied it
     twice to hand it over (serialize, then bytes), and on these machines touching fresh
     memory costs more than the copies: most of what was left to do after the last note."""
+    import mmap
+    import sqlite3
+
     with scratch(path, ".collection.tmp") as db:
         try:
             _fill_collection(db, notes, model, timestamp, descriptions)
@@ -343,6 +354,8 @@ def _collection_image(
 
 
 def _zip_entry(name: str, date_time: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:
+    import zipfile
+
     info = zipfile.ZipInfo(name, date_time=date_time)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.create_system = 3  # unix; the default depends on the building OS
@@ -388,6 +401,8 @@ def stage_apkg(
     check_target(path)
     # Everything that can fail on bad input happens before the deck's file is made: the
     # notes first fill a scratch collection, which every way out removes.
+    from cardgen.zipout import write_zip
+
     date_time = _zip_date_time(timestamp)
     with _collection_image(notes, model, timestamp, deck_descriptions or {},
                            Path(path)) as image, stage(path) as (fh, staged):

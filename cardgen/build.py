@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import operator
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from markupsafe import escape
 
 from cardgen.anki import EncodedNote, NoteData, guid_from_key, make_model, stage_apkg
 from cardgen.collector import rare_collections
+from cardgen.digest import sha256
 from cardgen.families import get_family
 from cardgen.families.base import Solution
 from cardgen.generate import Problem, generate_family, stack_problems, study_order, study_ranks
@@ -131,32 +131,41 @@ def recipe_problems(recipe: Recipe) -> list[Problem]:
 
 
 def iter_cards(recipe: Recipe, progress: Progress | None = None, *,
-               encoded: bool = False) -> Iterator[Card]:
+               encoded: bool = False) -> Generator[Card, None, None]:
     """Every card of the recipe, in study order, as they are made. Large decks use one
     process per core, and the caller can write cards while later ones are rendered; each
     stage is a pure function, so the cards are the same either way. With ``encoded``,
     notes made on workers come as anki.EncodedNote (for the writer, which stores the
-    bytes as they are)."""
+    bytes as they are).
+
+    The work starts at the call, not at the first card asked for: a large deck's workers
+    are forked and drawing while the caller sets itself up (the writer imports its modules
+    and opens its collection then). Close the iterator to stop them before the end."""
+    cards = _started_cards(recipe, progress, encoded)
+    next(cards)  # to the mark that the work has started
+    return cards  # type: ignore[return-value]  # every later item is a Card
+
+
+def _started_cards(recipe: Recipe, progress: Progress | None,
+                   encoded: bool) -> Generator[Card | None, None, None]:
+    """The cards after one None, yielded once the work has started."""
     with rare_collections():
-        yield from _iter_cards(recipe, progress, encoded)
-
-
-def _iter_cards(recipe: Recipe, progress: Progress | None, encoded: bool) -> Iterator[Card]:
-    workers = _workers(recipe.total)
-    if workers == 1:
+        workers = _workers(recipe.total)
+        if workers > 1:
+            yield from _parallel_cards(recipe, workers, progress, encoded)
+            return
+        yield None
         problems = recipe_problems(recipe)
         for i, problem in enumerate(problems):
             yield _card(recipe.name, problem)
             if progress and ((i + 1) % 200 == 0 or i + 1 == len(problems)):
                 progress(i + 1, len(problems))
-        return
-    yield from _parallel_cards(recipe, workers, progress, encoded)
 
 
 def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None,
-                    encoded: bool) -> Iterator[Card]:
+                    encoded: bool) -> Iterator[Card | None]:
     """The cards on forked workers (cardgen.workers: they inherit the loaded modules and
-    caches).
+    caches), after one None once the workers are drawing.
 
     A job per family draws its problems; a job per chunk renders notes. The notes go to
     the caller in study order as soon as they are rendered, so the deck is written while
@@ -208,6 +217,7 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None,
 
         for pos, spec in enumerate(recipe.families):
             pool.submit(("drawn", pos), _draw, pos, spec, recipe.seed, recipe.variants)
+        yield None
         while drawing:
             receive()
             if drawing and early:
@@ -265,7 +275,7 @@ def deck_filename(recipe: Recipe) -> str:
     name = unicodedata.normalize("NFKC", recipe.name).casefold()
     slug = re.sub(r"[\W_]+", "-", name).strip("-") or "deck"
     if len(slug.encode("utf-8")) > _SLUG_BYTES:
-        digest = hashlib.sha256(recipe.name.encode("utf-8")).hexdigest()[:10]
+        digest = sha256(recipe.name.encode("utf-8")).hexdigest()[:10]
         cut = slug.encode("utf-8")[:_SLUG_BYTES - 11].decode("utf-8", "ignore").rstrip("-")
         slug = f"{cut}-{digest}"
     return f"{slug}.apkg"
@@ -304,19 +314,24 @@ def stage_recipe(recipe: Recipe, out_dir: Path, timestamp: float,
                  progress: Progress | None = None) -> StagedDeck:
     """Write the recipe's deck beside its target, not yet in place: a run of several
     recipes renames them only once every deck is written."""
-    model = make_model(front_template(), back_template(), card_css())
-    make_folder(out_dir)
-    path = Path(out_dir) / deck_filename(recipe)
-    # Anki shows deck descriptions as HTML: recipe text must stay text.
-    descriptions = {recipe.name: str(escape(recipe.description))} if recipe.description else None
+    cards = iter_cards(recipe, progress, encoded=True)  # a large deck's workers start now
     count = 0
 
     def notes() -> Iterator[NoteData | EncodedNote]:
         nonlocal count
-        for card in iter_cards(recipe, progress, encoded=True):
+        for card in cards:
             count += 1
             yield card.note
 
-    staged = stage_apkg(path, notes(), model, timestamp=timestamp,
-                        deck_descriptions=descriptions)
+    try:
+        model = make_model(front_template(), back_template(), card_css())
+        make_folder(out_dir)
+        path = Path(out_dir) / deck_filename(recipe)
+        # Anki shows deck descriptions as HTML: recipe text must stay text.
+        descriptions = ({recipe.name: str(escape(recipe.description))}
+                        if recipe.description else None)
+        staged = stage_apkg(path, notes(), model, timestamp=timestamp,
+                            deck_descriptions=descriptions)
+    finally:
+        cards.close()  # on an error before the last card: the workers end at once
     return StagedDeck(staged, count)

@@ -13,10 +13,11 @@ new values here.
 from __future__ import annotations
 
 import copy
-import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
+
+from cardgen.digest import sha256
 
 __all__ = ["APKG_COL", "APKG_SCHEMA", "CLOZE", "FRONT_BACK", "NoteType", "deck_json",
            "guid_for"]
@@ -220,13 +221,12 @@ _BASE91 = ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _BASE91_PAIRS = [a + b for a in _BASE91 for b in _BASE91]  # pair i: digits i // 91, i % 91
 
 
-_SHA256 = hashlib.sha256  # a GUID per note: no module lookup each time
 
 
 def guid_for(*values: object) -> str:
     """genanki.guid_for: the first 8 bytes of sha256 of the values joined by '__', in
     base 91."""
-    digest = _SHA256("__".join(map(str, values)).encode()).digest()  # utf-8
+    digest = sha256("__".join(map(str, values)).encode()).digest()  # utf-8
     return base91(int.from_bytes(digest[:8], "big"))
 
 

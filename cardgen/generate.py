@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from collections.abc import Callable, Iterable, Sequence
@@ -11,6 +10,7 @@ from json import encoder as json_encoder
 from operator import itemgetter
 from typing import Any
 
+from cardgen.digest import sha256
 from cardgen.errors import CardgenError
 from cardgen.families import get_family
 from cardgen.families.base import Stream
@@ -77,7 +77,7 @@ def canonical_params(params: dict[str, Any]) -> str:
 def family_rng(seed: int, family: str) -> random.Random:
     """An independent stream per family: other families' counts never shift it (a
     Stream: random.Random's numbers, drawn faster)."""
-    digest = hashlib.sha256(f"cardgen/{seed}/{family}".encode()).digest()
+    digest = sha256(f"cardgen/{seed}/{family}".encode()).digest()
     return Stream(int.from_bytes(digest[:16], "big"))
 
 

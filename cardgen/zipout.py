@@ -23,7 +23,10 @@ from typing import IO, NamedTuple
 
 __all__ = ["PART", "Deflated", "crc32_combine", "deflate", "deflate_parts", "write_zip"]
 
-PART = 1 << 20  # bytes per independently deflated part
+# Bytes per independently deflated part. The default deck's collection (3 MiB) is six
+# parts, three per thread on 2 cores (in 1 MiB parts one thread deflated two and the
+# other one); a 40 MiB one takes about 1.5% more instructions than in 1 MiB parts.
+PART = 1 << 19
 _WINDOW = 32 * 1024  # deflate's window: what a part's back-references can reach
 # Above this an entry needs zip64 records (zipfile's rule for an entry of known size);
 # such a deck is left to zipfile itself.

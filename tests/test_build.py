@@ -205,6 +205,64 @@ def test_cards_made_on_workers_carry_notes_of_text_unless_the_writer_asks(monkey
     assert [note.decoded() for note in encoded] == serial
 
 
+def _count_forks(monkeypatch) -> list[int]:
+    """The pids of the workers forked from now on."""
+    import cardgen.workers as workers
+
+    if not hasattr(os, "fork"):
+        pytest.skip("worker processes are forked (not on this platform)")
+    forked: list[int] = []
+    real = workers.os.fork
+
+    def fork() -> int:
+        pid = real()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(workers.os, "fork", fork)
+    return forked
+
+
+def _reaped(pids: list[int]) -> bool:
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue  # reaped already
+        return False
+    return True
+
+
+def test_the_workers_start_at_the_call_and_end_when_the_cards_are_closed(monkeypatch):
+    """iter_cards forks a large deck's workers before the first card is asked for (the
+    writer sets itself up meanwhile); closing the iterator early ends them."""
+    import cardgen.build as build
+
+    forked = _count_forks(monkeypatch)
+    monkeypatch.setattr(build, "_workers", lambda total: 2)
+    cards = build.iter_cards(replace(default_recipe(), variants=1))
+    assert len(forked) == 2  # before any card
+    assert next(cards).problem.index == 0
+    cards.close()
+    assert _reaped(forked)
+
+
+def test_a_bad_output_folder_fails_as_before_and_leaves_no_worker(tmp_path, monkeypatch):
+    """The workers start before the writer makes its folder: a folder that cannot be
+    made still fails with the writer's error, and the workers are gone."""
+    import cardgen.build as build
+    from cardgen.output import OutputError
+
+    forked = _count_forks(monkeypatch)
+    monkeypatch.setattr(build, "_workers", lambda total: 2)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError):
+        build.stage_recipe(replace(default_recipe(), variants=1), blocker / "out", EPOCH)
+    assert len(forked) == 2 and _reaped(forked)
+
+
 def test_jobs_run_away_from_the_worker_that_drew_them_give_the_same_bytes(
         tmp_path, monkeypatch):
     """A render job that another worker takes carries its problems, without the solutions
@@ -495,8 +553,40 @@ def test_a_small_build_leaves_heavy_modules_unimported(tmp_path):
     loaded = set(result.stdout.split())
     assert "cardgen.anki" in loaded  # (jinja only where the macros' text is not kept yet:
     # tests/test_render_env.py)
-    for heavy in ("genanki", "asyncio", "yaml", "multiprocessing", "numpy", "torch"):
+    for heavy in ("genanki", "asyncio", "yaml", "multiprocessing", "numpy", "torch",
+                  "hashlib"):  # (OpenSSL's start-up: cardgen.digest is CPython's SHA-256)
         assert heavy not in loaded, heavy
+
+
+_IMPORTED = """
+import sys
+import cardgen.build, cardgen.cli, cardgen.workers
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_the_writers_modules_are_not_imported_before_the_workers_start(tmp_path):
+    """A worker inherits what its parent imported before the fork, and never writes the
+    collection: the writer imports SQLite, mmap and the zip writer when it opens the
+    collection, once the workers are drawing."""
+    result = subprocess.run([sys.executable, "-c", _IMPORTED], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "cardgen.anki" in loaded
+    for module in ("sqlite3", "_sqlite3", "mmap", "cardgen.zipout", "chevron", "hashlib"):
+        assert module not in loaded, module
+
+
+def test_digest_is_hashlibs_sha256():
+    import hashlib
+
+    from cardgen.digest import sha256
+
+    for data in (b"", b"cardgen/7/conv.output_size", bytes(range(256)) * 9):
+        assert sha256(data).digest() == hashlib.sha256(data).digest()
+        assert sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
 
 
 def test_variants_one_turns_variants_off_and_keeps_every_problem():

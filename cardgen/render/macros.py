@@ -15,7 +15,6 @@ written when Python writes no bytecode (``PYTHONDONTWRITEBYTECODE``).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import sys
@@ -23,6 +22,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from cardgen.digest import sha256
 from cardgen.output import write_atomic
 from cardgen.resources import templates_dir
 
@@ -35,7 +35,7 @@ def _digest(folder: Path) -> str:
              Path(spec.origin).read_bytes() if spec and spec.origin else b""]
     for path in sorted(folder.rglob("*.j2")):
         parts += [path.relative_to(folder).as_posix().encode(), path.read_bytes()]
-    return hashlib.sha256(b"\x1f".join(parts)).hexdigest()[:16]
+    return sha256(b"\x1f".join(parts)).hexdigest()[:16]
 
 
 @lru_cache(maxsize=1)
