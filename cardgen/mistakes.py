@@ -629,9 +629,7 @@ def _dim_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
     current = walk[start]
     for i in range(start, len(kinds)):
         if current is None or (i > last and current == walk[i]):
-            current = walk[-1]
-            if current is None:
-                raise NotApplicable("a layer refuses the shape")
+            current = _walk_end(walk)
             break
         layer = facts[i]
         if layer is None:  # not a sized layer: it steps as the right one does
@@ -652,6 +650,14 @@ def _dim_answer(rule: str, stack: _Stack) -> tuple[str, Line] | None:
     return shape_text(current), partial(_change_line, stack, head, first, current)
 
 
+def _walk_end(walk: list[tuple[int, ...] | None]) -> tuple[int, ...]:
+    """Where a walk that has rejoined the right one ends: the right output shape."""
+    end = walk[-1]
+    if end is None:
+        raise NotApplicable("a layer refuses the shape")
+    return end
+
+
 def _layer_answer(rule: str, stack: _Stack, start: int, last: int
                   ) -> tuple[str, Line] | None:
     """A stack's output shape when the layer rule's wrong step is taken at every layer of
@@ -664,9 +670,7 @@ def _layer_answer(rule: str, stack: _Stack, start: int, last: int
     current = walk[start]
     for i in range(start, len(layers)):
         if current is None or (i > last and current == walk[i]):
-            current = walk[-1]
-            if current is None:
-                raise NotApplicable("a layer refuses the shape")
+            current = _walk_end(walk)
             break
         right = stack.step(i, current)
         if right is None:
