@@ -244,6 +244,7 @@ def _parallel_cards(recipe: Recipe, workers: int, progress: Progress | None,
                 for i in range(0, len(share), chunk):
                     render(share[i:i + chunk], worker)
             start = end
+        pool.finish()  # every job is queued: workers exit after their last
         for done, problem in enumerate(problems, 1):
             while id(problem) not in notes:
                 receive()

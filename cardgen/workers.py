@@ -117,7 +117,7 @@ def _serve(tasks: int, results: int) -> None:
 @dataclass
 class _Worker:
     pid: int
-    tasks: int  # the parent's end of the pipe that carries jobs
+    tasks: int  # the parent's end of the pipe that carries jobs (-1 once ended)
     results: int  # the parent's end of the pipe that carries results
     room: int  # bytes its task pipe holds
     jobs: deque[Hashable] = field(default_factory=deque)  # tags of the jobs sent, in order
@@ -152,6 +152,7 @@ class ForkPool:
         self._ahead = ahead
         self._queue: deque[_Job] = deque()
         self._failed: list[Exception] = []  # jobs whose call would not pickle
+        self._finishing = False  # no more jobs come: end each pipe once the queue is sent
         try:
             for _ in range(count):
                 self._fork()
@@ -199,10 +200,17 @@ class ForkPool:
         """Queue ``function(*args)``. With ``prefer``, a job that another worker takes
         runs ``elsewhere`` (a function and its arguments) instead, when given: what the
         preferred worker holds in memory, another must be sent."""
+        if self._finishing:
+            raise RuntimeError("submit after finish")
         self._queue.append(_Job(tag, (function, args), prefer, elsewhere))
         self._dispatch()
 
     def _dispatch(self) -> None:
+        self._start_queued()
+        if self._finishing and not self._queue:
+            self._end_jobs()
+
+    def _start_queued(self) -> None:
         while self._queue:
             idle = self.idle
             # the first job that an idle worker it prefers (or any, for a job that
@@ -289,10 +297,23 @@ class ForkPool:
             raise value
         return tag, value, index
 
+    def finish(self) -> None:
+        """No more jobs will be submitted: once the last queued job is sent, every worker
+        sees end of file after its last job and exits then, while the caller still reads
+        the last results, instead of when the pool is closed (a worker's exit, its memory
+        handed back, took the parent 2-3 ms of waiting at the end of a default deck)."""
+        self._finishing = True
+        self._dispatch()
+
+    def _end_jobs(self) -> None:
+        for worker in self._workers:
+            if worker.tasks >= 0:
+                os.close(worker.tasks)
+                worker.tasks = -1
+
     def close(self) -> None:
         """End of jobs: each worker sees end of file and exits; wait for them."""
-        for worker in self._workers:
-            os.close(worker.tasks)
+        self._end_jobs()
         for worker in self._workers:
             os.waitpid(worker.pid, 0)
             os.close(worker.results)
@@ -304,8 +325,8 @@ class ForkPool:
                 os.kill(worker.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+        self._end_jobs()
         for worker in self._workers:
             os.waitpid(worker.pid, 0)
-            os.close(worker.tasks)
             os.close(worker.results)
         self._workers.clear()

@@ -624,3 +624,37 @@ def recipe_problems_of(path: Path):
     from cardgen.recipes import load_recipe
 
     return recipe_problems(load_recipe(path))
+
+
+def test_the_command_keeps_rare_collections_to_its_exit(monkeypatch):
+    """`cardgen` (cli.run) raises the collector's thresholds for the whole process, so
+    that main, leaving its rare_collections, finds them raised: restoring the defaults
+    there ran a collection of everything the build had made, just before the exit."""
+    import gc
+
+    from cardgen import cli
+    from cardgen.collector import RARE_THRESHOLDS
+
+    seen = []
+
+    def main() -> int:
+        with cli.rare_collections():
+            pass
+        seen.append(gc.get_threshold())
+        return 3
+
+    def leave(status: int) -> None:
+        raise SystemExit(status)
+
+    monkeypatch.setattr(cli, "main", main)
+    monkeypatch.setattr(cli.os, "_exit", leave)
+    monkeypatch.setattr(cli.atexit, "_run_exitfuncs", lambda: None)  # not pytest's own
+    monkeypatch.setattr(cli.gc, "freeze", lambda: None)
+    old = gc.get_threshold()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.run()
+    finally:
+        gc.set_threshold(*old)
+    assert exited.value.code == 3
+    assert seen == [RARE_THRESHOLDS]

@@ -253,3 +253,31 @@ def test_a_job_too_big_for_the_pipe_waits_for_its_worker_instead_of_going_ahead(
     finally:
         signals.alarm(0)
         signals.signal(signals.SIGALRM, old)
+
+
+def test_after_finish_each_worker_exits_once_its_last_job_is_done():
+    """`finish`: the jobs still queued are run, every result comes back, and each worker
+    exits on its own after its last job, before the pool is closed; no job is taken after."""
+    import time
+
+    with ForkPool(2, ahead=1) as pool:
+        for i in range(6):
+            pool.submit(i, sleep_then_pid, 0.05, prefer=i % 2)
+        pool.finish()
+        with pytest.raises(RuntimeError, match="after finish"):
+            pool.submit("late", pid, 0)
+        results = dict(pool.next() for _ in range(6))
+        assert sorted(results) == list(range(6))
+        workers = set(results.values())
+        assert len(workers) == 2
+        deadline = time.monotonic() + 10
+        exited: set[int] = set()
+        while exited != workers and time.monotonic() < deadline:
+            for p in workers - exited:
+                if os.waitid(os.P_PID, p, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                    exited.add(p)  # exited (left to the pool to reap)
+            time.sleep(0.01)
+        assert exited == workers  # while the pool is still open
+    for p in workers:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(p, os.WNOHANG)  # reaped by the pool as it closed
