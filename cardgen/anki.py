@@ -181,14 +181,23 @@ _BATCH = 500
 _HISTORY = ((24, 4), (92, 8))
 
 
-def _insert(conn: sqlite3.Connection, note_rows: list[tuple], card_rows: list[tuple]) -> None:
+def _inserts(model_id: int, stamp: int) -> tuple[str, str]:
+    """The statements that insert a note row (id, guid, tags, fields, sort field) and a card
+    row (id, note, deck, ord, due): the columns every row of a deck shares are literals,
+    not parameters bound row by row (the same values, stored the same way)."""
+    # (CAST: an EncodedNote's fields come as bytes, stored as the TEXT they encode)
+    notes = (f"INSERT INTO notes VALUES (?,?,{int(model_id)},{int(stamp)},-1,?,"
+             "CAST(? AS TEXT),CAST(? AS TEXT),0,0,'')")
+    cards = f"INSERT INTO cards VALUES (?,?,?,?,{int(stamp)},-1,0,0,?,0,0,0,0,0,0,0,0,'')"
+    return notes, cards
+
+
+def _insert(conn: sqlite3.Connection, statements: tuple[str, str], note_rows: list[tuple],
+            card_rows: list[tuple]) -> None:
     """Insert a batch's notes and cards (the cards too, so that only the last batch's are
     left for after the last note)."""
-    # (CAST: an EncodedNote's fields come as bytes, stored as the TEXT they encode)
-    conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,CAST(? AS TEXT),CAST(? AS TEXT),"
-                     "?,?,?)", note_rows)
-    conn.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                     card_rows)
+    conn.executemany(statements[0], note_rows)
+    conn.executemany(statements[1], card_rows)
     note_rows.clear()
     card_rows.clear()
 
@@ -215,6 +224,7 @@ def _fill_collection(
     card_rows: list[tuple] = []
     seen: set[str] = set()
     first_deck = None
+    statements = _inserts(model.model_id, stamp)
     conn = sqlite3.connect(db, isolation_level=None)
     try:
         # Fixed page size: the default differs between SQLite builds, the bytes must not.
@@ -269,17 +279,16 @@ def _fill_collection(
                                  "field?)")
             note_id = next(ids)
             note_rows.append((
-                note_id, data.guid, model.model_id, stamp, -1, tags,
+                note_id, data.guid, tags,
                 (b"\x1f" if type(data) is EncodedNote else "\x1f").join(fields),
-                fields[model.sort_field_index], 0, 0, "",
+                fields[model.sort_field_index],
             ))
             deck_id = decks[data.deck]["id"]
             for card_ord in ords:
-                card_rows.append((next(ids), note_id, deck_id, card_ord, stamp, -1,
-                                  0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+                card_rows.append((next(ids), note_id, deck_id, card_ord, position))
             if len(note_rows) == _BATCH:
-                _insert(conn, note_rows, card_rows)
-        _insert(conn, note_rows, card_rows)
+                _insert(conn, statements, note_rows, card_rows)
+        _insert(conn, statements, note_rows, card_rows)
         for index in _INDEXES:  # each built once from the rows, not kept up row by row
             conn.execute(index)
         unknown = sorted(set(descriptions) - set(decks))

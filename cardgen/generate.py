@@ -128,15 +128,19 @@ def stack_problems(spec: StackSpec) -> list[Problem]:
             for i, (level, key) in enumerate(stack_cards(spec))]
 
 
-def study_ranks(family_pos: int, problems: Sequence[Problem]) -> list[tuple[int, int, int]]:
+_RANK_BITS = 24  # a family's problems of one level, and families: fewer than 2**24 each
+
+
+def study_ranks(family_pos: int, problems: Sequence[Problem]) -> list[int]:
     """Each problem's place in the study order, from its own family alone: (level, its
-    position among the family's problems of that level, the family's position)."""
+    position among the family's problems of that level, the family's position), packed
+    in one int that orders as that tuple does (sorting compares ints, not tuples)."""
     per_level: dict[int, int] = {}
     ranks = []
     for p in problems:
         rank = per_level.get(p.level, 0)
         per_level[p.level] = rank + 1
-        ranks.append((p.level, rank, family_pos))
+        ranks.append((((p.level << _RANK_BITS) | rank) << _RANK_BITS) | family_pos)
     return ranks
 
 

@@ -10,6 +10,7 @@ three helper threads took the GIL from the parent while it wrote the deck.
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import pickle
 import select
@@ -94,6 +95,10 @@ def _serve(tasks: int, results: int) -> None:
     # workers), so a worker prints no traceback; SIGTERM ends it at once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # What the worker inherited (modules, caches) is not its garbage: left out of its
+    # collections, which would otherwise go through all of it again, and write to each
+    # object's header, copying every page of the parent's heap.
+    gc.freeze()
     reader = _Reader()
     while True:
         try:

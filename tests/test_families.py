@@ -128,6 +128,30 @@ def test_study_order_rises_in_level_and_interleaves():
     assert len(first_four) == 4
 
 
+def test_study_ranks_order_as_level_then_position_then_family():
+    """The packed ranks sort as the (level, position within the level, family) tuples
+    they stand for, up to the largest counts a recipe allows."""
+    from cardgen.generate import Problem, study_ranks
+    from cardgen.recipes import MAX_COUNT
+
+    def problems(levels):
+        return [Problem("f", level, {}, i, "") for i, level in enumerate(levels)]
+
+    cases = [(0, problems([1, 2, 1, 3, 2])), (1, problems([2, 1, 1])),
+             (MAX_COUNT, problems([1] * 3 + [3])), (5, problems([3, 1]))]
+    tuples, packed = [], []
+    for pos, group in cases:
+        seen: dict[int, int] = {}
+        for p, rank in zip(group, study_ranks(pos, group), strict=True):
+            tuples.append((p.level, seen.get(p.level, 0), pos))
+            seen[p.level] = seen.get(p.level, 0) + 1
+            packed.append(rank)
+    assert sorted(range(len(packed)), key=packed.__getitem__) == \
+        sorted(range(len(tuples)), key=tuples.__getitem__)
+    largest = study_ranks(MAX_COUNT, problems([1] * MAX_COUNT + [2]))
+    assert largest == sorted(largest) and largest[-2] < study_ranks(0, problems([2]))[0]
+
+
 def test_guid_depends_only_on_family_and_params():
     problem = generate_family("conv.output_size", 1, 1, (1,))[0]
     guid = note_guid(problem.family, problem.params)
