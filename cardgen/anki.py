@@ -15,7 +15,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -239,28 +239,36 @@ def _fill_collection(
         conn.execute("PRAGMA locking_mode = EXCLUSIVE")
         conn.executescript(_TABLES + APKG_COL)
         conn.execute("BEGIN")
+        # a note type with one template that needs one field (genanki's front/back):
+        # that field's ord and index, checked per note without the general walk below
+        only = (requirements[0][0], requirements[0][2][0]) if len(requirements) == 1 and \
+            len(requirements[0][2]) == 1 else None
+        sort_index = model.sort_field_index
+        deck_name, deck_id = None, 0  # the last note's deck (a deck's notes come together)
         for position, data in enumerate(notes, start=1):
+            guid, fields, deck = data.guid, data.fields, data.deck
             # Anki matches notes by GUID: a repeat would silently drop or overwrite a note.
-            if data.guid in seen:
-                raise ValueError(f"duplicate note GUID {data.guid!r} (same family and params)")
-            seen.add(data.guid)
-            if len(data.fields) != n_fields:
+            if guid in seen:
+                raise ValueError(f"duplicate note GUID {guid!r} (same family and params)")
+            seen.add(guid)
+            if len(fields) != n_fields:
                 raise ValueError(
-                    f"note {data.guid!r} has {len(data.fields)} fields, note type has "
-                    f"{n_fields}")
-            if not (isinstance(data.guid, str) and data.guid):
+                    f"note {guid!r} has {len(fields)} fields, note type has {n_fields}")
+            if not (isinstance(guid, str) and guid):
                 # genanki would fall back to a GUID hashed from the field text.
                 raise ValueError(f"note {position} has no GUID")
-            if data.deck not in decks:
-                _add_decks(decks, data.deck, descriptions)
-            if first_deck is None:
-                first_deck = decks[data.deck]
+            if deck != deck_name:
+                if deck not in decks:
+                    _add_decks(decks, deck, descriptions)
+                if first_deck is None:
+                    first_deck = decks[deck]
+                deck_name, deck_id = deck, decks[deck]["id"]
             tag_set = tuple(data.tags)  # (the same tuple, when it is one)
             tags = tag_text.get(tag_set)
             if tags is None:
                 bad_tags = [t for t in tag_set if " " in t or not t]
                 if bad_tags:
-                    raise ValueError(f"note {data.guid!r}: tag {bad_tags[0]!r} is empty or "
+                    raise ValueError(f"note {guid!r}: tag {bad_tags[0]!r} is empty or "
                                      "has a space")
                 tags = tag_text[tag_set] = f" {' '.join(tag_set)} "
             # Cards as genanki's Note computes them (its template analysis, `model.req`),
@@ -270,20 +278,21 @@ def _fill_collection(
             # the given order. Anki shows new cards by position within a deck (and across
             # subdecks with the "ascending position" gather order; its default "deck" order
             # visits subdecks by name).
-            fields = data.fields
-            ords = [o for o, need_all, req in requirements
-                    if (fields[req[0]] if len(req) == 1 else
-                        (all if need_all else any)(fields[i] for i in req))]
+            if only is not None:
+                ords: Sequence[int] = (only[0],) if fields[only[1]] else ()
+            else:
+                ords = [o for o, need_all, req in requirements
+                        if (fields[req[0]] if len(req) == 1 else
+                            (all if need_all else any)(fields[i] for i in req))]
             if not ords:
-                raise ValueError(f"note {data.guid!r} makes no card (empty {FIELDS[0]} "
+                raise ValueError(f"note {guid!r} makes no card (empty {FIELDS[0]} "
                                  "field?)")
             note_id = next(ids)
             note_rows.append((
-                note_id, data.guid, tags,
+                note_id, guid, tags,
                 (b"\x1f" if type(data) is EncodedNote else "\x1f").join(fields),
-                fields[model.sort_field_index],
+                fields[sort_index],
             ))
-            deck_id = decks[data.deck]["id"]
             for card_ord in ords:
                 card_rows.append((next(ids), note_id, deck_id, card_ord, position))
             if len(note_rows) == _BATCH:
