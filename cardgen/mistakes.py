@@ -719,11 +719,14 @@ def _change_line(stack: _Stack, head: str,
         shown = [c for c in changed if current[-nd + c[0]] != final[-nd + c[0]]]
         changed = shown or changed
     d, calc, right = changed[0]
-    where = [f"from layer {i + 1}"] if len(stack.layers) > 1 else []  # and on, wherever it applies
+    where = f"from layer {i + 1}" if len(stack.layers) > 1 else ""  # and on, wherever it applies
     # name the dim unless every dim changed the same way (a one-dim layer's never)
     if nd > 1 and not (len(changed) == nd and len({c.tex for _, c, _ in changed}) == 1):
-        where.append(_DIM_NAMES[nd][d])
-    aside = "; ".join(filter(None, [", ".join(where), calc.note]))
+        where = f"{where}, {_DIM_NAMES[nd][d]}" if where else _DIM_NAMES[nd][d]
+    # (where and the note joined by "; ", either left out when empty: no list, filter
+    # and joins per line)
+    note = calc.note
+    aside = f"{where}; {note}" if where and note else where or note
     versus = "" if right is None else f", not {right}"  # the size the worked steps give
     return (f"{calc.head or head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)"
             f"{versus}.")
