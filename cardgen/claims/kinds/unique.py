@@ -184,7 +184,9 @@ def parse(claim: Mapping[str, Any]) -> Unique:
                          f"0 <= lo <= hi <= {MAX_GEOMETRY}")
         names.append(name)
         ranges.append((bounds[0], bounds[1]))
-    count = prod(hi - lo + 1 for lo, hi in ranges)
+    count = 1  # (a loop: prod of a generator made a function and a generator per claim)
+    for lo, hi in ranges:
+        count *= hi - lo + 1
     if count > MAX_CANDIDATES:
         raise TooLarge(f"too large: {count} candidates (limit {MAX_CANDIDATES})")
     used = _placeholders(template)
