@@ -42,12 +42,21 @@ if TYPE_CHECKING:
 __all__ = ["FAMILIES", "RULES", "Mistake", "NotApplicable", "check_mistakes", "derive", "mistakes"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Mistake:
     """One wrong rule's answer and the sentence the back shows when it is typed."""
     rule: str  # a key of RULES
     answer: str  # formatted exactly like the family's Answer
     line: str  # one sentence: text, `code` spans, MathJax \( \)
+
+    def __init__(self, rule: str, answer: str, line: str) -> None:
+        # the dataclass's own __init__, less its object.__setattr__ call per field (the
+        # frozen class's way past its __setattr__): the fields written straight into the
+        # new instance's dict, as Diagram's are (a deck names ~one mistake a note)
+        state = self.__dict__
+        state["rule"] = rule
+        state["answer"] = answer
+        state["line"] = line
 
 
 RULES: dict[str, str] = {  # in the order rules are tried: the first of equal answers wins
@@ -190,6 +199,11 @@ class _Calc(NamedTuple):  # (a tuple: made for every dim a rule changes, cheaper
     head: str = ""
 
 
+# A _Calc from its four items: a C call (the class's own __new__ is a Python function, a
+# frame for each of the ~1,800 calcs of every2k's notes)
+_calc = partial(tuple.__new__, _Calc)
+
+
 class _Facts:
     """A sized layer as the forward rules read it: its kind, whether its padding is named
     ('same', 'valid'), whether it is 'same'; its rank, channels (in, out) where it has
@@ -273,15 +287,15 @@ def _no_plus_one(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
         n = size + pl + pr - d * (k - 1) - 1
     elif layer.kind == "conv_transpose":
         size, k, s, p, op, d = args
-        return _Calc(*_transpose_tex(size, k, s, p, op, d, plus=False))
+        return _calc((*_transpose_tex(size, k, s, p, op, d, plus=False), "", ""))
     else:
         size, k, s, p, d, ceil = args
         n = _pool_n(size, k, p, d)
         if ceil:
-            return _Calc(*_ceil_tex(n, s, plus=False)) if n >= 0 else None
+            return _calc((*_ceil_tex(n, s, plus=False), "", "")) if n >= 0 else None
     if n < 0:
         raise NotApplicable("the window does not fit")
-    return _Calc(*_floor_tex(n, s, plus=False))
+    return _calc((*_floor_tex(n, s, plus=False), "", ""))
 
 
 def _where_no_dilation(layer: _Facts, tail: tuple[Any, ...]) -> bool:
@@ -297,15 +311,15 @@ def _no_dilation(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     if layer.kind == "conv":
         size, k, s, pl, d, pr = args
         n = size + pl + pr - (k - 1) - 1
-        return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, pl + pr, k - 1)), note=_span(k, d))
+        return _calc((*_floor_tex(n, s, n_tex=_n_tex(size, pl + pr, k - 1)), _span(k, d), ""))
     if layer.kind == "conv_transpose":
         size, k, s, p, op, d = args
-        return _Calc(*_transpose_tex(size, k, s, p, op, 1), note=_span(k, d))
+        return _calc((*_transpose_tex(size, k, s, p, op, 1), _span(k, d), ""))
     size, k, s, p, d, ceil = args
     n = _pool_n(size, k, p, 1)
     value, tex = _ceil_pool(size, k, s, p, 1) if ceil else \
         _floor_tex(n, s, n_tex=_n_tex(size, 2 * p, k - 1))
-    return _Calc(value, tex, note=_span(k, d))
+    return _calc((value, tex, _span(k, d), ""))
 
 
 def _ceil_pool(size: int, k: int, s: int, p: int, d: int) -> tuple[int, str]:
@@ -331,12 +345,12 @@ def _ceil_not_floor(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
         n = size + pl + pr - d * (k - 1) - 1
         if n < 0 or n % s == 0:
             return None
-        return _Calc(*_ceil_tex(n, s))
+        return _calc((*_ceil_tex(n, s), "", ""))
     size, k, s, p, d, _ = args
     n = _pool_n(size, k, p, d)
     if n < 0 or n % s == 0:
         return None
-    return _Calc(*_ceil_pool(size, k, s, p, d))
+    return _calc((*_ceil_pool(size, k, s, p, d), "", ""))
 
 
 def _pool_floor(args: tuple[Any, ...], n_tex: bool = False) -> _Calc:
@@ -346,7 +360,8 @@ def _pool_floor(args: tuple[Any, ...], n_tex: bool = False) -> _Calc:
     n = _pool_n(size, k, p, d)
     if n < 0:
         raise NotApplicable("the window does not fit")
-    return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, 2 * p, d * (k - 1)) if n_tex else ""))
+    return _calc((*_floor_tex(n, s, n_tex=_n_tex(size, 2 * p, d * (k - 1)) if n_tex else ""),
+                  "", ""))
 
 
 def _where_ceil_mode(layer: _Facts, tail: tuple[Any, ...]) -> bool:
@@ -384,15 +399,15 @@ def _padding_once(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
         n = size + pl - d * (k - 1) - 1
         if n < 0:
             raise NotApplicable("the window does not fit")
-        return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, pl, d * (k - 1))), note=_once(pl))
+        return _calc((*_floor_tex(n, s, n_tex=_n_tex(size, pl, d * (k - 1))), _once(pl), ""))
     if layer.kind == "conv_transpose":
         size, k, s, p, op, d = args
-        return _Calc(*_transpose_tex(size, k, s, p, op, d, sides=1), note=_once(p))
+        return _calc((*_transpose_tex(size, k, s, p, op, d, sides=1), _once(p), ""))
     size, k, s, p, d, _ = args
     n = _pool_n(size, k, p, d, pads=p)
     if n < 0:
         raise NotApplicable("the window does not fit")
-    return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, p, d * (k - 1))), note=_once(p))
+    return _calc((*_floor_tex(n, s, n_tex=_n_tex(size, p, d * (k - 1))), _once(p), ""))
 
 
 def _where_pad_over_half(layer: _Facts, tail: tuple[Any, ...]) -> bool:
@@ -429,7 +444,7 @@ def _conv_formula(layer: _Facts, args: tuple[Any, ...]) -> _Calc | None:
     n = size + 2 * p - d * (k - 1) - 1
     if n < 0:
         raise NotApplicable("the window does not fit")
-    return _Calc(*_floor_tex(n, s, n_tex=_n_tex(size, 2 * p, d * (k - 1))))
+    return _calc((*_floor_tex(n, s, n_tex=_n_tex(size, 2 * p, d * (k - 1))), "", ""))
 
 
 _DIM_RULES: dict[str, tuple[DimWhere, DimRule, str]] = {
@@ -704,11 +719,14 @@ def _change_line(stack: _Stack, head: str,
         shown = [c for c in changed if current[-nd + c[0]] != final[-nd + c[0]]]
         changed = shown or changed
     d, calc, right = changed[0]
-    where = [f"from layer {i + 1}"] if len(stack.layers) > 1 else []  # and on, wherever it applies
+    where = f"from layer {i + 1}" if len(stack.layers) > 1 else ""  # and on, wherever it applies
     # name the dim unless every dim changed the same way (a one-dim layer's never)
     if nd > 1 and not (len(changed) == nd and len({c.tex for _, c, _ in changed}) == 1):
-        where.append(_DIM_NAMES[nd][d])
-    aside = "; ".join(filter(None, [", ".join(where), calc.note]))
+        where = f"{where}, {_DIM_NAMES[nd][d]}" if where else _DIM_NAMES[nd][d]
+    # (where and the note joined by "; ", either left out when empty: no list, filter
+    # and joins per line)
+    note = calc.note
+    aside = f"{where}; {note}" if where and note else where or note
     versus = "" if right is None else f", not {right}"  # the size the worked steps give
     return (f"{calc.head or head}{f' ({aside})' if aside else ''}: \\( {calc.tex} \\)"
             f"{versus}.")

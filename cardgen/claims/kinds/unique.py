@@ -49,7 +49,7 @@ _VAR = re.compile(r"[a-z][a-z0-9_]{0,7}")
 PICKS = ("only", "smallest")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Unique:
     template: dict[str, Any]
     inner: ClaimKind
@@ -57,6 +57,20 @@ class Unique:
     ranges: tuple[tuple[int, int], ...]
     answer: tuple[int, ...] | None
     pick: str
+
+    def __init__(self, template: dict[str, Any], inner: ClaimKind, names: tuple[str, ...],
+                 ranges: tuple[tuple[int, int], ...], answer: tuple[int, ...] | None,
+                 pick: str) -> None:
+        # the dataclass's own __init__, less its object.__setattr__ call per field (the
+        # frozen class's way past its __setattr__): the fields written straight into the
+        # new instance's dict, as Diagram's are (a build parses every unique claim it makes)
+        state = self.__dict__
+        state["template"] = template
+        state["inner"] = inner
+        state["names"] = names
+        state["ranges"] = ranges
+        state["answer"] = answer
+        state["pick"] = pick
 
     def candidates(self) -> Iterator[tuple[int, ...]]:
         return itertools.product(*(range(lo, hi + 1) for lo, hi in self.ranges))
@@ -86,9 +100,11 @@ def _mapping(v: Any) -> bool:
     return type(v) is dict or isinstance(v, Mapping)
 
 
-def _placeholders(template: Mapping[str, Any]) -> Iterator[Any]:
+def _placeholders(template: Mapping[str, Any]) -> set[Any]:
     """Every placeholder's name in the template's layer arguments; Failed on a placeholder
-    anywhere else (a shape or an equal flag is never a variable)."""
+    anywhere else (a shape or an equal flag is never a variable). A set made in one pass
+    (parse's use), not a generator's items gathered into one."""
+    used = set()
     for key, value in template.items():
         if key in _STACKS and isinstance(value, list):
             for layer in value:
@@ -98,19 +114,26 @@ def _placeholders(template: Mapping[str, Any]) -> Iterator[Any]:
                 for arg in args.values():
                     if type(arg) in _LEAVES:
                         continue  # a scalar (most arguments): no placeholder, as _is_var says
-                    for v in arg if isinstance(arg, list) else [arg]:
-                        if _is_var(v):
-                            yield v["var"]
+                    if isinstance(arg, list):
+                        for v in arg:
+                            if _is_var(v):
+                                used.add(v["var"])
+                    elif _is_var(arg):
+                        used.add(arg["var"])
         elif type(value) not in _LEAVES and _has_var(value):
             raise Failed(f"unique claim: a placeholder may stand only in layer arguments, "
                          f"not in {one_line(key, 20)}")
+    return used
 
 
 def _has_var(value: Any, depth: int = 0) -> bool:
     if depth > 8 or type(value) in _LEAVES:
         return False
     if type(value) is list:  # JSON's arrays (shapes) told before the ABC's checks
-        return any(_has_var(v, depth + 1) for v in value if type(v) not in _LEAVES)
+        for v in value:  # (a loop, not any() of a generator: shapes are lists of ints)
+            if type(v) not in _LEAVES and _has_var(v, depth + 1):
+                return True
+        return False
     if _is_var(value):
         return True
     if _mapping(value):
@@ -161,10 +184,12 @@ def parse(claim: Mapping[str, Any]) -> Unique:
                          f"0 <= lo <= hi <= {MAX_GEOMETRY}")
         names.append(name)
         ranges.append((bounds[0], bounds[1]))
-    count = prod(hi - lo + 1 for lo, hi in ranges)
+    count = 1  # (a loop: prod of a generator made a function and a generator per claim)
+    for lo, hi in ranges:
+        count *= hi - lo + 1
     if count > MAX_CANDIDATES:
         raise TooLarge(f"too large: {count} candidates (limit {MAX_CANDIDATES})")
-    used = set(_placeholders(template))
+    used = _placeholders(template)
     if used != set(names):
         raise Failed("unique claim: the placeholders in the claim and the space's "
                      "variables must be the same")
