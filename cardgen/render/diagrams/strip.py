@@ -201,7 +201,7 @@ def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: fl
             c = d
     for k in range(1, len(segments)):
         lay.text("cg-tm", xs[segments[k - 1][1]], mid, "…")
-    lay.text("cg-tl", LABEL - 4, mid, "in")
+    lay.texts["cg-tl"].append(_IN_LABEL)  # lay.text("cg-tl", LABEL - 4, mid, "in"), made once
     labels = st.labels
     numbered = [c for a, b in clip_runs(segments, 0, axis) for c in range(a, b) if labels[c]]
     half = cw / 2
@@ -353,6 +353,7 @@ _ROW_LABEL = [f'<text x="{n(LABEL - 4)}" y="{n(_YR + k * _PITCH + _BAR / 2)}">'
 _ROW_ELIDED = [f'<text x="{n(LABEL - 8)}" y="{n(_YR + k * _PITCH + _BAR / 2)}">⋮</text>'
                for k in range(ROWS_FULL + 2)]
 _ROW_TOP = [f" {n(_YR + k * _PITCH)}h" for k in range(ROWS_FULL + 2)]
+_IN_LABEL = f'<text x="{n(LABEL - 4)}" y="{n(3.0 + CELL_H / 2)}">in</text>'  # the input row's
 
 
 # the cells of the strip, then the span lines and the end-of-the-floor mark
