@@ -161,10 +161,22 @@ def spec_json(problem: Problem, solutions: Sequence[Solution],
     return f'{head}{first},"variants":[{others}]}}'
 
 
+class _RuleAttrs(dict[str, str]):
+    """A rule's name as an attribute value (escaped), by name: mistakes name a few dozen
+    rules, and a dict hit costs less than escaping the name again (a call per mistake)."""
+
+    def __missing__(self, rule: str) -> str:
+        self[rule] = text = _attr(rule)
+        return text
+
+
+_rule_attr = _RuleAttrs().__getitem__
+
+
 def _mistakes_html(found: list[Mistake]) -> str:
     if not found:
         return ""
-    lines = "".join([f'<p class="cg-mistake" data-cg-rule="{_attr(m.rule)}" '
+    lines = "".join([f'<p class="cg-mistake" data-cg-rule="{_rule_attr(m.rule)}" '
                      f'data-cg-answer="{_attr(m.answer)}">{inline_html(m.line)}</p>'
                      for m in found])
     return f'<div class="cg-mistakes" hidden>{lines}</div>'
