@@ -709,3 +709,23 @@ def test_number_memo_writes_what_fmt_writes():
     values += [k / 20 for k in range(-400, 400)]
     for v in values:
         assert G.n(v) == G.fmt(v), v
+
+
+def test_true_runs_are_the_loops_runs():
+    """true_runs (its ends found by list.index) gives the runs of the per-flag loop it
+    replaced, for every list of up to 12 flags, as lists and as tuples."""
+    from cardgen.render.diagrams.geometry import true_runs
+
+    def loop(flags):
+        runs, start = [], None
+        for i, flag in enumerate([*flags, False]):
+            if flag and start is None:
+                start = i
+            elif not flag and start is not None:
+                runs.append((start, i))
+                start = None
+        return runs
+
+    for size in range(13):
+        for flags in itertools.product([False, True], repeat=size):
+            assert true_runs(list(flags)) == true_runs(flags) == loop(flags)

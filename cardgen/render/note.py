@@ -22,6 +22,8 @@ def _code_spans(html: str) -> str:
     to right as ``re.sub(r"`([^`]+)`", r"<code>\\1</code>", html)`` does: on the pieces
     between backticks, without a Python call per span (re calls one per match)."""
     parts = html.split("`")
+    if len(parts) == 3 and parts[1]:  # one span (the most common text)
+        return f"{parts[0]}<code>{parts[1]}</code>{parts[2]}"
     out = [parts[0]]
     k, last = 1, len(parts) - 1
     while k <= last:
@@ -159,10 +161,22 @@ def spec_json(problem: Problem, solutions: Sequence[Solution],
     return f'{head}{first},"variants":[{others}]}}'
 
 
+class _RuleAttrs(dict[str, str]):
+    """A rule's name as an attribute value (escaped), by name: mistakes name a few dozen
+    rules, and a dict hit costs less than escaping the name again (a call per mistake)."""
+
+    def __missing__(self, rule: str) -> str:
+        self[rule] = text = _attr(rule)
+        return text
+
+
+_rule_attr = _RuleAttrs().__getitem__
+
+
 def _mistakes_html(found: list[Mistake]) -> str:
     if not found:
         return ""
-    lines = "".join([f'<p class="cg-mistake" data-cg-rule="{_attr(m.rule)}" '
+    lines = "".join([f'<p class="cg-mistake" data-cg-rule="{_rule_attr(m.rule)}" '
                      f'data-cg-answer="{_attr(m.answer)}">{inline_html(m.line)}</p>'
                      for m in found])
     return f'<div class="cg-mistakes" hidden>{lines}</div>'

@@ -254,14 +254,17 @@ def assign_lanes(windows: Sequence[tuple[int, int]]) -> list[int]:
 
 
 def true_runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
-    """Maximal [a, b) runs of True."""
-    runs, start = [], None
-    for i, flag in enumerate([*flags, False]):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            runs.append((start, i))
-            start = None
+    """Maximal [a, b) runs of True (``flags`` are bools)."""
+    # each run's ends found by list.index (a scan in C), not a Python step per flag: a
+    # False after the flags ends the last run, a True after it ends the search for a start
+    ends = [*flags, False, True]
+    last = len(flags)
+    runs = []
+    a = ends.index(True)
+    while a < last:
+        b = ends.index(False, a)
+        runs.append((a, b))
+        a = ends.index(True, b)
     return runs
 
 

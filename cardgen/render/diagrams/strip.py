@@ -201,7 +201,7 @@ def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: fl
             c = d
     for k in range(1, len(segments)):
         lay.text("cg-tm", xs[segments[k - 1][1]], mid, "…")
-    lay.text("cg-tl", LABEL - 4, mid, "in")
+    lay.texts["cg-tl"].append(_IN_LABEL)  # lay.text("cg-tl", LABEL - 4, mid, "in"), made once
     labels = st.labels
     numbered = [c for a, b in clip_runs(segments, 0, axis) for c in range(a, b) if labels[c]]
     half = cw / 2
@@ -294,8 +294,10 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
                 continue
         ry = yr + k * pitch
         ym = ry + bar / 2
-        if dilation != 1:
-            lay.line("cg-span", xs[first] + half, ym, xr(last) - half, ym)
+        if dilation != 1:  # Layers.line's span (level: "H" unless it has no length)
+            nx1, nx2, nym = n(xs[first] + half), n(xr(last) - half), n(ym)
+            paths["cg-span"].append(f"M{nx1} {nym}V{nym}" if nx1 == nx2 else
+                                    f"M{nx1} {nym}H{nx2}")
             lay.rects(cls, [xs[t] + 1 for t in range(first, last + 1, dilation)
                             if shown[t]], ry, cw - 2, bar)
         if i == count:
@@ -306,8 +308,9 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
         last_row = rows.index(count - 1)
         lost = st.unread()[0] > 0
         x_end = xr(last_end - 1)
-        lay.line("cg-mark" if lost else "cg-markpad", x_end, y - 2, x_end,
-                 yr + last_row * pitch + bar + 2)
+        # Layers.line's path: a vertical line
+        paths["cg-mark" if lost else "cg-markpad"].append(
+            f"M{n(x_end)} {n(y - 2)}V{n(yr + last_row * pitch + bar + 2)}")
 
     if st.outputs:  # output j is the placement starting at lo + j
         yo = bottom + 8
@@ -353,6 +356,7 @@ _ROW_LABEL = [f'<text x="{n(LABEL - 4)}" y="{n(_YR + k * _PITCH + _BAR / 2)}">'
 _ROW_ELIDED = [f'<text x="{n(LABEL - 8)}" y="{n(_YR + k * _PITCH + _BAR / 2)}">⋮</text>'
                for k in range(ROWS_FULL + 2)]
 _ROW_TOP = [f" {n(_YR + k * _PITCH)}h" for k in range(ROWS_FULL + 2)]
+_IN_LABEL = f'<text x="{n(LABEL - 4)}" y="{n(3.0 + CELL_H / 2)}">in</text>'  # the input row's
 
 
 # the cells of the strip, then the span lines and the end-of-the-floor mark
