@@ -44,7 +44,8 @@ def conv_paddings(layer: Layer) -> list[tuple[int, int]]:
     if padding == "same":
         dilation = layer.tup("dilation")
         return [arith.same_padding(k, d) for k, d in zip(kernels, dilation, strict=True)]
-    return [(p, p) for p in layer.tup("padding")]
+    pads = layer.tup("padding")
+    return list(zip(pads, pads, strict=True))  # (each pair made in C)
 
 
 def conv_padding(layer: Layer, dim: int) -> tuple[int, int]:
@@ -86,22 +87,21 @@ def _tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
 
 
 def _dim_tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
+    # (each dim's tuple made by zip, in C, not by a generator per Layer: every tup has
+    # one entry per spatial dim)
     kind, kernels = layer.kind, layer.tup("kernel_size")
-    dims = range(len(kernels))
     if kind == "conv":
-        stride, dilation = layer.tup("stride"), layer.tup("dilation")
-        pads = conv_paddings(layer)
-        return tuple((kernels[d], stride[d], pads[d][0], dilation[d], pads[d][1])
-                     for d in dims)
+        lefts, rights = zip(*conv_paddings(layer), strict=True)
+        return tuple(zip(kernels, layer.tup("stride"), lefts, layer.tup("dilation"), rights,
+                         strict=True))
     if kind == "conv_transpose":
-        stride, padding = layer.tup("stride"), layer.tup("padding")
-        extra, dilation = layer.tup("output_padding"), layer.tup("dilation")
-        return tuple((kernels[d], stride[d], padding[d], extra[d], dilation[d])
-                     for d in dims)
+        return tuple(zip(kernels, layer.tup("stride"), layer.tup("padding"),
+                         layer.tup("output_padding"), layer.tup("dilation"), strict=True))
     stride, padding = pool_stride(layer), layer.tup("padding")
     dilation = layer.tup("dilation") if kind == "maxpool" else (1,) * len(kernels)
     ceil = bool(layer.get("ceil_mode"))
-    return tuple((kernels[d], stride[d], padding[d], dilation[d], ceil) for d in dims)
+    return tuple(zip(kernels, stride, padding, dilation, (ceil,) * len(kernels),
+                     strict=True))
 
 
 _SIZE = {"conv": arith.conv_out, "conv_transpose": arith.conv_transpose_out,
