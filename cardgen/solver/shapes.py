@@ -173,10 +173,18 @@ def _step(layer: Layer, shape: Shape) -> Step:
         tails = layer.__dict__.get("_dim_tails")
         if tails is None:
             tails = _tails(layer)
+        # each dim's size_of(size, *tail), in order; 1-d and 2-d layers (most) written
+        # out, without the loop's list and steps
+        if n == 2:
+            first, second = tails
+            return _new_step(layer, shape, lead + (size_of(spatial[0], *first),
+                                                   size_of(spatial[1], *second)))
+        if n == 1:
+            return _new_step(layer, shape, lead + (size_of(spatial[0], *tails[0]),))
         sizes = []
         for d, size in enumerate(spatial):
             tail = tails[d]
-            if kind == "avgpool" and n == 3 and size < tail[0]:
+            if kind == "avgpool" and size < tail[0]:  # (3-d here)
                 # avg_pool3d (only the 3d one) checks the unpadded input against the kernel
                 raise ShapeError(f"input size {size} is smaller than kernel size {tail[0]}: "
                                  "AvgPool3d needs the unpadded input to hold the kernel")
@@ -227,6 +235,11 @@ def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:
 
 
 def output_shape(layers: Layer | Sequence[Layer], shape: Sequence[int]) -> Shape:
+    if type(layers) is Layer:  # one layer (most calls): its step, as trace takes it
+        step = _layer_step(layers, tuple(shape))
+        if type(step) is str:
+            raise ShapeError(f"{layers}: {step}")
+        return step.output_shape  # type: ignore[union-attr]
     if isinstance(layers, Layer):
         layers = [layers]
     steps = trace(layers, shape)
