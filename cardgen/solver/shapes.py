@@ -66,6 +66,8 @@ def pool_stride(layer: Layer) -> tuple[int, ...]:
 def adaptive_sizes(layer: Layer, spatial: Shape) -> Shape:
     """output_size with None replaced by the input size along that dim."""
     sizes = layer.tup("output_size")
+    if None not in sizes and len(sizes) == len(spatial):
+        return sizes  # (no None: the sizes as they are, without a generator)
     return tuple(s if o is None else o for o, s in zip(sizes, spatial, strict=True))
 
 
@@ -118,7 +120,7 @@ def is_adaptive_mean(layer: Layer, shape: Shape) -> bool:
     sizes = layer.get("output_size")
     if n < 2 or len(shape) < (n + 1 if isinstance(sizes, tuple) else n):
         return False
-    return all(o == 1 for o in adaptive_sizes(layer, shape[-n:]))
+    return adaptive_sizes(layer, shape[-n:]) == (1,) * n  # (every size 1: no generator)
 
 
 def layer_step(layer: Layer, shape: Sequence[int]) -> Step:
