@@ -20,6 +20,8 @@ EDGES = [
     "Conv2d(3, 6)", "Conv2d(3, 6, 5, 1, 2, 3, 4, 5, 6, 7, 8)", "Linear(True, 2)", "Flatten()",
     "Conv2d()", "Conv2d(3, 6, 5, groups=4)", "Conv2d(4, 6, 3, groups=4)", "Conv2d(a__b=1)",
     "Conv2d(3, 6, 5, in_channels=3)", "Conv2d(3, 6, 5, padding='same')", "Conv2d(3, 6, (3, 5))",
+    "Conv2d(3, 6, 5, lambda=1)", "Conv2d(3, 6, 5, match=1)", "Conv2d(3, 6, 5))",
+    "Conv2d(3, (6), 5)", "Conv2d(3, 6, 5)\n", "Conv2d(3, 6, 5,  stride=2)",
 ]
 
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from keyword import iskeyword
 from random import Random
 from typing import Any
 
@@ -122,7 +123,8 @@ def layer_from_text(text: str) -> Layer:
     keywords: dict[str, Any] = {}
     for piece in call[2].split(", ") if call[2] else ():
         arg = _ARG.fullmatch(piece)
-        if arg is None or (arg[1] is None and keywords) or arg[1] in keywords:
+        if arg is None or (arg[1] is None and keywords) or arg[1] in keywords \
+                or (arg[1] is not None and iskeyword(arg[1])):
             return parse_layer(text)  # (not this form, or a syntax error: parse_layer's)
         literal = arg[2]
         value = literal == "True" if literal in ("True", "False") else int(literal)
