@@ -6,17 +6,19 @@ returning canonical JSON params, and ``solve(params)`` returning a Solution.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from keyword import iskeyword
 from random import Random
 from typing import Any
 
 from cardgen.claims.build import claim_work
-from cardgen.errors import CardgenError
+from cardgen.errors import CardgenError, ShapeError
 from cardgen.explain.sizes import size_tex as size_tex  # re-exported: moved to explain/
 from cardgen.explain.tex import display_rows as display_rows  # re-exported: moved to explain/
-from cardgen.layers import Layer
+from cardgen.layers import LAYER_TYPES, MAX_TEXT, Layer, build_layer, parse_layer
 
 
 @dataclass(frozen=True, init=False)
@@ -104,8 +106,48 @@ def term(value: int) -> str:
     return f"({value})" if value < 0 else str(value)
 
 
+_CALL = re.compile(r"([A-Za-z][A-Za-z0-9]*)\((.*)\)")
+# one argument: an optional keyword, then an int as Python writes one, or a bool
+_ARG = re.compile(r"(?:([a-z][a-z0-9]*(?:_[a-z0-9]+)*)=)?(-?(?:0|[1-9][0-9]*)|True|False)")
+
+
+def layer_from_text(text: str) -> Layer:
+    """``parse_layer(text)``, the same Layer or error. The texts the generators write
+    (``Conv2d(3, 16, 3, padding=1)``: a layer name, then ints and bools, positional ones
+    first, each argument after ", ") are bound without Python's parser, which costs
+    ~170K instructions a text; any other text is parse_layer's."""
+    call = _CALL.fullmatch(text)
+    if call is None or len(text) > MAX_TEXT or call[1] not in LAYER_TYPES:
+        return parse_layer(text)
+    positional: list[Any] = []
+    keywords: dict[str, Any] = {}
+    for piece in call[2].split(", ") if call[2] else ():
+        arg = _ARG.fullmatch(piece)
+        if arg is None or (arg[1] is None and keywords) or arg[1] in keywords \
+                or (arg[1] is not None and iskeyword(arg[1])):
+            return parse_layer(text)  # (not this form, or a syntax error: parse_layer's)
+        literal = arg[2]
+        value = literal == "True" if literal in ("True", "False") else int(literal)
+        if arg[1] is None:
+            positional.append(value)
+        else:
+            keywords[arg[1]] = value
+    try:
+        return build_layer(call[1], positional, keywords)
+    except ShapeError as exc:  # (as parse_layer words it)
+        raise ShapeError(f"{text}: {exc}") from None
+
+
 def layer_code(layer: Layer) -> str:
-    return f"`nn.{layer}`"
+    # kept on a Layer (immutable), like its text: a card names a layer in its question
+    # and steps (~3,000 asks over every2k's solutions)
+    if type(layer) is not Layer:
+        return f"`nn.{layer}`"
+    state = layer.__dict__
+    code = state.get("_code")
+    if code is None:
+        code = state["_code"] = f"`nn.{layer}`"
+    return code  # type: ignore[no-any-return]
 
 
 class Stream(Random):

@@ -24,10 +24,11 @@ from cardgen.families.base import (
     Solution,
     exhausted,
     layer_code,
+    layer_from_text,
     pick,
     shape_text,
 )
-from cardgen.layers import Layer, parse_layer
+from cardgen.layers import Layer
 from cardgen.solver import trace
 
 NAME = "network.stack"
@@ -73,7 +74,7 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...], tuple[tuple[int, ...], ...]]] = 
 }
 
 
-_parse = lru_cache(maxsize=1024)(parse_layer)
+_parse = lru_cache(maxsize=1024)(layer_from_text)  # (parse_layer of these texts)
 # The tiny networks' layers, by their keyword arguments (typed: 1 and True differ): the
 # draws make the same few hundred again and again, and a hit costs a third of
 # Layer.make's (its key is the arguments' repr)

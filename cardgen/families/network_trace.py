@@ -15,10 +15,11 @@ from cardgen.families.base import (
     exhausted,
     fits_claim,
     layer_code,
+    layer_from_text,
     pick,
     shape_text,
 )
-from cardgen.layers import Layer, parse_layer
+from cardgen.layers import Layer
 from cardgen.solver import trace
 
 NAME = "network.trace"
@@ -98,7 +99,7 @@ def _downsample(rng: Any) -> tuple[list[str], list[int]]:
 
 
 # The stacks are drawn from a few hundred texts, many times over: parse each text once.
-_parse = lru_cache(maxsize=1024)(parse_layer)
+_parse = lru_cache(maxsize=1024)(layer_from_text)  # (parse_layer of these texts)
 
 # No level's answer can be read off the question: every stack changes a size by
 # arithmetic (a classifier head ending in Linear would give away batch x out_features).

@@ -44,7 +44,8 @@ def conv_paddings(layer: Layer) -> list[tuple[int, int]]:
     if padding == "same":
         dilation = layer.tup("dilation")
         return [arith.same_padding(k, d) for k, d in zip(kernels, dilation, strict=True)]
-    return [(p, p) for p in layer.tup("padding")]
+    pads = layer.tup("padding")
+    return list(zip(pads, pads, strict=True))  # (each pair made in C)
 
 
 def conv_padding(layer: Layer, dim: int) -> tuple[int, int]:
@@ -65,6 +66,8 @@ def pool_stride(layer: Layer) -> tuple[int, ...]:
 def adaptive_sizes(layer: Layer, spatial: Shape) -> Shape:
     """output_size with None replaced by the input size along that dim."""
     sizes = layer.tup("output_size")
+    if None not in sizes and len(sizes) == len(spatial):
+        return sizes  # (no None: the sizes as they are, without a generator)
     return tuple(s if o is None else o for o, s in zip(sizes, spatial, strict=True))
 
 
@@ -86,22 +89,21 @@ def _tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
 
 
 def _dim_tails(layer: Layer) -> tuple[tuple[int, ...], ...]:
+    # (each dim's tuple made by zip, in C, not by a generator per Layer: every tup has
+    # one entry per spatial dim)
     kind, kernels = layer.kind, layer.tup("kernel_size")
-    dims = range(len(kernels))
     if kind == "conv":
-        stride, dilation = layer.tup("stride"), layer.tup("dilation")
-        pads = conv_paddings(layer)
-        return tuple((kernels[d], stride[d], pads[d][0], dilation[d], pads[d][1])
-                     for d in dims)
+        lefts, rights = zip(*conv_paddings(layer), strict=True)
+        return tuple(zip(kernels, layer.tup("stride"), lefts, layer.tup("dilation"), rights,
+                         strict=True))
     if kind == "conv_transpose":
-        stride, padding = layer.tup("stride"), layer.tup("padding")
-        extra, dilation = layer.tup("output_padding"), layer.tup("dilation")
-        return tuple((kernels[d], stride[d], padding[d], extra[d], dilation[d])
-                     for d in dims)
+        return tuple(zip(kernels, layer.tup("stride"), layer.tup("padding"),
+                         layer.tup("output_padding"), layer.tup("dilation"), strict=True))
     stride, padding = pool_stride(layer), layer.tup("padding")
     dilation = layer.tup("dilation") if kind == "maxpool" else (1,) * len(kernels)
     ceil = bool(layer.get("ceil_mode"))
-    return tuple((kernels[d], stride[d], padding[d], dilation[d], ceil) for d in dims)
+    return tuple(zip(kernels, stride, padding, dilation, (ceil,) * len(kernels),
+                     strict=True))
 
 
 _SIZE = {"conv": arith.conv_out, "conv_transpose": arith.conv_transpose_out,
@@ -118,7 +120,7 @@ def is_adaptive_mean(layer: Layer, shape: Shape) -> bool:
     sizes = layer.get("output_size")
     if n < 2 or len(shape) < (n + 1 if isinstance(sizes, tuple) else n):
         return False
-    return all(o == 1 for o in adaptive_sizes(layer, shape[-n:]))
+    return adaptive_sizes(layer, shape[-n:]) == (1,) * n  # (every size 1: no generator)
 
 
 def layer_step(layer: Layer, shape: Sequence[int]) -> Step:
@@ -173,10 +175,18 @@ def _step(layer: Layer, shape: Shape) -> Step:
         tails = layer.__dict__.get("_dim_tails")
         if tails is None:
             tails = _tails(layer)
+        # each dim's size_of(size, *tail), in order; 1-d and 2-d layers (most) written
+        # out, without the loop's list and steps
+        if n == 2:
+            first, second = tails
+            return _new_step(layer, shape, lead + (size_of(spatial[0], *first),
+                                                   size_of(spatial[1], *second)))
+        if n == 1:
+            return _new_step(layer, shape, lead + (size_of(spatial[0], *tails[0]),))
         sizes = []
         for d, size in enumerate(spatial):
             tail = tails[d]
-            if kind == "avgpool" and n == 3 and size < tail[0]:
+            if kind == "avgpool" and size < tail[0]:  # (3-d here)
                 # avg_pool3d (only the 3d one) checks the unpadded input against the kernel
                 raise ShapeError(f"input size {size} is smaller than kernel size {tail[0]}: "
                                  "AvgPool3d needs the unpadded input to hold the kernel")
@@ -227,6 +237,11 @@ def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:
 
 
 def output_shape(layers: Layer | Sequence[Layer], shape: Sequence[int]) -> Shape:
+    if type(layers) is Layer:  # one layer (most calls): its step, as trace takes it
+        step = _layer_step(layers, tuple(shape))
+        if type(step) is str:
+            raise ShapeError(f"{layers}: {step}")
+        return step.output_shape  # type: ignore[union-attr]
     if isinstance(layers, Layer):
         layers = [layers]
     steps = trace(layers, shape)
