@@ -180,7 +180,7 @@ def _input_row(st: Strip, ghost: int, segments: list[tuple[int, int]], right: fl
     xs[total] = x
 
     lay = Layers()
-    y = 3.0
+    y = _IN_Y
     mid = y + CELL_H / 2
     kinds = [*st.kinds, *["ghost"] * ghost] if ghost else st.kinds
     paths = lay.paths
@@ -351,12 +351,13 @@ _OUTS = ("cg-o cg-win0", "cg-o cg-win1", "cg-o cg-win2")  # output j, like place
 _PITCH, _BAR = 14.0, 10.0
 _YR = 3.0 + CELL_H + 6  # the first row's top
 _NBAR = n(_BAR)
+_IN_Y = 3.0  # the input row's top
 _ROW_LABEL = [f'<text x="{n(LABEL - 4)}" y="{n(_YR + k * _PITCH + _BAR / 2)}">'
               for k in range(ROWS_FULL + 2)]
 _ROW_ELIDED = [f'<text x="{n(LABEL - 8)}" y="{n(_YR + k * _PITCH + _BAR / 2)}">⋮</text>'
                for k in range(ROWS_FULL + 2)]
 _ROW_TOP = [f" {n(_YR + k * _PITCH)}h" for k in range(ROWS_FULL + 2)]
-_IN_LABEL = f'<text x="{n(LABEL - 4)}" y="{n(3.0 + CELL_H / 2)}">in</text>'  # the input row's
+_IN_LABEL = f'<text x="{n(LABEL - 4)}" y="{n(_IN_Y + CELL_H / 2)}">in</text>'  # the input row's
 
 
 # the cells of the strip, then the span lines and the end-of-the-floor mark
