@@ -336,8 +336,9 @@ def _os_error(exc: OSError) -> str:
 def run() -> None:
     """The `cardgen` command: `main`, then exit the process with its status."""
     # The command's thresholds (rare_collections) from the start, for the process: when
-    # main restored the defaults, the next allocations ran a full collection of
-    # everything the build had made (~3 ms of a default deck's build), just before exit.
+    # main restored the defaults, the next allocation collected the tens of thousands of
+    # objects made since the last collection (~3 ms of a default deck's build), just
+    # before the exit.
     gc.set_threshold(*RARE_THRESHOLDS)
     status = main()
     # On exit Python collects every object once more, and a build leaves no cycle worth
