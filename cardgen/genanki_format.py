@@ -221,8 +221,6 @@ _BASE91 = ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _BASE91_PAIRS = [a + b for a in _BASE91 for b in _BASE91]  # pair i: digits i // 91, i % 91
 
 
-
-
 def guid_for(*values: object) -> str:
     """genanki.guid_for: the first 8 bytes of sha256 of the values joined by '__', in
     base 91."""

@@ -729,3 +729,25 @@ def test_true_runs_are_the_loops_runs():
     for size in range(13):
         for flags in itertools.product([False, True], repeat=size):
             assert true_runs(list(flags)) == true_runs(flags) == loop(flags)
+
+
+def test_layers_batch_methods_write_what_line_and_text_write_one_by_one():
+    """ticks, drops and texts_at are line() and text() for many items at once: the same
+    path and element text, in the same order (vertical, slanted, equal-after-rounding x)."""
+    from cardgen.render.diagrams.geometry import Layers
+
+    xs, (y1, y2) = [3.0, 10.25, 47.5001, 0.0], (4.5, 21.0)
+    segments = [(3.0, 4.5, 3.0), (10.25, 2.0, 30.75), (47.5001, 9.0, 47.5), (0.0, 40.0, 8.0)]
+    labels = [(3.0, "0"), (17.125, "12"), (99.99, "a:b")]
+    batch, single = Layers(), Layers()
+    batch.ticks("t", xs, y1, y2)
+    batch.drops("d", segments, y2)
+    batch.texts_at("s", y1, labels)
+    for x in xs:
+        single.line("t", x, y1, x, y2)
+    for x1, ya, x2 in segments:
+        single.line("d", x1, ya, x2, y2)
+    for x, s in labels:
+        single.text("s", x, y1, s)
+    assert batch.paths == single.paths and batch.texts == single.texts
+    assert any("L" in d for d in batch.paths["d"]) and any("V" in d for d in batch.paths["d"])

@@ -52,13 +52,9 @@ def adaptive_strip(size: int, out: int) -> str:
     else:  # label the window bounds on the top edge instead of every cell
         bounds = sorted({v for w in wins for v in w})
         xs = [x0 + b * cw for b in bounds]
-        # Layers.text's labels and Layers.line's ticks, their y parts made once
-        labels, ticks = lay.texts["cg-ts"], lay.paths["cg-tick"]
-        label_y, tick_ys = f'" y="{n(y - 6)}">', f" {n(y - 2)}V{n(y)}"
-        for k in sparse_indices(xs, max(CHAR_S * len(str(size)) + 4, span_w / 12)):
-            x = n(xs[k])
-            labels.append(f'<text x="{x}{label_y}{bounds[k]}</text>')
-            ticks.append(f"M{x}{tick_ys}")
+        shown = sparse_indices(xs, max(CHAR_S * len(str(size)) + 4, span_w / 12))
+        lay.texts_at("cg-ts", y - 6, [(xs[k], str(bounds[k])) for k in shown])
+        lay.ticks("cg-tick", [xs[k] for k in shown], y - 2, y)
 
     # one band per window, on as few lanes as keep overlapping windows apart
     lanes = assign_lanes(wins)
@@ -75,19 +71,16 @@ def adaptive_strip(size: int, out: int) -> str:
         centres.append((bx + bw / 2, by + band_h))
         tags.append((bx + bw / 2, by + band_h / 2, f"[{a},{b})", bw))
     if all(bw >= CHAR_S * len(t) + 3 for *_, t, bw in tags):  # all or none
-        lay.texts["cg-ts"].extend([f'<text x="{n(x)}" y="{n(yt)}">{t}</text>'  # Layers.text's
-                                   for x, yt, t, _ in tags])
+        for x, yt, t, _ in tags:
+            lay.text("cg-ts", x, yt, t)
 
     # the output cells, each linked to its window and coloured like it
     yo = yb + (max(lanes) + 1) * pitch + 12
     cell = f" {n(yo)}h{n(ow)}v{n(CELL_H)}h{n(-ow)}z"  # an output cell, after its x
-    links, nyo = paths["cg-link"], n(yo)
-    for i, (cx, cy) in enumerate(centres):
-        if out <= LINKS_MAX:  # beyond that the lines are a blur: colour links them
-            # Layers.line's path (a link ends below where it starts: never an "H")
-            nx1, nx2 = n(cx), n(x0 + (i + 0.5) * ow)
-            links.append(f"M{nx1} {n(cy)}V{nyo}" if nx1 == nx2 else
-                         f"M{nx1} {n(cy)}L{nx2} {nyo}")
+    if out <= LINKS_MAX:  # beyond that the lines are a blur: colour links them
+        lay.drops("cg-link", [(cx, cy, x0 + (i + 0.5) * ow)
+                              for i, (cx, cy) in enumerate(centres)], yo)
+    for i in range(len(centres)):
         paths[_OUTS[i % 3]].append(f"M{n(x0 + i * ow)}{cell}")
     if ow >= 8:
         lay.cells("cg-grid", x0, yo, ow, out, CELL_H)

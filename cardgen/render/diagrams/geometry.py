@@ -113,6 +113,20 @@ class Layers:
             seg = f"M{nx1} {ny1}L{nx2} {ny2}"
         self.paths[cls].append(seg)
 
+    def ticks(self, cls: str, xs: Iterable[float], y1: float, y2: float) -> None:
+        """``line(cls, x, y1, x, y2)`` at each x (vertical: its y part made once)."""
+        ends = f" {n(y1)}V{n(y2)}"
+        self.paths[cls].extend([f"M{n(x)}{ends}" for x in xs])
+
+    def drops(self, cls: str, segments: Iterable[tuple[float, float, float]],
+              y2: float) -> None:
+        """``line(cls, x1, y1, x2, y2)`` for each (x1, y1, x2): lines down (or up) to y2,
+        none level, so never line's "H" path; written here, without a call per line."""
+        ny2, out = n(y2), self.paths[cls]
+        for x1, y1, x2 in segments:
+            nx1, nx2 = n(x1), n(x2)
+            out.append(f"M{nx1} {n(y1)}V{ny2}" if nx1 == nx2 else f"M{nx1} {n(y1)}L{nx2} {ny2}")
+
     def raw(self, cls: str, d: str) -> None:
         self.paths[cls].append(d)
 
@@ -137,6 +151,11 @@ class Layers:
 
     def text(self, cls: str, x: float, y: float, s: str) -> None:
         self.texts[cls].append(f'<text x="{n(x)}" y="{n(y)}">{s}</text>')
+
+    def texts_at(self, cls: str, y: float, items: Iterable[tuple[float, str]]) -> None:
+        """``text(cls, x, y, s)`` for each (x, s), on one line (its y part made once)."""
+        at_y = f'" y="{n(y)}">'
+        self.texts[cls].extend([f'<text x="{n(x)}{at_y}{s}</text>' for x, s in items])
 
     def stack(self, bottom: Sequence[str] = (), top: Sequence[str] = ()
               ) -> list[tuple[str, str]]:

@@ -16,7 +16,6 @@ from cardgen.render.diagrams.geometry import (
     LABEL,
     WIDTH,
     Layers,
-    n,
     render_layers,
 )
 
@@ -40,11 +39,6 @@ def receptive_strip(sizes: Sequence[int], runs: Sequence[Sequence[Sequence[int]]
     span_w = WIDTH - LABEL - right
     x0 = LABEL
     lay = Layers()
-    ticks = lay.paths["cg-tick"]
-    # Layers.text's elements, written here: every row's name (cg-tl) comes before any
-    # bound (cg-ts), so the classes are in first-use order
-    names, bounds = lay.texts["cg-tl"], lay.texts["cg-ts"]
-    name_x = f'<text x="{n(x0 - 4)}" y="'
     edges: list[tuple[float, float] | None] = []
     ys: list[float] = []
     for row in range(rows):
@@ -58,33 +52,26 @@ def receptive_strip(sizes: Sequence[int], runs: Sequence[Sequence[Sequence[int]]
             lay.rect("cg-cell", x0, y, span_w, STRIP_H)
         for a, b in runs[row]:
             lay.rect("cg-band cg-win0", x0 + a * cw, y, (b - a) * cw, STRIP_H)
-        names.append(f'{name_x}{n(y + STRIP_H / 2)}">{_row_label(row, rows)}</text>')
+        lay.text("cg-tl", x0 - 4, y + STRIP_H / 2, _row_label(row, rows))
         rng = ranges[row]
         if rng is None:
             edges.append(None)
             continue
         xa, xb = x0 + rng[0] * cw, x0 + rng[1] * cw
         edges.append((xa, xb))
-        # the two ticks: Layers.line's vertical path, its y part made once
-        ends = f" {n(y - 3)}V{n(y + STRIP_H + 3)}"
-        ticks += (f"M{n(xa)}{ends}", f"M{n(xb)}{ends}")
+        lay.ticks("cg-tick", (xa, xb), y - 3, y + STRIP_H + 3)
         start, stop = str(rng[0]), str(rng[1])
-        bound_y = f'" y="{n(y - 7)}">'
         if xb - xa >= CHAR_S * (len(start) + len(stop)) / 2 + 4:
-            bounds += (f'<text x="{n(xa)}{bound_y}{start}</text>',
-                       f'<text x="{n(xb)}{bound_y}{stop}</text>')
+            lay.texts_at("cg-ts", y - 7, ((xa, start), (xb, stop)))
         else:  # too close for two labels: one, centred
-            bounds.append(f'<text x="{n((xa + xb) / 2)}{bound_y}{start}:{stop}</text>')
-    links = lay.paths["cg-link"]
+            lay.text("cg-ts", (xa + xb) / 2, y - 7, f"{start}:{stop}")
     for row in range(rows - 1, 0, -1):  # from each range down to the one it reads
         upper, lower = edges[row], edges[row - 1]
         if upper is None or lower is None:
             continue
-        # Layers.line's paths, written here (its ends are never at one height: no "H")
-        top, bottom = n(ys[row] + STRIP_H + 3), n(ys[row - 1] - 3)
-        for xu, xl in zip(upper, lower, strict=True):
-            nu, nl = n(xu), n(xl)
-            links.append(f"M{nu} {top}V{bottom}" if nu == nl else f"M{nu} {top}L{nl} {bottom}")
+        top = ys[row] + STRIP_H + 3
+        lay.drops("cg-link", [(xu, top, xl) for xu, xl in zip(upper, lower, strict=True)],
+                  ys[row - 1] - 3)
     shown = ", ".join("none" if r is None else f"[{r[0]},{r[1]})" for r in ranges)
     label = (f"The cells one output unit depends on, from the input up to the output "
              f"(sizes {', '.join(map(str, sizes))}): {shown}")

@@ -294,10 +294,8 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
                 continue
         ry = yr + k * pitch
         ym = ry + bar / 2
-        if dilation != 1:  # Layers.line's span (level: "H" unless it has no length)
-            nx1, nx2, nym = n(xs[first] + half), n(xr(last) - half), n(ym)
-            paths["cg-span"].append(f"M{nx1} {nym}V{nym}" if nx1 == nx2 else
-                                    f"M{nx1} {nym}H{nx2}")
+        if dilation != 1:
+            lay.line("cg-span", xs[first] + half, ym, xr(last) - half, ym)
             lay.rects(cls, [xs[t] + 1 for t in range(first, last + 1, dilation)
                             if shown[t]], ry, cw - 2, bar)
         if i == count:
@@ -308,9 +306,8 @@ def _draw_strip(st: Strip) -> tuple[float, float, list[int | None]]:
         last_row = rows.index(count - 1)
         lost = st.unread()[0] > 0
         x_end = xr(last_end - 1)
-        # Layers.line's path: a vertical line
-        paths["cg-mark" if lost else "cg-markpad"].append(
-            f"M{n(x_end)} {n(y - 2)}V{n(yr + last_row * pitch + bar + 2)}")
+        lay.line("cg-mark" if lost else "cg-markpad", x_end, y - 2, x_end,
+                 yr + last_row * pitch + bar + 2)
 
     if st.outputs:  # output j is the placement starting at lo + j
         yo = bottom + 8
