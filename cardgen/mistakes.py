@@ -620,9 +620,7 @@ def _wrong_step(stack: _Stack, i: int, shape: tuple[int, ...], rule: str, fn: Di
             dims.append(right)
             continue
         applied = True
-        value = calc.value
-        if value < 1:  # (_fits, inline: a call per dim a rule changes)
-            raise NotApplicable("the wrong rule gives no size")
+        value = _fits(calc.value)
         dims.append(value)
         if value != right:
             changed.append((d, calc, right))
