@@ -46,14 +46,7 @@ class _Memo(dict[float, str]):
     def __missing__(self, value: float) -> str:
         if len(self) >= _MEMO_MAX:
             self.clear()
-        # fmt's text, written out (a call per new number cost more than the test)
-        if value % 1 == 0:
-            text = str(int(value))
-        else:
-            text = f"{value:.1f}".rstrip("0").rstrip(".")
-            if text == "-0":
-                text = "0"
-        self[value] = text
+        text = self[value] = fmt(value)
         return text
 
 
@@ -157,15 +150,18 @@ class Layers:
         at_y = f'" y="{n(y)}">'
         self.texts[cls].extend([f'<text x="{n(x)}{at_y}{s}</text>' for x, s in items])
 
+    def order(self, bottom: Sequence[str] = (), top: Sequence[str] = ()) -> tuple[str, ...]:
+        """The path classes in drawing order: ``bottom`` in the order given, then the
+        other classes in first-use order, then ``top`` (unused ones too: callers skip
+        a class without paths)."""
+        placed = _placed(tuple(bottom), tuple(top))
+        return (*bottom, *[c for c in self.paths if c not in placed], *top)
+
     def stack(self, bottom: Sequence[str] = (), top: Sequence[str] = ()
               ) -> list[tuple[str, str]]:
-        """(class, d) of each class used, in drawing order: ``bottom`` in the order given,
-        then the other classes in first-use order, then ``top``."""
-        paths = self.paths
-        get = paths.get
-        placed = _placed(tuple(bottom), tuple(top))
-        middle = [c for c in paths if c not in placed]
-        return [(c, "".join(d)) for c in (*bottom, *middle, *top) if (d := get(c))]
+        """(class, d) of each class used, in :meth:`order`."""
+        get = self.paths.get
+        return [(c, "".join(d)) for c in self.order(bottom, top) if (d := get(c))]
 
     def labels(self) -> list[tuple[str, str]]:
         """(class, its ``<text>`` elements) of each class used, in first-use order."""
@@ -233,11 +229,9 @@ def render_layers(name: str, lay: Layers, *, width: float, height: float, label:
     joined straight into its element (no (class, text) pairs made and read again), and
     the macro is filled from a tuple."""
     frame, names, (p0, p1, p2), (g0, g1, g2) = _figure(name)
-    paths = lay.paths
-    get = paths.get
-    placed = _placed(tuple(bottom), tuple(top))
-    order = (*bottom, *[c for c in paths if c not in placed], *top)
-    d = "".join([f'{p0}{c}{p1}{"".join(ds)}{p2}' for c in order if (ds := get(c))])
+    get = lay.paths.get
+    d = "".join([f'{p0}{c}{p1}{"".join(ds)}{p2}' for c in lay.order(bottom, top)
+                 if (ds := get(c))])
     t = "".join([f'{g0}{c}{g1}{"".join(ts)}{g2}' for c, ts in lay.texts.items() if ts])
     if names != _LAYERS_SVG:
         raise ValueError(f"{name}: its svg macro takes {names}, not {_LAYERS_SVG}")
