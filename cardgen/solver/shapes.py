@@ -222,6 +222,12 @@ def _step(layer: Layer, shape: Shape) -> Step:
     return _new_step(layer, shape, lead + adaptive_sizes(layer, spatial))
 
 
+def _refused(layer: Layer, reason: str, position: int | None = None) -> ShapeError:
+    """The error for a layer that cannot run: its position named in a stack of several."""
+    where = str(layer) if position is None else f"layer {position} {layer}"
+    return ShapeError(f"{where}: {reason}")
+
+
 def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:
     """Each layer's step in turn; ShapeError names the failing layer's position."""
     steps: list[Step] = []
@@ -229,8 +235,7 @@ def trace(layers: Sequence[Layer], shape: Sequence[int]) -> list[Step]:
     for i, layer in enumerate(layers):
         step = _layer_step(layer, current)  # layer_step's cache, its refusal as a reason
         if type(step) is str:
-            where = f"layer {i + 1} {layer}" if len(layers) > 1 else str(layer)
-            raise ShapeError(f"{where}: {step}")
+            raise _refused(layer, step, i + 1 if len(layers) > 1 else None)
         steps.append(step)
         current = step.output_shape
     return steps
@@ -240,7 +245,7 @@ def output_shape(layers: Layer | Sequence[Layer], shape: Sequence[int]) -> Shape
     if type(layers) is Layer:  # one layer (most calls): its step, as trace takes it
         step = _layer_step(layers, tuple(shape))
         if type(step) is str:
-            raise ShapeError(f"{layers}: {step}")
+            raise _refused(layers, step)
         return step.output_shape  # type: ignore[union-attr]
     if isinstance(layers, Layer):
         layers = [layers]
