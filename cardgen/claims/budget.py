@@ -126,10 +126,7 @@ def _check_weights(items: Sequence[Item]) -> None:
     # the one reported
     total = 0
     for item in items:
-        if type(item) is Layer:  # (its facts kept on it read here: no call once made)
-            total += (item.__dict__.get("_budget") or _facts(item))[0]
-        else:
-            total += _item_weights(item)
+        total += _facts(item)[0] if type(item) is Layer else _item_weights(item)
     if total <= MAX_WEIGHTS:  # (weights are >= 0: none is above it, nor the total above
         return                # MAX_TOTAL_WEIGHTS, which is larger)
     for item in items:  # (each weight again, only here: kept on a Layer, or cheap)
@@ -196,20 +193,15 @@ def plan_macs(items: Sequence[Item], shape: tuple[int, ...], input_limit: int,
         if elements > tensor_limit:
             raise TooLarge(f"too large: {_where(items, i)} gives {elements} elements "
                            f"(limit {tensor_limit})")
-        # (_facts kept on the Layer, read here: _check_weights has just made them)
-        facts = item.__dict__.get("_budget") or _facts(item)
-        _, kernel, reads, unfolded = facts
+        facts = _facts(item)
+        _, kernel, _, unfolded = facts
         if unfolded:  # the im2col buffer a CPU (transposed) convolution may allocate per sample
             n = item.ndim
             cols = unfolded * kernel * prod((out if kind == "conv" else current)[-n:])
             if cols > MAX_COLUMNS:
                 raise TooLarge(f"too large: {_where(items, i)} unfolds to {cols} elements "
                                f"(limit {MAX_COLUMNS})")
-        if kind == "adaptive_avg" or kind == "adaptive_max":
-            layer_macs = multiply_adds(item, current, out, facts)
-        else:  # (multiply_adds' product written out: elements is prod(out))
-            layer_macs = (prod(current) if kind == "conv_transpose" else elements) \
-                * reads * kernel
+        layer_macs = multiply_adds(item, current, out, facts)
         macs += layer_macs
         if macs > MAX_MACS:
             raise TooLarge(f"too large: more than {MAX_MACS} multiply-adds")
